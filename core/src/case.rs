@@ -1,0 +1,509 @@
+//! The consultation case (咨询/需求): one automerge document per case.
+//!
+//! The document holds the facts recorded at the kiosk, the attachments (blob references,
+//! keyed by hash so concurrent additions merge without duplicates) and an append-only list
+//! of events. The status is never stored: [`CaseDoc::state`] derives it from the events,
+//! sorted by `(at_ms, id)`, so every node that holds the same events shows the same status
+//! whatever order the edits arrived in.
+
+use std::collections::BTreeMap;
+
+use automerge::AutoCommit;
+use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile};
+use serde::Serialize;
+
+use crate::industry::Industry;
+use crate::region::RegionCode;
+
+pub const DOC_TYPE: &str = "case";
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Bounds on user-entered text, in characters.
+pub const DESCRIPTION_CHARS_MAX: usize = 4000;
+pub const SHORT_TEXT_CHARS_MAX: usize = 64;
+pub const COMMENT_CHARS_MAX: usize = 2000;
+/// A case carries at most this many attachments (originals and derived copies together).
+pub const ATTACHMENTS_MAX: usize = 64;
+/// A case carries at most this many events; a real service loop needs a few dozen.
+pub const EVENTS_MAX: usize = 1000;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CaseError {
+    #[error("field {field} is required")]
+    Required { field: &'static str },
+    #[error("field {field} is longer than {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("unknown industry {0:?}")]
+    Industry(String),
+    #[error("invalid region: {0}")]
+    Region(#[from] crate::region::RegionError),
+    #[error("phone number must be 7 to 15 digits")]
+    Phone,
+    #[error("rating must be 1 to 5")]
+    Rating,
+    #[error("the case already has {0} attachments")]
+    TooManyAttachments(usize),
+    #[error("the case already has {0} events")]
+    TooManyEvents(usize),
+    #[error("document is not a case or is damaged: {0}")]
+    Document(String),
+}
+
+impl CaseError {
+    /// The message an officer sees.
+    pub fn message_zh(&self) -> String {
+        match self {
+            CaseError::Required { field } => format!("请填写{}", field_zh(field)),
+            CaseError::TooLong { field, max } => format!("{}太长：最多 {max} 字", field_zh(field)),
+            CaseError::Industry(_) => "请选择产业".to_string(),
+            CaseError::Region(_) => "请选择有效的乡镇（村）".to_string(),
+            CaseError::Phone => "手机号码应为 7 到 15 位数字".to_string(),
+            CaseError::Rating => "评分应为 1 到 5 星".to_string(),
+            CaseError::TooManyAttachments(n) => format!("附件过多：每个案例最多 {n} 个"),
+            CaseError::TooManyEvents(n) => format!("记录过多：每个案例最多 {n} 条"),
+            CaseError::Document(_) => "案例数据已损坏，无法读取".to_string(),
+        }
+    }
+}
+
+fn field_zh(field: &str) -> &'static str {
+    match field {
+        "description" => "问题描述",
+        "subject" => "作物或畜禽",
+        "farmer_name" => "农户姓名",
+        "village_name" => "村名",
+        "officer" => "信息员",
+        "comment" => "评价",
+        "text" => "内容",
+        _ => "必填项",
+    }
+}
+
+/// A blob referenced by a case. `group` is the hash of the original that a derived copy
+/// (display, thumbnail, poster, proxy) was made from; for an original it is its own hash.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize)]
+pub struct Attachment {
+    pub hash: String,
+    pub kind: String,
+    pub role: String,
+    pub group: String,
+    pub mime: String,
+    pub bytes: u64,
+    pub width: u64,
+    pub height: u64,
+    pub duration_ms: u64,
+    pub name: String,
+    pub added_at_ms: i64,
+}
+
+/// One entry in the case's event log, stored flat so that a node running older code keeps
+/// (and syncs) kinds it does not understand; see [`EventKind`] for the typed view.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize)]
+pub struct Event {
+    #[key]
+    pub id: String,
+    pub at_ms: i64,
+    pub actor: String,
+    pub kind: String,
+    /// Free text (an answer, a rating comment, a follow-up note).
+    pub text: String,
+    /// A referenced entity (the expert assigned, the knowledge case that solved it).
+    pub target: String,
+    /// A small number (a rating 1-5, or 1/0 for a follow-up's validity).
+    pub value: i64,
+    /// A category (the follow-up's service category).
+    pub category: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    Created,
+    SimilarOffered,
+    SolvedBySimilar,
+    Escalated,
+    Assigned,
+    Answered,
+    OnSiteRequested,
+    OnSiteVisited,
+    Closed,
+    Rated,
+    FollowedUp,
+    Unknown(String),
+}
+
+impl EventKind {
+    pub fn code(&self) -> &str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::SimilarOffered => "similar_offered",
+            EventKind::SolvedBySimilar => "solved_by_similar",
+            EventKind::Escalated => "escalated",
+            EventKind::Assigned => "assigned",
+            EventKind::Answered => "answered",
+            EventKind::OnSiteRequested => "onsite_requested",
+            EventKind::OnSiteVisited => "onsite_visited",
+            EventKind::Closed => "closed",
+            EventKind::Rated => "rated",
+            EventKind::FollowedUp => "followed_up",
+            EventKind::Unknown(s) => s,
+        }
+    }
+
+    pub fn parse(code: &str) -> EventKind {
+        match code {
+            "created" => EventKind::Created,
+            "similar_offered" => EventKind::SimilarOffered,
+            "solved_by_similar" => EventKind::SolvedBySimilar,
+            "escalated" => EventKind::Escalated,
+            "assigned" => EventKind::Assigned,
+            "answered" => EventKind::Answered,
+            "onsite_requested" => EventKind::OnSiteRequested,
+            "onsite_visited" => EventKind::OnSiteVisited,
+            "closed" => EventKind::Closed,
+            "rated" => EventKind::Rated,
+            "followed_up" => EventKind::FollowedUp,
+            other => EventKind::Unknown(other.to_string()),
+        }
+    }
+
+    pub fn name_zh(&self) -> &'static str {
+        match self {
+            EventKind::Created => "登记",
+            EventKind::SimilarOffered => "推送类似案例",
+            EventKind::SolvedBySimilar => "类似案例已解决",
+            EventKind::Escalated => "提交专家",
+            EventKind::Assigned => "分派专家",
+            EventKind::Answered => "专家答复",
+            EventKind::OnSiteRequested => "申请上门服务",
+            EventKind::OnSiteVisited => "上门服务",
+            EventKind::Closed => "办结",
+            EventKind::Rated => "评价专家",
+            EventKind::FollowedUp => "回访",
+            EventKind::Unknown(_) => "其他",
+        }
+    }
+}
+
+/// Where a case stands, derived from its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Recorded at the kiosk; not yet solved or sent on.
+    Open,
+    /// A similar solved case answered it; no expert needed.
+    SolvedBySimilar,
+    /// Sent to the county centre, waiting for triage (分诊).
+    AwaitingTriage,
+    /// An expert is assigned and has not answered yet.
+    AwaitingAnswer,
+    /// The expert asked for (or the centre dispatched) an on-site visit.
+    OnSite,
+    /// The expert answered.
+    Answered,
+    /// The officer ended the service.
+    Closed,
+    /// The county phoned back and recorded validity and category.
+    FollowedUp,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Open,
+        Status::SolvedBySimilar,
+        Status::AwaitingTriage,
+        Status::AwaitingAnswer,
+        Status::OnSite,
+        Status::Answered,
+        Status::Closed,
+        Status::FollowedUp,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::SolvedBySimilar => "solved_by_similar",
+            Status::AwaitingTriage => "awaiting_triage",
+            Status::AwaitingAnswer => "awaiting_answer",
+            Status::OnSite => "on_site",
+            Status::Answered => "answered",
+            Status::Closed => "closed",
+            Status::FollowedUp => "followed_up",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Status::Open => "待处理",
+            Status::SolvedBySimilar => "已解决(类似案例)",
+            Status::AwaitingTriage => "待分诊",
+            Status::AwaitingAnswer => "待专家答复",
+            Status::OnSite => "上门服务中",
+            Status::Answered => "专家已答复",
+            Status::Closed => "已办结",
+            Status::FollowedUp => "已回访",
+        }
+    }
+}
+
+/// What is derived from the event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseState {
+    pub status: Status,
+    pub expert: Option<String>,
+    pub solved_by: Option<String>,
+    pub rating: Option<i64>,
+    pub followup_valid: Option<bool>,
+    pub followup_category: Option<String>,
+    /// Events that arrived but did not apply in the derived order (e.g. the losing side of
+    /// two concurrent, conflicting actions). Shown in the timeline, counted nowhere.
+    pub ignored_events: Vec<String>,
+    pub last_event_at_ms: i64,
+}
+
+/// The case document as stored in automerge.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate)]
+pub struct CaseDoc {
+    pub doc_type: String,
+    pub schema: u64,
+    pub id: String,
+    pub region_code: String,
+    pub village_name: String,
+    pub industry: String,
+    pub subject: String,
+    pub description: String,
+    pub farmer_name: String,
+    /// Sealed with the node's field key (see [`crate::sealed`]); empty when not given.
+    pub farmer_phone_sealed: String,
+    pub officer: String,
+    pub origin_node: String,
+    pub created_at_ms: i64,
+    pub attachments: BTreeMap<String, Attachment>,
+    pub events: Vec<Event>,
+}
+
+/// What the officer enters to open a case, validated by [`NewCase::validate`].
+#[derive(Debug, Clone, Default)]
+pub struct NewCase {
+    pub region_code: String,
+    pub village_name: String,
+    pub industry: String,
+    pub subject: String,
+    pub description: String,
+    pub farmer_name: String,
+    pub farmer_phone: String,
+    pub officer: String,
+}
+
+fn check_len(field: &'static str, value: &str, max: usize, required: bool) -> Result<(), CaseError> {
+    if required && value.trim().is_empty() {
+        return Err(CaseError::Required { field });
+    }
+    if value.chars().count() > max {
+        return Err(CaseError::TooLong { field, max });
+    }
+    Ok(())
+}
+
+impl NewCase {
+    /// Checks every field; returns the normalised phone digits (empty if none was given).
+    pub fn validate(&self) -> Result<String, CaseError> {
+        RegionCode::parse(&self.region_code)?;
+        Industry::from_code(&self.industry).ok_or_else(|| CaseError::Industry(self.industry.clone()))?;
+        check_len("subject", &self.subject, SHORT_TEXT_CHARS_MAX, true)?;
+        check_len("description", &self.description, DESCRIPTION_CHARS_MAX, true)?;
+        check_len("farmer_name", &self.farmer_name, SHORT_TEXT_CHARS_MAX, false)?;
+        check_len("village_name", &self.village_name, SHORT_TEXT_CHARS_MAX, false)?;
+        check_len("officer", &self.officer, SHORT_TEXT_CHARS_MAX, true)?;
+        let phone: String = self.farmer_phone.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        if !phone.is_empty() && (!(7..=15).contains(&phone.len()) || !phone.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(CaseError::Phone);
+        }
+        Ok(phone)
+    }
+}
+
+impl Event {
+    pub fn new(id: impl Into<String>, at_ms: i64, actor: impl Into<String>, kind: EventKind) -> Event {
+        Event {
+            id: id.into(),
+            at_ms,
+            actor: actor.into(),
+            kind: kind.code().to_string(),
+            text: String::new(),
+            target: String::new(),
+            value: 0,
+            category: String::new(),
+        }
+    }
+
+    pub fn kind(&self) -> EventKind {
+        EventKind::parse(&self.kind)
+    }
+
+    /// Validates the free-form parts of an event before it is appended.
+    pub fn validate(&self) -> Result<(), CaseError> {
+        check_len("text", &self.text, DESCRIPTION_CHARS_MAX, false)?;
+        check_len("comment", &self.category, SHORT_TEXT_CHARS_MAX, false)?;
+        check_len("officer", &self.actor, SHORT_TEXT_CHARS_MAX, true)?;
+        match self.kind() {
+            EventKind::Rated if !(1..=5).contains(&self.value) => Err(CaseError::Rating),
+            EventKind::Answered if self.text.trim().is_empty() => Err(CaseError::Required { field: "text" }),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl CaseDoc {
+    /// Builds the document for a new case. `sealed_phone` comes from [`crate::FieldKey::seal`].
+    pub fn create(
+        new: &NewCase,
+        id: &str,
+        sealed_phone: String,
+        origin_node: &str,
+        created: Event,
+    ) -> Result<(CaseDoc, AutoCommit), CaseError> {
+        new.validate()?;
+        let case = CaseDoc {
+            doc_type: DOC_TYPE.to_string(),
+            schema: SCHEMA_VERSION,
+            id: id.to_string(),
+            region_code: new.region_code.trim().to_string(),
+            village_name: new.village_name.trim().to_string(),
+            industry: new.industry.clone(),
+            subject: new.subject.trim().to_string(),
+            description: new.description.trim().to_string(),
+            farmer_name: new.farmer_name.trim().to_string(),
+            farmer_phone_sealed: sealed_phone,
+            officer: new.officer.trim().to_string(),
+            origin_node: origin_node.to_string(),
+            created_at_ms: created.at_ms,
+            attachments: BTreeMap::new(),
+            events: vec![created],
+        };
+        let mut doc = AutoCommit::new();
+        reconcile(&mut doc, &case).map_err(|e| CaseError::Document(e.to_string()))?;
+        Ok((case, doc))
+    }
+
+    /// Reads a case out of a document (loaded from the store or received by sync).
+    pub fn from_doc(doc: &AutoCommit) -> Result<CaseDoc, CaseError> {
+        let case: CaseDoc = hydrate(doc).map_err(|e| CaseError::Document(e.to_string()))?;
+        if case.doc_type != DOC_TYPE {
+            return Err(CaseError::Document(format!("doc_type is {:?}", case.doc_type)));
+        }
+        Ok(case)
+    }
+
+    /// Appends an event to the document (the only way events change).
+    pub fn append_event(doc: &mut AutoCommit, event: Event) -> Result<CaseDoc, CaseError> {
+        event.validate()?;
+        let mut case = CaseDoc::from_doc(doc)?;
+        if case.events.len() >= EVENTS_MAX {
+            return Err(CaseError::TooManyEvents(EVENTS_MAX));
+        }
+        if case.events.iter().any(|e| e.id == event.id) {
+            return Ok(case); // idempotent: the same event recorded twice is one event
+        }
+        case.events.push(event);
+        reconcile(doc, &case).map_err(|e| CaseError::Document(e.to_string()))?;
+        Ok(case)
+    }
+
+    /// Adds attachments (idempotent per hash).
+    pub fn add_attachments(doc: &mut AutoCommit, attachments: Vec<Attachment>) -> Result<CaseDoc, CaseError> {
+        let mut case = CaseDoc::from_doc(doc)?;
+        for a in attachments {
+            if !case.attachments.contains_key(&a.hash) && case.attachments.len() >= ATTACHMENTS_MAX {
+                return Err(CaseError::TooManyAttachments(ATTACHMENTS_MAX));
+            }
+            case.attachments.insert(a.hash.clone(), a);
+        }
+        reconcile(doc, &case).map_err(|e| CaseError::Document(e.to_string()))?;
+        Ok(case)
+    }
+
+    pub fn industry(&self) -> Option<Industry> {
+        Industry::from_code(&self.industry)
+    }
+
+    /// Events in the order the status is derived in: by time, ties broken by id.
+    pub fn ordered_events(&self) -> Vec<&Event> {
+        let mut events: Vec<&Event> = self.events.iter().collect();
+        events.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+        events.dedup_by(|a, b| a.id == b.id);
+        events
+    }
+
+    /// Derives the status and its details from the events. Each event either applies (a
+    /// valid transition from the state reached so far) or is ignored, so two nodes holding
+    /// the same set of events derive the same state.
+    pub fn state(&self) -> CaseState {
+        let mut st = CaseState {
+            status: Status::Open,
+            expert: None,
+            solved_by: None,
+            rating: None,
+            followup_valid: None,
+            followup_category: None,
+            ignored_events: Vec::new(),
+            last_event_at_ms: self.created_at_ms,
+        };
+        for ev in self.ordered_events() {
+            st.last_event_at_ms = st.last_event_at_ms.max(ev.at_ms);
+            let applied = apply(&mut st, ev);
+            if !applied {
+                st.ignored_events.push(ev.id.clone());
+            }
+        }
+        st
+    }
+}
+
+fn apply(st: &mut CaseState, ev: &Event) -> bool {
+    use Status::*;
+    match (ev.kind(), st.status) {
+        (EventKind::Created, _) | (EventKind::SimilarOffered, Open) => true,
+        (EventKind::SolvedBySimilar, Open) => {
+            st.status = SolvedBySimilar;
+            st.solved_by = Some(ev.target.clone());
+            true
+        }
+        (EventKind::Escalated, Open) => {
+            st.status = AwaitingTriage;
+            true
+        }
+        (EventKind::Assigned, AwaitingTriage | AwaitingAnswer) => {
+            st.status = AwaitingAnswer;
+            st.expert = Some(ev.target.clone());
+            true
+        }
+        (EventKind::OnSiteRequested, AwaitingAnswer) => {
+            st.status = OnSite;
+            true
+        }
+        (EventKind::OnSiteVisited, OnSite) => true,
+        (EventKind::Answered, AwaitingAnswer | OnSite | Answered) => {
+            st.status = Answered;
+            true
+        }
+        (EventKind::Closed, Answered | SolvedBySimilar) => {
+            st.status = Closed;
+            true
+        }
+        (EventKind::Rated, Closed | FollowedUp) if st.rating.is_none() && st.expert.is_some() => {
+            st.rating = Some(ev.value);
+            true
+        }
+        (EventKind::FollowedUp, Closed) => {
+            st.status = FollowedUp;
+            st.followup_valid = Some(ev.value != 0);
+            st.followup_category = Some(ev.category.clone());
+            true
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,15 @@
+//! Yizhan's domain core: the document model, reference data and pure rules.
+//!
+//! Architecture invariant: nothing in this crate performs I/O, reads a clock or draws
+//! randomness. Times (`at_ms`, milliseconds since the Unix epoch), identifiers and nonces
+//! are passed in by the caller, so every rule here is deterministic and testable.
+
+pub mod case;
+pub mod industry;
+pub mod region;
+pub mod sealed;
+
+pub use case::{Attachment, CaseDoc, CaseError, CaseState, Event, EventKind, NewCase, Status};
+pub use industry::Industry;
+pub use region::{Region, RegionCode, RegionError, RegionLevel, regions};
+pub use sealed::{FieldKey, SealError, mask_phone};
