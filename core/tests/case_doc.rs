@@ -184,7 +184,7 @@ fn concurrent_edits_merge_to_the_same_document_and_status_in_both_orders() {
 
 #[test]
 fn conflicting_concurrent_actions_resolve_to_one_outcome_on_both_sides() {
-    let base = fresh();
+    let mut base = fresh();
     // One officer marks it solved by a similar case while another escalates it, both offline.
     let mut a = base.fork();
     let mut b = base.fork();
