@@ -278,6 +278,8 @@ pub struct CaseDoc {
     pub farmer_name: String,
     /// Sealed with the node's field key (see [`crate::sealed`]); empty when not given.
     pub farmer_phone_sealed: String,
+    /// The phone as lists may show it (`138****5678`), so projections need no key.
+    pub farmer_phone_masked: String,
     pub officer: String,
     pub origin_node: String,
     pub created_at_ms: i64,
@@ -378,6 +380,10 @@ impl CaseDoc {
             description: new.description.trim().to_string(),
             farmer_name: new.farmer_name.trim().to_string(),
             farmer_phone_sealed: sealed_phone,
+            farmer_phone_masked: match new.validate()? {
+                p if p.is_empty() => String::new(),
+                p => crate::sealed::mask_phone(&p),
+            },
             officer: new.officer.trim().to_string(),
             origin_node: origin_node.to_string(),
             created_at_ms: created.at_ms,

@@ -1,1 +1,63 @@
-//! placeholder
+//! Yizhan's durable local store: automerge documents with their history, query projections,
+//! a change feed for sync, a content-addressed blob store and the background job queue, all
+//! on one SQLite database (WAL) plus a directory of blob files.
+//!
+//! Architecture invariant: one thread owns the SQLite connection ([`Store`] is a cloneable
+//! handle that sends it closures over a bounded channel), so async code never blocks on disk.
+//! Large blob bytes are written and fsynced by the caller's blocking task before the actor
+//! records them: the metadata database is not on the data path.
+
+mod actor;
+mod blobs;
+mod db;
+mod migrations;
+mod projection;
+
+pub use actor::Store;
+pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash};
+pub use db::{CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, StoreStats};
+
+use std::path::PathBuf;
+
+/// Limits and tuning of a store. Every bound is explicit.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub dir: PathBuf,
+    /// Blobs up to this size live inside SQLite; larger ones are files named by hash.
+    pub inline_blob_bytes_max: u64,
+    /// After this many incremental change chunks a document is compacted into one snapshot.
+    pub compact_after_changes: u32,
+    /// Commands waiting for the database thread; senders wait when it is full.
+    pub queue_len: usize,
+}
+
+impl StoreConfig {
+    pub fn new(dir: impl Into<PathBuf>) -> StoreConfig {
+        StoreConfig { dir: dir.into(), inline_blob_bytes_max: 16 * 1024, compact_after_changes: 32, queue_len: 256 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("io on {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("document {0} not found")]
+    NotFound(String),
+    #[error("document {id} is damaged: {detail}")]
+    Corrupt { id: String, detail: String },
+    #[error("document {0} already exists")]
+    Exists(String),
+    #[error("blob {hash} failed verification: {detail}")]
+    BlobCorrupt { hash: String, detail: String },
+    #[error("the database was written by a newer Yizhan (schema {found}, this build knows {known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("the store has shut down")]
+    Closed,
+}
+
+pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.into();
+    move |source| StoreError::Io { path, source }
+}

@@ -1,0 +1,72 @@
+//! The database thread and its async handle.
+
+use std::thread;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::blobs::BlobWriter;
+use crate::db::Db;
+use crate::{StoreConfig, StoreError};
+
+type Command = Box<dyn FnOnce(&mut Db) + Send>;
+
+/// A cloneable async handle to the store. The connection lives on one dedicated thread;
+/// every call sends it a closure over a bounded channel and awaits the answer.
+#[derive(Clone)]
+pub struct Store {
+    tx: mpsc::Sender<Command>,
+    config: StoreConfig,
+}
+
+impl Store {
+    /// Opens (creating and migrating as needed) the store and starts its thread.
+    pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
+        let (tx, mut rx) = mpsc::channel::<Command>(config.queue_len.max(1));
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
+        let thread_config = config.clone();
+        thread::Builder::new()
+            .name("yizhan-store".into())
+            .spawn(move || {
+                let mut db = match Db::open(thread_config) {
+                    Ok(db) => {
+                        let _ = ready_tx.send(Ok(()));
+                        db
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Some(cmd) = rx.blocking_recv() {
+                    cmd(&mut db);
+                }
+            })
+            .map_err(|source| StoreError::Io { path: config.dir.clone(), source })?;
+        ready_rx.recv().map_err(|_| StoreError::Closed)??;
+        Ok(Store { tx, config })
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// A writer for a blob of at most `size_max` bytes. Creating it touches only the blob
+    /// directory, not the database, so it may be called from any blocking task.
+    pub fn blob_writer(&self, size_max: u64) -> Result<BlobWriter, StoreError> {
+        BlobWriter::new(&self.config.dir, size_max)
+    }
+
+    /// Runs `f` on the database thread and returns its result.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let cmd: Command = Box::new(move |db| {
+            let _ = reply_tx.send(f(db));
+        });
+        self.tx.send(cmd).await.map_err(|_| StoreError::Closed)?;
+        reply_rx.await.map_err(|_| StoreError::Closed)?
+    }
+}

@@ -1,0 +1,148 @@
+//! Content-addressed blobs named by their BLAKE3 hash.
+//!
+//! Large blobs are files at `blobs/<first two hex>/<hash>`, written to `blobs/tmp/` first,
+//! fsynced, then renamed into place, so a crash never leaves a partial blob under its final
+//! name. A blob becomes visible only when its row is in the `blobs` table, which is inserted
+//! after the file is durable.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{StoreError, io_err};
+
+/// Hex BLAKE3 hash (64 lowercase hex chars).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hash(String);
+
+impl Hash {
+    pub fn of(bytes: &[u8]) -> Hash {
+        Hash(blake3::hash(bytes).to_hex().to_string())
+    }
+
+    /// Parses a hash from user input (a URL), refusing anything that is not 64 hex chars, so
+    /// that a hash can never name a path outside the blob directory.
+    pub fn parse(s: &str) -> Option<Hash> {
+        (s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then(|| Hash(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Hash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub hash: Hash,
+    pub size: u64,
+    pub mime: String,
+}
+
+/// A blob whose bytes are durable under their final name but not yet recorded (invisible).
+#[derive(Debug)]
+pub struct FinishedBlob {
+    pub hash: Hash,
+    pub size: u64,
+    pub path: PathBuf,
+}
+
+#[derive(Debug)]
+pub enum BlobBody {
+    Inline(Vec<u8>),
+    File(PathBuf),
+}
+
+pub(crate) fn blob_path(dir: &Path, hash: &Hash) -> PathBuf {
+    dir.join("blobs").join(&hash.0[..2]).join(&hash.0)
+}
+
+pub(crate) fn tmp_dir(dir: &Path) -> PathBuf {
+    dir.join("blobs").join("tmp")
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Streams a blob to a temporary file while hashing it. Synchronous: call it from a blocking
+/// task. Dropping a writer without [`BlobWriter::finish`] removes the temporary file.
+pub struct BlobWriter {
+    dir: PathBuf,
+    tmp: PathBuf,
+    file: Option<File>,
+    hasher: blake3::Hasher,
+    size: u64,
+    size_max: u64,
+}
+
+impl BlobWriter {
+    pub(crate) fn new(dir: &Path, size_max: u64) -> Result<BlobWriter, StoreError> {
+        let tmp_dir = tmp_dir(dir);
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = tmp_dir.join(format!("{}-{n}.part", std::process::id()));
+        let file = File::create(&tmp).map_err(io_err(&tmp))?;
+        Ok(BlobWriter { dir: dir.to_path_buf(), tmp, file: Some(file), hasher: blake3::Hasher::new(), size: 0, size_max })
+    }
+
+    /// Appends bytes. Fails (and keeps nothing) once the blob would exceed its size limit.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        self.size += chunk.len() as u64;
+        if self.size > self.size_max {
+            return Err(StoreError::Io {
+                path: self.tmp.clone(),
+                source: std::io::Error::other(format!("blob larger than {} bytes", self.size_max)),
+            });
+        }
+        self.hasher.update(chunk);
+        match self.file.as_mut() {
+            Some(f) => f.write_all(chunk).map_err(io_err(&self.tmp)),
+            None => Err(StoreError::Closed),
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Makes the bytes durable under their final name and returns the hash and the path.
+    /// The blob is not visible until the caller records it in the database.
+    pub fn finish(mut self) -> Result<FinishedBlob, StoreError> {
+        let file = self.file.take().ok_or(StoreError::Closed)?;
+        file.sync_all().map_err(io_err(&self.tmp))?;
+        drop(file);
+        let hash = Hash(self.hasher.finalize().to_hex().to_string());
+        let dest = blob_path(&self.dir, &hash);
+        let parent = dest.parent().map(Path::to_path_buf).unwrap_or_default();
+        fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+        fs::rename(&self.tmp, &dest).map_err(io_err(&dest))?;
+        // The rename is durable only once the directory entry is.
+        File::open(&parent).and_then(|d| d.sync_all()).map_err(io_err(&parent))?;
+        Ok(FinishedBlob { hash, size: self.size, path: dest })
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            self.file = None;
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Re-hashes a stored blob file and checks it against its name.
+pub(crate) fn verify_file(path: &Path, hash: &Hash) -> Result<(), StoreError> {
+    let mut hasher = blake3::Hasher::new();
+    let file = File::open(path).map_err(io_err(path))?;
+    hasher.update_reader(file).map_err(io_err(path))?;
+    let got = hasher.finalize().to_hex().to_string();
+    if got != hash.0 {
+        return Err(StoreError::BlobCorrupt { hash: hash.0.clone(), detail: format!("content hashes to {got}") });
+    }
+    Ok(())
+}

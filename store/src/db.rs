@@ -1,0 +1,496 @@
+//! The synchronous store: what the database thread runs. Usable directly in tests and tools.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use automerge::AutoCommit;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use crate::blobs::{self, BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash};
+use crate::{StoreConfig, StoreError, io_err, migrations, projection};
+
+/// Upper bound on one listing page.
+pub const LIST_LIMIT_MAX: u32 = 500;
+
+pub struct Db {
+    conn: Connection,
+    config: StoreConfig,
+}
+
+/// One row of the case projection, as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseRow {
+    pub id: String,
+    pub region_code: String,
+    pub village_name: String,
+    pub industry: String,
+    pub subject: String,
+    pub description: String,
+    pub farmer_name: String,
+    pub phone_masked: String,
+    pub officer: String,
+    pub status: String,
+    pub expert: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub photo_count: i64,
+    pub video_count: i64,
+    pub thumb_hash: String,
+    /// True while the case has changes its parent hub has not acknowledged.
+    pub unsynced: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub status: Option<String>,
+    pub industry: Option<String>,
+    /// Matched as a substring of subject, description, village, farmer name or officer.
+    pub text: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeedEntry {
+    pub seq: i64,
+    pub doc_id: String,
+    pub doc_type: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Pending,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    fn code(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+    fn parse(s: &str) -> JobState {
+        match s {
+            "running" => JobState::Running,
+            "done" => JobState::Done,
+            "failed" => JobState::Failed,
+            _ => JobState::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub doc_id: String,
+    pub blob_hash: String,
+    pub state: JobState,
+    pub progress: f64,
+    pub error: String,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreStats {
+    pub docs: i64,
+    pub cases: i64,
+    pub unsynced_docs: i64,
+    pub blobs: i64,
+    pub blob_bytes: i64,
+    pub jobs_pending: i64,
+}
+
+/// The peer id under which the parent hub's sync checkpoint is kept.
+pub const PARENT_PEER: &str = "parent";
+
+impl Db {
+    pub fn open(config: StoreConfig) -> Result<Db, StoreError> {
+        let tmp = blobs::tmp_dir(&config.dir);
+        fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+        // Temporary blob files belong to writes that never finished: nothing references them.
+        for entry in fs::read_dir(&tmp).map_err(io_err(&tmp))?.flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
+        let path = config.dir.join("yizhan.sqlite3");
+        let mut conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a kiosk loses power; an acknowledged case must survive that, not just a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations::run(&mut conn)?;
+        // Jobs that were running when the process stopped start again.
+        conn.execute("UPDATE jobs SET state = 'pending' WHERE state = 'running'", [])?;
+        Ok(Db { conn, config })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.config.dir
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    // ---- documents ----
+
+    /// Stores a new document, records it in the feed and projects it, in one transaction.
+    pub fn create_doc(&mut self, id: &str, doc_type: &str, doc: &mut AutoCommit) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM docs WHERE id = ?1)", [id], |r| r.get(0))?;
+        if exists {
+            return Err(StoreError::Exists(id.to_string()));
+        }
+        tx.execute("INSERT INTO docs (id, doc_type, snapshot) VALUES (?1, ?2, ?3)", params![id, doc_type, doc.save()])?;
+        let seq = touch_feed(&tx, id, doc_type)?;
+        projection::project(&tx, doc_type, id, doc)?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    pub fn load_doc(&self, id: &str) -> Result<Option<AutoCommit>, StoreError> {
+        load_doc(&self.conn, id).map(|d| d.map(|(doc, _)| doc))
+    }
+
+    pub fn doc_type(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT doc_type FROM docs WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+    }
+
+    /// Loads a document, lets `f` change it and, when `f` succeeds and changed anything,
+    /// stores the change, advances the feed and re-projects, all in one transaction. When
+    /// `f` fails nothing is written.
+    pub fn update_doc<T, E>(
+        &mut self,
+        id: &str,
+        f: impl FnOnce(&mut AutoCommit) -> Result<T, E>,
+    ) -> Result<Result<T, E>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let (mut doc, doc_type) = load_doc(&tx, id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let out = match f(&mut doc) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let change = doc.save_incremental();
+        if !change.is_empty() {
+            let count: u32 = tx.query_row(
+                "UPDATE docs SET change_count = change_count + 1 WHERE id = ?1 RETURNING change_count",
+                [id],
+                |r| r.get(0),
+            )?;
+            if count >= self.config.compact_after_changes {
+                tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
+                tx.execute("UPDATE docs SET snapshot = ?2, change_count = 0 WHERE id = ?1", params![id, doc.save()])?;
+            } else {
+                tx.execute("INSERT INTO doc_changes (doc_id, n, data) VALUES (?1, ?2, ?3)", params![id, count, change])?;
+            }
+            touch_feed(&tx, id, &doc_type)?;
+            projection::project(&tx, &doc_type, id, &doc)?;
+        }
+        tx.commit()?;
+        Ok(Ok(out))
+    }
+
+    /// Re-creates every projection table from the documents.
+    pub fn rebuild_projections(&mut self) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        projection::clear(&tx)?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT id FROM docs ORDER BY id")?;
+            stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+        };
+        let mut n = 0;
+        for id in ids {
+            if let Some((doc, doc_type)) = load_doc(&tx, &id)? {
+                projection::project(&tx, &doc_type, &id, &doc)?;
+                n += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Documents changed locally after `seq`, oldest first, at most `limit`.
+    pub fn changes_since(&self, seq: i64, limit: u32) -> Result<Vec<FeedEntry>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT seq, doc_id, doc_type FROM feed WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt
+            .query_map(params![seq, limit], |r| Ok(FeedEntry { seq: r.get(0)?, doc_id: r.get(1)?, doc_type: r.get(2)? }))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn peer_checkpoint(&self, peer: &str) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT sent_seq FROM peers WHERE peer_id = ?1", [peer], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    pub fn set_peer_checkpoint(&mut self, peer: &str, seq: i64, at_ms: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO peers (peer_id, sent_seq, last_contact_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT(peer_id) DO UPDATE SET sent_seq = max(sent_seq, ?2), last_contact_ms = ?3",
+            params![peer, seq, at_ms],
+        )?;
+        Ok(())
+    }
+
+    // ---- blobs ----
+
+    /// Starts streaming a blob of at most `size_max` bytes. Write and finish it on a blocking
+    /// thread (see [`crate::Store::blob_writer`]), then record it with [`Db::record_blob`].
+    pub fn blob_writer(&self, size_max: u64) -> Result<BlobWriter, StoreError> {
+        BlobWriter::new(&self.config.dir, size_max)
+    }
+
+    /// Stores a small blob inside the database.
+    pub fn put_blob_bytes(&mut self, bytes: &[u8], mime: &str) -> Result<BlobInfo, StoreError> {
+        let hash = Hash::of(bytes);
+        if bytes.len() as u64 > self.config.inline_blob_bytes_max {
+            let mut w = self.blob_writer(bytes.len() as u64)?;
+            w.write(bytes)?;
+            return self.record_blob(w.finish()?, mime);
+        }
+        self.conn.execute(
+            "INSERT OR IGNORE INTO blobs (hash, size, mime, inline_data) VALUES (?1, ?2, ?3, ?4)",
+            params![hash.as_str(), bytes.len() as i64, mime, bytes],
+        )?;
+        Ok(BlobInfo { hash, size: bytes.len() as u64, mime: mime.to_string() })
+    }
+
+    /// Makes a finished blob visible. Small blobs move into the database.
+    pub fn record_blob(&mut self, blob: FinishedBlob, mime: &str) -> Result<BlobInfo, StoreError> {
+        let FinishedBlob { hash, size, path } = blob;
+        if size <= self.config.inline_blob_bytes_max {
+            let bytes = fs::read(&path).map_err(io_err(&path))?;
+            let info = self.put_blob_bytes(&bytes, mime)?;
+            let _ = fs::remove_file(&path);
+            return Ok(info);
+        }
+        self.conn.execute(
+            "INSERT OR IGNORE INTO blobs (hash, size, mime, inline_data) VALUES (?1, ?2, ?3, NULL)",
+            params![hash.as_str(), size as i64, mime],
+        )?;
+        Ok(BlobInfo { hash, size, mime: mime.to_string() })
+    }
+
+    pub fn blob(&self, hash: &Hash) -> Result<Option<(BlobInfo, BlobBody)>, StoreError> {
+        let row = self
+            .conn
+            .query_row("SELECT size, mime, inline_data FROM blobs WHERE hash = ?1", [hash.as_str()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<Vec<u8>>>(2)?))
+            })
+            .optional()?;
+        Ok(row.map(|(size, mime, data)| {
+            let info = BlobInfo { hash: hash.clone(), size: size as u64, mime };
+            let body = match data {
+                Some(bytes) => BlobBody::Inline(bytes),
+                None => BlobBody::File(blobs::blob_path(&self.config.dir, hash)),
+            };
+            (info, body)
+        }))
+    }
+
+    /// Re-reads a blob and checks its bytes against its hash.
+    pub fn verify_blob(&self, hash: &Hash) -> Result<(), StoreError> {
+        match self.blob(hash)? {
+            None => Err(StoreError::NotFound(hash.to_string())),
+            Some((_, BlobBody::Inline(bytes))) if Hash::of(&bytes) == *hash => Ok(()),
+            Some((_, BlobBody::Inline(_))) => {
+                Err(StoreError::BlobCorrupt { hash: hash.to_string(), detail: "inline bytes differ".into() })
+            }
+            Some((_, BlobBody::File(path))) => blobs::verify_file(&path, hash),
+        }
+    }
+
+    pub fn blob_hashes(&self) -> Result<Vec<Hash>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT hash FROM blobs ORDER BY hash")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.filter_map(|h| h.ok().and_then(|h| Hash::parse(&h))).collect())
+    }
+
+    // ---- projections ----
+
+    pub fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
+        let (where_sql, args) = case_where(filter);
+        let limit = filter.limit.clamp(1, LIST_LIMIT_MAX);
+        let sql = format!(
+            "SELECT c.id, region_code, village_name, industry, subject, description, farmer_name, phone_masked,
+                    officer, status, expert, created_at_ms, updated_at_ms, photo_count, video_count, thumb_hash,
+                    f.seq > (SELECT COALESCE(MAX(sent_seq), 0) FROM peers WHERE peer_id = '{PARENT_PEER}')
+             FROM cases c LEFT JOIN feed f ON f.doc_id = c.id {where_sql}
+             ORDER BY created_at_ms DESC, c.id LIMIT {limit} OFFSET {}",
+            filter.offset
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), case_row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn count_cases(&self, filter: &CaseFilter) -> Result<i64, StoreError> {
+        let (where_sql, args) = case_where(filter);
+        let sql = format!("SELECT COUNT(*) FROM cases c {where_sql}");
+        Ok(self.conn.query_row(&sql, rusqlite::params_from_iter(args.iter()), |r| r.get(0))?)
+    }
+
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        let q = |sql: &str| -> Result<i64, StoreError> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
+        Ok(StoreStats {
+            docs: q("SELECT COUNT(*) FROM docs")?,
+            cases: q("SELECT COUNT(*) FROM cases")?,
+            unsynced_docs: self.conn.query_row(
+                "SELECT COUNT(*) FROM feed WHERE seq > (SELECT COALESCE(MAX(sent_seq), 0) FROM peers WHERE peer_id = ?1)",
+                [PARENT_PEER],
+                |r| r.get(0),
+            )?,
+            blobs: q("SELECT COUNT(*) FROM blobs")?,
+            blob_bytes: q("SELECT COALESCE(SUM(size), 0) FROM blobs")?,
+            jobs_pending: q("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')")?,
+        })
+    }
+
+    // ---- background jobs ----
+
+    /// Queues a job once; queuing the same (kind, doc, blob) again is a no-op.
+    pub fn enqueue_job(&mut self, kind: &str, doc_id: &str, blob_hash: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO jobs (kind, doc_id, blob_hash, state) VALUES (?1, ?2, ?3, 'pending')",
+            params![kind, doc_id, blob_hash],
+        )?;
+        Ok(())
+    }
+
+    /// Claims the oldest pending job.
+    pub fn claim_job(&mut self) -> Result<Option<Job>, StoreError> {
+        let sql = "UPDATE jobs SET state = 'running', attempts = attempts + 1
+                   WHERE id = (SELECT id FROM jobs WHERE state = 'pending' ORDER BY id LIMIT 1)
+                   RETURNING id, kind, doc_id, blob_hash, state, progress, error, attempts";
+        Ok(self.conn.query_row(sql, [], job_row).optional()?)
+    }
+
+    pub fn set_job_progress(&mut self, id: i64, progress: f64) -> Result<(), StoreError> {
+        self.conn.execute("UPDATE jobs SET progress = ?2 WHERE id = ?1", params![id, progress])?;
+        Ok(())
+    }
+
+    /// Ends a job: done, failed for good, or back to pending to retry.
+    pub fn finish_job(&mut self, id: i64, state: JobState, error: &str) -> Result<(), StoreError> {
+        let progress = if state == JobState::Done { 1.0 } else { 0.0 };
+        self.conn.execute(
+            "UPDATE jobs SET state = ?2, error = ?3, progress = ?4 WHERE id = ?1",
+            params![id, state.code(), error, progress],
+        )?;
+        Ok(())
+    }
+
+    pub fn jobs_for_doc(&self, doc_id: &str) -> Result<Vec<Job>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, kind, doc_id, blob_hash, state, progress, error, attempts FROM jobs WHERE doc_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([doc_id], job_row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Runs SQLite's own consistency check (used by tests and `yizhan check`).
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.config.dir.join("yizhan.sqlite3")
+    }
+}
+
+fn touch_feed(tx: &Transaction<'_>, id: &str, doc_type: &str) -> Result<i64, StoreError> {
+    // One row per document: replacing it moves the document past every peer's checkpoint.
+    tx.execute("DELETE FROM feed WHERE doc_id = ?1", [id])?;
+    tx.execute("INSERT INTO feed (doc_id, doc_type) VALUES (?1, ?2)", params![id, doc_type])?;
+    let seq = tx.last_insert_rowid();
+    tx.execute("UPDATE docs SET updated_seq = ?2 WHERE id = ?1", params![id, seq])?;
+    Ok(seq)
+}
+
+fn load_doc(conn: &Connection, id: &str) -> Result<Option<(AutoCommit, String)>, StoreError> {
+    let row = conn
+        .query_row("SELECT snapshot, doc_type FROM docs WHERE id = ?1", [id], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()?;
+    let Some((snapshot, doc_type)) = row else { return Ok(None) };
+    let corrupt = |e: automerge::AutomergeError| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() };
+    let mut doc = AutoCommit::load(&snapshot).map_err(corrupt)?;
+    let mut stmt = conn.prepare_cached("SELECT data FROM doc_changes WHERE doc_id = ?1 ORDER BY n")?;
+    let changes = stmt.query_map([id], |r| r.get::<_, Vec<u8>>(0))?;
+    for change in changes {
+        doc.load_incremental(&change?).map_err(corrupt)?;
+    }
+    Ok(Some((doc, doc_type)))
+}
+
+fn case_where(filter: &CaseFilter) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut args = Vec::new();
+    if let Some(s) = filter.status.as_ref().filter(|s| !s.is_empty()) {
+        args.push(s.clone());
+        clauses.push(format!("status = ?{}", args.len()));
+    }
+    if let Some(i) = filter.industry.as_ref().filter(|s| !s.is_empty()) {
+        args.push(i.clone());
+        clauses.push(format!("industry = ?{}", args.len()));
+    }
+    if let Some(t) = filter.text.as_ref().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        // LIKE wildcards in the user's text are matched literally.
+        let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        args.push(format!("%{escaped}%"));
+        let n = args.len();
+        clauses.push(format!(
+            "(subject LIKE ?{n} ESCAPE '\\' OR description LIKE ?{n} ESCAPE '\\' OR village_name LIKE ?{n} ESCAPE '\\'
+              OR farmer_name LIKE ?{n} ESCAPE '\\' OR officer LIKE ?{n} ESCAPE '\\')"
+        ));
+    }
+    let sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    (sql, args)
+}
+
+fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
+    Ok(CaseRow {
+        id: r.get(0)?,
+        region_code: r.get(1)?,
+        village_name: r.get(2)?,
+        industry: r.get(3)?,
+        subject: r.get(4)?,
+        description: r.get(5)?,
+        farmer_name: r.get(6)?,
+        phone_masked: r.get(7)?,
+        officer: r.get(8)?,
+        status: r.get(9)?,
+        expert: r.get(10)?,
+        created_at_ms: r.get(11)?,
+        updated_at_ms: r.get(12)?,
+        photo_count: r.get(13)?,
+        video_count: r.get(14)?,
+        thumb_hash: r.get(15)?,
+        unsynced: r.get::<_, Option<bool>>(16)?.unwrap_or(true),
+    })
+}
+
+fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
+    Ok(Job {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        doc_id: r.get(2)?,
+        blob_hash: r.get(3)?,
+        state: JobState::parse(&r.get::<_, String>(4)?),
+        progress: r.get(5)?,
+        error: r.get(6)?,
+        attempts: r.get(7)?,
+    })
+}

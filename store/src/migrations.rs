@@ -1,0 +1,88 @@
+//! Numbered, append-only schema migrations. Never edit a released migration: add one.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: documents, change feed, blobs, jobs, peers, case projection.
+    r#"
+    CREATE TABLE docs (
+        id TEXT PRIMARY KEY,
+        doc_type TEXT NOT NULL,
+        snapshot BLOB NOT NULL,
+        change_count INTEGER NOT NULL DEFAULT 0,
+        updated_seq INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE TABLE doc_changes (
+        doc_id TEXT NOT NULL REFERENCES docs(id) ON DELETE CASCADE,
+        n INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (doc_id, n)
+    ) STRICT;
+    -- One row per document: its latest local change. Sync sends what lies past a peer's checkpoint.
+    CREATE TABLE feed (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL UNIQUE,
+        doc_type TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE peers (
+        peer_id TEXT PRIMARY KEY,
+        sent_seq INTEGER NOT NULL DEFAULT 0,
+        last_contact_ms INTEGER
+    ) STRICT;
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mime TEXT NOT NULL,
+        inline_data BLOB
+    ) STRICT;
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        blob_hash TEXT NOT NULL,
+        state TEXT NOT NULL,
+        progress REAL NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (kind, doc_id, blob_hash)
+    ) STRICT;
+    CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        region_code TEXT NOT NULL,
+        village_name TEXT NOT NULL,
+        industry TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        description TEXT NOT NULL,
+        farmer_name TEXT NOT NULL,
+        phone_masked TEXT NOT NULL,
+        officer TEXT NOT NULL,
+        status TEXT NOT NULL,
+        expert TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        photo_count INTEGER NOT NULL,
+        video_count INTEGER NOT NULL,
+        thumb_hash TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX cases_by_created ON cases(created_at_ms DESC);
+    CREATE INDEX cases_by_status ON cases(status, created_at_ms DESC);
+    "#,
+];
+
+pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(StoreError::TooNew { found: current, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied migration");
+    }
+    Ok(())
+}

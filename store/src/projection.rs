@@ -1,0 +1,55 @@
+//! Query projections: tables the UI reads, derived from documents and rebuildable from them.
+//!
+//! Each document type has one projector. A type this build does not know is stored and
+//! synced but not projected.
+
+use automerge::AutoCommit;
+use rusqlite::{Transaction, params};
+use yizhan_core::CaseDoc;
+
+use crate::StoreError;
+
+pub(crate) fn project(tx: &Transaction<'_>, doc_type: &str, id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
+    match doc_type {
+        yizhan_core::case::DOC_TYPE => project_case(tx, id, doc),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM cases", [])?;
+    Ok(())
+}
+
+fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
+    let case = CaseDoc::from_doc(doc).map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
+    let state = case.state();
+    let originals = |kind: &str| case.attachments.values().filter(|a| a.kind == kind && a.role == "original").count();
+    let mut thumbs: Vec<_> = case.attachments.values().filter(|a| a.kind == "photo" && a.role == "thumb").collect();
+    thumbs.sort_by(|a, b| (a.added_at_ms, &a.hash).cmp(&(b.added_at_ms, &b.hash)));
+    let thumb = thumbs.first().map(|a| a.hash.as_str()).unwrap_or("");
+    tx.execute(
+        "INSERT OR REPLACE INTO cases (id, region_code, village_name, industry, subject, description, farmer_name,
+            phone_masked, officer, status, expert, created_at_ms, updated_at_ms, photo_count, video_count, thumb_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        params![
+            id,
+            case.region_code,
+            case.village_name,
+            case.industry,
+            case.subject,
+            case.description,
+            case.farmer_name,
+            case.farmer_phone_masked,
+            case.officer,
+            state.status.code(),
+            state.expert.unwrap_or_default(),
+            case.created_at_ms,
+            state.last_event_at_ms,
+            originals("photo") as i64,
+            originals("video") as i64,
+            thumb,
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! The store on a real SQLite file in a temporary directory.
+
+use automerge::AutoCommit;
+use yizhan_core::{CaseDoc, Event, EventKind, NewCase};
+use yizhan_store::{BlobBody, CaseFilter, Db, Hash, JobState, Store, StoreConfig, StoreError};
+
+fn new_case(subject: &str, description: &str) -> NewCase {
+    NewCase {
+        region_code: "510104017001".into(),
+        village_name: "和平村".into(),
+        industry: "fruit".into(),
+        subject: subject.into(),
+        description: description.into(),
+        farmer_name: "王大爷".into(),
+        farmer_phone: "13812345678".into(),
+        officer: "李信息员".into(),
+    }
+}
+
+fn create(db: &mut Db, id: &str, subject: &str, description: &str, at_ms: i64) {
+    let created = Event::new(format!("{id}-c"), at_ms, "李信息员", EventKind::Created);
+    let (_, mut doc) = CaseDoc::create(&new_case(subject, description), id, String::new(), "k", created).unwrap();
+    db.create_doc(id, "case", &mut doc).unwrap();
+}
+
+fn escalate(db: &mut Db, id: &str, n: i64) {
+    db.update_doc(id, |doc| CaseDoc::append_event(doc, Event::new(format!("{id}-e{n}"), 5_000 + n, "x", EventKind::Escalated)))
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn documents_persist_with_history_and_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = StoreConfig::new(dir.path());
+    cfg.compact_after_changes = 4;
+    {
+        let mut db = Db::open(cfg.clone()).unwrap();
+        create(&mut db, "c1", "柑橘", "黄叶", 1_000);
+        create(&mut db, "c2", "水稻", "稻瘟病", 2_000);
+        assert!(matches!(
+            db.create_doc("c1", "case", &mut AutoCommit::new()),
+            Err(StoreError::Exists(_))
+        ));
+        // Ten changes, compacted along the way.
+        for n in 0..10 {
+            db.update_doc("c1", |doc| {
+                let mut e = Event::new(format!("n{n}"), 3_000 + n, "x", EventKind::Unknown("note".into()));
+                e.text = format!("记录{n}");
+                CaseDoc::append_event(doc, e)
+            })
+            .unwrap()
+            .unwrap();
+        }
+        escalate(&mut db, "c1", 1);
+        // A refused change writes nothing.
+        let before = db.changes_since(0, 100).unwrap();
+        let refused = db
+            .update_doc("c2", |doc| {
+                let mut bad = Event::new("bad", 1, "x", EventKind::Rated);
+                bad.value = 0;
+                CaseDoc::append_event(doc, bad)
+            })
+            .unwrap();
+        assert!(refused.is_err());
+        assert_eq!(db.changes_since(0, 100).unwrap(), before);
+        assert!(matches!(db.update_doc("nope", |_| Ok::<_, ()>(())), Err(StoreError::NotFound(_))));
+    }
+    // Reopen from disk.
+    let db = Db::open(cfg).unwrap();
+    let case = CaseDoc::from_doc(&db.load_doc("c1").unwrap().unwrap()).unwrap();
+    assert_eq!(case.events.len(), 12);
+    assert_eq!(case.state().status, yizhan_core::Status::AwaitingTriage);
+    // The feed holds one entry per document, the latest change last.
+    let feed = db.changes_since(0, 100).unwrap();
+    assert_eq!(feed.iter().map(|f| f.doc_id.as_str()).collect::<Vec<_>>(), ["c2", "c1"]);
+    assert_eq!(db.changes_since(feed[0].seq, 100).unwrap().len(), 1);
+    assert_eq!(db.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn projections_filter_and_rebuild_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Db::open(StoreConfig::new(dir.path())).unwrap();
+    create(&mut db, "c1", "柑橘", "叶片发黄 100%", 1_000);
+    create(&mut db, "c2", "水稻", "稻瘟病", 2_000);
+    create(&mut db, "c3", "生猪", "不吃食_发烧", 3_000);
+    escalate(&mut db, "c2", 1);
+    let all = |db: &Db| db.list_cases(&CaseFilter { limit: 50, ..Default::default() }).unwrap();
+    let rows = all(&db);
+    assert_eq!(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["c3", "c2", "c1"]);
+    assert_eq!(rows[0].phone_masked, "138****5678");
+    assert!(rows.iter().all(|r| r.unsynced));
+    let by = |f: CaseFilter| db.list_cases(&CaseFilter { limit: 50, ..f }).unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(by(CaseFilter { status: Some("awaiting_triage".into()), ..Default::default() }), ["c2"]);
+    assert_eq!(by(CaseFilter { text: Some("稻瘟".into()), ..Default::default() }), ["c2"]);
+    // LIKE wildcards typed by the user match literally.
+    assert_eq!(by(CaseFilter { text: Some("100%".into()), ..Default::default() }), ["c1"]);
+    assert_eq!(by(CaseFilter { text: Some("食_发".into()), ..Default::default() }), ["c3"]);
+    assert_eq!(by(CaseFilter { text: Some("_".into()), ..Default::default() }), ["c3"]);
+    assert_eq!(db.count_cases(&CaseFilter { industry: Some("fruit".into()), ..Default::default() }).unwrap(), 3);
+
+    db.set_peer_checkpoint("parent", db.changes_since(0, 10).unwrap()[1].seq, 9).unwrap();
+    assert_eq!(db.stats().unwrap().unsynced_docs, 1);
+
+    let before = all(&db);
+    assert_eq!(db.rebuild_projections().unwrap(), 3);
+    assert_eq!(all(&db), before);
+}
+
+#[test]
+fn blobs_inline_and_as_files_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Db::open(StoreConfig::new(dir.path())).unwrap();
+    let small = db.put_blob_bytes(b"tiny", "text/plain").unwrap();
+    assert!(matches!(db.blob(&small.hash).unwrap(), Some((_, BlobBody::Inline(b))) if b == b"tiny"));
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let mut w = db.blob_writer(1 << 20).unwrap();
+    for chunk in big.chunks(7_000) {
+        w.write(chunk).unwrap();
+    }
+    let info = db.record_blob(w.finish().unwrap(), "application/octet-stream").unwrap();
+    assert_eq!(info.hash, Hash::of(&big));
+    let Some((_, BlobBody::File(path))) = db.blob(&info.hash).unwrap() else { panic!("expected a file blob") };
+    assert_eq!(std::fs::read(&path).unwrap(), big);
+    db.verify_blob(&info.hash).unwrap();
+    // Storing the same bytes again is one blob.
+    db.put_blob_bytes(&big, "application/octet-stream").unwrap();
+    assert_eq!(db.stats().unwrap().blobs, 2);
+    // Damage on disk is detected.
+    std::fs::write(&path, b"bitrot").unwrap();
+    assert!(matches!(db.verify_blob(&info.hash), Err(StoreError::BlobCorrupt { .. })));
+
+    // A writer over its limit fails; an abandoned writer leaves no temporary file.
+    let mut w = db.blob_writer(10).unwrap();
+    assert!(w.write(&[0; 11]).is_err());
+    drop(w);
+    let tmp = dir.path().join("blobs/tmp");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    assert!(Hash::parse("../../etc/passwd").is_none());
+    assert!(Hash::parse(&"A".repeat(64)).is_none());
+}
+
+#[test]
+fn leftover_temporary_files_are_removed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Db::open(StoreConfig::new(dir.path())).unwrap());
+    let stray = dir.path().join("blobs/tmp/123-0.part");
+    std::fs::write(&stray, b"half a video").unwrap();
+    drop(Db::open(StoreConfig::new(dir.path())).unwrap());
+    assert!(!stray.exists());
+}
+
+#[test]
+fn jobs_are_claimed_once_and_resume_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StoreConfig::new(dir.path());
+    {
+        let mut db = Db::open(cfg.clone()).unwrap();
+        db.enqueue_job("video", "c1", "h1").unwrap();
+        db.enqueue_job("video", "c1", "h1").unwrap();
+        db.enqueue_job("video", "c2", "h2").unwrap();
+        let j = db.claim_job().unwrap().unwrap();
+        assert_eq!((j.doc_id.as_str(), j.state, j.attempts), ("c1", JobState::Running, 1));
+        db.set_job_progress(j.id, 0.5).unwrap();
+        // The process dies here with job 1 running.
+    }
+    let mut db = Db::open(cfg).unwrap();
+    let j = db.claim_job().unwrap().unwrap();
+    assert_eq!((j.doc_id.as_str(), j.attempts), ("c1", 2));
+    db.finish_job(j.id, JobState::Done, "").unwrap();
+    let j2 = db.claim_job().unwrap().unwrap();
+    assert_eq!(j2.doc_id, "c2");
+    db.finish_job(j2.id, JobState::Failed, "corrupt").unwrap();
+    assert!(db.claim_job().unwrap().is_none());
+    assert_eq!(db.jobs_for_doc("c1").unwrap()[0].progress, 1.0);
+    assert_eq!(db.stats().unwrap().jobs_pending, 0);
+}
+
+#[test]
+fn migrations_upgrade_old_databases_and_refuse_newer_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    // A database left at version 0 (created by hand, as a pre-release build would) upgrades.
+    let path = dir.path().join("yizhan.sqlite3");
+    rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE leftover (x)").unwrap();
+    let mut db = Db::open(StoreConfig::new(dir.path())).unwrap();
+    create(&mut db, "c1", "柑橘", "黄叶", 1);
+    drop(db);
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 999).unwrap();
+    assert!(matches!(Db::open(StoreConfig::new(dir.path())), Err(StoreError::TooNew { found: 999, .. })));
+}
+
+#[tokio::test]
+async fn the_async_handle_runs_on_the_database_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.call(move |db| Ok(create(db, &format!("c{i}"), "玉米", "虫害", i))).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let n = store.call(|db| db.count_cases(&CaseFilter::default())).await.unwrap();
+    assert_eq!(n, 20);
+}
