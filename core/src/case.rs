@@ -321,7 +321,9 @@ impl NewCase {
         check_len("village_name", &self.village_name, SHORT_TEXT_CHARS_MAX, false)?;
         check_len("officer", &self.officer, SHORT_TEXT_CHARS_MAX, true)?;
         let phone: String = self.farmer_phone.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-        if !phone.is_empty() && (!(7..=15).contains(&phone.len()) || !phone.bytes().all(|b| b.is_ascii_digit())) {
+        if !phone.is_empty()
+            && (!(7..=15).contains(&phone.len()) || !phone.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(CaseError::Phone);
         }
         Ok(phone)

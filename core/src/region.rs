@@ -159,10 +159,8 @@ impl Regions {
     pub fn path_name(&self, code: &str) -> String {
         let mut names = Vec::new();
         for len in [4, 6, 9] {
-            if code.len() >= len {
-                if let Some(r) = code.get(..len).and_then(|c| self.by_code.get(c)) {
-                    names.push(r.name.as_str());
-                }
+            if let Some(r) = code.get(..len).and_then(|c| self.by_code.get(c)) {
+                names.push(r.name.as_str());
             }
         }
         names.join(" ")

@@ -47,7 +47,10 @@ impl FieldKey {
         if plaintext.len() > PLAINTEXT_LEN_MAX {
             return Err(SealError::TooLong);
         }
-        let ct = self.0.encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes()).map_err(|_| SealError::TooLong)?;
+        let ct = self
+            .0
+            .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
+            .map_err(|_| SealError::TooLong)?;
         let mut raw = Vec::with_capacity(NONCE_LEN + ct.len());
         raw.extend_from_slice(&nonce);
         raw.extend_from_slice(&ct);

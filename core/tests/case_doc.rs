@@ -1,4 +1,5 @@
 //! The case document: validation, derived status, and merges of concurrent edits.
+#![allow(clippy::unwrap_used, clippy::cloned_ref_to_slice_refs)]
 
 use automerge::AutoCommit;
 use yizhan_core::{Attachment, CaseDoc, CaseError, Event, EventKind, NewCase, Status};
@@ -36,7 +37,12 @@ fn check(events: &[Event], expected: Status) {
         CaseDoc::append_event(&mut doc, e.clone()).unwrap();
     }
     let case = CaseDoc::from_doc(&doc).unwrap();
-    assert_eq!(case.state().status, expected, "events: {:?}", events.iter().map(|e| &e.kind).collect::<Vec<_>>());
+    assert_eq!(
+        case.state().status,
+        expected,
+        "events: {:?}",
+        events.iter().map(|e| &e.kind).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -65,7 +71,10 @@ fn every_transition_derives_its_status() {
     check(&[esc.clone(), asg.clone(), ans.clone()], Status::Answered);
     check(&[esc.clone(), asg.clone(), ans.clone(), close.clone()], Status::Closed);
     check(&[esc.clone(), asg.clone(), ans.clone(), close.clone(), rate.clone()], Status::Closed);
-    check(&[esc.clone(), asg.clone(), ans.clone(), close.clone(), rate.clone(), follow.clone()], Status::FollowedUp);
+    check(
+        &[esc.clone(), asg.clone(), ans.clone(), close.clone(), rate.clone(), follow.clone()],
+        Status::FollowedUp,
+    );
     // Transitions out of order do not apply.
     check(&[asg.clone()], Status::Open);
     check(&[ans.clone()], Status::Open);

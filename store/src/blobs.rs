@@ -24,7 +24,8 @@ impl Hash {
     /// Parses a hash from user input (a URL), refusing anything that is not 64 hex chars, so
     /// that a hash can never name a path outside the blob directory.
     pub fn parse(s: &str) -> Option<Hash> {
-        (s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then(|| Hash(s.to_string()))
+        (s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| Hash(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -86,7 +87,14 @@ impl BlobWriter {
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = tmp_dir.join(format!("{}-{n}.part", std::process::id()));
         let file = File::create(&tmp).map_err(io_err(&tmp))?;
-        Ok(BlobWriter { dir: dir.to_path_buf(), tmp, file: Some(file), hasher: blake3::Hasher::new(), size: 0, size_max })
+        Ok(BlobWriter {
+            dir: dir.to_path_buf(),
+            tmp,
+            file: Some(file),
+            hasher: blake3::Hasher::new(),
+            size: 0,
+            size_max,
+        })
     }
 
     /// Appends bytes. Fails (and keeps nothing) once the blob would exceed its size limit.
@@ -142,7 +150,10 @@ pub(crate) fn verify_file(path: &Path, hash: &Hash) -> Result<(), StoreError> {
     hasher.update_reader(file).map_err(io_err(path))?;
     let got = hasher.finalize().to_hex().to_string();
     if got != hash.0 {
-        return Err(StoreError::BlobCorrupt { hash: hash.0.clone(), detail: format!("content hashes to {got}") });
+        return Err(StoreError::BlobCorrupt {
+            hash: hash.0.clone(),
+            detail: format!("content hashes to {got}"),
+        });
     }
     Ok(())
 }

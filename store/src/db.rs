@@ -145,11 +145,15 @@ impl Db {
     /// Stores a new document, records it in the feed and projects it, in one transaction.
     pub fn create_doc(&mut self, id: &str, doc_type: &str, doc: &mut AutoCommit) -> Result<i64, StoreError> {
         let tx = self.conn.transaction()?;
-        let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM docs WHERE id = ?1)", [id], |r| r.get(0))?;
+        let exists: bool =
+            tx.query_row("SELECT EXISTS(SELECT 1 FROM docs WHERE id = ?1)", [id], |r| r.get(0))?;
         if exists {
             return Err(StoreError::Exists(id.to_string()));
         }
-        tx.execute("INSERT INTO docs (id, doc_type, snapshot) VALUES (?1, ?2, ?3)", params![id, doc_type, doc.save()])?;
+        tx.execute(
+            "INSERT INTO docs (id, doc_type, snapshot) VALUES (?1, ?2, ?3)",
+            params![id, doc_type, doc.save()],
+        )?;
         let seq = touch_feed(&tx, id, doc_type)?;
         projection::project(&tx, doc_type, id, doc)?;
         tx.commit()?;
@@ -187,9 +191,15 @@ impl Db {
             )?;
             if count >= self.config.compact_after_changes {
                 tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
-                tx.execute("UPDATE docs SET snapshot = ?2, change_count = 0 WHERE id = ?1", params![id, doc.save()])?;
+                tx.execute(
+                    "UPDATE docs SET snapshot = ?2, change_count = 0 WHERE id = ?1",
+                    params![id, doc.save()],
+                )?;
             } else {
-                tx.execute("INSERT INTO doc_changes (doc_id, n, data) VALUES (?1, ?2, ?3)", params![id, count, change])?;
+                tx.execute(
+                    "INSERT INTO doc_changes (doc_id, n, data) VALUES (?1, ?2, ?3)",
+                    params![id, count, change],
+                )?;
             }
             touch_feed(&tx, id, &doc_type)?;
             projection::project(&tx, &doc_type, id, &doc)?;
@@ -219,9 +229,13 @@ impl Db {
 
     /// Documents changed locally after `seq`, oldest first, at most `limit`.
     pub fn changes_since(&self, seq: i64, limit: u32) -> Result<Vec<FeedEntry>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT seq, doc_id, doc_type FROM feed WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, doc_id, doc_type FROM feed WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
         let rows = stmt
-            .query_map(params![seq, limit], |r| Ok(FeedEntry { seq: r.get(0)?, doc_id: r.get(1)?, doc_type: r.get(2)? }))?
+            .query_map(params![seq, limit], |r| {
+                Ok(FeedEntry { seq: r.get(0)?, doc_id: r.get(1)?, doc_type: r.get(2)? })
+            })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -331,7 +345,8 @@ impl Db {
             filter.offset
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), case_row)?.collect::<Result<_, _>>()?;
+        let rows =
+            stmt.query_map(rusqlite::params_from_iter(args.iter()), case_row)?.collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
@@ -425,7 +440,8 @@ fn load_doc(conn: &Connection, id: &str) -> Result<Option<(AutoCommit, String)>,
         })
         .optional()?;
     let Some((snapshot, doc_type)) = row else { return Ok(None) };
-    let corrupt = |e: automerge::AutomergeError| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() };
+    let corrupt =
+        |e: automerge::AutomergeError| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() };
     let mut doc = AutoCommit::load(&snapshot).map_err(corrupt)?;
     let mut stmt = conn.prepare_cached("SELECT data FROM doc_changes WHERE doc_id = ?1 ORDER BY n")?;
     let changes = stmt.query_map([id], |r| r.get::<_, Vec<u8>>(0))?;

@@ -33,7 +33,12 @@ pub struct StoreConfig {
 
 impl StoreConfig {
     pub fn new(dir: impl Into<PathBuf>) -> StoreConfig {
-        StoreConfig { dir: dir.into(), inline_blob_bytes_max: 16 * 1024, compact_after_changes: 32, queue_len: 256 }
+        StoreConfig {
+            dir: dir.into(),
+            inline_blob_bytes_max: 16 * 1024,
+            compact_after_changes: 32,
+            queue_len: 256,
+        }
     }
 }
 

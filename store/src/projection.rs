@@ -9,7 +9,12 @@ use yizhan_core::CaseDoc;
 
 use crate::StoreError;
 
-pub(crate) fn project(tx: &Transaction<'_>, doc_type: &str, id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
+pub(crate) fn project(
+    tx: &Transaction<'_>,
+    doc_type: &str,
+    id: &str,
+    doc: &AutoCommit,
+) -> Result<(), StoreError> {
     match doc_type {
         yizhan_core::case::DOC_TYPE => project_case(tx, id, doc),
         _ => Ok(()),
@@ -22,10 +27,13 @@ pub(crate) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
 }
 
 fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
-    let case = CaseDoc::from_doc(doc).map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
+    let case = CaseDoc::from_doc(doc)
+        .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
     let state = case.state();
-    let originals = |kind: &str| case.attachments.values().filter(|a| a.kind == kind && a.role == "original").count();
-    let mut thumbs: Vec<_> = case.attachments.values().filter(|a| a.kind == "photo" && a.role == "thumb").collect();
+    let originals =
+        |kind: &str| case.attachments.values().filter(|a| a.kind == kind && a.role == "original").count();
+    let mut thumbs: Vec<_> =
+        case.attachments.values().filter(|a| a.kind == "photo" && a.role == "thumb").collect();
     thumbs.sort_by(|a, b| (a.added_at_ms, &a.hash).cmp(&(b.added_at_ms, &b.hash)));
     let thumb = thumbs.first().map(|a| a.hash.as_str()).unwrap_or("");
     tx.execute(

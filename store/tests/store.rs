@@ -1,4 +1,5 @@
 //! The store on a real SQLite file in a temporary directory.
+#![allow(clippy::unwrap_used)]
 
 use automerge::AutoCommit;
 use yizhan_core::{CaseDoc, Event, EventKind, NewCase};
@@ -19,14 +20,17 @@ fn new_case(subject: &str, description: &str) -> NewCase {
 
 fn create(db: &mut Db, id: &str, subject: &str, description: &str, at_ms: i64) {
     let created = Event::new(format!("{id}-c"), at_ms, "李信息员", EventKind::Created);
-    let (_, mut doc) = CaseDoc::create(&new_case(subject, description), id, String::new(), "k", created).unwrap();
+    let (_, mut doc) =
+        CaseDoc::create(&new_case(subject, description), id, String::new(), "k", created).unwrap();
     db.create_doc(id, "case", &mut doc).unwrap();
 }
 
 fn escalate(db: &mut Db, id: &str, n: i64) {
-    db.update_doc(id, |doc| CaseDoc::append_event(doc, Event::new(format!("{id}-e{n}"), 5_000 + n, "x", EventKind::Escalated)))
-        .unwrap()
-        .unwrap();
+    db.update_doc(id, |doc| {
+        CaseDoc::append_event(doc, Event::new(format!("{id}-e{n}"), 5_000 + n, "x", EventKind::Escalated))
+    })
+    .unwrap()
+    .unwrap();
 }
 
 #[test]
@@ -38,10 +42,7 @@ fn documents_persist_with_history_and_feed() {
         let mut db = Db::open(cfg.clone()).unwrap();
         create(&mut db, "c1", "柑橘", "黄叶", 1_000);
         create(&mut db, "c2", "水稻", "稻瘟病", 2_000);
-        assert!(matches!(
-            db.create_doc("c1", "case", &mut AutoCommit::new()),
-            Err(StoreError::Exists(_))
-        ));
+        assert!(matches!(db.create_doc("c1", "case", &mut AutoCommit::new()), Err(StoreError::Exists(_))));
         // Ten changes, compacted along the way.
         for n in 0..10 {
             db.update_doc("c1", |doc| {
@@ -91,14 +92,19 @@ fn projections_filter_and_rebuild_identically() {
     assert_eq!(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["c3", "c2", "c1"]);
     assert_eq!(rows[0].phone_masked, "138****5678");
     assert!(rows.iter().all(|r| r.unsynced));
-    let by = |f: CaseFilter| db.list_cases(&CaseFilter { limit: 50, ..f }).unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let by = |f: CaseFilter| {
+        db.list_cases(&CaseFilter { limit: 50, ..f }).unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
     assert_eq!(by(CaseFilter { status: Some("awaiting_triage".into()), ..Default::default() }), ["c2"]);
     assert_eq!(by(CaseFilter { text: Some("稻瘟".into()), ..Default::default() }), ["c2"]);
     // LIKE wildcards typed by the user match literally.
     assert_eq!(by(CaseFilter { text: Some("100%".into()), ..Default::default() }), ["c1"]);
     assert_eq!(by(CaseFilter { text: Some("食_发".into()), ..Default::default() }), ["c3"]);
     assert_eq!(by(CaseFilter { text: Some("_".into()), ..Default::default() }), ["c3"]);
-    assert_eq!(db.count_cases(&CaseFilter { industry: Some("fruit".into()), ..Default::default() }).unwrap(), 3);
+    assert_eq!(
+        db.count_cases(&CaseFilter { industry: Some("fruit".into()), ..Default::default() }).unwrap(),
+        3
+    );
 
     db.set_peer_checkpoint("parent", db.changes_since(0, 10).unwrap()[1].seq, 9).unwrap();
     assert_eq!(db.stats().unwrap().unsynced_docs, 1);
@@ -121,7 +127,9 @@ fn blobs_inline_and_as_files_verified() {
     }
     let info = db.record_blob(w.finish().unwrap(), "application/octet-stream").unwrap();
     assert_eq!(info.hash, Hash::of(&big));
-    let Some((_, BlobBody::File(path))) = db.blob(&info.hash).unwrap() else { panic!("expected a file blob") };
+    let Some((_, BlobBody::File(path))) = db.blob(&info.hash).unwrap() else {
+        panic!("expected a file blob")
+    };
     assert_eq!(std::fs::read(&path).unwrap(), big);
     db.verify_blob(&info.hash).unwrap();
     // Storing the same bytes again is one blob.
@@ -198,7 +206,13 @@ async fn the_async_handle_runs_on_the_database_thread() {
     for i in 0..20 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store.call(move |db| Ok(create(db, &format!("c{i}"), "玉米", "虫害", i))).await.unwrap();
+            store
+                .call(move |db| {
+                    create(db, &format!("c{i}"), "玉米", "虫害", i);
+                    Ok(())
+                })
+                .await
+                .unwrap();
         }));
     }
     for t in tasks {
