@@ -288,7 +288,8 @@ pub struct CaseDoc {
 }
 
 /// What the officer enters to open a case, validated by [`NewCase::validate`].
-#[derive(Debug, Clone, Default)]
+/// Its `Debug` output masks the phone, so logging one leaks no number.
+#[derive(Clone, Default)]
 pub struct NewCase {
     pub region_code: String,
     pub village_name: String,
@@ -298,6 +299,17 @@ pub struct NewCase {
     pub farmer_name: String,
     pub farmer_phone: String,
     pub officer: String,
+}
+
+impl std::fmt::Debug for NewCase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCase")
+            .field("region_code", &self.region_code)
+            .field("industry", &self.industry)
+            .field("subject", &self.subject)
+            .field("farmer_phone", &crate::sealed::mask_phone(&self.farmer_phone))
+            .finish_non_exhaustive()
+    }
 }
 
 fn check_len(field: &'static str, value: &str, max: usize, required: bool) -> Result<(), CaseError> {

@@ -1,1 +1,170 @@
-//! placeholder
+//! The village kiosk node: an axum server over the local store, usable with no network.
+//!
+//! Entry point: [`serve`] (used by `yizhan kiosk`). The HTML UI ([`ui`]) and the JSON API
+//! ([`api`]) share one service layer ([`service`]); uploads are parsed in [`upload`], video
+//! processing runs in the background ([`jobs`]).
+
+pub mod api;
+pub mod demo;
+pub mod error;
+pub mod jobs;
+pub mod service;
+pub mod ui;
+pub mod upload;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::sync::Notify;
+use yizhan_core::{FieldKey, RegionCode};
+use yizhan_store::{Store, StoreConfig};
+
+/// Upload bounds. A request carries at most `photos_max` photos and one video.
+#[derive(Debug, Clone)]
+pub struct UploadLimits {
+    pub photos_max: usize,
+    pub media: yizhan_media::Limits,
+}
+
+impl UploadLimits {
+    /// The largest request body accepted: every photo and the video at their limits, plus
+    /// room for the text fields.
+    pub fn request_bytes_max(&self) -> u64 {
+        self.photos_max as u64 * self.media.photo_bytes_max + self.media.video_bytes_max + 1024 * 1024
+    }
+}
+
+impl Default for UploadLimits {
+    fn default() -> UploadLimits {
+        UploadLimits { photos_max: 9, media: yizhan_media::Limits::default() }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct KioskConfig {
+    pub data_dir: PathBuf,
+    /// The sensitive-field key, kept outside the database.
+    pub key_file: PathBuf,
+    pub listen: SocketAddr,
+    /// The region this kiosk serves; the form offers the towns within it.
+    pub scope: RegionCode,
+    pub limits: UploadLimits,
+}
+
+/// A source of wall-clock time, so tests can inject one.
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> i64;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    pub key: FieldKey,
+    pub config: KioskConfig,
+    pub node_id: String,
+    pub clock: Arc<dyn Clock>,
+    /// Woken whenever a background job is queued.
+    pub jobs_notify: Notify,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the store in {dir}: {source}")]
+    Store { dir: PathBuf, source: yizhan_store::StoreError },
+    #[error("field key {path}: {detail}")]
+    Key { path: PathBuf, detail: String },
+    #[error("node id in {path}: {source}")]
+    NodeId { path: PathBuf, source: std::io::Error },
+}
+
+impl AppState {
+    pub fn open(config: KioskConfig, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+        let store = Store::open(StoreConfig::new(&config.data_dir))
+            .map_err(|source| StartError::Store { dir: config.data_dir.clone(), source })?;
+        let key = load_or_create_key(&config.key_file)?;
+        let node_id = load_or_create_node_id(&config.data_dir)?;
+        Ok(AppState(Arc::new(Inner { store, key, config, node_id, clock, jobs_notify: Notify::new() })))
+    }
+
+    pub fn new_id(&self) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+/// Reads the 32-byte field key, creating it (mode 0600) on first start.
+fn load_or_create_key(path: &Path) -> Result<FieldKey, StartError> {
+    let err = |detail: String| StartError::Key { path: path.to_path_buf(), detail };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key: [u8; 32] = rand::random();
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| err(e.to_string()))?;
+            }
+            write_private(path, &key).map_err(|e| err(e.to_string()))?;
+            tracing::info!(path = %path.display(), "created a new field key");
+            key.to_vec()
+        }
+        Err(e) => return Err(err(e.to_string())),
+    };
+    FieldKey::from_bytes(&bytes).map_err(|e| err(e.to_string()))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+fn load_or_create_node_id(dir: &Path) -> Result<String, StartError> {
+    let path = dir.join("node-id");
+    let err = |source| StartError::NodeId { path: path.clone(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        Ok(_) | Err(_) => {
+            let id = format!("kiosk-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            std::fs::write(&path, &id).map_err(err)?;
+            Ok(id)
+        }
+    }
+}
+
+/// The whole HTTP application: UI, API, blobs and static assets.
+pub fn router(state: AppState) -> Router {
+    let body_max = usize::try_from(state.config.limits.request_bytes_max()).unwrap_or(usize::MAX);
+    ui::routes()
+        .merge(api::routes())
+        .layer(DefaultBodyLimit::max(body_max))
+        .with_state(state)
+}
+
+/// Opens the kiosk, starts its background worker and serves until the process ends.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    tokio::spawn(jobs::run_worker(state.clone()));
+    axum::serve(listener, router(state)).await
+}

@@ -117,6 +117,12 @@ impl BlobWriter {
         self.size
     }
 
+    /// Where the bytes written so far are, so they can be inspected (probed) before the blob
+    /// is finished. The file disappears when the writer is dropped unfinished.
+    pub fn tmp_path(&self) -> &Path {
+        &self.tmp
+    }
+
     /// Makes the bytes durable under their final name and returns the hash and the path.
     /// The blob is not visible until the caller records it in the database.
     pub fn finish(mut self) -> Result<FinishedBlob, StoreError> {

@@ -240,6 +240,16 @@ impl Db {
         Ok(rows)
     }
 
+    /// True when the document has a change its parent hub has not acknowledged.
+    pub fn doc_unsynced(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM feed WHERE doc_id = ?1
+               AND seq > (SELECT COALESCE(MAX(sent_seq), 0) FROM peers WHERE peer_id = ?2))",
+            params![id, PARENT_PEER],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn peer_checkpoint(&self, peer: &str) -> Result<i64, StoreError> {
         Ok(self
             .conn

@@ -1,0 +1,366 @@
+//! The JSON API beside the UI, for the same operations, described by OpenAPI at
+//! `/api/openapi.json`. Errors are `{"error": code, "message": 中文}`.
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use yizhan_core::{Industry, Status, regions};
+use yizhan_store::{CaseFilter, CaseRow, Job};
+
+use crate::AppState;
+use crate::error::{ApiError, AppError};
+use crate::service::{self, EventInput};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/api/status", get(status))
+        .route("/api/cases", get(list_cases).post(create_case))
+        .route("/api/cases/{id}", get(get_case))
+        .route("/api/cases/{id}/events", post(add_event))
+        .route("/api/regions/{code}/children", get(region_children))
+        .route("/api/industries", get(industries))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Yizhan kiosk API (驿站)", version = "1", description = "Record and follow consultation cases on a village kiosk. Works offline."),
+    paths(status, list_cases, create_case, get_case, add_event, region_children, industries),
+    components(schemas(NodeStatus, CaseSummary, CaseDetail, AttachmentDto, EventDto, JobDto, EventRequest, Created, ErrorBody, RegionDto, IndustryDto, CaseUploadForm))
+)]
+pub struct ApiDoc;
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// invalid | not_found | too_large | media | internal
+    pub error: String,
+    /// 给用户看的中文说明
+    pub message: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct NodeStatus {
+    pub node_id: String,
+    pub scope: String,
+    pub cases: i64,
+    /// Documents with changes the county hub has not acknowledged yet.
+    pub unsynced_docs: i64,
+    pub blobs: i64,
+    pub blob_bytes: i64,
+    /// Video jobs waiting or running.
+    pub jobs_pending: i64,
+}
+
+#[utoipa::path(get, path = "/api/status", responses((status = 200, body = NodeStatus)))]
+async fn status(State(state): State<AppState>) -> Result<Json<NodeStatus>, ApiError> {
+    let s = state.store.call(|db| db.stats()).await?;
+    Ok(Json(NodeStatus {
+        node_id: state.node_id.clone(),
+        scope: state.config.scope.to_string(),
+        cases: s.cases,
+        unsynced_docs: s.unsynced_docs,
+        blobs: s.blobs,
+        blob_bytes: s.blob_bytes,
+        jobs_pending: s.jobs_pending,
+    }))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CaseSummary {
+    pub id: String,
+    pub region_code: String,
+    pub village_name: String,
+    pub industry: String,
+    pub subject: String,
+    pub description: String,
+    pub farmer_name: String,
+    /// Masked, e.g. 138****5678.
+    pub farmer_phone_masked: String,
+    pub officer: String,
+    pub status: String,
+    pub status_name: String,
+    pub expert: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub photo_count: i64,
+    pub video_count: i64,
+    /// Hash of the first photo's thumbnail (`/blobs/{hash}`), empty if none.
+    pub thumb_hash: String,
+    pub unsynced: bool,
+}
+
+impl From<CaseRow> for CaseSummary {
+    fn from(r: CaseRow) -> CaseSummary {
+        CaseSummary {
+            status_name: Status::from_code(&r.status).map(Status::name_zh).unwrap_or("").to_string(),
+            id: r.id,
+            region_code: r.region_code,
+            village_name: r.village_name,
+            industry: r.industry,
+            subject: r.subject,
+            description: r.description,
+            farmer_name: r.farmer_name,
+            farmer_phone_masked: r.phone_masked,
+            officer: r.officer,
+            status: r.status,
+            expert: r.expert,
+            created_at_ms: r.created_at_ms,
+            updated_at_ms: r.updated_at_ms,
+            photo_count: r.photo_count,
+            video_count: r.video_count,
+            thumb_hash: r.thumb_hash,
+            unsynced: r.unsynced,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListParams {
+    /// Text contained in subject, description, village, farmer or officer.
+    q: Option<String>,
+    status: Option<String>,
+    industry: Option<String>,
+    /// 1 to 500, default 50.
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/cases", params(ListParams), responses((status = 200, body = [CaseSummary])))]
+async fn list_cases(State(state): State<AppState>, Query(p): Query<ListParams>) -> Result<Json<Vec<CaseSummary>>, ApiError> {
+    let filter = CaseFilter {
+        status: p.status,
+        industry: p.industry,
+        text: p.q,
+        limit: p.limit.unwrap_or(50),
+        offset: p.offset.unwrap_or(0),
+    };
+    let rows = state.store.call(move |db| db.list_cases(&filter)).await?;
+    Ok(Json(rows.into_iter().map(CaseSummary::from).collect()))
+}
+
+/// The multipart form that records a case (same fields as the kiosk's form).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct CaseUploadForm {
+    /// One of /api/industries.
+    industry: String,
+    subject: String,
+    description: String,
+    /// A town (9 digits) or village (12 digits) code within the kiosk's scope.
+    region_code: String,
+    village_name: Option<String>,
+    farmer_name: Option<String>,
+    /// Stored encrypted; shown masked.
+    farmer_phone: Option<String>,
+    officer: String,
+    /// JPEG, PNG or WebP; repeat the field for several photos.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    photos: Vec<Vec<u8>>,
+    /// One video (MP4/MOV/...), processed in the background into a 480p proxy.
+    #[schema(value_type = Option<String>, format = Binary)]
+    video: Option<Vec<u8>>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Created {
+    pub id: String,
+    pub url: String,
+}
+
+#[utoipa::path(post, path = "/api/cases", request_body(content = CaseUploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn create_case(State(state): State<AppState>, multipart: Multipart) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let up = crate::upload::parse(&state, multipart).await?;
+    let id = service::record_case(&state, up).await?;
+    Ok((StatusCode::CREATED, Json(Created { url: format!("/cases/{id}"), id })))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AttachmentDto {
+    pub hash: String,
+    /// photo | video
+    pub kind: String,
+    /// original | display | thumb | poster | proxy
+    pub role: String,
+    /// Hash of the original this copy was made from.
+    pub group: String,
+    pub mime: String,
+    pub bytes: u64,
+    pub width: u64,
+    pub height: u64,
+    pub duration_ms: u64,
+    pub name: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct EventDto {
+    pub id: String,
+    pub at_ms: i64,
+    pub actor: String,
+    pub kind: String,
+    pub kind_name: String,
+    pub text: String,
+    pub target: String,
+    pub value: i64,
+    pub category: String,
+    /// False when the event lost to a concurrent, conflicting one.
+    pub applied: bool,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct JobDto {
+    pub kind: String,
+    pub blob_hash: String,
+    /// pending | running | done | failed
+    pub state: String,
+    pub progress: f64,
+    pub error: String,
+}
+
+impl From<Job> for JobDto {
+    fn from(j: Job) -> JobDto {
+        let state = serde_json::to_value(j.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        JobDto { kind: j.kind, blob_hash: j.blob_hash, state, progress: j.progress, error: j.error }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CaseDetail {
+    pub id: String,
+    pub region_code: String,
+    pub region_name: String,
+    pub village_name: String,
+    pub industry: String,
+    pub subject: String,
+    pub description: String,
+    pub farmer_name: String,
+    pub farmer_phone_masked: String,
+    pub officer: String,
+    pub origin_node: String,
+    pub created_at_ms: i64,
+    pub status: String,
+    pub status_name: String,
+    pub expert: Option<String>,
+    pub rating: Option<i64>,
+    pub attachments: Vec<AttachmentDto>,
+    pub events: Vec<EventDto>,
+    pub jobs: Vec<JobDto>,
+    pub unsynced: bool,
+}
+
+#[utoipa::path(get, path = "/api/cases/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = CaseDetail), (status = 404, body = ErrorBody)))]
+async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<CaseDetail>, ApiError> {
+    let v = service::case_view(&state, &id).await?;
+    let c = &v.case;
+    let events = c
+        .ordered_events()
+        .into_iter()
+        .map(|e| EventDto {
+            id: e.id.clone(),
+            at_ms: e.at_ms,
+            actor: e.actor.clone(),
+            kind: e.kind.clone(),
+            kind_name: e.kind().name_zh().to_string(),
+            text: e.text.clone(),
+            target: e.target.clone(),
+            value: e.value,
+            category: e.category.clone(),
+            applied: !v.state.ignored_events.contains(&e.id),
+        })
+        .collect();
+    let attachments = c
+        .attachments
+        .values()
+        .map(|a| AttachmentDto {
+            hash: a.hash.clone(),
+            kind: a.kind.clone(),
+            role: a.role.clone(),
+            group: a.group.clone(),
+            mime: a.mime.clone(),
+            bytes: a.bytes,
+            width: a.width,
+            height: a.height,
+            duration_ms: a.duration_ms,
+            name: a.name.clone(),
+        })
+        .collect();
+    Ok(Json(CaseDetail {
+        id: c.id.clone(),
+        region_name: regions().path_name(&c.region_code),
+        region_code: c.region_code.clone(),
+        village_name: c.village_name.clone(),
+        industry: c.industry.clone(),
+        subject: c.subject.clone(),
+        description: c.description.clone(),
+        farmer_name: c.farmer_name.clone(),
+        farmer_phone_masked: c.farmer_phone_masked.clone(),
+        officer: c.officer.clone(),
+        origin_node: c.origin_node.clone(),
+        created_at_ms: c.created_at_ms,
+        status: v.state.status.code().to_string(),
+        status_name: v.state.status.name_zh().to_string(),
+        expert: v.state.expert.clone(),
+        rating: v.state.rating,
+        attachments,
+        events,
+        jobs: v.jobs.into_iter().map(JobDto::from).collect(),
+        unsynced: v.unsynced,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EventRequest {
+    /// escalated | closed | rated | solved_by_similar | similar_offered
+    pub kind: String,
+    pub actor: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub target: String,
+    /// The rating (1-5) for `rated`.
+    #[serde(default)]
+    pub value: i64,
+    #[serde(default)]
+    pub category: String,
+}
+
+#[utoipa::path(post, path = "/api/cases/{id}/events", params(("id" = String, Path)), request_body = EventRequest,
+    responses((status = 200, body = CaseDetail), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn add_event(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(r): Json<EventRequest>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    let input = EventInput { kind: r.kind, actor: r.actor, text: r.text, target: r.target, value: r.value, category: r.category };
+    service::add_event(&state, &id, input).await?;
+    get_case(State(state), Path(id)).await
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RegionDto {
+    pub code: String,
+    pub name: String,
+}
+
+#[utoipa::path(get, path = "/api/regions/{code}/children", params(("code" = String, Path)),
+    responses((status = 200, body = [RegionDto]), (status = 404, body = ErrorBody)))]
+async fn region_children(Path(code): Path<String>) -> Result<Json<Vec<RegionDto>>, ApiError> {
+    let db = regions();
+    db.get(&code).ok_or(AppError::NotFound)?;
+    Ok(Json(db.children(&code).into_iter().map(|r| RegionDto { code: r.code.clone(), name: r.name.clone() }).collect()))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct IndustryDto {
+    pub code: String,
+    pub name: String,
+}
+
+#[utoipa::path(get, path = "/api/industries", responses((status = 200, body = [IndustryDto])))]
+async fn industries() -> Json<Vec<IndustryDto>> {
+    Json(Industry::ALL.iter().map(|i| IndustryDto { code: i.code().into(), name: i.name_zh().into() }).collect())
+}

@@ -1,0 +1,142 @@
+//! Background video processing: a poster frame and a low-bitrate proxy for each video.
+//!
+//! Jobs live in the store, so a job interrupted by a crash or power cut runs again at the
+//! next start. Progress is written to the job row (in steps of 2 %) for the UI to poll.
+
+use std::time::Duration;
+
+use yizhan_core::{Attachment, CaseDoc};
+use yizhan_store::{BlobBody, Hash, Job, JobState};
+
+use crate::AppState;
+use crate::service::JOB_VIDEO;
+
+/// A job that fails for an operating reason (not bad media) is tried this many times.
+pub const JOB_ATTEMPTS_MAX: i64 = 3;
+/// How long the worker sleeps when idle before it looks again (it is also woken on enqueue).
+const IDLE_POLL: Duration = Duration::from_secs(30);
+
+pub async fn run_worker(state: AppState) {
+    loop {
+        match state.store.call(|db| db.claim_job()).await {
+            Ok(Some(job)) => run_job(&state, job).await,
+            Ok(None) => {
+                let _ = tokio::time::timeout(IDLE_POLL, state.jobs_notify.notified()).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "job queue unavailable");
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+    }
+}
+
+enum JobError {
+    /// The media itself cannot be processed: retrying will not help.
+    Media(String),
+    /// Disk or database trouble: worth another attempt.
+    Operating(String),
+}
+
+async fn run_job(state: &AppState, job: Job) {
+    let id = job.id;
+    let outcome = match job.kind.as_str() {
+        JOB_VIDEO => video_job(state, &job).await,
+        other => Err(JobError::Media(format!("unknown job kind {other}"))),
+    };
+    let (job_state, error) = match outcome {
+        Ok(()) => (JobState::Done, String::new()),
+        Err(JobError::Media(msg)) => (JobState::Failed, msg),
+        Err(JobError::Operating(msg)) if job.attempts < JOB_ATTEMPTS_MAX => (JobState::Pending, msg),
+        Err(JobError::Operating(msg)) => (JobState::Failed, msg),
+    };
+    if job_state != JobState::Done {
+        tracing::warn!(job = id, case = %job.doc_id, error = %error, "video job did not complete");
+    }
+    if let Err(e) = state.store.call(move |db| db.finish_job(id, job_state, &error)).await {
+        tracing::error!(job = id, error = %e, "could not record job outcome");
+    }
+    if job_state == JobState::Pending {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+async fn video_job(state: &AppState, job: &Job) -> Result<(), JobError> {
+    let op = |e: yizhan_store::StoreError| JobError::Operating(e.to_string());
+    let hash = Hash::parse(&job.blob_hash).ok_or_else(|| JobError::Media("bad blob hash".into()))?;
+    let h = hash.clone();
+    let blob = state.store.call(move |db| db.blob(&h)).await.map_err(op)?;
+    let path = match blob {
+        Some((_, BlobBody::File(path))) => path,
+        Some((_, BlobBody::Inline(_))) | None => return Err(JobError::Media("video blob missing".into())),
+    };
+    let job_id = job.id;
+    let out = state.config.data_dir.join("blobs").join("tmp").join(format!("job-{job_id}.mp4"));
+    let store = state.store.clone();
+    let rt = tokio::runtime::Handle::current();
+    let media = tokio::task::spawn_blocking(move || {
+        let poster = yizhan_media::make_poster(&path)?;
+        let mut last = 0.0f32;
+        let proxy = yizhan_media::transcode_proxy(&path, &out, &mut |p| {
+            if p - last >= 0.02 || p >= 1.0 {
+                last = p;
+                let _ = rt.block_on(store.call(move |db| db.set_job_progress(job_id, f64::from(p))));
+            }
+            true
+        })?;
+        Ok::<_, yizhan_media::MediaError>((poster, proxy, out))
+    })
+    .await
+    .map_err(|e| JobError::Operating(e.to_string()))?
+    .map_err(|e| JobError::Media(e.user_message_zh()))?;
+    let (poster, proxy_info, out) = media;
+
+    let doc_id = job.doc_id.clone();
+    let now = state.clock.now_ms();
+    let group = hash.to_string();
+    let store = state.store.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<(), JobError> {
+        let size_max = std::fs::metadata(&out).map(|m| m.len()).map_err(|e| JobError::Operating(e.to_string()))?;
+        let mut w = store.blob_writer(size_max).map_err(op)?;
+        let mut file = std::fs::File::open(&out).map_err(|e| JobError::Operating(e.to_string()))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = std::io::Read::read(&mut file, &mut buf).map_err(|e| JobError::Operating(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            w.write(&buf[..n]).map_err(op)?;
+        }
+        let finished = w.finish().map_err(op)?;
+        let _ = std::fs::remove_file(&out);
+        let rt = tokio::runtime::Handle::current();
+        rt.block_on(store.call(move |db| {
+            let proxy = db.record_blob(finished, "video/mp4")?;
+            let poster_blob = db.put_blob_bytes(&poster, "image/jpeg")?;
+            let mk = |info: &yizhan_store::BlobInfo, kind: &str, role: &str| Attachment {
+                hash: info.hash.to_string(),
+                kind: kind.into(),
+                role: role.into(),
+                group: group.clone(),
+                mime: info.mime.clone(),
+                bytes: info.size,
+                width: 0,
+                height: 0,
+                duration_ms: 0,
+                name: String::new(),
+                added_at_ms: now,
+            };
+            let mut p = mk(&proxy, "video", "proxy");
+            (p.width, p.height, p.duration_ms) =
+                (proxy_info.width.into(), proxy_info.height.into(), proxy_info.duration_ms);
+            let poster_att = mk(&poster_blob, "video", "poster");
+            let updated = db.update_doc(&doc_id, |doc| CaseDoc::add_attachments(doc, vec![p, poster_att]))?;
+            updated.map_err(|e| yizhan_store::StoreError::Corrupt { id: doc_id.clone(), detail: e.to_string() })?;
+            Ok(())
+        }))
+        .map_err(op)
+    })
+    .await
+    .map_err(|e| JobError::Operating(e.to_string()))?;
+    result
+}

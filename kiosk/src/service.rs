@@ -1,0 +1,205 @@
+//! Operations shared by the HTML UI and the JSON API.
+
+use automerge::AutoCommit;
+use yizhan_core::case::DOC_TYPE;
+use yizhan_core::{Attachment, CaseDoc, CaseState, Event, EventKind};
+use yizhan_media::{ProcessedPhoto, VideoInfo};
+use yizhan_store::{BlobInfo, Db, Hash, Job};
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::upload::CaseUpload;
+
+pub const JOB_VIDEO: &str = "video";
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.to_string()))
+}
+
+fn attachment(info: &BlobInfo, kind: &str, role: &str, group: &str, name: &str, at_ms: i64) -> Attachment {
+    Attachment {
+        hash: info.hash.to_string(),
+        kind: kind.into(),
+        role: role.into(),
+        group: group.into(),
+        mime: info.mime.clone(),
+        bytes: info.size,
+        width: 0,
+        height: 0,
+        duration_ms: 0,
+        name: name.into(),
+        added_at_ms: at_ms,
+    }
+}
+
+pub fn video_mime(name: &str) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    match lower.rsplit('.').next() {
+        Some("mp4" | "m4v") => "video/mp4",
+        Some("mov") => "video/quicktime",
+        Some("webm") => "video/webm",
+        Some("3gp") => "video/3gpp",
+        Some("avi") => "video/x-msvideo",
+        _ => "video/mp4",
+    }
+}
+
+/// Validates everything, then stores the blobs and the new case document. Nothing is stored
+/// unless every field, photo and the video are acceptable.
+pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, AppError> {
+    let CaseUpload { case: new, photos, video } = up;
+    let phone = new.validate()?;
+    if let Ok(scope) = yizhan_core::RegionCode::parse(&new.region_code)
+        && !state.config.scope.contains(&scope)
+    {
+        return Err(AppError::Invalid("所选乡镇不在本驿站的服务范围内".into()));
+    }
+
+    let limits = state.config.limits.media.clone();
+    let processed: Vec<(String, Vec<u8>, ProcessedPhoto)> = blocking(move || {
+        photos
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| match yizhan_media::process_photo(&p.bytes, &limits) {
+                Ok(done) => Ok((p.name, p.bytes, done)),
+                Err(e) => Err(AppError::Invalid(format!("第 {} 张照片（{}）：{}", i + 1, p.name, e.user_message_zh()))),
+            })
+            .collect::<Result<Vec<_>, AppError>>()
+    })
+    .await??;
+
+    let video = match video {
+        None => None,
+        Some(v) => {
+            let limits = state.config.limits.media.clone();
+            let (v, info) = blocking(move || {
+                let info = yizhan_media::probe_video(v.writer.tmp_path(), &limits);
+                (v, info)
+            })
+            .await?;
+            let info: VideoInfo =
+                info.map_err(|e| AppError::Invalid(format!("视频（{}）：{}", v.name, e.user_message_zh())))?;
+            let finished = blocking(move || v.writer.finish().map(|f| (v.name, f))).await??;
+            Some((finished, info))
+        }
+    };
+
+    let now = state.clock.now_ms();
+    let id = state.new_id();
+    let sealed = if phone.is_empty() { String::new() } else { state.key.seal(&phone, rand::random()).map_err(|e| AppError::Internal(e.to_string()))? };
+    let created = Event::new(state.new_id(), now, new.officer.trim(), EventKind::Created);
+    let (_, mut doc) = CaseDoc::create(&new, &id, sealed, &state.node_id, created)?;
+
+    let doc_id = id.clone();
+    state
+        .store
+        .call(move |db: &mut Db| {
+            let mut attachments = Vec::new();
+            for (name, original, p) in processed {
+                let orig = db.put_blob_bytes(&original, p.format.mime())?;
+                let group = orig.hash.to_string();
+                let mut a = attachment(&orig, "photo", "original", &group, &name, now);
+                (a.width, a.height) = (p.width.into(), p.height.into());
+                attachments.push(a);
+                for (role, bytes) in [("display", &p.display_jpeg), ("thumb", &p.thumb_jpeg)] {
+                    let info = db.put_blob_bytes(bytes, "image/jpeg")?;
+                    attachments.push(attachment(&info, "photo", role, &group, &name, now));
+                }
+            }
+            let mut video_hash = None;
+            if let Some(((name, finished), info)) = video {
+                let blob = db.record_blob(finished, video_mime(&name))?;
+                let mut a = attachment(&blob, "video", "original", blob.hash.as_str(), &name, now);
+                (a.width, a.height, a.duration_ms) = (info.width.into(), info.height.into(), info.duration_ms);
+                video_hash = Some(blob.hash.to_string());
+                attachments.push(a);
+            }
+            CaseDoc::add_attachments(&mut doc, attachments)
+                .map_err(|e| yizhan_store::StoreError::Corrupt { id: doc_id.clone(), detail: e.to_string() })?;
+            db.create_doc(&doc_id, DOC_TYPE, &mut doc)?;
+            if let Some(hash) = video_hash {
+                db.enqueue_job(JOB_VIDEO, &doc_id, &hash)?;
+            }
+            Ok(())
+        })
+        .await?;
+    state.jobs_notify.notify_one();
+    tracing::info!(case = %id, "recorded case");
+    Ok(id)
+}
+
+/// What the officer may record on a case from the kiosk.
+pub fn kiosk_event_kind(code: &str) -> Option<EventKind> {
+    match EventKind::parse(code) {
+        k @ (EventKind::Escalated
+        | EventKind::SolvedBySimilar
+        | EventKind::SimilarOffered
+        | EventKind::Closed
+        | EventKind::Rated) => Some(k),
+        _ => None,
+    }
+}
+
+pub struct EventInput {
+    pub kind: String,
+    pub actor: String,
+    pub text: String,
+    pub target: String,
+    pub value: i64,
+    pub category: String,
+}
+
+/// Appends an event if it is a valid next step; otherwise refuses and changes nothing.
+pub async fn add_event(state: &AppState, case_id: &str, input: EventInput) -> Result<CaseState, AppError> {
+    let kind = kiosk_event_kind(&input.kind).ok_or_else(|| AppError::Invalid("不支持的操作".into()))?;
+    let mut ev = Event::new(state.new_id(), state.clock.now_ms(), input.actor.trim(), kind);
+    ev.text = input.text;
+    ev.target = input.target;
+    ev.value = input.value;
+    ev.category = input.category;
+    let id = case_id.to_string();
+    let result = state
+        .store
+        .call(move |db| {
+            db.update_doc(&id, move |doc: &mut AutoCommit| {
+                let ev_id = ev.id.clone();
+                let case = CaseDoc::append_event(doc, ev).map_err(AppError::from)?;
+                let st = case.state();
+                if st.ignored_events.contains(&ev_id) {
+                    return Err(AppError::Invalid(format!("当前状态（{}）不能执行此操作", st.status.name_zh())));
+                }
+                Ok(st)
+            })
+        })
+        .await?;
+    result
+}
+
+pub struct CaseView {
+    pub case: CaseDoc,
+    pub state: CaseState,
+    pub jobs: Vec<Job>,
+    pub unsynced: bool,
+}
+
+pub async fn case_view(state: &AppState, id: &str) -> Result<CaseView, AppError> {
+    let id = id.to_string();
+    let (doc, jobs, unsynced) = state
+        .store
+        .call(move |db| {
+            let doc = db.load_doc(&id)?;
+            let jobs = db.jobs_for_doc(&id)?;
+            let unsynced = db.doc_unsynced(&id)?;
+            Ok((doc, jobs, unsynced))
+        })
+        .await?;
+    let doc = doc.ok_or(AppError::NotFound)?;
+    let case = CaseDoc::from_doc(&doc)?;
+    let state = case.state();
+    Ok(CaseView { case, state, jobs, unsynced })
+}
+
+/// Parses a hash from a URL.
+pub fn parse_hash(s: &str) -> Result<Hash, AppError> {
+    Hash::parse(s).ok_or(AppError::NotFound)
+}

@@ -1,0 +1,541 @@
+//! Server-rendered pages (zh-CN), sized for a 10-inch touch tablet and a PC.
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{FixedOffset, TimeZone};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+use tower_http::services::ServeFile;
+use yizhan_core::{CaseDoc, Industry, RegionLevel, Status, regions};
+use yizhan_store::{BlobBody, CaseFilter, CaseRow, StoreStats};
+
+use crate::AppState;
+use crate::error::{AppError, PageError};
+use crate::service::{self, CaseView, EventInput};
+
+const CSS: &str = include_str!("../../assets/web/app.css");
+const JS: &str = include_str!("../../assets/web/app.js");
+pub const PAGE_SIZE: u32 = 20;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/cases") }))
+        .route("/cases", get(list_page).post(create_case))
+        .route("/cases/new", get(new_page))
+        .route("/cases/{id}", get(case_page))
+        .route("/cases/{id}/events", post(case_event))
+        .route("/blobs/{hash}", get(blob))
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }))
+        .route("/static/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], JS) }))
+}
+
+/// Formats a timestamp in China Standard Time (UTC+8, no daylight saving).
+pub fn fmt_time(ms: i64) -> String {
+    let Some(cst) = FixedOffset::east_opt(8 * 3600) else { return "-".to_string() };
+    match cst.timestamp_millis_opt(ms).single() {
+        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+        None => "-".to_string(),
+    }
+}
+
+fn industry_name(code: &str) -> &'static str {
+    Industry::from_code(code).map(Industry::name_zh).unwrap_or("其他")
+}
+
+fn status_name(code: &str) -> &'static str {
+    Status::from_code(code).map(Status::name_zh).unwrap_or("未知")
+}
+
+async fn stats(state: &AppState) -> Option<StoreStats> {
+    state.store.call(|db| db.stats()).await.ok()
+}
+
+fn layout(title: &str, stats: Option<&StoreStats>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · 驿站" }
+                link rel="stylesheet" href="/static/app.css";
+                script src="/static/app.js" defer {}
+            }
+            body {
+                header.top {
+                    a.brand href="/cases" { "驿站" span.sub { "村级科技服务" } }
+                    nav {
+                        a href="/cases" { "案例列表" }
+                        a.primary href="/cases/new" { "＋ 登记新案例" }
+                    }
+                    @if let Some(s) = stats {
+                        span.sync title="尚未同步到县运管中心的记录" data-testid="unsynced" {
+                            @if s.unsynced_docs > 0 { "未同步 " b { (s.unsynced_docs) } " 条" } @else { "已全部同步" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+pub fn error_page(e: &AppError) -> Markup {
+    layout(
+        "出错了",
+        None,
+        html! {
+            section.card.error {
+                h1 { "无法完成操作" }
+                p.msg { (e.message_zh()) }
+                p { a.button href="javascript:history.back()" { "返回上一页" } " " a.button href="/cases" { "案例列表" } }
+            }
+        },
+    )
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub industry: String,
+    #[serde(default)]
+    pub page: u32,
+}
+
+async fn list_page(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Result<Markup, PageError> {
+    let page = q.page.max(1);
+    let filter = CaseFilter {
+        status: Some(q.status.clone()),
+        industry: Some(q.industry.clone()),
+        text: Some(q.q.clone()),
+        limit: PAGE_SIZE,
+        offset: (page - 1) * PAGE_SIZE,
+    };
+    let f2 = filter.clone();
+    let (rows, total) =
+        state.store.call(move |db| Ok((db.list_cases(&f2)?, db.count_cases(&f2)?))).await.map_err(AppError::from)?;
+    let stats = stats(&state).await;
+    let pages = ((total as u32).div_ceil(PAGE_SIZE)).max(1);
+    let link = |p: u32| {
+        format!(
+            "/cases?q={}&status={}&industry={}&page={p}",
+            urlencode(&q.q),
+            urlencode(&q.status),
+            urlencode(&q.industry)
+        )
+    };
+    Ok(layout(
+        "案例列表",
+        stats.as_ref(),
+        html! {
+            form.filters method="get" action="/cases" {
+                input type="search" name="q" value=(q.q) placeholder="搜索作物、症状、村名、农户…";
+                select name="status" {
+                    option value="" { "全部状态" }
+                    @for s in Status::ALL { option value=(s.code()) selected[q.status == s.code()] { (s.name_zh()) } }
+                }
+                select name="industry" {
+                    option value="" { "全部产业" }
+                    @for i in Industry::ALL { option value=(i.code()) selected[q.industry == i.code()] { (i.name_zh()) } }
+                }
+                button type="submit" { "筛选" }
+            }
+            p.count { "共 " (total) " 个案例" }
+            @if rows.is_empty() {
+                p.empty { "还没有符合条件的案例。" a href="/cases/new" { "登记新案例" } }
+            }
+            ul.cases data-testid="case-list" {
+                @for r in &rows { (case_card(r)) }
+            }
+            @if pages > 1 {
+                nav.pager {
+                    @if page > 1 { a.button href=(link(page - 1)) { "上一页" } }
+                    span { "第 " (page) " / " (pages) " 页" }
+                    @if page < pages { a.button href=(link(page + 1)) { "下一页" } }
+                }
+            }
+        },
+    ))
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn case_card(r: &CaseRow) -> Markup {
+    html! {
+        li.case {
+            a href=(format!("/cases/{}", r.id)) {
+                @if r.thumb_hash.is_empty() { div.thumb.none { "无照片" } }
+                @else { img.thumb src=(format!("/blobs/{}", r.thumb_hash)) alt="照片" loading="lazy"; }
+                div.info {
+                    div.title { span.tag { (industry_name(&r.industry)) } " " b { (r.subject) } }
+                    p.desc { (truncate(&r.description, 60)) }
+                    div.meta {
+                        span class=(format!("status s-{}", r.status)) { (status_name(&r.status)) }
+                        span { (regions().path_name(&r.region_code)) " " (r.village_name) }
+                        span { (fmt_time(r.created_at_ms)) }
+                        @if r.photo_count > 0 { span { "📷 " (r.photo_count) } }
+                        @if r.video_count > 0 { span { "🎬 " (r.video_count) } }
+                        @if r.unsynced { span.unsynced { "未同步" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn truncate(s: &str, chars: usize) -> String {
+    if s.chars().count() <= chars { s.to_string() } else { format!("{}…", s.chars().take(chars).collect::<String>()) }
+}
+
+/// Towns the form offers: those within the kiosk's scope, grouped by county.
+fn town_picker(state: &AppState, selected: &str) -> Markup {
+    let db = regions();
+    let scope = state.config.scope.as_str();
+    let counties: Vec<&yizhan_core::Region> = match state.config.scope.level() {
+        RegionLevel::Province => db.children(scope).into_iter().flat_map(|c| db.children(&c.code)).collect(),
+        RegionLevel::City => db.children(scope),
+        _ => state.config.scope.county().and_then(|c| db.get(c.as_str())).into_iter().collect(),
+    };
+    let single = counties.len() == 1;
+    html! {
+        @if !single {
+            label { "县（市、区）"
+                select id="county" name="county" data-towns="#region_code" required {
+                    option value="" { "请选择县市区" }
+                    @for c in &counties {
+                        option value=(c.code) selected[selected.starts_with(&c.code)] { (db.path_name(&c.code)) }
+                    }
+                }
+            }
+        }
+        label { "乡镇（街道）"
+            select id="region_code" name="region_code" required {
+                option value="" { "请选择乡镇" }
+                @for c in &counties {
+                    @if single || selected.starts_with(&c.code) {
+                        @for t in db.children(&c.code) {
+                            @if t.code.starts_with(scope) || scope.starts_with(&t.code) {
+                                option value=(t.code) selected[selected == t.code] { (t.name) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct FormValues {
+    region_code: String,
+    village_name: String,
+    industry: String,
+    subject: String,
+    description: String,
+    farmer_name: String,
+    farmer_phone: String,
+    officer: String,
+}
+
+fn officer_from_cookie(headers: &HeaderMap) -> String {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().strip_prefix("officer="))
+        .filter_map(percent_decode)
+        .next()
+        .unwrap_or_default()
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+async fn new_page(State(state): State<AppState>, headers: HeaderMap) -> Markup {
+    let values = FormValues { officer: officer_from_cookie(&headers), ..Default::default() };
+    let stats = stats(&state).await;
+    layout("登记新案例", stats.as_ref(), case_form(&state, &values, None))
+}
+
+fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
+    let limits = &state.config.limits;
+    html! {
+        h1 { "登记新案例" }
+        @if let Some(e) = error { p.alert role="alert" data-testid="form-error" { (e) } }
+        form id="case-form" class="case-form" method="post" action="/cases" enctype="multipart/form-data" {
+            fieldset {
+                legend { "问题" }
+                label { "产业"
+                    select name="industry" required {
+                        option value="" { "请选择产业" }
+                        @for i in Industry::ALL { option value=(i.code()) selected[v.industry == i.code()] { (i.name_zh()) } }
+                    }
+                }
+                label { "作物或畜禽" input name="subject" required maxlength="64" value=(v.subject) placeholder="如：柑橘、水稻、生猪"; }
+                label.wide { "问题描述"
+                    textarea name="description" required maxlength="4000" rows="5" placeholder="症状、发生时间、面积或头数、用过的药…" { (v.description) }
+                }
+            }
+            fieldset {
+                legend { "照片和视频" }
+                label.wide { "照片（最多 " (limits.photos_max) " 张，JPEG/PNG/WebP，每张不超过 " (limits.media.photo_bytes_max / 1024 / 1024) " MB）"
+                    input type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple;
+                }
+                label.wide { "视频（1 段，不超过 " (limits.media.video_duration_ms_max / 60_000) " 分钟、" (limits.media.video_bytes_max / 1024 / 1024) " MB）"
+                    input type="file" name="video" accept="video/*";
+                }
+            }
+            fieldset {
+                legend { "地点和农户" }
+                (town_picker(state, &v.region_code))
+                label { "村名" input name="village_name" maxlength="64" value=(v.village_name) placeholder="如：和平村"; }
+                label { "农户姓名" input name="farmer_name" maxlength="64" value=(v.farmer_name); }
+                label { "农户电话" input name="farmer_phone" type="tel" inputmode="numeric" maxlength="20" value=(v.farmer_phone) placeholder="仅加密保存"; }
+                label { "信息员" input name="officer" required maxlength="64" value=(v.officer); }
+            }
+            div.progress hidden data-testid="upload-progress" { div.bar {} span.label { "上传中…" } }
+            button.primary.big type="submit" { "保存案例" }
+        }
+    }
+}
+
+async fn create_case(State(state): State<AppState>, multipart: Multipart) -> Response {
+    let up = match crate::upload::parse(&state, multipart).await {
+        Ok(up) => up,
+        Err(e) => return PageError(e).into_response(),
+    };
+    let values = FormValues {
+        region_code: up.case.region_code.clone(),
+        village_name: up.case.village_name.clone(),
+        industry: up.case.industry.clone(),
+        subject: up.case.subject.clone(),
+        description: up.case.description.clone(),
+        farmer_name: up.case.farmer_name.clone(),
+        farmer_phone: up.case.farmer_phone.clone(),
+        officer: up.case.officer.clone(),
+    };
+    match service::record_case(&state, up).await {
+        Ok(id) => {
+            let cookie = format!("officer={}; Path=/; Max-Age=31536000; SameSite=Lax", urlencode(values.officer.trim()));
+            ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/cases/{id}"))).into_response()
+        }
+        Err(e) if matches!(e, AppError::Invalid(_) | AppError::TooLarge(_) | AppError::Media(_)) => {
+            e.log();
+            let stats = stats(&state).await;
+            let page = layout("登记新案例", stats.as_ref(), case_form(&state, &values, Some(&e.message_zh())));
+            (e.status(), page).into_response()
+        }
+        Err(e) => PageError(e).into_response(),
+    }
+}
+
+async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Result<Markup, PageError> {
+    let view = service::case_view(&state, &id).await?;
+    let stats = stats(&state).await;
+    Ok(layout(&view.case.subject.clone(), stats.as_ref(), case_body(&view)))
+}
+
+fn case_body(v: &CaseView) -> Markup {
+    let c: &CaseDoc = &v.case;
+    let mut photos: Vec<_> = c.attachments.values().filter(|a| a.kind == "photo" && a.role == "original").collect();
+    photos.sort_by(|a, b| (a.added_at_ms, &a.hash).cmp(&(b.added_at_ms, &b.hash)));
+    let derived = |group: &str, role: &str| {
+        c.attachments.values().find(|a| a.group == group && a.role == role).map(|a| a.hash.clone())
+    };
+    let videos: Vec<_> = c.attachments.values().filter(|a| a.kind == "video" && a.role == "original").collect();
+    let ignored = &v.state.ignored_events;
+    html! {
+        article.case-detail data-case=(c.id) {
+            h1 { span.tag { (industry_name(&c.industry)) } " " (c.subject) }
+            p.meta {
+                span class=(format!("status s-{}", v.state.status.code())) data-testid="status" { (v.state.status.name_zh()) }
+                @if v.unsynced { " " span.unsynced { "未同步" } }
+                " 登记于 " (fmt_time(c.created_at_ms)) " · 信息员 " (c.officer)
+            }
+            section.card {
+                h2 { "问题描述" }
+                p.description { (c.description) }
+                dl {
+                    dt { "地点" } dd { (regions().path_name(&c.region_code)) " " (c.village_name) }
+                    dt { "农户" } dd { (c.farmer_name) " " (c.farmer_phone_masked) }
+                    @if let Some(e) = &v.state.expert { dt { "专家" } dd { (e) } }
+                    @if let Some(r) = v.state.rating { dt { "评价" } dd { (r) " 星" } }
+                }
+            }
+            @if !photos.is_empty() {
+                section.card {
+                    h2 { "照片（" (photos.len()) "）" }
+                    div.photos {
+                        @for p in &photos {
+                            @let display = derived(&p.hash, "display").unwrap_or_else(|| p.hash.clone());
+                            @let thumb = derived(&p.hash, "thumb").unwrap_or_else(|| display.clone());
+                            a href=(format!("/blobs/{display}")) target="_blank" {
+                                img src=(format!("/blobs/{thumb}")) alt=(p.name) loading="lazy";
+                            }
+                        }
+                    }
+                }
+            }
+            @for vid in &videos {
+                section.card {
+                    h2 { "视频" }
+                    @let proxy = derived(&vid.hash, "proxy");
+                    @let poster = derived(&vid.hash, "poster");
+                    @let job = v.jobs.iter().find(|j| j.blob_hash == vid.hash);
+                    @if let Some(proxy) = proxy {
+                        video controls preload="metadata" poster=[poster.map(|p| format!("/blobs/{p}"))] {
+                            source src=(format!("/blobs/{proxy}")) type="video/mp4";
+                        }
+                    } @else if let Some(j) = job.filter(|j| j.state == yizhan_store::JobState::Failed) {
+                        p.alert { "视频处理失败：" (j.error) }
+                    } @else {
+                        @let pct = job.map(|j| (j.progress * 100.0).round() as i64).unwrap_or(0);
+                        div.progress.job data-job-case=(c.id) data-testid="video-progress" {
+                            div.bar style=(format!("width:{pct}%")) {}
+                            span.label { "视频转码中 " (pct) "%" }
+                        }
+                    }
+                    p.small { a href=(format!("/blobs/{}", vid.hash)) download=(vid.name) { "下载原视频" } " (" (vid.bytes / 1024 / 1024) " MB)" }
+                }
+            }
+            section.card {
+                h2 { "处理记录" }
+                ol.timeline data-testid="timeline" {
+                    @for e in c.ordered_events() {
+                        li class=[ignored.contains(&e.id).then_some("ignored")] {
+                            span.time { (fmt_time(e.at_ms)) }
+                            b { (e.kind().name_zh()) }
+                            " " (e.actor)
+                            @if !e.text.is_empty() { p { (e.text) } }
+                            @if ignored.contains(&e.id) { span.small { "（与其他节点的操作冲突，未生效）" } }
+                        }
+                    }
+                }
+            }
+            (actions(v))
+        }
+    }
+}
+
+fn actions(v: &CaseView) -> Markup {
+    let id = &v.case.id;
+    let officer = v.case.officer.clone();
+    html! {
+        section.card.actions {
+            @match v.state.status {
+                Status::Open => {
+                    form method="post" action=(format!("/cases/{id}/events")) {
+                        input type="hidden" name="kind" value="escalated";
+                        input type="hidden" name="actor" value=(officer);
+                        button.primary.big type="submit" { "提交专家" }
+                    }
+                }
+                Status::Answered | Status::SolvedBySimilar => {
+                    form method="post" action=(format!("/cases/{id}/events")) {
+                        input type="hidden" name="kind" value="closed";
+                        input type="hidden" name="actor" value=(officer);
+                        button.primary.big type="submit" { "办结" }
+                    }
+                }
+                Status::Closed | Status::FollowedUp if v.state.rating.is_none() && v.state.expert.is_some() => {
+                    form.rate method="post" action=(format!("/cases/{id}/events")) {
+                        input type="hidden" name="kind" value="rated";
+                        input type="hidden" name="actor" value=(officer);
+                        label { "评价专家"
+                            select name="value" { @for n in (1..=5).rev() { option value=(n) { (n) " 星" } } }
+                        }
+                        label.wide { "评价意见" textarea name="text" rows="2" maxlength="2000" {} }
+                        button.primary type="submit" { "提交评价" }
+                    }
+                }
+                _ => { p.small { "等待县运管中心和专家处理。" } }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct EventForm {
+    kind: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    value: i64,
+    #[serde(default)]
+    category: String,
+}
+
+async fn case_event(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<EventForm>,
+) -> Result<Redirect, PageError> {
+    let input =
+        EventInput { kind: f.kind, actor: f.actor, text: f.text, target: f.target, value: f.value, category: f.category };
+    service::add_event(&state, &id, input).await?;
+    Ok(Redirect::to(&format!("/cases/{id}")))
+}
+
+/// Serves a blob by hash. Blobs never change, so they may be cached forever; file blobs
+/// support range requests (video seeking).
+async fn blob(State(state): State<AppState>, Path(hash): Path<String>, req: axum::extract::Request) -> Response {
+    let Ok(hash) = service::parse_hash(&hash) else { return StatusCode::NOT_FOUND.into_response() };
+    let found = match state.store.call(move |db| db.blob(&hash)).await {
+        Ok(found) => found,
+        Err(e) => return PageError(e.into()).into_response(),
+    };
+    let immutable = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
+    match found {
+        None => StatusCode::NOT_FOUND.into_response(),
+        Some((info, BlobBody::Inline(bytes))) => {
+            ([(header::CONTENT_TYPE, info.mime.as_str()), immutable], bytes).into_response()
+        }
+        Some((info, BlobBody::File(path))) => {
+            use tower::ServiceExt;
+            match ServeFile::new_with_mime(path, &info.mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM)).oneshot(req).await {
+                Ok(mut res) => {
+                    res.headers_mut().insert(immutable.0, header::HeaderValue::from_static(immutable.1));
+                    res.into_response()
+                }
+                Err(e) => match e {},
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Parsing a case upload (multipart form) with every size bound enforced while streaming.
+
+use axum::extract::Multipart;
+use axum::extract::multipart::Field;
+use yizhan_core::NewCase;
+use yizhan_store::BlobWriter;
+
+use crate::error::AppError;
+use crate::{AppState, UploadLimits};
+
+/// A text field longer than this is refused before it is buffered further.
+pub const TEXT_FIELD_BYTES_MAX: usize = 16 * 1024;
+
+pub struct PhotoUpload {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A video streamed to a temporary blob file; nothing is visible until it is recorded.
+pub struct VideoUpload {
+    pub name: String,
+    pub writer: BlobWriter,
+}
+
+#[derive(Default)]
+pub struct CaseUpload {
+    pub case: NewCase,
+    pub photos: Vec<PhotoUpload>,
+    pub video: Option<VideoUpload>,
+}
+
+fn mb(bytes: u64) -> u64 {
+    bytes / (1024 * 1024)
+}
+
+fn multipart_err(e: axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge("上传内容过大，请减少照片或压缩视频后重试".into())
+    } else {
+        AppError::Invalid(format!("上传中断或格式错误，请重试（{}）", e.body_text()))
+    }
+}
+
+pub async fn parse(state: &AppState, mut multipart: Multipart) -> Result<CaseUpload, AppError> {
+    let limits: &UploadLimits = &state.config.limits;
+    let mut up = CaseUpload::default();
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_err)? {
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(str::to_string);
+        match (name.as_str(), file_name) {
+            ("photos" | "photo", Some(file_name)) => {
+                let bytes = read_limited(&mut field, limits.media.photo_bytes_max, || {
+                    format!("照片过大：每张最多 {} MB", mb(limits.media.photo_bytes_max))
+                })
+                .await?;
+                if bytes.is_empty() {
+                    continue; // an empty file input
+                }
+                if up.photos.len() >= limits.photos_max {
+                    return Err(AppError::Invalid(format!("照片过多：每个案例最多 {} 张", limits.photos_max)));
+                }
+                up.photos.push(PhotoUpload { name: file_name, bytes });
+            }
+            ("video", Some(file_name)) => {
+                if up.video.is_some() {
+                    return Err(AppError::Invalid("每个案例只能上传一段视频".into()));
+                }
+                let video = stream_video(state, &mut field, file_name).await?;
+                up.video = video;
+            }
+            (_, Some(_)) => return Err(AppError::Invalid(format!("未知的上传文件字段：{name}"))),
+            (_, None) => {
+                let bytes = read_limited(&mut field, TEXT_FIELD_BYTES_MAX as u64, || "填写的内容过长".into()).await?;
+                let text = String::from_utf8(bytes).map_err(|_| AppError::Invalid("文字编码有误".into()))?;
+                let c = &mut up.case;
+                match name.as_str() {
+                    "region_code" => c.region_code = text,
+                    "village_name" => c.village_name = text,
+                    "industry" => c.industry = text,
+                    "subject" => c.subject = text,
+                    "description" => c.description = text,
+                    "farmer_name" => c.farmer_name = text,
+                    "farmer_phone" => c.farmer_phone = text,
+                    "officer" => c.officer = text,
+                    _ => {} // unknown text fields (e.g. a county picker) are ignored
+                }
+            }
+        }
+    }
+    Ok(up)
+}
+
+async fn read_limited(
+    field: &mut Field<'_>,
+    max: u64,
+    too_large: impl FnOnce() -> String,
+) -> Result<Vec<u8>, AppError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
+        if (buf.len() + chunk.len()) as u64 > max {
+            return Err(AppError::TooLarge(too_large()));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+async fn stream_video(
+    state: &AppState,
+    field: &mut Field<'_>,
+    name: String,
+) -> Result<Option<VideoUpload>, AppError> {
+    let max = state.config.limits.media.video_bytes_max;
+    let store = state.store.clone();
+    let mut writer = tokio::task::spawn_blocking(move || store.blob_writer(max))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
+        if writer.size() + chunk.len() as u64 > max {
+            return Err(AppError::TooLarge(format!("视频过大：最多 {} MB", mb(max))));
+        }
+        writer = tokio::task::spawn_blocking(move || writer.write(&chunk).map(|()| writer))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+    }
+    if writer.size() == 0 {
+        return Ok(None); // an empty file input
+    }
+    Ok(Some(VideoUpload { name, writer }))
+}
