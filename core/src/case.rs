@@ -81,6 +81,9 @@ fn field_zh(field: &str) -> &'static str {
 
 /// A blob referenced by a case. `group` is the hash of the original that a derived copy
 /// (display, thumbnail, poster, proxy) was made from; for an original it is its own hash.
+/// Attachments are keyed by [`Attachment::key`] (group and role), so the same photo added on
+/// two nodes is one attachment, while two roles that happen to share bytes (a small photo's
+/// display copy and thumbnail) stay two.
 #[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize)]
 pub struct Attachment {
     pub hash: String,
@@ -94,6 +97,12 @@ pub struct Attachment {
     pub duration_ms: u64,
     pub name: String,
     pub added_at_ms: i64,
+}
+
+impl Attachment {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.group, self.role)
+    }
 }
 
 /// One entry in the case's event log, stored flat so that a node running older code keeps
@@ -433,14 +442,15 @@ impl CaseDoc {
         Ok(case)
     }
 
-    /// Adds attachments (idempotent per hash).
+    /// Adds attachments (idempotent per [`Attachment::key`]).
     pub fn add_attachments(doc: &mut AutoCommit, attachments: Vec<Attachment>) -> Result<CaseDoc, CaseError> {
         let mut case = CaseDoc::from_doc(doc)?;
         for a in attachments {
-            if !case.attachments.contains_key(&a.hash) && case.attachments.len() >= ATTACHMENTS_MAX {
+            let key = a.key();
+            if !case.attachments.contains_key(&key) && case.attachments.len() >= ATTACHMENTS_MAX {
                 return Err(CaseError::TooManyAttachments(ATTACHMENTS_MAX));
             }
-            case.attachments.insert(a.hash.clone(), a);
+            case.attachments.insert(key, a);
         }
         reconcile(doc, &case).map_err(|e| CaseError::Document(e.to_string()))?;
         Ok(case)

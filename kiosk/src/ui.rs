@@ -191,8 +191,8 @@ fn case_card(r: &CaseRow) -> Markup {
                         span class=(format!("status s-{}", r.status)) { (status_name(&r.status)) }
                         span { (regions().path_name(&r.region_code)) " " (r.village_name) }
                         span { (fmt_time(r.created_at_ms)) }
-                        @if r.photo_count > 0 { span { "📷 " (r.photo_count) } }
-                        @if r.video_count > 0 { span { "🎬 " (r.video_count) } }
+                        @if r.photo_count > 0 { span { "照片 " (r.photo_count) } }
+                        @if r.video_count > 0 { span { "视频 " (r.video_count) } }
                         @if r.unsynced { span.unsynced { "未同步" } }
                     }
                 }

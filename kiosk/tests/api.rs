@@ -1,0 +1,368 @@
+//! The kiosk over real HTTP on loopback, with a real SQLite file, real photos and a real video.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+use yizhan_core::RegionCode;
+use yizhan_kiosk::{AppState, KioskConfig, SystemClock, UploadLimits};
+
+struct Kiosk {
+    url: String,
+    dir: tempfile::TempDir,
+    state: AppState,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Kiosk {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn config(dir: &Path, limits: UploadLimits) -> KioskConfig {
+    KioskConfig {
+        data_dir: dir.to_path_buf(),
+        key_file: dir.join("keys/field.key"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        scope: RegionCode::parse("510131").unwrap(),
+        limits,
+    }
+}
+
+async fn start_with(limits: UploadLimits) -> Kiosk {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::open(config(dir.path(), limits), Arc::new(SystemClock)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let s = state.clone();
+    let server = tokio::spawn(async move {
+        yizhan_kiosk::serve(s, listener).await.unwrap();
+    });
+    Kiosk { url, dir, state, server }
+}
+
+async fn start() -> Kiosk {
+    start_with(UploadLimits::default()).await
+}
+
+/// A JPEG whose left half is red and right half blue, optionally with an EXIF Orientation.
+fn jpeg(w: u32, h: u32, orientation: Option<u16>) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, _| if x < w / 2 { image::Rgb([220, 20, 20]) } else { image::Rgb([20, 20, 220]) });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    let plain = out.into_inner();
+    match orientation {
+        None => plain,
+        Some(o) => {
+            // APP1 "Exif\0\0" + little-endian TIFF with one IFD entry: Orientation (0x0112).
+            let mut tiff = vec![b'I', b'I', 42, 0, 8, 0, 0, 0, 1, 0];
+            tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+            tiff.extend_from_slice(&3u16.to_le_bytes());
+            tiff.extend_from_slice(&1u32.to_le_bytes());
+            tiff.extend_from_slice(&(u32::from(o)).to_le_bytes());
+            tiff.extend_from_slice(&0u32.to_le_bytes());
+            let mut app1 = b"Exif\0\0".to_vec();
+            app1.extend_from_slice(&tiff);
+            let len = (app1.len() + 2) as u16;
+            let mut with = vec![0xFF, 0xD8, 0xFF, 0xE1];
+            with.extend_from_slice(&len.to_be_bytes());
+            with.extend_from_slice(&app1);
+            with.extend_from_slice(&plain[2..]);
+            with
+        }
+    }
+}
+
+fn fields(subject: &str) -> Form {
+    Form::new()
+        .text("industry", "fruit")
+        .text("subject", subject.to_string())
+        .text("description", "叶片发黄，有褐色斑点")
+        .text("region_code", "510131001")
+        .text("village_name", "和平村")
+        .text("farmer_name", "王大爷")
+        .text("farmer_phone", "13812345678")
+        .text("officer", "李信息员")
+}
+
+fn file(name: &str, bytes: Vec<u8>) -> Part {
+    Part::bytes(bytes).file_name(name.to_string())
+}
+
+async fn post(k: &Kiosk, form: Form) -> (u16, Value) {
+    let res = reqwest::Client::new().post(format!("{}/api/cases", k.url)).multipart(form).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+async fn get(k: &Kiosk, path: &str) -> Value {
+    reqwest::get(format!("{}{path}", k.url)).await.unwrap().json().await.unwrap()
+}
+
+async fn status(k: &Kiosk) -> Value {
+    get(k, "/api/status").await
+}
+
+#[tokio::test]
+async fn records_a_case_with_oriented_photos_and_serves_verified_blobs() {
+    let k = start().await;
+    let form = fields("柑橘").part("photos", file("a.jpg", jpeg(400, 200, Some(6)))).part("photos", file("b.jpg", jpeg(300, 100, None)));
+    let (code, body) = post(&k, form).await;
+    assert_eq!(code, 201, "{body}");
+    let id = body["id"].as_str().unwrap();
+
+    let list = get(&k, "/api/cases").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["photo_count"], 2);
+    assert_eq!(list[0]["farmer_phone_masked"], "138****5678");
+    assert_eq!(list[0]["status"], "open");
+    assert!(list[0]["unsynced"].as_bool().unwrap());
+
+    let case = get(&k, &format!("/api/cases/{id}")).await;
+    let atts = case["attachments"].as_array().unwrap();
+    assert_eq!(atts.len(), 6, "two originals, two display copies, two thumbnails");
+    // Orientation 6 (rotate 90° clockwise) turns the 400x200 photo upright as 200x400.
+    let rotated = atts.iter().find(|a| a["role"] == "original" && a["name"] == "a.jpg").unwrap();
+    assert_eq!((rotated["width"].as_u64(), rotated["height"].as_u64()), (Some(200), Some(400)));
+    for a in atts {
+        let bytes = reqwest::get(format!("{}/blobs/{}", k.url, a["hash"].as_str().unwrap())).await.unwrap().bytes().await.unwrap();
+        assert_eq!(blake3::hash(&bytes).to_hex().as_str(), a["hash"].as_str().unwrap());
+        assert_eq!(bytes.len() as u64, a["bytes"].as_u64().unwrap());
+    }
+    assert_eq!(case["events"][0]["kind"], "created");
+    assert_eq!(case["events"][0]["actor"], "李信息员");
+
+    // The HTML pages show it.
+    let page = reqwest::get(format!("{}/cases/{id}", k.url)).await.unwrap().text().await.unwrap();
+    assert!(page.contains("柑橘") && page.contains("待处理") && page.contains("138****5678"));
+    let list_page = reqwest::get(format!("{}/cases?q=%E6%9F%91", k.url)).await.unwrap().text().await.unwrap();
+    assert!(list_page.contains(&format!("/cases/{id}")));
+    assert_eq!(status(&k).await["unsynced_docs"], 1);
+}
+
+async fn assert_nothing_stored(k: &Kiosk) {
+    let s = status(k).await;
+    assert_eq!((s["cases"].as_i64(), s["blobs"].as_i64()), (Some(0), Some(0)), "{s}");
+    let tmp = k.dir.path().join("blobs/tmp");
+    assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0, "no temporary blob left behind");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_chinese_error_and_stores_nothing() {
+    let limits = UploadLimits { photos_max: 2, media: yizhan_media::Limits { photo_bytes_max: 200_000, ..Default::default() } };
+    let k = start_with(limits).await;
+    let video = std::fs::read(fixture("landscape_960x540_h264_aac.mp4")).unwrap();
+    let heic = {
+        let mut b = vec![0, 0, 0, 24];
+        b.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+        b.extend_from_slice(&[0u8; 64]);
+        b
+    };
+    let cases: Vec<(&str, Form, u16, &str)> = vec![
+        ("missing description", fields("x").text("description", ""), 422, "问题描述"),
+        ("unknown industry", fields("x").text("industry", "rice"), 422, "产业"),
+        ("bad phone", fields("x").text("farmer_phone", "12ab"), 422, "手机"),
+        ("town outside scope", fields("x").text("region_code", "510104017"), 422, "服务范围"),
+        ("HEIC photo", fields("x").part("photos", file("IMG_0001.HEIC", heic)), 422, "HEIC"),
+        ("garbage photo", fields("x").part("photos", file("leaf.jpg", b"not a photo".to_vec())), 422, "照片"),
+        ("photo too large", fields("x").part("photos", file("big.jpg", vec![0xFF; 300_000])), 413, "照片过大"),
+        (
+            "too many photos",
+            fields("x")
+                .part("photos", file("1.jpg", jpeg(10, 10, None)))
+                .part("photos", file("2.jpg", jpeg(10, 10, None)))
+                .part("photos", file("3.jpg", jpeg(10, 10, None))),
+            422,
+            "照片过多",
+        ),
+        (
+            "corrupt video with good photo",
+            fields("x").part("photos", file("ok.jpg", jpeg(100, 100, None))).part("video", file("v.mp4", video[..20_000].to_vec())),
+            422,
+            "视频",
+        ),
+    ];
+    for (what, form, want_code, want_text) in cases {
+        let (code, body) = post(&k, form).await;
+        assert_eq!(code, want_code, "{what}: {body}");
+        let msg = body["message"].as_str().unwrap();
+        assert!(msg.contains(want_text), "{what}: message {msg:?} should mention {want_text:?}");
+        assert_nothing_stored(&k).await;
+    }
+    // The HTML form re-renders with the message and keeps what was typed.
+    let form = fields("保留的作物").text("description", "");
+    let res = reqwest::Client::new().post(format!("{}/cases", k.url)).multipart(form).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("data-testid=\"form-error\"") && html.contains("请填写问题描述") && html.contains("保留的作物"));
+    assert_nothing_stored(&k).await;
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../media/tests/fixtures").join(name)
+}
+
+#[tokio::test]
+async fn a_video_gets_a_poster_and_a_low_bitrate_proxy_in_the_background() {
+    let k = start().await;
+    let video = std::fs::read(fixture("landscape_960x540_h264_aac.mp4")).unwrap();
+    let (code, body) = post(&k, fields("生猪").part("video", file("pig.mp4", video.clone()))).await;
+    assert_eq!(code, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let mut case = Value::Null;
+    for _ in 0..240 {
+        case = get(&k, &format!("/api/cases/{id}")).await;
+        if case["jobs"].as_array().unwrap().iter().all(|j| j["state"] == "done" || j["state"] == "failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let jobs = case["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["state"], "done", "{case}");
+    assert_eq!(jobs[0]["progress"], 1.0);
+    let atts = case["attachments"].as_array().unwrap();
+    let role = |r: &str| atts.iter().find(|a| a["role"] == r).unwrap_or_else(|| panic!("no {r} in {case}"));
+    let original = role("original");
+    assert_eq!(original["hash"].as_str().unwrap(), blake3::hash(&video).to_hex().as_str());
+    assert_eq!(original["duration_ms"].as_u64().map(|d| d > 1000), Some(true));
+    let proxy = role("proxy");
+    assert_eq!(proxy["group"], original["hash"]);
+    assert!(proxy["height"].as_u64().unwrap() <= 480);
+    let bytes = reqwest::get(format!("{}/blobs/{}", k.url, proxy["hash"].as_str().unwrap())).await.unwrap().bytes().await.unwrap();
+    let path = k.dir.path().join("proxy-check.mp4");
+    std::fs::write(&path, &bytes).unwrap();
+    let info = yizhan_media::probe_video(&path, &Default::default()).unwrap();
+    assert_eq!(info.video_codec, "h264");
+    assert!((bytes.len() as u64) * 8 * 1000 / info.duration_ms.max(1) < 1_000_000, "proxy under 1 Mbit/s");
+    let poster = reqwest::get(format!("{}/blobs/{}", k.url, role("poster")["hash"].as_str().unwrap())).await.unwrap().bytes().await.unwrap();
+    assert!(image::load_from_memory(&poster).is_ok());
+    // A range request (video seeking in the browser) is honoured.
+    let partial = reqwest::Client::new()
+        .get(format!("{}/blobs/{}", k.url, proxy["hash"].as_str().unwrap()))
+        .header("Range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(partial.status().as_u16(), 206);
+    assert_eq!(partial.bytes().await.unwrap().len(), 100);
+}
+
+#[tokio::test]
+async fn events_follow_the_service_loop_and_refuse_invalid_steps() {
+    let k = start().await;
+    let (_, body) = post(&k, fields("水稻")).await;
+    let id = body["id"].as_str().unwrap();
+    let client = reqwest::Client::new();
+    let send = |ev: Value| {
+        let client = client.clone();
+        let url = format!("{}/api/cases/{id}/events", k.url);
+        async move {
+            let res = client.post(url).json(&ev).send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let (code, case) = send(serde_json::json!({"kind": "escalated", "actor": "李信息员"})).await;
+    assert_eq!(code, 200);
+    assert_eq!(case["status"], "awaiting_triage");
+    // Escalating twice, closing before an answer, or an expert's action from the kiosk: refused.
+    for ev in [
+        serde_json::json!({"kind": "escalated", "actor": "李信息员"}),
+        serde_json::json!({"kind": "closed", "actor": "李信息员"}),
+        serde_json::json!({"kind": "assigned", "actor": "李信息员", "target": "x"}),
+        serde_json::json!({"kind": "rated", "actor": "李信息员", "value": 9}),
+    ] {
+        let (code, body) = send(ev.clone()).await;
+        assert_eq!(code, 422, "{ev}: {body}");
+        assert!(!body["message"].as_str().unwrap().is_empty());
+    }
+    let case = get(&k, &format!("/api/cases/{id}")).await;
+    assert_eq!(case["events"].as_array().unwrap().len(), 2, "refused events change nothing");
+    let missing = client.get(format!("{}/api/cases/no-such-case", k.url)).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn the_phone_number_is_encrypted_at_rest_and_masked_everywhere() {
+    let k = start().await;
+    let (code, body) = post(&k, fields("茶树").part("photos", file("t.jpg", jpeg(64, 64, None)))).await;
+    assert_eq!(code, 201);
+    let id = body["id"].as_str().unwrap().to_string();
+    // Checkpoint the WAL so the database file holds everything, then scan every file.
+    k.state.store.call(|db| db.integrity_check()).await.unwrap();
+    let mut scanned = 0;
+    for entry in walk(k.dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(!contains(&bytes, b"13812345678"), "{} holds the plain phone number", entry.display());
+        scanned += 1;
+    }
+    assert!(scanned >= 3);
+    // The sealed value in the document opens with the key, and only with it.
+    let id2 = id.clone();
+    let doc = k.state.store.call(move |db| db.load_doc(&id2)).await.unwrap().unwrap();
+    let case = yizhan_core::CaseDoc::from_doc(&doc).unwrap();
+    assert_eq!(k.state.key.open(&case.farmer_phone_sealed).unwrap(), "13812345678");
+    assert!(yizhan_core::FieldKey::from_bytes(&[1; 32]).unwrap().open(&case.farmer_phone_sealed).is_err());
+    // Neither the API nor the pages reveal it.
+    for path in [format!("/api/cases/{id}"), "/api/cases".to_string(), format!("/cases/{id}"), "/cases".to_string()] {
+        let text = reqwest::get(format!("{}{path}", k.url)).await.unwrap().text().await.unwrap();
+        assert!(!text.contains("13812345678"), "{path}");
+        assert!(text.contains("138****5678") || path == "/cases", "{path} shows the masked number");
+    }
+    // The key lives outside the database, readable by its owner only.
+    let key_meta = std::fs::metadata(k.dir.path().join("keys/field.key")).unwrap();
+    assert_eq!(key_meta.len(), 32);
+    #[cfg(unix)]
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&key_meta.permissions()) & 0o777, 0o600);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn health_openapi_and_reference_data() {
+    let k = start().await;
+    assert_eq!(get(&k, "/healthz").await["status"], "ok");
+    let spec = get(&k, "/api/openapi.json").await;
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    for p in ["/api/cases", "/api/cases/{id}", "/api/cases/{id}/events", "/api/status"] {
+        assert!(spec["paths"][p].is_object(), "{p} documented");
+    }
+    assert_eq!(get(&k, "/api/industries").await.as_array().unwrap().len(), 13);
+    let towns = get(&k, "/api/regions/510131/children").await;
+    assert!(towns.as_array().unwrap().iter().any(|t| t["code"] == "510131001"));
+    let form = reqwest::get(format!("{}/cases/new", k.url)).await.unwrap().text().await.unwrap();
+    assert!(form.contains("510131001") && form.contains("川粮油"));
+    assert_eq!(reqwest::get(format!("{}/blobs/{}", k.url, "0".repeat(64))).await.unwrap().status().as_u16(), 404);
+    assert_eq!(reqwest::get(format!("{}/blobs/..%2F..%2Fetc%2Fpasswd", k.url)).await.unwrap().status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn cases_survive_a_restart() {
+    let k = start().await;
+    let (_, body) = post(&k, fields("玉米").part("photos", file("c.jpg", jpeg(2000, 1500, None)))).await;
+    let id = body["id"].as_str().unwrap().to_string();
+    let dir = k.dir.path().to_path_buf();
+    k.server.abort();
+    // A second process opening the same data directory sees everything the first acknowledged.
+    let reopened = AppState::open(config(&dir, UploadLimits::default()), Arc::new(SystemClock)).unwrap();
+    let id2 = id.clone();
+    let doc = reopened.store.call(move |db| db.load_doc(&id2)).await.unwrap().unwrap();
+    assert_eq!(yizhan_core::CaseDoc::from_doc(&doc).unwrap().subject, "玉米");
+    let n = reopened.store.call(|db| db.count_cases(&Default::default())).await.unwrap();
+    assert_eq!(n, 1);
+}
