@@ -33,7 +33,31 @@ fn config(dir: &Path, limits: UploadLimits) -> KioskConfig {
     }
 }
 
+/// Everything any test in this binary logs, at every level, to check what logs may contain.
+static LOGS: std::sync::LazyLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::LazyLock::new(|| {
+    let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = buf.clone();
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || LogSink(sink.clone()))
+        .try_init();
+    buf
+});
+
+struct LogSink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 async fn start_with(limits: UploadLimits) -> Kiosk {
+    std::sync::LazyLock::force(&LOGS);
     let dir = tempfile::tempdir().unwrap();
     let state = AppState::open(config(dir.path(), limits), Arc::new(SystemClock)).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -313,6 +337,10 @@ async fn the_phone_number_is_encrypted_at_rest_and_masked_everywhere() {
         assert!(!text.contains("13812345678"), "{path}");
         assert!(text.contains("138****5678") || path == "/cases", "{path} shows the masked number");
     }
+    // Nothing logged (at any level, by any test here) holds it.
+    let logs = LOGS.lock().unwrap().clone();
+    assert!(contains(&logs, "recorded case".as_bytes()), "the log capture works");
+    assert!(!contains(&logs, b"13812345678"), "the phone number reached the log");
     // The key lives outside the database, readable by its owner only.
     let key_meta = std::fs::metadata(k.dir.path().join("keys/field.key")).unwrap();
     assert_eq!(key_meta.len(), 32);
