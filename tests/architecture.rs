@@ -1,0 +1,69 @@
+//! Architecture checks as ordinary tests: which crate may depend on which, and what the pure
+//! domain crate may never do.
+
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The names in a manifest's `[dependencies]` table.
+fn dependencies(krate: &str) -> Vec<String> {
+    let manifest = std::fs::read_to_string(root().join(krate).join("Cargo.toml")).expect("manifest");
+    let mut in_deps = false;
+    let mut out = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        if in_deps && let Some((name, _)) = line.split_once(['=', '.']) {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn check_allowed(krate: &str, allowed: &[&str]) {
+    for dep in dependencies(krate) {
+        assert!(allowed.contains(&dep.as_str()), "{krate} must not depend on {dep}; allowed: {allowed:?}");
+    }
+}
+
+#[test]
+fn crates_depend_only_on_what_their_layer_allows() {
+    check_allowed("core", &["automerge", "autosurgeon", "serde", "serde_json", "thiserror", "chacha20poly1305", "base64"]);
+    check_allowed("store", &["yizhan-core", "automerge", "rusqlite", "blake3", "thiserror", "tokio", "tracing", "serde", "serde_json"]);
+    check_allowed("media", &["image", "ffmpeg-next", "thiserror", "tracing"]);
+    // The sync protocol is sans-IO: no runtime, sockets or database.
+    for forbidden in ["tokio", "quinn", "rusqlite", "axum"] {
+        assert!(!dependencies("sync-proto").iter().any(|d| d == forbidden), "sync-proto must not use {forbidden}");
+    }
+}
+
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(rust_files(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_domain_core_reads_no_clock_and_draws_no_randomness() {
+    let forbidden = ["SystemTime::now", "Instant::now", "Utc::now", "Local::now", "rand::", "std::fs", "std::net", "thread_rng"];
+    for file in rust_files(&root().join("core/src")) {
+        let text = std::fs::read_to_string(&file).expect("source");
+        for f in forbidden {
+            assert!(!text.contains(f), "{} uses {f}: time, randomness and I/O are passed in", file.display());
+        }
+    }
+}
