@@ -27,9 +27,26 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Yizhan kiosk API (驿站)", version = "1", description = "Record and follow consultation cases on a village kiosk. Works offline."),
+    info(
+        title = "Yizhan kiosk API (驿站)",
+        version = "1",
+        description = "Record and follow consultation cases on a village kiosk. Works offline."
+    ),
     paths(status, list_cases, create_case, get_case, add_event, region_children, industries),
-    components(schemas(NodeStatus, CaseSummary, CaseDetail, AttachmentDto, EventDto, JobDto, EventRequest, Created, ErrorBody, RegionDto, IndustryDto, CaseUploadForm))
+    components(schemas(
+        NodeStatus,
+        CaseSummary,
+        CaseDetail,
+        AttachmentDto,
+        EventDto,
+        JobDto,
+        EventRequest,
+        Created,
+        ErrorBody,
+        RegionDto,
+        IndustryDto,
+        CaseUploadForm
+    ))
 )]
 pub struct ApiDoc;
 
@@ -129,7 +146,10 @@ pub struct ListParams {
 }
 
 #[utoipa::path(get, path = "/api/cases", params(ListParams), responses((status = 200, body = [CaseSummary])))]
-async fn list_cases(State(state): State<AppState>, Query(p): Query<ListParams>) -> Result<Json<Vec<CaseSummary>>, ApiError> {
+async fn list_cases(
+    State(state): State<AppState>,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Vec<CaseSummary>>, ApiError> {
     let filter = CaseFilter {
         status: p.status,
         industry: p.industry,
@@ -172,7 +192,10 @@ pub struct Created {
 
 #[utoipa::path(post, path = "/api/cases", request_body(content = CaseUploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Created), (status = 422, body = ErrorBody), (status = 413, body = ErrorBody)))]
-async fn create_case(State(state): State<AppState>, multipart: Multipart) -> Result<(StatusCode, Json<Created>), ApiError> {
+async fn create_case(
+    State(state): State<AppState>,
+    multipart: Multipart,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
     let up = crate::upload::parse(&state, multipart).await?;
     let id = service::record_case(&state, up).await?;
     Ok((StatusCode::CREATED, Json(Created { url: format!("/cases/{id}"), id })))
@@ -222,7 +245,10 @@ pub struct JobDto {
 
 impl From<Job> for JobDto {
     fn from(j: Job) -> JobDto {
-        let state = serde_json::to_value(j.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let state = serde_json::to_value(j.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         JobDto { kind: j.kind, blob_hash: j.blob_hash, state, progress: j.progress, error: j.error }
     }
 }
@@ -253,7 +279,10 @@ pub struct CaseDetail {
 
 #[utoipa::path(get, path = "/api/cases/{id}", params(("id" = String, Path)),
     responses((status = 200, body = CaseDetail), (status = 404, body = ErrorBody)))]
-async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<CaseDetail>, ApiError> {
+async fn get_case(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CaseDetail>, ApiError> {
     let v = service::case_view(&state, &id).await?;
     let c = &v.case;
     let events = c
@@ -335,7 +364,14 @@ async fn add_event(
     Path(id): Path<String>,
     Json(r): Json<EventRequest>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    let input = EventInput { kind: r.kind, actor: r.actor, text: r.text, target: r.target, value: r.value, category: r.category };
+    let input = EventInput {
+        kind: r.kind,
+        actor: r.actor,
+        text: r.text,
+        target: r.target,
+        value: r.value,
+        category: r.category,
+    };
     service::add_event(&state, &id, input).await?;
     get_case(State(state), Path(id)).await
 }
@@ -351,7 +387,12 @@ pub struct RegionDto {
 async fn region_children(Path(code): Path<String>) -> Result<Json<Vec<RegionDto>>, ApiError> {
     let db = regions();
     db.get(&code).ok_or(AppError::NotFound)?;
-    Ok(Json(db.children(&code).into_iter().map(|r| RegionDto { code: r.code.clone(), name: r.name.clone() }).collect()))
+    Ok(Json(
+        db.children(&code)
+            .into_iter()
+            .map(|r| RegionDto { code: r.code.clone(), name: r.name.clone() })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -362,5 +403,10 @@ pub struct IndustryDto {
 
 #[utoipa::path(get, path = "/api/industries", responses((status = 200, body = [IndustryDto])))]
 async fn industries() -> Json<Vec<IndustryDto>> {
-    Json(Industry::ALL.iter().map(|i| IndustryDto { code: i.code().into(), name: i.name_zh().into() }).collect())
+    Json(
+        Industry::ALL
+            .iter()
+            .map(|i| IndustryDto { code: i.code().into(), name: i.name_zh().into() })
+            .collect(),
+    )
 }

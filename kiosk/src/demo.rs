@@ -19,14 +19,78 @@ struct DemoCase {
 }
 
 const CASES: &[DemoCase] = &[
-    DemoCase { industry: "fruit", subject: "柑橘", description: "柑橘叶片发黄，叶脉还是绿的，果园靠河边，最近雨水多。", farmer: "王德明", phone: "13812345678", steps: &[], colour: [196, 170, 60] },
-    DemoCase { industry: "grain_oil", subject: "水稻", description: "水稻叶片上有梭形褐色病斑，中间灰白色，扩展很快。", farmer: "李秀英", phone: "13987654321", steps: &["escalated"], colour: [120, 150, 70] },
-    DemoCase { industry: "pig", subject: "生猪", description: "三头育肥猪不吃食，体温 41 度，耳朵发紫。", farmer: "张国强", phone: "15011112222", steps: &["escalated"], colour: [200, 150, 150] },
-    DemoCase { industry: "tea", subject: "茶树", description: "新梢上有很多小绿叶蝉，嫩叶卷曲发红。", farmer: "陈玉兰", phone: "", steps: &[], colour: [60, 140, 60] },
-    DemoCase { industry: "vegetable", subject: "辣椒", description: "大棚辣椒果实上有水渍状斑点，后来腐烂长白毛。", farmer: "刘建华", phone: "18623456789", steps: &["escalated"], colour: [200, 40, 30] },
-    DemoCase { industry: "medicinal_herb", subject: "川芎", description: "川芎根茎腐烂，地上部分萎蔫，连作第三年。", farmer: "赵明", phone: "", steps: &[], colour: [150, 120, 80] },
-    DemoCase { industry: "cattle_sheep", subject: "山羊", description: "几只羊拉稀，精神不好，刚换了青贮饲料。", farmer: "黄志勇", phone: "13700001111", steps: &[], colour: [220, 220, 210] },
-    DemoCase { industry: "fish", subject: "草鱼", description: "池塘草鱼浮头，鳃发白，有少量死鱼。", farmer: "周海", phone: "", steps: &["escalated"], colour: [70, 110, 150] },
+    DemoCase {
+        industry: "fruit",
+        subject: "柑橘",
+        description: "柑橘叶片发黄，叶脉还是绿的，果园靠河边，最近雨水多。",
+        farmer: "王德明",
+        phone: "13812345678",
+        steps: &[],
+        colour: [196, 170, 60],
+    },
+    DemoCase {
+        industry: "grain_oil",
+        subject: "水稻",
+        description: "水稻叶片上有梭形褐色病斑，中间灰白色，扩展很快。",
+        farmer: "李秀英",
+        phone: "13987654321",
+        steps: &["escalated"],
+        colour: [120, 150, 70],
+    },
+    DemoCase {
+        industry: "pig",
+        subject: "生猪",
+        description: "三头育肥猪不吃食，体温 41 度，耳朵发紫。",
+        farmer: "张国强",
+        phone: "15011112222",
+        steps: &["escalated"],
+        colour: [200, 150, 150],
+    },
+    DemoCase {
+        industry: "tea",
+        subject: "茶树",
+        description: "新梢上有很多小绿叶蝉，嫩叶卷曲发红。",
+        farmer: "陈玉兰",
+        phone: "",
+        steps: &[],
+        colour: [60, 140, 60],
+    },
+    DemoCase {
+        industry: "vegetable",
+        subject: "辣椒",
+        description: "大棚辣椒果实上有水渍状斑点，后来腐烂长白毛。",
+        farmer: "刘建华",
+        phone: "18623456789",
+        steps: &["escalated"],
+        colour: [200, 40, 30],
+    },
+    DemoCase {
+        industry: "medicinal_herb",
+        subject: "川芎",
+        description: "川芎根茎腐烂，地上部分萎蔫，连作第三年。",
+        farmer: "赵明",
+        phone: "",
+        steps: &[],
+        colour: [150, 120, 80],
+    },
+    DemoCase {
+        industry: "cattle_sheep",
+        subject: "山羊",
+        description: "几只羊拉稀，精神不好，刚换了青贮饲料。",
+        farmer: "黄志勇",
+        phone: "13700001111",
+        steps: &[],
+        colour: [220, 220, 210],
+    },
+    DemoCase {
+        industry: "fish",
+        subject: "草鱼",
+        description: "池塘草鱼浮头，鳃发白，有少量死鱼。",
+        farmer: "周海",
+        phone: "",
+        steps: &["escalated"],
+        colour: [70, 110, 150],
+    },
 ];
 
 /// A small synthetic "field photo" (a coloured leaf shape), encoded as JPEG.
@@ -56,7 +120,8 @@ pub async fn load_if_empty(state: &AppState) -> Result<usize, AppError> {
     if existing > 0 {
         return Ok(0);
     }
-    let towns = yizhan_core::regions().children(state.config.scope.county().as_ref().map_or("510131", |c| c.as_str()));
+    let towns = yizhan_core::regions()
+        .children(state.config.scope.county().as_ref().map_or("510131", |c| c.as_str()));
     let town = towns.first().map(|t| t.code.clone()).unwrap_or_else(|| "510131100".to_string());
     for (i, d) in CASES.iter().enumerate() {
         let mut up = CaseUpload::default();

@@ -95,13 +95,15 @@ async fn video_job(state: &AppState, job: &Job) -> Result<(), JobError> {
     let now = state.clock.now_ms();
     let group = hash.to_string();
     let store = state.store.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<(), JobError> {
-        let size_max = std::fs::metadata(&out).map(|m| m.len()).map_err(|e| JobError::Operating(e.to_string()))?;
+    tokio::task::spawn_blocking(move || -> Result<(), JobError> {
+        let size_max =
+            std::fs::metadata(&out).map(|m| m.len()).map_err(|e| JobError::Operating(e.to_string()))?;
         let mut w = store.blob_writer(size_max).map_err(op)?;
         let mut file = std::fs::File::open(&out).map_err(|e| JobError::Operating(e.to_string()))?;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
-            let n = std::io::Read::read(&mut file, &mut buf).map_err(|e| JobError::Operating(e.to_string()))?;
+            let n =
+                std::io::Read::read(&mut file, &mut buf).map_err(|e| JobError::Operating(e.to_string()))?;
             if n == 0 {
                 break;
             }
@@ -131,12 +133,14 @@ async fn video_job(state: &AppState, job: &Job) -> Result<(), JobError> {
                 (proxy_info.width.into(), proxy_info.height.into(), proxy_info.duration_ms);
             let poster_att = mk(&poster_blob, "video", "poster");
             let updated = db.update_doc(&doc_id, |doc| CaseDoc::add_attachments(doc, vec![p, poster_att]))?;
-            updated.map_err(|e| yizhan_store::StoreError::Corrupt { id: doc_id.clone(), detail: e.to_string() })?;
+            updated.map_err(|e| yizhan_store::StoreError::Corrupt {
+                id: doc_id.clone(),
+                detail: e.to_string(),
+            })?;
             Ok(())
         }))
         .map_err(op)
     })
     .await
-    .map_err(|e| JobError::Operating(e.to_string()))?;
-    result
+    .map_err(|e| JobError::Operating(e.to_string()))?
 }

@@ -157,10 +157,7 @@ fn load_or_create_node_id(dir: &Path) -> Result<String, StartError> {
 /// The whole HTTP application: UI, API, blobs and static assets.
 pub fn router(state: AppState) -> Router {
     let body_max = usize::try_from(state.config.limits.request_bytes_max()).unwrap_or(usize::MAX);
-    ui::routes()
-        .merge(api::routes())
-        .layer(DefaultBodyLimit::max(body_max))
-        .with_state(state)
+    ui::routes().merge(api::routes()).layer(DefaultBodyLimit::max(body_max)).with_state(state)
 }
 
 /// Opens the kiosk, starts its background worker and serves until the process ends.

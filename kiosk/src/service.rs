@@ -62,7 +62,12 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
             .enumerate()
             .map(|(i, p)| match yizhan_media::process_photo(&p.bytes, &limits) {
                 Ok(done) => Ok((p.name, p.bytes, done)),
-                Err(e) => Err(AppError::Invalid(format!("第 {} 张照片（{}）：{}", i + 1, p.name, e.user_message_zh()))),
+                Err(e) => Err(AppError::Invalid(format!(
+                    "第 {} 张照片（{}）：{}",
+                    i + 1,
+                    p.name,
+                    e.user_message_zh()
+                ))),
             })
             .collect::<Result<Vec<_>, AppError>>()
     })
@@ -86,7 +91,11 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
 
     let now = state.clock.now_ms();
     let id = state.new_id();
-    let sealed = if phone.is_empty() { String::new() } else { state.key.seal(&phone, rand::random()).map_err(|e| AppError::Internal(e.to_string()))? };
+    let sealed = if phone.is_empty() {
+        String::new()
+    } else {
+        state.key.seal(&phone, rand::random()).map_err(|e| AppError::Internal(e.to_string()))?
+    };
     let created = Event::new(state.new_id(), now, new.officer.trim(), EventKind::Created);
     let (_, mut doc) = CaseDoc::create(&new, &id, sealed, &state.node_id, created)?;
 
@@ -110,12 +119,14 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
             if let Some(((name, finished), info)) = video {
                 let blob = db.record_blob(finished, video_mime(&name))?;
                 let mut a = attachment(&blob, "video", "original", blob.hash.as_str(), &name, now);
-                (a.width, a.height, a.duration_ms) = (info.width.into(), info.height.into(), info.duration_ms);
+                (a.width, a.height, a.duration_ms) =
+                    (info.width.into(), info.height.into(), info.duration_ms);
                 video_hash = Some(blob.hash.to_string());
                 attachments.push(a);
             }
-            CaseDoc::add_attachments(&mut doc, attachments)
-                .map_err(|e| yizhan_store::StoreError::Corrupt { id: doc_id.clone(), detail: e.to_string() })?;
+            CaseDoc::add_attachments(&mut doc, attachments).map_err(|e| {
+                yizhan_store::StoreError::Corrupt { id: doc_id.clone(), detail: e.to_string() }
+            })?;
             db.create_doc(&doc_id, DOC_TYPE, &mut doc)?;
             if let Some(hash) = video_hash {
                 db.enqueue_job(JOB_VIDEO, &doc_id, &hash)?;
@@ -158,7 +169,7 @@ pub async fn add_event(state: &AppState, case_id: &str, input: EventInput) -> Re
     ev.value = input.value;
     ev.category = input.category;
     let id = case_id.to_string();
-    let result = state
+    state
         .store
         .call(move |db| {
             db.update_doc(&id, move |doc: &mut AutoCommit| {
@@ -166,13 +177,15 @@ pub async fn add_event(state: &AppState, case_id: &str, input: EventInput) -> Re
                 let case = CaseDoc::append_event(doc, ev).map_err(AppError::from)?;
                 let st = case.state();
                 if st.ignored_events.contains(&ev_id) {
-                    return Err(AppError::Invalid(format!("当前状态（{}）不能执行此操作", st.status.name_zh())));
+                    return Err(AppError::Invalid(format!(
+                        "当前状态（{}）不能执行此操作",
+                        st.status.name_zh()
+                    )));
                 }
                 Ok(st)
             })
         })
-        .await?;
-    result
+        .await?
 }
 
 pub struct CaseView {

@@ -30,8 +30,14 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/events", post(case_event))
         .route("/blobs/{hash}", get(blob))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-        .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }))
-        .route("/static/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], JS) }))
+        .route(
+            "/static/app.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], JS) }),
+        )
 }
 
 /// Formats a timestamp in China Standard Time (UTC+8, no daylight saving).
@@ -121,8 +127,11 @@ async fn list_page(State(state): State<AppState>, Query(q): Query<ListQuery>) ->
         offset: (page - 1) * PAGE_SIZE,
     };
     let f2 = filter.clone();
-    let (rows, total) =
-        state.store.call(move |db| Ok((db.list_cases(&f2)?, db.count_cases(&f2)?))).await.map_err(AppError::from)?;
+    let (rows, total) = state
+        .store
+        .call(move |db| Ok((db.list_cases(&f2)?, db.count_cases(&f2)?)))
+        .await
+        .map_err(AppError::from)?;
     let stats = stats(&state).await;
     let pages = ((total as u32).div_ceil(PAGE_SIZE)).max(1);
     let link = |p: u32| {
@@ -202,7 +211,11 @@ fn case_card(r: &CaseRow) -> Markup {
 }
 
 fn truncate(s: &str, chars: usize) -> String {
-    if s.chars().count() <= chars { s.to_string() } else { format!("{}…", s.chars().take(chars).collect::<String>()) }
+    if s.chars().count() <= chars {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(chars).collect::<String>())
+    }
 }
 
 /// Towns the form offers: those within the kiosk's scope, grouped by county.
@@ -349,13 +362,17 @@ async fn create_case(State(state): State<AppState>, multipart: Multipart) -> Res
     };
     match service::record_case(&state, up).await {
         Ok(id) => {
-            let cookie = format!("officer={}; Path=/; Max-Age=31536000; SameSite=Lax", urlencode(values.officer.trim()));
+            let cookie = format!(
+                "officer={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                urlencode(values.officer.trim())
+            );
             ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/cases/{id}"))).into_response()
         }
         Err(e) if matches!(e, AppError::Invalid(_) | AppError::TooLarge(_) | AppError::Media(_)) => {
             e.log();
             let stats = stats(&state).await;
-            let page = layout("登记新案例", stats.as_ref(), case_form(&state, &values, Some(&e.message_zh())));
+            let page =
+                layout("登记新案例", stats.as_ref(), case_form(&state, &values, Some(&e.message_zh())));
             (e.status(), page).into_response()
         }
         Err(e) => PageError(e).into_response(),
@@ -370,12 +387,14 @@ async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Res
 
 fn case_body(v: &CaseView) -> Markup {
     let c: &CaseDoc = &v.case;
-    let mut photos: Vec<_> = c.attachments.values().filter(|a| a.kind == "photo" && a.role == "original").collect();
+    let mut photos: Vec<_> =
+        c.attachments.values().filter(|a| a.kind == "photo" && a.role == "original").collect();
     photos.sort_by(|a, b| (a.added_at_ms, &a.hash).cmp(&(b.added_at_ms, &b.hash)));
     let derived = |group: &str, role: &str| {
         c.attachments.values().find(|a| a.group == group && a.role == role).map(|a| a.hash.clone())
     };
-    let videos: Vec<_> = c.attachments.values().filter(|a| a.kind == "video" && a.role == "original").collect();
+    let videos: Vec<_> =
+        c.attachments.values().filter(|a| a.kind == "video" && a.role == "original").collect();
     let ignored = &v.state.ignored_events;
     html! {
         article.case-detail data-case=(c.id) {
@@ -507,15 +526,25 @@ async fn case_event(
     Path(id): Path<String>,
     Form(f): Form<EventForm>,
 ) -> Result<Redirect, PageError> {
-    let input =
-        EventInput { kind: f.kind, actor: f.actor, text: f.text, target: f.target, value: f.value, category: f.category };
+    let input = EventInput {
+        kind: f.kind,
+        actor: f.actor,
+        text: f.text,
+        target: f.target,
+        value: f.value,
+        category: f.category,
+    };
     service::add_event(&state, &id, input).await?;
     Ok(Redirect::to(&format!("/cases/{id}")))
 }
 
 /// Serves a blob by hash. Blobs never change, so they may be cached forever; file blobs
 /// support range requests (video seeking).
-async fn blob(State(state): State<AppState>, Path(hash): Path<String>, req: axum::extract::Request) -> Response {
+async fn blob(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
     let Ok(hash) = service::parse_hash(&hash) else { return StatusCode::NOT_FOUND.into_response() };
     let found = match state.store.call(move |db| db.blob(&hash)).await {
         Ok(found) => found,
@@ -529,7 +558,10 @@ async fn blob(State(state): State<AppState>, Path(hash): Path<String>, req: axum
         }
         Some((info, BlobBody::File(path))) => {
             use tower::ServiceExt;
-            match ServeFile::new_with_mime(path, &info.mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM)).oneshot(req).await {
+            match ServeFile::new_with_mime(path, &info.mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM))
+                .oneshot(req)
+                .await
+            {
                 Ok(mut res) => {
                     res.headers_mut().insert(immutable.0, header::HeaderValue::from_static(immutable.1));
                     res.into_response()

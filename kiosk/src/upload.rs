@@ -57,7 +57,10 @@ pub async fn parse(state: &AppState, mut multipart: Multipart) -> Result<CaseUpl
                     continue; // an empty file input
                 }
                 if up.photos.len() >= limits.photos_max {
-                    return Err(AppError::Invalid(format!("照片过多：每个案例最多 {} 张", limits.photos_max)));
+                    return Err(AppError::Invalid(format!(
+                        "照片过多：每个案例最多 {} 张",
+                        limits.photos_max
+                    )));
                 }
                 up.photos.push(PhotoUpload { name: file_name, bytes });
             }
@@ -70,7 +73,8 @@ pub async fn parse(state: &AppState, mut multipart: Multipart) -> Result<CaseUpl
             }
             (_, Some(_)) => return Err(AppError::Invalid(format!("未知的上传文件字段：{name}"))),
             (_, None) => {
-                let bytes = read_limited(&mut field, TEXT_FIELD_BYTES_MAX as u64, || "填写的内容过长".into()).await?;
+                let bytes =
+                    read_limited(&mut field, TEXT_FIELD_BYTES_MAX as u64, || "填写的内容过长".into()).await?;
                 let text = String::from_utf8(bytes).map_err(|_| AppError::Invalid("文字编码有误".into()))?;
                 let c = &mut up.case;
                 match name.as_str() {

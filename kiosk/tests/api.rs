@@ -75,7 +75,9 @@ async fn start() -> Kiosk {
 
 /// A JPEG whose left half is red and right half blue, optionally with an EXIF Orientation.
 fn jpeg(w: u32, h: u32, orientation: Option<u16>) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, _| if x < w / 2 { image::Rgb([220, 20, 20]) } else { image::Rgb([20, 20, 220]) });
+    let img = image::RgbImage::from_fn(w, h, |x, _| {
+        if x < w / 2 { image::Rgb([220, 20, 20]) } else { image::Rgb([20, 20, 220]) }
+    });
     let mut out = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
     let plain = out.into_inner();
@@ -118,7 +120,8 @@ fn file(name: &str, bytes: Vec<u8>) -> Part {
 }
 
 async fn post(k: &Kiosk, form: Form) -> (u16, Value) {
-    let res = reqwest::Client::new().post(format!("{}/api/cases", k.url)).multipart(form).send().await.unwrap();
+    let res =
+        reqwest::Client::new().post(format!("{}/api/cases", k.url)).multipart(form).send().await.unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap())
 }
@@ -134,7 +137,9 @@ async fn status(k: &Kiosk) -> Value {
 #[tokio::test]
 async fn records_a_case_with_oriented_photos_and_serves_verified_blobs() {
     let k = start().await;
-    let form = fields("柑橘").part("photos", file("a.jpg", jpeg(400, 200, Some(6)))).part("photos", file("b.jpg", jpeg(300, 100, None)));
+    let form = fields("柑橘")
+        .part("photos", file("a.jpg", jpeg(400, 200, Some(6))))
+        .part("photos", file("b.jpg", jpeg(300, 100, None)));
     let (code, body) = post(&k, form).await;
     assert_eq!(code, 201, "{body}");
     let id = body["id"].as_str().unwrap();
@@ -153,7 +158,12 @@ async fn records_a_case_with_oriented_photos_and_serves_verified_blobs() {
     let rotated = atts.iter().find(|a| a["role"] == "original" && a["name"] == "a.jpg").unwrap();
     assert_eq!((rotated["width"].as_u64(), rotated["height"].as_u64()), (Some(200), Some(400)));
     for a in atts {
-        let bytes = reqwest::get(format!("{}/blobs/{}", k.url, a["hash"].as_str().unwrap())).await.unwrap().bytes().await.unwrap();
+        let bytes = reqwest::get(format!("{}/blobs/{}", k.url, a["hash"].as_str().unwrap()))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(blake3::hash(&bytes).to_hex().as_str(), a["hash"].as_str().unwrap());
         assert_eq!(bytes.len() as u64, a["bytes"].as_u64().unwrap());
     }
@@ -177,7 +187,10 @@ async fn assert_nothing_stored(k: &Kiosk) {
 
 #[tokio::test]
 async fn bad_input_gets_a_chinese_error_and_stores_nothing() {
-    let limits = UploadLimits { photos_max: 2, media: yizhan_media::Limits { photo_bytes_max: 200_000, ..Default::default() } };
+    let limits = UploadLimits {
+        photos_max: 2,
+        media: yizhan_media::Limits { photo_bytes_max: 200_000, ..Default::default() },
+    };
     let k = start_with(limits).await;
     let video = std::fs::read(fixture("landscape_960x540_h264_aac.mp4")).unwrap();
     let heic = {
@@ -193,7 +206,12 @@ async fn bad_input_gets_a_chinese_error_and_stores_nothing() {
         ("town outside scope", fields("x").text("region_code", "510104017"), 422, "服务范围"),
         ("HEIC photo", fields("x").part("photos", file("IMG_0001.HEIC", heic)), 422, "HEIC"),
         ("garbage photo", fields("x").part("photos", file("leaf.jpg", b"not a photo".to_vec())), 422, "照片"),
-        ("photo too large", fields("x").part("photos", file("big.jpg", vec![0xFF; 300_000])), 413, "照片过大"),
+        (
+            "photo too large",
+            fields("x").part("photos", file("big.jpg", vec![0xFF; 300_000])),
+            413,
+            "照片过大",
+        ),
         (
             "too many photos",
             fields("x")
@@ -205,7 +223,9 @@ async fn bad_input_gets_a_chinese_error_and_stores_nothing() {
         ),
         (
             "corrupt video with good photo",
-            fields("x").part("photos", file("ok.jpg", jpeg(100, 100, None))).part("video", file("v.mp4", video[..20_000].to_vec())),
+            fields("x")
+                .part("photos", file("ok.jpg", jpeg(100, 100, None)))
+                .part("video", file("v.mp4", video[..20_000].to_vec())),
             422,
             "视频",
         ),
@@ -222,7 +242,11 @@ async fn bad_input_gets_a_chinese_error_and_stores_nothing() {
     let res = reqwest::Client::new().post(format!("{}/cases", k.url)).multipart(form).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains("data-testid=\"form-error\"") && html.contains("请填写问题描述") && html.contains("保留的作物"));
+    assert!(
+        html.contains("data-testid=\"form-error\"")
+            && html.contains("请填写问题描述")
+            && html.contains("保留的作物")
+    );
     assert_nothing_stored(&k).await;
 }
 
@@ -257,13 +281,23 @@ async fn a_video_gets_a_poster_and_a_low_bitrate_proxy_in_the_background() {
     let proxy = role("proxy");
     assert_eq!(proxy["group"], original["hash"]);
     assert!(proxy["height"].as_u64().unwrap() <= 480);
-    let bytes = reqwest::get(format!("{}/blobs/{}", k.url, proxy["hash"].as_str().unwrap())).await.unwrap().bytes().await.unwrap();
+    let bytes = reqwest::get(format!("{}/blobs/{}", k.url, proxy["hash"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     let path = k.dir.path().join("proxy-check.mp4");
     std::fs::write(&path, &bytes).unwrap();
     let info = yizhan_media::probe_video(&path, &Default::default()).unwrap();
     assert_eq!(info.video_codec, "h264");
     assert!((bytes.len() as u64) * 8 * 1000 / info.duration_ms.max(1) < 1_000_000, "proxy under 1 Mbit/s");
-    let poster = reqwest::get(format!("{}/blobs/{}", k.url, role("poster")["hash"].as_str().unwrap())).await.unwrap().bytes().await.unwrap();
+    let poster = reqwest::get(format!("{}/blobs/{}", k.url, role("poster")["hash"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert!(image::load_from_memory(&poster).is_ok());
     // A range request (video seeking in the browser) is honoured.
     let partial = reqwest::Client::new()
@@ -332,7 +366,9 @@ async fn the_phone_number_is_encrypted_at_rest_and_masked_everywhere() {
     assert_eq!(k.state.key.open(&case.farmer_phone_sealed).unwrap(), "13812345678");
     assert!(yizhan_core::FieldKey::from_bytes(&[1; 32]).unwrap().open(&case.farmer_phone_sealed).is_err());
     // Neither the API nor the pages reveal it.
-    for path in [format!("/api/cases/{id}"), "/api/cases".to_string(), format!("/cases/{id}"), "/cases".to_string()] {
+    for path in
+        [format!("/api/cases/{id}"), "/api/cases".to_string(), format!("/cases/{id}"), "/cases".to_string()]
+    {
         let text = reqwest::get(format!("{}{path}", k.url)).await.unwrap().text().await.unwrap();
         assert!(!text.contains("13812345678"), "{path}");
         assert!(text.contains("138****5678") || path == "/cases", "{path} shows the masked number");
@@ -375,8 +411,14 @@ async fn health_openapi_and_reference_data() {
     assert!(towns.as_array().unwrap().iter().any(|t| t["code"] == "510131001"));
     let form = reqwest::get(format!("{}/cases/new", k.url)).await.unwrap().text().await.unwrap();
     assert!(form.contains("510131001") && form.contains("川粮油"));
-    assert_eq!(reqwest::get(format!("{}/blobs/{}", k.url, "0".repeat(64))).await.unwrap().status().as_u16(), 404);
-    assert_eq!(reqwest::get(format!("{}/blobs/..%2F..%2Fetc%2Fpasswd", k.url)).await.unwrap().status().as_u16(), 404);
+    assert_eq!(
+        reqwest::get(format!("{}/blobs/{}", k.url, "0".repeat(64))).await.unwrap().status().as_u16(),
+        404
+    );
+    assert_eq!(
+        reqwest::get(format!("{}/blobs/..%2F..%2Fetc%2Fpasswd", k.url)).await.unwrap().status().as_u16(),
+        404
+    );
 }
 
 #[tokio::test]

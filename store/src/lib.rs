@@ -15,7 +15,7 @@ mod projection;
 
 pub use actor::Store;
 pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash};
-pub use db::{PARENT_PEER, CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, StoreStats};
+pub use db::{CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, PARENT_PEER, StoreStats};
 
 use std::path::PathBuf;
 
