@@ -95,7 +95,9 @@ async fn video_job(state: &AppState, job: &Job) -> Result<(), JobError> {
     let now = state.clock.now_ms();
     let group = hash.to_string();
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || -> Result<(), JobError> {
+    // Prepare both blobs off the database thread, then record them with the document change
+    // in one transaction.
+    let (proxy, poster) = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
         let size_max =
             std::fs::metadata(&out).map(|m| m.len()).map_err(|e| JobError::Operating(e.to_string()))?;
         let mut w = store.blob_writer(size_max).map_err(op)?;
@@ -109,38 +111,40 @@ async fn video_job(state: &AppState, job: &Job) -> Result<(), JobError> {
             }
             w.write(&buf[..n]).map_err(op)?;
         }
-        let finished = w.finish().map_err(op)?;
+        let proxy = store.prepare_finished(w.finish().map_err(op)?, "video/mp4").map_err(op)?;
         let _ = std::fs::remove_file(&out);
-        let rt = tokio::runtime::Handle::current();
-        rt.block_on(store.call(move |db| {
-            let proxy = db.record_blob(finished, "video/mp4")?;
-            let poster_blob = db.put_blob_bytes(&poster, "image/jpeg")?;
-            let mk = |info: &yizhan_store::BlobInfo, kind: &str, role: &str| Attachment {
-                hash: info.hash.to_string(),
-                kind: kind.into(),
-                role: role.into(),
-                group: group.clone(),
-                mime: info.mime.clone(),
-                bytes: info.size,
-                width: 0,
-                height: 0,
-                duration_ms: 0,
-                name: String::new(),
-                added_at_ms: now,
-            };
-            let mut p = mk(&proxy, "video", "proxy");
-            (p.width, p.height, p.duration_ms) =
-                (proxy_info.width.into(), proxy_info.height.into(), proxy_info.duration_ms);
-            let poster_att = mk(&poster_blob, "video", "poster");
-            let updated = db.update_doc(&doc_id, |doc| CaseDoc::add_attachments(doc, vec![p, poster_att]))?;
-            updated.map_err(|e| yizhan_store::StoreError::Corrupt {
-                id: doc_id.clone(),
-                detail: e.to_string(),
-            })?;
-            Ok(())
-        }))
-        .map_err(op)
+        let poster = store.prepare_blob(poster, "image/jpeg").map_err(op)?;
+        Ok((proxy, poster))
     })
     .await
-    .map_err(|e| JobError::Operating(e.to_string()))?
+    .map_err(|e| JobError::Operating(e.to_string()))??;
+
+    let mk = |info: &yizhan_store::BlobInfo, role: &str| Attachment {
+        hash: info.hash.to_string(),
+        kind: "video".into(),
+        role: role.into(),
+        group: group.clone(),
+        mime: info.mime.clone(),
+        bytes: info.size,
+        width: 0,
+        height: 0,
+        duration_ms: 0,
+        name: String::new(),
+        added_at_ms: now,
+    };
+    let mut proxy_att = mk(proxy.info(), "proxy");
+    (proxy_att.width, proxy_att.height, proxy_att.duration_ms) =
+        (proxy_info.width.into(), proxy_info.height.into(), proxy_info.duration_ms);
+    let poster_att = mk(poster.info(), "poster");
+    let updated = state
+        .store
+        .call(move |db| {
+            db.update_doc_with(&doc_id, vec![proxy, poster], |doc| {
+                CaseDoc::add_attachments(doc, vec![proxy_att, poster_att])
+            })
+        })
+        .await
+        .map_err(op)?;
+    updated.map_err(|e| JobError::Operating(e.to_string()))?;
+    Ok(())
 }

@@ -3,8 +3,7 @@
 use automerge::AutoCommit;
 use yizhan_core::case::DOC_TYPE;
 use yizhan_core::{Attachment, CaseDoc, CaseState, Event, EventKind};
-use yizhan_media::{ProcessedPhoto, VideoInfo};
-use yizhan_store::{BlobInfo, Db, Hash, Job};
+use yizhan_store::{BlobInfo, Db, Hash, Job, NewBlob};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -55,41 +54,51 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
         return Err(AppError::Invalid("所选乡镇不在本驿站的服务范围内".into()));
     }
 
+    // Decode, orient and derive every photo, and write large blobs durably (still invisible),
+    // all off the async threads. Any bad photo refuses the whole case.
     let limits = state.config.limits.media.clone();
-    let processed: Vec<(String, Vec<u8>, ProcessedPhoto)> = blocking(move || {
-        photos
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| match yizhan_media::process_photo(&p.bytes, &limits) {
-                Ok(done) => Ok((p.name, p.bytes, done)),
-                Err(e) => Err(AppError::Invalid(format!(
-                    "第 {} 张照片（{}）：{}",
-                    i + 1,
-                    p.name,
-                    e.user_message_zh()
-                ))),
-            })
-            .collect::<Result<Vec<_>, AppError>>()
+    let store = state.store.clone();
+    let now = state.clock.now_ms();
+    let photo_blobs: Vec<(Attachment, NewBlob)> = blocking(move || {
+        let mut out = Vec::new();
+        for (i, p) in photos.into_iter().enumerate() {
+            let done = yizhan_media::process_photo(&p.bytes, &limits).map_err(|e| {
+                AppError::Invalid(format!("第 {} 张照片（{}）：{}", i + 1, p.name, e.user_message_zh()))
+            })?;
+            let orig = store.prepare_blob(p.bytes, done.format.mime())?;
+            let group = orig.info().hash.to_string();
+            let mut a = attachment(orig.info(), "photo", "original", &group, &p.name, now);
+            (a.width, a.height) = (done.width.into(), done.height.into());
+            out.push((a, orig));
+            for (role, bytes) in [("display", done.display_jpeg), ("thumb", done.thumb_jpeg)] {
+                let blob = store.prepare_blob(bytes, "image/jpeg")?;
+                out.push((attachment(blob.info(), "photo", role, &group, &p.name, now), blob));
+            }
+        }
+        Ok::<_, AppError>(out)
     })
     .await??;
 
-    let video = match video {
+    let video: Option<(Attachment, NewBlob)> = match video {
         None => None,
         Some(v) => {
             let limits = state.config.limits.media.clone();
-            let (v, info) = blocking(move || {
-                let info = yizhan_media::probe_video(v.writer.tmp_path(), &limits);
-                (v, info)
+            let store = state.store.clone();
+            let prepared = blocking(move || {
+                let info = yizhan_media::probe_video(v.writer.tmp_path(), &limits)
+                    .map_err(|e| AppError::Invalid(format!("视频（{}）：{}", v.name, e.user_message_zh())))?;
+                let blob = store.prepare_finished(v.writer.finish()?, video_mime(&v.name))?;
+                let hash = blob.info().hash.to_string();
+                let mut a = attachment(blob.info(), "video", "original", &hash, &v.name, now);
+                let (w, h) = info.upright_size();
+                (a.width, a.height, a.duration_ms) = (w.into(), h.into(), info.duration_ms);
+                Ok::<_, AppError>((a, blob))
             })
-            .await?;
-            let info: VideoInfo =
-                info.map_err(|e| AppError::Invalid(format!("视频（{}）：{}", v.name, e.user_message_zh())))?;
-            let finished = blocking(move || v.writer.finish().map(|f| (v.name, f))).await??;
-            Some((finished, info))
+            .await??;
+            Some(prepared)
         }
     };
 
-    let now = state.clock.now_ms();
     let id = state.new_id();
     let sealed = if phone.is_empty() {
         String::new()
@@ -98,40 +107,16 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
     };
     let created = Event::new(state.new_id(), now, new.officer.trim(), EventKind::Created);
     let (_, mut doc) = CaseDoc::create(&new, &id, sealed, &state.node_id, created)?;
+    let video_hash = video.as_ref().map(|(a, _)| a.hash.clone());
+    let (attachments, blobs): (Vec<Attachment>, Vec<NewBlob>) = photo_blobs.into_iter().chain(video).unzip();
+    CaseDoc::add_attachments(&mut doc, attachments)?;
 
     let doc_id = id.clone();
     state
         .store
         .call(move |db: &mut Db| {
-            let mut attachments = Vec::new();
-            for (name, original, p) in processed {
-                let orig = db.put_blob_bytes(&original, p.format.mime())?;
-                let group = orig.hash.to_string();
-                let mut a = attachment(&orig, "photo", "original", &group, &name, now);
-                (a.width, a.height) = (p.width.into(), p.height.into());
-                attachments.push(a);
-                for (role, bytes) in [("display", &p.display_jpeg), ("thumb", &p.thumb_jpeg)] {
-                    let info = db.put_blob_bytes(bytes, "image/jpeg")?;
-                    attachments.push(attachment(&info, "photo", role, &group, &name, now));
-                }
-            }
-            let mut video_hash = None;
-            if let Some(((name, finished), info)) = video {
-                let blob = db.record_blob(finished, video_mime(&name))?;
-                let mut a = attachment(&blob, "video", "original", blob.hash.as_str(), &name, now);
-                (a.width, a.height, a.duration_ms) =
-                    (info.width.into(), info.height.into(), info.duration_ms);
-                video_hash = Some(blob.hash.to_string());
-                attachments.push(a);
-            }
-            CaseDoc::add_attachments(&mut doc, attachments).map_err(|e| {
-                yizhan_store::StoreError::Corrupt { id: doc_id.clone(), detail: e.to_string() }
-            })?;
-            db.create_doc(&doc_id, DOC_TYPE, &mut doc)?;
-            if let Some(hash) = video_hash {
-                db.enqueue_job(JOB_VIDEO, &doc_id, &hash)?;
-            }
-            Ok(())
+            let jobs: Vec<(&str, &str)> = video_hash.iter().map(|h| (JOB_VIDEO, h.as_str())).collect();
+            db.create_doc_with(&doc_id, DOC_TYPE, &mut doc, blobs, &jobs)
         })
         .await?;
     state.jobs_notify.notify_one();

@@ -19,11 +19,7 @@ pub enum MediaError {
     /// The photo header declares more pixels than `Limits::photo_pixels_max` (or a side longer
     /// than [`crate::PHOTO_SIDE_PX_MAX`]); the pixels were never allocated.
     #[error("photo is {width}x{height} pixels; the limit is {limit_pixels} pixels")]
-    PhotoTooManyPixels {
-        width: u32,
-        height: u32,
-        limit_pixels: u64,
-    },
+    PhotoTooManyPixels { width: u32, height: u32, limit_pixels: u64 },
 
     /// The photo is HEIC/HEIF (the iPhone default). The image crate cannot decode it and HEVC
     /// decoding is patent-encumbered, so the officer is told how to get a JPEG instead.
@@ -66,11 +62,7 @@ pub enum MediaError {
 
     /// The video stream is wider or taller than [`crate::VIDEO_SIDE_PX_MAX`].
     #[error("video is {width}x{height}; the longest side allowed is {limit_px} px")]
-    VideoTooManyPixels {
-        width: u32,
-        height: u32,
-        limit_px: u32,
-    },
+    VideoTooManyPixels { width: u32, height: u32, limit_px: u32 },
 
     /// The file opened but has no video stream (for example an audio recording).
     #[error("{path} has no video stream")]
@@ -110,19 +102,12 @@ impl MediaError {
     /// It never contains paths or FFmpeg's wording.
     pub fn user_message_zh(&self) -> String {
         match self {
-            MediaError::PhotoTooLarge {
-                size_bytes,
-                limit_bytes,
-            } => format!(
+            MediaError::PhotoTooLarge { size_bytes, limit_bytes } => format!(
                 "照片文件太大（{}），最大允许 {}。请在手机上把照片压缩或调小尺寸后再上传。",
                 format_mib(*size_bytes),
                 format_mib(*limit_bytes)
             ),
-            MediaError::PhotoTooManyPixels {
-                width,
-                height,
-                limit_pixels,
-            } => format!(
+            MediaError::PhotoTooManyPixels { width, height, limit_pixels } => format!(
                 "照片尺寸太大（{width}×{height} 像素），最多允许 {} 万像素。请把照片调小尺寸后再上传。",
                 limit_pixels / 10_000
             ),
@@ -132,12 +117,9 @@ impl MediaError {
                 .to_owned(),
             MediaError::PhotoUnsupportedFormat { detected } => {
                 if detected == "unknown" {
-                    "无法识别这个文件的格式，它可能不是照片。请上传 JPEG、PNG 或 WebP 格式的照片。"
-                        .to_owned()
+                    "无法识别这个文件的格式，它可能不是照片。请上传 JPEG、PNG 或 WebP 格式的照片。".to_owned()
                 } else {
-                    format!(
-                        "不支持这种图片格式（{detected}）。请上传 JPEG、PNG 或 WebP 格式的照片。"
-                    )
+                    format!("不支持这种图片格式（{detected}）。请上传 JPEG、PNG 或 WebP 格式的照片。")
                 }
             }
             MediaError::PhotoCorrupt { .. } => {
@@ -152,18 +134,12 @@ impl MediaError {
             MediaError::UnsupportedPath { .. } => {
                 "文件名或文件夹名里有系统无法处理的字符。请把文件改成简单的名字后重试。".to_owned()
             }
-            MediaError::VideoTooLarge {
-                size_bytes,
-                limit_bytes,
-            } => format!(
+            MediaError::VideoTooLarge { size_bytes, limit_bytes } => format!(
                 "视频文件太大（{}），最大允许 {}。请剪短视频或用较低的清晰度重新拍摄后再上传。",
                 format_mib(*size_bytes),
                 format_mib(*limit_bytes)
             ),
-            MediaError::VideoTooLong {
-                duration_ms,
-                limit_ms,
-            } => format!(
+            MediaError::VideoTooLong { duration_ms, limit_ms } => format!(
                 "视频过长（{}）：最长 {}。请剪短后再上传，或分成几段上传。",
                 format_duration_zh(*duration_ms),
                 format_duration_zh(*limit_ms)
@@ -174,12 +150,14 @@ impl MediaError {
             MediaError::VideoNoStream { .. } => {
                 "这个文件里没有视频画面（可能是录音文件），不能作为视频上传。".to_owned()
             }
-            MediaError::VideoUnsupportedCodec { codec } => format!(
-                "不支持这种视频编码（{codec}）。请上传手机相机直接拍摄的 MP4 或 MOV 视频。"
-            ),
-            MediaError::VideoCorrupt { .. } => "无法打开这个视频：文件可能已损坏、没有传完整，或不是常见的视频格式。\
+            MediaError::VideoUnsupportedCodec { codec } => {
+                format!("不支持这种视频编码（{codec}）。请上传手机相机直接拍摄的 MP4 或 MOV 视频。")
+            }
+            MediaError::VideoCorrupt { .. } => {
+                "无法打开这个视频：文件可能已损坏、没有传完整，或不是常见的视频格式。\
                  请重新从手机传一次，或上传手机相机拍摄的 MP4/MOV 视频。"
-                .to_owned(),
+                    .to_owned()
+            }
             MediaError::VideoProcessing { .. } => {
                 "视频处理失败。请稍后重试；如果一直失败，请联系县运管中心技术支持。".to_owned()
             }
@@ -192,11 +170,7 @@ impl MediaError {
 fn format_mib(bytes: u64) -> String {
     // u64 -> f64 loses precision only above 2^53 bytes, far beyond any file we accept.
     let mib = bytes as f64 / MIB;
-    if mib >= 10.0 || mib.fract() == 0.0 {
-        format!("{mib:.0} MB")
-    } else {
-        format!("{mib:.1} MB")
-    }
+    if mib >= 10.0 || mib.fract() == 0.0 { format!("{mib:.0} MB") } else { format!("{mib:.1} MB") }
 }
 
 /// "5 分钟", "4 分 30 秒", "45 秒".
@@ -231,10 +205,7 @@ mod tests {
 
     #[test]
     fn limit_messages_name_the_limit() {
-        let e = MediaError::VideoTooLong {
-            duration_ms: 400_000,
-            limit_ms: 300_000,
-        };
+        let e = MediaError::VideoTooLong { duration_ms: 400_000, limit_ms: 300_000 };
         assert!(e.user_message_zh().contains("视频过长"));
         assert!(e.user_message_zh().contains("最长 5 分钟"));
     }

@@ -9,8 +9,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbImage};
 
 use crate::{
-    DERIVED_JPEG_QUALITY, DISPLAY_LONG_SIDE_PX, Limits, MediaError, PHOTO_SIDE_PX_MAX,
-    THUMB_LONG_SIDE_PX,
+    DERIVED_JPEG_QUALITY, DISPLAY_LONG_SIDE_PX, Limits, MediaError, PHOTO_SIDE_PX_MAX, THUMB_LONG_SIDE_PX,
 };
 
 /// Bytes per pixel of the widest decoded layout (RGBA, 16 bits per channel). Used to size
@@ -26,9 +25,7 @@ const DECODE_ALLOC_SLACK_BYTES: u64 = 64 * 1024 * 1024;
 const FTYP_SCAN_BYTES_MAX: usize = 256;
 
 /// ISO-BMFF brands that mean "HEIF image" (HEIC is HEIF with HEVC inside).
-const HEIF_BRANDS: [&[u8; 4]; 7] = [
-    b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1",
-];
+const HEIF_BRANDS: [&[u8; 4]; 7] = [b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"];
 
 /// The photo formats we accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,14 +81,11 @@ enum Sniffed {
 ///
 /// Order of checks, cheapest first: byte size, magic bytes, header dimensions, then decoding.
 /// The derived JPEGs are re-encoded from pixels, so they carry no EXIF, XMP, ICC or comments:
-/// the GPS position an phone embeds in the original is not in them.
+/// the GPS position a phone embeds in the original is not in them.
 pub fn process_photo(bytes: &[u8], limits: &Limits) -> Result<ProcessedPhoto, MediaError> {
     let size_bytes = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
     if size_bytes > limits.photo_bytes_max {
-        return Err(MediaError::PhotoTooLarge {
-            size_bytes,
-            limit_bytes: limits.photo_bytes_max,
-        });
+        return Err(MediaError::PhotoTooLarge { size_bytes, limit_bytes: limits.photo_bytes_max });
     }
     let format = match sniff(bytes) {
         Sniffed::Photo(format) => format,
@@ -105,9 +99,7 @@ pub fn process_photo(bytes: &[u8], limits: &Limits) -> Result<ProcessedPhoto, Me
         Ok(result) => result,
         Err(_) => {
             tracing::error!(?format, size_bytes, "image decoder panicked on a photo");
-            Err(MediaError::PhotoCorrupt {
-                detail: "the decoder panicked".to_owned(),
-            })
+            Err(MediaError::PhotoCorrupt { detail: "the decoder panicked".to_owned() })
         }
     }
 }
@@ -123,9 +115,10 @@ fn derive(bytes: &[u8], format: PhotoFormat, limits: &Limits) -> Result<Processe
     }
 
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    // Only the allocation cap goes to image: its width/height limits would fire inside
+    // `into_decoder` with an error that does not say the size, whereas our own check right
+    // after reading the header reports it to the officer.
     let mut decode_limits = image::Limits::default();
-    decode_limits.max_image_width = Some(PHOTO_SIDE_PX_MAX);
-    decode_limits.max_image_height = Some(PHOTO_SIDE_PX_MAX);
     decode_limits.max_alloc = Some(
         limits
             .photo_pixels_max
@@ -180,15 +173,8 @@ fn derive(bytes: &[u8], format: PhotoFormat, limits: &Limits) -> Result<Processe
 
 fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), MediaError> {
     let pixels = u64::from(width) * u64::from(height);
-    if pixels > limits.photo_pixels_max
-        || width > PHOTO_SIDE_PX_MAX
-        || height > PHOTO_SIDE_PX_MAX
-    {
-        return Err(MediaError::PhotoTooManyPixels {
-            width,
-            height,
-            limit_pixels: limits.photo_pixels_max,
-        });
+    if pixels > limits.photo_pixels_max || width > PHOTO_SIDE_PX_MAX || height > PHOTO_SIDE_PX_MAX {
+        return Err(MediaError::PhotoTooManyPixels { width, height, limit_pixels: limits.photo_pixels_max });
     }
     if width == 0 || height == 0 {
         return Err(MediaError::PhotoCorrupt {
@@ -202,14 +188,10 @@ fn decode_error(error: ImageError, size: Option<(u32, u32)>, limits: &Limits) ->
     match (error, size) {
         // image's own guard tripped: the image is too big in a way our header check did not see
         // (for example 16-bit RGBA near the pixel limit). Report it as too big, not as corrupt.
-        (ImageError::Limits(_), Some((width, height))) => MediaError::PhotoTooManyPixels {
-            width,
-            height,
-            limit_pixels: limits.photo_pixels_max,
-        },
-        (error, _) => MediaError::PhotoCorrupt {
-            detail: error.to_string(),
-        },
+        (ImageError::Limits(_), Some((width, height))) => {
+            MediaError::PhotoTooManyPixels { width, height, limit_pixels: limits.photo_pixels_max }
+        }
+        (error, _) => MediaError::PhotoCorrupt { detail: error.to_string() },
     }
 }
 
@@ -314,10 +296,7 @@ fn sniff(bytes: &[u8]) -> Sniffed {
 
 /// ISO-BMFF (`....ftyp`): HEIC/HEIF photos, AVIF photos, and MP4/MOV videos all start this way.
 fn sniff_iso_bmff(bytes: &[u8]) -> Sniffed {
-    let declared = bytes
-        .get(0..4)
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map_or(0, u32::from_be_bytes);
+    let declared = bytes.get(0..4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_be_bytes);
     // Size 0 means "to end of file", size 1 means a 64-bit size follows; neither happens for a
     // real ftyp box, so scan a bounded prefix instead of trusting the field.
     let box_end = match usize::try_from(declared) {
@@ -343,9 +322,7 @@ fn sniff_iso_bmff(bytes: &[u8]) -> Sniffed {
         .chain(compatible)
         .any(|brand| HEIF_BRANDS.iter().any(|h| h.as_slice() == brand));
     if is_heif {
-        return Sniffed::Heif {
-            brand: brand_text(major),
-        };
+        return Sniffed::Heif { brand: brand_text(major) };
     }
     Sniffed::Other(format!("MP4/MOV ({})", brand_text(major)))
 }
@@ -360,10 +337,7 @@ fn jpeg_has_end_of_image(bytes: &[u8]) -> bool {
     let scan_start = jpeg_first_scan_data(bytes).or_else(|| {
         // The segment walk failed (padding between segments, which lenient decoders accept).
         // Fall back to the first SOS byte pattern rather than rejecting a photo image can read.
-        bytes
-            .windows(2)
-            .position(|w| w == [0xFF, 0xDA])
-            .map(|p| p + 2)
+        bytes.windows(2).position(|w| w == [0xFF, 0xDA]).map(|p| p + 2)
     });
     scan_start
         .and_then(|start| bytes.get(start..))
@@ -388,9 +362,7 @@ fn jpeg_first_scan_data(bytes: &[u8]) -> Option<usize> {
         if marker == 0xD9 {
             return None; // EOI before any scan
         }
-        let length = bytes
-            .get(pos..pos + 2)
-            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))?;
+        let length = bytes.get(pos..pos + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))?;
         if length < 2 {
             return None;
         }
@@ -408,14 +380,8 @@ mod tests {
     #[test]
     fn sniffs_by_magic_bytes() {
         assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Sniffed::Photo(PhotoFormat::Jpeg));
-        assert_eq!(
-            sniff(b"\x89PNG\r\n\x1a\n\0\0"),
-            Sniffed::Photo(PhotoFormat::Png)
-        );
-        assert_eq!(
-            sniff(b"RIFF\0\0\0\0WEBPVP8L"),
-            Sniffed::Photo(PhotoFormat::Webp)
-        );
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0"), Sniffed::Photo(PhotoFormat::Png));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8L"), Sniffed::Photo(PhotoFormat::Webp));
         assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt "), Sniffed::Other("unknown".into()));
         assert_eq!(sniff(b"GIF89a...."), Sniffed::Other("GIF".into()));
         assert_eq!(sniff(b""), Sniffed::Other("unknown".into()));
@@ -424,20 +390,10 @@ mod tests {
     #[test]
     fn sniffs_heif_brands_major_and_compatible() {
         let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
-        assert_eq!(
-            sniff(heic),
-            Sniffed::Heif {
-                brand: "heic".into()
-            }
-        );
+        assert_eq!(sniff(heic), Sniffed::Heif { brand: "heic".into() });
         // Some Android phones write major brand `mif1` with `heic` compatible.
         let mif1 = b"\0\0\0\x1cftypmif1\0\0\0\0mif1heicmiaf";
-        assert_eq!(
-            sniff(mif1),
-            Sniffed::Heif {
-                brand: "mif1".into()
-            }
-        );
+        assert_eq!(sniff(mif1), Sniffed::Heif { brand: "mif1".into() });
         let avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf";
         assert_eq!(sniff(avif), Sniffed::Other("AVIF".into()));
         let mp4 = b"\0\0\0\x1cftypisom\0\0\x02\0isomiso2avc1";
@@ -457,9 +413,7 @@ mod tests {
     #[test]
     fn jpeg_end_marker_walk() {
         // SOI, APP0(len 4 with 2 bytes), SOS(len 2), data with a stuffed FF00, EOI.
-        let ok = [
-            0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 1, 2, 0xFF, 0xDA, 0, 2, 9, 0xFF, 0, 9, 0xFF, 0xD9,
-        ];
+        let ok = [0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 1, 2, 0xFF, 0xDA, 0, 2, 9, 0xFF, 0, 9, 0xFF, 0xD9];
         assert!(jpeg_has_end_of_image(&ok));
         assert!(!jpeg_has_end_of_image(&ok[..ok.len() - 1]));
         // An FF D9 inside APP data (an EXIF thumbnail) does not count.

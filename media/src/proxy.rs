@@ -4,13 +4,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use ffmpeg::{
+    ChannelLayout, Dictionary, Packet, Rational, Rescale, codec, encoder, filter, format, frame, media,
+};
 use ffmpeg_next as ffmpeg;
-use ffmpeg::{ChannelLayout, Dictionary, Packet, Rational, Rescale, codec, encoder, filter, format, frame, media};
 
 use crate::video::{
-    VideoSource, best_video_stream, check_video_size, corrupt, duration_ms, ffmpeg_url,
-    io_error, open_input, open_video_decoder, processing, read_packet, rotation_cw_deg,
-    rotation_filter, upright_display_size, video_graph,
+    VideoSource, best_video_stream, check_video_size, corrupt, duration_ms, ffmpeg_url, io_error, open_input,
+    open_video_decoder, processing, read_packet, rotation_cw_deg, rotation_filter, upright_display_size,
+    video_graph,
 };
 use crate::{
     MediaError, PROXY_AUDIO_BITRATE_BPS, PROXY_FPS_MAX, PROXY_HEIGHT_PX, PROXY_VIDEO_BUFSIZE_BITS,
@@ -27,10 +29,14 @@ const X264_CRF: &str = "26";
 /// A keyframe every two seconds, so seeking in the browser stays quick.
 const KEYFRAME_INTERVAL_S: u32 = 2;
 
-/// AAC sample rates FFmpeg's native encoder accepts; anything else is resampled to 48 kHz.
-const AAC_SAMPLE_RATES: [u32; 12] = [
-    8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000,
-];
+/// A proxy may run this far past the duration its source declares before we call the source
+/// corrupt. Declared durations are approximate (edit lists, a last frame's length), but a file
+/// that claims 3 s and holds an hour must not keep the kiosk's CPU busy for an hour.
+const DURATION_OVERRUN_MS_MAX: u64 = 10_000;
+
+/// Highest plausible decoded frame rate (slow-motion phone clips record 240 fps). With the
+/// declared duration it bounds the frames we decode, whatever the timestamps say.
+const SOURCE_FPS_MAX: u64 = 250;
 
 /// Facts about a finished proxy, read back from the written file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +64,10 @@ pub struct ProxyInfo {
 /// The proxy is written to a temporary file in `output`'s directory, flushed to disk and then
 /// renamed over `output`, so neither a crash nor a power cut leaves a half-written proxy there.
 ///
-/// Call [`crate::probe_video`] with the upload [`crate::Limits`] first: this function trusts
-/// that the input is within them.
+/// Call [`crate::probe_video`] with the upload [`crate::Limits`] first: this function does not
+/// check them again. It does bound its own work by the duration the source declares: a source
+/// whose frames run far past it (or that holds more than 250 frames per declared second) is
+/// rejected as corrupt instead of being encoded for hours.
 pub fn transcode_proxy(
     input: &Path,
     output: &Path,
@@ -70,10 +78,7 @@ pub fn transcode_proxy(
     let mut ictx = open_input(input)?;
     let mut octx = format::output_as(&url, "mp4").map_err(|source| {
         // Opening for writing fails for directory/permission/disk reasons; name the file.
-        MediaError::Io {
-            path: temp.path.clone(),
-            source: std::io::Error::other(source),
-        }
+        MediaError::Io { path: temp.path.clone(), source: std::io::Error::other(source) }
     })?;
     // `avio_open` has created the file: from here on the guard must remove it.
     temp.created = true;
@@ -85,18 +90,14 @@ pub fn transcode_proxy(
     // Rewrites the file at the end with `moov` before `mdat`, so a browser can start playing
     // before the whole proxy has arrived.
     header_options.set("movflags", "+faststart");
-    octx.write_header_with(header_options)
-        .map_err(processing("writing the MP4 header"))?;
+    octx.write_header_with(header_options).map_err(processing("writing the MP4 header"))?;
     // The muxer picks its own time bases in write_header; packets must be rescaled to them.
     video.ost_time_base = stream_time_base(&octx, video.ost_index)?;
     if let Some(audio) = audio.as_mut() {
         audio.ost_time_base = stream_time_base(&octx, audio.ost_index)?;
     }
 
-    let mut tracker = ProgressTracker {
-        callback: progress,
-        last: 0.0,
-    };
+    let mut tracker = ProgressTracker { callback: progress, last: 0.0 };
     loop {
         let Some(packet) = read_packet(&mut ictx, input)? else {
             break;
@@ -114,16 +115,13 @@ pub fn transcode_proxy(
     if video.frames_encoded == 0 {
         return Err(corrupt(input, "no video frame could be decoded", None));
     }
-    octx.write_trailer()
-        .map_err(processing("writing the MP4 trailer"))?;
+    octx.write_trailer().map_err(processing("writing the MP4 trailer"))?;
     // Closes the file (avio_close) before it is read back, synced and renamed.
     drop(octx);
     drop(ictx);
 
     let info = read_back(&temp.path)?;
-    fs::File::open(&temp.path)
-        .and_then(|f| f.sync_all())
-        .map_err(io_error(&temp.path))?;
+    fs::File::open(&temp.path).and_then(|f| f.sync_all()).map_err(io_error(&temp.path))?;
     if !(tracker.callback)(1.0) {
         return Err(MediaError::Cancelled);
     }
@@ -144,11 +142,7 @@ impl ProgressTracker<'_> {
     fn report(&mut self, fraction: f32) -> Result<(), MediaError> {
         let fraction = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
         self.last = self.last.max(fraction);
-        if (self.callback)(self.last) {
-            Ok(())
-        } else {
-            Err(MediaError::Cancelled)
-        }
+        if (self.callback)(self.last) { Ok(()) } else { Err(MediaError::Cancelled) }
     }
 }
 
@@ -162,18 +156,13 @@ impl TempFile {
     fn next_to(output: &Path) -> Result<TempFile, MediaError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let Some(file_name) = output.file_name().and_then(|n| n.to_str()) else {
-            return Err(MediaError::UnsupportedPath {
-                path: output.to_path_buf(),
-            });
+            return Err(MediaError::UnsupportedPath { path: output.to_path_buf() });
         };
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         // Same directory as the output, so the final rename is atomic (same file system). The
         // leading dot hides it from directory listings the kiosk serves.
         let name = format!(".{file_name}.{}.{n}.partial", std::process::id());
-        Ok(TempFile {
-            path: output.with_file_name(name),
-            created: false,
-        })
+        Ok(TempFile { path: output.with_file_name(name), created: false })
     }
 }
 
@@ -207,21 +196,32 @@ fn stream_time_base(octx: &format::context::Output, index: usize) -> Result<Rati
         .map_err(processing("reading the output time base"))
 }
 
-/// Proxy frame size: upright size scaled to `PROXY_HEIGHT_PX` high (never up), at most
-/// `PROXY_WIDTH_PX_MAX` wide, both even (yuv420p needs even sides), both at least 2.
+/// Proxy frame size: the upright size scaled so its shorter side is `PROXY_HEIGHT_PX` (never
+/// up; "480p" for a landscape clip and, for a portrait phone clip, 480 wide rather than a
+/// postage stamp), the longer side at most `PROXY_WIDTH_PX_MAX`, both even (yuv420p needs
+/// even sides), both at least 2. The scaled side is rounded to the nearest even number, like
+/// FFmpeg's `scale=-2:480`.
 pub(crate) fn proxy_size(upright_width: u32, upright_height: u32) -> (u32, u32) {
-    let (w, h) = (
-        u64::from(upright_width.max(1)),
-        u64::from(upright_height.max(1)),
-    );
-    let mut out_h = h.min(u64::from(PROXY_HEIGHT_PX));
-    let mut out_w = (w * out_h + h / 2) / h;
+    if upright_height > upright_width {
+        let (long, short) = landscape_proxy_size(upright_height, upright_width);
+        return (short, long);
+    }
+    landscape_proxy_size(upright_width, upright_height)
+}
+
+fn landscape_proxy_size(upright_width: u32, upright_height: u32) -> (u32, u32) {
+    let (w, h) = (u64::from(upright_width.max(1)), u64::from(upright_height.max(1)));
+    let floor_even = |v: u64| -> u64 { (v & !1).max(2) };
+    // Nearest even value of num / den.
+    let round_even = |num: u64, den: u64| -> u64 { (2 * ((num + den) / (2 * den))).max(2) };
+    let mut out_h = floor_even(h.min(u64::from(PROXY_HEIGHT_PX)));
+    let mut out_w = round_even(w * out_h, h).min(floor_even(w));
     if out_w > u64::from(PROXY_WIDTH_PX_MAX) {
         out_w = u64::from(PROXY_WIDTH_PX_MAX);
-        out_h = (h * out_w + w / 2) / w;
+        out_h = round_even(h * out_w, w).min(out_h);
     }
-    let even = |v: u64| -> u32 { u32::try_from((v & !1).max(2)).unwrap_or(2) };
-    (even(out_w), even(out_h))
+    let to_u32 = |v: u64| u32::try_from(v).unwrap_or(2);
+    (to_u32(out_w), to_u32(out_h))
 }
 
 /// Drains an encoder into the muxer. `Again`/`Eof` just mean "nothing more for now".
@@ -240,9 +240,7 @@ fn write_encoded(
             Ok(()) => {
                 packet.set_stream(ost_index);
                 packet.rescale_ts(encoder_time_base, ost_time_base);
-                packet
-                    .write_interleaved(octx)
-                    .map_err(processing("writing the proxy"))?;
+                packet.write_interleaved(octx).map_err(processing("writing the proxy"))?;
                 written += 1;
             }
             Err(e) if is_again_or_eof(&e) => return Ok(written),
@@ -252,11 +250,7 @@ fn write_encoded(
 }
 
 fn is_again_or_eof(e: &ffmpeg::Error) -> bool {
-    matches!(e, ffmpeg::Error::Eof)
-        || *e
-            == ffmpeg::Error::Other {
-                errno: ffmpeg::error::EAGAIN,
-            }
+    matches!(e, ffmpeg::Error::Eof) || *e == ffmpeg::Error::Other { errno: ffmpeg::error::EAGAIN }
 }
 
 /// Feeds a packet to a decoder. A damaged packet is skipped (the decoder recovers at the next
@@ -291,6 +285,11 @@ struct VideoLane {
     last_pts: Option<i64>,
     ost_index: usize,
     ost_time_base: Rational,
+    frames_decoded: u64,
+    /// Bound on `frames_decoded`, from the declared duration and `SOURCE_FPS_MAX`.
+    frames_decoded_max: u64,
+    /// Bound on a frame's time from the start, from the declared duration.
+    elapsed_ms_max: u64,
     frames_encoded: u64,
 }
 
@@ -301,18 +300,13 @@ impl VideoLane {
         input: &Path,
     ) -> Result<VideoLane, MediaError> {
         let stream_index = best_video_stream(ictx, input)?;
-        let stream = ictx
-            .stream(stream_index)
-            .ok_or_else(|| corrupt(input, "video stream vanished", None))?;
+        let stream =
+            ictx.stream(stream_index).ok_or_else(|| corrupt(input, "video stream vanished", None))?;
         let decoder = open_video_decoder(&stream, input)?;
         check_video_size(decoder.width(), decoder.height(), input)?;
         let rotation = rotation_cw_deg(&stream);
-        let (upright_w, upright_h) = upright_display_size(
-            decoder.width(),
-            decoder.height(),
-            decoder.aspect_ratio(),
-            rotation,
-        );
+        let (upright_w, upright_h) =
+            upright_display_size(decoder.width(), decoder.height(), decoder.aspect_ratio(), rotation);
         let (width, height) = proxy_size(upright_w, upright_h);
 
         let source_fps = stream.avg_frame_rate();
@@ -333,11 +327,7 @@ impl VideoLane {
         };
         let filter_spec = format!(
             "{}{}scale={width}:{height}:flags=bicubic,setsar=1,format=yuv420p",
-            if cap_fps {
-                format!("fps={PROXY_FPS_MAX},")
-            } else {
-                String::new()
-            },
+            if cap_fps { format!("fps={PROXY_FPS_MAX},") } else { String::new() },
             rotation_filter(rotation)
         );
 
@@ -345,10 +335,7 @@ impl VideoLane {
             .ok_or(ffmpeg::Error::EncoderNotFound)
             .map_err(processing("finding the libx264 encoder"))?;
         let global_header = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
-        let ost_index = octx
-            .add_stream(codec)
-            .map_err(processing("adding the video stream"))?
-            .index();
+        let ost_index = octx.add_stream(codec).map_err(processing("adding the video stream"))?.index();
         let mut enc = codec::context::Context::new_with_codec(codec)
             .encoder()
             .video()
@@ -369,9 +356,7 @@ impl VideoLane {
         options.set("crf", X264_CRF);
         options.set("maxrate", &PROXY_VIDEO_MAXRATE_BPS.to_string());
         options.set("bufsize", &PROXY_VIDEO_BUFSIZE_BITS.to_string());
-        let encoder = enc
-            .open_as_with(codec, options)
-            .map_err(processing("opening libx264"))?;
+        let encoder = enc.open_as_with(codec, options).map_err(processing("opening libx264"))?;
         let mut ost = octx
             .stream_mut(ost_index)
             .ok_or(ffmpeg::Error::StreamNotFound)
@@ -380,11 +365,16 @@ impl VideoLane {
         ost.set_time_base(encoder_time_base);
 
         let start = stream.start_time();
+        // probe_video rejects files without a duration; so does the proxy, since the duration
+        // is what bounds the work below.
+        let duration_ms = duration_ms(ictx, &stream)
+            .ok_or_else(|| corrupt(input, "the file declares no duration", None))?;
+        let bound_ms = duration_ms.saturating_add(duration_ms / 2).saturating_add(DURATION_OVERRUN_MS_MAX);
         Ok(VideoLane {
             stream_index,
             stream_time_base: stream.time_base(),
             start_pts: if start == i64::MIN { 0 } else { start },
-            duration_ms: duration_ms(ictx, &stream).unwrap_or(0),
+            duration_ms,
             decoder,
             graph: None,
             filter_spec,
@@ -393,6 +383,9 @@ impl VideoLane {
             last_pts: None,
             ost_index,
             ost_time_base: encoder_time_base,
+            frames_decoded: 0,
+            frames_decoded_max: bound_ms.saturating_mul(SOURCE_FPS_MAX) / 1000,
+            elapsed_ms_max: bound_ms,
             frames_encoded: 0,
         })
     }
@@ -424,10 +417,27 @@ impl VideoLane {
             }
             let pts = decoded.timestamp();
             decoded.set_pts(pts);
+            self.frames_decoded += 1;
+            if self.frames_decoded > self.frames_decoded_max {
+                return Err(corrupt(
+                    input,
+                    format!(
+                        "more than {} frames in a video declared {} ms long",
+                        self.frames_decoded_max, self.duration_ms
+                    ),
+                    None,
+                ));
+            }
             if let Some(pts) = pts {
-                let elapsed_ms = pts
-                    .saturating_sub(self.start_pts)
-                    .rescale(self.stream_time_base, Rational::new(1, 1000));
+                let elapsed_ms =
+                    pts.saturating_sub(self.start_pts).rescale(self.stream_time_base, Rational::new(1, 1000));
+                if u64::try_from(elapsed_ms).is_ok_and(|ms| ms > self.elapsed_ms_max) {
+                    return Err(corrupt(
+                        input,
+                        format!("video runs past {elapsed_ms} ms but declares {} ms", self.duration_ms),
+                        None,
+                    ));
+                }
                 // Precision loss is irrelevant for a progress bar.
                 let fraction = elapsed_ms as f64 / self.duration_ms.max(1) as f64;
                 progress.report(fraction as f32)?;
@@ -457,10 +467,8 @@ impl VideoLane {
         let Some(graph) = self.graph.as_mut() else {
             return Ok(());
         };
-        let mut sink = graph
-            .get("out")
-            .ok_or(ffmpeg::Error::FilterNotFound)
-            .map_err(processing("filtering video"))?;
+        let mut sink =
+            graph.get("out").ok_or(ffmpeg::Error::FilterNotFound).map_err(processing("filtering video"))?;
         let sink_time_base = sink.sink().time_base();
         loop {
             let mut filtered = frame::Video::empty();
@@ -471,9 +479,7 @@ impl VideoLane {
             }
             // The muxer rejects non-increasing timestamps; a source with duplicate or missing
             // ones (damaged files, some screen recorders) gets them nudged forward instead.
-            let pts = filtered
-                .pts()
-                .map(|p| p.rescale(sink_time_base, self.encoder_time_base));
+            let pts = filtered.pts().map(|p| p.rescale(sink_time_base, self.encoder_time_base));
             let pts = match (pts, self.last_pts) {
                 (Some(p), Some(last)) if p <= last => last.saturating_add(1),
                 (Some(p), _) => p,
@@ -484,9 +490,7 @@ impl VideoLane {
             filtered.set_pts(Some(pts));
             // Let x264 place keyframes; the decoder's frame types mean nothing here.
             filtered.set_kind(ffmpeg::picture::Type::None);
-            self.encoder
-                .send_frame(&filtered)
-                .map_err(processing("encoding video"))?;
+            self.encoder.send_frame(&filtered).map_err(processing("encoding video"))?;
             self.frames_encoded += 1;
             write_encoded(
                 &mut self.encoder,
@@ -516,9 +520,7 @@ impl VideoLane {
                 .map_err(processing("flushing the video filters"))?;
         }
         self.drain_graph(octx)?;
-        self.encoder
-            .send_eof()
-            .map_err(processing("flushing the video encoder"))?;
+        self.encoder.send_eof().map_err(processing("flushing the video encoder"))?;
         write_encoded(
             &mut self.encoder,
             self.encoder_time_base,
@@ -570,34 +572,29 @@ impl AudioLane {
                 return Ok(None);
             }
         };
-        let rate = if AAC_SAMPLE_RATES.contains(&decoder.rate()) && decoder.rate() <= 48_000 {
-            decoder.rate()
-        } else {
-            48_000
-        };
+        // Only the two rates every browser's AAC decoder handles; 8 kHz voice recordings and
+        // 96 kHz camera audio are resampled.
+        let rate: i32 = if decoder.rate() == 44_100 { 44_100 } else { 48_000 };
         let (layout, layout_name) = if decoder.channels() == 1 {
             (ChannelLayout::MONO, "mono")
         } else {
             (ChannelLayout::STEREO, "stereo")
         };
-        let filter_spec =
-            format!("aresample={rate},aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts={layout_name}");
+        let filter_spec = format!(
+            "aresample={rate},aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts={layout_name}"
+        );
 
         let codec = encoder::find(codec::Id::AAC)
             .ok_or(ffmpeg::Error::EncoderNotFound)
             .map_err(processing("finding the AAC encoder"))?;
         let global_header = octx.format().flags().contains(format::Flags::GLOBAL_HEADER);
-        let ost_index = octx
-            .add_stream(codec)
-            .map_err(processing("adding the audio stream"))?
-            .index();
+        let ost_index = octx.add_stream(codec).map_err(processing("adding the audio stream"))?.index();
         let mut enc = codec::context::Context::new_with_codec(codec)
             .encoder()
             .audio()
             .map_err(processing("creating the audio encoder"))?;
-        let rate_i32 = i32::try_from(rate).unwrap_or(48_000);
-        let encoder_time_base = Rational::new(1, rate_i32);
-        enc.set_rate(rate_i32);
+        let encoder_time_base = Rational::new(1, rate);
+        enc.set_rate(rate);
         // With FFmpeg 5.1 the legacy layout mask is enough: avcodec_open2 derives the channel
         // count and the new-style layout from it.
         enc.set_channel_layout(layout);
@@ -607,9 +604,7 @@ impl AudioLane {
         if global_header {
             enc.set_flags(codec::Flags::GLOBAL_HEADER);
         }
-        let encoder = enc
-            .open_as(codec)
-            .map_err(processing("opening the AAC encoder"))?;
+        let encoder = enc.open_as(codec).map_err(processing("opening the AAC encoder"))?;
         let mut ost = octx
             .stream_mut(ost_index)
             .ok_or(ffmpeg::Error::StreamNotFound)
@@ -640,11 +635,7 @@ impl AudioLane {
         self.drain_decoder(input, octx)
     }
 
-    fn drain_decoder(
-        &mut self,
-        input: &Path,
-        octx: &mut format::context::Output,
-    ) -> Result<(), MediaError> {
+    fn drain_decoder(&mut self, input: &Path, octx: &mut format::context::Output) -> Result<(), MediaError> {
         loop {
             let mut decoded = frame::Audio::empty();
             match self.decoder.receive_frame(&mut decoded) {
@@ -706,10 +697,8 @@ impl AudioLane {
         let Some(graph) = self.graph.as_mut() else {
             return Ok(());
         };
-        let mut sink = graph
-            .get("out")
-            .ok_or(ffmpeg::Error::FilterNotFound)
-            .map_err(processing("filtering audio"))?;
+        let mut sink =
+            graph.get("out").ok_or(ffmpeg::Error::FilterNotFound).map_err(processing("filtering audio"))?;
         let sink_time_base = sink.sink().time_base();
         loop {
             let mut filtered = frame::Audio::empty();
@@ -718,13 +707,9 @@ impl AudioLane {
                 Err(e) if is_again_or_eof(&e) => return Ok(()),
                 Err(e) => return Err(processing("filtering audio")(e)),
             }
-            let pts = filtered
-                .pts()
-                .map(|p| p.rescale(sink_time_base, self.encoder_time_base));
+            let pts = filtered.pts().map(|p| p.rescale(sink_time_base, self.encoder_time_base));
             filtered.set_pts(pts);
-            self.encoder
-                .send_frame(&filtered)
-                .map_err(processing("encoding audio"))?;
+            self.encoder.send_frame(&filtered).map_err(processing("encoding audio"))?;
             write_encoded(
                 &mut self.encoder,
                 self.encoder_time_base,
@@ -747,9 +732,7 @@ impl AudioLane {
                 .map_err(processing("flushing the audio filters"))?;
         }
         self.drain_graph(octx)?;
-        self.encoder
-            .send_eof()
-            .map_err(processing("flushing the audio encoder"))?;
+        self.encoder.send_eof().map_err(processing("flushing the audio encoder"))?;
         write_encoded(
             &mut self.encoder,
             self.encoder_time_base,
@@ -767,11 +750,9 @@ fn read_back(path: &Path) -> Result<ProxyInfo, MediaError> {
     let bytes = fs::metadata(path).map_err(io_error(path))?.len();
     let ictx = open_input(path)?;
     let stream_index = best_video_stream(&ictx, path)?;
-    let stream = ictx
-        .stream(stream_index)
-        .ok_or_else(|| corrupt(path, "proxy has no video stream", None))?;
-    let duration = duration_ms(&ictx, &stream)
-        .ok_or_else(|| corrupt(path, "proxy declares no duration", None))?;
+    let stream = ictx.stream(stream_index).ok_or_else(|| corrupt(path, "proxy has no video stream", None))?;
+    let duration =
+        duration_ms(&ictx, &stream).ok_or_else(|| corrupt(path, "proxy declares no duration", None))?;
     let decoder = open_video_decoder(&stream, path)?;
     let bitrate_bps = bytes.saturating_mul(8).saturating_mul(1000) / duration.max(1);
     Ok(ProxyInfo {
@@ -792,10 +773,11 @@ mod tests {
         assert_eq!(proxy_size(1920, 1080), (854, 480));
         assert_eq!(proxy_size(960, 540), (854, 480));
         // Portrait phone clip, upright.
-        assert_eq!(proxy_size(1080, 1920), (270, 480));
+        assert_eq!(proxy_size(1080, 1920), (480, 854));
         // Never upscale; odd sides become even.
         assert_eq!(proxy_size(320, 180), (320, 180));
         assert_eq!(proxy_size(181, 321), (180, 320));
+        assert_eq!(proxy_size(1000, 4000), (320, 1280));
         // Panorama: width capped, height follows.
         assert_eq!(proxy_size(4000, 1000), (1280, 320));
         assert_eq!(proxy_size(0, 0), (2, 2));

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::codec::packet::side_data::Type as SideDataType;
 use ffmpeg::format::stream::Stream;
 use ffmpeg::{Dictionary, Packet, Rational, Rescale, codec, filter, format, frame, media};
+use ffmpeg_next as ffmpeg;
 use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
 
@@ -54,11 +54,7 @@ pub struct VideoInfo {
 impl VideoInfo {
     /// `(width, height)` as a viewer sees it, after rotation.
     pub fn upright_size(&self) -> (u32, u32) {
-        if self.rotation_deg % 180 == 0 {
-            (self.width, self.height)
-        } else {
-            (self.height, self.width)
-        }
+        if self.rotation_deg % 180 == 0 { (self.width, self.height) } else { (self.height, self.width) }
     }
 }
 
@@ -72,10 +68,7 @@ pub(crate) fn init() -> Result<(), MediaError> {
         ffmpeg::log::set_level(ffmpeg::log::Level::Error);
         result
     });
-    (*result).map_err(|source| MediaError::VideoProcessing {
-            stage: "initialising FFmpeg",
-            source,
-        })
+    (*result).map_err(|source| MediaError::VideoProcessing { stage: "initialising FFmpeg", source })
 }
 
 /// FFmpeg takes a URL, not a path: "concat:a|b" or "http://..." would be opened as such. The
@@ -84,18 +77,12 @@ pub(crate) fn init() -> Result<(), MediaError> {
 pub(crate) fn ffmpeg_url(path: &Path) -> Result<String, MediaError> {
     match path.to_str() {
         Some(s) if !s.contains('\0') && !s.is_empty() => Ok(format!("file:{s}")),
-        _ => Err(MediaError::UnsupportedPath {
-            path: path.to_path_buf(),
-        }),
+        _ => Err(MediaError::UnsupportedPath { path: path.to_path_buf() }),
     }
 }
 
 pub(crate) fn corrupt(path: &Path, detail: impl Into<String>, source: Option<ffmpeg::Error>) -> MediaError {
-    MediaError::VideoCorrupt {
-        path: path.to_path_buf(),
-        detail: detail.into(),
-        source,
-    }
+    MediaError::VideoCorrupt { path: path.to_path_buf(), detail: detail.into(), source }
 }
 
 pub(crate) fn processing(stage: &'static str) -> impl FnOnce(ffmpeg::Error) -> MediaError {
@@ -112,10 +99,7 @@ pub(crate) fn open_input(path: &Path) -> Result<format::context::Input, MediaErr
     format::input_with_dictionary(&url, options).map_err(|e| {
         // A missing file is an I/O problem, not a corrupt video.
         match std::fs::metadata(path) {
-            Err(io) => MediaError::Io {
-                path: path.to_path_buf(),
-                source: io,
-            },
+            Err(io) => MediaError::Io { path: path.to_path_buf(), source: io },
             Ok(_) => corrupt(path, "FFmpeg cannot open the file as a video", Some(e)),
         }
     })
@@ -123,31 +107,21 @@ pub(crate) fn open_input(path: &Path) -> Result<format::context::Input, MediaErr
 
 /// File size, checked against the limit before FFmpeg parses anything.
 pub(crate) fn check_file_size(path: &Path, limits: &Limits) -> Result<u64, MediaError> {
-    let metadata = std::fs::metadata(path).map_err(|source| MediaError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let metadata =
+        std::fs::metadata(path).map_err(|source| MediaError::Io { path: path.to_path_buf(), source })?;
     let size_bytes = metadata.len();
     if size_bytes > limits.video_bytes_max {
-        return Err(MediaError::VideoTooLarge {
-            size_bytes,
-            limit_bytes: limits.video_bytes_max,
-        });
+        return Err(MediaError::VideoTooLarge { size_bytes, limit_bytes: limits.video_bytes_max });
     }
     Ok(size_bytes)
 }
 
 /// The video stream a player would pick, as an index (a `Stream` borrows the context).
-pub(crate) fn best_video_stream(
-    ictx: &format::context::Input,
-    path: &Path,
-) -> Result<usize, MediaError> {
+pub(crate) fn best_video_stream(ictx: &format::context::Input, path: &Path) -> Result<usize, MediaError> {
     ictx.streams()
         .best(media::Type::Video)
         .map(|s| s.index())
-        .ok_or_else(|| MediaError::VideoNoStream {
-            path: path.to_path_buf(),
-        })
+        .ok_or_else(|| MediaError::VideoNoStream { path: path.to_path_buf() })
 }
 
 /// Duration in ms from the container, else from the stream; None if neither declares one.
@@ -166,10 +140,7 @@ pub(crate) fn duration_ms(ictx: &format::context::Input, stream: &Stream) -> Opt
 }
 
 /// Opens a decoder for a stream, with FFmpeg's automatic thread count.
-pub(crate) fn open_video_decoder(
-    stream: &Stream,
-    path: &Path,
-) -> Result<codec::decoder::Video, MediaError> {
+pub(crate) fn open_video_decoder(stream: &Stream, path: &Path) -> Result<codec::decoder::Video, MediaError> {
     let parameters = stream.parameters();
     let codec_name = parameters.id().name().to_owned();
     let mut context = codec::context::Context::from_parameters(parameters)
@@ -184,9 +155,7 @@ pub(crate) fn open_video_decoder(
     decoder.set_packet_time_base(stream.time_base());
     match decoder.video() {
         Ok(decoder) => Ok(decoder),
-        Err(ffmpeg::Error::DecoderNotFound) => {
-            Err(MediaError::VideoUnsupportedCodec { codec: codec_name })
-        }
+        Err(ffmpeg::Error::DecoderNotFound) => Err(MediaError::VideoUnsupportedCodec { codec: codec_name }),
         Err(e) => Err(corrupt(path, format!("cannot open the {codec_name} decoder"), Some(e))),
     }
 }
@@ -208,11 +177,7 @@ pub(crate) fn rotation_cw_deg(stream: &Stream) -> i32 {
         }
     }
     // Older files or muxers: the legacy "rotate" tag, which is already clockwise.
-    stream
-        .metadata()
-        .get("rotate")
-        .and_then(|v| v.trim().parse::<i32>().ok())
-        .map_or(0, snap_quarter_turn)
+    stream.metadata().get("rotate").and_then(|v| v.trim().parse::<i32>().ok()).map_or(0, snap_quarter_turn)
 }
 
 /// Parses a 3x3 display matrix (nine native-endian i32, 16.16 fixed point for a, b, c, d).
@@ -257,11 +222,7 @@ pub(crate) fn upright_display_size(
     } else {
         width
     };
-    if rotation_cw_deg % 180 == 0 {
-        (display_width, height)
-    } else {
-        (height, display_width)
-    }
+    if rotation_cw_deg % 180 == 0 { (display_width, height) } else { (height, display_width) }
 }
 
 /// FFmpeg filter that turns stored frames upright, with a trailing comma, or "".
@@ -299,8 +260,7 @@ impl VideoSource {
 pub(crate) fn video_graph(source: &VideoSource, spec: &str) -> Result<filter::Graph, MediaError> {
     let build = || -> Result<filter::Graph, ffmpeg::Error> {
         let mut graph = filter::Graph::new();
-        let aspect = if source.sample_aspect.numerator() > 0 && source.sample_aspect.denominator() > 0
-        {
+        let aspect = if source.sample_aspect.numerator() > 0 && source.sample_aspect.denominator() > 0 {
             source.sample_aspect
         } else {
             Rational::new(1, 1)
@@ -362,9 +322,7 @@ pub fn probe_video(path: &Path, limits: &Limits) -> Result<VideoInfo, MediaError
     let mut ictx = open_input(path)?;
     let stream_index = best_video_stream(&ictx, path)?;
     let (duration, rotation_deg, mut decoder, audio_codec) = {
-        let stream = ictx
-            .stream(stream_index)
-            .ok_or_else(|| corrupt(path, "video stream vanished", None))?;
+        let stream = ictx.stream(stream_index).ok_or_else(|| corrupt(path, "video stream vanished", None))?;
         let duration = duration_ms(&ictx, &stream)
             .ok_or_else(|| corrupt(path, "the file declares no duration", None))?;
         if duration > limits.video_duration_ms_max {
@@ -374,10 +332,8 @@ pub fn probe_video(path: &Path, limits: &Limits) -> Result<VideoInfo, MediaError
             });
         }
         let decoder = open_video_decoder(&stream, path)?;
-        let audio_codec = ictx
-            .streams()
-            .best(media::Type::Audio)
-            .map(|s| s.parameters().id().name().to_owned());
+        let audio_codec =
+            ictx.streams().best(media::Type::Audio).map(|s| s.parameters().id().name().to_owned());
         (duration, rotation_cw_deg(&stream), decoder, audio_codec)
     };
     let (width, height) = (decoder.width(), decoder.height());
@@ -412,14 +368,7 @@ pub fn probe_video(path: &Path, limits: &Limits) -> Result<VideoInfo, MediaError
         return Err(corrupt(path, "no video frame could be decoded", None));
     }
 
-    let info = VideoInfo {
-        duration_ms: duration,
-        width,
-        height,
-        video_codec,
-        audio_codec,
-        rotation_deg,
-    };
+    let info = VideoInfo { duration_ms: duration, width, height, video_codec, audio_codec, rotation_deg };
     tracing::debug!(?info, path = %path.display(), "probed video");
     Ok(info)
 }
@@ -429,11 +378,7 @@ pub(crate) fn check_video_size(width: u32, height: u32, path: &Path) -> Result<(
         return Err(corrupt(path, format!("video stream is {width}x{height}"), None));
     }
     if width > VIDEO_SIDE_PX_MAX || height > VIDEO_SIDE_PX_MAX {
-        return Err(MediaError::VideoTooManyPixels {
-            width,
-            height,
-            limit_px: VIDEO_SIDE_PX_MAX,
-        });
+        return Err(MediaError::VideoTooManyPixels { width, height, limit_px: VIDEO_SIDE_PX_MAX });
     }
     Ok(())
 }
@@ -446,18 +391,11 @@ pub fn make_poster(path: &Path) -> Result<Vec<u8>, MediaError> {
     let mut ictx = open_input(path)?;
     let stream_index = best_video_stream(&ictx, path)?;
     let (time_base, start_pts, duration, rotation) = {
-        let stream = ictx
-            .stream(stream_index)
-            .ok_or_else(|| corrupt(path, "video stream vanished", None))?;
+        let stream = ictx.stream(stream_index).ok_or_else(|| corrupt(path, "video stream vanished", None))?;
         let start = stream.start_time();
         // AV_NOPTS_VALUE (i64::MIN) means "unknown", i.e. 0.
         let start = if start == i64::MIN { 0 } else { start };
-        (
-            stream.time_base(),
-            start,
-            duration_ms(&ictx, &stream).unwrap_or(0),
-            rotation_cw_deg(&stream),
-        )
+        (stream.time_base(), start, duration_ms(&ictx, &stream).unwrap_or(0), rotation_cw_deg(&stream))
     };
     let target_ms = POSTER_TARGET_MS.min(duration / 3);
     let target_ms_i64 = i64::try_from(target_ms).unwrap_or(0);
@@ -467,10 +405,8 @@ pub fn make_poster(path: &Path) -> Result<Vec<u8>, MediaError> {
         let target_us = target_ms_i64.saturating_mul(1000);
         match ictx.seek(target_us, ..target_us) {
             Ok(()) => {
-                let target_pts = start_pts.saturating_add(target_ms_i64.rescale(
-                    Rational::new(1, 1000),
-                    time_base,
-                ));
+                let target_pts =
+                    start_pts.saturating_add(target_ms_i64.rescale(Rational::new(1, 1000), time_base));
                 find_frame(&mut ictx, stream_index, path, Some(target_pts))?
             }
             Err(e) => {
@@ -503,9 +439,7 @@ fn find_frame(
     target_pts: Option<i64>,
 ) -> Result<Option<frame::Video>, MediaError> {
     let mut decoder = {
-        let stream = ictx
-            .stream(stream_index)
-            .ok_or_else(|| corrupt(path, "video stream vanished", None))?;
+        let stream = ictx.stream(stream_index).ok_or_else(|| corrupt(path, "video stream vanished", None))?;
         open_video_decoder(&stream, path)?
     };
     check_video_size(decoder.width(), decoder.height(), path)?;
@@ -546,11 +480,7 @@ fn find_frame(
     Ok(last)
 }
 
-fn frame_to_jpeg(
-    frame: &frame::Video,
-    rotation: i32,
-    time_base: Rational,
-) -> Result<Vec<u8>, MediaError> {
+fn frame_to_jpeg(frame: &frame::Video, rotation: i32, time_base: Rational) -> Result<Vec<u8>, MediaError> {
     let (upright_w, upright_h) =
         upright_display_size(frame.width(), frame.height(), frame.aspect_ratio(), rotation);
     let (out_w, out_h) = if upright_w.max(upright_h) > DISPLAY_LONG_SIDE_PX {
@@ -560,10 +490,8 @@ fn frame_to_jpeg(
     };
     // The scale filter reads the frame's colour matrix (BT.601/709) and range, which a bare
     // swscale call would ignore, so posters of HD clips keep their colours.
-    let spec = format!(
-        "{}scale={out_w}:{out_h}:flags=bicubic,setsar=1,format=rgb24",
-        rotation_filter(rotation)
-    );
+    let spec =
+        format!("{}scale={out_w}:{out_h}:flags=bicubic,setsar=1,format=rgb24", rotation_filter(rotation));
     let mut graph = video_graph(&VideoSource::of_frame(frame, time_base), &spec)?;
     let mut rgb_frame = frame::Video::empty();
     {
@@ -571,14 +499,8 @@ fn frame_to_jpeg(
             .get("in")
             .ok_or(ffmpeg::Error::FilterNotFound)
             .map_err(processing("finding the poster filter source"))?;
-        source
-            .source()
-            .add(frame)
-            .map_err(processing("filtering the poster frame"))?;
-        source
-            .source()
-            .flush()
-            .map_err(processing("filtering the poster frame"))?;
+        source.source().add(frame).map_err(processing("filtering the poster frame"))?;
+        source.source().flush().map_err(processing("filtering the poster frame"))?;
     }
     graph
         .get("out")
@@ -586,6 +508,11 @@ fn frame_to_jpeg(
         .and_then(|mut sink| sink.sink().frame(&mut rgb_frame))
         .map_err(processing("filtering the poster frame"))?;
 
+    // ffmpeg-next's stride()/data() panic on a missing plane; a sink frame always has one, but
+    // this is checked rather than trusted.
+    if rgb_frame.planes() == 0 {
+        return Err(processing("filtering the poster frame")(ffmpeg::Error::Bug));
+    }
     let (width, height) = (rgb_frame.width(), rgb_frame.height());
     let row_bytes = usize::try_from(width).unwrap_or(usize::MAX).saturating_mul(3);
     let stride = rgb_frame.stride(0);
@@ -627,23 +554,11 @@ mod tests {
     fn display_matrix_rotation() {
         let one = 1 << 16;
         // Identity.
-        assert_eq!(
-            display_matrix_rotation_cw(&matrix([one, 0, 0, 0, one, 0, 0, 0, 1 << 30])),
-            Some(0)
-        );
+        assert_eq!(display_matrix_rotation_cw(&matrix([one, 0, 0, 0, one, 0, 0, 0, 1 << 30])), Some(0));
         // iPhone portrait: ffprobe reports "rotation of -90", players turn it 90 clockwise.
-        assert_eq!(
-            display_matrix_rotation_cw(&matrix([0, one, 0, -one, 0, 0, 0, 0, 1 << 30])),
-            Some(90)
-        );
-        assert_eq!(
-            display_matrix_rotation_cw(&matrix([0, -one, 0, one, 0, 0, 0, 0, 1 << 30])),
-            Some(270)
-        );
-        assert_eq!(
-            display_matrix_rotation_cw(&matrix([-one, 0, 0, 0, -one, 0, 0, 0, 1 << 30])),
-            Some(180)
-        );
+        assert_eq!(display_matrix_rotation_cw(&matrix([0, one, 0, -one, 0, 0, 0, 0, 1 << 30])), Some(90));
+        assert_eq!(display_matrix_rotation_cw(&matrix([0, -one, 0, one, 0, 0, 0, 0, 1 << 30])), Some(270));
+        assert_eq!(display_matrix_rotation_cw(&matrix([-one, 0, 0, 0, -one, 0, 0, 0, 1 << 30])), Some(180));
         assert_eq!(display_matrix_rotation_cw(&[0; 8]), None);
         assert_eq!(display_matrix_rotation_cw(&matrix([0; 9])), None);
     }
@@ -654,16 +569,14 @@ mod tests {
         assert_eq!(snap_quarter_turn(359), 0);
         assert_eq!(snap_quarter_turn(44), 0);
         assert_eq!(snap_quarter_turn(46), 90);
-        assert_eq!(snap_quarter_turn(i32::MIN), 0);
+        // i32::MIN is 232 (mod 360): no overflow, nearest quarter turn.
+        assert_eq!(snap_quarter_turn(i32::MIN), 270);
     }
 
     #[test]
     fn urls_pin_the_file_protocol() {
         assert_eq!(ffmpeg_url(Path::new("/a/b.mp4")).ok(), Some("file:/a/b.mp4".into()));
-        assert_eq!(
-            ffmpeg_url(Path::new("concat:/a|/b")).ok(),
-            Some("file:concat:/a|/b".into())
-        );
+        assert_eq!(ffmpeg_url(Path::new("concat:/a|/b")).ok(), Some("file:concat:/a|/b".into()));
         assert!(ffmpeg_url(Path::new("a\0b")).is_err());
     }
 }

@@ -4,7 +4,7 @@ use std::thread;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::blobs::BlobWriter;
+use crate::blobs::{BlobWriter, FinishedBlob, NewBlob};
 use crate::db::Db;
 use crate::{StoreConfig, StoreError};
 
@@ -54,6 +54,17 @@ impl Store {
     /// directory, not the database, so it may be called from any blocking task.
     pub fn blob_writer(&self, size_max: u64) -> Result<BlobWriter, StoreError> {
         BlobWriter::new(&self.config.dir, size_max)
+    }
+
+    /// Hashes a blob and, if large, writes it durably (still invisible). Synchronous: call it
+    /// from a blocking task, then record it with [`crate::Db::create_doc_with`].
+    pub fn prepare_blob(&self, bytes: Vec<u8>, mime: &str) -> Result<NewBlob, StoreError> {
+        NewBlob::prepare(&self.config.dir, bytes, mime, self.config.inline_blob_bytes_max)
+    }
+
+    /// Wraps a streamed blob for [`crate::Db::create_doc_with`]. Synchronous.
+    pub fn prepare_finished(&self, blob: FinishedBlob, mime: &str) -> Result<NewBlob, StoreError> {
+        NewBlob::from_finished(blob, mime, self.config.inline_blob_bytes_max)
     }
 
     /// Runs `f` on the database thread and returns its result.

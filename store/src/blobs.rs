@@ -54,6 +54,48 @@ pub struct FinishedBlob {
     pub path: PathBuf,
 }
 
+/// A blob made ready off the database thread, to be recorded with a document in one
+/// transaction ([`crate::Db::create_doc_with`]): small ones as bytes, large ones as a durable file.
+#[derive(Debug)]
+pub enum NewBlob {
+    Inline { info: BlobInfo, bytes: Vec<u8> },
+    File { info: BlobInfo, blob: FinishedBlob },
+}
+
+impl NewBlob {
+    /// Hashes `bytes` and, when they exceed `inline_max`, writes them durably under their final
+    /// name. Synchronous: call it from a blocking task.
+    pub fn prepare(dir: &Path, bytes: Vec<u8>, mime: &str, inline_max: u64) -> Result<NewBlob, StoreError> {
+        let size = bytes.len() as u64;
+        if size <= inline_max {
+            let info = BlobInfo { hash: Hash::of(&bytes), size, mime: mime.to_string() };
+            return Ok(NewBlob::Inline { info, bytes });
+        }
+        let mut w = BlobWriter::new(dir, size)?;
+        w.write(&bytes)?;
+        NewBlob::from_finished(w.finish()?, mime, inline_max)
+    }
+
+    /// Wraps a finished (streamed) blob; a small one is read back to be stored inline.
+    pub fn from_finished(blob: FinishedBlob, mime: &str, inline_max: u64) -> Result<NewBlob, StoreError> {
+        let info = BlobInfo { hash: blob.hash.clone(), size: blob.size, mime: mime.to_string() };
+        if blob.size <= inline_max {
+            let bytes = fs::read(&blob.path).map_err(io_err(&blob.path))?;
+            // No file blob can share this hash (same hash, same size, and this size is stored
+            // inline), so the file is not needed.
+            let _ = fs::remove_file(&blob.path);
+            return Ok(NewBlob::Inline { info, bytes });
+        }
+        Ok(NewBlob::File { info, blob })
+    }
+
+    pub fn info(&self) -> &BlobInfo {
+        match self {
+            NewBlob::Inline { info, .. } | NewBlob::File { info, .. } => info,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum BlobBody {
     Inline(Vec<u8>),

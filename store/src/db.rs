@@ -7,7 +7,7 @@ use automerge::AutoCommit;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use crate::blobs::{self, BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash};
+use crate::blobs::{self, BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};
 use crate::{StoreConfig, StoreError, io_err, migrations, projection};
 
 /// Upper bound on one listing page.
@@ -144,7 +144,29 @@ impl Db {
 
     /// Stores a new document, records it in the feed and projects it, in one transaction.
     pub fn create_doc(&mut self, id: &str, doc_type: &str, doc: &mut AutoCommit) -> Result<i64, StoreError> {
+        self.create_doc_with(id, doc_type, doc, Vec::new(), &[])
+    }
+
+    /// Creates a document together with the blobs it references and the jobs it needs, in
+    /// one transaction: either all of it is stored and visible, or none of it.
+    pub fn create_doc_with(
+        &mut self,
+        id: &str,
+        doc_type: &str,
+        doc: &mut AutoCommit,
+        blobs: Vec<NewBlob>,
+        jobs: &[(&str, &str)],
+    ) -> Result<i64, StoreError> {
         let tx = self.conn.transaction()?;
+        for blob in blobs {
+            insert_blob(&tx, blob)?;
+        }
+        for (kind, hash) in jobs {
+            tx.execute(
+                "INSERT OR IGNORE INTO jobs (kind, doc_id, blob_hash, state) VALUES (?1, ?2, ?3, 'pending')",
+                params![kind, id, hash],
+            )?;
+        }
         let exists: bool =
             tx.query_row("SELECT EXISTS(SELECT 1 FROM docs WHERE id = ?1)", [id], |r| r.get(0))?;
         if exists {
@@ -176,12 +198,26 @@ impl Db {
         id: &str,
         f: impl FnOnce(&mut AutoCommit) -> Result<T, E>,
     ) -> Result<Result<T, E>, StoreError> {
+        self.update_doc_with(id, Vec::new(), f)
+    }
+
+    /// Like [`Db::update_doc`], also recording `blobs` (which the change references) in the
+    /// same transaction. When `f` fails, neither the change nor the blobs are recorded.
+    pub fn update_doc_with<T, E>(
+        &mut self,
+        id: &str,
+        blobs: Vec<NewBlob>,
+        f: impl FnOnce(&mut AutoCommit) -> Result<T, E>,
+    ) -> Result<Result<T, E>, StoreError> {
         let tx = self.conn.transaction()?;
         let (mut doc, doc_type) = load_doc(&tx, id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         let out = match f(&mut doc) {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
+        for blob in blobs {
+            insert_blob(&tx, blob)?;
+        }
         let change = doc.save_incremental();
         if !change.is_empty() {
             let count: u32 = tx.query_row(
@@ -275,35 +311,25 @@ impl Db {
         BlobWriter::new(&self.config.dir, size_max)
     }
 
-    /// Stores a small blob inside the database.
+    /// Stores a blob (inline when small). Large ones are written on this thread: prefer
+    /// [`NewBlob::prepare`] on a blocking task and [`Db::create_doc_with`] on hot paths.
     pub fn put_blob_bytes(&mut self, bytes: &[u8], mime: &str) -> Result<BlobInfo, StoreError> {
-        let hash = Hash::of(bytes);
-        if bytes.len() as u64 > self.config.inline_blob_bytes_max {
-            let mut w = self.blob_writer(bytes.len() as u64)?;
-            w.write(bytes)?;
-            return self.record_blob(w.finish()?, mime);
-        }
-        self.conn.execute(
-            "INSERT OR IGNORE INTO blobs (hash, size, mime, inline_data) VALUES (?1, ?2, ?3, ?4)",
-            params![hash.as_str(), bytes.len() as i64, mime, bytes],
-        )?;
-        Ok(BlobInfo { hash, size: bytes.len() as u64, mime: mime.to_string() })
+        let blob =
+            NewBlob::prepare(&self.config.dir, bytes.to_vec(), mime, self.config.inline_blob_bytes_max)?;
+        self.record_new_blob(blob)
     }
 
-    /// Makes a finished blob visible. Small blobs move into the database.
+    /// Makes a finished (streamed) blob visible. Small blobs move into the database.
     pub fn record_blob(&mut self, blob: FinishedBlob, mime: &str) -> Result<BlobInfo, StoreError> {
-        let FinishedBlob { hash, size, path } = blob;
-        if size <= self.config.inline_blob_bytes_max {
-            let bytes = fs::read(&path).map_err(io_err(&path))?;
-            let info = self.put_blob_bytes(&bytes, mime)?;
-            let _ = fs::remove_file(&path);
-            return Ok(info);
-        }
-        self.conn.execute(
-            "INSERT OR IGNORE INTO blobs (hash, size, mime, inline_data) VALUES (?1, ?2, ?3, NULL)",
-            params![hash.as_str(), size as i64, mime],
-        )?;
-        Ok(BlobInfo { hash, size, mime: mime.to_string() })
+        let blob = NewBlob::from_finished(blob, mime, self.config.inline_blob_bytes_max)?;
+        self.record_new_blob(blob)
+    }
+
+    pub fn record_new_blob(&mut self, blob: NewBlob) -> Result<BlobInfo, StoreError> {
+        let tx = self.conn.transaction()?;
+        let info = insert_blob(&tx, blob)?;
+        tx.commit()?;
+        Ok(info)
     }
 
     pub fn blob(&self, hash: &Hash) -> Result<Option<(BlobInfo, BlobBody)>, StoreError> {
@@ -431,6 +457,25 @@ impl Db {
 
     pub fn database_path(&self) -> PathBuf {
         self.config.dir.join("yizhan.sqlite3")
+    }
+}
+
+fn insert_blob(tx: &Transaction<'_>, blob: NewBlob) -> Result<BlobInfo, StoreError> {
+    match blob {
+        NewBlob::Inline { info, bytes } => {
+            tx.execute(
+                "INSERT OR IGNORE INTO blobs (hash, size, mime, inline_data) VALUES (?1, ?2, ?3, ?4)",
+                params![info.hash.as_str(), info.size as i64, info.mime, bytes],
+            )?;
+            Ok(info)
+        }
+        NewBlob::File { info, blob: _ } => {
+            tx.execute(
+                "INSERT OR IGNORE INTO blobs (hash, size, mime, inline_data) VALUES (?1, ?2, ?3, NULL)",
+                params![info.hash.as_str(), info.size as i64, info.mime],
+            )?;
+            Ok(info)
+        }
     }
 }
 

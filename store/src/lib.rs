@@ -14,7 +14,7 @@ mod migrations;
 mod projection;
 
 pub use actor::Store;
-pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash};
+pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};
 pub use db::{CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, PARENT_PEER, StoreStats};
 
 use std::path::PathBuf;
