@@ -221,3 +221,42 @@ async fn the_async_handle_runs_on_the_database_thread() {
     let n = store.call(|db| db.count_cases(&CaseFilter::default())).await.unwrap();
     assert_eq!(n, 20);
 }
+
+#[test]
+fn a_document_and_its_blobs_are_stored_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Db::open(StoreConfig::new(dir.path())).unwrap();
+    let prepare =
+        |bytes: Vec<u8>| yizhan_store::NewBlob::prepare(dir.path(), bytes, "image/jpeg", 16 * 1024).unwrap();
+    create(&mut db, "c1", "柑橘", "黄叶", 1);
+    // Creating a document whose id exists fails, and its blobs stay invisible.
+    let created = Event::new("x", 1, "x", EventKind::Created);
+    let (_, mut doc) = CaseDoc::create(&new_case("a", "b"), "c1", String::new(), "k", created).unwrap();
+    let blobs = vec![prepare(vec![1; 100]), prepare(vec![2; 100_000])];
+    assert!(db.create_doc_with("c1", "case", &mut doc, blobs, &[("video", "h")]).is_err());
+    assert_eq!((db.stats().unwrap().blobs, db.stats().unwrap().jobs_pending), (0, 0));
+    // A refused change records none of its blobs either.
+    let refused = db.update_doc_with("c1", vec![prepare(vec![3; 50_000])], |_| Err::<(), _>("no")).unwrap();
+    assert!(refused.is_err());
+    assert_eq!(db.stats().unwrap().blobs, 0);
+    // A successful one records them.
+    let blob = prepare(vec![4; 50_000]);
+    let hash = blob.info().hash.clone();
+    db.update_doc_with("c1", vec![blob], |doc| {
+        CaseDoc::append_event(doc, Event::new("n", 2, "x", EventKind::Unknown("note".into())))
+    })
+    .unwrap()
+    .unwrap();
+    db.verify_blob(&hash).unwrap();
+    let (_, mut doc2) = CaseDoc::create(
+        &new_case("a", "b"),
+        "c2",
+        String::new(),
+        "k",
+        Event::new("y", 1, "x", EventKind::Created),
+    )
+    .unwrap();
+    db.create_doc_with("c2", "case", &mut doc2, vec![prepare(vec![5; 10])], &[("video", "h5")]).unwrap();
+    assert_eq!(db.stats().unwrap().blobs, 2);
+    assert_eq!(db.claim_job().unwrap().unwrap().doc_id, "c2");
+}
