@@ -1,0 +1,1 @@
+//! Find similar (找类似): placeholder, being built.
