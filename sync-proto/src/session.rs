@@ -1,0 +1,448 @@
+//! One sync session with one peer, as a sans-IO state machine.
+//!
+//! Both sides send a hello carrying their feed head and the checkpoint they hold of the other's
+//! feed. Each side then sends the documents changed past the peer's checkpoint, in batches,
+//! with at most `batches_in_flight_max` unacknowledged; the receiver applies each batch
+//! durably and acknowledges it. When neither side has anything the other lacks, the hellos are
+//! the whole exchange: one round trip.
+
+use std::collections::VecDeque;
+
+use crate::replica::{FeedEntry, RejectReason, Rejected, Replica};
+use crate::wire::{
+    Ack, DocChange, Docs, ErrorMsg, FrameDecoder, Hash, Hello, Message, RejectedDoc, Skip, WireError,
+};
+use crate::{MESSAGE_BYTES_MAX, PROTOCOL_VERSION};
+
+/// Bytes reserved in a batch for everything but the documents' data.
+const DOC_OVERHEAD_BYTES: usize = 256;
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub node_id: String,
+    pub capabilities: Vec<String>,
+    pub message_bytes_max: u32,
+    /// Feed entries considered per batch.
+    pub batch_docs_max: usize,
+    /// Batches sent and not yet acknowledged.
+    pub batches_in_flight_max: usize,
+}
+
+impl SessionConfig {
+    pub fn new(node_id: impl Into<String>) -> SessionConfig {
+        SessionConfig {
+            node_id: node_id.into(),
+            capabilities: Vec::new(),
+            message_bytes_max: MESSAGE_BYTES_MAX,
+            batch_docs_max: 128,
+            batches_in_flight_max: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    pub node_id: String,
+    pub capabilities: Vec<String>,
+    pub message_bytes_max: u32,
+    pub feed_head: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Connected(PeerInfo),
+    /// Documents from the peer applied here (and those refused).
+    Received {
+        docs: Vec<String>,
+        rejected: Vec<Rejected>,
+    },
+    /// Documents the peer acknowledged.
+    Delivered {
+        docs: Vec<String>,
+    },
+    /// Documents the peer refused (other than for missing history, which is resent whole).
+    RefusedByPeer(Vec<Rejected>),
+    /// A local document too large for one message; it is not sent.
+    TooLarge {
+        doc_id: String,
+        bytes: usize,
+    },
+    /// Neither side holds anything the other lacks (reported again after new activity).
+    Synced,
+    PeerError {
+        code: u16,
+        message: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("wire: {0}")]
+    Wire(#[from] WireError),
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    #[error("store: {0}")]
+    Replica(String),
+    #[error("peer closed the session: {code} {message}")]
+    PeerClosed { code: u16, message: String },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub messages_sent: u64,
+    pub messages_received: u64,
+    pub docs_sent: u64,
+    pub docs_received: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    New,
+    HelloSent,
+    Open,
+    Closed,
+}
+
+struct InFlight {
+    batch: u64,
+    docs: Vec<(String, String, Vec<Hash>)>,
+}
+
+pub struct Session {
+    config: SessionConfig,
+    peer_id: String,
+    state: State,
+    peer: Option<PeerInfo>,
+    decoder: FrameDecoder,
+    out: VecDeque<Vec<u8>>,
+    events: VecDeque<Event>,
+    /// Highest local feed sequence covered by what was sent.
+    send_after: u64,
+    in_flight: VecDeque<InFlight>,
+    next_batch: u64,
+    /// Documents the peer could not apply for lack of history: offered again, whole.
+    resend: Vec<FeedEntry>,
+    /// Highest sequence of the peer's feed applied here.
+    recv_upto: u64,
+    peer_head: u64,
+    synced_reported: bool,
+    stats: SessionStats,
+}
+
+fn store_err(e: impl std::fmt::Display) -> SessionError {
+    SessionError::Replica(e.to_string())
+}
+
+impl Session {
+    /// A session with `peer_id`, the identity the transport authenticated (its certificate).
+    pub fn new(config: SessionConfig, peer_id: impl Into<String>) -> Session {
+        let max = config.message_bytes_max.min(MESSAGE_BYTES_MAX);
+        Session {
+            config,
+            peer_id: peer_id.into(),
+            state: State::New,
+            peer: None,
+            decoder: FrameDecoder::new(max),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            send_after: 0,
+            in_flight: VecDeque::new(),
+            next_batch: 1,
+            resend: Vec::new(),
+            recv_upto: 0,
+            peer_head: 0,
+            synced_reported: false,
+            stats: SessionStats::default(),
+        }
+    }
+
+    pub fn peer_id(&self) -> &str {
+        &self.peer_id
+    }
+
+    pub fn peer(&self) -> Option<&PeerInfo> {
+        self.peer.as_ref()
+    }
+
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Sends the hello. Call once, when the stream opens.
+    pub fn start<R: Replica>(&mut self, replica: &mut R) -> Result<(), SessionError> {
+        if self.state != State::New {
+            return Err(SessionError::Protocol("session already started".into()));
+        }
+        self.recv_upto = replica.recv_checkpoint(&self.peer_id).map_err(store_err)?;
+        let hello = Hello {
+            protocol_version: PROTOCOL_VERSION,
+            node_id: self.config.node_id.clone(),
+            capabilities: self.config.capabilities.clone(),
+            message_bytes_max: self.config.message_bytes_max,
+            feed_head: replica.feed_head().map_err(store_err)?,
+            your_checkpoint: self.recv_upto,
+        };
+        self.send(&Message::Hello(hello))?;
+        self.state = State::HelloSent;
+        Ok(())
+    }
+
+    /// Feeds bytes received from the peer.
+    pub fn handle_bytes<R: Replica>(&mut self, data: &[u8], replica: &mut R) -> Result<(), SessionError> {
+        if self.state == State::Closed {
+            return Ok(());
+        }
+        self.stats.bytes_received += data.len() as u64;
+        self.decoder.push(data);
+        loop {
+            let msg = match self.decoder.next_message() {
+                Ok(Some(msg)) => msg,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.fail(1, SessionError::Wire(e))),
+            };
+            self.stats.messages_received += 1;
+            if let Err(e) = self.handle_message(msg, replica) {
+                return Err(match e {
+                    SessionError::Protocol(_) => self.fail(2, e),
+                    SessionError::PeerClosed { .. } => {
+                        self.state = State::Closed;
+                        e
+                    }
+                    other => self.fail(3, other),
+                });
+            }
+        }
+    }
+
+    /// The local feed grew: offer the new changes.
+    pub fn local_changed<R: Replica>(&mut self, replica: &mut R) -> Result<(), SessionError> {
+        self.pump(replica)?;
+        self.check_synced(replica)
+    }
+
+    /// The next bytes to send, in order.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn fail(&mut self, code: u16, e: SessionError) -> SessionError {
+        let msg = Message::Error(ErrorMsg { code, message: e.to_string() });
+        if let Ok(frame) = msg.encode(MESSAGE_BYTES_MAX) {
+            self.out.push_back(frame);
+        }
+        self.state = State::Closed;
+        e
+    }
+
+    fn send(&mut self, msg: &Message) -> Result<(), SessionError> {
+        let max = self.peer.as_ref().map_or(self.config.message_bytes_max, |p| p.message_bytes_max);
+        let frame = msg.encode(max.min(MESSAGE_BYTES_MAX))?;
+        self.stats.bytes_sent += frame.len() as u64;
+        self.stats.messages_sent += 1;
+        self.out.push_back(frame);
+        Ok(())
+    }
+
+    fn handle_message<R: Replica>(&mut self, msg: Message, replica: &mut R) -> Result<(), SessionError> {
+        match msg {
+            Message::Hello(h) => {
+                if self.state != State::HelloSent || self.peer.is_some() {
+                    return Err(SessionError::Protocol("unexpected hello".into()));
+                }
+                if h.protocol_version != PROTOCOL_VERSION {
+                    return Err(SessionError::Protocol(format!(
+                        "protocol version {} not supported",
+                        h.protocol_version
+                    )));
+                }
+                if h.node_id != self.peer_id {
+                    return Err(SessionError::Protocol(format!(
+                        "hello names {:?} but the peer authenticated as {:?}",
+                        h.node_id, self.peer_id
+                    )));
+                }
+                let head = replica.feed_head().map_err(store_err)?;
+                // A checkpoint past our head means our store was replaced: offer everything.
+                self.send_after = if h.your_checkpoint > head { 0 } else { h.your_checkpoint };
+                self.peer_head = h.feed_head;
+                let info = PeerInfo {
+                    node_id: h.node_id,
+                    capabilities: h.capabilities,
+                    message_bytes_max: h.message_bytes_max.clamp(64 * 1024, MESSAGE_BYTES_MAX),
+                    feed_head: h.feed_head,
+                };
+                self.peer = Some(info.clone());
+                self.state = State::Open;
+                self.events.push_back(Event::Connected(info));
+                self.pump(replica)?;
+            }
+            Message::Docs(d) => {
+                self.require_open()?;
+                let ids: Vec<String> = d.docs.iter().map(|c| c.doc_id.clone()).collect();
+                self.stats.docs_received += ids.len() as u64;
+                let rejected = replica.apply(&self.peer_id, d.upto_seq, d.docs).map_err(store_err)?;
+                self.recv_upto = self.recv_upto.max(d.upto_seq);
+                self.peer_head = self.peer_head.max(d.feed_head);
+                let wire_rejected = rejected
+                    .iter()
+                    .map(|r| RejectedDoc {
+                        doc_id: r.doc_id.clone(),
+                        code: r.reason as u16,
+                        detail: r.detail.clone(),
+                    })
+                    .collect();
+                self.send(&Message::Ack(Ack {
+                    batch: d.batch,
+                    upto_seq: d.upto_seq,
+                    rejected: wire_rejected,
+                }))?;
+                let docs = ids.into_iter().filter(|id| !rejected.iter().any(|r| &r.doc_id == id)).collect();
+                self.events.push_back(Event::Received { docs, rejected });
+                self.synced_reported = false;
+                // Applying may have merged in local changes the peer lacks: offer them now.
+                self.pump(replica)?;
+            }
+            Message::Skip(s) => {
+                self.require_open()?;
+                replica.apply(&self.peer_id, s.upto_seq, Vec::new()).map_err(store_err)?;
+                self.recv_upto = self.recv_upto.max(s.upto_seq);
+                self.peer_head = self.peer_head.max(s.feed_head);
+            }
+            Message::Ack(a) => {
+                self.require_open()?;
+                let Some(flight) = self.in_flight.pop_front() else {
+                    return Err(SessionError::Protocol("acknowledgement with nothing in flight".into()));
+                };
+                if flight.batch != a.batch {
+                    return Err(SessionError::Protocol(format!(
+                        "ack for batch {} but {} is next",
+                        a.batch, flight.batch
+                    )));
+                }
+                let refused = |id: &str| a.rejected.iter().find(|r| r.doc_id == id);
+                let mut delivered = Vec::new();
+                let mut refused_by_peer = Vec::new();
+                for (doc_id, doc_type, heads) in flight.docs {
+                    match refused(&doc_id) {
+                        None => delivered.push((doc_id, heads)),
+                        Some(r) if RejectReason::from_code(r.code) == RejectReason::MissingDeps => {
+                            replica.forget_shared(&self.peer_id, &doc_id).map_err(store_err)?;
+                            self.resend.push(FeedEntry { seq: 0, doc_id, doc_type });
+                        }
+                        Some(r) => refused_by_peer.push(Rejected {
+                            doc_id,
+                            reason: RejectReason::from_code(r.code),
+                            detail: r.detail.clone(),
+                        }),
+                    }
+                }
+                replica.acknowledged(&self.peer_id, &delivered).map_err(store_err)?;
+                self.events
+                    .push_back(Event::Delivered { docs: delivered.into_iter().map(|(id, _)| id).collect() });
+                if !refused_by_peer.is_empty() {
+                    self.events.push_back(Event::RefusedByPeer(refused_by_peer));
+                }
+                self.pump(replica)?;
+            }
+            Message::Error(e) => {
+                self.events.push_back(Event::PeerError { code: e.code, message: e.message.clone() });
+                return Err(SessionError::PeerClosed { code: e.code, message: e.message });
+            }
+            Message::Unknown { .. } => {}
+        }
+        self.check_synced(replica)
+    }
+
+    fn require_open(&self) -> Result<(), SessionError> {
+        if self.state == State::Open {
+            Ok(())
+        } else {
+            Err(SessionError::Protocol("message before hello".into()))
+        }
+    }
+
+    /// Sends batches while the window allows and there is something the peer lacks.
+    fn pump<R: Replica>(&mut self, replica: &mut R) -> Result<(), SessionError> {
+        if self.state != State::Open {
+            return Ok(());
+        }
+        let limit = self.peer.as_ref().map_or(MESSAGE_BYTES_MAX, |p| p.message_bytes_max) as usize;
+        while self.in_flight.len() < self.config.batches_in_flight_max {
+            let head = replica.feed_head().map_err(store_err)?;
+            if self.send_after >= head && self.resend.is_empty() {
+                return Ok(());
+            }
+            let mut entries: Vec<FeedEntry> = std::mem::take(&mut self.resend);
+            if self.send_after < head {
+                entries.extend(
+                    replica.feed_since(self.send_after, self.config.batch_docs_max).map_err(store_err)?,
+                );
+            }
+            let mut docs: Vec<DocChange> = Vec::new();
+            let mut bytes = 0usize;
+            let mut upto = self.send_after;
+            for entry in entries {
+                if let Some(change) = replica.outgoing(&self.peer_id, &entry).map_err(store_err)? {
+                    let size = change.data.len() + change.heads.len() * 33 + DOC_OVERHEAD_BYTES;
+                    if size > limit {
+                        self.events.push_back(Event::TooLarge { doc_id: change.doc_id, bytes: size });
+                    } else if !docs.is_empty() && bytes + size > limit {
+                        if entry.seq == 0 {
+                            self.resend.push(entry);
+                            continue;
+                        }
+                        break; // this entry and the rest go in the next batch
+                    } else {
+                        bytes += size;
+                        docs.push(change);
+                    }
+                }
+                upto = upto.max(entry.seq);
+            }
+            let advanced = upto > self.send_after;
+            self.send_after = upto;
+            if docs.is_empty() {
+                if advanced {
+                    self.send(&Message::Skip(Skip { upto_seq: upto, feed_head: head }))?;
+                    continue;
+                }
+                return Ok(());
+            }
+            let batch = self.next_batch;
+            self.next_batch += 1;
+            self.stats.docs_sent += docs.len() as u64;
+            let record =
+                docs.iter().map(|d| (d.doc_id.clone(), d.doc_type.clone(), d.heads.clone())).collect();
+            self.send(&Message::Docs(Docs { batch, upto_seq: upto, feed_head: head, docs }))?;
+            self.in_flight.push_back(InFlight { batch, docs: record });
+            self.synced_reported = false;
+        }
+        Ok(())
+    }
+
+    fn check_synced<R: Replica>(&mut self, replica: &mut R) -> Result<(), SessionError> {
+        if self.state != State::Open || self.synced_reported {
+            return Ok(());
+        }
+        let head = replica.feed_head().map_err(store_err)?;
+        if self.in_flight.is_empty()
+            && self.resend.is_empty()
+            && self.send_after >= head
+            && self.recv_upto >= self.peer_head
+        {
+            self.synced_reported = true;
+            self.events.push_back(Event::Synced);
+        }
+        Ok(())
+    }
+}
