@@ -1,0 +1,1 @@
+//! Node identity and certificates: placeholder, being built.
