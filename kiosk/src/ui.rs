@@ -20,6 +20,8 @@ use crate::service::{self, CaseView, EventInput};
 const CSS: &str = include_str!("../../assets/web/app.css");
 const JS: &str = include_str!("../../assets/web/app.js");
 pub const PAGE_SIZE: u32 = 20;
+/// A green square with 驿, so the browser's tab and home-screen shortcut are recognisable.
+const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="12" fill="#2e7d32"/><text x="32" y="46" font-size="40" text-anchor="middle" fill="#fff">驿</text></svg>"##;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/events", post(case_event))
         .route("/blobs/{hash}", get(blob))
+        .route("/favicon.ico", get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON) }))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .route(
             "/static/app.css",
@@ -339,8 +342,10 @@ fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
                 label { "农户电话" input name="farmer_phone" type="tel" inputmode="numeric" maxlength="20" value=(v.farmer_phone) placeholder="仅加密保存"; }
                 label { "信息员" input name="officer" required maxlength="64" value=(v.officer); }
             }
-            div.progress hidden data-testid="upload-progress" { div.bar {} span.label { "上传中…" } }
-            button.primary.big type="submit" { "保存案例" }
+            div.submitbar {
+                div.progress hidden data-testid="upload-progress" { div.bar {} span.label { "上传中…" } }
+                button.primary.big type="submit" { "保存案例" }
+            }
         }
     }
 }
