@@ -36,7 +36,7 @@ fn check_allowed(krate: &str, allowed: &[&str]) {
 #[test]
 fn crates_depend_only_on_what_their_layer_allows() {
     check_allowed("core", &["automerge", "autosurgeon", "serde", "serde_json", "thiserror", "chacha20poly1305", "base64"]);
-    check_allowed("store", &["yizhan-core", "automerge", "rusqlite", "blake3", "thiserror", "tokio", "tracing", "serde", "serde_json"]);
+    check_allowed("store", &["yizhan-core", "yizhan-sync-proto", "automerge", "rusqlite", "blake3", "thiserror", "tokio", "tracing", "serde", "serde_json"]);
     check_allowed("media", &["image", "ffmpeg-next", "thiserror", "tracing"]);
     // The sync protocol is sans-IO: no runtime, sockets or database.
     for forbidden in ["tokio", "quinn", "rusqlite", "axum"] {

@@ -14,7 +14,7 @@ use crate::{StoreConfig, StoreError, io_err, migrations, projection};
 pub const LIST_LIMIT_MAX: u32 = 500;
 
 pub struct Db {
-    conn: Connection,
+    pub(crate) conn: Connection,
     config: StoreConfig,
 }
 
@@ -108,8 +108,8 @@ pub struct StoreStats {
     pub jobs_pending: i64,
 }
 
-/// The peer id under which the parent hub's sync checkpoint is kept.
-pub const PARENT_PEER: &str = "parent";
+/// "Not yet synced" counts what the parent hub (any peer marked `is_parent`) has not applied.
+const UNSYNCED_SINCE: &str = "(SELECT COALESCE(MIN(sent_seq), 0) FROM peers WHERE is_parent = 1)";
 
 impl Db {
     pub fn open(config: StoreConfig) -> Result<Db, StoreError> {
@@ -177,7 +177,8 @@ impl Db {
             params![id, doc_type, doc.save()],
         )?;
         let seq = touch_feed(&tx, id, doc_type)?;
-        projection::project(&tx, doc_type, id, doc)?;
+        let scope = projection::project(&tx, doc_type, id, doc)?;
+        tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
         tx.commit()?;
         Ok(seq)
     }
@@ -211,6 +212,9 @@ impl Db {
     ) -> Result<Result<T, E>, StoreError> {
         let tx = self.conn.transaction()?;
         let (mut doc, doc_type) = load_doc(&tx, id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        // AutoCommit::load leaves its save cursor empty, so save_incremental() would return the
+        // whole history: save what comes after the loaded heads instead.
+        let loaded_heads = doc.get_heads();
         let out = match f(&mut doc) {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
@@ -218,8 +222,8 @@ impl Db {
         for blob in blobs {
             insert_blob(&tx, blob)?;
         }
-        let change = doc.save_incremental();
-        if !change.is_empty() {
+        if doc.get_heads() != loaded_heads {
+            let change = doc.save_after(&loaded_heads);
             let count: u32 = tx.query_row(
                 "UPDATE docs SET change_count = change_count + 1 WHERE id = ?1 RETURNING change_count",
                 [id],
@@ -238,7 +242,8 @@ impl Db {
                 )?;
             }
             touch_feed(&tx, id, &doc_type)?;
-            projection::project(&tx, &doc_type, id, &doc)?;
+            let scope = projection::project(&tx, &doc_type, id, &doc)?;
+            tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
         }
         tx.commit()?;
         Ok(Ok(out))
@@ -278,15 +283,12 @@ impl Db {
 
     /// True when the document has a change its parent hub has not acknowledged.
     pub fn doc_unsynced(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS(SELECT 1 FROM feed WHERE doc_id = ?1
-               AND seq > (SELECT COALESCE(MAX(sent_seq), 0) FROM peers WHERE peer_id = ?2))",
-            params![id, PARENT_PEER],
-            |r| r.get(0),
-        )?)
+        let sql = format!("SELECT EXISTS(SELECT 1 FROM feed WHERE doc_id = ?1 AND seq > {UNSYNCED_SINCE})");
+        Ok(self.conn.query_row(&sql, [id], |r| r.get(0))?)
     }
 
-    pub fn peer_checkpoint(&self, peer: &str) -> Result<i64, StoreError> {
+    /// How far `peer` has applied this node's feed (as it last told us).
+    pub fn peer_sent_seq(&self, peer: &str) -> Result<i64, StoreError> {
         Ok(self
             .conn
             .query_row("SELECT sent_seq FROM peers WHERE peer_id = ?1", [peer], |r| r.get(0))
@@ -294,13 +296,15 @@ impl Db {
             .unwrap_or(0))
     }
 
-    pub fn set_peer_checkpoint(&mut self, peer: &str, seq: i64, at_ms: i64) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO peers (peer_id, sent_seq, last_contact_ms) VALUES (?1, ?2, ?3)
-             ON CONFLICT(peer_id) DO UPDATE SET sent_seq = max(sent_seq, ?2), last_contact_ms = ?3",
-            params![peer, seq, at_ms],
-        )?;
-        Ok(())
+    /// Records that `peer` has applied this node's feed up to `seq` (never moves back).
+    pub fn set_peer_sent_seq(
+        &mut self,
+        peer: &str,
+        is_parent: bool,
+        seq: i64,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        set_peer_sent_seq(&self.conn, peer, is_parent, seq, at_ms)
     }
 
     // ---- blobs ----
@@ -375,7 +379,7 @@ impl Db {
         let sql = format!(
             "SELECT c.id, region_code, village_name, industry, subject, description, farmer_name, phone_masked,
                     officer, status, expert, created_at_ms, updated_at_ms, photo_count, video_count, thumb_hash,
-                    f.seq > (SELECT COALESCE(MAX(sent_seq), 0) FROM peers WHERE peer_id = '{PARENT_PEER}')
+                    f.seq > {UNSYNCED_SINCE}
              FROM cases c LEFT JOIN feed f ON f.doc_id = c.id {where_sql}
              ORDER BY created_at_ms DESC, c.id LIMIT {limit} OFFSET {}",
             filter.offset
@@ -397,11 +401,7 @@ impl Db {
         Ok(StoreStats {
             docs: q("SELECT COUNT(*) FROM docs")?,
             cases: q("SELECT COUNT(*) FROM cases")?,
-            unsynced_docs: self.conn.query_row(
-                "SELECT COUNT(*) FROM feed WHERE seq > (SELECT COALESCE(MAX(sent_seq), 0) FROM peers WHERE peer_id = ?1)",
-                [PARENT_PEER],
-                |r| r.get(0),
-            )?,
+            unsynced_docs: q(&format!("SELECT COUNT(*) FROM feed WHERE seq > {UNSYNCED_SINCE}"))?,
             blobs: q("SELECT COUNT(*) FROM blobs")?,
             blob_bytes: q("SELECT COALESCE(SUM(size), 0) FROM blobs")?,
             jobs_pending: q("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')")?,
@@ -460,7 +460,22 @@ impl Db {
     }
 }
 
-fn insert_blob(tx: &Transaction<'_>, blob: NewBlob) -> Result<BlobInfo, StoreError> {
+pub(crate) fn set_peer_sent_seq(
+    conn: &Connection,
+    peer: &str,
+    is_parent: bool,
+    seq: i64,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO peers (peer_id, sent_seq, last_contact_ms, is_parent) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(peer_id) DO UPDATE SET sent_seq = max(sent_seq, ?2), last_contact_ms = ?3, is_parent = ?4",
+        params![peer, seq, at_ms, is_parent],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn insert_blob(tx: &Transaction<'_>, blob: NewBlob) -> Result<BlobInfo, StoreError> {
     match blob {
         NewBlob::Inline { info, bytes } => {
             tx.execute(
@@ -479,7 +494,7 @@ fn insert_blob(tx: &Transaction<'_>, blob: NewBlob) -> Result<BlobInfo, StoreErr
     }
 }
 
-fn touch_feed(tx: &Transaction<'_>, id: &str, doc_type: &str) -> Result<i64, StoreError> {
+pub(crate) fn touch_feed(tx: &Transaction<'_>, id: &str, doc_type: &str) -> Result<i64, StoreError> {
     // One row per document: replacing it moves the document past every peer's checkpoint.
     tx.execute("DELETE FROM feed WHERE doc_id = ?1", [id])?;
     tx.execute("INSERT INTO feed (doc_id, doc_type) VALUES (?1, ?2)", params![id, doc_type])?;
@@ -488,7 +503,7 @@ fn touch_feed(tx: &Transaction<'_>, id: &str, doc_type: &str) -> Result<i64, Sto
     Ok(seq)
 }
 
-fn load_doc(conn: &Connection, id: &str) -> Result<Option<(AutoCommit, String)>, StoreError> {
+pub(crate) fn load_doc(conn: &Connection, id: &str) -> Result<Option<(AutoCommit, String)>, StoreError> {
     let row = conn
         .query_row("SELECT snapshot, doc_type FROM docs WHERE id = ?1", [id], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))

@@ -12,10 +12,11 @@ mod blobs;
 mod db;
 mod migrations;
 mod projection;
+pub mod sync;
 
 pub use actor::Store;
 pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};
-pub use db::{CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, PARENT_PEER, StoreStats};
+pub use db::{CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, StoreStats};
 
 use std::path::PathBuf;
 

@@ -69,6 +69,22 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX cases_by_created ON cases(created_at_ms DESC);
     CREATE INDEX cases_by_status ON cases(status, created_at_ms DESC);
     "#,
+    // 2: sync. The region a document belongs to (derived from its content at every write),
+    // what each peer has applied of our feed and we of theirs, and the heads each peer holds.
+    r#"
+    ALTER TABLE docs ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+    UPDATE docs SET scope = COALESCE((SELECT region_code FROM cases WHERE cases.id = docs.id), '');
+    CREATE INDEX docs_by_scope ON docs(scope);
+    ALTER TABLE peers ADD COLUMN recv_seq INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE peers ADD COLUMN is_parent INTEGER NOT NULL DEFAULT 0;
+    UPDATE peers SET is_parent = 1 WHERE peer_id = 'parent';
+    CREATE TABLE peer_docs (
+        peer_id TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        heads BLOB NOT NULL,
+        PRIMARY KEY (peer_id, doc_id)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -9,15 +9,34 @@ use yizhan_core::CaseDoc;
 
 use crate::StoreError;
 
+/// Projects a document and returns the region it belongs to (its sync scope).
 pub(crate) fn project(
     tx: &Transaction<'_>,
     doc_type: &str,
     id: &str,
     doc: &AutoCommit,
-) -> Result<(), StoreError> {
+) -> Result<String, StoreError> {
     match doc_type {
         yizhan_core::case::DOC_TYPE => project_case(tx, id, doc),
-        _ => Ok(()),
+        _ => Ok(String::new()),
+    }
+}
+
+/// The document types this build can validate, and so accept from a peer.
+pub(crate) fn is_known_type(doc_type: &str) -> bool {
+    doc_type == yizhan_core::case::DOC_TYPE
+}
+
+/// Checks a document received from a peer and returns its scope, read from its content
+/// (never from what the sender declared).
+pub(crate) fn validate(doc_type: &str, doc: &AutoCommit) -> Result<String, String> {
+    match doc_type {
+        yizhan_core::case::DOC_TYPE => {
+            let case = CaseDoc::from_doc(doc).map_err(|e| e.to_string())?;
+            yizhan_core::RegionCode::parse(&case.region_code).map_err(|e| e.to_string())?;
+            Ok(case.region_code)
+        }
+        other => Err(format!("unknown document type {other:?}")),
     }
 }
 
@@ -26,7 +45,7 @@ pub(crate) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
+fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<String, StoreError> {
     let case = CaseDoc::from_doc(doc)
         .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
     let state = case.state();
@@ -59,5 +78,5 @@ fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<(), 
             thumb,
         ],
     )?;
-    Ok(())
+    Ok(case.region_code)
 }

@@ -106,7 +106,7 @@ fn projections_filter_and_rebuild_identically() {
         3
     );
 
-    db.set_peer_checkpoint("parent", db.changes_since(0, 10).unwrap()[1].seq, 9).unwrap();
+    db.set_peer_sent_seq("hub-510131", true, db.changes_since(0, 10).unwrap()[1].seq, 9).unwrap();
     assert_eq!(db.stats().unwrap().unsynced_docs, 1);
 
     let before = all(&db);

@@ -107,6 +107,7 @@ enum State {
 
 struct InFlight {
     batch: u64,
+    upto_seq: u64,
     docs: Vec<(String, String, Vec<Hash>)>,
 }
 
@@ -274,6 +275,7 @@ impl Session {
                 let head = replica.feed_head().map_err(store_err)?;
                 // A checkpoint past our head means our store was replaced: offer everything.
                 self.send_after = if h.your_checkpoint > head { 0 } else { h.your_checkpoint };
+                replica.peer_has_upto(&self.peer_id, self.send_after).map_err(store_err)?;
                 self.peer_head = h.feed_head;
                 let info = PeerInfo {
                     node_id: h.node_id,
@@ -329,6 +331,12 @@ impl Session {
                         a.batch, flight.batch
                     )));
                 }
+                if a.upto_seq != flight.upto_seq {
+                    return Err(SessionError::Protocol(format!(
+                        "ack of batch {} names the wrong sequence",
+                        a.batch
+                    )));
+                }
                 let refused = |id: &str| a.rejected.iter().find(|r| r.doc_id == id);
                 let mut delivered = Vec::new();
                 let mut refused_by_peer = Vec::new();
@@ -347,6 +355,8 @@ impl Session {
                     }
                 }
                 replica.acknowledged(&self.peer_id, &delivered).map_err(store_err)?;
+                // Batches are acknowledged in order, so everything up to here has arrived.
+                replica.peer_has_upto(&self.peer_id, a.upto_seq).map_err(store_err)?;
                 self.events
                     .push_back(Event::Delivered { docs: delivered.into_iter().map(|(id, _)| id).collect() });
                 if !refused_by_peer.is_empty() {
@@ -414,6 +424,9 @@ impl Session {
             if docs.is_empty() {
                 if advanced {
                     self.send(&Message::Skip(Skip { upto_seq: upto, feed_head: head }))?;
+                    if self.in_flight.is_empty() {
+                        replica.peer_has_upto(&self.peer_id, upto).map_err(store_err)?;
+                    }
                     continue;
                 }
                 return Ok(());
@@ -424,7 +437,7 @@ impl Session {
             let record =
                 docs.iter().map(|d| (d.doc_id.clone(), d.doc_type.clone(), d.heads.clone())).collect();
             self.send(&Message::Docs(Docs { batch, upto_seq: upto, feed_head: head, docs }))?;
-            self.in_flight.push_back(InFlight { batch, docs: record });
+            self.in_flight.push_back(InFlight { batch, upto_seq: upto, docs: record });
             self.synced_reported = false;
         }
         Ok(())

@@ -20,6 +20,7 @@ struct Node {
     recv: HashMap<String, u64>,
     shared: HashMap<(String, String), Vec<ChangeHash>>,
     peer_scopes: HashMap<String, String>,
+    peer_has: HashMap<String, u64>,
 }
 
 trait StrCompat {
@@ -169,6 +170,12 @@ impl Replica for Node {
         self.shared.remove(&(peer.to_string(), doc_id.to_string()));
         Ok(())
     }
+
+    fn peer_has_upto(&mut self, peer: &str, seq: u64) -> Result<(), String> {
+        let e = self.peer_has.entry(peer.to_string()).or_default();
+        *e = (*e).max(seq);
+        Ok(())
+    }
 }
 
 struct Run {
@@ -241,6 +248,7 @@ fn offline_records_reach_the_hub_and_an_up_to_date_sync_is_one_round_trip() {
     assert_same(&mut kiosk, &mut hub, &ids);
     assert!(run.events_a.contains(&Event::Synced) && run.events_b.contains(&Event::Synced));
     assert!(run.rounds <= 6, "300 documents in pipelined batches took {} round trips", run.rounds);
+    assert_eq!(kiosk.peer_has["hub-510131"], kiosk.seq, "the kiosk knows the hub has everything");
 
     // Nothing changed on either side: the hellos are the whole exchange.
     let again = sync(&mut kiosk, &mut hub, cfg);

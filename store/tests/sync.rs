@@ -1,0 +1,178 @@
+//! Sync between two real SQLite stores (a kiosk and its county hub), sessions driven in memory.
+#![allow(clippy::unwrap_used)]
+
+use yizhan_core::{CaseDoc, Event, EventKind, NewCase, Status};
+use yizhan_store::sync::{PeerPolicy, SyncReplica};
+use yizhan_store::{CaseFilter, Db, StoreConfig};
+use yizhan_sync_proto::{Event as SyncEvent, Session, SessionConfig};
+
+const KIOSK: &str = "kiosk-1";
+const HUB: &str = "hub-510131";
+
+fn case(region: &str) -> NewCase {
+    NewCase {
+        region_code: region.into(),
+        village_name: "和平村".into(),
+        industry: "pig".into(),
+        subject: "生猪".into(),
+        description: "不吃食".into(),
+        farmer_name: "王".into(),
+        farmer_phone: String::new(),
+        officer: "李".into(),
+    }
+}
+
+fn record(db: &mut Db, id: &str, region: &str) {
+    let (_, mut doc) = CaseDoc::create(
+        &case(region),
+        id,
+        String::new(),
+        KIOSK,
+        Event::new(format!("{id}-c"), 1, "李", EventKind::Created),
+    )
+    .unwrap();
+    db.create_doc(id, "case", &mut doc).unwrap();
+}
+
+fn append(db: &mut Db, id: &str, ev: Event) {
+    db.update_doc(id, |doc| CaseDoc::append_event(doc, ev)).unwrap().unwrap();
+}
+
+struct Outcome {
+    messages: u64,
+    bytes: u64,
+    kiosk_events: Vec<SyncEvent>,
+}
+
+/// One sync session between the kiosk and the hub until nothing moves.
+fn sync(kiosk: &mut Db, hub: &mut Db) -> Outcome {
+    let kp = PeerPolicy::parent(HUB, "510131001001");
+    let hp = PeerPolicy::child(KIOSK, "510131001001");
+    let mut ks = Session::new(SessionConfig::new(KIOSK), HUB);
+    let mut hs = Session::new(SessionConfig::new(HUB), KIOSK);
+    ks.start(&mut SyncReplica { db: kiosk, policy: &kp, now_ms: 1 }).unwrap();
+    hs.start(&mut SyncReplica { db: hub, policy: &hp, now_ms: 1 }).unwrap();
+    let (mut messages, mut bytes) = (0, 0);
+    loop {
+        let k_out: Vec<_> = std::iter::from_fn(|| ks.poll_transmit()).collect();
+        let h_out: Vec<_> = std::iter::from_fn(|| hs.poll_transmit()).collect();
+        if k_out.is_empty() && h_out.is_empty() {
+            break;
+        }
+        for f in k_out {
+            messages += 1;
+            bytes += f.len() as u64;
+            hs.handle_bytes(&f, &mut SyncReplica { db: hub, policy: &hp, now_ms: 2 }).unwrap();
+        }
+        for f in h_out {
+            messages += 1;
+            bytes += f.len() as u64;
+            ks.handle_bytes(&f, &mut SyncReplica { db: kiosk, policy: &kp, now_ms: 2 }).unwrap();
+        }
+    }
+    Outcome { messages, bytes, kiosk_events: std::iter::from_fn(|| ks.poll_event()).collect() }
+}
+
+fn open(dir: &std::path::Path) -> Db {
+    Db::open(StoreConfig::new(dir)).unwrap()
+}
+
+#[test]
+fn cases_recorded_offline_reach_the_hub_and_clear_the_unsynced_count() {
+    let (kd, hd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    for i in 0..50 {
+        record(&mut kiosk, &format!("c{i}"), "510131001001");
+    }
+    assert_eq!(kiosk.stats().unwrap().unsynced_docs, 50);
+    let first = sync(&mut kiosk, &mut hub);
+    assert!(first.kiosk_events.contains(&SyncEvent::Synced));
+    assert_eq!(hub.count_cases(&CaseFilter::default()).unwrap(), 50, "projected at the hub");
+    assert_eq!(kiosk.stats().unwrap().unsynced_docs, 0);
+    assert!(
+        kiosk
+            .list_cases(&CaseFilter { limit: 100, ..Default::default() })
+            .unwrap()
+            .iter()
+            .all(|r| !r.unsynced)
+    );
+
+    // After a restart of both, nothing changed: two hellos.
+    drop((kiosk, hub));
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    let again = sync(&mut kiosk, &mut hub);
+    assert_eq!(again.messages, 2);
+    assert!(again.bytes < 200, "{} bytes", again.bytes);
+
+    // One new case: the unsynced count shows it until the next sync.
+    record(&mut kiosk, "c-new", "510131001001");
+    assert_eq!(kiosk.stats().unwrap().unsynced_docs, 1);
+    sync(&mut kiosk, &mut hub);
+    assert_eq!(kiosk.stats().unwrap().unsynced_docs, 0);
+    assert_eq!(hub.count_cases(&CaseFilter::default()).unwrap(), 51);
+}
+
+#[test]
+fn concurrent_actions_at_kiosk_and_hub_merge_to_one_status_on_both() {
+    let (kd, hd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    record(&mut kiosk, "c1", "510131001001");
+    append(&mut kiosk, "c1", Event::new("esc", 10, "李", EventKind::Escalated));
+    sync(&mut kiosk, &mut hub);
+    // Offline: the hub assigns and the expert answers; the kiosk adds a note.
+    let mut asg = Event::new("asg", 20, "县中心", EventKind::Assigned);
+    asg.target = "expert-9".into();
+    append(&mut hub, "c1", asg);
+    let mut ans = Event::new("ans", 30, "专家", EventKind::Answered);
+    ans.text = "注射青霉素".into();
+    append(&mut hub, "c1", ans);
+    append(&mut kiosk, "c1", Event::new("note", 25, "李", EventKind::Unknown("note".into())));
+    sync(&mut kiosk, &mut hub);
+    let state = |db: &Db| CaseDoc::from_doc(&db.load_doc("c1").unwrap().unwrap()).unwrap();
+    let (k, h) = (state(&kiosk), state(&hub));
+    assert_eq!(k, h);
+    assert_eq!(k.state().status, Status::Answered);
+    assert_eq!(k.events.len(), 5);
+    let row =
+        |db: &Db| db.list_cases(&CaseFilter { limit: 1, ..Default::default() }).unwrap()[0].status.clone();
+    assert_eq!((row(&kiosk), row(&hub)), ("answered".to_string(), "answered".to_string()));
+    // Merges do not echo: the next session is the two hellos.
+    assert_eq!(sync(&mut kiosk, &mut hub).messages, 2);
+}
+
+#[test]
+fn a_case_outside_the_kiosks_scope_is_refused_and_nothing_of_it_is_stored() {
+    let (kd, hd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    record(&mut kiosk, "ours", "510131001001");
+    record(&mut kiosk, "theirs", "510104017001");
+    let out = sync(&mut kiosk, &mut hub);
+    assert!(hub.load_doc("ours").unwrap().is_some());
+    assert!(hub.load_doc("theirs").unwrap().is_none());
+    assert_eq!(hub.count_cases(&CaseFilter::default()).unwrap(), 1);
+    assert!(
+        out.kiosk_events.iter().any(|e| matches!(e, SyncEvent::RefusedByPeer(r) if r[0].doc_id == "theirs"))
+    );
+}
+
+#[test]
+fn document_history_grows_with_the_change_not_with_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = open(dir.path());
+    record(&mut db, "c1", "510131001001");
+    let stored = |db: &Db| -> i64 {
+        let conn = rusqlite::Connection::open(db.database_path()).unwrap();
+        conn.query_row("SELECT COALESCE(SUM(length(data)), 0) FROM doc_changes", [], |r| r.get(0)).unwrap()
+    };
+    append(&mut db, "c1", Event::new("n1", 2, "李", EventKind::Unknown("note".into())));
+    let one = stored(&db);
+    for i in 2..12 {
+        append(&mut db, "c1", Event::new(format!("n{i}"), i, "李", EventKind::Unknown("note".into())));
+    }
+    let eleven = stored(&db);
+    let whole = db.load_doc("c1").unwrap().unwrap().save().len() as i64;
+    eprintln!("one change {one} B, eleven {eleven} B, whole document {whole} B");
+    // Each stored chunk holds its own change, not the whole history again.
+    assert!(one * 3 < whole, "one change stored {one} bytes, the whole document is {whole}");
+    assert!(eleven < one * 14, "11 small changes stored {eleven} bytes, one stored {one}");
+}
