@@ -1,0 +1,295 @@
+//! The connection driver, the hub's accept loop and the uplink.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use quinn::{Connection, Endpoint, RecvStream, SendStream};
+use rustls::pki_types::CertificateDer;
+use tokio::sync::watch;
+use yizhan_store::Store;
+use yizhan_store::sync::{PeerPolicy, SyncReplica};
+use yizhan_sync_proto::{Event, Session, SessionConfig, SessionError, SessionStats};
+
+use crate::limiter::RateLimiter;
+use crate::status::{LinkState, SyncStatusHandle};
+use crate::{NetConfig, NetError};
+
+/// Turns a peer's verified certificate chain into what it may send and receive, or refuses it.
+pub type PeerAuthorizer = Arc<dyn Fn(&[CertificateDer<'static>]) -> Result<PeerPolicy, String> + Send + Sync>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionOutcome {
+    pub stats: SessionStats,
+    /// The session reached a point where neither side lacked anything.
+    pub synced: bool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+type Step = Box<dyn FnOnce(&mut Session, &mut SyncReplica<'_>) -> Result<(), SessionError> + Send>;
+
+/// Runs one step of the session on the database thread (the session moves there and back).
+async fn step(
+    store: &Store,
+    session: Session,
+    policy: &Arc<PeerPolicy>,
+    f: Step,
+) -> Result<(Session, Result<(), SessionError>), NetError> {
+    let policy = policy.clone();
+    let (session, result) = store
+        .call(move |db| {
+            let mut session = session;
+            let mut replica = SyncReplica { db, policy: &policy, now_ms: now_ms() };
+            let result = f(&mut session, &mut replica);
+            Ok((session, result))
+        })
+        .await?;
+    Ok((session, result))
+}
+
+async fn flush(
+    session: &mut Session,
+    send: &mut SendStream,
+    limiter: &mut Option<RateLimiter>,
+) -> Result<(), NetError> {
+    while let Some(frame) = session.poll_transmit() {
+        if let Some(l) = limiter.as_mut() {
+            l.wait(frame.len()).await;
+        }
+        send.write_all(&frame).await?;
+    }
+    Ok(())
+}
+
+/// Drives one sync session over a bidirectional stream until the peer finishes, the session
+/// idles out or fails. `changes` ticks when the local store changed.
+pub async fn run_session(
+    store: &Store,
+    config: &NetConfig,
+    policy: PeerPolicy,
+    mut send: SendStream,
+    mut recv: RecvStream,
+    mut changes: watch::Receiver<u64>,
+    status: &SyncStatusHandle,
+) -> Result<SessionOutcome, NetError> {
+    let policy = Arc::new(policy);
+    let mut limiter = config.send_bytes_per_s_max.map(RateLimiter::new);
+    let session = Session::new(SessionConfig::new(config.node_id.clone()), policy.peer_id.clone());
+    let (mut session, started) = step(store, session, &policy, Box::new(|s, r| s.start(r))).await?;
+    started?;
+    changes.mark_unchanged();
+    let mut buf = vec![0u8; config.read_chunk_bytes.max(1024)];
+    let mut synced = false;
+    loop {
+        flush(&mut session, &mut send, &mut limiter).await?;
+        while let Some(event) = session.poll_event() {
+            match event {
+                Event::Synced => {
+                    synced = true;
+                    status.update(|s| {
+                        s.link = LinkState::Synced;
+                        s.last_synced_at_ms = Some(now_ms());
+                    });
+                }
+                Event::Received { .. } | Event::Delivered { .. } => {
+                    status.update(|s| s.link = LinkState::Syncing)
+                }
+                Event::RefusedByPeer(r) => {
+                    tracing::warn!(peer = %policy.peer_id, refused = ?r, "peer refused documents")
+                }
+                Event::TooLarge { doc_id, bytes } => {
+                    tracing::error!(%doc_id, bytes, "document too large to sync")
+                }
+                Event::PeerError { code, message } => {
+                    tracing::warn!(code, %message, "peer reported an error")
+                }
+                Event::Connected(_) => {}
+            }
+        }
+        let stats = session.stats();
+        status.update(|s| {
+            s.docs_sent = stats.docs_sent;
+            s.docs_received = stats.docs_received;
+            s.bytes_sent = stats.bytes_sent;
+            s.bytes_received = stats.bytes_received;
+        });
+        if session.is_closed() {
+            break;
+        }
+        tokio::select! {
+            read = tokio::time::timeout(config.idle_timeout, recv.read(&mut buf)) => match read {
+                Err(_) => {
+                    let _ = send.finish();
+                    return Err(NetError::Idle(config.idle_timeout));
+                }
+                Ok(Err(e)) => return Err(e.into()),
+                Ok(Ok(None)) => break,
+                Ok(Ok(Some(n))) => {
+                    let data = buf[..n].to_vec();
+                    let (s, result) = step(store, session, &policy, Box::new(move |s, r| s.handle_bytes(&data, r))).await?;
+                    session = s;
+                    if let Err(e) = result {
+                        // Send the error frame the session queued before giving up.
+                        let _ = flush(&mut session, &mut send, &mut limiter).await;
+                        let _ = send.finish();
+                        return Err(e.into());
+                    }
+                }
+            },
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    break; // the node is shutting down
+                }
+                let (s, result) = step(store, session, &policy, Box::new(|s, r| s.local_changed(r))).await?;
+                session = s;
+                result?;
+            }
+        }
+    }
+    let _ = send.finish();
+    Ok(SessionOutcome { stats: session.stats(), synced })
+}
+
+fn peer_certs(conn: &Connection) -> Vec<CertificateDer<'static>> {
+    conn.peer_identity()
+        .and_then(|id| id.downcast::<Vec<CertificateDer<'static>>>().ok())
+        .map(|b| *b)
+        .unwrap_or_default()
+}
+
+/// A hub's accept loop: every authorised child gets a session on the first stream it opens.
+/// Per-child status is kept in `children` (created on first contact).
+pub async fn serve(
+    endpoint: Endpoint,
+    store: Store,
+    config: NetConfig,
+    authorize: PeerAuthorizer,
+    changes: watch::Receiver<u64>,
+    children: Arc<std::sync::Mutex<std::collections::BTreeMap<String, SyncStatusHandle>>>,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(config.children_max.max(1)));
+    while let Some(incoming) = endpoint.accept().await {
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            incoming.refuse();
+            continue;
+        };
+        let (store, config, authorize, changes, children) =
+            (store.clone(), config.clone(), authorize.clone(), changes.clone(), children.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            let conn = match incoming.await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::info!(error = %e, "handshake failed");
+                    return;
+                }
+            };
+            let policy = match authorize(&peer_certs(&conn)) {
+                Ok(p) => p,
+                Err(why) => {
+                    tracing::warn!(remote = %conn.remote_address(), %why, "refused a peer");
+                    conn.close(quinn::VarInt::from_u32(403), b"not authorised");
+                    return;
+                }
+            };
+            let status = {
+                let mut map = match children.lock() {
+                    Ok(m) => m,
+                    Err(p) => p.into_inner(),
+                };
+                map.entry(policy.peer_id.clone())
+                    .or_insert_with(|| SyncStatusHandle::new(&policy.peer_id))
+                    .clone()
+            };
+            status.update(|s| s.link = LinkState::Syncing);
+            let peer = policy.peer_id.clone();
+            let result = match conn.accept_bi().await {
+                Ok((send, recv)) => run_session(&store, &config, policy, send, recv, changes, &status).await,
+                Err(e) => Err(e.into()),
+            };
+            match result {
+                Ok(outcome) => tracing::info!(%peer, ?outcome, "session ended"),
+                Err(e) => {
+                    tracing::info!(%peer, error = %e, "session failed");
+                    status.update(|s| s.link = LinkState::Offline { retry_at_ms: 0, error: e.to_string() });
+                }
+            }
+            conn.close(quinn::VarInt::from_u32(0), b"done");
+        });
+    }
+}
+
+/// Dials the parent whenever it is reachable, with capped exponential backoff, and runs a
+/// session on each connection. Never returns while `changes` has a sender.
+#[allow(clippy::too_many_arguments)]
+pub async fn uplink(
+    endpoint: Endpoint,
+    parent_addr: SocketAddr,
+    server_name: String,
+    store: Store,
+    config: NetConfig,
+    policy: PeerPolicy,
+    changes: watch::Receiver<u64>,
+    status: SyncStatusHandle,
+) {
+    let mut failures: u32 = 0;
+    loop {
+        if changes.has_changed().is_err() {
+            return;
+        }
+        status.update(|s| s.link = LinkState::Connecting);
+        let attempt = async {
+            let conn = endpoint.connect(parent_addr, &server_name)?.await?;
+            let (send, recv) = conn.open_bi().await?;
+            let outcome =
+                run_session(&store, &config, policy.clone(), send, recv, changes.clone(), &status).await;
+            conn.close(quinn::VarInt::from_u32(0), b"done");
+            outcome
+        };
+        match attempt.await {
+            Ok(outcome) => {
+                failures = 0;
+                tracing::info!(?outcome, "uplink session ended");
+            }
+            Err(NetError::Idle(_)) if status.get().link == LinkState::Synced => failures = 0,
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                let delay = backoff(&config, failures);
+                tracing::info!(error = %e, retry_in = ?delay, "uplink failed");
+                let retry_at_ms = now_ms() + delay.as_millis() as i64;
+                status.update(|s| s.link = LinkState::Offline { retry_at_ms, error: e.to_string() });
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        }
+        tokio::time::sleep(config.retry_min).await;
+    }
+}
+
+/// `retry_min * 2^(failures-1)`, capped at `retry_max`, less up to a quarter of jitter so that
+/// kiosks that lost the same link do not all redial at once.
+fn backoff(config: &NetConfig, failures: u32) -> Duration {
+    let exp = failures.saturating_sub(1).min(20);
+    let base = config.retry_min.saturating_mul(1u32 << exp).min(config.retry_max);
+    let jitter = (now_ms().unsigned_abs() % 1000) as f64 / 4000.0;
+    base.mul_f64(1.0 - jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let mut c = NetConfig::new("n");
+        c.retry_min = Duration::from_secs(1);
+        c.retry_max = Duration::from_secs(60);
+        let secs = |f| backoff(&c, f).as_secs_f64();
+        assert!((0.75..=1.0).contains(&secs(1)));
+        assert!((3.0..=4.0).contains(&secs(3)));
+        assert!((45.0..=60.0).contains(&secs(30)));
+    }
+}

@@ -1,0 +1,64 @@
+//! What the UI shows about a link: state, progress of the current session, what is waiting.
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum LinkState {
+    /// No parent configured.
+    Disabled,
+    Connecting,
+    Syncing,
+    Synced,
+    /// The last attempt failed; the next is due at `retry_at_ms`.
+    Offline {
+        retry_at_ms: i64,
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    pub peer: String,
+    pub link: LinkState,
+    pub last_synced_at_ms: Option<i64>,
+    /// Documents sent and received in the current (or last) session.
+    pub docs_sent: u64,
+    pub docs_received: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// A shared, cheaply cloned view of one link's status.
+#[derive(Clone)]
+pub struct SyncStatusHandle(Arc<Mutex<SyncStatus>>);
+
+impl SyncStatusHandle {
+    pub fn new(peer: &str) -> SyncStatusHandle {
+        SyncStatusHandle(Arc::new(Mutex::new(SyncStatus {
+            peer: peer.to_string(),
+            link: LinkState::Disabled,
+            last_synced_at_ms: None,
+            docs_sent: 0,
+            docs_received: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+        })))
+    }
+
+    pub fn get(&self) -> SyncStatus {
+        match self.0.lock() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn update(&self, f: impl FnOnce(&mut SyncStatus)) {
+        match self.0.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+}
