@@ -1,1 +1,242 @@
-//! placeholder
+//! The hub node: accepts its children (kiosks, or lower hubs) over QUIC, dials its own parent
+//! when it has one, so one binary serves county, city and province. A small web page lists
+//! the children with their last contact, backlog and errors.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use maud::{DOCTYPE, Markup, html};
+use serde::Serialize;
+use yizhan_net::{Children, LinkState, NetConfig, PeerAuthorizer, PeerPolicy, SyncStatus, SyncStatusHandle};
+use yizhan_store::{CaseFilter, Store, StoreConfig};
+
+#[derive(Debug, Clone)]
+pub struct ParentLink {
+    pub addr: SocketAddr,
+    /// The TLS server name in the parent's certificate.
+    pub server_name: String,
+    pub node_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub node_id: String,
+    /// The region this hub serves: a county, city or the province code.
+    pub scope: String,
+    pub data_dir: PathBuf,
+    pub http_listen: SocketAddr,
+    pub sync_listen: SocketAddr,
+    pub parent: Option<ParentLink>,
+    pub net: NetConfig,
+}
+
+/// The hub's TLS: how it serves children, how it dials its parent, and who may connect.
+pub struct HubTls {
+    pub server: quinn::ServerConfig,
+    pub client: Option<quinn::ClientConfig>,
+    pub authorize: PeerAuthorizer,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("store: {0}")]
+    Store(#[from] yizhan_store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("a parent is configured but no client TLS configuration was given")]
+    NoClientTls,
+}
+
+/// A running hub. Dropping it does not stop the tasks; they end with the runtime.
+#[derive(Clone)]
+pub struct Hub {
+    pub config: HubConfig,
+    pub store: Store,
+    pub http_addr: SocketAddr,
+    pub sync_addr: SocketAddr,
+    pub children: Children,
+    pub parent_status: Option<SyncStatusHandle>,
+}
+
+pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
+    let store = Store::open(StoreConfig::new(&config.data_dir))?;
+    let mut endpoint = quinn::Endpoint::server(tls.server, config.sync_listen)
+        .map_err(|source| HubError::Listen { addr: config.sync_listen, source })?;
+    let sync_addr =
+        endpoint.local_addr().map_err(|source| HubError::Listen { addr: config.sync_listen, source })?;
+    let children: Children = Arc::default();
+    tokio::spawn(yizhan_net::serve(
+        endpoint.clone(),
+        store.clone(),
+        config.net.clone(),
+        tls.authorize,
+        store.subscribe_feed(),
+        children.clone(),
+    ));
+    let parent_status = match &config.parent {
+        None => None,
+        Some(parent) => {
+            let client = tls.client.ok_or(HubError::NoClientTls)?;
+            endpoint.set_default_client_config(client);
+            let status = SyncStatusHandle::new(&parent.node_id);
+            tokio::spawn(yizhan_net::uplink(
+                endpoint.clone(),
+                parent.addr,
+                parent.server_name.clone(),
+                store.clone(),
+                config.net.clone(),
+                PeerPolicy::parent(&parent.node_id, &config.scope),
+                store.subscribe_feed(),
+                status.clone(),
+            ));
+            Some(status)
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
+    let http_addr =
+        listener.local_addr().map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
+    let hub = Hub { config, store, http_addr, sync_addr, children, parent_status };
+    let app = router(hub.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "hub web server stopped");
+        }
+    });
+    Ok(hub)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChildView {
+    pub node_id: String,
+    pub scope: String,
+    pub link: SyncStatus,
+    pub last_contact_ms: Option<i64>,
+    /// Documents changed here, within the child's scope, that it has not applied yet.
+    pub backlog_docs: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HubView {
+    pub node_id: String,
+    pub scope: String,
+    pub scope_name: String,
+    pub cases: i64,
+    pub parent: Option<SyncStatus>,
+    pub children: Vec<ChildView>,
+}
+
+impl Hub {
+    pub async fn view(&self) -> Result<HubView, yizhan_store::StoreError> {
+        let children: Vec<(String, String, SyncStatus)> = {
+            let map = match self.children.lock() {
+                Ok(m) => m,
+                Err(p) => p.into_inner(),
+            };
+            map.iter().map(|(id, c)| (id.clone(), c.scope.clone(), c.status.get())).collect()
+        };
+        let (cases, rows) = self
+            .store
+            .call(move |db| {
+                let cases = db.count_cases(&CaseFilter::default())?;
+                let mut rows = Vec::new();
+                for (id, scope, link) in children {
+                    let backlog_docs = db.backlog_docs(&id, &scope)?;
+                    let last_contact_ms = db.peer_last_contact_ms(&id)?;
+                    rows.push(ChildView { node_id: id, scope, link, last_contact_ms, backlog_docs });
+                }
+                Ok((cases, rows))
+            })
+            .await?;
+        Ok(HubView {
+            node_id: self.config.node_id.clone(),
+            scope: self.config.scope.clone(),
+            scope_name: yizhan_core::regions().path_name(&self.config.scope),
+            cases,
+            parent: self.parent_status.as_ref().map(SyncStatusHandle::get),
+            children: rows,
+        })
+    }
+}
+
+fn router(hub: Hub) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/api/hub", get(api))
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .with_state(hub)
+}
+
+async fn api(State(hub): State<Hub>) -> Result<axum::Json<HubView>, axum::http::StatusCode> {
+    hub.view().await.map(axum::Json).map_err(|e| {
+        tracing::error!(error = %e, "hub view");
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+    })
+}
+
+fn fmt_ms(ms: Option<i64>) -> String {
+    use chrono::TimeZone;
+    let Some(ms) = ms else { return "从未".to_string() };
+    let Some(cst) = chrono::FixedOffset::east_opt(8 * 3600) else { return "-".into() };
+    cst.timestamp_millis_opt(ms).single().map(|t| t.format("%m-%d %H:%M:%S").to_string()).unwrap_or_default()
+}
+
+fn link_zh(link: &LinkState) -> (String, &'static str) {
+    match link {
+        LinkState::Disabled => ("未配置".into(), "off"),
+        LinkState::Connecting => ("连接中".into(), "busy"),
+        LinkState::Syncing => ("同步中".into(), "busy"),
+        LinkState::Synced => ("已同步".into(), "ok"),
+        LinkState::Offline { error, .. } => (format!("离线：{error}"), "err"),
+    }
+}
+
+async fn page(State(hub): State<Hub>) -> Result<Markup, axum::http::StatusCode> {
+    let v = hub.view().await.map_err(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok(html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta http-equiv="refresh" content="5";
+                title { "运管中心 · " (v.node_id) }
+                style { (maud::PreEscaped(HUB_CSS)) }
+            }
+            body {
+                h1 { "运管中心同步状态" }
+                p { (v.scope_name) "（" (v.scope) "） · 节点 " (v.node_id) " · 案例 " b data-testid="hub-cases" { (v.cases) } " 个" }
+                @if let Some(p) = &v.parent {
+                    @let (text, class) = link_zh(&p.link);
+                    p { "上级 " (p.peer) "：" span class=(class) { (text) } " · 最近同步 " (fmt_ms(p.last_synced_at_ms)) }
+                }
+                h2 { "下级节点（" (v.children.len()) "）" }
+                table {
+                    thead { tr { th { "节点" } th { "范围" } th { "状态" } th { "最近联系" } th { "待发文档" } th { "本次收/发" } } }
+                    tbody {
+                        @for c in &v.children {
+                            @let (text, class) = link_zh(&c.link.link);
+                            tr {
+                                td { (c.node_id) }
+                                td { (yizhan_core::regions().path_name(&c.scope)) }
+                                td class=(class) { (text) }
+                                td { (fmt_ms(c.last_contact_ms)) }
+                                td { (c.backlog_docs) }
+                                td { (c.link.docs_received) " / " (c.link.docs_sent) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+const HUB_CSS: &str = "body{font:18px/1.6 'Noto Sans CJK SC',sans-serif;margin:20px;background:#f4f6f1}
+table{border-collapse:collapse;background:#fff;width:100%}th,td{border:1px solid #d9ddd2;padding:8px 12px;text-align:left}
+.ok{color:#1b5e20;font-weight:700}.busy{color:#8a4b00}.err{color:#c62828}.off{color:#777}";

@@ -12,7 +12,7 @@ use yizhan_store::sync::{PeerPolicy, SyncReplica};
 use yizhan_sync_proto::{Event, Session, SessionConfig, SessionError, SessionStats};
 
 use crate::limiter::RateLimiter;
-use crate::status::{LinkState, SyncStatusHandle};
+use crate::status::{ChildEntry, Children, LinkState, SyncStatusHandle};
 use crate::{NetConfig, NetError};
 
 /// Turns a peer's verified certificate chain into what it may send and receive, or refuses it.
@@ -72,7 +72,7 @@ pub async fn run_session(
     policy: PeerPolicy,
     mut send: SendStream,
     mut recv: RecvStream,
-    mut changes: watch::Receiver<u64>,
+    mut changes: watch::Receiver<i64>,
     status: &SyncStatusHandle,
 ) -> Result<SessionOutcome, NetError> {
     let policy = Arc::new(policy);
@@ -167,8 +167,8 @@ pub async fn serve(
     store: Store,
     config: NetConfig,
     authorize: PeerAuthorizer,
-    changes: watch::Receiver<u64>,
-    children: Arc<std::sync::Mutex<std::collections::BTreeMap<String, SyncStatusHandle>>>,
+    changes: watch::Receiver<i64>,
+    children: Children,
 ) {
     let permits = Arc::new(tokio::sync::Semaphore::new(config.children_max.max(1)));
     while let Some(incoming) = endpoint.accept().await {
@@ -200,9 +200,12 @@ pub async fn serve(
                     Ok(m) => m,
                     Err(p) => p.into_inner(),
                 };
-                map.entry(policy.peer_id.clone())
-                    .or_insert_with(|| SyncStatusHandle::new(&policy.peer_id))
-                    .clone()
+                let entry = map.entry(policy.peer_id.clone()).or_insert_with(|| ChildEntry {
+                    scope: policy.send_scope.clone(),
+                    status: SyncStatusHandle::new(&policy.peer_id),
+                });
+                entry.scope = policy.send_scope.clone();
+                entry.status.clone()
             };
             status.update(|s| s.link = LinkState::Syncing);
             let peer = policy.peer_id.clone();
@@ -232,7 +235,7 @@ pub async fn uplink(
     store: Store,
     config: NetConfig,
     policy: PeerPolicy,
-    changes: watch::Receiver<u64>,
+    changes: watch::Receiver<i64>,
     status: SyncStatusHandle,
 ) {
     let mut failures: u32 = 0;

@@ -12,7 +12,7 @@ mod status;
 
 pub use driver::{PeerAuthorizer, SessionOutcome, run_session, serve, uplink};
 pub use limiter::RateLimiter;
-pub use status::{LinkState, SyncStatus, SyncStatusHandle};
+pub use status::{ChildEntry, Children, LinkState, SyncStatus, SyncStatusHandle};
 pub use yizhan_store::sync::PeerPolicy;
 
 use std::time::Duration;

@@ -62,3 +62,13 @@ impl SyncStatusHandle {
         }
     }
 }
+
+/// A hub's record of one child: the scope its certificate grants and its link status.
+#[derive(Clone)]
+pub struct ChildEntry {
+    pub scope: String,
+    pub status: SyncStatusHandle,
+}
+
+/// The children a hub has heard from, by node id.
+pub type Children = Arc<Mutex<std::collections::BTreeMap<String, ChildEntry>>>;

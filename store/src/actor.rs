@@ -2,7 +2,7 @@
 
 use std::thread;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::blobs::{BlobWriter, FinishedBlob, NewBlob};
 use crate::db::Db;
@@ -16,6 +16,7 @@ type Command = Box<dyn FnOnce(&mut Db) + Send>;
 pub struct Store {
     tx: mpsc::Sender<Command>,
     config: StoreConfig,
+    feed: watch::Receiver<i64>,
 }
 
 impl Store {
@@ -23,6 +24,7 @@ impl Store {
     pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
         let (tx, mut rx) = mpsc::channel::<Command>(config.queue_len.max(1));
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
+        let (feed_tx, feed_rx) = watch::channel(0i64);
         let thread_config = config.clone();
         thread::Builder::new()
             .name("yizhan-store".into())
@@ -37,17 +39,33 @@ impl Store {
                         return;
                     }
                 };
+                let mut head = db.feed_head().unwrap_or(0);
+                feed_tx.send_replace(head);
                 while let Some(cmd) = rx.blocking_recv() {
                     cmd(&mut db);
+                    // Every path that changes a document moves the feed head: announcing it
+                    // here means no write path can forget to wake the sync sessions.
+                    if let Ok(now) = db.feed_head()
+                        && now != head
+                    {
+                        head = now;
+                        feed_tx.send_replace(head);
+                    }
                 }
             })
             .map_err(|source| StoreError::Io { path: config.dir.clone(), source })?;
         ready_rx.recv().map_err(|_| StoreError::Closed)??;
-        Ok(Store { tx, config })
+        Ok(Store { tx, config, feed: feed_rx })
     }
 
     pub fn config(&self) -> &StoreConfig {
         &self.config
+    }
+
+    /// Watches the local feed head: it changes whenever any document changes here (recorded
+    /// locally or received from a peer). Sync sessions wake on it.
+    pub fn subscribe_feed(&self) -> watch::Receiver<i64> {
+        self.feed.clone()
     }
 
     /// A writer for a blob of at most `size_max` bytes. Creating it touches only the blob

@@ -268,6 +268,11 @@ impl Db {
         Ok(n)
     }
 
+    /// The sequence number of the latest local change (0 when none).
+    pub fn feed_head(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM feed", [], |r| r.get(0))?)
+    }
+
     /// Documents changed locally after `seq`, oldest first, at most `limit`.
     pub fn changes_since(&self, seq: i64, limit: u32) -> Result<Vec<FeedEntry>, StoreError> {
         let mut stmt = self
@@ -285,6 +290,26 @@ impl Db {
     pub fn doc_unsynced(&self, id: &str) -> Result<bool, StoreError> {
         let sql = format!("SELECT EXISTS(SELECT 1 FROM feed WHERE doc_id = ?1 AND seq > {UNSYNCED_SINCE})");
         Ok(self.conn.query_row(&sql, [id], |r| r.get(0))?)
+    }
+
+    /// Documents within `scope` changed here past what `peer` has applied: its backlog.
+    pub fn backlog_docs(&self, peer: &str, scope: &str) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM feed f JOIN docs d ON d.id = f.doc_id
+             WHERE substr(d.scope, 1, length(?2)) = ?2
+               AND f.seq > COALESCE((SELECT sent_seq FROM peers WHERE peer_id = ?1), 0)",
+            params![peer, scope],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// When `peer` was last heard from, if ever.
+    pub fn peer_last_contact_ms(&self, peer: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT last_contact_ms FROM peers WHERE peer_id = ?1", [peer], |r| r.get(0))
+            .optional()?
+            .flatten())
     }
 
     /// How far `peer` has applied this node's feed (as it last told us).
