@@ -78,7 +78,14 @@ fn main() -> anyhow::Result<()> {
             let scope = RegionCode::parse(&region).with_context(|| format!("--region {region}"))?;
             let key_file = key_file.unwrap_or_else(|| data_dir.join("keys").join("field.key"));
             let config =
-                KioskConfig { data_dir: data_dir.clone(), key_file, listen, scope, limits: UploadLimits::default() };
+                KioskConfig {
+                data_dir: data_dir.clone(),
+                key_file,
+                listen,
+                scope,
+                limits: UploadLimits::default(),
+                node_id: None,
+            };
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
                 let state = AppState::open(config, Arc::new(SystemClock))?;

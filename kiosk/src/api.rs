@@ -58,7 +58,7 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct NodeStatus {
     pub node_id: String,
     pub scope: String,
@@ -69,6 +69,9 @@ pub struct NodeStatus {
     pub blob_bytes: i64,
     /// Video jobs waiting or running.
     pub jobs_pending: i64,
+    /// The link to the county hub: `state` is disabled, connecting, syncing, synced or offline.
+    #[schema(value_type = Object)]
+    pub sync: yizhan_net::SyncStatus,
 }
 
 #[utoipa::path(get, path = "/api/status", responses((status = 200, body = NodeStatus)))]
@@ -82,6 +85,7 @@ async fn status(State(state): State<AppState>) -> Result<Json<NodeStatus>, ApiEr
         blobs: s.blobs,
         blob_bytes: s.blob_bytes,
         jobs_pending: s.jobs_pending,
+        sync: state.sync.get(),
     }))
 }
 

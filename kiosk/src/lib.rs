@@ -52,6 +52,18 @@ pub struct KioskConfig {
     /// The region this kiosk serves; the form offers the towns within it.
     pub scope: RegionCode,
     pub limits: UploadLimits,
+    /// This node's id; `None` keeps (or creates) the one stored in the data directory.
+    pub node_id: Option<String>,
+}
+
+/// Where and how a kiosk reaches its county hub.
+pub struct Uplink {
+    pub parent_addr: SocketAddr,
+    /// The TLS server name in the hub's certificate.
+    pub server_name: String,
+    pub parent_id: String,
+    pub client: quinn::ClientConfig,
+    pub net: yizhan_net::NetConfig,
 }
 
 /// A source of wall-clock time, so tests can inject one.
@@ -71,6 +83,8 @@ impl Clock for SystemClock {
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
+    /// The link to the county hub (state `Disabled` when none is configured).
+    pub sync: yizhan_net::SyncStatusHandle,
     pub store: Store,
     pub key: FieldKey,
     pub config: KioskConfig,
@@ -102,8 +116,35 @@ impl AppState {
         let store = Store::open(StoreConfig::new(&config.data_dir))
             .map_err(|source| StartError::Store { dir: config.data_dir.clone(), source })?;
         let key = load_or_create_key(&config.key_file)?;
-        let node_id = load_or_create_node_id(&config.data_dir)?;
-        Ok(AppState(Arc::new(Inner { store, key, config, node_id, clock, jobs_notify: Notify::new() })))
+        let node_id = match &config.node_id {
+            Some(id) => id.clone(),
+            None => load_or_create_node_id(&config.data_dir)?,
+        };
+        let sync = yizhan_net::SyncStatusHandle::new("");
+        Ok(AppState(Arc::new(Inner { sync, store, key, config, node_id, clock, jobs_notify: Notify::new() })))
+    }
+
+    /// Starts syncing with the county hub whenever it is reachable.
+    pub fn start_uplink(&self, uplink: Uplink) -> std::io::Result<()> {
+        let bind: SocketAddr = if uplink.parent_addr.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" }
+            .parse()
+            .map_err(|_| std::io::Error::other("bad bind address"))?;
+        let mut endpoint = quinn::Endpoint::client(bind)?;
+        endpoint.set_default_client_config(uplink.client);
+        self.sync.update(|s| s.peer = uplink.parent_id.clone());
+        let mut net = uplink.net;
+        net.node_id = self.node_id.clone();
+        tokio::spawn(yizhan_net::uplink(
+            endpoint,
+            uplink.parent_addr,
+            uplink.server_name,
+            self.store.clone(),
+            net,
+            yizhan_net::PeerPolicy::parent(&uplink.parent_id, self.config.scope.as_str()),
+            self.store.subscribe_feed(),
+            self.sync.clone(),
+        ));
+        Ok(())
     }
 
     pub fn new_id(&self) -> String {

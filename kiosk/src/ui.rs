@@ -11,6 +11,7 @@ use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use tower_http::services::ServeFile;
 use yizhan_core::{CaseDoc, Industry, RegionLevel, Status, regions};
+use yizhan_net::{LinkState, SyncStatus};
 use yizhan_store::{BlobBody, CaseFilter, CaseRow, StoreStats};
 
 use crate::AppState;
@@ -60,11 +61,35 @@ fn status_name(code: &str) -> &'static str {
     Status::from_code(code).map(Status::name_zh).unwrap_or("未知")
 }
 
-async fn stats(state: &AppState) -> Option<StoreStats> {
-    state.store.call(|db| db.stats()).await.ok()
+/// What the header shows on every page: unsynced records and the link to the county hub.
+pub struct HeaderInfo {
+    stats: StoreStats,
+    sync: SyncStatus,
 }
 
-fn layout(title: &str, stats: Option<&StoreStats>, body: Markup) -> Markup {
+async fn stats(state: &AppState) -> Option<HeaderInfo> {
+    let stats = state.store.call(|db| db.stats()).await.ok()?;
+    Some(HeaderInfo { stats, sync: state.sync.get() })
+}
+
+/// The link state in a few words, for the header.
+pub fn link_zh(s: &SyncStatus) -> (String, &'static str) {
+    match &s.link {
+        LinkState::Disabled => ("未连接县中心（离线使用）".into(), "off"),
+        LinkState::Connecting => ("正在连接县中心…".into(), "busy"),
+        LinkState::Syncing => {
+            (format!("同步中：已发 {} 条，已收 {} 条", s.docs_sent, s.docs_received), "busy")
+        }
+        LinkState::Synced => {
+            (format!("已同步 {}", s.last_synced_at_ms.map(fmt_time).unwrap_or_default()), "ok")
+        }
+        LinkState::Offline { retry_at_ms, .. } => {
+            (format!("网络不通，{} 重试", fmt_time(*retry_at_ms)), "err")
+        }
+    }
+}
+
+fn layout(title: &str, header: Option<&HeaderInfo>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -82,9 +107,11 @@ fn layout(title: &str, stats: Option<&StoreStats>, body: Markup) -> Markup {
                         a href="/cases" { "案例列表" }
                         a.primary href="/cases/new" { "＋ 登记新案例" }
                     }
-                    @if let Some(s) = stats {
+                    @if let Some(h) = header {
+                        @let (link, class) = link_zh(&h.sync);
+                        span class=(format!("link {class}")) data-testid="link" { (link) }
                         span.sync title="尚未同步到县运管中心的记录" data-testid="unsynced" {
-                            @if s.unsynced_docs > 0 { "未同步 " b { (s.unsynced_docs) } " 条" } @else { "已全部同步" }
+                            @if h.stats.unsynced_docs > 0 { "未同步 " b { (h.stats.unsynced_docs) } " 条" } @else { "已全部同步" }
                         }
                     }
                 }

@@ -30,6 +30,7 @@ fn config(dir: &Path, limits: UploadLimits) -> KioskConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         scope: RegionCode::parse("510131").unwrap(),
         limits,
+        node_id: None,
     }
 }
 
