@@ -1,0 +1,273 @@
+//! rustls configurations for QUIC (TLS 1.3, mutual authentication) whose verifiers add the
+//! identity, scope and revocation rules to webpki's path validation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, ring};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::time_provider::TimeProvider;
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, DistinguishedName, OtherError, ServerConfig,
+    SignatureScheme,
+};
+
+use crate::authority::{NodeCredentials, unix_secs};
+use crate::chain::{TrustRoots, VerifiedChain, verify_chain};
+use crate::error::{IdentityError, TlsConfigError, VerifyError};
+use crate::identity::{NodeIdentity, Role};
+use crate::revocation::RevocationState;
+
+/// A clock the configurations read at handshake time: the system clock in production, a
+/// [`ManualClock`] in tests and the simulator.
+pub fn system_clock() -> Arc<dyn TimeProvider> {
+    Arc::new(rustls::time_provider::DefaultTimeProvider)
+}
+
+/// A clock that says what it was last set to.
+#[derive(Debug)]
+pub struct ManualClock {
+    unix_secs: AtomicU64,
+}
+
+impl ManualClock {
+    pub fn new(now: SystemTime) -> Self {
+        ManualClock { unix_secs: AtomicU64::new(unix_secs(now)) }
+    }
+
+    pub fn set(&self, now: SystemTime) {
+        self.unix_secs.store(unix_secs(now), Ordering::Relaxed);
+    }
+}
+
+impl TimeProvider for ManualClock {
+    fn current_time(&self) -> Option<UnixTime> {
+        Some(UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            self.unix_secs.load(Ordering::Relaxed),
+        )))
+    }
+}
+
+/// The `ServerName` a client passes to dial the node `node_id` (`<node_id>.yizhan.invalid`).
+pub fn server_name(node_id: &str) -> Result<ServerName<'static>, IdentityError> {
+    crate::identity::validate_node_id(node_id)?;
+    ServerName::try_from(crate::identity::server_name_for(node_id))
+        .map_err(|_| IdentityError::InvalidNodeId(node_id.to_owned()))
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    // Explicit provider: never depend on a process-wide default that another crate may install.
+    Arc::new(ring::default_provider())
+}
+
+/// A server (hub or province) configuration: TLS 1.3 only (QUIC), client certificates required and
+/// verified to `roots`, then refused unless the client's identity is valid for its chain, not
+/// revoked, and its scope lies strictly within this node's scope (a hub serves only its children).
+pub fn server_config(
+    creds: &NodeCredentials,
+    roots: &TrustRoots,
+    revocation: Arc<RevocationState>,
+    alpn_protocols: &[&[u8]],
+    clock: Arc<dyn TimeProvider>,
+) -> Result<ServerConfig, TlsConfigError> {
+    let local = creds.identity()?;
+    if local.role() == Role::Kiosk {
+        return Err(VerifyError::PeerRole { peer: local, what: "serve" }.into());
+    }
+    let provider = provider();
+    let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots.rustls_store()), provider.clone())
+        .build()?;
+    let verifier = ClientVerifier { inner, roots: roots.clone(), revocation, local };
+    let mut config = ServerConfig::builder_with_details(provider, clock)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_client_cert_verifier(Arc::new(verifier))
+        .with_single_cert(creds.chain.clone(), creds.key.clone_key())?;
+    config.alpn_protocols = alpn_protocols.iter().map(|p| p.to_vec()).collect();
+    // No session resumption: a resumed session skips certificate verification, so a client
+    // revoked (or expired) since its last full handshake would get in. A full handshake costs the
+    // certificate chains (~2 KB) and no extra round trip.
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
+    Ok(config)
+}
+
+/// A client (kiosk, or hub dialing its parent) configuration: TLS 1.3 only, presents `creds`,
+/// and refuses a server that is not a hub or the province, whose certificate is not for the
+/// dialed name ([`server_name`]), is revoked, or whose scope does not strictly contain ours.
+pub fn client_config(
+    creds: &NodeCredentials,
+    roots: &TrustRoots,
+    revocation: Arc<RevocationState>,
+    alpn_protocols: &[&[u8]],
+    clock: Arc<dyn TimeProvider>,
+) -> Result<ClientConfig, TlsConfigError> {
+    let local = creds.identity()?;
+    let provider = provider();
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots.rustls_store()), provider.clone())
+        .build()?;
+    let verifier = ServerVerifier { inner, roots: roots.clone(), revocation, local };
+    let mut config = ClientConfig::builder_with_details(provider, clock)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_client_auth_cert(creds.chain.clone(), creds.key.clone_key())?;
+    config.alpn_protocols = alpn_protocols.iter().map(|p| p.to_vec()).collect();
+    // No resumption (see `server_config`): every connection verifies the hub's chain and the
+    // current revocation lists.
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(config)
+}
+
+fn to_rustls(e: VerifyError) -> rustls::Error {
+    let cert_error = match e {
+        VerifyError::Revoked { .. } => CertificateError::Revoked,
+        VerifyError::UnknownIssuer => CertificateError::UnknownIssuer,
+        VerifyError::BadSignature { .. } => CertificateError::BadSignature,
+        other => CertificateError::Other(OtherError(Arc::new(other))),
+    };
+    rustls::Error::InvalidCertificate(cert_error)
+}
+
+/// Our rules on top of webpki's: the chain as presented passes [`verify_chain`] and is not revoked.
+fn check_identity(
+    roots: &TrustRoots,
+    revocation: &RevocationState,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    now: UnixTime,
+) -> Result<VerifiedChain, rustls::Error> {
+    let chain = verify_chain(roots, end_entity, intermediates, now.as_secs()).map_err(to_rustls)?;
+    revocation.check(&chain).map_err(to_rustls)?;
+    Ok(chain)
+}
+
+#[derive(Debug)]
+struct ClientVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
+    roots: TrustRoots,
+    revocation: Arc<RevocationState>,
+    local: NodeIdentity,
+}
+
+impl ClientCertVerifier for ClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        true
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        self.inner.verify_client_cert(end_entity, intermediates, now)?;
+        let chain = check_identity(&self.roots, &self.revocation, end_entity, intermediates, now)?;
+        let peer = chain.subject();
+        if !self.local.is_ancestor_of(peer) {
+            return Err(to_rustls(VerifyError::PeerOutsideScope {
+                peer: peer.clone(),
+                local: self.local.clone(),
+            }));
+        }
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+#[derive(Debug)]
+struct ServerVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    roots: TrustRoots,
+    revocation: Arc<RevocationState>,
+    local: NodeIdentity,
+}
+
+impl ServerCertVerifier for ServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
+        let chain = check_identity(&self.roots, &self.revocation, end_entity, intermediates, now)?;
+        let peer = chain.subject();
+        if !matches!(peer.role(), Role::Hub | Role::Province) {
+            return Err(to_rustls(VerifyError::PeerRole { peer: peer.clone(), what: "serve" }));
+        }
+        // webpki matched the name against the certificate's DNS names; also bind it to the identity,
+        // so the name dialed is the node id the certificate's identity carries.
+        let dialed = match server_name {
+            ServerName::DnsName(name) => name.as_ref().to_owned(),
+            other => other.to_str().into_owned(),
+        };
+        if dialed != peer.server_name() {
+            return Err(to_rustls(VerifyError::ServerNameMismatch { expected: dialed, peer: peer.clone() }));
+        }
+        if !peer.is_ancestor_of(&self.local) {
+            return Err(to_rustls(VerifyError::PeerOutsideScope {
+                peer: peer.clone(),
+                local: self.local.clone(),
+            }));
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
