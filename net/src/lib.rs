@@ -9,10 +9,12 @@
 mod driver;
 mod limiter;
 mod status;
+mod tls;
 
 pub use driver::{PeerAuthorizer, SessionOutcome, run_session, serve, uplink};
 pub use limiter::RateLimiter;
 pub use status::{ChildEntry, Children, LinkState, SyncStatus, SyncStatusHandle};
+pub use tls::{NodeTls, TlsError, child_authorizer};
 pub use yizhan_store::sync::PeerPolicy;
 
 use std::time::Duration;

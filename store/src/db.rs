@@ -110,6 +110,9 @@ pub struct StoreStats {
 
 /// "Not yet synced" counts what the parent hub (any peer marked `is_parent`) has not applied.
 const UNSYNCED_SINCE: &str = "(SELECT COALESCE(MIN(sent_seq), 0) FROM peers WHERE is_parent = 1)";
+/// Documents the parent refused stay "not synced" whatever the checkpoint says.
+const REFUSED_BY_PARENT: &str =
+    "(SELECT doc_id FROM peer_refusals WHERE peer_id IN (SELECT peer_id FROM peers WHERE is_parent = 1))";
 
 impl Db {
     pub fn open(config: StoreConfig) -> Result<Db, StoreError> {
@@ -288,7 +291,9 @@ impl Db {
 
     /// True when the document has a change its parent hub has not acknowledged.
     pub fn doc_unsynced(&self, id: &str) -> Result<bool, StoreError> {
-        let sql = format!("SELECT EXISTS(SELECT 1 FROM feed WHERE doc_id = ?1 AND seq > {UNSYNCED_SINCE})");
+        let sql = format!(
+            "SELECT EXISTS(SELECT 1 FROM feed WHERE doc_id = ?1 AND (seq > {UNSYNCED_SINCE} OR doc_id IN {REFUSED_BY_PARENT}))"
+        );
         Ok(self.conn.query_row(&sql, [id], |r| r.get(0))?)
     }
 
@@ -404,7 +409,7 @@ impl Db {
         let sql = format!(
             "SELECT c.id, region_code, village_name, industry, subject, description, farmer_name, phone_masked,
                     officer, status, expert, created_at_ms, updated_at_ms, photo_count, video_count, thumb_hash,
-                    f.seq > {UNSYNCED_SINCE}
+                    (f.seq > {UNSYNCED_SINCE} OR c.id IN {REFUSED_BY_PARENT})
              FROM cases c LEFT JOIN feed f ON f.doc_id = c.id {where_sql}
              ORDER BY created_at_ms DESC, c.id LIMIT {limit} OFFSET {}",
             filter.offset
@@ -426,7 +431,9 @@ impl Db {
         Ok(StoreStats {
             docs: q("SELECT COUNT(*) FROM docs")?,
             cases: q("SELECT COUNT(*) FROM cases")?,
-            unsynced_docs: q(&format!("SELECT COUNT(*) FROM feed WHERE seq > {UNSYNCED_SINCE}"))?,
+            unsynced_docs: q(&format!(
+                "SELECT COUNT(*) FROM feed WHERE seq > {UNSYNCED_SINCE} OR doc_id IN {REFUSED_BY_PARENT}"
+            ))?,
             blobs: q("SELECT COUNT(*) FROM blobs")?,
             blob_bytes: q("SELECT COALESCE(SUM(size), 0) FROM blobs")?,
             jobs_pending: q("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')")?,

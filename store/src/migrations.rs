@@ -78,6 +78,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE peers ADD COLUMN recv_seq INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE peers ADD COLUMN is_parent INTEGER NOT NULL DEFAULT 0;
     UPDATE peers SET is_parent = 1 WHERE peer_id = 'parent';
+    -- Documents a peer refused (outside its scope, invalid): not synced, and shown as such.
+    CREATE TABLE peer_refusals (
+        peer_id TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        code INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (peer_id, doc_id)
+    ) STRICT, WITHOUT ROWID;
     CREATE TABLE peer_docs (
         peer_id TEXT NOT NULL,
         doc_id TEXT NOT NULL,

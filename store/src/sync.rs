@@ -227,6 +227,7 @@ impl Replica for SyncReplica<'_> {
     fn acknowledged(&mut self, peer: &str, docs: &[(String, Vec<Hash>)]) -> Result<(), StoreError> {
         let tx = self.db.conn.transaction()?;
         for (id, heads) in docs {
+            tx.execute("DELETE FROM peer_refusals WHERE peer_id = ?1 AND doc_id = ?2", params![peer, id])?;
             tx.execute(
                 "INSERT OR REPLACE INTO peer_docs (peer_id, doc_id, heads) VALUES (?1, ?2, ?3)",
                 params![peer, id, encode_heads(heads)],
@@ -240,6 +241,19 @@ impl Replica for SyncReplica<'_> {
         self.db
             .conn
             .execute("DELETE FROM peer_docs WHERE peer_id = ?1 AND doc_id = ?2", params![peer, doc_id])?;
+        Ok(())
+    }
+
+    fn refused(&mut self, peer: &str, refused: &[Rejected]) -> Result<(), StoreError> {
+        let tx = self.db.conn.transaction()?;
+        for r in refused {
+            tracing::warn!(peer, doc = %r.doc_id, reason = ?r.reason, detail = %r.detail, "peer refused a document");
+            tx.execute(
+                "INSERT OR REPLACE INTO peer_refusals (peer_id, doc_id, code, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![peer, r.doc_id, r.reason as i64, r.detail],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 //! documents are reached through the [`Replica`] trait, which the store implements on SQLite
 //! and tests implement in memory.
 
+pub mod blob;
 mod replica;
 mod session;
 pub mod wire;

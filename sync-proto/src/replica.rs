@@ -65,6 +65,9 @@ pub trait Replica {
     fn acknowledged(&mut self, peer: &str, docs: &[(String, Vec<Hash>)]) -> Result<(), Self::Error>;
     /// `peer` may not hold the document at all: the next offer sends the whole document.
     fn forget_shared(&mut self, peer: &str, doc_id: &str) -> Result<(), Self::Error>;
+    /// `peer` refused these documents (other than for missing history); they stay unsynced
+    /// until a later version is delivered.
+    fn refused(&mut self, peer: &str, refused: &[Rejected]) -> Result<(), Self::Error>;
     /// `peer` holds everything of the local feed up to `seq` that it may hold (it said so in
     /// its hello or acknowledged it, or the entries held nothing it lacks).
     fn peer_has_upto(&mut self, peer: &str, seq: u64) -> Result<(), Self::Error>;

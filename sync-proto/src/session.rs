@@ -360,6 +360,7 @@ impl Session {
                 self.events
                     .push_back(Event::Delivered { docs: delivered.into_iter().map(|(id, _)| id).collect() });
                 if !refused_by_peer.is_empty() {
+                    replica.refused(&self.peer_id, &refused_by_peer).map_err(store_err)?;
                     self.events.push_back(Event::RefusedByPeer(refused_by_peer));
                 }
                 self.pump(replica)?;

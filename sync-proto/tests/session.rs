@@ -171,6 +171,10 @@ impl Replica for Node {
         Ok(())
     }
 
+    fn refused(&mut self, _peer: &str, _refused: &[Rejected]) -> Result<(), String> {
+        Ok(())
+    }
+
     fn peer_has_upto(&mut self, peer: &str, seq: u64) -> Result<(), String> {
         let e = self.peer_has.entry(peer.to_string()).or_default();
         *e = (*e).max(seq);

@@ -1,0 +1,277 @@
+//! Three tiers over real QUIC on loopback with real certificates: kiosk → county hub →
+//! province hub, each with its own SQLite store.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use yizhan_core::{CaseDoc, Event, EventKind, NewCase};
+use yizhan_hub::{Hub, HubConfig, HubTls, ParentLink};
+use yizhan_identity::{
+    Authority, NodeIdentity, RevocationState, Revoked, Role, server_name_for, system_clock,
+};
+use yizhan_net::{LinkState, NetConfig, NodeTls, PeerPolicy, SyncStatusHandle, child_authorizer};
+use yizhan_store::{Store, StoreConfig};
+
+fn net(id: &str) -> NetConfig {
+    let mut n = NetConfig::new(id);
+    n.retry_min = Duration::from_millis(100);
+    n.retry_max = Duration::from_millis(500);
+    n.idle_timeout = Duration::from_secs(2);
+    n
+}
+
+fn tls(creds: yizhan_identity::NodeCredentials, authority: &Authority) -> NodeTls {
+    let roots = authority.roots().clone();
+    NodeTls {
+        creds: Arc::new(creds),
+        revocation: Arc::new(RevocationState::new(roots.clone())),
+        roots,
+        clock: system_clock(),
+    }
+}
+
+struct Pki {
+    province: Authority,
+    county: Authority,
+    other_county: Authority,
+}
+
+fn pki() -> Pki {
+    let now = SystemTime::now();
+    let province = Authority::init("province", "51", now).unwrap();
+    let county = province.create_child_hub("hub-510131", "510131", now).unwrap();
+    let other_county = province.create_child_hub("hub-510104", "510104", now).unwrap();
+    Pki { province, county, other_county }
+}
+
+async fn start_hub(dir: &std::path::Path, t: &NodeTls, parent: Option<(&Hub, &str)>) -> Hub {
+    let id = t.identity().unwrap();
+    let config = HubConfig {
+        node_id: id.node_id().to_string(),
+        scope: id.scope().to_string(),
+        data_dir: dir.to_path_buf(),
+        http_listen: "127.0.0.1:0".parse().unwrap(),
+        sync_listen: "127.0.0.1:0".parse().unwrap(),
+        parent: parent.map(|(p, pid)| ParentLink {
+            addr: p.sync_addr,
+            server_name: server_name_for(pid),
+            node_id: pid.to_string(),
+        }),
+        net: net(id.node_id()),
+    };
+    let hub_tls = HubTls {
+        server: t.quic_server().unwrap(),
+        client: Some(t.quic_client().unwrap()),
+        authorize: child_authorizer(id),
+    };
+    yizhan_hub::start(config, hub_tls).await.unwrap()
+}
+
+struct Kiosk {
+    store: Store,
+    status: SyncStatusHandle,
+}
+
+fn start_kiosk(dir: &std::path::Path, t: &NodeTls, hub: &Hub) -> Kiosk {
+    let id = t.identity().unwrap();
+    let store = Store::open(StoreConfig::new(dir)).unwrap();
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    endpoint.set_default_client_config(t.quic_client().unwrap());
+    let status = SyncStatusHandle::new(&hub.config.node_id);
+    tokio::spawn(yizhan_net::uplink(
+        endpoint,
+        hub.sync_addr,
+        server_name_for(&hub.config.node_id),
+        store.clone(),
+        net(id.node_id()),
+        PeerPolicy::parent(&hub.config.node_id, id.scope()),
+        store.subscribe_feed(),
+        status.clone(),
+    ));
+    Kiosk { store, status }
+}
+
+async fn record(store: &Store, id: &str, region: &str) {
+    let new = NewCase {
+        region_code: region.into(),
+        village_name: "和平村".into(),
+        industry: "pig".into(),
+        subject: "生猪".into(),
+        description: "不吃食".into(),
+        farmer_name: "王".into(),
+        farmer_phone: String::new(),
+        officer: "李".into(),
+    };
+    let id = id.to_string();
+    store
+        .call(move |db| {
+            let (_, mut doc) = CaseDoc::create(
+                &new,
+                &id,
+                String::new(),
+                "kiosk",
+                Event::new(format!("{id}-c"), 1, "李", EventKind::Created),
+            )
+            .unwrap();
+            db.create_doc(&id, "case", &mut doc)
+        })
+        .await
+        .unwrap();
+}
+
+async fn append(store: &Store, id: &str, ev: Event) {
+    let id = id.to_string();
+    store
+        .call(move |db| Ok(db.update_doc(&id, |doc| CaseDoc::append_event(doc, ev))?.unwrap()))
+        .await
+        .unwrap();
+}
+
+async fn case(store: &Store, id: &str) -> Option<CaseDoc> {
+    let id = id.to_string();
+    let doc = store.call(move |db| db.load_doc(&id)).await.unwrap()?;
+    Some(CaseDoc::from_doc(&doc).unwrap())
+}
+
+/// Polls until `f` holds, for at most 20 s.
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..400 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_flow_up_three_tiers_and_concurrent_edits_merge_everywhere() {
+    let pki = pki();
+    let now = SystemTime::now();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let province_tls = tls(pki.province.own_credentials(now).unwrap(), &pki.province);
+    let county_tls = tls(pki.county.own_credentials(now).unwrap(), &pki.province);
+    let kiosk_id = NodeIdentity::new("kiosk-a", Role::Kiosk, "510131001001").unwrap();
+    let kiosk_tls = tls(pki.county.issue_credentials(&kiosk_id, now).unwrap(), &pki.province);
+
+    let province = start_hub(dirs[0].path(), &province_tls, None).await;
+    let county = start_hub(dirs[1].path(), &county_tls, Some((&province, "province"))).await;
+    let kiosk = start_kiosk(dirs[2].path(), &kiosk_tls, &county);
+
+    record(&kiosk.store, "c1", "510131001001").await;
+    eventually("the case reaches the province", || async { case(&province.store, "c1").await.is_some() })
+        .await;
+    eventually("the kiosk shows it synced", || async {
+        kiosk.store.call(|db| db.stats()).await.unwrap().unsynced_docs == 0
+    })
+    .await;
+    assert!(matches!(
+        kiosk.status.get().link,
+        LinkState::Synced | LinkState::Syncing | LinkState::Connecting
+    ));
+
+    // The kiosk and the county hub act on the case at the same time.
+    append(&kiosk.store, "c1", Event::new("k-esc", 10, "李", EventKind::Escalated)).await;
+    let mut note = Event::new("h-note", 11, "县中心", EventKind::Unknown("note".into()));
+    note.text = "已电话联系".into();
+    append(&county.store, "c1", note).await;
+    eventually("all three hold the same case", || async {
+        let (k, c, p) = (
+            case(&kiosk.store, "c1").await,
+            case(&county.store, "c1").await,
+            case(&province.store, "c1").await,
+        );
+        k.as_ref().map(|k| k.events.len()) == Some(3) && k == c && c == p
+    })
+    .await;
+    let p = case(&province.store, "c1").await.unwrap();
+    assert_eq!(p.state().status, yizhan_core::Status::AwaitingTriage);
+
+    // The hubs' pages list their children with their last contact.
+    let view = county.view().await.unwrap();
+    assert_eq!(view.children.len(), 1);
+    assert_eq!(view.children[0].node_id, "kiosk-a");
+    assert!(view.children[0].last_contact_ms.is_some());
+    assert_eq!(view.cases, 1);
+    let page = reqwest_get(&format!("http://{}/", county.http_addr)).await;
+    assert!(page.contains("kiosk-a") && page.contains("运管中心"));
+}
+
+async fn reqwest_get(url: &str) -> String {
+    // A minimal HTTP/1.0 GET over tokio, to keep this crate free of an HTTP client.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    String::from_utf8_lossy(&out).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_kiosks_and_out_of_scope_documents_are_refused_and_nothing_is_stored() {
+    let pki = pki();
+    let now = SystemTime::now();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let county_tls = tls(pki.county.own_credentials(now).unwrap(), &pki.province);
+    let county = start_hub(dirs[0].path(), &county_tls, None).await;
+
+    // A kiosk enrolled in another county dials this county's hub: refused at the handshake.
+    let foreign = NodeIdentity::new("kiosk-x", Role::Kiosk, "510104017001").unwrap();
+    let foreign_tls = tls(pki.other_county.issue_credentials(&foreign, now).unwrap(), &pki.province);
+    let foreign_kiosk = start_kiosk(dirs[1].path(), &foreign_tls, &county);
+    record(&foreign_kiosk.store, "x1", "510104017001").await;
+
+    // A kiosk of this county pushes one case of its own village and one of another village.
+    let own = NodeIdentity::new("kiosk-a", Role::Kiosk, "510131001001").unwrap();
+    let own_tls = tls(pki.county.issue_credentials(&own, now).unwrap(), &pki.province);
+    let kiosk = start_kiosk(dirs[2].path(), &own_tls, &county);
+    record(&kiosk.store, "ours", "510131001001").await;
+    record(&kiosk.store, "not-ours", "510131002001").await;
+
+    eventually("the kiosk's own case arrives", || async { case(&county.store, "ours").await.is_some() })
+        .await;
+    eventually("the foreign kiosk is offline", || async {
+        matches!(foreign_kiosk.status.get().link, LinkState::Offline { .. })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(case(&county.store, "not-ours").await.is_none(), "a case outside the kiosk's scope was stored");
+    assert!(case(&county.store, "x1").await.is_none(), "a foreign kiosk's case was stored");
+    assert_eq!(county.store.call(|db| db.count_cases(&Default::default())).await.unwrap(), 1);
+    assert!(county.view().await.unwrap().children.iter().all(|c| c.node_id != "kiosk-x"));
+    // The refused case stays "not synced" at the kiosk.
+    assert_eq!(kiosk.store.call(|db| db.stats()).await.unwrap().unsynced_docs, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_kiosk_is_refused() {
+    let pki = pki();
+    let now = SystemTime::now();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let county_tls = tls(pki.county.own_credentials(now).unwrap(), &pki.province);
+    let county = start_hub(dirs[0].path(), &county_tls, None).await;
+    let id = NodeIdentity::new("kiosk-a", Role::Kiosk, "510131001001").unwrap();
+    let kiosk_tls = tls(pki.county.issue_credentials(&id, now).unwrap(), &pki.province);
+
+    // Revoke before it ever connects: the county hub's revocation state is shared with its TLS.
+    let list =
+        pki.county.sign_revocation_list(1, BTreeSet::from([Revoked::node("kiosk-a").unwrap()])).unwrap();
+    county_tls.revocation.apply(&list.to_bytes(), now).unwrap();
+    let kiosk = start_kiosk(dirs[1].path(), &kiosk_tls, &county);
+    record(&kiosk.store, "c1", "510131001001").await;
+    eventually("the revoked kiosk is offline", || async {
+        matches!(kiosk.status.get().link, LinkState::Offline { .. })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(case(&county.store, "c1").await.is_none());
+    let LinkState::Offline { error, .. } = kiosk.status.get().link else { unreachable!() };
+    assert!(!error.is_empty());
+}

@@ -1,0 +1,83 @@
+//! QUIC configurations from a node's credentials (see `yizhan-identity`), and the hub's
+//! authoriser that turns a verified child certificate into what the child may sync.
+
+use std::sync::Arc;
+
+use yizhan_identity::{
+    NodeCredentials, NodeIdentity, RevocationState, TimeProvider, TrustRoots, peer_identity,
+};
+use yizhan_store::sync::PeerPolicy;
+
+use crate::PeerAuthorizer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("tls: {0}")]
+    Config(#[from] yizhan_identity::TlsConfigError),
+    #[error("quic crypto: {0}")]
+    Quic(String),
+}
+
+/// Everything a node needs to speak sync over QUIC.
+#[derive(Clone)]
+pub struct NodeTls {
+    pub creds: Arc<NodeCredentials>,
+    pub roots: TrustRoots,
+    pub revocation: Arc<RevocationState>,
+    pub clock: Arc<dyn TimeProvider>,
+}
+
+impl NodeTls {
+    pub fn identity(&self) -> Result<NodeIdentity, yizhan_identity::IdentityError> {
+        self.creds.identity()
+    }
+
+    pub fn quic_server(&self) -> Result<quinn::ServerConfig, TlsError> {
+        let rustls = yizhan_identity::server_config(
+            &self.creds,
+            &self.roots,
+            self.revocation.clone(),
+            &[yizhan_sync_proto::ALPN_V1],
+            self.clock.clone(),
+        )?;
+        let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(rustls)
+            .map_err(|e| TlsError::Quic(e.to_string()))?;
+        let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+        // Kiosks sit behind NATs that forget mappings quickly: keep idle links alive a while.
+        let mut transport = quinn::TransportConfig::default();
+        transport.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(300_000))));
+        transport.keep_alive_interval(Some(std::time::Duration::from_secs(20)));
+        config.transport_config(Arc::new(transport));
+        Ok(config)
+    }
+
+    pub fn quic_client(&self) -> Result<quinn::ClientConfig, TlsError> {
+        let rustls = yizhan_identity::client_config(
+            &self.creds,
+            &self.roots,
+            self.revocation.clone(),
+            &[yizhan_sync_proto::ALPN_V1],
+            self.clock.clone(),
+        )?;
+        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(rustls)
+            .map_err(|e| TlsError::Quic(e.to_string()))?;
+        let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+        let mut transport = quinn::TransportConfig::default();
+        transport.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(300_000))));
+        transport.keep_alive_interval(Some(std::time::Duration::from_secs(20)));
+        config.transport_config(Arc::new(transport));
+        Ok(config)
+    }
+}
+
+/// A hub's authoriser: the TLS layer already refused anyone outside the hub's scope; this
+/// maps the child's certificate identity to the documents it may send and receive.
+pub fn child_authorizer(own: NodeIdentity) -> PeerAuthorizer {
+    Arc::new(move |chain| {
+        let peer = peer_identity(chain).map_err(|e| e.to_string())?;
+        if !own.is_ancestor_of(&peer) {
+            return Err(format!("{} ({}) is not within {}", peer.node_id(), peer.scope(), own.scope()));
+        }
+        Ok(PeerPolicy::child(peer.node_id(), peer.scope()))
+    })
+}
