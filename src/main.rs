@@ -1,13 +1,13 @@
 //! `yizhan`: one binary for every Yizhan node.
 
+mod demo;
+mod nodes;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use yizhan_core::RegionCode;
-use yizhan_kiosk::{AppState, KioskConfig, SystemClock, UploadLimits};
 use yizhan_store::{Db, StoreConfig};
 
 #[derive(Parser)]
@@ -17,31 +17,80 @@ struct Cli {
     command: Command,
 }
 
-#[derive(clap::Args)]
-struct DataArgs {
-    /// Where the database and media live (default: the platform data directory).
+#[derive(clap::Args, Clone)]
+pub struct DataArgs {
+    /// Where the database, media and certificates live (default: the platform data directory).
     #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a village kiosk: the web UI and API over the local store, fully offline.
-    Kiosk {
+    /// Run a village kiosk: the web UI and API over the local store, fully offline; syncs with
+    /// its county hub when `--hub` is given and it is enrolled.
+    Kiosk(nodes::KioskArgs),
+    /// Enrol this kiosk with its county hub using a one-time code from the county operator.
+    Enrol {
         #[command(flatten)]
         data: DataArgs,
-        /// Address to serve on. Use 0.0.0.0:8080 to let tablets on the station's network in.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// The region this kiosk serves: a county (6 digits), town (9) or village (12) code.
-        #[arg(long, default_value = "510131")]
-        region: String,
-        /// The key for sensitive fields (default: keys/field.key beside the data, created on first start).
-        #[arg(long, value_name = "FILE")]
-        key_file: Option<PathBuf>,
-        /// Load demo cases into an empty kiosk.
+        /// The hub's web address, e.g. http://192.168.1.10:8091
         #[arg(long)]
-        demo: bool,
+        hub_url: String,
+        /// The code the county operator gave you (e.g. ABCDE-FGHJK).
+        #[arg(long)]
+        code: String,
+        /// This kiosk's node id: lowercase letters, digits and dashes.
+        #[arg(long)]
+        node_id: String,
+        /// The village (12 digits) or town (9) this kiosk serves.
+        #[arg(long)]
+        region: String,
+    },
+    /// Run a hub (county, city or province): accepts its children, syncs with its parent.
+    Hub(nodes::HubArgs),
+    /// Issue a one-time enrolment code for a new kiosk (run on the hub's machine).
+    EnrolCode {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The village or town the kiosk will serve.
+        #[arg(long)]
+        scope: String,
+        /// Bind the code to one node id.
+        #[arg(long)]
+        node_id: Option<String>,
+        /// Hours the code stays valid.
+        #[arg(long, default_value_t = 24)]
+        hours: u64,
+    },
+    /// Create the province's certificate authority in a hub data directory.
+    CaInit {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, default_value = "province")]
+        node_id: String,
+    },
+    /// Create a city or county hub's certificate authority, signed by the province CA.
+    CaAddHub {
+        /// The province hub's data directory.
+        #[arg(long, value_name = "DIR")]
+        ca_dir: PathBuf,
+        /// The new hub's data directory.
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+        #[arg(long)]
+        node_id: String,
+        /// City (4 digits) or county (6) code.
+        #[arg(long)]
+        scope: String,
+    },
+    /// Start a province hub, a county hub and two kiosks on this machine, with certificates
+    /// made on the fly and demo cases: record a case on a kiosk and watch it reach the province.
+    Demo {
+        #[command(flatten)]
+        data: DataArgs,
+        /// First of the four web ports (kiosk A, kiosk B, county hub, province hub).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
     },
     /// Check a store: SQLite integrity and every blob against its hash.
     Check {
@@ -55,58 +104,42 @@ enum Command {
     },
 }
 
-fn data_dir(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+pub fn data_dir(arg: Option<PathBuf>, sub: &str) -> anyhow::Result<PathBuf> {
     if let Some(dir) = arg {
         return Ok(dir);
     }
     let dirs = directories::ProjectDirs::from("cn", "Sichuan", "Yizhan")
         .context("cannot find a home directory for the default data directory; pass --data-dir")?;
-    Ok(dirs.data_dir().to_path_buf())
+    Ok(dirs.data_dir().join(sub))
+}
+
+pub fn localhost(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,yizhan=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,quinn=warn".into()),
         )
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Kiosk { data, listen, region, key_file, demo } => {
-            let data_dir = data_dir(data.data_dir)?;
-            std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-            let scope = RegionCode::parse(&region).with_context(|| format!("--region {region}"))?;
-            let key_file = key_file.unwrap_or_else(|| data_dir.join("keys").join("field.key"));
-            let config =
-                KioskConfig {
-                data_dir: data_dir.clone(),
-                key_file,
-                listen,
-                scope,
-                limits: UploadLimits::default(),
-                node_id: None,
-            };
-            let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(async move {
-                let state = AppState::open(config, Arc::new(SystemClock))?;
-                if demo {
-                    let n = yizhan_kiosk::demo::load_if_empty(&state)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("loading demo cases: {e}"))?;
-                    if n > 0 {
-                        tracing::info!(cases = n, "loaded demo cases");
-                    }
-                }
-                let listener =
-                    tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
-                let addr = listener.local_addr()?;
-                println!("驿站 kiosk ready: http://{addr}/  (data: {})", data_dir.display());
-                yizhan_kiosk::serve(state, listener).await?;
-                Ok(())
-            })
+        Command::Kiosk(args) => tokio::runtime::Runtime::new()?.block_on(nodes::run_kiosk(args)),
+        Command::Hub(args) => tokio::runtime::Runtime::new()?.block_on(nodes::run_hub(args)),
+        Command::Enrol { data, hub_url, code, node_id, region } => {
+            nodes::enrol(&data_dir(data.data_dir, "kiosk")?, &hub_url, &code, &node_id, &region)
+        }
+        Command::EnrolCode { data, scope, node_id, hours } => {
+            nodes::enrol_code(&data_dir(data.data_dir, "hub")?, &scope, node_id.as_deref(), hours)
+        }
+        Command::CaInit { data, node_id } => nodes::ca_init(&data_dir(data.data_dir, "hub")?, &node_id),
+        Command::CaAddHub { ca_dir, out_dir, node_id, scope } => nodes::ca_add_hub(&ca_dir, &out_dir, &node_id, &scope),
+        Command::Demo { data, port } => {
+            tokio::runtime::Runtime::new()?.block_on(demo::run(data_dir(data.data_dir, "demo")?, port))
         }
         Command::Check { data } => {
-            let db = Db::open(StoreConfig::new(data_dir(data.data_dir)?))?;
+            let db = Db::open(StoreConfig::new(data_dir(data.data_dir, "kiosk")?))?;
             let integrity = db.integrity_check()?;
             let mut bad = 0;
             let hashes = db.blob_hashes()?;
@@ -124,7 +157,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::RebuildProjections { data } => {
-            let mut db = Db::open(StoreConfig::new(data_dir(data.data_dir)?))?;
+            let mut db = Db::open(StoreConfig::new(data_dir(data.data_dir, "kiosk")?))?;
             let n = db.rebuild_projections()?;
             println!("rebuilt projections of {n} documents");
             Ok(())

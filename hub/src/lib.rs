@@ -2,6 +2,8 @@
 //! when it has one, so one binary serves county, city and province. A small web page lists
 //! the children with their last contact, backlog and errors.
 
+pub mod enrol;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +41,8 @@ pub struct HubTls {
     pub server: quinn::ServerConfig,
     pub client: Option<quinn::ClientConfig>,
     pub authorize: PeerAuthorizer,
+    /// Present when this hub enrols kiosks (it holds a hub CA).
+    pub enroller: Option<Arc<enrol::Enroller>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,7 @@ pub struct Hub {
     pub sync_addr: SocketAddr,
     pub children: Children,
     pub parent_status: Option<SyncStatusHandle>,
+    pub enroller: Option<Arc<enrol::Enroller>>,
 }
 
 pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
@@ -101,7 +106,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         .map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
     let http_addr =
         listener.local_addr().map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
-    let hub = Hub { config, store, http_addr, sync_addr, children, parent_status };
+    let hub = Hub { config, store, http_addr, sync_addr, children, parent_status, enroller: tls.enroller };
     let app = router(hub.clone());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -129,6 +134,8 @@ pub struct HubView {
     pub cases: i64,
     pub parent: Option<SyncStatus>,
     pub children: Vec<ChildView>,
+    /// The latest cases that reached this hub.
+    pub recent: Vec<yizhan_store::CaseRow>,
 }
 
 impl Hub {
@@ -140,26 +147,33 @@ impl Hub {
             };
             map.iter().map(|(id, c)| (id.clone(), c.scope.clone(), c.status.get())).collect()
         };
-        let (cases, rows) = self
+        let (cases, rows, recent) = self
             .store
             .call(move |db| {
                 let cases = db.count_cases(&CaseFilter::default())?;
+                let recent = db.list_cases(&CaseFilter { limit: 20, ..Default::default() })?;
                 let mut rows = Vec::new();
                 for (id, scope, link) in children {
                     let backlog_docs = db.backlog_docs(&id, &scope)?;
                     let last_contact_ms = db.peer_last_contact_ms(&id)?;
                     rows.push(ChildView { node_id: id, scope, link, last_contact_ms, backlog_docs });
                 }
-                Ok((cases, rows))
+                Ok((cases, rows, recent))
             })
             .await?;
         Ok(HubView {
             node_id: self.config.node_id.clone(),
             scope: self.config.scope.clone(),
-            scope_name: yizhan_core::regions().path_name(&self.config.scope),
+            scope_name: match yizhan_core::regions().path_name(&self.config.scope) {
+                name if name.is_empty() => {
+                    yizhan_core::regions().get(&self.config.scope).map(|r| r.name.clone()).unwrap_or_default()
+                }
+                name => name,
+            },
             cases,
             parent: self.parent_status.as_ref().map(SyncStatusHandle::get),
             children: rows,
+            recent,
         })
     }
 }
@@ -168,6 +182,10 @@ fn router(hub: Hub) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/api/hub", get(api))
+        .route(
+            "/api/enrol",
+            axum::routing::post(enrol::enrol).layer(axum::extract::DefaultBodyLimit::max(enrol::ENROL_REQUEST_BYTES_MAX)),
+        )
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .with_state(hub)
 }
@@ -228,6 +246,21 @@ async fn page(State(hub): State<Hub>) -> Result<Markup, axum::http::StatusCode> 
                                 td { (fmt_ms(c.last_contact_ms)) }
                                 td { (c.backlog_docs) }
                                 td { (c.link.docs_received) " / " (c.link.docs_sent) }
+                            }
+                        }
+                    }
+                }
+                h2 { "最近到达的案例" }
+                table data-testid="recent-cases" {
+                    thead { tr { th { "登记时间" } th { "地点" } th { "作物或畜禽" } th { "问题" } th { "状态" } } }
+                    tbody {
+                        @for c in &v.recent {
+                            tr {
+                                td { (fmt_ms(Some(c.created_at_ms))) }
+                                td { (yizhan_core::regions().path_name(&c.region_code)) " " (c.village_name) }
+                                td { (c.subject) }
+                                td { (c.description.chars().take(40).collect::<String>()) }
+                                td { (yizhan_core::Status::from_code(&c.status).map(yizhan_core::Status::name_zh).unwrap_or("")) }
                             }
                         }
                     }

@@ -65,6 +65,7 @@ async fn start_hub(dir: &std::path::Path, t: &NodeTls, parent: Option<(&Hub, &st
         server: t.quic_server().unwrap(),
         client: Some(t.quic_client().unwrap()),
         authorize: child_authorizer(id),
+        enroller: None,
     };
     yizhan_hub::start(config, hub_tls).await.unwrap()
 }

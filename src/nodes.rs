@@ -1,0 +1,250 @@
+//! Running nodes from the command line, and their certificates on disk.
+//!
+//! Layout of a node's data directory: `yizhan.sqlite3` and `blobs/` (the store), `keys/` (the
+//! sensitive-field key, kiosks), `pki/` (certificates: a kiosk's `node.pem`, `node.key` and
+//! `roots.pem`; a hub's CA `ca.pem`, `ca.key`, `roots.pem` and `enrolment-codes.json`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use yizhan_core::RegionCode;
+use yizhan_hub::enrol::{EnrolRequest, EnrolResponse, Enroller};
+use yizhan_hub::{Hub, HubConfig, HubTls, ParentLink};
+use yizhan_identity::{
+    Authority, EnrolmentRequest, NodeCredentials, NodeIdentity, RevocationState, Role, TrustRoots, server_name_for,
+    system_clock,
+};
+use yizhan_kiosk::{AppState, KioskConfig, SystemClock, UploadLimits, Uplink};
+use yizhan_net::{NetConfig, NodeTls, child_authorizer};
+
+use crate::{DataArgs, data_dir};
+
+#[derive(clap::Args)]
+pub struct KioskArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Address to serve the UI on. Use 0.0.0.0:8080 to let tablets on the station's network in.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The region this kiosk serves (county 6, town 9 or village 12 digits). An enrolled kiosk
+    /// serves the region of its certificate.
+    #[arg(long, default_value = "510131")]
+    pub region: String,
+    /// The key for sensitive fields (default: keys/field.key in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Load demo cases into an empty kiosk.
+    #[arg(long)]
+    pub demo: bool,
+    /// The county hub's sync address (host:port); needs `yizhan enrol` first.
+    #[arg(long, requires = "hub_id")]
+    pub hub: Option<SocketAddr>,
+    /// The county hub's node id.
+    #[arg(long)]
+    pub hub_id: Option<String>,
+}
+
+pub fn pki_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("pki")
+}
+
+fn node_tls(creds: NodeCredentials, roots: TrustRoots) -> NodeTls {
+    NodeTls {
+        creds: Arc::new(creds),
+        revocation: Arc::new(RevocationState::new(roots.clone())),
+        roots,
+        clock: system_clock(),
+    }
+}
+
+/// Opens a kiosk (and its uplink, when given) and returns it with its bound listener.
+pub async fn start_kiosk(
+    data_dir: PathBuf,
+    listen: SocketAddr,
+    region: &str,
+    key_file: Option<PathBuf>,
+    demo: bool,
+    uplink: Option<(SocketAddr, String, NodeTls)>,
+) -> anyhow::Result<(AppState, tokio::net::TcpListener)> {
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let (scope, node_id) = match &uplink {
+        Some((_, _, tls)) => {
+            let id = tls.identity()?;
+            (RegionCode::parse(id.scope())?, Some(id.node_id().to_string()))
+        }
+        None => (RegionCode::parse(region).with_context(|| format!("region {region}"))?, None),
+    };
+    let key_file = key_file.unwrap_or_else(|| data_dir.join("keys").join("field.key"));
+    let config = KioskConfig { data_dir, key_file, listen, scope, limits: UploadLimits::default(), node_id };
+    let state = AppState::open(config, Arc::new(SystemClock))?;
+    if demo {
+        let n = yizhan_kiosk::demo::load_if_empty(&state).await.map_err(|e| anyhow::anyhow!("loading demo cases: {e}"))?;
+        if n > 0 {
+            tracing::info!(cases = n, "loaded demo cases");
+        }
+    }
+    if let Some((addr, hub_id, tls)) = uplink {
+        let client = tls.quic_client()?;
+        state.start_uplink(Uplink {
+            parent_addr: addr,
+            server_name: server_name_for(&hub_id),
+            parent_id: hub_id,
+            client,
+            net: NetConfig::new(state.node_id.clone()),
+        })?;
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    Ok((state, listener))
+}
+
+pub async fn run_kiosk(args: KioskArgs) -> anyhow::Result<()> {
+    let data_dir = data_dir(args.data.data_dir, "kiosk")?;
+    let uplink = match (args.hub, args.hub_id) {
+        (Some(addr), Some(hub_id)) => {
+            let pki = pki_dir(&data_dir);
+            let creds = NodeCredentials::load(&pki)
+                .with_context(|| format!("no certificate in {}: run `yizhan enrol` first", pki.display()))?;
+            let roots = TrustRoots::load(&pki)?;
+            Some((addr, hub_id, node_tls(creds, roots)))
+        }
+        _ => None,
+    };
+    let (state, listener) = start_kiosk(data_dir.clone(), args.listen, &args.region, args.key_file, args.demo, uplink).await?;
+    println!("驿站 kiosk ready: http://{}/  (data: {})", listener.local_addr()?, data_dir.display());
+    yizhan_kiosk::serve(state, listener).await?;
+    Ok(())
+}
+
+/// Enrols this kiosk: makes a key and request, redeems the code at the hub, saves the result.
+pub fn enrol(data_dir: &Path, hub_url: &str, code: &str, node_id: &str, region: &str) -> anyhow::Result<()> {
+    let identity = NodeIdentity::new(node_id, Role::Kiosk, region)?;
+    let request = EnrolmentRequest::new(identity)?;
+    let body = EnrolRequest { code: code.to_string(), csr_der_b64: B64.encode(request.csr_der()) };
+    let url = format!("{}/api/enrol", hub_url.trim_end_matches('/'));
+    let response = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?
+        .post(&url)
+        .json(&body)
+        .send()
+        .with_context(|| format!("cannot reach {url}"))?;
+    if !response.status().is_success() {
+        bail!("the hub refused the enrolment: {} {}", response.status(), response.text().unwrap_or_default());
+    }
+    let answer: EnrolResponse = response.json()?;
+    let chain = answer
+        .chain_der_b64
+        .iter()
+        .map(|c| B64.decode(c).map(rustls_cert))
+        .collect::<Result<Vec<_>, _>>()
+        .context("the hub's answer is not a certificate chain")?;
+    let roots = TrustRoots::from_pem(answer.roots_pem.as_bytes())?;
+    let creds = request.into_credentials(chain, &roots, SystemTime::now())?;
+    let pki = pki_dir(data_dir);
+    creds.save(&pki)?;
+    roots.save(&pki)?;
+    println!("enrolled {node_id} for {region}; certificates in {}", pki.display());
+    println!("check with the county operator that the province root fingerprint is {:?}", roots.fingerprints());
+    Ok(())
+}
+
+fn rustls_cert(der: Vec<u8>) -> rustls_pki_types::CertificateDer<'static> {
+    rustls_pki_types::CertificateDer::from(der)
+}
+
+#[derive(clap::Args)]
+pub struct HubArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Address of the status page and enrolment endpoint.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub http: SocketAddr,
+    /// UDP address children dial for sync (QUIC).
+    #[arg(long, default_value = "0.0.0.0:7443")]
+    pub sync: SocketAddr,
+    /// The parent hub's sync address, if this hub has one.
+    #[arg(long, requires = "parent_id")]
+    pub parent: Option<SocketAddr>,
+    #[arg(long)]
+    pub parent_id: Option<String>,
+}
+
+/// Starts a hub whose CA lives in `data_dir/pki`.
+pub async fn start_hub(
+    data_dir: PathBuf,
+    http: SocketAddr,
+    sync: SocketAddr,
+    parent: Option<(SocketAddr, String)>,
+) -> anyhow::Result<Hub> {
+    let pki = pki_dir(&data_dir);
+    let authority = Authority::load(&pki, SystemTime::now())
+        .with_context(|| format!("no hub CA in {}: run `yizhan ca-init` or `yizhan ca-add-hub`", pki.display()))?;
+    let identity = authority.identity().clone();
+    let tls = node_tls(authority.own_credentials(SystemTime::now())?, authority.roots().clone());
+    let enroller = Enroller::open(authority, pki.join("enrolment-codes.json"))?;
+    let config = HubConfig {
+        node_id: identity.node_id().to_string(),
+        scope: identity.scope().to_string(),
+        data_dir,
+        http_listen: http,
+        sync_listen: sync,
+        parent: parent.map(|(addr, id)| ParentLink { addr, server_name: server_name_for(&id), node_id: id }),
+        net: NetConfig::new(identity.node_id()),
+    };
+    let hub_tls = HubTls {
+        server: tls.quic_server()?,
+        client: Some(tls.quic_client()?),
+        authorize: child_authorizer(identity),
+        enroller: Some(Arc::new(enroller)),
+    };
+    Ok(yizhan_hub::start(config, hub_tls).await?)
+}
+
+pub async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
+    let data_dir = data_dir(args.data.data_dir, "hub")?;
+    let parent = args.parent.zip(args.parent_id);
+    let hub = start_hub(data_dir, args.http, args.sync, parent).await?;
+    println!(
+        "驿站 hub {} ({}) ready: http://{}/  sync on {}",
+        hub.config.node_id, hub.config.scope, hub.http_addr, hub.sync_addr
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+pub fn enrol_code(data_dir: &Path, scope: &str, node_id: Option<&str>, hours: u64) -> anyhow::Result<()> {
+    let pki = pki_dir(data_dir);
+    let authority = Authority::load(&pki, SystemTime::now())?;
+    let enroller = Enroller::open(authority, pki.join("enrolment-codes.json"))?;
+    let code = enroller.issue(scope, node_id, Duration::from_secs(hours * 3600)).map_err(anyhow::Error::msg)?;
+    println!("{code}");
+    Ok(())
+}
+
+pub fn ca_init(data_dir: &Path, node_id: &str) -> anyhow::Result<()> {
+    let pki = pki_dir(data_dir);
+    if pki.join("ca.key").exists() {
+        bail!("{} already holds a CA; refusing to replace it", pki.display());
+    }
+    let authority = Authority::init(node_id, "51", SystemTime::now())?;
+    authority.save(&pki)?;
+    println!("province CA {node_id} created in {}; root fingerprint {:?}", pki.display(), authority.roots().fingerprints());
+    Ok(())
+}
+
+pub fn ca_add_hub(ca_dir: &Path, out_dir: &Path, node_id: &str, scope: &str) -> anyhow::Result<()> {
+    let parent = Authority::load(&pki_dir(ca_dir), SystemTime::now())?;
+    let out = pki_dir(out_dir);
+    if out.join("ca.key").exists() {
+        bail!("{} already holds a CA; refusing to replace it", out.display());
+    }
+    let hub = parent.create_child_hub(node_id, scope, SystemTime::now())?;
+    hub.save(&out)?;
+    println!("hub CA {node_id} ({scope}) created in {}", out.display());
+    Ok(())
+}
