@@ -13,13 +13,18 @@ use crate::nodes::{pki_dir, start_hub, start_kiosk};
 const PROVINCE: &str = "province";
 const COUNTY: &str = "hub-510131";
 const COUNTY_SCOPE: &str = "510131"; // 蒲江县
-const KIOSKS: [(&str, &str); 2] = [("kiosk-510131001001", "510131001001"), ("kiosk-510131002001", "510131002001")];
+const KIOSKS: [(&str, &str); 2] =
+    [("kiosk-510131001001", "510131001001"), ("kiosk-510131002001", "510131002001")];
 
 /// Loads the CA kept in `dir/pki`, or makes it with `make` on first run.
-fn authority(dir: &std::path::Path, make: impl FnOnce() -> anyhow::Result<Authority>) -> anyhow::Result<Authority> {
+fn authority(
+    dir: &std::path::Path,
+    make: impl FnOnce() -> anyhow::Result<Authority>,
+) -> anyhow::Result<Authority> {
     let pki = pki_dir(dir);
     if pki.join("ca.key").exists() {
-        return Authority::load(&pki, SystemTime::now()).with_context(|| format!("loading {}", pki.display()));
+        return Authority::load(&pki, SystemTime::now())
+            .with_context(|| format!("loading {}", pki.display()));
     }
     let a = make()?;
     a.save(&pki)?;
@@ -35,8 +40,13 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     let county_ca = Authority::load(&pki_dir(&county_dir), now)?;
 
     let province = start_hub(province_dir, localhost(port + 3), localhost(0), None).await?;
-    let county =
-        start_hub(county_dir, localhost(port + 2), localhost(0), Some((province.sync_addr, PROVINCE.to_string()))).await?;
+    let county = start_hub(
+        county_dir,
+        localhost(port + 2),
+        localhost(0),
+        Some((province.sync_addr, PROVINCE.to_string())),
+    )
+    .await?;
 
     let mut kiosk_urls = Vec::new();
     for (i, (node_id, village)) in KIOSKS.iter().enumerate() {
@@ -46,7 +56,8 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
         let creds = match yizhan_identity::NodeCredentials::load(&pki) {
             Ok(creds) => creds,
             Err(_) => {
-                let creds = county_ca.issue_credentials(&NodeIdentity::new(node_id, Role::Kiosk, village)?, now)?;
+                let creds =
+                    county_ca.issue_credentials(&NodeIdentity::new(node_id, Role::Kiosk, village)?, now)?;
                 creds.save(&pki)?;
                 roots.save(&pki)?;
                 creds
@@ -59,7 +70,8 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
             clock: yizhan_identity::system_clock(),
         };
         let uplink = Some((county.sync_addr, COUNTY.to_string(), tls));
-        let (state, listener) = start_kiosk(dir, localhost(port + i as u16), village, None, i == 0, uplink).await?;
+        let (state, listener) =
+            start_kiosk(dir, localhost(port + i as u16), village, None, i == 0, uplink).await?;
         kiosk_urls.push((node_id.to_string(), village.to_string(), listener.local_addr()?));
         tokio::spawn(async move {
             if let Err(e) = yizhan_kiosk::serve(state, listener).await {
@@ -74,7 +86,9 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     }
     println!("  county hub {COUNTY} (蒲江县): http://{}/", county.http_addr);
     println!("  province hub {PROVINCE}: http://{}/", province.http_addr);
-    println!("Record a case on a kiosk, then watch it arrive on the county and province pages. Ctrl-C stops.");
+    println!(
+        "Record a case on a kiosk, then watch it arrive on the county and province pages. Ctrl-C stops."
+    );
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

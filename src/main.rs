@@ -92,6 +92,19 @@ enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
+    /// Evaluate find-similar on a labelled JSONL file (the protocol in data/similar/README.md):
+    /// prints recall@1, recall@5, MRR@10 and search latency, one figure per line.
+    SimilarEval {
+        #[arg(long, value_name = "FILE.jsonl")]
+        dataset: PathBuf,
+    },
+    /// Import solved cases (JSONL: query, answer, cluster, season) into a kiosk's find-similar index.
+    SimilarImport {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, value_name = "FILE.jsonl")]
+        file: PathBuf,
+    },
     /// Check a store: SQLite integrity and every blob against its hash.
     Check {
         #[command(flatten)]
@@ -120,7 +133,8 @@ pub fn localhost(port: u16) -> SocketAddr {
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,quinn=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,quinn=warn".into()),
         )
         .init();
     let cli = Cli::parse();
@@ -134,9 +148,24 @@ fn main() -> anyhow::Result<()> {
             nodes::enrol_code(&data_dir(data.data_dir, "hub")?, &scope, node_id.as_deref(), hours)
         }
         Command::CaInit { data, node_id } => nodes::ca_init(&data_dir(data.data_dir, "hub")?, &node_id),
-        Command::CaAddHub { ca_dir, out_dir, node_id, scope } => nodes::ca_add_hub(&ca_dir, &out_dir, &node_id, &scope),
+        Command::CaAddHub { ca_dir, out_dir, node_id, scope } => {
+            nodes::ca_add_hub(&ca_dir, &out_dir, &node_id, &scope)
+        }
         Command::Demo { data, port } => {
             tokio::runtime::Runtime::new()?.block_on(demo::run(data_dir(data.data_dir, "demo")?, port))
+        }
+        Command::SimilarEval { dataset } => {
+            let report = yizhan_similar::evaluate(&dataset)
+                .with_context(|| format!("evaluating {}", dataset.display()))?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::SimilarImport { data, file } => {
+            let dir = data_dir(data.data_dir, "kiosk")?.join("similar");
+            let mut index = yizhan_similar::SimilarIndex::open(&dir)?;
+            let report = yizhan_similar::import_jsonl(&file, &mut index)?;
+            println!("{report:?}; the index in {} now holds {} cases", dir.display(), index.len());
+            Ok(())
         }
         Command::Check { data } => {
             let db = Db::open(StoreConfig::new(data_dir(data.data_dir, "kiosk")?))?;

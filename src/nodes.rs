@@ -16,10 +16,10 @@ use yizhan_core::RegionCode;
 use yizhan_hub::enrol::{EnrolRequest, EnrolResponse, Enroller};
 use yizhan_hub::{Hub, HubConfig, HubTls, ParentLink};
 use yizhan_identity::{
-    Authority, EnrolmentRequest, NodeCredentials, NodeIdentity, RevocationState, Role, TrustRoots, server_name_for,
-    system_clock,
+    Authority, EnrolmentRequest, NodeCredentials, NodeIdentity, RevocationState, Role, TrustRoots,
+    server_name_for, system_clock,
 };
-use yizhan_kiosk::{AppState, KioskConfig, SystemClock, UploadLimits, Uplink};
+use yizhan_kiosk::{AppState, KioskConfig, SystemClock, Uplink, UploadLimits};
 use yizhan_net::{NetConfig, NodeTls, child_authorizer};
 
 use crate::{DataArgs, data_dir};
@@ -83,7 +83,9 @@ pub async fn start_kiosk(
     let config = KioskConfig { data_dir, key_file, listen, scope, limits: UploadLimits::default(), node_id };
     let state = AppState::open(config, Arc::new(SystemClock))?;
     if demo {
-        let n = yizhan_kiosk::demo::load_if_empty(&state).await.map_err(|e| anyhow::anyhow!("loading demo cases: {e}"))?;
+        let n = yizhan_kiosk::demo::load_if_empty(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading demo cases: {e}"))?;
         if n > 0 {
             tracing::info!(cases = n, "loaded demo cases");
         }
@@ -98,7 +100,8 @@ pub async fn start_kiosk(
             net: NetConfig::new(state.node_id.clone()),
         })?;
     }
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     Ok((state, listener))
 }
 
@@ -114,7 +117,8 @@ pub async fn run_kiosk(args: KioskArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let (state, listener) = start_kiosk(data_dir.clone(), args.listen, &args.region, args.key_file, args.demo, uplink).await?;
+    let (state, listener) =
+        start_kiosk(data_dir.clone(), args.listen, &args.region, args.key_file, args.demo, uplink).await?;
     println!("驿站 kiosk ready: http://{}/  (data: {})", listener.local_addr()?, data_dir.display());
     yizhan_kiosk::serve(state, listener).await?;
     Ok(())
@@ -149,7 +153,10 @@ pub fn enrol(data_dir: &Path, hub_url: &str, code: &str, node_id: &str, region: 
     creds.save(&pki)?;
     roots.save(&pki)?;
     println!("enrolled {node_id} for {region}; certificates in {}", pki.display());
-    println!("check with the county operator that the province root fingerprint is {:?}", roots.fingerprints());
+    println!(
+        "check with the county operator that the province root fingerprint is {:?}",
+        roots.fingerprints()
+    );
     Ok(())
 }
 
@@ -182,8 +189,9 @@ pub async fn start_hub(
     parent: Option<(SocketAddr, String)>,
 ) -> anyhow::Result<Hub> {
     let pki = pki_dir(&data_dir);
-    let authority = Authority::load(&pki, SystemTime::now())
-        .with_context(|| format!("no hub CA in {}: run `yizhan ca-init` or `yizhan ca-add-hub`", pki.display()))?;
+    let authority = Authority::load(&pki, SystemTime::now()).with_context(|| {
+        format!("no hub CA in {}: run `yizhan ca-init` or `yizhan ca-add-hub`", pki.display())
+    })?;
     let identity = authority.identity().clone();
     let tls = node_tls(authority.own_credentials(SystemTime::now())?, authority.roots().clone());
     let enroller = Enroller::open(authority, pki.join("enrolment-codes.json"))?;
@@ -221,7 +229,8 @@ pub fn enrol_code(data_dir: &Path, scope: &str, node_id: Option<&str>, hours: u6
     let pki = pki_dir(data_dir);
     let authority = Authority::load(&pki, SystemTime::now())?;
     let enroller = Enroller::open(authority, pki.join("enrolment-codes.json"))?;
-    let code = enroller.issue(scope, node_id, Duration::from_secs(hours * 3600)).map_err(anyhow::Error::msg)?;
+    let code =
+        enroller.issue(scope, node_id, Duration::from_secs(hours * 3600)).map_err(anyhow::Error::msg)?;
     println!("{code}");
     Ok(())
 }
@@ -233,7 +242,11 @@ pub fn ca_init(data_dir: &Path, node_id: &str) -> anyhow::Result<()> {
     }
     let authority = Authority::init(node_id, "51", SystemTime::now())?;
     authority.save(&pki)?;
-    println!("province CA {node_id} created in {}; root fingerprint {:?}", pki.display(), authority.roots().fingerprints());
+    println!(
+        "province CA {node_id} created in {}; root fingerprint {:?}",
+        pki.display(),
+        authority.roots().fingerprints()
+    );
     Ok(())
 }
 

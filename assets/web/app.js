@@ -35,7 +35,7 @@ function enhanceCaseForm() {
       label.textContent = "上传失败：与驿站程序的连接中断，请重试";
       button.disabled = false;
     };
-    xhr.send(new FormData(form));
+    xhr.send(new FormData(form, ev.submitter || undefined));
   });
 }
 
@@ -81,7 +81,56 @@ function pollJobs() {
   setTimeout(tick, 1000);
 }
 
+// Find similar (找类似): while the officer types (and when a photo is added), show the five most
+// similar solved cases with their answers. "解决了" saves the case as solved by that case.
+function enhanceSimilar() {
+  const form = document.getElementById("case-form");
+  const panel = form && form.querySelector("[data-testid=similar]");
+  if (!panel) return;
+  const list = panel.querySelector(".similar-list");
+  const solvedBy = form.querySelector("input[name=solved_by]");
+  const offered = form.querySelector("input[name=offered]");
+  const fields = ["subject", "description"].map((n) => form.querySelector("[name=" + n + "]"));
+  const industry = form.querySelector("[name=industry]");
+  const photos = form.querySelector("input[name=photos]");
+  let timer = null;
+  let seq = 0;
+  const esc = (t) => String(t).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+  const search = async () => {
+    const q = fields.map((f) => f.value).join(" ").trim();
+    const files = photos && photos.files ? Array.from(photos.files).slice(0, 3) : [];
+    if (q.length < 2 && files.length === 0) { panel.hidden = true; return; }
+    const mine = ++seq;
+    const body = new FormData();
+    body.append("q", q);
+    body.append("industry", industry.value);
+    files.forEach((f) => body.append("photos", f));
+    try {
+      const res = await fetch("/api/similar", { method: "POST", body });
+      const hits = await res.json();
+      if (mine !== seq || !Array.isArray(hits)) return;
+      offered.value = hits.map((h) => h.id).join(",");
+      panel.hidden = hits.length === 0;
+      list.innerHTML = hits.map((h) =>
+        '<li><p class="q">' + esc(h.question) + (h.photo_match ? ' <span class="tag">照片相似</span>' : "") + "</p>" +
+        '<p class="a"><b>答复：</b>' + esc(h.answer) + "</p>" +
+        '<button type="button" class="primary solve" data-id="' + esc(h.id) + '">解决了</button></li>').join("");
+    } catch (e) { /* the search is a help, never a blocker */ }
+  };
+  const schedule = () => { clearTimeout(timer); timer = setTimeout(search, 350); };
+  fields.forEach((f) => f.addEventListener("input", schedule));
+  industry.addEventListener("change", schedule);
+  if (photos) photos.addEventListener("change", schedule);
+  list.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button.solve");
+    if (!b) return;
+    solvedBy.value = b.getAttribute("data-id");
+    form.requestSubmit();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  enhanceSimilar();
   enhanceCaseForm();
   enhanceTownPicker();
   pollJobs();

@@ -12,7 +12,7 @@ use yizhan_store::{CaseFilter, CaseRow, Job};
 
 use crate::AppState;
 use crate::error::{ApiError, AppError};
-use crate::service::{self, EventInput};
+use crate::service::{self, EventInput, SimilarCase};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/cases/{id}/events", post(add_event))
         .route("/api/regions/{code}/children", get(region_children))
         .route("/api/industries", get(industries))
+        .route("/api/similar", get(similar_get).post(similar_post))
 }
 
 #[derive(OpenApi)]
@@ -413,4 +414,49 @@ async fn industries() -> Json<Vec<IndustryDto>> {
             .map(|i| IndustryDto { code: i.code().into(), name: i.name_zh().into() })
             .collect(),
     )
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SimilarParams {
+    /// What the officer has typed so far (subject and description).
+    q: String,
+    industry: Option<String>,
+}
+
+/// The five most similar solved cases, one per distinct answer (找类似).
+#[utoipa::path(get, path = "/api/similar", params(SimilarParams), responses((status = 200, body = [SimilarCase])))]
+async fn similar_get(
+    State(state): State<AppState>,
+    Query(p): Query<SimilarParams>,
+) -> Result<Json<Vec<SimilarCase>>, ApiError> {
+    Ok(Json(service::similar(&state, p.q, p.industry, Vec::new()).await?))
+}
+
+/// Like GET, with photos (multipart fields `q`, `industry`, `photos`): a photo of the same
+/// symptom finds its earlier case.
+#[utoipa::path(post, path = "/api/similar", request_body(content = String, content_type = "multipart/form-data"),
+    responses((status = 200, body = [SimilarCase])))]
+async fn similar_post(
+    State(state): State<AppState>,
+    mut multipart: Multipart,
+) -> Result<Json<Vec<SimilarCase>>, ApiError> {
+    let limit = state.config.limits.media.photo_bytes_max as usize;
+    let (mut q, mut industry, mut photos) = (String::new(), None, Vec::new());
+    while let Some(field) = multipart.next_field().await.map_err(|e| AppError::Invalid(e.body_text()))? {
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(|e| AppError::Invalid(e.body_text()))?;
+        match name.as_str() {
+            "q" => q = String::from_utf8_lossy(&bytes).into_owned(),
+            "industry" => industry = Some(String::from_utf8_lossy(&bytes).into_owned()),
+            "photos" | "photo"
+                if !bytes.is_empty()
+                    && bytes.len() <= limit
+                    && photos.len() < state.config.limits.photos_max =>
+            {
+                photos.push(bytes.to_vec())
+            }
+            _ => {}
+        }
+    }
+    Ok(Json(service::similar(&state, q, industry, photos).await?))
 }

@@ -120,9 +120,15 @@ pub async fn load_if_empty(state: &AppState) -> Result<usize, AppError> {
     if existing > 0 {
         return Ok(0);
     }
-    let towns = yizhan_core::regions()
-        .children(state.config.scope.county().as_ref().map_or("510131", |c| c.as_str()));
-    let town = towns.first().map(|t| t.code.clone()).unwrap_or_else(|| "510131100".to_string());
+    // A town or village kiosk records its own place; a county (or wider) kiosk its first town.
+    let town = match state.config.scope.level() {
+        yizhan_core::RegionLevel::Town | yizhan_core::RegionLevel::Village => state.config.scope.to_string(),
+        _ => {
+            let county = state.config.scope.county().map_or_else(|| "510131".to_string(), |c| c.to_string());
+            let towns = yizhan_core::regions().children(&county);
+            towns.first().map_or_else(|| format!("{county}001"), |t| t.code.clone())
+        }
+    };
     for (i, d) in CASES.iter().enumerate() {
         let mut up = CaseUpload::default();
         up.case.industry = d.industry.into();

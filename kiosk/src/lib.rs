@@ -83,6 +83,8 @@ impl Clock for SystemClock {
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
+    /// Solved cases to search while the officer types (找类似), kept in `data_dir/similar`.
+    pub similar: std::sync::RwLock<yizhan_similar::SimilarIndex>,
     /// The link to the county hub (state `Disabled` when none is configured).
     pub sync: yizhan_net::SyncStatusHandle,
     pub store: Store,
@@ -107,6 +109,8 @@ pub enum StartError {
     Store { dir: PathBuf, source: yizhan_store::StoreError },
     #[error("field key {path}: {detail}")]
     Key { path: PathBuf, detail: String },
+    #[error("find-similar index in {dir}: {detail}")]
+    Similar { dir: PathBuf, detail: String },
     #[error("node id in {path}: {source}")]
     NodeId { path: PathBuf, source: std::io::Error },
 }
@@ -121,7 +125,19 @@ impl AppState {
             None => load_or_create_node_id(&config.data_dir)?,
         };
         let sync = yizhan_net::SyncStatusHandle::new("");
-        Ok(AppState(Arc::new(Inner { sync, store, key, config, node_id, clock, jobs_notify: Notify::new() })))
+        let similar_dir = config.data_dir.join("similar");
+        let similar = yizhan_similar::SimilarIndex::open(&similar_dir)
+            .map_err(|e| StartError::Similar { dir: similar_dir, detail: e.to_string() })?;
+        Ok(AppState(Arc::new(Inner {
+            similar: std::sync::RwLock::new(similar),
+            sync,
+            store,
+            key,
+            config,
+            node_id,
+            clock,
+            jobs_notify: Notify::new(),
+        })))
     }
 
     /// Starts syncing with the county hub whenever it is reachable.

@@ -46,7 +46,13 @@ pub fn video_mime(name: &str) -> &'static str {
 /// Validates everything, then stores the blobs and the new case document. Nothing is stored
 /// unless every field, photo and the video are acceptable.
 pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, AppError> {
-    let CaseUpload { case: new, photos, video } = up;
+    let CaseUpload { case: new, photos, video, action, offered } = up;
+    if let crate::upload::FormAction::SolvedBy(kb) = &action {
+        let known = state.similar.read().map(|idx| idx.contains(kb)).unwrap_or(false);
+        if !known {
+            return Err(AppError::Invalid("所选的类似案例不存在".into()));
+        }
+    }
     let phone = new.validate()?;
     if let Ok(scope) = yizhan_core::RegionCode::parse(&new.region_code)
         && !state.config.scope.contains(&scope)
@@ -105,8 +111,26 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
     } else {
         state.key.seal(&phone, rand::random()).map_err(|e| AppError::Internal(e.to_string()))?
     };
-    let created = Event::new(state.new_id(), now, new.officer.trim(), EventKind::Created);
+    let officer = new.officer.trim().to_string();
+    let created = Event::new(state.new_id(), now, &officer, EventKind::Created);
     let (_, mut doc) = CaseDoc::create(&new, &id, sealed, &state.node_id, created)?;
+    // What the officer saw and chose on the form are events of the case, so they merge and count.
+    if !offered.is_empty() {
+        let mut ev = Event::new(state.new_id(), now, &officer, EventKind::SimilarOffered);
+        ev.target = offered.join(",");
+        CaseDoc::append_event(&mut doc, ev)?;
+    }
+    match action {
+        crate::upload::FormAction::Save => {}
+        crate::upload::FormAction::Escalate => {
+            CaseDoc::append_event(&mut doc, Event::new(state.new_id(), now, &officer, EventKind::Escalated))?;
+        }
+        crate::upload::FormAction::SolvedBy(kb) => {
+            let mut ev = Event::new(state.new_id(), now, &officer, EventKind::SolvedBySimilar);
+            ev.target = kb;
+            CaseDoc::append_event(&mut doc, ev)?;
+        }
+    }
     let video_hash = video.as_ref().map(|(a, _)| a.hash.clone());
     let (attachments, blobs): (Vec<Attachment>, Vec<NewBlob>) = photo_blobs.into_iter().chain(video).unzip();
     CaseDoc::add_attachments(&mut doc, attachments)?;
@@ -200,4 +224,57 @@ pub async fn case_view(state: &AppState, id: &str) -> Result<CaseView, AppError>
 /// Parses a hash from a URL.
 pub fn parse_hash(s: &str) -> Result<Hash, AppError> {
     Hash::parse(s).ok_or(AppError::NotFound)
+}
+
+/// One similar solved case, as the form and the case page show it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SimilarCase {
+    pub id: String,
+    pub question: String,
+    pub answer: String,
+    pub score: f32,
+    /// True when one of the query's photos matched this case's photo.
+    pub photo_match: bool,
+}
+
+/// Results shown while typing.
+pub const SIMILAR_SHOWN: usize = 5;
+
+/// Searches the solved cases for what the officer has typed (and photographed).
+pub async fn similar(
+    state: &AppState,
+    text: String,
+    industry: Option<String>,
+    photos: Vec<Vec<u8>>,
+) -> Result<Vec<SimilarCase>, AppError> {
+    let state2 = state.clone();
+    blocking(move || {
+        let mut photo_hashes = Vec::new();
+        for p in photos.iter().take(yizhan_similar::QUERY_PHOTOS_MAX) {
+            // A photo that does not decode just does not help the search.
+            if let Ok(h) = yizhan_similar::phash::photo_hashes(p) {
+                photo_hashes.extend(h);
+            }
+        }
+        let query = yizhan_similar::SearchQuery {
+            text: text.chars().take(yizhan_similar::QUERY_CHARS_MAX).collect(),
+            industry: industry.filter(|i| !i.is_empty()),
+            season: None,
+            region_code: Some(state2.config.scope.to_string()),
+            photo_hashes,
+        };
+        let index = state2.similar.read().map_err(|_| AppError::Internal("similar index poisoned".into()))?;
+        let hits = index.search(&query, SIMILAR_SHOWN).map_err(|e| AppError::Invalid(e.to_string()))?;
+        Ok(hits
+            .into_iter()
+            .map(|h| SimilarCase {
+                photo_match: h.photo_distance.is_some(),
+                id: h.id,
+                question: h.question,
+                answer: h.answer,
+                score: h.score,
+            })
+            .collect())
+    })
+    .await?
 }

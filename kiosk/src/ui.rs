@@ -252,6 +252,15 @@ fn truncate(s: &str, chars: usize) -> String {
 fn town_picker(state: &AppState, selected: &str) -> Markup {
     let db = regions();
     let scope = state.config.scope.as_str();
+    if state.config.scope.level() == RegionLevel::Village {
+        // A village's kiosk records cases of its own village only.
+        return html! {
+            label { "地点"
+                input type="hidden" name="region_code" value=(scope);
+                input type="text" value=(db.path_name(scope)) readonly;
+            }
+        };
+    }
     let counties: Vec<&yizhan_core::Region> = match state.config.scope.level() {
         RegionLevel::Province => db.children(scope).into_iter().flat_map(|c| db.children(&c.code)).collect(),
         RegionLevel::City => db.children(scope),
@@ -369,9 +378,18 @@ fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
                 label { "农户电话" input name="farmer_phone" type="tel" inputmode="numeric" maxlength="20" value=(v.farmer_phone) placeholder="仅加密保存"; }
                 label { "信息员" input name="officer" required maxlength="64" value=(v.officer); }
             }
+            section.similar.card data-testid="similar" hidden {
+                h2 { "类似的已解决案例" }
+                p.small { "如果下面某个答复能解决问题，点“解决了”即可办结，无需专家。" }
+                input type="hidden" name="solved_by" value="";
+                input type="hidden" name="offered" value="";
+                ol.similar-list {}
+            }
             div.submitbar {
                 div.progress hidden data-testid="upload-progress" { div.bar {} span.label { "上传中…" } }
-                button.primary.big type="submit" { "保存案例" }
+                button.primary.big type="submit" name="action" value="save" { "保存案例" }
+                " "
+                button.big type="submit" name="action" value="escalate" { "提交专家" }
             }
         }
     }
@@ -413,8 +431,36 @@ async fn create_case(State(state): State<AppState>, multipart: Multipart) -> Res
 
 async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Result<Markup, PageError> {
     let view = service::case_view(&state, &id).await?;
+    let similar = if view.state.status == Status::Open {
+        let text = format!("{} {}", view.case.subject, view.case.description);
+        service::similar(&state, text, Some(view.case.industry.clone()), Vec::new()).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let stats = stats(&state).await;
-    Ok(layout(&view.case.subject.clone(), stats.as_ref(), case_body(&view)))
+    let body = html! {
+        (case_body(&view))
+        @if !similar.is_empty() {
+            section.card.similar data-testid="case-similar" {
+                h2 { "类似的已解决案例" }
+                ol.similar-list {
+                    @for s in &similar {
+                        li {
+                            p.q { (s.question) }
+                            p.a { b { "答复：" } (s.answer) }
+                            form method="post" action=(format!("/cases/{}/events", view.case.id)) {
+                                input type="hidden" name="kind" value="solved_by_similar";
+                                input type="hidden" name="target" value=(s.id);
+                                input type="hidden" name="actor" value=(view.case.officer);
+                                button.primary type="submit" { "解决了" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout(&view.case.subject.clone(), stats.as_ref(), body))
 }
 
 fn case_body(v: &CaseView) -> Markup {

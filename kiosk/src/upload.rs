@@ -22,11 +22,26 @@ pub struct VideoUpload {
     pub writer: BlobWriter,
 }
 
+/// What the officer chose on the form besides saving.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum FormAction {
+    /// Save the case as open.
+    #[default]
+    Save,
+    /// Save and send it to the county centre for an expert (提交专家).
+    Escalate,
+    /// A similar solved case answered it (解决了): save it as solved by that case.
+    SolvedBy(String),
+}
+
 #[derive(Default)]
 pub struct CaseUpload {
     pub case: NewCase,
     pub photos: Vec<PhotoUpload>,
     pub video: Option<VideoUpload>,
+    pub action: FormAction,
+    /// The similar cases shown to the officer (ids), recorded as offered.
+    pub offered: Vec<String>,
 }
 
 fn mb(bytes: u64) -> u64 {
@@ -86,6 +101,25 @@ pub async fn parse(state: &AppState, mut multipart: Multipart) -> Result<CaseUpl
                     "farmer_name" => c.farmer_name = text,
                     "farmer_phone" => c.farmer_phone = text,
                     "officer" => c.officer = text,
+                    "action" => {
+                        match text.as_str() {
+                            "escalate" => up.action = FormAction::Escalate,
+                            "save" | "" => {} // the default; never overrides a choice of a solving case
+                            _ => return Err(AppError::Invalid("未知的操作".into())),
+                        }
+                    }
+                    "solved_by" if !text.trim().is_empty() => {
+                        up.action = FormAction::SolvedBy(text.trim().to_string())
+                    }
+                    "offered" => {
+                        up.offered = text
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .take(yizhan_similar::RESULTS_MAX)
+                            .map(str::to_string)
+                            .collect()
+                    }
                     _ => {} // unknown text fields (e.g. a county picker) are ignored
                 }
             }

@@ -437,3 +437,88 @@ async fn cases_survive_a_restart() {
     let n = reopened.store.call(|db| db.count_cases(&Default::default())).await.unwrap();
     assert_eq!(n, 1);
 }
+
+fn knowledge(
+    id: &str,
+    question: &str,
+    answer: &str,
+    industry: &str,
+    crop: &str,
+) -> yizhan_similar::KnowledgeCase {
+    yizhan_similar::KnowledgeCase {
+        id: id.into(),
+        question: question.into(),
+        answer: answer.into(),
+        industry: industry.into(),
+        crop: crop.into(),
+        season: None,
+        region_code: "510131".into(),
+        source: "test".into(),
+        photo_hashes: vec![],
+    }
+}
+
+#[tokio::test]
+async fn similar_solved_cases_show_while_typing_and_can_close_a_case() {
+    let k = start().await;
+    {
+        let mut idx = k.state.similar.write().unwrap();
+        idx.upsert(knowledge(
+            "kb-1",
+            "柑橘叶片发黄，叶脉绿色怎么办",
+            "缺铁黄化：叶面喷施螯合铁",
+            "fruit",
+            "柑橘",
+        ))
+        .unwrap();
+        idx.upsert(knowledge("kb-2", "水稻叶片有梭形褐色病斑", "稻瘟病：用三环唑防治", "grain_oil", "水稻"))
+            .unwrap();
+    }
+    let hits =
+        get(&k, "/api/similar?q=%E6%9F%91%E6%A9%98%E5%8F%B6%E7%89%87%E5%8F%91%E9%BB%84&industry=fruit").await;
+    assert_eq!(hits[0]["id"], "kb-1", "{hits}");
+    assert!(hits[0]["answer"].as_str().unwrap().contains("螯合铁"));
+
+    // "解决了" on the form: the case is recorded as solved by kb-1, with what was offered.
+    let (code, body) = post(
+        &k,
+        fields("柑橘").text("solved_by", "kb-1").text("offered", "kb-1,kb-2").text("action", "save"),
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    let case = get(&k, &format!("/api/cases/{}", body["id"].as_str().unwrap())).await;
+    assert_eq!(case["status"], "solved_by_similar");
+    let events = case["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["kind"] == "similar_offered" && e["target"] == "kb-1,kb-2"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "solved_by_similar" && e["target"] == "kb-1" && e["applied"] == true)
+    );
+
+    // "提交专家" on the form sends it on.
+    let (code, body) = post(&k, fields("水稻").text("action", "escalate")).await;
+    assert_eq!(code, 201);
+    assert_eq!(
+        get(&k, &format!("/api/cases/{}", body["id"].as_str().unwrap())).await["status"],
+        "awaiting_triage"
+    );
+
+    // A solving case that does not exist is refused and nothing is stored.
+    let before = status(&k).await["cases"].as_i64();
+    let (code, _) = post(&k, fields("柑橘").text("solved_by", "kb-404")).await;
+    assert_eq!(code, 422);
+    assert_eq!(status(&k).await["cases"].as_i64(), before);
+
+    // An open case's page offers similar cases with a "解决了" button.
+    let (_, body) = post(&k, fields("柑橘")).await;
+    let page = reqwest::get(format!("{}/cases/{}", k.url, body["id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-testid=\"case-similar\"") && page.contains("螯合铁") && page.contains("解决了")
+    );
+}
