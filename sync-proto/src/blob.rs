@@ -472,7 +472,7 @@ impl BlobReceiver {
                 data.offset, self.verified
             ));
         }
-        if data.offset % GROUP_BYTES != 0 {
+        if !data.offset.is_multiple_of(GROUP_BYTES) {
             return Err(format!("slice offset {} is not on a group boundary", data.offset));
         }
         if data.len > SLICE_BYTES_MAX {
@@ -555,7 +555,8 @@ pub struct SenderConfig {
     pub slice_bytes: u32,
     /// Content bytes sent and not yet acknowledged (at least one slice is always allowed).
     pub in_flight_bytes_max: u64,
-    /// Wants queued from the peer; one more is a protocol violation.
+    /// Wants queued from the peer; one more is a protocol violation. Also the number of fully
+    /// sent transfers that may await their last acknowledgement.
     pub wants_queued_max: usize,
     /// Larger blobs are answered with [`MISSING_TOO_LARGE`].
     pub blob_bytes_max: u64,
@@ -691,7 +692,7 @@ impl<S: BlobSource> BlobServer<S> {
 
     /// Content bytes sent and not yet acknowledged.
     pub fn bytes_in_flight(&self) -> u64 {
-        let cur = self.current.as_ref().map_or(0, |c| c.next.min(c.size) - c.acked.min(c.next));
+        let cur = self.current.as_ref().map_or(0, |c| c.next - c.acked);
         cur + self.unacked.iter().map(|u| u.end - u.acked).sum::<u64>()
     }
 
@@ -712,6 +713,11 @@ impl<S: BlobSource> BlobServer<S> {
         }
         loop {
             let Some(cur) = self.current.as_mut() else {
+                // A peer that never acknowledges can leave at most this many transfers open,
+                // however small its blobs.
+                if self.unacked.len() >= self.config.wants_queued_max {
+                    return Ok(None);
+                }
                 let Some(want) = self.wants.pop_front() else {
                     return Ok(None);
                 };
