@@ -15,7 +15,7 @@ function enhanceCaseForm() {
     box.hidden = false;
     button.disabled = true;
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", form.action);
+    xhr.open("POST", form.getAttribute("action"));
     xhr.upload.onprogress = (e) => {
       if (!e.lengthComputable) return;
       const pct = Math.floor((e.loaded / e.total) * 100);
@@ -35,7 +35,10 @@ function enhanceCaseForm() {
       label.textContent = "上传失败：与驿站程序的连接中断，请重试";
       button.disabled = false;
     };
-    xhr.send(new FormData(form, ev.submitter || undefined));
+    const data = new FormData(form);
+    // The button pressed (保存案例 / 提交专家) is part of what the officer chose.
+    if (ev.submitter && ev.submitter.name) data.append(ev.submitter.name, ev.submitter.value);
+    xhr.send(data);
   });
 }
 

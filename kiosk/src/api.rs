@@ -184,6 +184,12 @@ pub struct CaseUploadForm {
     /// JPEG, PNG or WebP; repeat the field for several photos.
     #[schema(value_type = Vec<String>, format = Binary)]
     photos: Vec<Vec<u8>>,
+    /// `save` (default) or `escalate` (提交专家: save and send to the county centre).
+    intent: Option<String>,
+    /// The id of a similar solved case that answered the problem (解决了).
+    solved_by: Option<String>,
+    /// Ids of the similar cases shown, comma-separated.
+    offered: Option<String>,
     /// One video (MP4/MOV/...), processed in the background into a 480p proxy.
     #[schema(value_type = Option<String>, format = Binary)]
     video: Option<Vec<u8>>,

@@ -387,9 +387,9 @@ fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
             }
             div.submitbar {
                 div.progress hidden data-testid="upload-progress" { div.bar {} span.label { "上传中…" } }
-                button.primary.big type="submit" name="action" value="save" { "保存案例" }
+                button.primary.big type="submit" name="intent" value="save" { "保存案例" }
                 " "
-                button.big type="submit" name="action" value="escalate" { "提交专家" }
+                button.big type="submit" name="intent" value="escalate" { "提交专家" }
             }
         }
     }

@@ -101,7 +101,7 @@ pub async fn parse(state: &AppState, mut multipart: Multipart) -> Result<CaseUpl
                     "farmer_name" => c.farmer_name = text,
                     "farmer_phone" => c.farmer_phone = text,
                     "officer" => c.officer = text,
-                    "action" => {
+                    "intent" => {
                         match text.as_str() {
                             "escalate" => up.action = FormAction::Escalate,
                             "save" | "" => {} // the default; never overrides a choice of a solving case

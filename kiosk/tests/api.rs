@@ -482,7 +482,7 @@ async fn similar_solved_cases_show_while_typing_and_can_close_a_case() {
     // "解决了" on the form: the case is recorded as solved by kb-1, with what was offered.
     let (code, body) = post(
         &k,
-        fields("柑橘").text("solved_by", "kb-1").text("offered", "kb-1,kb-2").text("action", "save"),
+        fields("柑橘").text("solved_by", "kb-1").text("offered", "kb-1,kb-2").text("intent", "save"),
     )
     .await;
     assert_eq!(code, 201, "{body}");
@@ -497,7 +497,7 @@ async fn similar_solved_cases_show_while_typing_and_can_close_a_case() {
     );
 
     // "提交专家" on the form sends it on.
-    let (code, body) = post(&k, fields("水稻").text("action", "escalate")).await;
+    let (code, body) = post(&k, fields("水稻").text("intent", "escalate")).await;
     assert_eq!(code, 201);
     assert_eq!(
         get(&k, &format!("/api/cases/{}", body["id"].as_str().unwrap())).await["status"],
