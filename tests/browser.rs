@@ -297,3 +297,57 @@ fn a_file_that_is_not_a_photo_is_refused_in_chinese_and_nothing_is_stored() {
     assert_eq!(cases[0]["photo_count"], 1, "{cases}");
     eprintln!("test 2 done in {:?}", t0.elapsed());
 }
+
+/// Issue 4: while the officer types, similar solved cases appear with their answers, and
+/// "解决了" completes the consultation as solved by that case.
+#[test]
+fn similar_solved_cases_appear_while_typing_and_solve_the_case() {
+    let bin = env!("CARGO_BIN_EXE_yizhan");
+    let kb_dir = tempfile::tempdir().unwrap();
+    let kb = kb_dir.path().join("kb.jsonl");
+    let rows = [
+        ("柑橘叶片发黄，叶脉还是绿的，怎么办？", "c1", "缺铁黄化：叶面喷施螯合铁，改良酸化土壤。"),
+        ("水稻叶片上有梭形褐色病斑怎么防治？", "c2", "稻瘟病：发病初期用三环唑喷雾。"),
+        ("生猪发烧不吃食，耳朵发紫怎么办？", "c3", "疑似猪瘟或蓝耳病：隔离病猪，立即联系兽医。"),
+    ];
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|(q, c, a)| serde_json::json!({"query": q, "cluster": c, "answer": a, "season": 3}).to_string())
+        .collect();
+    std::fs::write(&kb, lines.join("\n")).unwrap();
+    let kiosk = Kiosk::start_with(bin, REGION, |dir| {
+        let out = std::process::Command::new(bin)
+            .args(["similar-import", "--data-dir"])
+            .arg(dir)
+            .arg("--file")
+            .arg(&kb)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "similar-import: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    let b = Browser::start(VIEWPORT.0, VIEWPORT.1);
+    b.goto(&kiosk.url("/cases/new")).unwrap();
+    b.wait_for("the new-case form", WAIT, |b| Ok(Some(b.find("form#case-form")?)));
+    choose(&b, "select[name=industry]", "fruit").unwrap();
+    set_text(&b, "input[name=subject]", "柑橘").unwrap();
+    set_text(&b, "textarea[name=description]", "叶片发黄，叶脉还绿").unwrap();
+    set_text(&b, "input[name=officer]", "李信息员").unwrap();
+    choose(&b, "select#region_code[name=region_code]", TOWN).unwrap();
+    let first = b.wait_for("similar cases to appear while typing", WAIT, |b| {
+        let panel = b.find("[data-testid=similar]")?;
+        let text = b.text(&panel)?;
+        Ok(text.contains("螯合铁").then_some(text))
+    });
+    assert!(first.contains("解决了"), "{first}");
+    save_screenshots(&b, "similar-while-typing");
+    b.click(&b.find("[data-testid=similar] button.solve").unwrap()).unwrap();
+    let status = b.wait_for("the case page of the solved case", WAIT, |b| {
+        if !b.current_url()?.contains("/cases/") || b.current_url()?.ends_with("/new") {
+            return Ok(None);
+        }
+        Ok(Some(b.text(&b.find("[data-testid=status]")?)?))
+    });
+    assert_eq!(status, "已解决(类似案例)");
+    let cases = kiosk.get_json("/api/cases");
+    assert_eq!(cases[0]["status"], "solved_by_similar");
+}

@@ -361,6 +361,13 @@ fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
                     textarea name="description" required maxlength="4000" rows="5" placeholder="症状、发生时间、面积或头数、用过的药…" { (v.description) }
                 }
             }
+            section.similar.card data-testid="similar" hidden {
+                h2 { "类似的已解决案例" }
+                p.small { "如果下面某个答复能解决问题，点“解决了”即可办结，无需专家。" }
+                input type="hidden" name="solved_by" value="";
+                input type="hidden" name="offered" value="";
+                ol.similar-list {}
+            }
             fieldset {
                 legend { "照片和视频" }
                 label.wide { "照片（最多 " (limits.photos_max) " 张，JPEG/PNG/WebP，每张不超过 " (limits.media.photo_bytes_max / 1024 / 1024) " MB）"
@@ -377,13 +384,6 @@ fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
                 label { "农户姓名" input name="farmer_name" maxlength="64" value=(v.farmer_name); }
                 label { "农户电话" input name="farmer_phone" type="tel" inputmode="numeric" maxlength="20" value=(v.farmer_phone) placeholder="仅加密保存"; }
                 label { "信息员" input name="officer" required maxlength="64" value=(v.officer); }
-            }
-            section.similar.card data-testid="similar" hidden {
-                h2 { "类似的已解决案例" }
-                p.small { "如果下面某个答复能解决问题，点“解决了”即可办结，无需专家。" }
-                input type="hidden" name="solved_by" value="";
-                input type="hidden" name="offered" value="";
-                ol.similar-list {}
             }
             div.submitbar {
                 div.progress hidden data-testid="upload-progress" { div.bar {} span.label { "上传中…" } }

@@ -34,7 +34,14 @@ fn drain(pipe: impl Read + Send + 'static, log: Arc<Mutex<String>>, ready: Optio
 impl Kiosk {
     /// Starts `bin kiosk --region <region>` and waits (bounded) until `/healthz` answers.
     pub fn start(bin: &str, region: &str) -> Kiosk {
+        Kiosk::start_with(bin, region, |_| {})
+    }
+
+    /// Like [`Kiosk::start`], after `prepare` has set up the fresh data directory.
+    #[allow(dead_code)] // not every test binary that includes this module prepares
+    pub fn start_with(bin: &str, region: &str, prepare: impl FnOnce(&std::path::Path)) -> Kiosk {
         let data = tempfile::Builder::new().prefix("yizhan-kiosk-").tempdir().expect("temp dir");
+        prepare(data.path());
         let mut child = Command::new(bin)
             .args(["kiosk", "--listen", "127.0.0.1:0", "--region", region, "--data-dir"])
             .arg(data.path())
