@@ -35,12 +35,32 @@ fn check_allowed(krate: &str, allowed: &[&str]) {
 
 #[test]
 fn crates_depend_only_on_what_their_layer_allows() {
-    check_allowed("core", &["automerge", "autosurgeon", "serde", "serde_json", "thiserror", "chacha20poly1305", "base64"]);
-    check_allowed("store", &["yizhan-core", "yizhan-sync-proto", "automerge", "rusqlite", "blake3", "thiserror", "tokio", "tracing", "serde", "serde_json"]);
+    check_allowed(
+        "core",
+        &["automerge", "autosurgeon", "serde", "serde_json", "thiserror", "chacha20poly1305", "base64"],
+    );
+    check_allowed(
+        "store",
+        &[
+            "yizhan-core",
+            "yizhan-sync-proto",
+            "automerge",
+            "rusqlite",
+            "blake3",
+            "thiserror",
+            "tokio",
+            "tracing",
+            "serde",
+            "serde_json",
+        ],
+    );
     check_allowed("media", &["image", "ffmpeg-next", "thiserror", "tracing"]);
     // The sync protocol is sans-IO: no runtime, sockets or database.
     for forbidden in ["tokio", "quinn", "rusqlite", "axum"] {
-        assert!(!dependencies("sync-proto").iter().any(|d| d == forbidden), "sync-proto must not use {forbidden}");
+        assert!(
+            !dependencies("sync-proto").iter().any(|d| d == forbidden),
+            "sync-proto must not use {forbidden}"
+        );
     }
 }
 
@@ -59,7 +79,16 @@ fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn the_domain_core_reads_no_clock_and_draws_no_randomness() {
-    let forbidden = ["SystemTime::now", "Instant::now", "Utc::now", "Local::now", "rand::", "std::fs", "std::net", "thread_rng"];
+    let forbidden = [
+        "SystemTime::now",
+        "Instant::now",
+        "Utc::now",
+        "Local::now",
+        "rand::",
+        "std::fs",
+        "std::net",
+        "thread_rng",
+    ];
     for file in rust_files(&root().join("core/src")) {
         let text = std::fs::read_to_string(&file).expect("source");
         for f in forbidden {

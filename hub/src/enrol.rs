@@ -61,7 +61,8 @@ impl Enroller {
     }
 
     fn redeem(&self, code: &str, csr_der: &[u8]) -> Result<EnrolResponse, (StatusCode, String)> {
-        let mut codes = self.codes.lock().map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "poisoned".to_string()))?;
+        let mut codes =
+            self.codes.lock().map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "poisoned".to_string()))?;
         let result = codes.redeem(&self.authority, code, csr_der, SystemTime::now());
         // Failed attempts count too (they lock the store), so save either way.
         if let Err(e) = self.save(&codes) {
@@ -100,7 +101,9 @@ pub(crate) async fn enrol(
     let Some(enroller) = hub.enroller.clone() else {
         return Err((StatusCode::NOT_FOUND, "this hub does not enrol kiosks".into()));
     };
-    let csr = B64.decode(req.csr_der_b64.as_bytes()).map_err(|_| (StatusCode::BAD_REQUEST, "csr is not base64".into()))?;
+    let csr = B64
+        .decode(req.csr_der_b64.as_bytes())
+        .map_err(|_| (StatusCode::BAD_REQUEST, "csr is not base64".into()))?;
     let code = req.code;
     let result = tokio::task::spawn_blocking(move || enroller.redeem(&code, &csr))
         .await

@@ -184,7 +184,8 @@ fn router(hub: Hub) -> Router {
         .route("/api/hub", get(api))
         .route(
             "/api/enrol",
-            axum::routing::post(enrol::enrol).layer(axum::extract::DefaultBodyLimit::max(enrol::ENROL_REQUEST_BYTES_MAX)),
+            axum::routing::post(enrol::enrol)
+                .layer(axum::extract::DefaultBodyLimit::max(enrol::ENROL_REQUEST_BYTES_MAX)),
         )
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .with_state(hub)
