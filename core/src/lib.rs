@@ -6,10 +6,12 @@
 
 pub mod case;
 pub mod industry;
+pub mod knowledge;
 pub mod region;
 pub mod sealed;
 
 pub use case::{Attachment, CaseDoc, CaseError, CaseState, Event, EventKind, NewCase, Status};
 pub use industry::Industry;
+pub use knowledge::KnowledgeDoc;
 pub use region::{Region, RegionCode, RegionError, RegionLevel, regions};
 pub use sealed::{FieldKey, SealError, mask_phone};

@@ -101,7 +101,7 @@ async fn record(store: &Store, id: &str, region: &str) {
         industry: "pig".into(),
         subject: "生猪".into(),
         description: "不吃食".into(),
-        farmer_name: "王".into(),
+        farmer_name: "王大爷".into(),
         farmer_phone: String::new(),
         officer: "李".into(),
     };
@@ -275,4 +275,53 @@ async fn a_revoked_kiosk_is_refused() {
     assert!(case(&county.store, "c1").await.is_none());
     let LinkState::Offline { error, .. } = kiosk.status.get().link else { unreachable!() };
     assert!(!error.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_solved_case_is_published_as_knowledge_and_reaches_every_kiosk_without_personal_data() {
+    let pki = pki();
+    let now = SystemTime::now();
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let province_tls = tls(pki.province.own_credentials(now).unwrap(), &pki.province);
+    let county_tls = tls(pki.county.own_credentials(now).unwrap(), &pki.province);
+    let province = start_hub(dirs[0].path(), &province_tls, None).await;
+    let county = start_hub(dirs[1].path(), &county_tls, Some((&province, "province"))).await;
+    let kiosk_a = {
+        let id = NodeIdentity::new("kiosk-a", Role::Kiosk, "510131001001").unwrap();
+        start_kiosk(dirs[2].path(), &tls(pki.county.issue_credentials(&id, now).unwrap(), &pki.province), &county)
+    };
+    let kiosk_b = {
+        let id = NodeIdentity::new("kiosk-b", Role::Kiosk, "510131002001").unwrap();
+        start_kiosk(dirs[3].path(), &tls(pki.county.issue_credentials(&id, now).unwrap(), &pki.province), &county)
+    };
+
+    // Kiosk A records and escalates; the county assigns and the expert answers; A closes.
+    record(&kiosk_a.store, "c1", "510131001001").await;
+    append(&kiosk_a.store, "c1", Event::new("esc", 10, "李", EventKind::Escalated)).await;
+    eventually("the case reaches the county", || async { case(&county.store, "c1").await.is_some() }).await;
+    let mut asg = Event::new("asg", 20, "县中心", EventKind::Assigned);
+    asg.target = "expert-1".into();
+    append(&county.store, "c1", asg).await;
+    let mut ans = Event::new("ans", 30, "张专家", EventKind::Answered);
+    ans.text = "猪丹毒可能性大：注射青霉素，王大爷请打13812345678复诊。".into();
+    append(&county.store, "c1", ans).await;
+    eventually("the answer reaches kiosk A", || async {
+        case(&kiosk_a.store, "c1").await.map(|c| c.state().status) == Some(yizhan_core::Status::Answered)
+    })
+    .await;
+    append(&kiosk_a.store, "c1", Event::new("close", 40, "李", EventKind::Closed)).await;
+
+    // Published at the county, it reaches the other village's kiosk and the province.
+    let knowledge = |store: Store| async move {
+        let doc = store.call(|db| db.load_doc("kb-c1")).await.unwrap()?;
+        Some(yizhan_core::KnowledgeDoc::from_doc(&doc).unwrap())
+    };
+    eventually("kiosk B receives the knowledge", || async { knowledge(kiosk_b.store.clone()).await.is_some() }).await;
+    eventually("the province receives it", || async { knowledge(province.store.clone()).await.is_some() }).await;
+    let k = knowledge(kiosk_b.store.clone()).await.unwrap();
+    assert!(k.answer.contains("青霉素"));
+    assert!(!k.answer.contains("13812345678") && !k.answer.contains("王大爷"), "{}", k.answer);
+    assert!(!k.question.contains("13812345678"));
+    // Kiosk B still holds no case of village A.
+    assert!(case(&kiosk_b.store, "c1").await.is_none());
 }

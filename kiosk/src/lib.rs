@@ -8,6 +8,7 @@ pub mod api;
 pub mod demo;
 pub mod error;
 pub mod jobs;
+pub mod knowledge;
 pub mod service;
 pub mod ui;
 pub mod upload;
@@ -220,5 +221,6 @@ pub fn router(state: AppState) -> Router {
 /// Opens the kiosk, starts its background worker and serves until the process ends.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     tokio::spawn(jobs::run_worker(state.clone()));
+    tokio::spawn(knowledge::run(state.clone()));
     axum::serve(listener, router(state)).await
 }

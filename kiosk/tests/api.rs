@@ -522,3 +522,42 @@ async fn similar_solved_cases_show_while_typing_and_can_close_a_case() {
         page.contains("data-testid=\"case-similar\"") && page.contains("螯合铁") && page.contains("解决了")
     );
 }
+
+#[tokio::test]
+async fn knowledge_arriving_by_sync_is_searchable() {
+    let k = start().await;
+    let kdoc = yizhan_core::KnowledgeDoc {
+        doc_type: "knowledge".into(),
+        schema: 1,
+        id: "kb-x1".into(),
+        case_id: "x1".into(),
+        question: "茶树嫩叶卷曲发红，有小绿叶蝉".into(),
+        answer: "小贯小绿叶蝉：及时分批采摘，喷施联苯菊酯".into(),
+        industry: "tea".into(),
+        crop: "茶树".into(),
+        region_code: "510131".into(),
+        photo_hashes: vec![],
+        published_at_ms: 1,
+        publisher: "hub-510131".into(),
+    };
+    // As the sync replica would store it.
+    k.state
+        .store
+        .call(move |db| {
+            let mut doc = kdoc.to_doc().unwrap();
+            db.create_doc("kb-x1", "knowledge", &mut doc)
+        })
+        .await
+        .unwrap();
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        found = get(&k, "/api/similar?q=%E8%8C%B6%E6%A0%91%E5%8F%B6%E8%9D%89").await; // 茶树叶蝉
+        if found.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(found[0]["id"], "kb-x1", "{found}");
+    // Knowledge is not a case: the case list does not show it.
+    assert_eq!(status(&k).await["cases"], 0);
+}

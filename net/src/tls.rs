@@ -78,6 +78,9 @@ pub fn child_authorizer(own: NodeIdentity) -> PeerAuthorizer {
         if !own.is_ancestor_of(&peer) {
             return Err(format!("{} ({}) is not within {}", peer.node_id(), peer.scope(), own.scope()));
         }
-        Ok(PeerPolicy::child(peer.node_id(), peer.scope()))
+        Ok(match peer.role() {
+            yizhan_identity::Role::Kiosk => PeerPolicy::child(peer.node_id(), peer.scope()),
+            _ => PeerPolicy::child_hub(peer.node_id(), peer.scope()),
+        })
     })
 }

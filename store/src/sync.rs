@@ -22,6 +22,9 @@ pub struct PeerPolicy {
     pub send_scope: String,
     /// Documents whose scope starts with this are accepted from the peer.
     pub accept_scope: String,
+    /// Public documents (published knowledge) are accepted from this peer: from a parent, or
+    /// from a child hub that publishes for its region.
+    pub accept_public: bool,
 }
 
 impl PeerPolicy {
@@ -33,6 +36,7 @@ impl PeerPolicy {
             is_parent: true,
             send_scope: String::new(),
             accept_scope: own_scope.into(),
+            accept_public: true,
         }
     }
 
@@ -43,7 +47,13 @@ impl PeerPolicy {
             is_parent: false,
             send_scope: child_scope.into(),
             accept_scope: child_scope.into(),
+            accept_public: false,
         }
+    }
+
+    /// A hub talking to a child hub: like [`PeerPolicy::child`], and the child may publish.
+    pub fn child_hub(peer_id: &str, child_scope: &str) -> PeerPolicy {
+        PeerPolicy { accept_public: true, ..PeerPolicy::child(peer_id, child_scope) }
     }
 }
 
@@ -115,13 +125,15 @@ impl Replica for SyncReplica<'_> {
 
     fn outgoing(&mut self, peer: &str, entry: &FeedEntry) -> Result<Option<DocChange>, StoreError> {
         debug_assert_eq!(peer, self.policy.peer_id);
-        let scope: Option<String> = self
+        let row: Option<(String, String)> = self
             .db
             .conn
-            .query_row("SELECT scope FROM docs WHERE id = ?1", [&entry.doc_id], |r| r.get(0))
+            .query_row("SELECT scope, doc_type FROM docs WHERE id = ?1", [&entry.doc_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
-        let Some(scope) = scope else { return Ok(None) };
-        if !scope.starts_with(&self.policy.send_scope) {
+        let Some((scope, doc_type)) = row else { return Ok(None) };
+        if !scope.starts_with(&self.policy.send_scope) && !projection::is_public_type(&doc_type) {
             return Ok(None);
         }
         let Some((mut doc, doc_type)) = load_doc(&self.db.conn, &entry.doc_id)? else { return Ok(None) };
@@ -180,7 +192,8 @@ impl Replica for SyncReplica<'_> {
                     continue;
                 }
             };
-            if !scope.starts_with(&self.policy.accept_scope) {
+            let public_ok = projection::is_public_type(&d.doc_type) && self.policy.accept_public;
+            if !scope.starts_with(&self.policy.accept_scope) && !public_ok {
                 rejected.push(reject(
                     RejectReason::OutOfScope,
                     format!("{scope} is outside {}", self.policy.accept_scope),

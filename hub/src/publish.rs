@@ -1,0 +1,116 @@
+//! Publishing solved cases as knowledge (知识库): a county hub turns every case that an expert
+//! answered and the officer closed into a knowledge document, without the farmer's personal
+//! data, which then syncs down to every kiosk for find-similar and up to the province.
+
+use yizhan_core::{CaseDoc, EventKind, KnowledgeDoc, Status};
+use yizhan_store::{Db, Store, StoreError};
+
+/// Feed entries examined per round.
+const BATCH: u32 = 256;
+
+pub fn knowledge_id(case_id: &str) -> String {
+    format!("kb-{case_id}")
+}
+
+/// Builds the knowledge document of a solved case, or `None` when it is not (yet) solved by an
+/// expert's answer. Personal numbers and the farmer's name are scrubbed from the text.
+pub fn knowledge_of(case: &CaseDoc, publisher: &str, now_ms: i64) -> Option<KnowledgeDoc> {
+    let state = case.state();
+    if !matches!(state.status, Status::Closed | Status::FollowedUp) {
+        return None;
+    }
+    let answers: Vec<&str> = case
+        .ordered_events()
+        .into_iter()
+        .filter(|e| e.kind() == EventKind::Answered && !state.ignored_events.contains(&e.id))
+        .map(|e| e.text.as_str())
+        .collect();
+    if answers.is_empty() {
+        return None;
+    }
+    let question = format!("{}：{}", case.subject, case.description);
+    let answer = answers.join("\n");
+    let fields = yizhan_similar::SolvedCaseFields {
+        id: &knowledge_id(&case.id),
+        question: &question,
+        answer: &answer,
+        industry: &case.industry,
+        crop: &case.subject,
+        season: None,
+        region_code: &case.region_code,
+        source: publisher,
+        photo_hashes: &[],
+        farmer_name: &case.farmer_name,
+        // The hub holds the phone sealed; any number left in the text is scrubbed by pattern.
+        farmer_phone: "",
+    };
+    let k = yizhan_similar::KnowledgeCase::from_solved(&fields).ok()?;
+    Some(KnowledgeDoc {
+        doc_type: yizhan_core::knowledge::DOC_TYPE.into(),
+        schema: yizhan_core::knowledge::SCHEMA_VERSION,
+        id: k.id,
+        case_id: case.id.clone(),
+        question: k.question,
+        answer: k.answer,
+        industry: k.industry,
+        crop: k.crop,
+        region_code: k.region_code,
+        photo_hashes: Vec::new(),
+        published_at_ms: now_ms,
+        publisher: publisher.into(),
+    })
+}
+
+/// One round over the feed after `after`: publishes what became solved. Returns the new
+/// checkpoint and how many were published.
+pub fn publish_round(db: &mut Db, after: i64, publisher: &str, now_ms: i64) -> Result<(i64, usize), StoreError> {
+    let entries = db.changes_since(after, BATCH)?;
+    let mut seq = after;
+    let mut published = 0;
+    for e in entries {
+        seq = seq.max(e.seq);
+        if e.doc_type != yizhan_core::case::DOC_TYPE {
+            continue;
+        }
+        let kid = knowledge_id(&e.doc_id);
+        if db.doc_type(&kid)?.is_some() {
+            continue; // published already (answers added later stay with the case)
+        }
+        let Some(doc) = db.load_doc(&e.doc_id)? else { continue };
+        let Ok(case) = CaseDoc::from_doc(&doc) else { continue };
+        let Some(k) = knowledge_of(&case, publisher, now_ms) else { continue };
+        let Ok(mut kdoc) = k.to_doc() else { continue };
+        db.create_doc(&kid, yizhan_core::knowledge::DOC_TYPE, &mut kdoc)?;
+        published += 1;
+    }
+    Ok((seq, published))
+}
+
+/// Runs for the life of the hub, waking on every feed change.
+pub async fn run(store: Store, publisher: String) {
+    let mut feed = store.subscribe_feed();
+    let mut seq = 0i64;
+    loop {
+        let publisher2 = publisher.clone();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        match store.call(move |db| publish_round(db, seq, &publisher2, now_ms)).await {
+            Ok((next, n)) => {
+                if n > 0 {
+                    tracing::info!(published = n, "published solved cases as knowledge");
+                }
+                let caught_up = next == seq;
+                seq = next;
+                if !caught_up {
+                    continue;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "publishing knowledge"),
+        }
+        if feed.changed().await.is_err() {
+            return;
+        }
+    }
+}
