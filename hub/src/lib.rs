@@ -3,6 +3,7 @@
 //! the children with their last contact, backlog and errors.
 
 pub mod enrol;
+pub mod publish;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -101,6 +102,10 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
             Some(status)
         }
     };
+    // County hubs publish their solved cases as knowledge for the kiosks' find-similar.
+    if config.scope.len() == 6 {
+        tokio::spawn(publish::run(store.clone(), config.node_id.clone()));
+    }
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
         .map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
