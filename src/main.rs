@@ -62,6 +62,14 @@ enum Command {
         #[arg(long, default_value_t = 24)]
         hours: u64,
     },
+    /// Revoke a node's certificate (run on the hub or province that issued it); the signed list
+    /// syncs down to every node, which then refuses the node at its next connection.
+    Revoke {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        node_id: String,
+    },
     /// Create the province's certificate authority in a hub data directory.
     CaInit {
         #[command(flatten)]
@@ -147,6 +155,7 @@ fn main() -> anyhow::Result<()> {
         Command::EnrolCode { data, scope, node_id, hours } => {
             nodes::enrol_code(&data_dir(data.data_dir, "hub")?, &scope, node_id.as_deref(), hours)
         }
+        Command::Revoke { data, node_id } => nodes::revoke(&data_dir(data.data_dir, "hub")?, &node_id),
         Command::CaInit { data, node_id } => nodes::ca_init(&data_dir(data.data_dir, "hub")?, &node_id),
         Command::CaAddHub { ca_dir, out_dir, node_id, scope } => {
             nodes::ca_add_hub(&ca_dir, &out_dir, &node_id, &scope)

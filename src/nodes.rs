@@ -91,6 +91,7 @@ pub async fn start_kiosk(
         }
     }
     if let Some((addr, hub_id, tls)) = uplink {
+        tokio::spawn(yizhan_net::follow_revocations(state.store.clone(), tls.revocation.clone()));
         let client = tls.quic_client()?;
         state.start_uplink(Uplink {
             parent_addr: addr,
@@ -210,7 +211,54 @@ pub async fn start_hub(
         authorize: child_authorizer(identity),
         enroller: Some(Arc::new(enroller)),
     };
-    Ok(yizhan_hub::start(config, hub_tls).await?)
+    let hub = yizhan_hub::start(config, hub_tls).await?;
+    tokio::spawn(yizhan_net::follow_revocations(hub.store.clone(), tls.revocation.clone()));
+    Ok(hub)
+}
+
+/// Revokes a node's certificates: signs this hub's (or the province's) next revocation list
+/// and stores it as a public document, which syncs down to every node.
+pub fn revoke(data_dir: &Path, node_id: &str) -> anyhow::Result<()> {
+    use yizhan_core::revocation::RevocationDoc;
+    let pki = pki_dir(data_dir);
+    let authority = Authority::load(&pki, SystemTime::now())?;
+    let issuer = authority.identity().node_id().to_string();
+    let mut db = yizhan_store::Db::open(yizhan_store::StoreConfig::new(data_dir))?;
+    let id = RevocationDoc::id_for(&issuer);
+    let existing = match db.load_doc(&id)? {
+        Some(doc) => Some(RevocationDoc::from_doc(&doc).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let (version, mut revoked) = match &existing {
+        Some(r) => {
+            let bytes = B64.decode(&r.list_b64)?;
+            let signed = yizhan_identity::SignedRevocationList::from_bytes(&bytes)?;
+            let (list, _signer) = signed.verify(authority.roots(), SystemTime::now())?;
+            (r.version, list.revoked)
+        }
+        None => (0, std::collections::BTreeSet::new()),
+    };
+    revoked.insert(yizhan_identity::Revoked::node(node_id)?);
+    let signed = authority.sign_revocation_list(version + 1, revoked)?;
+    let list_b64 = B64.encode(signed.to_bytes());
+    match existing {
+        Some(_) => {
+            db.update_doc(&id, |doc| RevocationDoc::update(doc, version + 1, list_b64.clone()))?.map_err(anyhow::Error::msg)?;
+        }
+        None => {
+            let r = RevocationDoc {
+                doc_type: yizhan_core::revocation::DOC_TYPE.into(),
+                id: id.clone(),
+                issuer: issuer.clone(),
+                version: version + 1,
+                list_b64,
+            };
+            let mut doc = r.to_doc().map_err(anyhow::Error::msg)?;
+            db.create_doc(&id, yizhan_core::revocation::DOC_TYPE, &mut doc)?;
+        }
+    }
+    println!("{issuer} revoked {node_id} (list version {}); it reaches every node with the next sync", version + 1);
+    Ok(())
 }
 
 pub async fn run_hub(args: HubArgs) -> anyhow::Result<()> {

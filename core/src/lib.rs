@@ -8,6 +8,7 @@ pub mod case;
 pub mod industry;
 pub mod knowledge;
 pub mod region;
+pub mod revocation;
 pub mod sealed;
 
 pub use case::{Attachment, CaseDoc, CaseError, CaseState, Event, EventKind, NewCase, Status};

@@ -45,6 +45,18 @@ impl Enroller {
         Ok(Enroller { authority, codes: Mutex::new(codes), codes_path })
     }
 
+    /// The codes file is the source of truth: `yizhan enrol-code` writes it while the hub runs.
+    fn reload(&self, codes: &mut EnrolmentCodes) -> Result<(), String> {
+        match std::fs::read(&self.codes_path) {
+            Ok(bytes) => {
+                *codes = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     fn save(&self, codes: &EnrolmentCodes) -> Result<(), String> {
         let bytes = serde_json::to_vec(codes).map_err(|e| e.to_string())?;
         let tmp = self.codes_path.with_extension("json.tmp");
@@ -55,6 +67,7 @@ impl Enroller {
     /// Issues a one-time code for a kiosk in `scope` (valid for `ttl`).
     pub fn issue(&self, scope: &str, node_id: Option<&str>, ttl: Duration) -> Result<EnrolmentCode, String> {
         let mut codes = self.codes.lock().map_err(|_| "code store poisoned".to_string())?;
+        self.reload(&mut codes)?;
         let code = codes.issue(scope, node_id, SystemTime::now(), ttl).map_err(|e| e.to_string())?;
         self.save(&codes)?;
         Ok(code)
@@ -63,6 +76,10 @@ impl Enroller {
     fn redeem(&self, code: &str, csr_der: &[u8]) -> Result<EnrolResponse, (StatusCode, String)> {
         let mut codes =
             self.codes.lock().map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "poisoned".to_string()))?;
+        if let Err(e) = self.reload(&mut codes) {
+            tracing::error!(error = %e, "cannot read enrolment codes");
+            return Err((StatusCode::INTERNAL_SERVER_ERROR, "cannot read enrolment state".into()));
+        }
         let result = codes.redeem(&self.authority, code, csr_der, SystemTime::now());
         // Failed attempts count too (they lock the store), so save either way.
         if let Err(e) = self.save(&codes) {

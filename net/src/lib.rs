@@ -14,7 +14,7 @@ mod tls;
 pub use driver::{PeerAuthorizer, SessionOutcome, run_session, serve, uplink};
 pub use limiter::RateLimiter;
 pub use status::{ChildEntry, Children, LinkState, SyncStatus, SyncStatusHandle};
-pub use tls::{NodeTls, TlsError, child_authorizer};
+pub use tls::{NodeTls, TlsError, child_authorizer, follow_revocations};
 pub use yizhan_store::sync::PeerPolicy;
 
 use std::time::Duration;

@@ -84,3 +84,49 @@ pub fn child_authorizer(own: NodeIdentity) -> PeerAuthorizer {
         })
     })
 }
+
+/// Applies every revocation list document in the store (now and as they arrive by sync) to the
+/// node's TLS verifiers. A list that does not verify against the trust roots is ignored.
+pub async fn follow_revocations(store: yizhan_store::Store, revocation: Arc<RevocationState>) {
+    use base64::Engine;
+    let mut feed = store.subscribe_feed();
+    let mut seq = 0i64;
+    loop {
+        let round = store
+            .call(move |db| {
+                let entries = db.changes_since(seq, 256)?;
+                let mut next = seq;
+                let mut lists = Vec::new();
+                for e in entries {
+                    next = next.max(e.seq);
+                    if e.doc_type == yizhan_core::revocation::DOC_TYPE
+                        && let Some(doc) = db.load_doc(&e.doc_id)?
+                        && let Ok(r) = yizhan_core::revocation::RevocationDoc::from_doc(&doc)
+                    {
+                        lists.push(r);
+                    }
+                }
+                Ok((next, lists))
+            })
+            .await;
+        match round {
+            Ok((next, lists)) => {
+                for r in lists {
+                    let bytes = base64::engine::general_purpose::STANDARD.decode(r.list_b64.as_bytes()).unwrap_or_default();
+                    match revocation.apply(&bytes, std::time::SystemTime::now()) {
+                        Ok(applied) => tracing::info!(issuer = %r.issuer, version = r.version, ?applied, "revocation list"),
+                        Err(e) => tracing::warn!(issuer = %r.issuer, error = %e, "ignored a revocation list"),
+                    }
+                }
+                if next != seq {
+                    seq = next;
+                    continue;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "reading revocation lists"),
+        }
+        if feed.changed().await.is_err() {
+            return;
+        }
+    }
+}

@@ -10,6 +10,9 @@ use crate::{StoreConfig, StoreError};
 
 type Command = Box<dyn FnOnce(&mut Db) + Send>;
 
+/// How often the store looks for changes committed by another process.
+const EXTERNAL_WRITE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A cloneable async handle to the store. The connection lives on one dedicated thread;
 /// every call sends it a closure over a bounded channel and awaits the answer.
 #[derive(Clone)]
@@ -55,6 +58,17 @@ impl Store {
             })
             .map_err(|source| StoreError::Io { path: config.dir.clone(), source })?;
         ready_rx.recv().map_err(|_| StoreError::Closed)??;
+        // Another process may write the same database (a CLI command next to a running node).
+        // A periodic no-op wakes the thread, whose feed check then sees those commits too. The
+        // ticker holds only a weak sender, so the thread still ends when every handle is gone.
+        let weak = tx.downgrade();
+        let _ = thread::Builder::new().name("yizhan-store-tick".into()).spawn(move || {
+            loop {
+                thread::sleep(EXTERNAL_WRITE_POLL);
+                let Some(tx) = weak.upgrade() else { return };
+                let _ = tx.try_send(Box::new(|_db: &mut Db| {}));
+            }
+        });
         Ok(Store { tx, config, feed: feed_rx })
     }
 

@@ -18,19 +18,23 @@ pub(crate) fn project(
 ) -> Result<String, StoreError> {
     match doc_type {
         yizhan_core::case::DOC_TYPE => project_case(tx, id, doc),
-        yizhan_core::knowledge::DOC_TYPE => Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string()),
+        yizhan_core::knowledge::DOC_TYPE | yizhan_core::revocation::DOC_TYPE => {
+            Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
+        }
         _ => Ok(String::new()),
     }
 }
 
 /// Public documents (published knowledge) may be held by every node.
 pub(crate) fn is_public_type(doc_type: &str) -> bool {
-    doc_type == yizhan_core::knowledge::DOC_TYPE
+    doc_type == yizhan_core::knowledge::DOC_TYPE || doc_type == yizhan_core::revocation::DOC_TYPE
 }
 
 /// The document types this build can validate, and so accept from a peer.
 pub(crate) fn is_known_type(doc_type: &str) -> bool {
-    doc_type == yizhan_core::case::DOC_TYPE || doc_type == yizhan_core::knowledge::DOC_TYPE
+    doc_type == yizhan_core::case::DOC_TYPE
+        || doc_type == yizhan_core::knowledge::DOC_TYPE
+        || doc_type == yizhan_core::revocation::DOC_TYPE
 }
 
 /// Checks a document received from a peer and returns its scope, read from its content
@@ -44,6 +48,11 @@ pub(crate) fn validate(doc_type: &str, doc: &AutoCommit) -> Result<String, Strin
         }
         yizhan_core::knowledge::DOC_TYPE => {
             yizhan_core::KnowledgeDoc::from_doc(doc).map_err(|e| e.to_string())?;
+            Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
+        }
+        // The signature is checked where the list is applied (against the trust roots).
+        yizhan_core::revocation::DOC_TYPE => {
+            yizhan_core::revocation::RevocationDoc::from_doc(doc)?;
             Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
         }
         other => Err(format!("unknown document type {other:?}")),

@@ -1,0 +1,170 @@
+//! The command line end to end, with real processes: the province CA and a county hub CA,
+//! both hubs running, a kiosk enrolled with a one-time code, its case reaching the province over
+//! QUIC, and a revocation issued at the province refusing the kiosk at its next connection.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_yizhan");
+
+fn run(args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN).args(args).env("RUST_LOG", "warn").output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// A node process, killed on drop; `lines` receives its stdout and stderr.
+struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> Proc {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    for pipe in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    Proc { child, lines: rx }
+}
+
+impl Proc {
+    /// Waits (at most 30 s) for a line containing `marker` and returns it.
+    fn wait_line(&self, marker: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                if line.contains(marker) {
+                    return line;
+                }
+                seen.push(line);
+            }
+        }
+        panic!("no line with {marker:?}; output:\n{}", seen.join("\n"));
+    }
+}
+
+/// `驿站 hub X (S) ready: http://A/  sync on B` → (A, B)
+fn hub_addrs(line: &str) -> (String, String) {
+    let http = line.split("http://").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let sync = line.split("sync on ").nth(1).unwrap().trim().to_string();
+    (http, sync)
+}
+
+fn get_json(url: &str) -> serde_json::Value {
+    reqwest::blocking::get(url).unwrap().json().unwrap()
+}
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn post_case(kiosk: &str, subject: &str) -> String {
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("industry", "pig")
+        .text("subject", subject.to_string())
+        .text("description", "不吃食，发烧")
+        .text("region_code", "510131001001")
+        .text("officer", "李信息员");
+    let res = reqwest::blocking::Client::new().post(format!("http://{kiosk}/api/cases")).multipart(form).send().unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    res.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (prov, county, kiosk) = (tmp.path().join("province"), tmp.path().join("county"), tmp.path().join("kiosk"));
+
+    let (ok, out) = run(&["ca-init", "--data-dir", p(&prov)]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["ca-add-hub", "--ca-dir", p(&prov), "--out-dir", p(&county), "--node-id", "hub-510131", "--scope", "510131"]);
+    assert!(ok, "{out}");
+    // A second CA in the same place is refused, not overwritten.
+    assert!(!run(&["ca-init", "--data-dir", p(&prov)]).0);
+
+    let province = spawn(&["hub", "--data-dir", p(&prov), "--http", "127.0.0.1:0", "--sync", "127.0.0.1:0"]);
+    let (prov_http, prov_sync) = hub_addrs(&province.wait_line("ready: http://"));
+    let county_hub = spawn(&[
+        "hub", "--data-dir", p(&county), "--http", "127.0.0.1:0", "--sync", "127.0.0.1:0", "--parent", &prov_sync, "--parent-id", "province",
+    ]);
+    let (county_http, county_sync) = hub_addrs(&county_hub.wait_line("ready: http://"));
+
+    // The county operator issues a one-time code; the kiosk enrols with it.
+    let (ok, code) = run(&["enrol-code", "--data-dir", p(&county), "--scope", "510131001001"]);
+    assert!(ok, "{code}");
+    let code = code.trim().to_string();
+    let hub_url = format!("http://{county_http}");
+    let enrol = |c: &str| {
+        run(&["enrol", "--data-dir", p(&kiosk), "--hub-url", &hub_url, "--code", c, "--node-id", "kiosk-1", "--region", "510131001001"])
+    };
+    let (ok, out) = enrol("ABCDE-FGHJK");
+    assert!(!ok, "a wrong code must fail: {out}");
+    let (ok, out) = enrol(&code);
+    assert!(ok, "{out}");
+    let (ok, out) = enrol(&code);
+    assert!(!ok, "a used code must fail: {out}");
+
+    // The enrolled kiosk syncs through the county to the province.
+    let k = spawn(&["kiosk", "--data-dir", p(&kiosk), "--listen", "127.0.0.1:0", "--hub", &county_sync, "--hub-id", "hub-510131"]);
+    let kiosk_addr = k.wait_line("kiosk ready: http://").split("http://").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let id = post_case(&kiosk_addr, "生猪-第一例");
+    eventually("the case reaches the province", || {
+        get_json(&format!("http://{prov_http}/api/hub"))["recent"].as_array().unwrap().iter().any(|c| c["id"] == id)
+    });
+    eventually("the kiosk shows everything synced", || {
+        get_json(&format!("http://{kiosk_addr}/api/status"))["unsynced_docs"] == 0
+    });
+
+    // The province revokes the kiosk; the list syncs down to the county, which refuses the
+    // kiosk at its next connection.
+    let (ok, out) = run(&["revoke", "--data-dir", p(&prov), "--node-id", "kiosk-1"]);
+    assert!(ok, "{out}");
+    county_hub.wait_line("revocation list");
+    drop(k);
+    let k = spawn(&["kiosk", "--data-dir", p(&kiosk), "--listen", "127.0.0.1:0", "--hub", &county_sync, "--hub-id", "hub-510131"]);
+    let kiosk_addr = k.wait_line("kiosk ready: http://").split("http://").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let id2 = post_case(&kiosk_addr, "生猪-第二例");
+    eventually("the revoked kiosk is offline", || {
+        get_json(&format!("http://{kiosk_addr}/api/status"))["sync"]["link"]["state"] == "offline"
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let county_cases = get_json(&format!("http://{county_http}/api/hub"));
+    assert!(!county_cases["recent"].as_array().unwrap().iter().any(|c| c["id"] == id2), "a revoked kiosk's case arrived");
+    assert_eq!(get_json(&format!("http://{kiosk_addr}/api/status"))["unsynced_docs"], 1);
+}
