@@ -174,7 +174,13 @@ impl BlobWriter {
         let hash = Hash(self.hasher.finalize().to_hex().to_string());
         let dest = blob_path(&self.dir, &hash);
         let parent = dest.parent().map(Path::to_path_buf).unwrap_or_default();
-        fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+        if !parent.exists() {
+            fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+            // A new fan-out directory must itself survive a power cut.
+            if let Some(grand) = parent.parent() {
+                File::open(grand).and_then(|d| d.sync_all()).map_err(io_err(grand))?;
+            }
+        }
         fs::rename(&self.tmp, &dest).map_err(io_err(&dest))?;
         // The rename is durable only once the directory entry is.
         File::open(&parent).and_then(|d| d.sync_all()).map_err(io_err(&parent))?;
