@@ -206,6 +206,8 @@ fn load_or_create_node_id(dir: &Path) -> Result<String, StartError> {
         Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
         Ok(_) | Err(_) => {
             let id = format!("kiosk-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            // An empty file is what a crash during the first start leaves: replace it.
+            let _ = std::fs::remove_file(&path);
             write_private(&path, id.as_bytes()).map_err(err)?;
             Ok(id)
         }
