@@ -132,7 +132,40 @@ impl Db {
         migrations::run(&mut conn)?;
         // Jobs that were running when the process stopped start again.
         conn.execute("UPDATE jobs SET state = 'pending' WHERE state = 'running'", [])?;
-        Ok(Db { conn, config })
+        let db = Db { conn, config };
+        let removed = db.remove_orphan_blob_files()?;
+        if removed > 0 {
+            tracing::info!(files = removed, "removed blob files of writes that never committed");
+        }
+        Ok(db)
+    }
+
+    /// Deletes blob files that no row names: bytes made durable by a write whose transaction
+    /// never committed (the process died in between). Only safe at open, before any write.
+    fn remove_orphan_blob_files(&self) -> Result<usize, StoreError> {
+        let root = self.config.dir.join("blobs");
+        let mut removed = 0;
+        let Ok(fanout) = fs::read_dir(&root) else { return Ok(0) };
+        for dir in fanout.flatten() {
+            let name = dir.file_name();
+            let Some(name) = name.to_str() else { continue };
+            // Only the two-hex-digit fan-out folders hold finished blobs.
+            if name.len() != 2 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            for file in fs::read_dir(dir.path()).map_err(io_err(dir.path()))?.flatten() {
+                let Some(hash) = file.file_name().to_str().and_then(Hash::parse) else { continue };
+                let known: bool = self.conn.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM blobs WHERE hash = ?1)",
+                    [hash.as_str()],
+                    |r| r.get(0),
+                )?;
+                if !known && fs::remove_file(file.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     pub fn dir(&self) -> &Path {

@@ -260,3 +260,22 @@ fn a_document_and_its_blobs_are_stored_together_or_not_at_all() {
     assert_eq!(db.stats().unwrap().blobs, 2);
     assert_eq!(db.claim_job().unwrap().unwrap().doc_id, "c2");
 }
+
+#[test]
+fn blob_files_of_writes_that_never_committed_are_removed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept;
+    let orphan;
+    {
+        let mut db = Db::open(StoreConfig::new(dir.path())).unwrap();
+        kept = db.put_blob_bytes(&vec![7u8; 40_000], "image/jpeg").unwrap().hash;
+        // Durable under its final name, but the process dies before the row is inserted.
+        let blob = yizhan_store::NewBlob::prepare(dir.path(), vec![9u8; 40_000], "image/jpeg", 16 * 1024).unwrap();
+        orphan = blob.info().hash.clone();
+    }
+    let path = |h: &Hash| dir.path().join("blobs").join(&h.as_str()[..2]).join(h.as_str());
+    assert!(path(&orphan).exists());
+    let db = Db::open(StoreConfig::new(dir.path())).unwrap();
+    assert!(!path(&orphan).exists(), "the orphan file is gone");
+    db.verify_blob(&kept).unwrap();
+}
