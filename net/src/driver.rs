@@ -7,11 +7,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use quinn::{Connection, Endpoint, RecvStream, SendStream};
 use rustls::pki_types::CertificateDer;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use yizhan_store::Store;
 use yizhan_store::sync::{PeerPolicy, SyncReplica};
 use yizhan_sync_proto::{Event, Session, SessionConfig, SessionError, SessionStats};
 
-use crate::limiter::RateLimiter;
+use crate::blobs::{self, Link};
 use crate::status::{ChildEntry, Children, LinkState, SyncStatusHandle};
 use crate::{NetConfig, NetError};
 
@@ -50,45 +51,91 @@ async fn step(
     Ok((session, result))
 }
 
-async fn flush(
-    session: &mut Session,
-    send: &mut SendStream,
-    limiter: &mut Option<RateLimiter>,
-) -> Result<(), NetError> {
+async fn flush(session: &mut Session, send: &mut SendStream, link: &Link) -> Result<(), NetError> {
     while let Some(frame) = session.poll_transmit() {
-        if let Some(l) = limiter.as_mut() {
-            l.wait(frame.len()).await;
-        }
+        link.limiter.wait(frame.len()).await;
         send.write_all(&frame).await?;
     }
     Ok(())
 }
 
 /// Drives one sync session over a bidirectional stream until the peer finishes, the session
-/// idles out or fails. `changes` ticks when the local store changed.
+/// idles out or fails. `changes` ticks when the local store changed. Documents only: a
+/// connection's blobs move with [`serve`] and [`uplink`].
 pub async fn run_session(
     store: &Store,
     config: &NetConfig,
     policy: PeerPolicy,
+    send: SendStream,
+    recv: RecvStream,
+    changes: watch::Receiver<i64>,
+    status: &SyncStatusHandle,
+) -> Result<SessionOutcome, NetError> {
+    let link = Link::new(store.clone(), config.clone(), policy, status.clone());
+    session_on(&link, send, recv, changes, false).await
+}
+
+/// Runs everything one connection carries: the document session on the first bidirectional
+/// stream (opened by the dialer), and blob transfers on further streams: this side serves the
+/// streams its peer opens and, once the documents are in sync, fetches what it lacks. Ends with
+/// the session; the blob tasks stop with it (a blob being received keeps its verified prefix).
+async fn run_connection(
+    conn: &Connection,
+    dialer: bool,
+    link: Arc<Link>,
+    changes: watch::Receiver<i64>,
+) -> Result<SessionOutcome, NetError> {
+    let (send, recv) = if dialer { conn.open_bi().await? } else { conn.accept_bi().await? };
+    // Documents first: QUIC sends the session's data before any blob stream's.
+    let _ = send.set_priority(1);
+    link.status.update(|s| {
+        s.blobs_received = 0;
+        s.blob_bytes_received = 0;
+        s.blob_bytes_sent = 0;
+        s.blob_receiving = None;
+        s.blob_sending = None;
+    });
+    let mut tasks = JoinSet::new();
+    tasks.spawn(blobs::serve_streams(conn.clone(), link.clone()));
+    if link.config.blobs.fetch {
+        tasks.spawn(blobs::fetch(conn.clone(), link.clone(), changes.clone()));
+    }
+    let outcome = session_on(&link, send, recv, changes, true).await;
+    tasks.shutdown().await;
+    link.status.update(|s| {
+        s.blob_receiving = None;
+        s.blob_sending = None;
+    });
+    outcome
+}
+
+/// The session loop. `serves_blobs`: this connection serves blob streams, so the hello
+/// announces the blob capability.
+async fn session_on(
+    link: &Link,
     mut send: SendStream,
     mut recv: RecvStream,
     mut changes: watch::Receiver<i64>,
-    status: &SyncStatusHandle,
+    serves_blobs: bool,
 ) -> Result<SessionOutcome, NetError> {
-    let policy = Arc::new(policy);
-    let mut limiter = config.send_bytes_per_s_max.map(RateLimiter::new);
-    let session = Session::new(SessionConfig::new(config.node_id.clone()), policy.peer_id.clone());
-    let (mut session, started) = step(store, session, &policy, Box::new(|s, r| s.start(r))).await?;
+    let (store, config, policy, status) = (&link.store, &link.config, &link.policy, &link.status);
+    let mut session_config = SessionConfig::new(config.node_id.clone());
+    if serves_blobs {
+        session_config.capabilities.push(yizhan_sync_proto::blob::CAPABILITY.to_string());
+    }
+    let session = Session::new(session_config, policy.peer_id.clone());
+    let (mut session, started) = step(store, session, policy, Box::new(|s, r| s.start(r))).await?;
     started?;
     changes.mark_unchanged();
     let mut buf = vec![0u8; config.read_chunk_bytes.max(1024)];
     let mut synced = false;
     loop {
-        flush(&mut session, &mut send, &mut limiter).await?;
+        flush(&mut session, &mut send, link).await?;
         while let Some(event) = session.poll_event() {
             match event {
                 Event::Synced => {
                     synced = true;
+                    link.synced.send_replace(true);
                     status.update(|s| {
                         s.link = LinkState::Synced;
                         s.last_synced_at_ms = Some(now_ms());
@@ -106,7 +153,9 @@ pub async fn run_session(
                 Event::PeerError { code, message } => {
                     tracing::warn!(code, %message, "peer reported an error")
                 }
-                Event::Connected(_) => {}
+                Event::Connected(info) => {
+                    link.peer.send_replace(Some(info));
+                }
             }
         }
         let stats = session.stats();
@@ -122,6 +171,10 @@ pub async fn run_session(
         tokio::select! {
             read = tokio::time::timeout(config.idle_timeout, recv.read(&mut buf)) => match read {
                 Err(_) => {
+                    // Blobs moving on this connection keep it open.
+                    if link.activity.idle_for() < config.idle_timeout {
+                        continue;
+                    }
                     let _ = send.finish();
                     return Err(NetError::Idle(config.idle_timeout));
                 }
@@ -129,11 +182,11 @@ pub async fn run_session(
                 Ok(Ok(None)) => break,
                 Ok(Ok(Some(n))) => {
                     let data = buf[..n].to_vec();
-                    let (s, result) = step(store, session, &policy, Box::new(move |s, r| s.handle_bytes(&data, r))).await?;
+                    let (s, result) = step(store, session, policy, Box::new(move |s, r| s.handle_bytes(&data, r))).await?;
                     session = s;
                     if let Err(e) = result {
                         // Send the error frame the session queued before giving up.
-                        let _ = flush(&mut session, &mut send, &mut limiter).await;
+                        let _ = flush(&mut session, &mut send, link).await;
                         let _ = send.finish();
                         return Err(e.into());
                     }
@@ -143,7 +196,7 @@ pub async fn run_session(
                 if changed.is_err() {
                     break; // the node is shutting down
                 }
-                let (s, result) = step(store, session, &policy, Box::new(|s, r| s.local_changed(r))).await?;
+                let (s, result) = step(store, session, policy, Box::new(|s, r| s.local_changed(r))).await?;
                 session = s;
                 result?;
             }
@@ -209,10 +262,8 @@ pub async fn serve(
             };
             status.update(|s| s.link = LinkState::Syncing);
             let peer = policy.peer_id.clone();
-            let result = match conn.accept_bi().await {
-                Ok((send, recv)) => run_session(&store, &config, policy, send, recv, changes, &status).await,
-                Err(e) => Err(e.into()),
-            };
+            let link = Arc::new(Link::new(store, config, policy, status.clone()));
+            let result = run_connection(&conn, false, link, changes).await;
             match result {
                 Ok(outcome) => tracing::info!(%peer, ?outcome, "session ended"),
                 Err(e) => {
@@ -246,9 +297,8 @@ pub async fn uplink(
         status.update(|s| s.link = LinkState::Connecting);
         let attempt = async {
             let conn = endpoint.connect(parent_addr, &server_name)?.await?;
-            let (send, recv) = conn.open_bi().await?;
-            let outcome =
-                run_session(&store, &config, policy.clone(), send, recv, changes.clone(), &status).await;
+            let link = Arc::new(Link::new(store.clone(), config.clone(), policy.clone(), status.clone()));
+            let outcome = run_connection(&conn, true, link, changes.clone()).await;
             conn.close(quinn::VarInt::from_u32(0), b"done");
             outcome
         };

@@ -2,18 +2,24 @@
 //! sans-IO [`yizhan_sync_proto::Session`] and the store meet), the hub's accept loop and the
 //! uplink that dials a parent with capped exponential backoff.
 //!
+//! Besides the document session, every connection carries blob transfers (see [`BlobConfig`]):
+//! each side serves the blob streams its peer opens and, once documents are in sync, fetches the
+//! blobs it lacks on streams of its own.
+//!
 //! Authentication is mutual TLS, configured by the caller (see `yizhan-identity`); this crate
 //! asks a [`PeerAuthorizer`] to turn the peer's verified certificate chain into a
 //! [`PeerPolicy`] and refuses the connection when it cannot.
 
+mod blobs;
 mod driver;
 mod limiter;
+pub mod linkemu;
 mod status;
 mod tls;
 
 pub use driver::{PeerAuthorizer, SessionOutcome, run_session, serve, uplink};
 pub use limiter::RateLimiter;
-pub use status::{ChildEntry, Children, LinkState, SyncStatus, SyncStatusHandle};
+pub use status::{BlobProgress, ChildEntry, Children, LinkState, SyncStatus, SyncStatusHandle};
 pub use tls::{NodeTls, TlsError, child_authorizer, follow_revocations};
 pub use yizhan_store::sync::PeerPolicy;
 
@@ -34,6 +40,56 @@ pub struct NetConfig {
     pub children_max: usize,
     /// Bytes read from the stream per read call.
     pub read_chunk_bytes: usize,
+    /// Blob transfer on this node's links.
+    pub blobs: BlobConfig,
+}
+
+/// Which blobs a node fetches from its peers, and the bounds of blob transfer on one link.
+#[derive(Debug, Clone)]
+pub struct BlobConfig {
+    /// Fetch blobs from peers at all (serving them is always on).
+    pub fetch: bool,
+    /// Fetch originals too; `false` leaves them on the node that recorded them (thumbnails,
+    /// display copies, posters and video proxies still move).
+    pub fetch_originals: bool,
+    /// Wants outstanding on a fetch stream (the protocol allows 64).
+    pub wants_in_flight_max: usize,
+    /// Blobs taken from the store per fetch round.
+    pub round_blobs_max: u32,
+    /// Content bytes per slice this node sends; lowered to fit the peer's message limit and to
+    /// about one second of the send cap, so a document never waits long behind a slice.
+    pub slice_bytes: u32,
+    /// Content bytes sent and not yet acknowledged, per stream.
+    pub in_flight_bytes_max: u64,
+    /// Blob streams a peer may have open at once; more are refused.
+    pub serve_streams_max: usize,
+    /// A blob the peer lacks (or sent corrupt) is asked for again after this, doubling up to
+    /// `retry_max`.
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for BlobConfig {
+    fn default() -> Self {
+        BlobConfig {
+            fetch: true,
+            fetch_originals: true,
+            wants_in_flight_max: 8,
+            round_blobs_max: 64,
+            slice_bytes: yizhan_sync_proto::blob::SLICE_BYTES_DEFAULT,
+            in_flight_bytes_max: yizhan_sync_proto::blob::IN_FLIGHT_BYTES_DEFAULT,
+            serve_streams_max: 2,
+            retry_min: Duration::from_secs(5),
+            retry_max: Duration::from_secs(300),
+        }
+    }
+}
+
+impl BlobConfig {
+    /// The roles this node fetches (empty: every role).
+    pub fn fetch_roles(&self) -> Vec<&'static str> {
+        if self.fetch_originals { Vec::new() } else { vec!["thumb", "display", "poster", "proxy"] }
+    }
 }
 
 impl NetConfig {
@@ -46,6 +102,7 @@ impl NetConfig {
             idle_timeout: Duration::from_secs(120),
             children_max: 1024,
             read_chunk_bytes: 64 * 1024,
+            blobs: BlobConfig::default(),
         }
     }
 }
@@ -68,4 +125,6 @@ pub enum NetError {
     Store(#[from] yizhan_store::StoreError),
     #[error("session idle for {0:?}")]
     Idle(Duration),
+    #[error("blob transfer: {0}")]
+    Blob(String),
 }

@@ -29,6 +29,32 @@ pub struct SyncStatus {
     pub docs_received: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// Blobs this node lacks that documents within this link's scope reference (after the
+    /// role filter), and their declared bytes: what this link may still bring. Counted at the
+    /// start of every fetch round.
+    pub blobs_waiting: u64,
+    pub blob_bytes_waiting: u64,
+    /// Blobs received complete and verified in the current (or last) session, and the verified
+    /// content bytes received (partial blobs included).
+    pub blobs_received: u64,
+    pub blob_bytes_received: u64,
+    /// Content bytes of blobs sent in the current (or last) session (re-sent bytes count again).
+    pub blob_bytes_sent: u64,
+    /// The blob being received now, if any.
+    pub blob_receiving: Option<BlobProgress>,
+    /// The blob being sent now, if any.
+    pub blob_sending: Option<BlobProgress>,
+}
+
+/// Progress of one blob transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlobProgress {
+    pub hash: String,
+    /// The attachment role (`thumb`, `original`, ..) when known (the receiving side knows it).
+    pub role: String,
+    /// Receiving: verified and durable bytes; sending: bytes sent.
+    pub done_bytes: u64,
+    pub total_bytes: u64,
 }
 
 /// A shared, cheaply cloned view of one link's status.
@@ -45,6 +71,13 @@ impl SyncStatusHandle {
             docs_received: 0,
             bytes_sent: 0,
             bytes_received: 0,
+            blobs_waiting: 0,
+            blob_bytes_waiting: 0,
+            blobs_received: 0,
+            blob_bytes_received: 0,
+            blob_bytes_sent: 0,
+            blob_receiving: None,
+            blob_sending: None,
         })))
     }
 

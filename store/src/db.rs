@@ -523,6 +523,109 @@ impl Db {
     pub fn database_path(&self) -> PathBuf {
         self.config.dir.join("yizhan.sqlite3")
     }
+
+    // ---- blob sync ----
+
+    /// Blobs referenced by documents whose scope starts with `scope` that this node does not
+    /// hold, most wanted first: thumbnails, then display copies and posters, then video
+    /// proxies, then originals (photos before videos), then any other role; smaller first
+    /// within a rank. A partially received blob is missing until it is recorded. `roles` limits
+    /// the roles fetched (empty: every role); a blob referenced in several roles ranks by its
+    /// most wanted one. At most `limit` (capped at [`LIST_LIMIT_MAX`]) blobs, each as
+    /// `(info, kind, role)` with the size and type the referencing document declares.
+    pub fn missing_blobs(
+        &self,
+        scope: &str,
+        roles: &[&str],
+        limit: u32,
+    ) -> Result<Vec<(BlobInfo, String, String)>, StoreError> {
+        let limit = limit.min(LIST_LIMIT_MAX);
+        let sql = format!(
+            "SELECT b.hash, MIN({}) AS blob_rank, b.bytes, b.mime, b.kind, b.role
+             FROM doc_blobs b JOIN docs d ON d.id = b.doc_id
+             WHERE substr(d.scope, 1, length(?1)) = ?1 {}
+               AND NOT EXISTS (SELECT 1 FROM blobs WHERE blobs.hash = b.hash)
+             GROUP BY b.hash
+             ORDER BY blob_rank, b.bytes, b.hash
+             LIMIT {limit}",
+            Self::BLOB_RANK,
+            Self::blob_role_clause(roles)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let args = std::iter::once(scope).chain(roles.iter().copied());
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (hash, bytes, mime, kind, role) = row?;
+            let Some(hash) = Hash::parse(&hash) else { continue };
+            out.push((BlobInfo { hash, size: bytes.max(0) as u64, mime }, kind, role));
+        }
+        Ok(out)
+    }
+
+    /// How many blobs [`Db::missing_blobs`] would list without a limit, and their bytes (as
+    /// the referencing documents declare them).
+    pub fn missing_blob_totals(&self, scope: &str, roles: &[&str]) -> Result<(u64, u64), StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM (
+                SELECT b.hash, MAX(b.bytes) AS bytes
+                FROM doc_blobs b JOIN docs d ON d.id = b.doc_id
+                WHERE substr(d.scope, 1, length(?1)) = ?1 {}
+                  AND NOT EXISTS (SELECT 1 FROM blobs WHERE blobs.hash = b.hash)
+                GROUP BY b.hash)",
+            Self::blob_role_clause(roles)
+        );
+        let args = std::iter::once(scope).chain(roles.iter().copied());
+        let (n, bytes): (i64, i64) =
+            self.conn.query_row(&sql, rusqlite::params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((n.max(0) as u64, bytes.max(0) as u64))
+    }
+
+    /// Whether a peer that receives documents whose scope starts with `send_scope` may receive
+    /// blob `hash`: some document within that scope references it.
+    pub fn blob_allowed(&self, hash: &Hash, send_scope: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM doc_blobs b JOIN docs d ON d.id = b.doc_id
+                           WHERE b.hash = ?1 AND substr(d.scope, 1, length(?2)) = ?2)",
+            params![hash.as_str(), send_scope],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// A blob's bytes for a peer whose send scope is `send_scope`: `None` both when this node
+    /// does not hold it and when the peer may not have it, so a peer cannot tell the two apart.
+    pub fn blob_for_peer(&self, hash: &Hash, send_scope: &str) -> Result<Option<BlobBody>, StoreError> {
+        if !self.blob_allowed(hash, send_scope)? {
+            return Ok(None);
+        }
+        Ok(self.blob(hash)?.map(|(_, body)| body))
+    }
+
+    /// The fetch rank of a `doc_blobs` row `b` (lower first).
+    const BLOB_RANK: &str = "CASE
+        WHEN b.role = 'thumb' THEN 0
+        WHEN b.role IN ('display', 'poster') THEN 1
+        WHEN b.role = 'proxy' THEN 2
+        WHEN b.role = 'original' AND b.kind = 'photo' THEN 3
+        WHEN b.role = 'original' THEN 4
+        ELSE 5 END";
+
+    /// `AND b.role IN (?2, ?3, ..)` for a non-empty role list (the scope is `?1`).
+    fn blob_role_clause(roles: &[&str]) -> String {
+        if roles.is_empty() {
+            return String::new();
+        }
+        let marks: Vec<String> = (0..roles.len()).map(|i| format!("?{}", i + 2)).collect();
+        format!("AND b.role IN ({})", marks.join(", "))
+    }
 }
 
 pub(crate) fn set_peer_sent_seq(

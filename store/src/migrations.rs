@@ -92,6 +92,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         heads BLOB NOT NULL,
         PRIMARY KEY (peer_id, doc_id)
     ) STRICT, WITHOUT ROWID;
+    -- Blobs each document references (a case's attachments), maintained by the projections:
+    -- which blobs a node fetches (referenced within a scope, not held) and which it may serve to
+    -- a peer (referenced by a document within the peer's scope).
+    CREATE TABLE doc_blobs (
+        doc_id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        role TEXT NOT NULL,
+        mime TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, hash, role)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX doc_blobs_by_hash ON doc_blobs(hash);
     "#,
 ];
 

@@ -61,6 +61,7 @@ pub(crate) fn validate(doc_type: &str, doc: &AutoCommit) -> Result<String, Strin
 
 pub(crate) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute("DELETE FROM cases", [])?;
+    tx.execute("DELETE FROM doc_blobs", [])?;
     Ok(())
 }
 
@@ -97,5 +98,18 @@ fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<Stri
             thumb,
         ],
     )?;
+    // The blobs the case references: what sync fetches and may serve (see `Db::missing_blobs`).
+    tx.execute("DELETE FROM doc_blobs WHERE doc_id = ?1", [id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO doc_blobs (doc_id, hash, kind, role, mime, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for a in case.attachments.values() {
+        // A reference that is not a hash names no blob (and must never name a path).
+        if crate::blobs::Hash::parse(&a.hash).is_none() {
+            continue;
+        }
+        let bytes = i64::try_from(a.bytes).unwrap_or(i64::MAX);
+        insert.execute(params![id, a.hash, a.kind, a.role, a.mime, bytes])?;
+    }
     Ok(case.region_code)
 }
