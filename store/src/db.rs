@@ -129,10 +129,15 @@ impl Db {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrations::run(&mut conn)?;
+        let from_version = migrations::run(&mut conn)?;
         // Jobs that were running when the process stopped start again.
         conn.execute("UPDATE jobs SET state = 'pending' WHERE state = 'running'", [])?;
-        let db = Db { conn, config };
+        let mut db = Db { conn, config };
+        // A migration that adds a projection table fills it from the documents already held.
+        if from_version > 0 && migrations::REBUILD_PROJECTIONS_AFTER.iter().any(|v| from_version < *v) {
+            let n = db.rebuild_projections()?;
+            tracing::info!(documents = n, "rebuilt projections after upgrading the schema");
+        }
         let removed = db.remove_orphan_blob_files()?;
         if removed > 0 {
             tracing::info!(files = removed, "removed blob files of writes that never committed");
@@ -296,7 +301,8 @@ impl Db {
         let mut n = 0;
         for id in ids {
             if let Some((doc, doc_type)) = load_doc(&tx, &id)? {
-                projection::project(&tx, &doc_type, &id, &doc)?;
+                let scope = projection::project(&tx, &doc_type, &id, &doc)?;
+                tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
                 n += 1;
             }
         }

@@ -108,7 +108,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {
+/// The first version whose new projection tables must be filled from existing documents.
+pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2];
+
+/// Applies pending migrations; returns the version the database was at before.
+pub(crate) fn run(conn: &mut Connection) -> Result<i64, StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if current > known {
@@ -121,5 +125,5 @@ pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
         tracing::info!(version = i + 1, "applied migration");
     }
-    Ok(())
+    Ok(current)
 }

@@ -279,3 +279,25 @@ fn blob_files_of_writes_that_never_committed_are_removed_at_open() {
     assert!(!path(&orphan).exists(), "the orphan file is gone");
     db.verify_blob(&kept).unwrap();
 }
+
+#[test]
+fn a_version_1_database_upgrades_with_its_documents_reprojected() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut db = Db::open(StoreConfig::new(dir.path())).unwrap();
+        create(&mut db, "c1", "柑橘", "黄叶", 1);
+    }
+    // Make it look like a database written by the first release: schema 1, no sync tables.
+    let conn = rusqlite::Connection::open(dir.path().join("yizhan.sqlite3")).unwrap();
+    conn.execute_batch(
+        "DROP TABLE peer_docs; DROP TABLE peer_refusals; DROP TABLE doc_blobs; DROP INDEX docs_by_scope;
+         ALTER TABLE docs DROP COLUMN scope; ALTER TABLE peers DROP COLUMN recv_seq; ALTER TABLE peers DROP COLUMN is_parent;
+         DELETE FROM cases; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let db = Db::open(StoreConfig::new(dir.path())).unwrap();
+    assert_eq!(db.count_cases(&CaseFilter::default()).unwrap(), 1, "the case projection was rebuilt");
+    assert_eq!(db.backlog_docs("nobody", "510131001001").unwrap(), 1, "the document's scope was derived again");
+    assert!(CaseDoc::from_doc(&db.load_doc("c1").unwrap().unwrap()).is_ok());
+}
