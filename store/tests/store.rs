@@ -298,6 +298,6 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
     drop(conn);
     let db = Db::open(StoreConfig::new(dir.path())).unwrap();
     assert_eq!(db.count_cases(&CaseFilter::default()).unwrap(), 1, "the case projection was rebuilt");
-    assert_eq!(db.backlog_docs("nobody", "510131001001").unwrap(), 1, "the document's scope was derived again");
+    assert_eq!(db.backlog_docs("nobody", "510104017001").unwrap(), 1, "the document's scope was derived again");
     assert!(CaseDoc::from_doc(&db.load_doc("c1").unwrap().unwrap()).is_ok());
 }
