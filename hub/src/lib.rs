@@ -241,7 +241,7 @@ async fn page(State(hub): State<Hub>) -> Result<Markup, axum::http::StatusCode> 
                 }
                 h2 { "下级节点（" (v.children.len()) "）" }
                 table {
-                    thead { tr { th { "节点" } th { "范围" } th { "状态" } th { "最近联系" } th { "待发文档" } th { "本次收/发" } } }
+                    thead { tr { th { "节点" } th { "范围" } th { "状态" } th { "最近联系" } th { "待发文档" } th { "本次收/发" } th { "待收文件" } th { "本次收文件" } } }
                     tbody {
                         @for c in &v.children {
                             @let (text, class) = link_zh(&c.link.link);
@@ -252,6 +252,8 @@ async fn page(State(hub): State<Hub>) -> Result<Markup, axum::http::StatusCode> 
                                 td { (fmt_ms(c.last_contact_ms)) }
                                 td { (c.backlog_docs) }
                                 td { (c.link.docs_received) " / " (c.link.docs_sent) }
+                                td { (c.link.blobs_waiting) " 个（" (format!("{:.1}", c.link.blob_bytes_waiting as f64 / 1_048_576.0)) " MB）" }
+                                td { (c.link.blobs_received) " 个" }
                             }
                         }
                     }

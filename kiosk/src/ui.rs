@@ -78,7 +78,15 @@ pub fn link_zh(s: &SyncStatus) -> (String, &'static str) {
         LinkState::Disabled => ("未连接县中心（离线使用）".into(), "off"),
         LinkState::Connecting => ("正在连接县中心…".into(), "busy"),
         LinkState::Syncing => {
-            (format!("同步中：已发 {} 条，已收 {} 条", s.docs_sent, s.docs_received), "busy")
+            let mut text = format!("同步中：已发 {} 条，已收 {} 条", s.docs_sent, s.docs_received);
+            if let Some(p) = &s.blob_sending {
+                let pct = (p.done_bytes * 100).checked_div(p.total_bytes).unwrap_or(0);
+                text.push_str(&format!("，正在上传照片/视频 {pct}%"));
+            }
+            if s.blob_bytes_sent > 0 {
+                text.push_str(&format!("（已传 {:.1} MB）", s.blob_bytes_sent as f64 / 1_048_576.0));
+            }
+            (text, "busy")
         }
         LinkState::Synced => {
             (format!("已同步 {}", s.last_synced_at_ms.map(fmt_time).unwrap_or_default()), "ok")
