@@ -1,0 +1,5 @@
+//! A deterministic simulation of Yizhan's document sync (see `tests/simulation.rs`).
+
+pub mod net;
+pub mod node;
+pub mod world;
