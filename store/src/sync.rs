@@ -133,6 +133,14 @@ impl Replica for SyncReplica<'_> {
             })
             .optional()?;
         let Some((scope, doc_type)) = row else { return Ok(None) };
+        let refused: bool = self.db.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM peer_refusals WHERE peer_id = ?1 AND doc_id = ?2)",
+            params![peer, entry.doc_id],
+            |r| r.get(0),
+        )?;
+        if refused {
+            return Ok(None); // stays unsynced (and shown so) until a new version is delivered
+        }
         if !scope.starts_with(&self.policy.send_scope) && !projection::is_public_type(&doc_type) {
             return Ok(None);
         }
@@ -227,7 +235,9 @@ impl Replica for SyncReplica<'_> {
                 params![peer, d.doc_id, encode_heads(&d.heads)],
             )?;
         }
-        let upto = i64::try_from(upto_seq).unwrap_or(i64::MAX);
+        // A batch with a refusal does not move the checkpoint: if the acknowledgement carrying
+        // the refusal is lost, the sender offers the document again and learns of it then.
+        let upto = if rejected.is_empty() { i64::try_from(upto_seq).unwrap_or(i64::MAX) } else { 0 };
         tx.execute(
             "INSERT INTO peers (peer_id, recv_seq, last_contact_ms, is_parent) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(peer_id) DO UPDATE SET recv_seq = max(recv_seq, ?2), last_contact_ms = ?3",

@@ -357,11 +357,19 @@ impl Session {
                 replica.acknowledged(&self.peer_id, &delivered).map_err(store_err)?;
                 // Batches are acknowledged in order, so everything up to here has arrived.
                 replica.peer_has_upto(&self.peer_id, a.upto_seq).map_err(store_err)?;
+                // Skips sent while this batch was in flight are covered now too.
+                if self.in_flight.is_empty() && self.resend.is_empty() {
+                    replica.peer_has_upto(&self.peer_id, self.send_after).map_err(store_err)?;
+                }
                 self.events
                     .push_back(Event::Delivered { docs: delivered.into_iter().map(|(id, _)| id).collect() });
                 if !refused_by_peer.is_empty() {
                     replica.refused(&self.peer_id, &refused_by_peer).map_err(store_err)?;
                     self.events.push_back(Event::RefusedByPeer(refused_by_peer));
+                    // The receiver kept its checkpoint before this batch (so a lost ack cannot
+                    // lose the refusal); now that the refusal is recorded here, let it move on.
+                    let head = replica.feed_head().map_err(store_err)?;
+                    self.send(&Message::Skip(Skip { upto_seq: a.upto_seq, feed_head: head }))?;
                 }
                 self.pump(replica)?;
             }

@@ -9,9 +9,9 @@
 //!   and prints the protocol's cost.
 //! - `YIZHAN_SIM_SEED=<n>` replays one seed with a trace of every event.
 //! - `YIZHAN_SIM_SEEDS=<count>` (and `YIZHAN_SIM_BASE=<first seed>`) runs more.
-//! - `YIZHAN_SIM_STRICT=1` also fails on soft findings (bookkeeping shown to users that is
-//!   wrong after healing; see `sim::world::Soft`).
-//! - `YIZHAN_SIM_RESTORE=1` adds stores restored from older backups (the ignored test below).
+//! - Soft findings (bookkeeping shown to users that is wrong after healing; see
+//!   `sim::world::Soft`) fail the run too, unless `YIZHAN_SIM_LENIENT=1`.
+//! - `YIZHAN_SIM_RESTORE=1` adds stores restored from older backups (known not to converge yet).
 #![allow(clippy::unwrap_used)]
 
 mod sim;
@@ -237,21 +237,12 @@ fn run_seeds(default_count: u64, restore: bool, strict: bool) {
 
 #[test]
 fn random_edits_over_failing_links_converge_to_each_nodes_scope() {
-    // `YIZHAN_SIM_RESTORE=1` switches this test to the restore mode of the ignored test
-    // below, so one of its seeds replays without `--ignored`.
+    // `YIZHAN_SIM_RESTORE=1` adds stores restored from older backups: known not to converge
+    // yet (a restored store reuses feed sequence numbers; see docs/PROTOCOL.md), so it is a
+    // tool for working on that, not part of the default run. Soft findings are failures
+    // unless `YIZHAN_SIM_LENIENT=1`.
     let restore = env_flag("YIZHAN_SIM_RESTORE");
-    run_seeds(if restore { 100 } else { DEFAULT_SEEDS }, restore, env_flag("YIZHAN_SIM_STRICT"));
-}
-
-/// The same, with nodes' stores also restored from older backups now and then. PROTOCOL.md
-/// says a replaced store is handled ("offers its whole feed again"), but convergence then
-/// fails: see the findings reported with issue 3. Run with
-/// `cargo test -p yizhan-sync-proto --test simulation -- --ignored --nocapture`; replay one
-/// of its seeds with `YIZHAN_SIM_RESTORE=1 YIZHAN_SIM_SEED=<n>`.
-#[test]
-#[ignore = "stores restored from backups do not converge yet (protocol bugs reported on issue 3)"]
-fn stores_restored_from_backups_converge_too() {
-    run_seeds(100, true, env_flag("YIZHAN_SIM_STRICT"));
+    run_seeds(if restore { 100 } else { DEFAULT_SEEDS }, restore, !env_flag("YIZHAN_SIM_LENIENT"));
 }
 
 /// The simulator itself is deterministic: a seed replays to the same bytes, documents and heads.

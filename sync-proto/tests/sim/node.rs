@@ -228,6 +228,9 @@ impl Replica for SimNode {
         let Some(send_scope) = self.send_scope(peer).map(str::to_string) else {
             return Err(format!("no policy for peer {peer}"));
         };
+        if self.refusals.contains_key(&(peer.to_string(), entry.doc_id.clone())) {
+            return Ok(None); // refused already: stays unsynced until a new version is delivered
+        }
         let Some(stored) = self.docs.get_mut(&entry.doc_id) else { return Ok(None) };
         if !stored.scope.starts_with(&send_scope) {
             return Ok(None);
@@ -305,8 +308,12 @@ impl Replica for SimNode {
             let sender_heads = sorted(d.heads.iter().map(|h| ChangeHash(*h)).collect());
             self.shared.insert((peer.to_string(), d.doc_id.clone()), sender_heads);
         }
-        let r = self.recv.entry(peer.to_string()).or_default();
-        *r = (*r).max(upto_seq);
+        // A batch with a refusal does not move the checkpoint: if the acknowledgement carrying
+        // the refusal is lost, the sender offers the document again and learns of it then.
+        if rejected.is_empty() {
+            let r = self.recv.entry(peer.to_string()).or_default();
+            *r = (*r).max(upto_seq);
+        }
         Ok(rejected)
     }
 
