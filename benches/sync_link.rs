@@ -77,7 +77,9 @@ async fn main() {
         for p in 0..3u64 {
             let mut group = String::new();
             for (role, size) in ROLES {
-                let blob = store.prepare_blob(noise((c as u64) * 10 + p * 3 + size as u64, size), "image/jpeg").expect("blob");
+                let blob = store
+                    .prepare_blob(noise((c as u64) * 10 + p * 3 + size as u64, size), "image/jpeg")
+                    .expect("blob");
                 let hash = blob.info().hash.to_string();
                 if role == "original" {
                     group = hash.clone();
@@ -112,9 +114,14 @@ async fn main() {
                     farmer_phone: String::new(),
                     officer: "李信息员".into(),
                 };
-                let (_, mut doc) =
-                    CaseDoc::create(&new, &id, String::new(), "kiosk-bench", Event::new(format!("{id}-c"), 1, "李", EventKind::Created))
-                        .expect("case");
+                let (_, mut doc) = CaseDoc::create(
+                    &new,
+                    &id,
+                    String::new(),
+                    "kiosk-bench",
+                    Event::new(format!("{id}-c"), 1, "李", EventKind::Created),
+                )
+                .expect("case");
                 CaseDoc::add_attachments(&mut doc, attachments).expect("attachments");
                 db.create_doc_with(&id, "case", &mut doc, blobs, &[])
             })
@@ -147,7 +154,8 @@ async fn main() {
     let mut line = String::new();
     BufReader::new(hub.stdout.take().expect("stdout")).read_line(&mut line).expect("hub output");
     let sync_addr = line.split("sync on ").nth(1).expect("sync address").trim().parse().expect("address");
-    let http = line.split("http://").nth(1).and_then(|s| s.split('/').next()).expect("http address").to_string();
+    let http =
+        line.split("http://").nth(1).and_then(|s| s.split('/').next()).expect("http address").to_string();
     let hub_pid = hub.id();
     let (link_addr, counters) = linkemu::start(sync_addr, spec.clone()).await.expect("link emulator");
     let cpu_before = cpu_ticks(hub_pid);
@@ -192,7 +200,12 @@ async fn main() {
         + counters.bytes_down.load(std::sync::atomic::Ordering::Relaxed);
     let link_limit_s = payload as f64 / spec.rate_bytes_per_s as f64;
 
-    println!("link: {} bytes/s, rtt {} ms, loss {:.1} %", spec.rate_bytes_per_s, spec.delay.as_millis() * 2, loss * 100.0);
+    println!(
+        "link: {} bytes/s, rtt {} ms, loss {:.1} %",
+        spec.rate_bytes_per_s,
+        spec.delay.as_millis() * 2,
+        loss * 100.0
+    );
     println!("cases: {cases} (3 photos each: original 60 KB, display 25 KB, thumbnail 4 KB)");
     println!("payload_bytes: {payload} (documents {payload_doc_bytes}, blobs {payload_blob_bytes})");
     println!("wire_bytes: {wire}");

@@ -243,7 +243,8 @@ pub fn revoke(data_dir: &Path, node_id: &str) -> anyhow::Result<()> {
     let list_b64 = B64.encode(signed.to_bytes());
     match existing {
         Some(_) => {
-            db.update_doc(&id, |doc| RevocationDoc::update(doc, version + 1, list_b64.clone()))?.map_err(anyhow::Error::msg)?;
+            db.update_doc(&id, |doc| RevocationDoc::update(doc, version + 1, list_b64.clone()))?
+                .map_err(anyhow::Error::msg)?;
         }
         None => {
             let r = RevocationDoc {
@@ -257,7 +258,10 @@ pub fn revoke(data_dir: &Path, node_id: &str) -> anyhow::Result<()> {
             db.create_doc(&id, yizhan_core::revocation::DOC_TYPE, &mut doc)?;
         }
     }
-    println!("{issuer} revoked {node_id} (list version {}); it reaches every node with the next sync", version + 1);
+    println!(
+        "{issuer} revoked {node_id} (list version {}); it reaches every node with the next sync",
+        version + 1
+    );
     Ok(())
 }
 

@@ -40,7 +40,10 @@ fn spawn(args: &[&str]) -> Proc {
         .spawn()
         .unwrap();
     let (tx, rx) = mpsc::channel();
-    for pipe in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -97,7 +100,11 @@ fn post_case(kiosk: &str, subject: &str) -> String {
         .text("description", "不吃食，发烧")
         .text("region_code", "510131001001")
         .text("officer", "李信息员");
-    let res = reqwest::blocking::Client::new().post(format!("http://{kiosk}/api/cases")).multipart(form).send().unwrap();
+    let res = reqwest::blocking::Client::new()
+        .post(format!("http://{kiosk}/api/cases"))
+        .multipart(form)
+        .send()
+        .unwrap();
     assert_eq!(res.status().as_u16(), 201);
     res.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string()
 }
@@ -109,11 +116,22 @@ fn p(path: &Path) -> &str {
 #[test]
 fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let (prov, county, kiosk) = (tmp.path().join("province"), tmp.path().join("county"), tmp.path().join("kiosk"));
+    let (prov, county, kiosk) =
+        (tmp.path().join("province"), tmp.path().join("county"), tmp.path().join("kiosk"));
 
     let (ok, out) = run(&["ca-init", "--data-dir", p(&prov)]);
     assert!(ok, "{out}");
-    let (ok, out) = run(&["ca-add-hub", "--ca-dir", p(&prov), "--out-dir", p(&county), "--node-id", "hub-510131", "--scope", "510131"]);
+    let (ok, out) = run(&[
+        "ca-add-hub",
+        "--ca-dir",
+        p(&prov),
+        "--out-dir",
+        p(&county),
+        "--node-id",
+        "hub-510131",
+        "--scope",
+        "510131",
+    ]);
     assert!(ok, "{out}");
     // A second CA in the same place is refused, not overwritten.
     assert!(!run(&["ca-init", "--data-dir", p(&prov)]).0);
@@ -121,7 +139,17 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
     let province = spawn(&["hub", "--data-dir", p(&prov), "--http", "127.0.0.1:0", "--sync", "127.0.0.1:0"]);
     let (prov_http, prov_sync) = hub_addrs(&province.wait_line("ready: http://"));
     let county_hub = spawn(&[
-        "hub", "--data-dir", p(&county), "--http", "127.0.0.1:0", "--sync", "127.0.0.1:0", "--parent", &prov_sync, "--parent-id", "province",
+        "hub",
+        "--data-dir",
+        p(&county),
+        "--http",
+        "127.0.0.1:0",
+        "--sync",
+        "127.0.0.1:0",
+        "--parent",
+        &prov_sync,
+        "--parent-id",
+        "province",
     ]);
     let (county_http, county_sync) = hub_addrs(&county_hub.wait_line("ready: http://"));
 
@@ -131,7 +159,19 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
     let code = code.trim().to_string();
     let hub_url = format!("http://{county_http}");
     let enrol = |c: &str| {
-        run(&["enrol", "--data-dir", p(&kiosk), "--hub-url", &hub_url, "--code", c, "--node-id", "kiosk-1", "--region", "510131001001"])
+        run(&[
+            "enrol",
+            "--data-dir",
+            p(&kiosk),
+            "--hub-url",
+            &hub_url,
+            "--code",
+            c,
+            "--node-id",
+            "kiosk-1",
+            "--region",
+            "510131001001",
+        ])
     };
     let (ok, out) = enrol("ABCDE-FGHJK");
     assert!(!ok, "a wrong code must fail: {out}");
@@ -141,11 +181,33 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
     assert!(!ok, "a used code must fail: {out}");
 
     // The enrolled kiosk syncs through the county to the province.
-    let k = spawn(&["kiosk", "--data-dir", p(&kiosk), "--listen", "127.0.0.1:0", "--hub", &county_sync, "--hub-id", "hub-510131"]);
-    let kiosk_addr = k.wait_line("kiosk ready: http://").split("http://").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let k = spawn(&[
+        "kiosk",
+        "--data-dir",
+        p(&kiosk),
+        "--listen",
+        "127.0.0.1:0",
+        "--hub",
+        &county_sync,
+        "--hub-id",
+        "hub-510131",
+    ]);
+    let kiosk_addr = k
+        .wait_line("kiosk ready: http://")
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     let id = post_case(&kiosk_addr, "生猪-第一例");
     eventually("the case reaches the province", || {
-        get_json(&format!("http://{prov_http}/api/hub"))["recent"].as_array().unwrap().iter().any(|c| c["id"] == id)
+        get_json(&format!("http://{prov_http}/api/hub"))["recent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id)
     });
     eventually("the kiosk shows everything synced", || {
         get_json(&format!("http://{kiosk_addr}/api/status"))["unsynced_docs"] == 0
@@ -157,14 +219,35 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
     assert!(ok, "{out}");
     county_hub.wait_line("revocation list");
     drop(k);
-    let k = spawn(&["kiosk", "--data-dir", p(&kiosk), "--listen", "127.0.0.1:0", "--hub", &county_sync, "--hub-id", "hub-510131"]);
-    let kiosk_addr = k.wait_line("kiosk ready: http://").split("http://").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let k = spawn(&[
+        "kiosk",
+        "--data-dir",
+        p(&kiosk),
+        "--listen",
+        "127.0.0.1:0",
+        "--hub",
+        &county_sync,
+        "--hub-id",
+        "hub-510131",
+    ]);
+    let kiosk_addr = k
+        .wait_line("kiosk ready: http://")
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     let id2 = post_case(&kiosk_addr, "生猪-第二例");
     eventually("the revoked kiosk is offline", || {
         get_json(&format!("http://{kiosk_addr}/api/status"))["sync"]["link"]["state"] == "offline"
     });
     std::thread::sleep(Duration::from_secs(1));
     let county_cases = get_json(&format!("http://{county_http}/api/hub"));
-    assert!(!county_cases["recent"].as_array().unwrap().iter().any(|c| c["id"] == id2), "a revoked kiosk's case arrived");
+    assert!(
+        !county_cases["recent"].as_array().unwrap().iter().any(|c| c["id"] == id2),
+        "a revoked kiosk's case arrived"
+    );
     assert_eq!(get_json(&format!("http://{kiosk_addr}/api/status"))["unsynced_docs"], 1);
 }

@@ -63,7 +63,12 @@ pub fn knowledge_of(case: &CaseDoc, publisher: &str, now_ms: i64) -> Option<Know
 
 /// One round over the feed after `after`: publishes what became solved. Returns the new
 /// checkpoint and how many were published.
-pub fn publish_round(db: &mut Db, after: i64, publisher: &str, now_ms: i64) -> Result<(i64, usize), StoreError> {
+pub fn publish_round(
+    db: &mut Db,
+    after: i64,
+    publisher: &str,
+    now_ms: i64,
+) -> Result<(i64, usize), StoreError> {
     let entries = db.changes_since(after, BATCH)?;
     let mut seq = after;
     let mut published = 0;

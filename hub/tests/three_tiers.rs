@@ -288,11 +288,19 @@ async fn a_solved_case_is_published_as_knowledge_and_reaches_every_kiosk_without
     let county = start_hub(dirs[1].path(), &county_tls, Some((&province, "province"))).await;
     let kiosk_a = {
         let id = NodeIdentity::new("kiosk-a", Role::Kiosk, "510131001001").unwrap();
-        start_kiosk(dirs[2].path(), &tls(pki.county.issue_credentials(&id, now).unwrap(), &pki.province), &county)
+        start_kiosk(
+            dirs[2].path(),
+            &tls(pki.county.issue_credentials(&id, now).unwrap(), &pki.province),
+            &county,
+        )
     };
     let kiosk_b = {
         let id = NodeIdentity::new("kiosk-b", Role::Kiosk, "510131002001").unwrap();
-        start_kiosk(dirs[3].path(), &tls(pki.county.issue_credentials(&id, now).unwrap(), &pki.province), &county)
+        start_kiosk(
+            dirs[3].path(),
+            &tls(pki.county.issue_credentials(&id, now).unwrap(), &pki.province),
+            &county,
+        )
     };
 
     // Kiosk A records and escalates; the county assigns and the expert answers; A closes.
@@ -316,8 +324,12 @@ async fn a_solved_case_is_published_as_knowledge_and_reaches_every_kiosk_without
         let doc = store.call(|db| db.load_doc("kb-c1")).await.unwrap()?;
         Some(yizhan_core::KnowledgeDoc::from_doc(&doc).unwrap())
     };
-    eventually("kiosk B receives the knowledge", || async { knowledge(kiosk_b.store.clone()).await.is_some() }).await;
-    eventually("the province receives it", || async { knowledge(province.store.clone()).await.is_some() }).await;
+    eventually("kiosk B receives the knowledge", || async {
+        knowledge(kiosk_b.store.clone()).await.is_some()
+    })
+    .await;
+    eventually("the province receives it", || async { knowledge(province.store.clone()).await.is_some() })
+        .await;
     let k = knowledge(kiosk_b.store.clone()).await.unwrap();
     assert!(k.answer.contains("青霉素"));
     assert!(!k.answer.contains("13812345678") && !k.answer.contains("王大爷"), "{}", k.answer);

@@ -81,7 +81,8 @@ pub async fn start(server: SocketAddr, spec: LinkSpec) -> std::io::Result<(Socke
             let mut dir = Direction { busy_until: Instant::now(), queued: VecDeque::new() };
             let mut buf = vec![0u8; 65_536];
             loop {
-                let received = if up { front.recv_from(&mut buf).await } else { back.recv_from(&mut buf).await };
+                let received =
+                    if up { front.recv_from(&mut buf).await } else { back.recv_from(&mut buf).await };
                 let Ok((n, from)) = received else { return };
                 if up {
                     *client.lock().await = Some(from);

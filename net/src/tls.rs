@@ -112,9 +112,13 @@ pub async fn follow_revocations(store: yizhan_store::Store, revocation: Arc<Revo
         match round {
             Ok((next, lists)) => {
                 for r in lists {
-                    let bytes = base64::engine::general_purpose::STANDARD.decode(r.list_b64.as_bytes()).unwrap_or_default();
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(r.list_b64.as_bytes())
+                        .unwrap_or_default();
                     match revocation.apply(&bytes, std::time::SystemTime::now()) {
-                        Ok(applied) => tracing::info!(issuer = %r.issuer, version = r.version, ?applied, "revocation list"),
+                        Ok(applied) => {
+                            tracing::info!(issuer = %r.issuer, version = r.version, ?applied, "revocation list")
+                        }
                         Err(e) => tracing::warn!(issuer = %r.issuer, error = %e, "ignored a revocation list"),
                     }
                 }

@@ -178,4 +178,3 @@ fn garbage_bytes_are_an_error_not_a_panic() {
     assert!(photo_hash(b"not an image").is_err());
     assert!(photo_hash(&[0xff, 0xd8, 0xff, 0xe0, 0, 0]).is_err());
 }
-

@@ -270,7 +270,8 @@ fn blob_files_of_writes_that_never_committed_are_removed_at_open() {
         let mut db = Db::open(StoreConfig::new(dir.path())).unwrap();
         kept = db.put_blob_bytes(&vec![7u8; 40_000], "image/jpeg").unwrap().hash;
         // Durable under its final name, but the process dies before the row is inserted.
-        let blob = yizhan_store::NewBlob::prepare(dir.path(), vec![9u8; 40_000], "image/jpeg", 16 * 1024).unwrap();
+        let blob =
+            yizhan_store::NewBlob::prepare(dir.path(), vec![9u8; 40_000], "image/jpeg", 16 * 1024).unwrap();
         orphan = blob.info().hash.clone();
     }
     let path = |h: &Hash| dir.path().join("blobs").join(&h.as_str()[..2]).join(h.as_str());
@@ -298,6 +299,10 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
     drop(conn);
     let db = Db::open(StoreConfig::new(dir.path())).unwrap();
     assert_eq!(db.count_cases(&CaseFilter::default()).unwrap(), 1, "the case projection was rebuilt");
-    assert_eq!(db.backlog_docs("nobody", "510104017001").unwrap(), 1, "the document's scope was derived again");
+    assert_eq!(
+        db.backlog_docs("nobody", "510104017001").unwrap(),
+        1,
+        "the document's scope was derived again"
+    );
     assert!(CaseDoc::from_doc(&db.load_doc("c1").unwrap().unwrap()).is_ok());
 }
