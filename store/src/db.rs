@@ -111,6 +111,8 @@ pub struct StoreStats {
 /// "Not yet synced" counts what the parent hub (any peer marked `is_parent`) has not applied.
 const UNSYNCED_SINCE: &str = "(SELECT COALESCE(MIN(sent_seq), 0) FROM peers WHERE is_parent = 1)";
 /// Documents the parent refused stay "not synced" whatever the checkpoint says.
+/// Public documents (knowledge, revocation lists) come from above; they never wait to go up.
+const PUBLIC_TYPES: &str = "('knowledge', 'revocation')";
 const REFUSED_BY_PARENT: &str =
     "(SELECT doc_id FROM peer_refusals WHERE peer_id IN (SELECT peer_id FROM peers WHERE is_parent = 1))";
 
@@ -471,7 +473,8 @@ impl Db {
             docs: q("SELECT COUNT(*) FROM docs")?,
             cases: q("SELECT COUNT(*) FROM cases")?,
             unsynced_docs: q(&format!(
-                "SELECT COUNT(*) FROM feed WHERE seq > {UNSYNCED_SINCE} OR doc_id IN {REFUSED_BY_PARENT}"
+                "SELECT COUNT(*) FROM feed WHERE doc_type NOT IN {PUBLIC_TYPES}
+                   AND (seq > {UNSYNCED_SINCE} OR doc_id IN {REFUSED_BY_PARENT})"
             ))?,
             blobs: q("SELECT COUNT(*) FROM blobs")?,
             blob_bytes: q("SELECT COALESCE(SUM(size), 0) FROM blobs")?,
