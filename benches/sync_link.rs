@@ -117,7 +117,6 @@ async fn main() {
                 let (_, mut doc) = CaseDoc::create(
                     &new,
                     &id,
-                    String::new(),
                     "kiosk-bench",
                     Event::new(format!("{id}-c"), 1, "李", EventKind::Created),
                 )

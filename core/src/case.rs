@@ -383,11 +383,12 @@ impl Event {
 }
 
 impl CaseDoc {
-    /// Builds the document for a new case. `sealed_phone` comes from [`crate::FieldKey::seal`].
+    /// Builds the document for a new case. The farmer's phone is not in it: it goes into the
+    /// case's private document ([`crate::private::CasePrivate`]), which never travels past the
+    /// county hub.
     pub fn create(
         new: &NewCase,
         id: &str,
-        sealed_phone: String,
         origin_node: &str,
         created: Event,
     ) -> Result<(CaseDoc, AutoCommit), CaseError> {
@@ -402,11 +403,9 @@ impl CaseDoc {
             subject: new.subject.trim().to_string(),
             description: new.description.trim().to_string(),
             farmer_name: new.farmer_name.trim().to_string(),
-            farmer_phone_sealed: sealed_phone,
-            farmer_phone_masked: match new.validate()? {
-                p if p.is_empty() => String::new(),
-                p => crate::sealed::mask_phone(&p),
-            },
+            // Kept empty (schema 1 had these fields): see `CasePrivate`.
+            farmer_phone_sealed: String::new(),
+            farmer_phone_masked: String::new(),
             officer: new.officer.trim().to_string(),
             origin_node: origin_node.to_string(),
             created_at_ms: created.at_ms,

@@ -7,6 +7,7 @@
 pub mod case;
 pub mod industry;
 pub mod knowledge;
+pub mod private;
 pub mod region;
 pub mod revocation;
 pub mod sealed;

@@ -26,7 +26,7 @@ fn ev(id: &str, at_ms: i64, kind: EventKind) -> Event {
 }
 
 fn fresh() -> AutoCommit {
-    let (_, doc) = CaseDoc::create(&new_case(), "case-1", String::new(), "kiosk-a", created(1_000)).unwrap();
+    let (_, doc) = CaseDoc::create(&new_case(), "case-1", "kiosk-a", created(1_000)).unwrap();
     doc
 }
 

@@ -247,7 +247,6 @@ async fn record_with_media(
             let (_, mut doc) = CaseDoc::create(
                 &new_case(&region),
                 &id2,
-                String::new(),
                 "kiosk",
                 Event::new(format!("{id2}-c"), 1, "李", EventKind::Created),
             )
@@ -285,7 +284,6 @@ fn missing_blobs_come_thumbnails_first_filtered_by_role_and_scope() {
     let (_, mut doc) = CaseDoc::create(
         &new_case("510131001001"),
         "c1",
-        String::new(),
         "kiosk",
         Event::new("c1-c", 1, "李", EventKind::Created),
     )

@@ -94,6 +94,19 @@ fn start_kiosk(dir: &std::path::Path, t: &NodeTls, hub: &Hub) -> Kiosk {
     Kiosk { store, status }
 }
 
+fn case_fields(region: &str) -> NewCase {
+    NewCase {
+        region_code: region.into(),
+        village_name: "和平村".into(),
+        industry: "pig".into(),
+        subject: "生猪".into(),
+        description: "不吃食".into(),
+        farmer_name: "王大爷".into(),
+        farmer_phone: String::new(),
+        officer: "李".into(),
+    }
+}
+
 async fn record(store: &Store, id: &str, region: &str) {
     let new = NewCase {
         region_code: region.into(),
@@ -111,7 +124,6 @@ async fn record(store: &Store, id: &str, region: &str) {
             let (_, mut doc) = CaseDoc::create(
                 &new,
                 &id,
-                String::new(),
                 "kiosk",
                 Event::new(format!("{id}-c"), 1, "李", EventKind::Created),
             )
@@ -177,6 +189,33 @@ async fn cases_flow_up_three_tiers_and_concurrent_edits_merge_everywhere() {
         LinkState::Synced | LinkState::Syncing | LinkState::Connecting
     ));
 
+    // A case's private part (the sealed phone) reaches the county, which phones back, and
+    // never the province.
+    {
+        let new = NewCase { farmer_phone: "13812345678".into(), ..case_fields("510131001001") };
+        let private = yizhan_core::private::CasePrivate::for_case(
+            &new,
+            "c1",
+            "13812345678",
+            "v1:SEALED-PHONE-BYTES".into(),
+        )
+        .unwrap();
+        kiosk
+            .store
+            .call(move |db| {
+                let mut doc = private.to_doc().unwrap();
+                db.create_doc("c1.private", "case_private", &mut doc)
+            })
+            .await
+            .unwrap();
+    }
+    eventually("the private part reaches the county", || async {
+        county.store.call(|db| db.load_doc("c1.private")).await.unwrap().is_some()
+    })
+    .await;
+    let row = county.store.call(|db| db.list_cases(&Default::default())).await.unwrap();
+    assert_eq!(row[0].phone_masked, "138****5678");
+
     // The kiosk and the county hub act on the case at the same time.
     append(&kiosk.store, "c1", Event::new("k-esc", 10, "李", EventKind::Escalated)).await;
     let mut note = Event::new("h-note", 11, "县中心", EventKind::Unknown("note".into()));
@@ -193,6 +232,18 @@ async fn cases_flow_up_three_tiers_and_concurrent_edits_merge_everywhere() {
     .await;
     let p = case(&province.store, "c1").await.unwrap();
     assert_eq!(p.state().status, yizhan_core::Status::AwaitingTriage);
+    assert!(province.store.call(|db| db.load_doc("c1.private")).await.unwrap().is_none());
+    province.store.call(|db| db.integrity_check()).await.unwrap();
+    for entry in std::fs::read_dir(dirs[0].path()).unwrap().flatten() {
+        if entry.path().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            assert!(
+                !bytes.windows(18).any(|w| w == b"SEALED-PHONE-BYTES"),
+                "{:?} holds the sealed phone",
+                entry.path()
+            );
+        }
+    }
 
     // The hubs' pages list their children with their last contact.
     let view = county.view().await.unwrap();

@@ -337,7 +337,7 @@ async fn get_case(
         subject: c.subject.clone(),
         description: c.description.clone(),
         farmer_name: c.farmer_name.clone(),
-        farmer_phone_masked: c.farmer_phone_masked.clone(),
+        farmer_phone_masked: v.phone_masked.clone(),
         officer: c.officer.clone(),
         origin_node: c.origin_node.clone(),
         created_at_ms: c.created_at_ms,

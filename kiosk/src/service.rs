@@ -113,7 +113,11 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
     };
     let officer = new.officer.trim().to_string();
     let created = Event::new(state.new_id(), now, &officer, EventKind::Created);
-    let (_, mut doc) = CaseDoc::create(&new, &id, sealed, &state.node_id, created)?;
+    let (_, mut doc) = CaseDoc::create(&new, &id, &state.node_id, created)?;
+    let private = match yizhan_core::private::CasePrivate::for_case(&new, &id, &phone, sealed) {
+        Some(p) => Some(p.to_doc().map_err(AppError::Internal)?),
+        None => None,
+    };
     // What the officer saw and chose on the form are events of the case, so they merge and count.
     if !offered.is_empty() {
         let mut ev = Event::new(state.new_id(), now, &officer, EventKind::SimilarOffered);
@@ -140,7 +144,15 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
         .store
         .call(move |db: &mut Db| {
             let jobs: Vec<(&str, &str)> = video_hash.iter().map(|h| (JOB_VIDEO, h.as_str())).collect();
-            db.create_doc_with(&doc_id, DOC_TYPE, &mut doc, blobs, &jobs)
+            let mut docs = vec![(doc_id.clone(), DOC_TYPE, doc)];
+            if let Some(p) = private {
+                docs.push((
+                    yizhan_core::private::CasePrivate::id_for(&doc_id),
+                    yizhan_core::private::DOC_TYPE,
+                    p,
+                ));
+            }
+            db.create_docs_with(docs, blobs, &jobs)
         })
         .await?;
     state.jobs_notify.notify_one();
@@ -202,23 +214,30 @@ pub struct CaseView {
     pub state: CaseState,
     pub jobs: Vec<Job>,
     pub unsynced: bool,
+    /// The farmer's phone as lists show it (from the private part, when this node holds it).
+    pub phone_masked: String,
 }
 
 pub async fn case_view(state: &AppState, id: &str) -> Result<CaseView, AppError> {
     let id = id.to_string();
-    let (doc, jobs, unsynced) = state
+    let (doc, jobs, unsynced, private) = state
         .store
         .call(move |db| {
             let doc = db.load_doc(&id)?;
             let jobs = db.jobs_for_doc(&id)?;
             let unsynced = db.doc_unsynced(&id)?;
-            Ok((doc, jobs, unsynced))
+            let private = db.load_doc(&yizhan_core::private::CasePrivate::id_for(&id))?;
+            Ok((doc, jobs, unsynced, private))
         })
         .await?;
     let doc = doc.ok_or(AppError::NotFound)?;
     let case = CaseDoc::from_doc(&doc)?;
     let state = case.state();
-    Ok(CaseView { case, state, jobs, unsynced })
+    let phone_masked = private
+        .and_then(|p| yizhan_core::private::CasePrivate::from_doc(&p).ok())
+        .map(|p| p.farmer_phone_masked)
+        .unwrap_or_else(|| case.farmer_phone_masked.clone());
+    Ok(CaseView { case, state, jobs, unsynced, phone_masked })
 }
 
 /// Parses a hash from a URL.

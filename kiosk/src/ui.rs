@@ -495,7 +495,7 @@ fn case_body(v: &CaseView) -> Markup {
                 p.description { (c.description) }
                 dl {
                     dt { "地点" } dd { (regions().path_name(&c.region_code)) " " (c.village_name) }
-                    dt { "农户" } dd { (c.farmer_name) " " (c.farmer_phone_masked) }
+                    dt { "农户" } dd { (c.farmer_name) " " (v.phone_masked) }
                     @if let Some(e) = &v.state.expert { dt { "专家" } dd { (e) } }
                     @if let Some(r) = v.state.rating { dt { "评价" } dd { (r) " 星" } }
                 }

@@ -362,10 +362,18 @@ async fn the_phone_number_is_encrypted_at_rest_and_masked_everywhere() {
     assert!(scanned >= 3);
     // The sealed value in the document opens with the key, and only with it.
     let id2 = id.clone();
-    let doc = k.state.store.call(move |db| db.load_doc(&id2)).await.unwrap().unwrap();
-    let case = yizhan_core::CaseDoc::from_doc(&doc).unwrap();
-    assert_eq!(k.state.key.open(&case.farmer_phone_sealed).unwrap(), "13812345678");
-    assert!(yizhan_core::FieldKey::from_bytes(&[1; 32]).unwrap().open(&case.farmer_phone_sealed).is_err());
+    let (doc, private) = k
+        .state
+        .store
+        .call(move |db| Ok((db.load_doc(&id2)?, db.load_doc(&format!("{id2}.private"))?)))
+        .await
+        .unwrap();
+    // The case document itself holds no number at all; its private part holds it sealed.
+    let case = yizhan_core::CaseDoc::from_doc(&doc.unwrap()).unwrap();
+    assert!(case.farmer_phone_sealed.is_empty() && case.farmer_phone_masked.is_empty());
+    let private = yizhan_core::private::CasePrivate::from_doc(&private.unwrap()).unwrap();
+    assert_eq!(k.state.key.open(&private.farmer_phone_sealed).unwrap(), "13812345678");
+    assert!(yizhan_core::FieldKey::from_bytes(&[1; 32]).unwrap().open(&private.farmer_phone_sealed).is_err());
     // Neither the API nor the pages reveal it.
     for path in
         [format!("/api/cases/{id}"), "/api/cases".to_string(), format!("/cases/{id}"), "/cases".to_string()]

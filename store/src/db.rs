@@ -111,8 +111,9 @@ pub struct StoreStats {
 /// "Not yet synced" counts what the parent hub (any peer marked `is_parent`) has not applied.
 const UNSYNCED_SINCE: &str = "(SELECT COALESCE(MIN(sent_seq), 0) FROM peers WHERE is_parent = 1)";
 /// Documents the parent refused stay "not synced" whatever the checkpoint says.
-/// Public documents (knowledge, revocation lists) come from above; they never wait to go up.
-const PUBLIC_TYPES: &str = "('knowledge', 'revocation')";
+/// Not counted as "not yet synced": public documents (knowledge, revocation lists) come from
+/// above and never wait to go up; a case's private part travels with its case.
+const NOT_COUNTED_TYPES: &str = "('knowledge', 'revocation', 'case_private')";
 const REFUSED_BY_PARENT: &str =
     "(SELECT doc_id FROM peer_refusals WHERE peer_id IN (SELECT peer_id FROM peers WHERE is_parent = 1))";
 
@@ -190,6 +191,34 @@ impl Db {
         self.create_doc_with(id, doc_type, doc, Vec::new(), &[])
     }
 
+    /// Creates several documents (a case and its private part) with their blobs and jobs in one
+    /// transaction. The jobs belong to the first document.
+    pub fn create_docs_with(
+        &mut self,
+        docs: Vec<(String, &str, AutoCommit)>,
+        blobs: Vec<NewBlob>,
+        jobs: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for blob in blobs {
+            insert_blob(&tx, blob)?;
+        }
+        if let Some((first, ..)) = docs.first() {
+            for (kind, hash) in jobs {
+                tx.execute(
+                    "INSERT OR IGNORE INTO jobs (kind, doc_id, blob_hash, state) VALUES (?1, ?2, ?3, 'pending')",
+                    params![kind, first, hash],
+                )?;
+            }
+        }
+        // The case first: a private part's projection updates the case's row.
+        for (id, doc_type, mut doc) in docs {
+            insert_new_doc(&tx, &id, doc_type, &mut doc)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Creates a document together with the blobs it references and the jobs it needs, in
     /// one transaction: either all of it is stored and visible, or none of it.
     pub fn create_doc_with(
@@ -210,18 +239,7 @@ impl Db {
                 params![kind, id, hash],
             )?;
         }
-        let exists: bool =
-            tx.query_row("SELECT EXISTS(SELECT 1 FROM docs WHERE id = ?1)", [id], |r| r.get(0))?;
-        if exists {
-            return Err(StoreError::Exists(id.to_string()));
-        }
-        tx.execute(
-            "INSERT INTO docs (id, doc_type, snapshot) VALUES (?1, ?2, ?3)",
-            params![id, doc_type, doc.save()],
-        )?;
-        let seq = touch_feed(&tx, id, doc_type)?;
-        let scope = projection::project(&tx, doc_type, id, doc)?;
-        tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
+        let seq = insert_new_doc(&tx, id, doc_type, doc)?;
         tx.commit()?;
         Ok(seq)
     }
@@ -473,7 +491,7 @@ impl Db {
             docs: q("SELECT COUNT(*) FROM docs")?,
             cases: q("SELECT COUNT(*) FROM cases")?,
             unsynced_docs: q(&format!(
-                "SELECT COUNT(*) FROM feed WHERE doc_type NOT IN {PUBLIC_TYPES}
+                "SELECT COUNT(*) FROM feed WHERE doc_type NOT IN {NOT_COUNTED_TYPES}
                    AND (seq > {UNSYNCED_SINCE} OR doc_id IN {REFUSED_BY_PARENT})"
             ))?,
             blobs: q("SELECT COUNT(*) FROM blobs")?,
@@ -635,6 +653,26 @@ impl Db {
         let marks: Vec<String> = (0..roles.len()).map(|i| format!("?{}", i + 2)).collect();
         format!("AND b.role IN ({})", marks.join(", "))
     }
+}
+
+fn insert_new_doc(
+    tx: &Transaction<'_>,
+    id: &str,
+    doc_type: &str,
+    doc: &mut AutoCommit,
+) -> Result<i64, StoreError> {
+    let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM docs WHERE id = ?1)", [id], |r| r.get(0))?;
+    if exists {
+        return Err(StoreError::Exists(id.to_string()));
+    }
+    tx.execute(
+        "INSERT INTO docs (id, doc_type, snapshot) VALUES (?1, ?2, ?3)",
+        params![id, doc_type, doc.save()],
+    )?;
+    let seq = touch_feed(tx, id, doc_type)?;
+    let scope = projection::project(tx, doc_type, id, doc)?;
+    tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
+    Ok(seq)
 }
 
 pub(crate) fn set_peer_sent_seq(

@@ -86,6 +86,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL,
         PRIMARY KEY (peer_id, doc_id)
     ) STRICT, WITHOUT ROWID;
+    -- The masked phone of each case whose private part this node holds.
+    CREATE TABLE case_private (
+        case_id TEXT PRIMARY KEY,
+        phone_masked TEXT NOT NULL
+    ) STRICT;
     CREATE TABLE peer_docs (
         peer_id TEXT NOT NULL,
         doc_id TEXT NOT NULL,

@@ -21,6 +21,7 @@ pub(crate) fn project(
         yizhan_core::knowledge::DOC_TYPE | yizhan_core::revocation::DOC_TYPE => {
             Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
         }
+        yizhan_core::private::DOC_TYPE => project_private(tx, doc),
         _ => Ok(String::new()),
     }
 }
@@ -31,8 +32,28 @@ pub(crate) fn is_public_type(doc_type: &str) -> bool {
 }
 
 /// The document types this build can validate, and so accept from a peer.
+/// Private parts (phone numbers) go no further up than the county hub.
+pub(crate) fn is_private_type(doc_type: &str) -> bool {
+    doc_type == yizhan_core::private::DOC_TYPE
+}
+
+fn project_private(tx: &Transaction<'_>, doc: &AutoCommit) -> Result<String, StoreError> {
+    let p = yizhan_core::private::CasePrivate::from_doc(doc)
+        .map_err(|detail| StoreError::Corrupt { id: "private".into(), detail })?;
+    tx.execute(
+        "INSERT OR REPLACE INTO case_private (case_id, phone_masked) VALUES (?1, ?2)",
+        params![p.case_id, p.farmer_phone_masked],
+    )?;
+    tx.execute(
+        "UPDATE cases SET phone_masked = ?2 WHERE id = ?1",
+        params![p.case_id, p.farmer_phone_masked],
+    )?;
+    Ok(p.region_code)
+}
+
 pub(crate) fn is_known_type(doc_type: &str) -> bool {
-    doc_type == yizhan_core::case::DOC_TYPE
+    doc_type == yizhan_core::private::DOC_TYPE
+        || doc_type == yizhan_core::case::DOC_TYPE
         || doc_type == yizhan_core::knowledge::DOC_TYPE
         || doc_type == yizhan_core::revocation::DOC_TYPE
 }
@@ -50,6 +71,7 @@ pub(crate) fn validate(doc_type: &str, doc: &AutoCommit) -> Result<String, Strin
             yizhan_core::KnowledgeDoc::from_doc(doc).map_err(|e| e.to_string())?;
             Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
         }
+        yizhan_core::private::DOC_TYPE => Ok(yizhan_core::private::CasePrivate::from_doc(doc)?.region_code),
         // The signature is checked where the list is applied (against the trust roots).
         yizhan_core::revocation::DOC_TYPE => {
             yizhan_core::revocation::RevocationDoc::from_doc(doc)?;
@@ -59,7 +81,17 @@ pub(crate) fn validate(doc_type: &str, doc: &AutoCommit) -> Result<String, Strin
     }
 }
 
+/// The masked phone of a case: from its private part when this node holds it.
+fn masked_phone(tx: &Transaction<'_>, case_id: &str, in_case: &str) -> Result<String, StoreError> {
+    use rusqlite::OptionalExtension;
+    let private: Option<String> = tx
+        .query_row("SELECT phone_masked FROM case_private WHERE case_id = ?1", [case_id], |r| r.get(0))
+        .optional()?;
+    Ok(private.unwrap_or_else(|| in_case.to_string()))
+}
+
 pub(crate) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM case_private", [])?;
     tx.execute("DELETE FROM cases", [])?;
     tx.execute("DELETE FROM doc_blobs", [])?;
     Ok(())
@@ -87,7 +119,7 @@ fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<Stri
             case.subject,
             case.description,
             case.farmer_name,
-            case.farmer_phone_masked,
+            masked_phone(tx, id, &case.farmer_phone_masked)?,
             case.officer,
             state.status.code(),
             state.expert.unwrap_or_default(),

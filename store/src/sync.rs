@@ -25,6 +25,9 @@ pub struct PeerPolicy {
     /// Public documents (published knowledge) are accepted from this peer: from a parent, or
     /// from a child hub that publishes for its region.
     pub accept_public: bool,
+    /// Private parts (phone numbers) are sent to this peer: a kiosk's to its county hub, a
+    /// hub's to its children; never from a hub to its parent.
+    pub send_private: bool,
 }
 
 impl PeerPolicy {
@@ -37,6 +40,8 @@ impl PeerPolicy {
             send_scope: String::new(),
             accept_scope: own_scope.into(),
             accept_public: true,
+            // A kiosk (town or village scope) sends them to its county; a hub keeps them.
+            send_private: own_scope.len() >= 9,
         }
     }
 
@@ -48,6 +53,7 @@ impl PeerPolicy {
             send_scope: child_scope.into(),
             accept_scope: child_scope.into(),
             accept_public: false,
+            send_private: true,
         }
     }
 
@@ -142,6 +148,9 @@ impl Replica for SyncReplica<'_> {
             return Ok(None); // stays unsynced (and shown so) until a new version is delivered
         }
         if !scope.starts_with(&self.policy.send_scope) && !projection::is_public_type(&doc_type) {
+            return Ok(None);
+        }
+        if projection::is_private_type(&doc_type) && !self.policy.send_private {
             return Ok(None);
         }
         let Some((mut doc, doc_type)) = load_doc(&self.db.conn, &entry.doc_id)? else { return Ok(None) };

@@ -20,9 +20,16 @@ fn new_case(subject: &str, description: &str) -> NewCase {
 
 fn create(db: &mut Db, id: &str, subject: &str, description: &str, at_ms: i64) {
     let created = Event::new(format!("{id}-c"), at_ms, "李信息员", EventKind::Created);
-    let (_, mut doc) =
-        CaseDoc::create(&new_case(subject, description), id, String::new(), "k", created).unwrap();
-    db.create_doc(id, "case", &mut doc).unwrap();
+    let new = new_case(subject, description);
+    let (_, doc) = CaseDoc::create(&new, id, "k", created).unwrap();
+    // The phone goes into the case's private part (sealed by the kiosk; a stand-in here).
+    let phone = new.validate().unwrap();
+    let private = yizhan_core::private::CasePrivate::for_case(&new, id, &phone, "v1:sealed".into()).unwrap();
+    let docs = vec![
+        (id.to_string(), "case", doc),
+        (yizhan_core::private::CasePrivate::id_for(id), "case_private", private.to_doc().unwrap()),
+    ];
+    db.create_docs_with(docs, Vec::new(), &[]).unwrap();
 }
 
 fn escalate(db: &mut Db, id: &str, n: i64) {
@@ -73,9 +80,12 @@ fn documents_persist_with_history_and_feed() {
     assert_eq!(case.events.len(), 12);
     assert_eq!(case.state().status, yizhan_core::Status::AwaitingTriage);
     // The feed holds one entry per document, the latest change last.
-    let feed = db.changes_since(0, 100).unwrap();
+    let feed: Vec<_> =
+        db.changes_since(0, 100).unwrap().into_iter().filter(|f| f.doc_type == "case").collect();
     assert_eq!(feed.iter().map(|f| f.doc_id.as_str()).collect::<Vec<_>>(), ["c2", "c1"]);
-    assert_eq!(db.changes_since(feed[0].seq, 100).unwrap().len(), 1);
+    let after_c2: Vec<_> =
+        db.changes_since(feed[0].seq, 100).unwrap().into_iter().map(|f| f.doc_id).collect();
+    assert_eq!(after_c2, ["c2.private", "c1"]);
     assert_eq!(db.integrity_check().unwrap(), "ok");
 }
 
@@ -106,11 +116,13 @@ fn projections_filter_and_rebuild_identically() {
         3
     );
 
-    db.set_peer_sent_seq("hub-510131", true, db.changes_since(0, 10).unwrap()[1].seq, 9).unwrap();
+    // The hub has everything up to c3 (c2 changed after that).
+    let c3 = db.changes_since(0, 10).unwrap().into_iter().find(|f| f.doc_id == "c3").unwrap().seq;
+    db.set_peer_sent_seq("hub-510131", true, c3, 9).unwrap();
     assert_eq!(db.stats().unwrap().unsynced_docs, 1);
 
     let before = all(&db);
-    assert_eq!(db.rebuild_projections().unwrap(), 3);
+    assert_eq!(db.rebuild_projections().unwrap(), 6, "three cases and their private parts");
     assert_eq!(all(&db), before);
 }
 
@@ -231,7 +243,7 @@ fn a_document_and_its_blobs_are_stored_together_or_not_at_all() {
     create(&mut db, "c1", "柑橘", "黄叶", 1);
     // Creating a document whose id exists fails, and its blobs stay invisible.
     let created = Event::new("x", 1, "x", EventKind::Created);
-    let (_, mut doc) = CaseDoc::create(&new_case("a", "b"), "c1", String::new(), "k", created).unwrap();
+    let (_, mut doc) = CaseDoc::create(&new_case("a", "b"), "c1", "k", created).unwrap();
     let blobs = vec![prepare(vec![1; 100]), prepare(vec![2; 100_000])];
     assert!(db.create_doc_with("c1", "case", &mut doc, blobs, &[("video", "h")]).is_err());
     assert_eq!((db.stats().unwrap().blobs, db.stats().unwrap().jobs_pending), (0, 0));
@@ -248,14 +260,8 @@ fn a_document_and_its_blobs_are_stored_together_or_not_at_all() {
     .unwrap()
     .unwrap();
     db.verify_blob(&hash).unwrap();
-    let (_, mut doc2) = CaseDoc::create(
-        &new_case("a", "b"),
-        "c2",
-        String::new(),
-        "k",
-        Event::new("y", 1, "x", EventKind::Created),
-    )
-    .unwrap();
+    let (_, mut doc2) =
+        CaseDoc::create(&new_case("a", "b"), "c2", "k", Event::new("y", 1, "x", EventKind::Created)).unwrap();
     db.create_doc_with("c2", "case", &mut doc2, vec![prepare(vec![5; 10])], &[("video", "h5")]).unwrap();
     assert_eq!(db.stats().unwrap().blobs, 2);
     assert_eq!(db.claim_job().unwrap().unwrap().doc_id, "c2");
@@ -291,7 +297,7 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
     // Make it look like a database written by the first release: schema 1, no sync tables.
     let conn = rusqlite::Connection::open(dir.path().join("yizhan.sqlite3")).unwrap();
     conn.execute_batch(
-        "DROP TABLE peer_docs; DROP TABLE peer_refusals; DROP TABLE doc_blobs; DROP INDEX docs_by_scope;
+        "DROP TABLE peer_docs; DROP TABLE peer_refusals; DROP TABLE doc_blobs; DROP TABLE case_private; DROP INDEX docs_by_scope;
          ALTER TABLE docs DROP COLUMN scope; ALTER TABLE peers DROP COLUMN recv_seq; ALTER TABLE peers DROP COLUMN is_parent;
          DELETE FROM cases; PRAGMA user_version = 1;",
     )
@@ -301,8 +307,8 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
     assert_eq!(db.count_cases(&CaseFilter::default()).unwrap(), 1, "the case projection was rebuilt");
     assert_eq!(
         db.backlog_docs("nobody", "510104017001").unwrap(),
-        1,
-        "the document's scope was derived again"
+        2,
+        "the case's and its private part's scope were derived again"
     );
     assert!(CaseDoc::from_doc(&db.load_doc("c1").unwrap().unwrap()).is_ok());
 }

@@ -23,14 +23,9 @@ fn case(region: &str) -> NewCase {
 }
 
 fn record(db: &mut Db, id: &str, region: &str) {
-    let (_, mut doc) = CaseDoc::create(
-        &case(region),
-        id,
-        String::new(),
-        KIOSK,
-        Event::new(format!("{id}-c"), 1, "李", EventKind::Created),
-    )
-    .unwrap();
+    let (_, mut doc) =
+        CaseDoc::create(&case(region), id, KIOSK, Event::new(format!("{id}-c"), 1, "李", EventKind::Created))
+            .unwrap();
     db.create_doc(id, "case", &mut doc).unwrap();
 }
 
