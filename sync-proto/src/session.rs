@@ -127,6 +127,12 @@ pub struct Session {
     resend: Vec<FeedEntry>,
     /// Highest sequence of the peer's feed applied here.
     recv_upto: u64,
+    /// The checkpoint as stored (it lags `recv_upto` while a refusal is unconfirmed).
+    stored_upto: u64,
+    /// Set while a refusal awaits the sender's confirmation: the stored checkpoint to keep.
+    pinned: Option<u64>,
+    /// `upto_seq` of batches with refusals the sender has not confirmed yet.
+    refused_batches: VecDeque<u64>,
     peer_head: u64,
     synced_reported: bool,
     stats: SessionStats,
@@ -153,6 +159,9 @@ impl Session {
             next_batch: 1,
             resend: Vec::new(),
             recv_upto: 0,
+            stored_upto: 0,
+            pinned: None,
+            refused_batches: VecDeque::new(),
             peer_head: 0,
             synced_reported: false,
             stats: SessionStats::default(),
@@ -181,6 +190,7 @@ impl Session {
             return Err(SessionError::Protocol("session already started".into()));
         }
         self.recv_upto = replica.recv_checkpoint(&self.peer_id).map_err(store_err)?;
+        self.stored_upto = self.recv_upto;
         let hello = Hello {
             protocol_version: PROTOCOL_VERSION,
             node_id: self.config.node_id.clone(),
@@ -292,7 +302,18 @@ impl Session {
                 self.require_open()?;
                 let ids: Vec<String> = d.docs.iter().map(|c| c.doc_id.clone()).collect();
                 self.stats.docs_received += ids.len() as u64;
-                let rejected = replica.apply(&self.peer_id, d.upto_seq, d.docs).map_err(store_err)?;
+                // While a refusal awaits the sender's confirmation, the stored checkpoint stays
+                // put (the documents still apply).
+                let store_upto = self.pinned.unwrap_or(d.upto_seq);
+                let rejected = replica.apply(&self.peer_id, store_upto, d.docs).map_err(store_err)?;
+                if !rejected.is_empty() {
+                    if self.pinned.is_none() {
+                        self.pinned = Some(self.stored_upto);
+                    }
+                    self.refused_batches.push_back(d.upto_seq);
+                } else if self.pinned.is_none() {
+                    self.stored_upto = self.stored_upto.max(d.upto_seq);
+                }
                 self.recv_upto = self.recv_upto.max(d.upto_seq);
                 self.peer_head = self.peer_head.max(d.feed_head);
                 let wire_rejected = rejected
@@ -316,7 +337,24 @@ impl Session {
             }
             Message::Skip(s) => {
                 self.require_open()?;
-                replica.apply(&self.peer_id, s.upto_seq, Vec::new()).map_err(store_err)?;
+                if s.upto_seq <= self.recv_upto && !self.refused_batches.is_empty() {
+                    // A Skip that does not advance is the sender confirming it recorded the
+                    // refusals of the batches up to there (see docs/PROTOCOL.md).
+                    while self.refused_batches.front().is_some_and(|u| *u <= s.upto_seq) {
+                        self.refused_batches.pop_front();
+                    }
+                    if self.refused_batches.is_empty() {
+                        self.pinned = None;
+                        self.stored_upto = self.stored_upto.max(self.recv_upto);
+                        replica.apply(&self.peer_id, self.stored_upto, Vec::new()).map_err(store_err)?;
+                    }
+                } else {
+                    let store_upto = self.pinned.unwrap_or(s.upto_seq);
+                    replica.apply(&self.peer_id, store_upto, Vec::new()).map_err(store_err)?;
+                    if self.pinned.is_none() {
+                        self.stored_upto = self.stored_upto.max(s.upto_seq);
+                    }
+                }
                 self.recv_upto = self.recv_upto.max(s.upto_seq);
                 self.peer_head = self.peer_head.max(s.feed_head);
             }
