@@ -27,6 +27,18 @@ pub struct NodeTls {
     pub clock: Arc<dyn TimeProvider>,
 }
 
+/// QUIC idle timeout: a link quiet this long is dropped (the uplink dials again).
+pub const QUIC_IDLE_TIMEOUT_MS: u32 = 300_000;
+/// Keep-alives every 20 s: kiosks sit behind NATs that forget mappings quickly.
+pub const QUIC_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(20);
+
+fn transport() -> Arc<quinn::TransportConfig> {
+    let mut transport = quinn::TransportConfig::default();
+    transport.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(QUIC_IDLE_TIMEOUT_MS))));
+    transport.keep_alive_interval(Some(QUIC_KEEP_ALIVE));
+    Arc::new(transport)
+}
+
 impl NodeTls {
     pub fn identity(&self) -> Result<NodeIdentity, yizhan_identity::IdentityError> {
         self.creds.identity()
@@ -43,11 +55,7 @@ impl NodeTls {
         let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(rustls)
             .map_err(|e| TlsError::Quic(e.to_string()))?;
         let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-        // Kiosks sit behind NATs that forget mappings quickly: keep idle links alive a while.
-        let mut transport = quinn::TransportConfig::default();
-        transport.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(300_000))));
-        transport.keep_alive_interval(Some(std::time::Duration::from_secs(20)));
-        config.transport_config(Arc::new(transport));
+        config.transport_config(transport());
         Ok(config)
     }
 
@@ -62,10 +70,7 @@ impl NodeTls {
         let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(rustls)
             .map_err(|e| TlsError::Quic(e.to_string()))?;
         let mut config = quinn::ClientConfig::new(Arc::new(crypto));
-        let mut transport = quinn::TransportConfig::default();
-        transport.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(300_000))));
-        transport.keep_alive_interval(Some(std::time::Duration::from_secs(20)));
-        config.transport_config(Arc::new(transport));
+        config.transport_config(transport());
         Ok(config)
     }
 }
