@@ -109,6 +109,24 @@ fn post_case(kiosk: &str, subject: &str) -> String {
     res.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string()
 }
 
+/// Starts the enrolled kiosk syncing with the county hub; returns it and its web address.
+fn start_kiosk(data: &Path, county_sync: &str) -> (Proc, String) {
+    let k = spawn(&[
+        "kiosk",
+        "--data-dir",
+        p(data),
+        "--listen",
+        "127.0.0.1:0",
+        "--hub",
+        county_sync,
+        "--hub-id",
+        "hub-510131",
+    ]);
+    let line = k.wait_line("kiosk ready: http://");
+    let addr = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).unwrap().to_string();
+    (k, addr)
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -181,26 +199,7 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
     assert!(!ok, "a used code must fail: {out}");
 
     // The enrolled kiosk syncs through the county to the province.
-    let k = spawn(&[
-        "kiosk",
-        "--data-dir",
-        p(&kiosk),
-        "--listen",
-        "127.0.0.1:0",
-        "--hub",
-        &county_sync,
-        "--hub-id",
-        "hub-510131",
-    ]);
-    let kiosk_addr = k
-        .wait_line("kiosk ready: http://")
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let (k, kiosk_addr) = start_kiosk(&kiosk, &county_sync);
     let id = post_case(&kiosk_addr, "生猪-第一例");
     eventually("the case reaches the province", || {
         get_json(&format!("http://{prov_http}/api/hub"))["recent"]
@@ -219,26 +218,7 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
     assert!(ok, "{out}");
     county_hub.wait_line("revocation list");
     drop(k);
-    let k = spawn(&[
-        "kiosk",
-        "--data-dir",
-        p(&kiosk),
-        "--listen",
-        "127.0.0.1:0",
-        "--hub",
-        &county_sync,
-        "--hub-id",
-        "hub-510131",
-    ]);
-    let kiosk_addr = k
-        .wait_line("kiosk ready: http://")
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let (_kiosk_process, kiosk_addr) = start_kiosk(&kiosk, &county_sync);
     let id2 = post_case(&kiosk_addr, "生猪-第二例");
     eventually("the revoked kiosk is offline", || {
         get_json(&format!("http://{kiosk_addr}/api/status"))["sync"]["link"]["state"] == "offline"
