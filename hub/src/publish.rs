@@ -93,29 +93,21 @@ pub fn publish_round(
 
 /// Runs for the life of the hub, waking on every feed change.
 pub async fn run(store: Store, publisher: String) {
-    let mut feed = store.subscribe_feed();
-    let mut seq = 0i64;
-    loop {
-        let publisher2 = publisher.clone();
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        match store.call(move |db| publish_round(db, seq, &publisher2, now_ms)).await {
-            Ok((next, n)) => {
+    let db_store = store.clone();
+    store
+        .follow(0, "publishing knowledge", move |after| {
+            let (db_store, publisher) = (db_store.clone(), publisher.clone());
+            async move {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0);
+                let (next, n) = db_store.call(move |db| publish_round(db, after, &publisher, now_ms)).await?;
                 if n > 0 {
                     tracing::info!(published = n, "published solved cases as knowledge");
                 }
-                let caught_up = next == seq;
-                seq = next;
-                if !caught_up {
-                    continue;
-                }
+                Ok(next)
             }
-            Err(e) => tracing::error!(error = %e, "publishing knowledge"),
-        }
-        if feed.changed().await.is_err() {
-            return;
-        }
-    }
+        })
+        .await;
 }

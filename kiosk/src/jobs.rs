@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use yizhan_core::{Attachment, CaseDoc};
+use yizhan_core::CaseDoc;
 use yizhan_store::{BlobBody, Hash, Job, JobState};
 
 use crate::AppState;
@@ -119,23 +119,10 @@ async fn video_job(state: &AppState, job: &Job) -> Result<(), JobError> {
     .await
     .map_err(|e| JobError::Operating(e.to_string()))??;
 
-    let mk = |info: &yizhan_store::BlobInfo, role: &str| Attachment {
-        hash: info.hash.to_string(),
-        kind: "video".into(),
-        role: role.into(),
-        group: group.clone(),
-        mime: info.mime.clone(),
-        bytes: info.size,
-        width: 0,
-        height: 0,
-        duration_ms: 0,
-        name: String::new(),
-        added_at_ms: now,
-    };
-    let mut proxy_att = mk(proxy.info(), "proxy");
+    let mut proxy_att = crate::service::attachment(proxy.info(), "video", "proxy", &group, "", now);
     (proxy_att.width, proxy_att.height, proxy_att.duration_ms) =
         (proxy_info.width.into(), proxy_info.height.into(), proxy_info.duration_ms);
-    let poster_att = mk(poster.info(), "poster");
+    let poster_att = crate::service::attachment(poster.info(), "video", "poster", &group, "", now);
     let updated = state
         .store
         .call(move |db| {

@@ -29,23 +29,11 @@ fn to_case(k: KnowledgeDoc) -> KnowledgeCase {
 pub async fn ingest_round(state: &AppState, after: i64) -> Result<(i64, usize), String> {
     let (seq, docs) = state
         .store
-        .call(move |db| {
-            let entries = db.changes_since(after, BATCH)?;
-            let mut seq = after;
-            let mut docs = Vec::new();
-            for e in entries {
-                seq = seq.max(e.seq);
-                if e.doc_type == yizhan_core::knowledge::DOC_TYPE
-                    && let Some(doc) = db.load_doc(&e.doc_id)?
-                    && let Ok(k) = KnowledgeDoc::from_doc(&doc)
-                {
-                    docs.push(k);
-                }
-            }
-            Ok((seq, docs))
-        })
+        .call(move |db| db.docs_of_type_since(after, BATCH, yizhan_core::knowledge::DOC_TYPE))
         .await
         .map_err(|e| e.to_string())?;
+    let docs: Vec<KnowledgeDoc> =
+        docs.iter().filter_map(|(_, doc)| KnowledgeDoc::from_doc(doc).ok()).collect();
     let n = docs.len();
     if n > 0 {
         let st = state.clone();
@@ -67,26 +55,23 @@ pub async fn ingest_round(state: &AppState, after: i64) -> Result<(i64, usize), 
 
 pub async fn run(state: AppState) {
     let path = state.config.data_dir.join("similar").join("feed-checkpoint");
-    let mut seq: i64 = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-    let mut feed = state.store.subscribe_feed();
-    loop {
-        match ingest_round(&state, seq).await {
-            Ok((next, n)) => {
+    let start: i64 = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    let store = state.store.clone();
+    store
+        .follow(start, "indexing knowledge", move |after| {
+            let (state, path) = (state.clone(), path.clone());
+            async move {
+                let (next, n) = ingest_round(&state, after).await.map_err(yizhan_store::StoreError::Task)?;
                 if n > 0 {
                     tracing::info!(entries = n, "indexed knowledge for find-similar");
                 }
-                if next != seq {
-                    seq = next;
-                    if let Err(e) = std::fs::write(&path, seq.to_string()) {
-                        tracing::warn!(error = %e, "cannot save the knowledge feed position");
-                    }
-                    continue;
+                if next != after
+                    && let Err(e) = std::fs::write(&path, next.to_string())
+                {
+                    tracing::warn!(error = %e, "cannot save the knowledge feed position");
                 }
+                Ok(next)
             }
-            Err(e) => tracing::error!(error = %e, "indexing knowledge"),
-        }
-        if feed.changed().await.is_err() {
-            return;
-        }
-    }
+        })
+        .await;
 }

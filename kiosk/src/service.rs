@@ -15,7 +15,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.to_string()))
 }
 
-fn attachment(info: &BlobInfo, kind: &str, role: &str, group: &str, name: &str, at_ms: i64) -> Attachment {
+pub(crate) fn attachment(
+    info: &BlobInfo,
+    kind: &str,
+    role: &str,
+    group: &str,
+    name: &str,
+    at_ms: i64,
+) -> Attachment {
     Attachment {
         hash: info.hash.to_string(),
         kind: kind.into(),

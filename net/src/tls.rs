@@ -94,29 +94,14 @@ pub fn child_authorizer(own: NodeIdentity) -> PeerAuthorizer {
 /// node's TLS verifiers. A list that does not verify against the trust roots is ignored.
 pub async fn follow_revocations(store: yizhan_store::Store, revocation: Arc<RevocationState>) {
     use base64::Engine;
-    let mut feed = store.subscribe_feed();
-    let mut seq = 0i64;
-    loop {
-        let round = store
-            .call(move |db| {
-                let entries = db.changes_since(seq, 256)?;
-                let mut next = seq;
-                let mut lists = Vec::new();
-                for e in entries {
-                    next = next.max(e.seq);
-                    if e.doc_type == yizhan_core::revocation::DOC_TYPE
-                        && let Some(doc) = db.load_doc(&e.doc_id)?
-                        && let Ok(r) = yizhan_core::revocation::RevocationDoc::from_doc(&doc)
-                    {
-                        lists.push(r);
-                    }
-                }
-                Ok((next, lists))
-            })
-            .await;
-        match round {
-            Ok((next, lists)) => {
-                for r in lists {
+    use yizhan_core::revocation::{DOC_TYPE, RevocationDoc};
+    let reader = store.clone();
+    store
+        .follow(0, "revocation lists", move |after| {
+            let (reader, revocation) = (reader.clone(), revocation.clone());
+            async move {
+                let (next, docs) = reader.call(move |db| db.docs_of_type_since(after, 256, DOC_TYPE)).await?;
+                for r in docs.iter().filter_map(|(_, doc)| RevocationDoc::from_doc(doc).ok()) {
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(r.list_b64.as_bytes())
                         .unwrap_or_default();
@@ -127,15 +112,8 @@ pub async fn follow_revocations(store: yizhan_store::Store, revocation: Arc<Revo
                         Err(e) => tracing::warn!(issuer = %r.issuer, error = %e, "ignored a revocation list"),
                     }
                 }
-                if next != seq {
-                    seq = next;
-                    continue;
-                }
+                Ok(next)
             }
-            Err(e) => tracing::error!(error = %e, "reading revocation lists"),
-        }
-        if feed.changed().await.is_err() {
-            return;
-        }
-    }
+        })
+        .await;
 }

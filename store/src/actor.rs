@@ -88,6 +88,31 @@ impl Store {
         BlobWriter::new(&self.config.dir, size_max)
     }
 
+    /// Runs `round(after)` for the life of the store: again at once while it makes progress
+    /// (returns a new feed position), then each time the feed changes. The pattern of every
+    /// task that reacts to documents arriving (publishing, indexing, revocation).
+    pub async fn follow<F, Fut>(&self, mut after: i64, what: &str, mut round: F)
+    where
+        F: FnMut(i64) -> Fut,
+        Fut: std::future::Future<Output = Result<i64, StoreError>>,
+    {
+        // Subscribed before the first round, so no change made during a round is missed.
+        let mut feed = self.subscribe_feed();
+        loop {
+            match round(after).await {
+                Ok(next) if next != after => {
+                    after = next;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, task = what, "following the feed"),
+            }
+            if feed.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Hashes a blob and, if large, writes it durably (still invisible). Synchronous: call it
     /// from a blocking task, then record it with [`crate::Db::create_doc_with`].
     pub fn prepare_blob(&self, bytes: Vec<u8>, mime: &str) -> Result<NewBlob, StoreError> {

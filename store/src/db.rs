@@ -330,6 +330,27 @@ impl Db {
         Ok(n)
     }
 
+    /// The documents of `doc_type` among the feed entries after `after` (at most `limit`
+    /// entries examined), with the feed position reached.
+    pub fn docs_of_type_since(
+        &self,
+        after: i64,
+        limit: u32,
+        doc_type: &str,
+    ) -> Result<(i64, Vec<(String, AutoCommit)>), StoreError> {
+        let mut next = after;
+        let mut docs = Vec::new();
+        for e in self.changes_since(after, limit)? {
+            next = next.max(e.seq);
+            if e.doc_type == doc_type
+                && let Some(doc) = self.load_doc(&e.doc_id)?
+            {
+                docs.push((e.doc_id, doc));
+            }
+        }
+        Ok((next, docs))
+    }
+
     /// The sequence number of the latest local change (0 when none).
     pub fn feed_head(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM feed", [], |r| r.get(0))?)

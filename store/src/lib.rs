@@ -62,6 +62,9 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("the store has shut down")]
     Closed,
+    /// A task following the feed failed outside the store (reported by [`Store::follow`]).
+    #[error("{0}")]
+    Task(String),
 }
 
 pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
