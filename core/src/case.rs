@@ -26,6 +26,8 @@ pub const COMMENT_CHARS_MAX: usize = 2000;
 pub const ATTACHMENTS_MAX: usize = 64;
 /// A case carries at most this many events; a real service loop needs a few dozen.
 pub const EVENTS_MAX: usize = 1000;
+/// Travel costs of one on-site visit: at most 100,000 yuan, in fen.
+pub const TRAVEL_COST_FEN_MAX: i64 = 10_000_000;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CaseError {
@@ -41,6 +43,8 @@ pub enum CaseError {
     Phone,
     #[error("rating must be 1 to 5")]
     Rating,
+    #[error("travel costs must be 0 to 100000 yuan")]
+    TravelCost,
     #[error("the case already has {0} attachments")]
     TooManyAttachments(usize),
     #[error("the case already has {0} events")]
@@ -59,6 +63,7 @@ impl CaseError {
             CaseError::Region(_) => "请选择有效的乡镇（村）".to_string(),
             CaseError::Phone => "手机号码应为 7 到 15 位数字".to_string(),
             CaseError::Rating => "评分应为 1 到 5 星".to_string(),
+            CaseError::TravelCost => "差旅费应在 0 到 100000 元之间".to_string(),
             CaseError::TooManyAttachments(n) => format!("附件过多：每个案例最多 {n} 个"),
             CaseError::TooManyEvents(n) => format!("记录过多：每个案例最多 {n} 条"),
             CaseError::Document(_) => "案例数据已损坏，无法读取".to_string(),
@@ -75,6 +80,8 @@ fn field_zh(field: &str) -> &'static str {
         "officer" => "信息员",
         "comment" => "评价",
         "text" => "内容",
+        "target" => "对象",
+        "category" => "服务类别",
         _ => "必填项",
     }
 }
@@ -131,12 +138,19 @@ pub enum EventKind {
     SolvedBySimilar,
     Escalated,
     Assigned,
+    /// The centre sends the case up to the city or province centre (`target`: its region).
+    EscalatedUp,
     Answered,
     OnSiteRequested,
+    /// The centre dispatches the on-site visit (`value`: travel costs in fen, `text`: note).
+    OnSiteDispatched,
     OnSiteVisited,
     Closed,
     Rated,
     FollowedUp,
+    /// A service clock ran out (`category`: the clock, `target`: who was responsible);
+    /// written by the hub that measures the clock, counted by statistics.
+    Breach,
     Unknown(String),
 }
 
@@ -148,8 +162,11 @@ impl EventKind {
             EventKind::SolvedBySimilar => "solved_by_similar",
             EventKind::Escalated => "escalated",
             EventKind::Assigned => "assigned",
+            EventKind::EscalatedUp => "escalated_up",
             EventKind::Answered => "answered",
             EventKind::OnSiteRequested => "onsite_requested",
+            EventKind::OnSiteDispatched => "onsite_dispatched",
+            EventKind::Breach => "breach",
             EventKind::OnSiteVisited => "onsite_visited",
             EventKind::Closed => "closed",
             EventKind::Rated => "rated",
@@ -165,8 +182,11 @@ impl EventKind {
             "solved_by_similar" => EventKind::SolvedBySimilar,
             "escalated" => EventKind::Escalated,
             "assigned" => EventKind::Assigned,
+            "escalated_up" => EventKind::EscalatedUp,
             "answered" => EventKind::Answered,
             "onsite_requested" => EventKind::OnSiteRequested,
+            "onsite_dispatched" => EventKind::OnSiteDispatched,
+            "breach" => EventKind::Breach,
             "onsite_visited" => EventKind::OnSiteVisited,
             "closed" => EventKind::Closed,
             "rated" => EventKind::Rated,
@@ -182,8 +202,11 @@ impl EventKind {
             EventKind::SolvedBySimilar => "类似案例已解决",
             EventKind::Escalated => "提交专家",
             EventKind::Assigned => "分派专家",
+            EventKind::EscalatedUp => "上报上级中心",
             EventKind::Answered => "专家答复",
             EventKind::OnSiteRequested => "申请上门服务",
+            EventKind::OnSiteDispatched => "派出上门服务",
+            EventKind::Breach => "超时",
             EventKind::OnSiteVisited => "上门服务",
             EventKind::Closed => "办结",
             EventKind::Rated => "评价专家",
@@ -267,10 +290,38 @@ pub struct CaseState {
     pub rating: Option<i64>,
     pub followup_valid: Option<bool>,
     pub followup_category: Option<String>,
+    /// The region of the centre the case waits at: its county, or the city or province it
+    /// was escalated up to.
+    pub centre: String,
+    /// Every expert assigned so far, in order (a reassigned expert keeps read access).
+    pub experts_assigned: Vec<String>,
+    /// Travel costs of dispatched on-site visits, in fen (分).
+    pub travel_cost_fen: i64,
+    /// The clocks that ran out (`triage`, `response`, `followup`), one entry per breach.
+    pub breaches: Vec<String>,
+    /// Ids of the events that start and stop the service clocks (see [`crate::clock`]).
+    pub marks: ClockMarks,
     /// Events that arrived but did not apply in the derived order (e.g. the losing side of
     /// two concurrent, conflicting actions). Shown in the timeline, counted nowhere.
     pub ignored_events: Vec<String>,
     pub last_event_at_ms: i64,
+}
+
+/// The events at which the service clocks start and stop; the hub measures the times at which
+/// it saw them on its own clock.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClockMarks {
+    /// The escalation (to the county, or up to the current centre) that started triage.
+    pub triage_start: Option<String>,
+    /// The assignment that ended it.
+    pub triage_stop: Option<String>,
+    /// The latest assignment (the response clock restarts on reassignment).
+    pub response_start: Option<String>,
+    /// The expert's answer or request for an on-site visit after it.
+    pub response_stop: Option<String>,
+    /// The closure that starts the follow-up clock, and the follow-up that stops it.
+    pub followup_start: Option<String>,
+    pub followup_stop: Option<String>,
 }
 
 /// The case document as stored in automerge.
@@ -376,6 +427,15 @@ impl Event {
         check_len("officer", &self.actor, SHORT_TEXT_CHARS_MAX, true)?;
         match self.kind() {
             EventKind::Rated if !(1..=5).contains(&self.value) => Err(CaseError::Rating),
+            EventKind::Assigned | EventKind::EscalatedUp if self.target.trim().is_empty() => {
+                Err(CaseError::Required { field: "target" })
+            }
+            EventKind::OnSiteDispatched if !(0..=TRAVEL_COST_FEN_MAX).contains(&self.value) => {
+                Err(CaseError::TravelCost)
+            }
+            EventKind::FollowedUp if !(0..=1).contains(&self.value) || self.category.trim().is_empty() => {
+                Err(CaseError::Required { field: "category" })
+            }
             EventKind::Answered if self.text.trim().is_empty() => Err(CaseError::Required { field: "text" }),
             _ => Ok(()),
         }
@@ -436,6 +496,13 @@ impl CaseDoc {
         if case.events.iter().any(|e| e.id == event.id) {
             return Ok(case); // idempotent: the same event recorded twice is one event
         }
+        // An event never sorts before one its writer had already seen, whatever that node's
+        // clock says (kiosk clocks drift): the derived order respects causality, and
+        // concurrent events keep their wall-clock order.
+        let mut event = event;
+        if let Some(last) = case.events.iter().map(|e| e.at_ms).max() {
+            event.at_ms = event.at_ms.max(last.saturating_add(1));
+        }
         case.events.push(event);
         reconcile(doc, &case).map_err(|e| CaseError::Document(e.to_string()))?;
         Ok(case)
@@ -478,6 +545,11 @@ impl CaseDoc {
             rating: None,
             followup_valid: None,
             followup_category: None,
+            centre: self.region_code.get(..6).unwrap_or(&self.region_code).to_string(),
+            experts_assigned: Vec::new(),
+            travel_cost_fen: 0,
+            breaches: Vec::new(),
+            marks: ClockMarks::default(),
             ignored_events: Vec::new(),
             last_event_at_ms: self.created_at_ms,
         };
@@ -503,24 +575,59 @@ fn apply(st: &mut CaseState, ev: &Event) -> bool {
         }
         (EventKind::Escalated, Open) => {
             st.status = AwaitingTriage;
+            st.marks.triage_start = Some(ev.id.clone());
             true
         }
-        (EventKind::Assigned, AwaitingTriage | AwaitingAnswer) => {
+        (EventKind::Assigned, AwaitingTriage | AwaitingAnswer) if !ev.target.is_empty() => {
+            if st.status == AwaitingTriage {
+                st.marks.triage_stop = Some(ev.id.clone());
+            }
             st.status = AwaitingAnswer;
             st.expert = Some(ev.target.clone());
+            if !st.experts_assigned.contains(&ev.target) {
+                st.experts_assigned.push(ev.target.clone());
+            }
+            st.marks.response_start = Some(ev.id.clone());
+            st.marks.response_stop = None;
+            true
+        }
+        // Up to a centre strictly above the current one that contains the case.
+        (EventKind::EscalatedUp, AwaitingTriage | AwaitingAnswer)
+            if ev.target.len() < st.centre.len()
+                && st.centre.starts_with(&ev.target)
+                && matches!(ev.target.len(), 2 | 4) =>
+        {
+            st.status = AwaitingTriage;
+            st.centre = ev.target.clone();
+            st.expert = None;
+            st.marks.triage_start = Some(ev.id.clone());
+            st.marks.triage_stop = None;
+            st.marks.response_start = None;
+            st.marks.response_stop = None;
             true
         }
         (EventKind::OnSiteRequested, AwaitingAnswer) => {
             st.status = OnSite;
+            st.marks.response_stop.get_or_insert_with(|| ev.id.clone());
+            true
+        }
+        (EventKind::OnSiteDispatched, OnSite | Answered) if ev.value >= 0 => {
+            st.travel_cost_fen = st.travel_cost_fen.saturating_add(ev.value);
             true
         }
         (EventKind::OnSiteVisited, OnSite) => true,
         (EventKind::Answered, AwaitingAnswer | OnSite | Answered) => {
             st.status = Answered;
+            st.marks.response_stop.get_or_insert_with(|| ev.id.clone());
             true
         }
         (EventKind::Closed, Answered | SolvedBySimilar) => {
             st.status = Closed;
+            st.marks.followup_start = Some(ev.id.clone());
+            true
+        }
+        (EventKind::Breach, _) if !ev.category.is_empty() => {
+            st.breaches.push(ev.category.clone());
             true
         }
         (EventKind::Rated, Closed | FollowedUp) if st.rating.is_none() && st.expert.is_some() => {
@@ -529,6 +636,7 @@ fn apply(st: &mut CaseState, ev: &Event) -> bool {
         }
         (EventKind::FollowedUp, Closed) => {
             st.status = FollowedUp;
+            st.marks.followup_stop = Some(ev.id.clone());
             st.followup_valid = Some(ev.value != 0);
             st.followup_category = Some(ev.category.clone());
             true

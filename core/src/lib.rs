@@ -4,16 +4,22 @@
 //! randomness. Times (`at_ms`, milliseconds since the Unix epoch), identifiers and nonces
 //! are passed in by the caller, so every rule here is deterministic and testable.
 
+pub mod access;
 pub mod case;
+pub mod clock;
 pub mod industry;
 pub mod knowledge;
+pub mod people;
 pub mod private;
+pub mod ranking;
 pub mod region;
 pub mod revocation;
 pub mod sealed;
 
-pub use case::{Attachment, CaseDoc, CaseError, CaseState, Event, EventKind, NewCase, Status};
+pub use access::{Action, Actor, Denied, authorize};
+pub use case::{Attachment, CaseDoc, CaseError, CaseState, ClockMarks, Event, EventKind, NewCase, Status};
 pub use industry::Industry;
 pub use knowledge::KnowledgeDoc;
+pub use people::{Availability, Credential, NewPerson, Person, PersonError, Role};
 pub use region::{Region, RegionCode, RegionError, RegionLevel, regions};
 pub use sealed::{FieldKey, SealError, mask_phone};

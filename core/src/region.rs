@@ -54,7 +54,8 @@ pub enum RegionError {
 }
 
 /// A validated region code that names a known division (a village code must extend a known town).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct RegionCode(String);
 
 impl RegionCode {

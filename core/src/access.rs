@@ -1,0 +1,247 @@
+//! Who may do what (权限): one function, [`authorize`], that every node calls before it
+//! appends an event or shows a case. Permissions follow the hierarchy: a centre acts on its
+//! region (a county on its county, a city on its counties, the province on all), an officer on
+//! her village, an expert on the cases assigned to her.
+//!
+//! Architecture invariant: a refused action changes nothing; callers check before they write.
+
+use serde::Serialize;
+
+use crate::case::{CaseDoc, CaseState, EventKind, Status};
+use crate::people::{Person, Role};
+use crate::region::{RegionCode, RegionLevel};
+
+/// The signed-in person, as the permission rules see her.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub person_id: String,
+    pub name: String,
+    pub role: Role,
+    pub region: RegionCode,
+}
+
+impl Actor {
+    pub fn from_person(p: &Person) -> Option<Actor> {
+        if !p.active {
+            return None;
+        }
+        Some(Actor { person_id: p.id.clone(), name: p.name.clone(), role: p.role()?, region: p.region()? })
+    }
+
+    /// Staff or an administrator of a centre (county, city or province).
+    pub fn is_centre(&self) -> bool {
+        matches!(self.role, Role::Staff | Role::Admin) && self.region.level() <= RegionLevel::County
+    }
+
+    /// True when the case lies within the actor's region.
+    pub fn covers(&self, case_region: &str) -> bool {
+        case_region.starts_with(self.region.as_str())
+    }
+}
+
+/// Something a person may try to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// See the case and its timeline.
+    View,
+    /// See the farmer's phone number in clear (to phone back).
+    ViewPhone,
+    /// Append an event of this kind.
+    Event(EventKindCode),
+    /// Export service records of a region.
+    Export,
+    /// Add, import or change people of a region.
+    ManagePeople,
+}
+
+/// [`EventKind`] without payload, so [`Action`] stays `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKindCode {
+    SimilarOffered,
+    SolvedBySimilar,
+    Escalated,
+    Assigned,
+    EscalatedUp,
+    Answered,
+    OnSiteRequested,
+    OnSiteDispatched,
+    OnSiteVisited,
+    Closed,
+    Rated,
+    FollowedUp,
+}
+
+impl EventKindCode {
+    pub fn of(kind: &EventKind) -> Option<EventKindCode> {
+        Some(match kind {
+            EventKind::SimilarOffered => EventKindCode::SimilarOffered,
+            EventKind::SolvedBySimilar => EventKindCode::SolvedBySimilar,
+            EventKind::Escalated => EventKindCode::Escalated,
+            EventKind::Assigned => EventKindCode::Assigned,
+            EventKind::EscalatedUp => EventKindCode::EscalatedUp,
+            EventKind::Answered => EventKindCode::Answered,
+            EventKind::OnSiteRequested => EventKindCode::OnSiteRequested,
+            EventKind::OnSiteDispatched => EventKindCode::OnSiteDispatched,
+            EventKind::OnSiteVisited => EventKindCode::OnSiteVisited,
+            EventKind::Closed => EventKindCode::Closed,
+            EventKind::Rated => EventKindCode::Rated,
+            EventKind::FollowedUp => EventKindCode::FollowedUp,
+            EventKind::Created | EventKind::Breach | EventKind::Unknown(_) => return None,
+        })
+    }
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+pub enum Denied {
+    #[error("the case lies outside the user's region")]
+    OutOfRegion,
+    #[error("this role may not do that")]
+    Role,
+    #[error("the case is not assigned to this expert")]
+    NotAssigned,
+    #[error("the case is not at this centre")]
+    NotThisCentre,
+    #[error("the case's status does not allow that now")]
+    Status,
+    #[error("this kind of event is recorded by the system")]
+    SystemOnly,
+}
+
+impl Denied {
+    pub fn message_zh(&self) -> &'static str {
+        match self {
+            Denied::OutOfRegion => "无权操作：该案例不在您的管辖范围",
+            Denied::Role => "无权操作：您的角色不能执行此操作",
+            Denied::NotAssigned => "无权操作：该案例未分派给您",
+            Denied::NotThisCentre => "无权操作：该案例不在本中心的待办中",
+            Denied::Status => "当前状态下不能执行此操作",
+            Denied::SystemOnly => "该记录由系统生成，不能手工添加",
+        }
+    }
+}
+
+/// Decides whether `actor` may do `action` on the case (whose derived state is `state`).
+/// Status checks mirror [`CaseDoc::state`]'s transitions, so an allowed event also applies.
+pub fn authorize(actor: &Actor, action: Action, case: &CaseDoc, state: &CaseState) -> Result<(), Denied> {
+    let in_region = actor.covers(&case.region_code);
+    let is_expert_of_case =
+        actor.role == Role::Expert && state.expert.as_deref() == Some(actor.person_id.as_str());
+    let was_expert_of_case =
+        actor.role == Role::Expert && state.experts_assigned.iter().any(|e| e == &actor.person_id);
+    match action {
+        Action::View => {
+            if in_region && actor.role != Role::Expert {
+                Ok(())
+            } else if was_expert_of_case {
+                Ok(())
+            } else if actor.role == Role::Expert {
+                Err(Denied::NotAssigned)
+            } else {
+                Err(Denied::OutOfRegion)
+            }
+        }
+        Action::ViewPhone => {
+            // The county centre phones the farmer back; the officer knows the farmer. Nobody
+            // above the county sees the number (it does not even reach their nodes).
+            if !in_region {
+                return Err(Denied::OutOfRegion);
+            }
+            match actor.role {
+                Role::Officer => Ok(()),
+                Role::Staff | Role::Admin if actor.region.level() == RegionLevel::County => Ok(()),
+                _ => Err(Denied::Role),
+            }
+        }
+        Action::Export => match actor.role {
+            Role::Staff | Role::Admin if in_region => Ok(()),
+            Role::Staff | Role::Admin => Err(Denied::OutOfRegion),
+            _ => Err(Denied::Role),
+        },
+        Action::ManagePeople => match actor.role {
+            Role::Admin if in_region => Ok(()),
+            Role::Admin => Err(Denied::OutOfRegion),
+            _ => Err(Denied::Role),
+        },
+        Action::Event(kind) => authorize_event(actor, kind, in_region, is_expert_of_case, state),
+    }
+}
+
+fn authorize_event(
+    actor: &Actor,
+    kind: EventKindCode,
+    in_region: bool,
+    is_expert_of_case: bool,
+    state: &CaseState,
+) -> Result<(), Denied> {
+    use EventKindCode as K;
+    use Status::*;
+    let status_ok = |ok: bool| if ok { Ok(()) } else { Err(Denied::Status) };
+    match kind {
+        // The officer's own steps at the kiosk.
+        K::SimilarOffered | K::SolvedBySimilar | K::Escalated | K::Closed | K::Rated | K::OnSiteVisited => {
+            if actor.role != Role::Officer && !(kind == K::OnSiteVisited && is_expert_of_case) {
+                return Err(Denied::Role);
+            }
+            if actor.role == Role::Officer && !in_region {
+                return Err(Denied::OutOfRegion);
+            }
+            status_ok(match kind {
+                K::SimilarOffered | K::SolvedBySimilar | K::Escalated => state.status == Open,
+                K::Closed => matches!(state.status, Answered | SolvedBySimilar),
+                K::Rated => {
+                    matches!(state.status, Closed | FollowedUp)
+                        && state.rating.is_none()
+                        && state.expert.is_some()
+                }
+                _ => state.status == OnSite,
+            })
+        }
+        // The centre's steps: only the centre the case currently waits at, or one above it.
+        K::Assigned | K::EscalatedUp | K::OnSiteDispatched => {
+            if !actor.is_centre() {
+                return Err(Denied::Role);
+            }
+            if !in_region {
+                return Err(Denied::OutOfRegion);
+            }
+            if !state.centre.starts_with(actor.region.as_str())
+                && !actor.region.as_str().starts_with(&state.centre)
+            {
+                return Err(Denied::NotThisCentre);
+            }
+            // A county may not act on a case it escalated to the city or province.
+            if actor.region.as_str().len() > state.centre.len() {
+                return Err(Denied::NotThisCentre);
+            }
+            status_ok(match kind {
+                K::Assigned | K::EscalatedUp => matches!(state.status, AwaitingTriage | AwaitingAnswer),
+                _ => state.status == OnSite,
+            })
+        }
+        K::FollowedUp => {
+            if !actor.is_centre() {
+                return Err(Denied::Role);
+            }
+            if !in_region {
+                return Err(Denied::OutOfRegion);
+            }
+            status_ok(state.status == Closed)
+        }
+        // The assigned expert's steps.
+        K::Answered | K::OnSiteRequested => {
+            if actor.role != Role::Expert {
+                return Err(Denied::Role);
+            }
+            if !is_expert_of_case {
+                return Err(Denied::NotAssigned);
+            }
+            status_ok(match kind {
+                K::Answered => matches!(state.status, AwaitingAnswer | OnSite | Answered),
+                _ => state.status == AwaitingAnswer,
+            })
+        }
+    }
+}
