@@ -4,8 +4,11 @@
 //! and the hub's CPU time per synced case. (An up-to-date sync is two hellos, one round trip:
 //! `store/tests/sync.rs` counts it exactly.)
 //!
-//! `cargo bench --bench sync_link`; `YIZHAN_BENCH_CASES` (default 100) and `YIZHAN_BENCH_LOSS`
-//! (default 0.02) adjust it. The hub runs as its own `yizhan hub` process so its CPU is its own.
+//! `cargo bench --bench sync_link`; `YIZHAN_BENCH_CASES` (default 100), `YIZHAN_BENCH_LOSS`
+//! (default 0.02), `YIZHAN_BENCH_RATE` (bytes/s, default 125000) and `YIZHAN_BENCH_RTT_MS`
+//! (default 300) adjust it; `YIZHAN_BENCH_LINK=loopback` dials the hub directly, without the
+//! emulator (a LAN-like check that transport settings do not slow fast links). The hub runs as
+//! its own `yizhan hub` process so its CPU is its own.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -50,7 +53,11 @@ fn noise(seed: u64, n: usize) -> Vec<u8> {
 async fn main() {
     let cases: usize = env_or("YIZHAN_BENCH_CASES", 100);
     let loss: f64 = env_or("YIZHAN_BENCH_LOSS", 0.02);
-    let spec = LinkSpec { loss, ..LinkSpec::rural() };
+    let rural = LinkSpec::rural();
+    let rate_bytes_per_s: u64 = env_or("YIZHAN_BENCH_RATE", rural.rate_bytes_per_s);
+    let rtt_ms: u64 = env_or("YIZHAN_BENCH_RTT_MS", 300);
+    let loopback = std::env::var("YIZHAN_BENCH_LINK").is_ok_and(|v| v == "loopback");
+    let spec = LinkSpec { loss, rate_bytes_per_s, delay: Duration::from_millis(rtt_ms / 2), ..rural };
     let tmp = tempfile::tempdir().expect("tempdir");
     let now = SystemTime::now();
 
@@ -156,7 +163,11 @@ async fn main() {
     let http =
         line.split("http://").nth(1).and_then(|s| s.split('/').next()).expect("http address").to_string();
     let hub_pid = hub.id();
-    let (link_addr, counters) = linkemu::start(sync_addr, spec.clone()).await.expect("link emulator");
+    let (link_addr, counters) = if loopback {
+        (sync_addr, Arc::default())
+    } else {
+        linkemu::start(sync_addr, spec.clone()).await.expect("link emulator")
+    };
     let cpu_before = cpu_ticks(hub_pid);
 
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("endpoint");
@@ -179,18 +190,29 @@ async fn main() {
     // Done when the hub holds every case and no blob is waiting for it.
     let client = reqwest::Client::new();
     let total_blobs = (cases * 9) as u64;
+    // Give up at four times the link's limit plus ten minutes.
+    let give_up = Duration::from_secs_f64(4.0 * payload as f64 / spec.rate_bytes_per_s as f64 + 600.0);
+    let mut next_progress = Duration::from_secs(60);
     let elapsed = loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let Ok(res) = client.get(format!("http://{http}/api/hub")).send().await else { continue };
         let Ok(view) = res.json::<serde_json::Value>().await else { continue };
         let child = &view["children"][0]["link"];
         let done_cases = view["cases"].as_u64() == Some(cases as u64);
-        let blobs_done = child["blobs_received"].as_u64().unwrap_or(0) >= total_blobs;
-        if done_cases && blobs_done {
+        let blobs_received = child["blobs_received"].as_u64().unwrap_or(0);
+        if done_cases && blobs_received >= total_blobs {
             break started.elapsed();
         }
-        if started.elapsed() > Duration::from_secs(3600) {
-            eprintln!("gave up after an hour: {view}");
+        if started.elapsed() >= next_progress {
+            next_progress += Duration::from_secs(60);
+            println!(
+                "progress: {:.0} s, cases {}, blobs {blobs_received} of {total_blobs}",
+                started.elapsed().as_secs_f64(),
+                view["cases"].as_u64().unwrap_or(0)
+            );
+        }
+        if started.elapsed() > give_up {
+            println!("gave up after {:.0} s: {view}", started.elapsed().as_secs_f64());
             break started.elapsed();
         }
     };
@@ -199,19 +221,32 @@ async fn main() {
         + counters.bytes_down.load(std::sync::atomic::Ordering::Relaxed);
     let link_limit_s = payload as f64 / spec.rate_bytes_per_s as f64;
 
-    println!(
-        "link: {} bytes/s, rtt {} ms, loss {:.1} %",
-        spec.rate_bytes_per_s,
-        spec.delay.as_millis() * 2,
-        loss * 100.0
-    );
+    if loopback {
+        println!("link: loopback, no emulator");
+    } else {
+        println!(
+            "link: {} bytes/s, rtt {} ms, loss {:.1} %, queue {} bytes",
+            spec.rate_bytes_per_s,
+            spec.delay.as_millis() * 2,
+            loss * 100.0,
+            spec.queue_bytes_max
+        );
+    }
     println!("cases: {cases} (3 photos each: original 60 KB, display 25 KB, thumbnail 4 KB)");
     println!("payload_bytes: {payload} (documents {payload_doc_bytes}, blobs {payload_blob_bytes})");
-    println!("wire_bytes: {wire}");
-    println!("wire_over_payload: {:.3}", wire as f64 / payload as f64);
     println!("sync_time_s: {:.1}", elapsed.as_secs_f64());
-    println!("time_over_link_limit: {:.2}", elapsed.as_secs_f64() / link_limit_s);
-    println!("datagrams_dropped_by_link: {}", counters.dropped.load(std::sync::atomic::Ordering::Relaxed));
+    if !loopback {
+        use std::sync::atomic::Ordering::Relaxed;
+        println!("wire_bytes: {wire}");
+        println!("wire_over_payload: {:.3}", wire as f64 / payload as f64);
+        println!("time_over_link_limit: {:.2}", elapsed.as_secs_f64() / link_limit_s);
+        println!(
+            "datagrams: {} (dropped by the link {}, largest {} bytes)",
+            counters.datagrams.load(Relaxed),
+            counters.dropped.load(Relaxed),
+            counters.datagram_bytes_max.load(Relaxed)
+        );
+    }
     println!("hub_cpu_ms_per_case: {:.1}", hub_cpu_s * 1000.0 / cases as f64);
     println!("up_to_date_sync_messages: 2 (hellos; one round trip: see store/tests/sync.rs)");
     let _ = hub.kill();

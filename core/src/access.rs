@@ -133,9 +133,7 @@ pub fn authorize(actor: &Actor, action: Action, case: &CaseDoc, state: &CaseStat
         actor.role == Role::Expert && state.experts_assigned.iter().any(|e| e == &actor.person_id);
     match action {
         Action::View => {
-            if in_region && actor.role != Role::Expert {
-                Ok(())
-            } else if was_expert_of_case {
+            if (in_region && actor.role != Role::Expert) || was_expert_of_case {
                 Ok(())
             } else if actor.role == Role::Expert {
                 Err(Denied::NotAssigned)

@@ -92,7 +92,7 @@ impl<'a> CaseQuery<'a> {
             4 => 2,
             _ => 3,
         };
-        let industry_match = p.industries.iter().any(|i| *i == self.case.industry);
+        let industry_match = p.industries.contains(&self.case.industry);
         let mut hits = Vec::new();
         let mut spec = 0.0f64;
         for s in &p.specialities {

@@ -36,6 +36,41 @@ fn transport() -> Arc<quinn::TransportConfig> {
     let mut transport = quinn::TransportConfig::default();
     transport.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(QUIC_IDLE_TIMEOUT_MS))));
     transport.keep_alive_interval(Some(QUIC_KEEP_ALIVE));
+    // EXPERIMENT (temporary): candidates chosen by environment.
+    let iw: Option<u64> = std::env::var("YIZHAN_QUIC_IW").ok().and_then(|v| v.parse().ok());
+    match std::env::var("YIZHAN_QUIC_CC").as_deref() {
+        Ok("bbr") => {
+            let mut c = quinn::congestion::BbrConfig::default();
+            if let Some(iw) = iw {
+                c.initial_window(iw);
+            }
+            transport.congestion_controller_factory(Arc::new(c));
+        }
+        Ok("newreno") => {
+            let mut c = quinn::congestion::NewRenoConfig::default();
+            if let Some(iw) = iw {
+                c.initial_window(iw);
+            }
+            transport.congestion_controller_factory(Arc::new(c));
+        }
+        _ => {
+            let mut c = quinn::congestion::CubicConfig::default();
+            if let Some(iw) = iw {
+                c.initial_window(iw);
+            }
+            transport.congestion_controller_factory(Arc::new(c));
+        }
+    }
+    if let Some(w) = std::env::var("YIZHAN_QUIC_SRW").ok().and_then(|v| v.parse::<u32>().ok()) {
+        transport.stream_receive_window(quinn::VarInt::from_u32(w));
+    }
+    if let Some(w) = std::env::var("YIZHAN_QUIC_RW").ok().and_then(|v| v.parse::<u32>().ok()) {
+        transport.receive_window(quinn::VarInt::from_u32(w));
+    }
+    if let Some(w) = std::env::var("YIZHAN_QUIC_SW").ok().and_then(|v| v.parse::<u64>().ok()) {
+        transport.send_window(w);
+    }
+    eprintln!("EXPERIMENT transport: {transport:?}");
     Arc::new(transport)
 }
 
