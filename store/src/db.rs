@@ -213,7 +213,7 @@ impl Db {
         }
         // The case first: a private part's projection updates the case's row.
         for (id, doc_type, mut doc) in docs {
-            insert_new_doc(&tx, &id, doc_type, &mut doc)?;
+            insert_new_doc(&tx, &id, doc_type, &mut doc, self.config.clock.now_ms())?;
         }
         tx.commit()?;
         Ok(())
@@ -239,7 +239,7 @@ impl Db {
                 params![kind, id, hash],
             )?;
         }
-        let seq = insert_new_doc(&tx, id, doc_type, doc)?;
+        let seq = insert_new_doc(&tx, id, doc_type, doc, self.config.clock.now_ms())?;
         tx.commit()?;
         Ok(seq)
     }
@@ -303,7 +303,7 @@ impl Db {
                 )?;
             }
             touch_feed(&tx, id, &doc_type)?;
-            let scope = projection::project(&tx, &doc_type, id, &doc)?;
+            let scope = projection::project(&tx, &doc_type, id, &doc, self.config.clock.now_ms())?;
             tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
         }
         tx.commit()?;
@@ -319,9 +319,10 @@ impl Db {
             stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
         };
         let mut n = 0;
+        let now_ms = self.config.clock.now_ms();
         for id in ids {
             if let Some((doc, doc_type)) = load_doc(&tx, &id)? {
-                let scope = projection::project(&tx, &doc_type, &id, &doc)?;
+                let scope = projection::project(&tx, &doc_type, &id, &doc, now_ms)?;
                 tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
                 n += 1;
             }
@@ -681,6 +682,7 @@ fn insert_new_doc(
     id: &str,
     doc_type: &str,
     doc: &mut AutoCommit,
+    now_ms: i64,
 ) -> Result<i64, StoreError> {
     let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM docs WHERE id = ?1)", [id], |r| r.get(0))?;
     if exists {
@@ -691,7 +693,7 @@ fn insert_new_doc(
         params![id, doc_type, doc.save()],
     )?;
     let seq = touch_feed(tx, id, doc_type)?;
-    let scope = projection::project(tx, doc_type, id, doc)?;
+    let scope = projection::project(tx, doc_type, id, doc, now_ms)?;
     tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
     Ok(seq)
 }

@@ -31,6 +31,34 @@ pub struct StoreConfig {
     pub compact_after_changes: u32,
     /// Commands waiting for the database thread; senders wait when it is full.
     pub queue_len: usize,
+    /// This node's clock: the time at which it first saw each case event (service clocks
+    /// run on the hub's time). Tests inject one.
+    pub clock: StoreClock,
+}
+
+/// Milliseconds since the Unix epoch, on this node's clock.
+#[derive(Clone)]
+pub struct StoreClock(pub std::sync::Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl StoreClock {
+    pub fn system() -> StoreClock {
+        StoreClock(std::sync::Arc::new(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                .unwrap_or(0)
+        }))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for StoreClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreClock")
+    }
 }
 
 impl StoreConfig {
@@ -40,6 +68,7 @@ impl StoreConfig {
             inline_blob_bytes_max: 16 * 1024,
             compact_after_changes: 32,
             queue_len: 256,
+            clock: StoreClock::system(),
         }
     }
 }

@@ -111,10 +111,59 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX doc_blobs_by_hash ON doc_blobs(hash);
     "#,
+    // 3: reserved for the sync store incarnation (issue 3, being written); a no-op until then.
+    r#"
+    SELECT 1;
+    "#,
+    // 4: the expert service. People (directory projection), when this node first saw each
+    // event on its own clock (service clocks run on the hub's time), the clocks it measures,
+    // and the case columns triage and statistics need.
+    r#"
+    ALTER TABLE cases ADD COLUMN centre TEXT NOT NULL DEFAULT '';
+    ALTER TABLE cases ADD COLUMN rating INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE cases ADD COLUMN followup_valid INTEGER NOT NULL DEFAULT -1;
+    ALTER TABLE cases ADD COLUMN followup_category TEXT NOT NULL DEFAULT '';
+    ALTER TABLE cases ADD COLUMN travel_cost_fen INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE cases ADD COLUMN breaches INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX cases_by_centre ON cases(status, centre);
+    CREATE INDEX cases_by_expert ON cases(expert, status);
+    CREATE TABLE people (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        region_code TEXT NOT NULL,
+        -- Industry codes and specialities, each wrapped in spaces (' fruit tea ') for LIKE.
+        industries TEXT NOT NULL,
+        specialities TEXT NOT NULL,
+        availability TEXT NOT NULL,
+        title TEXT NOT NULL,
+        phone_masked TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX people_by_role_region ON people(role, region_code);
+    -- Observations, not projections: never cleared by a rebuild.
+    CREATE TABLE event_seen (
+        case_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        seen_ms INTEGER NOT NULL,
+        PRIMARY KEY (case_id, event_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE case_clocks (
+        case_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start_event TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        due_ms INTEGER NOT NULL,
+        stopped_ms INTEGER,
+        PRIMARY KEY (case_id, kind)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX case_clocks_running ON case_clocks(kind, stopped_ms, due_ms);
+    "#,
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.
-pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2];
+pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4];
 
 /// Applies pending migrations; returns the version the database was at before.
 pub(crate) fn run(conn: &mut Connection) -> Result<i64, StoreError> {

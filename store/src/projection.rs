@@ -5,7 +5,7 @@
 
 use automerge::AutoCommit;
 use rusqlite::{Transaction, params};
-use yizhan_core::CaseDoc;
+use yizhan_core::{CaseDoc, Credential, Person};
 
 use crate::StoreError;
 
@@ -15,9 +15,14 @@ pub(crate) fn project(
     doc_type: &str,
     id: &str,
     doc: &AutoCommit,
+    now_ms: i64,
 ) -> Result<String, StoreError> {
     match doc_type {
-        yizhan_core::case::DOC_TYPE => project_case(tx, id, doc),
+        yizhan_core::case::DOC_TYPE => project_case(tx, id, doc, now_ms),
+        yizhan_core::people::DOC_TYPE => project_person(tx, id, doc),
+        yizhan_core::people::CREDENTIAL_DOC_TYPE => Ok(Credential::from_doc(doc)
+            .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?
+            .region_code),
         yizhan_core::knowledge::DOC_TYPE | yizhan_core::revocation::DOC_TYPE => {
             Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
         }
@@ -34,7 +39,7 @@ pub(crate) fn is_public_type(doc_type: &str) -> bool {
 /// The document types this build can validate, and so accept from a peer.
 /// Private parts (phone numbers) go no further up than the county hub.
 pub(crate) fn is_private_type(doc_type: &str) -> bool {
-    doc_type == yizhan_core::private::DOC_TYPE
+    doc_type == yizhan_core::private::DOC_TYPE || doc_type == yizhan_core::people::CREDENTIAL_DOC_TYPE
 }
 
 fn project_private(tx: &Transaction<'_>, doc: &AutoCommit) -> Result<String, StoreError> {
@@ -53,6 +58,8 @@ fn project_private(tx: &Transaction<'_>, doc: &AutoCommit) -> Result<String, Sto
 
 pub(crate) fn is_known_type(doc_type: &str) -> bool {
     doc_type == yizhan_core::private::DOC_TYPE
+        || doc_type == yizhan_core::people::DOC_TYPE
+        || doc_type == yizhan_core::people::CREDENTIAL_DOC_TYPE
         || doc_type == yizhan_core::case::DOC_TYPE
         || doc_type == yizhan_core::knowledge::DOC_TYPE
         || doc_type == yizhan_core::revocation::DOC_TYPE
@@ -72,6 +79,10 @@ pub(crate) fn validate(doc_type: &str, doc: &AutoCommit) -> Result<String, Strin
             Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
         }
         yizhan_core::private::DOC_TYPE => Ok(yizhan_core::private::CasePrivate::from_doc(doc)?.region_code),
+        yizhan_core::people::DOC_TYPE => Ok(Person::from_doc(doc).map_err(|e| e.to_string())?.region_code),
+        yizhan_core::people::CREDENTIAL_DOC_TYPE => {
+            Ok(Credential::from_doc(doc).map_err(|e| e.to_string())?.region_code)
+        }
         // The signature is checked where the list is applied (against the trust roots).
         yizhan_core::revocation::DOC_TYPE => {
             yizhan_core::revocation::RevocationDoc::from_doc(doc)?;
@@ -94,10 +105,35 @@ pub(crate) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute("DELETE FROM case_private", [])?;
     tx.execute("DELETE FROM cases", [])?;
     tx.execute("DELETE FROM doc_blobs", [])?;
+    tx.execute("DELETE FROM people", [])?;
     Ok(())
 }
 
-fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<String, StoreError> {
+fn project_person(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<String, StoreError> {
+    let p = Person::from_doc(doc)
+        .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
+    let wrap = |v: &[String]| if v.is_empty() { String::new() } else { format!(" {} ", v.join(" ")) };
+    tx.execute(
+        "INSERT OR REPLACE INTO people (id, name, role, region_code, industries, specialities, availability, title,
+            phone_masked, active, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            p.id,
+            p.name,
+            p.role,
+            p.region_code,
+            wrap(&p.industries),
+            wrap(&p.specialities),
+            p.availability,
+            p.title,
+            p.phone_masked,
+            p.active,
+            p.updated_at_ms
+        ],
+    )?;
+    Ok(p.region_code)
+}
+
+fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit, now_ms: i64) -> Result<String, StoreError> {
     let case = CaseDoc::from_doc(doc)
         .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
     let state = case.state();
@@ -109,8 +145,9 @@ fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<Stri
     let thumb = thumbs.first().map(|a| a.hash.as_str()).unwrap_or("");
     tx.execute(
         "INSERT OR REPLACE INTO cases (id, region_code, village_name, industry, subject, description, farmer_name,
-            phone_masked, officer, status, expert, created_at_ms, updated_at_ms, photo_count, video_count, thumb_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            phone_masked, officer, status, expert, created_at_ms, updated_at_ms, photo_count, video_count, thumb_hash,
+            centre, rating, followup_valid, followup_category, travel_cost_fen, breaches)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
         params![
             id,
             case.region_code,
@@ -122,14 +159,28 @@ fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<Stri
             masked_phone(tx, id, &case.farmer_phone_masked)?,
             case.officer,
             state.status.code(),
-            state.expert.unwrap_or_default(),
+            state.expert.clone().unwrap_or_default(),
             case.created_at_ms,
             state.last_event_at_ms,
             originals("photo") as i64,
             originals("video") as i64,
             thumb,
+            state.centre,
+            state.rating.unwrap_or(0),
+            state.followup_valid.map(i64::from).unwrap_or(-1),
+            state.followup_category.clone().unwrap_or_default(),
+            state.travel_cost_fen,
+            state.breaches.len() as i64,
         ],
     )?;
+    // When this node first saw each event, on its own clock (an observation, kept across
+    // rebuilds): the service clocks start and stop at these times, not at the kiosk's.
+    let mut seen = tx.prepare_cached(
+        "INSERT OR IGNORE INTO event_seen (case_id, event_id, seen_ms) VALUES (?1, ?2, ?3)",
+    )?;
+    for e in &case.events {
+        seen.execute(params![id, e.id, now_ms])?;
+    }
     // The blobs the case references: what sync fetches and may serve (see `Db::missing_blobs`).
     tx.execute("DELETE FROM doc_blobs WHERE doc_id = ?1", [id])?;
     let mut insert = tx.prepare_cached(

@@ -237,7 +237,7 @@ impl Replica for SyncReplica<'_> {
                     )?;
                 }
                 touch_feed(&tx, &d.doc_id, &d.doc_type)?;
-                projection::project(&tx, &d.doc_type, &d.doc_id, &doc)?;
+                projection::project(&tx, &d.doc_type, &d.doc_id, &doc, self.now_ms)?;
             }
             tx.execute(
                 "INSERT OR REPLACE INTO peer_docs (peer_id, doc_id, heads) VALUES (?1, ?2, ?3)",
