@@ -7,7 +7,7 @@
 //! the time written into an event by a kiosk may be hours off. China keeps one time zone
 //! without daylight saving, so working hours are local time at UTC+8.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::case::{CaseState, Event, EventKind};
 
@@ -21,7 +21,7 @@ pub const UTC_OFFSET_MS: i64 = 8 * HOUR_MS;
 const DAYS_SEARCHED_MAX: i64 = 3660;
 
 /// The hours a centre works, in local time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkingHours {
     /// Monday first.
     pub days: [bool; 7],
@@ -66,7 +66,7 @@ impl WorkingHours {
 }
 
 /// One centre's clock settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServicePolicy {
     pub triage_ms: i64,
     pub response_ms: i64,

@@ -4,6 +4,7 @@
 
 pub mod enrol;
 pub mod publish;
+pub mod service;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -184,6 +184,13 @@ impl Db {
         &self.config
     }
 
+    /// The connection, for a crate that keeps node-local tables of its own in this database
+    /// (the accounts crate: sessions, lockouts, codes). Documents are written only through the
+    /// methods above, which keep the feed and the projections in step.
+    pub fn conn(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     // ---- documents ----
 
     /// Stores a new document, records it in the feed and projects it, in one transaction.
@@ -784,7 +791,7 @@ fn case_where(filter: &CaseFilter) -> (String, Vec<String>) {
     (sql, args)
 }
 
-fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
+pub(crate) fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
         id: r.get(0)?,
         region_code: r.get(1)?,

@@ -13,11 +13,13 @@ mod db;
 mod migrations;
 pub mod partial;
 mod projection;
+pub mod service;
 pub mod sync;
 
 pub use actor::Store;
 pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};
 pub use db::{CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, StoreStats};
+pub use service::{PeopleFilter, QueueRow, ServiceFilter, ServiceRow};
 
 use std::path::PathBuf;
 

@@ -156,9 +156,55 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         started_ms INTEGER NOT NULL,
         due_ms INTEGER NOT NULL,
         stopped_ms INTEGER,
+        -- 1 once this node recorded the breach of this run of the clock.
+        breached INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (case_id, kind)
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX case_clocks_running ON case_clocks(kind, stopped_ms, due_ms);
+    -- This node's settings (a centre's service policy), as JSON values.
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+    "#,
+    // 5: sign-in (the accounts crate). This node's own state, never synced and not projections:
+    // sessions (only a hash of each token), failed password attempts and lockouts, sign-in
+    // codes sent by SMS (only a keyed hash of each code) and WebAuthn ceremonies in progress.
+    r#"
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        method TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX sessions_by_person ON sessions(person_id, created_ms);
+    CREATE INDEX sessions_by_expiry ON sessions(expires_ms);
+    CREATE TABLE signin_failures (
+        person_id TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure_ms INTEGER NOT NULL,
+        locked_until_ms INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE signin_codes (
+        person_id TEXT PRIMARY KEY,
+        -- '' when no code is outstanding (used, or refused too often).
+        code_hash TEXT NOT NULL,
+        sent_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        window_start_ms INTEGER NOT NULL,
+        window_sends INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE webauthn_ceremonies (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        person_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX webauthn_ceremonies_by_expiry ON webauthn_ceremonies(expires_ms);
     "#,
 ];
 

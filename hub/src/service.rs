@@ -1,0 +1,282 @@
+//! The expert service at a centre's hub (运营中心): actions on cases (assign, escalate up,
+//! dispatch, follow up; an expert's answer), each authorised and appended as an event on the
+//! hub's clock; the service clocks this hub measures and the breaches it records; the expert
+//! directory the ranking scores.
+//!
+//! Architecture invariant: an action is authorised against the case as stored, inside the
+//! same database call that appends it, so a refused action writes nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use automerge::AutoCommit;
+use yizhan_core::access::{Action, EventKindCode};
+use yizhan_core::clock::{self, ClockKind};
+use yizhan_core::ranking::{self, ExpertRecord, Suggestion};
+use yizhan_core::{Actor, CaseDoc, CaseState, Event, EventKind, Person, Role, Status, authorize};
+use yizhan_store::{Db, Store, StoreError};
+
+/// Suggestions shown on a case's triage page.
+pub const SUGGESTIONS_MAX: usize = 10;
+/// Cases whose clocks are refreshed per feed round.
+const FEED_BATCH: u32 = 512;
+/// How often running clocks are checked for deadlines that passed.
+pub const BREACH_CHECK_EVERY: Duration = Duration::from_secs(30);
+/// The expert directory is reloaded at most this often (and only when the store changed).
+const DIRECTORY_TTL: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActError {
+    #[error("{0}")]
+    Denied(#[from] yizhan_core::Denied),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("case not found")]
+    NotFound,
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl ActError {
+    pub fn message_zh(&self) -> String {
+        match self {
+            ActError::Denied(d) => d.message_zh().to_string(),
+            ActError::Invalid(m) => m.clone(),
+            ActError::NotFound => "案例不存在".into(),
+            ActError::Store(_) => "保存失败，请重试".into(),
+        }
+    }
+}
+
+/// What a person submits for an action.
+#[derive(Debug, Clone, Default)]
+pub struct ActInput {
+    pub kind: String,
+    pub text: String,
+    pub target: String,
+    pub value: i64,
+    pub category: String,
+}
+
+/// Which clocks this hub measures for a case: triage and response while the case waits at
+/// this centre, follow-up when this hub is the case's county.
+fn measures(scope: &str, case: &CaseDoc, state: &CaseState, kind: ClockKind) -> bool {
+    match kind {
+        ClockKind::Triage | ClockKind::Response => state.centre == scope,
+        ClockKind::FollowUp => scope.len() == 6 && case.region_code.starts_with(scope),
+    }
+}
+
+/// The system actor that writes breach records.
+pub fn system_actor(node_id: &str) -> String {
+    format!("system:{node_id}")
+}
+
+/// Recomputes the clocks this hub measures for one case and records breaches that are due.
+/// Returns how many breach records were appended.
+pub fn refresh_case(db: &mut Db, scope: &str, node_id: &str, case_id: &str) -> Result<usize, StoreError> {
+    let Some(doc) = db.load_doc(case_id)? else { return Ok(0) };
+    let Ok(case) = CaseDoc::from_doc(&doc) else { return Ok(0) };
+    let state = case.state();
+    let seen = db.events_seen(case_id)?;
+    let policy = db.service_policy()?;
+    let now_ms = db.config().clock.now_ms();
+    let views: Vec<_> = clock::clocks(&state, &|id: &str| seen.get(id).copied(), &policy, now_ms)
+        .into_iter()
+        .filter(|v| measures(scope, &case, &state, v.kind))
+        .collect();
+    db.set_case_clocks(case_id, &views)?;
+    let due = clock::due_breaches(&case.events, &state, &views, &system_actor(node_id), now_ms);
+    if due.is_empty() {
+        // Runs already recorded (by this or another node) need no new record.
+        for v in views.iter().filter(|v| v.state.is_breach()) {
+            db.mark_breached(case_id, v.kind)?;
+        }
+        return Ok(0);
+    }
+    let n = due.len();
+    let kinds: Vec<ClockKind> = due.iter().filter_map(|e| ClockKind::from_code(&e.category)).collect();
+    db.update_doc(case_id, |doc: &mut AutoCommit| {
+        for ev in due {
+            CaseDoc::append_event(doc, ev)?;
+        }
+        Ok::<_, yizhan_core::CaseError>(())
+    })?
+    .map_err(|e| StoreError::Corrupt { id: case_id.into(), detail: e.to_string() })?;
+    for k in kinds {
+        db.mark_breached(case_id, k)?;
+    }
+    tracing::info!(case = %case_id, breaches = n, "recorded service-clock breaches");
+    Ok(n)
+}
+
+/// One round over the feed after `after`: refreshes the clocks of changed cases.
+pub fn clocks_round(db: &mut Db, scope: &str, node_id: &str, after: i64) -> Result<i64, StoreError> {
+    let entries = db.changes_since(after, FEED_BATCH)?;
+    let mut seq = after;
+    for e in entries {
+        seq = seq.max(e.seq);
+        if e.doc_type == yizhan_core::case::DOC_TYPE {
+            refresh_case(db, scope, node_id, &e.doc_id)?;
+        }
+    }
+    Ok(seq)
+}
+
+/// Checks running clocks whose deadline passed since they were computed.
+pub fn breach_round(db: &mut Db, scope: &str, node_id: &str) -> Result<usize, StoreError> {
+    let now_ms = db.config().clock.now_ms();
+    let mut n = 0;
+    for case_id in db.unrecorded_breaches(now_ms, FEED_BATCH)? {
+        n += refresh_case(db, scope, node_id, &case_id)?;
+    }
+    Ok(n)
+}
+
+/// Recomputes every clock (after the policy changed).
+pub fn refresh_all(db: &mut Db, scope: &str, node_id: &str) -> Result<(), StoreError> {
+    let mut after = 0;
+    loop {
+        let next = clocks_round(db, scope, node_id, after)?;
+        if next == after {
+            return Ok(());
+        }
+        after = next;
+    }
+}
+
+/// Runs for the life of the hub: follows the feed, and checks deadlines every
+/// [`BREACH_CHECK_EVERY`].
+pub async fn run_clocks(store: Store, scope: String, node_id: String) {
+    let ticker = {
+        let (store, scope, node_id) = (store.clone(), scope.clone(), node_id.clone());
+        async move {
+            let mut tick = tokio::time::interval(BREACH_CHECK_EVERY);
+            loop {
+                tick.tick().await;
+                let (scope, node_id) = (scope.clone(), node_id.clone());
+                if let Err(e) = store.call(move |db| breach_round(db, &scope, &node_id)).await {
+                    tracing::warn!(error = %e, "checking service clocks");
+                }
+            }
+        }
+    };
+    tokio::spawn(ticker);
+    let db_store = store.clone();
+    store
+        .follow(0, "measuring service clocks", move |after| {
+            let (db_store, scope, node_id) = (db_store.clone(), scope.clone(), node_id.clone());
+            async move { db_store.call(move |db| clocks_round(db, &scope, &node_id, after)).await }
+        })
+        .await;
+}
+
+/// Appends the event of an action if `actor` may do it now; otherwise changes nothing.
+pub fn act(
+    db: &mut Db,
+    actor: &Actor,
+    case_id: &str,
+    input: ActInput,
+    event_id: String,
+) -> Result<CaseState, ActError> {
+    let kind = EventKind::parse(&input.kind);
+    let code = EventKindCode::of(&kind).ok_or(yizhan_core::Denied::SystemOnly)?;
+    if kind == EventKind::Assigned {
+        let expert = db.person(input.target.trim())?;
+        match expert {
+            Some(p) if p.active && p.role() == Some(Role::Expert) => {}
+            _ => return Err(ActError::Invalid(format!("专家“{}”不存在或已停用", input.target.trim()))),
+        }
+    }
+    let now_ms = db.config().clock.now_ms();
+    let mut ev = Event::new(event_id, now_ms, actor.person_id.clone(), kind);
+    ev.text = input.text.trim().to_string();
+    ev.target = input.target.trim().to_string();
+    ev.value = input.value;
+    ev.category = input.category.trim().to_string();
+    let actor = actor.clone();
+    match db.update_doc(case_id, move |doc: &mut AutoCommit| {
+        let case = CaseDoc::from_doc(doc).map_err(|e| ActError::Invalid(e.message_zh()))?;
+        let state = case.state();
+        authorize(&actor, Action::Event(code), &case, &state)?;
+        let ev_id = ev.id.clone();
+        let case = CaseDoc::append_event(doc, ev).map_err(|e| ActError::Invalid(e.message_zh()))?;
+        let st = case.state();
+        if st.ignored_events.contains(&ev_id) {
+            return Err(ActError::Invalid(format!("当前状态（{}）不能执行此操作", st.status.name_zh())));
+        }
+        Ok(st)
+    }) {
+        Ok(r) => r,
+        Err(StoreError::NotFound(_)) => Err(ActError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The experts a centre may choose from, with their records; cached for [`DIRECTORY_TTL`].
+#[derive(Clone, Default)]
+pub struct Directory {
+    inner: Arc<Mutex<Option<Loaded>>>,
+}
+
+struct Loaded {
+    at: Instant,
+    feed_head: i64,
+    experts: Arc<Vec<Person>>,
+    records: Arc<HashMap<String, ExpertRecord>>,
+}
+
+impl Directory {
+    /// The directory for `centre`, reloaded when older than the TTL and the store changed.
+    pub fn get(
+        &self,
+        db: &Db,
+        centre: &str,
+    ) -> Result<(Arc<Vec<Person>>, Arc<HashMap<String, ExpertRecord>>), StoreError> {
+        let head = db.feed_head()?;
+        let mut guard = match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(l) = guard.as_ref()
+            && (l.feed_head == head || l.at.elapsed() < DIRECTORY_TTL)
+        {
+            return Ok((l.experts.clone(), l.records.clone()));
+        }
+        let experts = Arc::new(db.experts_for(centre)?);
+        let records = Arc::new(db.expert_records()?);
+        *guard = Some(Loaded {
+            at: Instant::now(),
+            feed_head: head,
+            experts: experts.clone(),
+            records: records.clone(),
+        });
+        Ok((experts, records))
+    }
+
+    /// Drops the cache (after an assignment, so the loads shown are current).
+    pub fn invalidate(&self) {
+        if let Ok(mut g) = self.inner.lock() {
+            *g = None;
+        }
+    }
+}
+
+/// Ranks the experts of `centre` for a case.
+pub fn suggestions(
+    directory: &Directory,
+    db: &Db,
+    centre: &str,
+    case: &CaseDoc,
+    limit: usize,
+) -> Result<Vec<Suggestion>, StoreError> {
+    let (experts, records) = directory.get(db, centre)?;
+    let empty = ExpertRecord::default();
+    Ok(ranking::rank(case, centre, experts.iter().map(|p| (p, records.get(&p.id).unwrap_or(&empty))), limit))
+}
+
+/// Whether a case is still open for the service (for lists).
+pub fn is_open(status: Status) -> bool {
+    matches!(status, Status::AwaitingTriage | Status::AwaitingAnswer | Status::OnSite)
+}
