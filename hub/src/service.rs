@@ -182,16 +182,27 @@ pub fn act(
 ) -> Result<CaseState, ActError> {
     let kind = EventKind::parse(&input.kind);
     let code = EventKindCode::of(&kind).ok_or(yizhan_core::Denied::SystemOnly)?;
+    // The expert's name and title travel in the assignment, so a kiosk (which holds no
+    // expert directory) shows who answers.
+    let mut expert_label = None;
     if kind == EventKind::Assigned {
         let expert = db.person(input.target.trim())?;
         match expert {
-            Some(p) if p.active && p.role() == Some(Role::Expert) => {}
+            Some(p) if p.active && p.role() == Some(Role::Expert) => {
+                expert_label =
+                    Some(if p.title.is_empty() { p.name } else { format!("{} · {}", p.name, p.title) });
+            }
             _ => return Err(ActError::Invalid(format!("专家“{}”不存在或已停用", input.target.trim()))),
         }
     }
     let now_ms = db.config().clock.now_ms();
     let mut ev = Event::new(event_id, now_ms, actor.person_id.clone(), kind);
     ev.text = input.text.trim().to_string();
+    if let Some(label) = expert_label
+        && ev.text.is_empty()
+    {
+        ev.text = label;
+    }
     ev.target = input.target.trim().to_string();
     ev.value = input.value;
     ev.category = input.category.trim().to_string();
@@ -214,6 +225,9 @@ pub fn act(
     }
 }
 
+pub type Experts = Arc<Vec<Person>>;
+pub type Records = Arc<HashMap<String, ExpertRecord>>;
+
 /// The experts a centre may choose from, with their records; cached for [`DIRECTORY_TTL`].
 #[derive(Clone, Default)]
 pub struct Directory {
@@ -223,8 +237,8 @@ pub struct Directory {
 struct Loaded {
     at: Instant,
     feed_head: i64,
-    experts: Arc<Vec<Person>>,
-    records: Arc<HashMap<String, ExpertRecord>>,
+    experts: Experts,
+    records: Records,
 }
 
 impl Directory {
@@ -233,7 +247,7 @@ impl Directory {
         &self,
         db: &Db,
         centre: &str,
-    ) -> Result<(Arc<Vec<Person>>, Arc<HashMap<String, ExpertRecord>>), StoreError> {
+    ) -> Result<(Experts, Records), StoreError> {
         let head = db.feed_head()?;
         let mut guard = match self.inner.lock() {
             Ok(g) => g,

@@ -496,8 +496,19 @@ fn case_body(v: &CaseView) -> Markup {
                 dl {
                     dt { "地点" } dd { (regions().path_name(&c.region_code)) " " (c.village_name) }
                     dt { "农户" } dd { (c.farmer_name) " " (v.phone_masked) }
-                    @if let Some(e) = &v.state.expert { dt { "专家" } dd { (e) } }
+                    @if let Some(e) = &v.state.expert { dt { "专家" } dd data-testid="expert" { (expert_label(c, e)) } }
                     @if let Some(r) = v.state.rating { dt { "评价" } dd { (r) " 星" } }
+                }
+            }
+            @let answers: Vec<_> = c.ordered_events().into_iter()
+                .filter(|e| e.kind() == yizhan_core::EventKind::Answered && !ignored.contains(&e.id)).collect();
+            @if !answers.is_empty() {
+                section.card.answer data-testid="answers" {
+                    h2 { "专家答复" }
+                    @for a in &answers {
+                        p.answer-text { (a.text) }
+                        p.small { (fmt_time(a.at_ms)) " · " (expert_label(c, &a.actor)) }
+                    }
                 }
             }
             @if !photos.is_empty() {
@@ -553,6 +564,17 @@ fn case_body(v: &CaseView) -> Markup {
             (actions(v))
         }
     }
+}
+
+/// An expert's name as the hub wrote it into her latest assignment (kiosks hold no expert
+/// directory); the id when none is known.
+fn expert_label(c: &CaseDoc, expert_id: &str) -> String {
+    c.ordered_events()
+        .into_iter()
+        .rev()
+        .find(|e| e.kind() == yizhan_core::EventKind::Assigned && e.target == expert_id && !e.text.is_empty())
+        .map(|e| e.text.clone())
+        .unwrap_or_else(|| expert_id.to_string())
 }
 
 fn actions(v: &CaseView) -> Markup {

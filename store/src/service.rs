@@ -43,6 +43,15 @@ pub struct QueueRow {
     pub stopped_ms: Option<i64>,
 }
 
+/// One clock this node measures for a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockRow {
+    pub kind: String,
+    pub started_ms: i64,
+    pub due_ms: i64,
+    pub stopped_ms: Option<i64>,
+}
+
 /// One case as the service records (exports, statistics) show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceRow {
@@ -324,11 +333,13 @@ impl Db {
     }
 
     /// The clocks this node measures for a case.
-    pub fn case_clocks(&self, case_id: &str) -> Result<Vec<(String, i64, i64, Option<i64>)>, StoreError> {
+    pub fn case_clocks(&self, case_id: &str) -> Result<Vec<ClockRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT kind, started_ms, due_ms, stopped_ms FROM case_clocks WHERE case_id = ?1",
         )?;
-        let rows = stmt.query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let rows = stmt.query_map([case_id], |r| {
+            Ok(ClockRow { kind: r.get(0)?, started_ms: r.get(1)?, due_ms: r.get(2)?, stopped_ms: r.get(3)? })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
