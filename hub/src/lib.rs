@@ -67,6 +67,8 @@ pub struct Hub {
     pub children: Children,
     pub parent_status: Option<SyncStatusHandle>,
     pub enroller: Option<Arc<enrol::Enroller>>,
+    /// The experts this centre may assign, cached for ranking.
+    pub directory: service::Directory,
 }
 
 pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
@@ -107,12 +109,23 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
     if config.scope.len() == 6 {
         tokio::spawn(publish::run(store.clone(), config.node_id.clone()));
     }
+    // Every centre measures its service clocks and records breaches.
+    tokio::spawn(service::run_clocks(store.clone(), config.scope.clone(), config.node_id.clone()));
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
         .map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
     let http_addr =
         listener.local_addr().map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
-    let hub = Hub { config, store, http_addr, sync_addr, children, parent_status, enroller: tls.enroller };
+    let hub = Hub {
+        config,
+        store,
+        http_addr,
+        sync_addr,
+        children,
+        parent_status,
+        enroller: tls.enroller,
+        directory: service::Directory::default(),
+    };
     let app = router(hub.clone());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

@@ -11,6 +11,7 @@ mod actor;
 mod blobs;
 mod db;
 mod migrations;
+pub mod keys;
 pub mod partial;
 mod projection;
 pub mod service;
