@@ -139,6 +139,10 @@ pub enum PersonError {
     NoIndustry,
     #[error("too many {0}")]
     TooMany(&'static str),
+    #[error("the id may hold only letters, digits, '-', '_' and '.'")]
+    IdChars,
+    #[error("phone number must be 7 to 15 digits")]
+    Phone,
     #[error("document is not a person or is damaged: {0}")]
     Document(String),
 }
@@ -155,6 +159,8 @@ impl PersonError {
             PersonError::RegionLevel { role, expected } => format!("{role}的地区应为{expected}"),
             PersonError::NoIndustry => "专家至少要有一个产业".into(),
             PersonError::TooMany(f) => format!("{}过多", field_zh(f)),
+            PersonError::IdChars => "编号只能包含字母、数字和 - _ .".into(),
+            PersonError::Phone => "手机号码应为 7 到 15 位数字".into(),
             PersonError::Document(_) => "人员数据已损坏".into(),
         }
     }
@@ -168,6 +174,7 @@ fn field_zh(f: &str) -> &'static str {
         "industries" => "产业",
         "phone" => "手机号码",
         "passkeys" => "通行密钥",
+        "title" => "职称",
         _ => "必填项",
     }
 }
@@ -224,7 +231,7 @@ fn check(field: &'static str, v: &str, max: usize, required: bool) -> Result<(),
 pub fn normalise_phone(phone: &str) -> Result<String, PersonError> {
     let p: String = phone.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
     if !p.is_empty() && (!(7..=15).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(PersonError::TooLong("phone"));
+        return Err(PersonError::Phone);
     }
     Ok(p)
 }
@@ -233,8 +240,8 @@ impl NewPerson {
     /// Validates and builds the directory entry; returns it with the normalised phone.
     pub fn build(&self, at_ms: i64) -> Result<(Person, String), PersonError> {
         check("id", &self.id, NAME_CHARS_MAX, true)?;
-        if !self.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
-            return Err(PersonError::Required("id"));
+        if !self.id.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+            return Err(PersonError::IdChars);
         }
         check("name", &self.name, NAME_CHARS_MAX, true)?;
         let role = Role::parse(&self.role).ok_or_else(|| PersonError::Role(self.role.clone()))?;
