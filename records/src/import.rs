@@ -423,7 +423,9 @@ impl RowCheck<'_> {
     /// Where [`NewPerson::build`]'s error belongs.
     fn build_error(&mut self, e: &PersonError, region_field: Field) {
         let (field, message) = match e {
-            PersonError::Required("id") | PersonError::TooLong("id") => (Some(Field::Id), e.message_zh()),
+            PersonError::Required("id") | PersonError::TooLong("id") | PersonError::IdChars => {
+                (Some(Field::Id), e.message_zh())
+            }
             PersonError::Required("name") | PersonError::TooLong("name") => {
                 (Some(Field::Name), e.message_zh())
             }
@@ -435,7 +437,9 @@ impl RowCheck<'_> {
             PersonError::TooLong("title") => {
                 (Some(Field::Title), format!("职称太长：最多 {NAME_CHARS_MAX} 字"))
             }
-            PersonError::TooLong("phone") => (Some(Field::Phone), "手机号码应为 7 到 15 位数字".into()),
+            PersonError::TooLong("phone") | PersonError::Phone => {
+                (Some(Field::Phone), "手机号码应为 7 到 15 位数字".into())
+            }
             PersonError::TooLong("speciality") | PersonError::TooMany(_) => {
                 (Some(Field::Specialities), e.message_zh())
             }
