@@ -759,6 +759,9 @@ const JS: &str = r#"
       var start = await post('/account/passkey/start', {});
       var pk = start.options.publicKey;
       pk.challenge = dec(pk.challenge); pk.user.id = dec(pk.user.id);
+      // Ask for a discoverable credential where the device can make one, so that the passkey
+      // button signs in without typing the id (the server does not depend on it).
+      pk.authenticatorSelection = Object.assign({}, pk.authenticatorSelection, { residentKey: 'preferred' });
       (pk.excludeCredentials || []).forEach(function (c) { c.id = dec(c.id); });
       var cred = await navigator.credentials.create({ publicKey: pk });
       var r = cred.response;
