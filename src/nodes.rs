@@ -89,6 +89,22 @@ pub async fn start_kiosk(
         if n > 0 {
             tracing::info!(cases = n, "loaded demo cases");
         }
+        if uplink.is_none() {
+            // A standalone demo kiosk has no county to send it its officers: make one here.
+            let officer = yizhan_core::NewPerson {
+                id: "officer".into(),
+                name: "演示信息员".into(),
+                role: "officer".into(),
+                region_code: state.config.scope.to_string(),
+                ..Default::default()
+            };
+            match state.accounts.create_person(&officer, Some(crate::demo::DEMO_PASSWORD)).await {
+                Ok(_) | Err(yizhan_accounts::AccountError::Exists(_)) => {
+                    println!("演示信息员账号 officer，密码 {}", crate::demo::DEMO_PASSWORD);
+                }
+                Err(e) => tracing::warn!(error = %e, "creating the demo officer"),
+            }
+        }
     }
     if let Some((addr, hub_id, tls)) = uplink {
         tokio::spawn(yizhan_net::follow_revocations(state.store.clone(), tls.revocation.clone()));
@@ -269,6 +285,10 @@ pub async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
     let data_dir = data_dir(args.data.data_dir, "hub")?;
     let parent = args.parent.zip(args.parent_id);
     let hub = start_hub(data_dir, args.http, args.sync, parent).await?;
+    if let Some(password) = yizhan_hub::ensure_admin(&hub).await? {
+        // Shown once, on the operator's console only (never logged): change it after signing in.
+        println!("首次启动：管理员账号 admin，初始密码 {password}（登录 http://{}/desk 后请修改）", hub.http_addr);
+    }
     println!(
         "驿站 hub {} ({}) ready: http://{}/  sync on {}",
         hub.config.node_id, hub.config.scope, hub.http_addr, hub.sync_addr

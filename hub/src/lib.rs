@@ -2,7 +2,9 @@
 //! when it has one, so one binary serves county, city and province. A small web page lists
 //! the children with their last contact, backlog and errors.
 
+pub mod desk;
 pub mod enrol;
+pub mod export;
 pub mod publish;
 pub mod service;
 
@@ -55,6 +57,10 @@ pub enum HubError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("a parent is configured but no client TLS configuration was given")]
     NoClientTls,
+    #[error("field key {path}: {source}")]
+    Key { path: PathBuf, source: std::io::Error },
+    #[error("sign-in: {0}")]
+    Accounts(#[from] yizhan_accounts::AccountError),
 }
 
 /// A running hub. Dropping it does not stop the tasks; they end with the runtime.
@@ -69,6 +75,14 @@ pub struct Hub {
     pub enroller: Option<Arc<enrol::Enroller>>,
     /// The experts this centre may assign, cached for ranking.
     pub directory: service::Directory,
+    /// Sign-in of the centre's staff and experts.
+    pub accounts: yizhan_accounts::Accounts,
+}
+
+impl axum::extract::FromRef<Hub> for yizhan_accounts::Accounts {
+    fn from_ref(hub: &Hub) -> yizhan_accounts::Accounts {
+        hub.accounts.clone()
+    }
 }
 
 pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
@@ -116,7 +130,25 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         .map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
     let http_addr =
         listener.local_addr().map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
+    let key_path = config.data_dir.join("keys").join("field.key");
+    let key = yizhan_store::keys::load_or_create(&key_path)
+        .map_err(|source| HubError::Key { path: key_path.clone(), source })?;
+    let field_key = yizhan_core::FieldKey::from_bytes(&key).map_err(|e| HubError::Key {
+        path: key_path.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+    })?;
+    // Passkeys need a host name origin: offered at http://localhost:<port> on this machine.
+    let passkeys =
+        yizhan_accounts::passkeys("localhost", &format!("http://localhost:{}", http_addr.port()), "驿站运营工作台").ok();
+    let accounts = yizhan_accounts::Accounts::new(
+        store.clone(),
+        field_key,
+        yizhan_accounts::AccountsConfig::default(),
+        Arc::new(yizhan_accounts::DevLogSender),
+        passkeys,
+    )?;
     let hub = Hub {
+        accounts,
         config,
         store,
         http_addr,
@@ -197,8 +229,44 @@ impl Hub {
     }
 }
 
+/// A centre with nobody who can sign in gets an administrator `admin` with a random first
+/// password, printed once on the console (never logged); she imports the others.
+pub async fn ensure_admin(hub: &Hub) -> Result<Option<String>, HubError> {
+    let scope = hub.config.scope.clone();
+    let filter = yizhan_store::PeopleFilter {
+        role: Some("admin".into()),
+        region: Some(scope.clone()),
+        active_only: true,
+        limit: 1,
+        ..Default::default()
+    };
+    if !hub.store.call(move |db| db.find_people(&filter)).await?.is_empty() {
+        return Ok(None);
+    }
+    let password: String = {
+        use rand::Rng;
+        const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+        let mut rng = rand::rng();
+        (0..12).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+    };
+    let admin = yizhan_core::NewPerson {
+        id: "admin".into(),
+        name: "管理员".into(),
+        role: "admin".into(),
+        region_code: scope,
+        ..Default::default()
+    };
+    match hub.accounts.create_person(&admin, Some(&password)).await {
+        Ok(_) => Ok(Some(password)),
+        Err(yizhan_accounts::AccountError::Exists(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn router(hub: Hub) -> Router {
     Router::new()
+        .merge(desk::routes())
+        .merge(yizhan_accounts::router())
         .route("/", get(page))
         .route("/api/hub", get(api))
         .route(

@@ -372,6 +372,7 @@ pub struct EventRequest {
     responses((status = 200, body = CaseDetail), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn add_event(
     State(state): State<AppState>,
+    who: Option<yizhan_accounts::SignedIn>,
     Path(id): Path<String>,
     Json(r): Json<EventRequest>,
 ) -> Result<Json<CaseDetail>, ApiError> {
@@ -383,7 +384,7 @@ async fn add_event(
         value: r.value,
         category: r.category,
     };
-    service::add_event(&state, &id, input).await?;
+    service::add_event(&state, &id, input, who.as_ref().map(|w| &w.0)).await?;
     get_case(State(state), Path(id)).await
 }
 

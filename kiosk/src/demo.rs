@@ -129,6 +129,13 @@ pub async fn load_if_empty(state: &AppState) -> Result<usize, AppError> {
             towns.first().map_or_else(|| format!("{county}001"), |t| t.code.clone())
         }
     };
+    // The demo's steps are taken as the demo officer of that place.
+    let officer = yizhan_core::RegionCode::parse(&town).ok().map(|region| yizhan_core::Actor {
+        person_id: "officer".into(),
+        name: "演示信息员".into(),
+        role: yizhan_core::Role::Officer,
+        region,
+    });
     for (i, d) in CASES.iter().enumerate() {
         let mut up = CaseUpload::default();
         up.case.industry = d.industry.into();
@@ -150,7 +157,7 @@ pub async fn load_if_empty(state: &AppState) -> Result<usize, AppError> {
                 value: 0,
                 category: String::new(),
             };
-            service::add_event(state, &id, input).await?;
+            service::add_event(state, &id, input, officer.as_ref()).await?;
         }
     }
     Ok(CASES.len())

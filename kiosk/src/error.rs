@@ -20,6 +20,12 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("internal: {0}")]
     Internal(String),
+    /// The step needs a signed-in officer.
+    #[error("not signed in")]
+    SignInRequired,
+    /// The signed-in person may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(yizhan_core::Denied),
 }
 
 impl From<yizhan_core::CaseError> for AppError {
@@ -36,6 +42,8 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::SignInRequired => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -46,6 +54,8 @@ impl AppError {
             AppError::TooLarge(_) => "too_large",
             AppError::Media(_) => "media",
             AppError::Store(_) | AppError::Internal(_) => "internal",
+            AppError::SignInRequired => "sign_in_required",
+            AppError::Forbidden(_) => "forbidden",
         }
     }
 
@@ -56,6 +66,8 @@ impl AppError {
             AppError::NotFound | AppError::Store(StoreError::NotFound(_)) => "找不到该内容".to_string(),
             AppError::Media(e) => e.user_message_zh(),
             AppError::Store(_) | AppError::Internal(_) => "系统出错，已记录。请稍后重试".to_string(),
+            AppError::SignInRequired => "请先登录（信息员账号）".to_string(),
+            AppError::Forbidden(d) => d.message_zh().to_string(),
         }
     }
 

@@ -95,6 +95,14 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// Woken whenever a background job is queued.
     pub jobs_notify: Notify,
+    /// Sign-in of the village's officers; works offline (their credentials sync down).
+    pub accounts: yizhan_accounts::Accounts,
+}
+
+impl axum::extract::FromRef<AppState> for yizhan_accounts::Accounts {
+    fn from_ref(state: &AppState) -> yizhan_accounts::Accounts {
+        state.accounts.clone()
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -129,7 +137,27 @@ impl AppState {
         let similar_dir = config.data_dir.join("similar");
         let similar = yizhan_similar::SimilarIndex::open(&similar_dir)
             .map_err(|e| StartError::Similar { dir: similar_dir, detail: e.to_string() })?;
+        // Passkeys need a host name origin: offered at http://localhost:<port> when the port is fixed.
+        let passkeys = (config.listen.port() != 0)
+            .then(|| {
+                yizhan_accounts::passkeys(
+                    "localhost",
+                    &format!("http://localhost:{}", config.listen.port()),
+                    "驿站",
+                )
+                .ok()
+            })
+            .flatten();
+        let accounts = yizhan_accounts::Accounts::new(
+            store.clone(),
+            key.clone(),
+            yizhan_accounts::AccountsConfig::default(),
+            Arc::new(yizhan_accounts::DevLogSender),
+            passkeys,
+        )
+        .map_err(|e| StartError::Key { path: config.key_file.clone(), detail: e.to_string() })?;
         Ok(AppState(Arc::new(Inner {
+            accounts,
             similar: std::sync::RwLock::new(similar),
             sync,
             store,
@@ -217,7 +245,11 @@ fn load_or_create_node_id(dir: &Path) -> Result<String, StartError> {
 /// The whole HTTP application: UI, API, blobs and static assets.
 pub fn router(state: AppState) -> Router {
     let body_max = usize::try_from(state.config.limits.request_bytes_max()).unwrap_or(usize::MAX);
-    ui::routes().merge(api::routes()).layer(DefaultBodyLimit::max(body_max)).with_state(state)
+    ui::routes()
+        .merge(api::routes())
+        .layer(DefaultBodyLimit::max(body_max))
+        .merge(yizhan_accounts::router())
+        .with_state(state)
 }
 
 /// Opens the kiosk, starts its background worker and serves until the process ends.

@@ -2,7 +2,8 @@
 
 use automerge::AutoCommit;
 use yizhan_core::case::DOC_TYPE;
-use yizhan_core::{Attachment, CaseDoc, CaseState, Event, EventKind};
+use yizhan_core::access::{Action, EventKindCode};
+use yizhan_core::{Actor, Attachment, CaseDoc, CaseState, Event, EventKind, authorize};
 use yizhan_store::{BlobInfo, Db, Hash, Job, NewBlob};
 
 use crate::AppState;
@@ -188,10 +189,29 @@ pub struct EventInput {
     pub category: String,
 }
 
-/// Appends an event if it is a valid next step; otherwise refuses and changes nothing.
-pub async fn add_event(state: &AppState, case_id: &str, input: EventInput) -> Result<CaseState, AppError> {
+/// Steps that need a signed-in officer: ending the service and rating the expert (they are
+/// counted for the expert and the centre).
+pub fn needs_sign_in(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::Closed | EventKind::Rated)
+}
+
+/// Appends an event if it is a valid next step and `who` may take it; otherwise refuses and
+/// changes nothing. Closing and rating need a signed-in officer of the case's village; the
+/// event then records her id as the actor.
+pub async fn add_event(
+    state: &AppState,
+    case_id: &str,
+    input: EventInput,
+    who: Option<&Actor>,
+) -> Result<CaseState, AppError> {
     let kind = kiosk_event_kind(&input.kind).ok_or_else(|| AppError::Invalid("不支持的操作".into()))?;
-    let mut ev = Event::new(state.new_id(), state.clock.now_ms(), input.actor.trim(), kind);
+    if needs_sign_in(&kind) && who.is_none() {
+        return Err(AppError::SignInRequired);
+    }
+    let code = EventKindCode::of(&kind);
+    let who = who.cloned();
+    let actor_id = who.as_ref().map(|a| a.person_id.clone()).unwrap_or_else(|| input.actor.trim().to_string());
+    let mut ev = Event::new(state.new_id(), state.clock.now_ms(), actor_id, kind);
     ev.text = input.text;
     ev.target = input.target;
     ev.value = input.value;
@@ -201,6 +221,10 @@ pub async fn add_event(state: &AppState, case_id: &str, input: EventInput) -> Re
         .store
         .call(move |db| {
             db.update_doc(&id, move |doc: &mut AutoCommit| {
+                if let (Some(actor), Some(code)) = (&who, code) {
+                    let case = CaseDoc::from_doc(doc)?;
+                    authorize(actor, Action::Event(code), &case, &case.state()).map_err(AppError::Forbidden)?;
+                }
                 let ev_id = ev.id.clone();
                 let case = CaseDoc::append_event(doc, ev).map_err(AppError::from)?;
                 let st = case.state();

@@ -114,6 +114,7 @@ fn layout(title: &str, header: Option<&HeaderInfo>, body: Markup) -> Markup {
                     nav {
                         a href="/cases" { "案例列表" }
                         a.primary href="/cases/new" { "＋ 登记新案例" }
+                        a href="/account" { "账号" }
                     }
                     @if let Some(h) = header {
                         @let (link, class) = link_zh(&h.sync);
@@ -631,9 +632,14 @@ struct EventForm {
 
 async fn case_event(
     State(state): State<AppState>,
+    who: Option<yizhan_accounts::SignedIn>,
     Path(id): Path<String>,
     Form(f): Form<EventForm>,
 ) -> Result<Redirect, PageError> {
+    if who.is_none() && service::kiosk_event_kind(&f.kind).is_some_and(|k| service::needs_sign_in(&k)) {
+        let next = format!("/cases/{id}");
+        return Ok(Redirect::to(&format!("/signin?next={}", yizhan_accounts::web::safe_next(&next))));
+    }
     let input = EventInput {
         kind: f.kind,
         actor: f.actor,
@@ -642,7 +648,7 @@ async fn case_event(
         value: f.value,
         category: f.category,
     };
-    service::add_event(&state, &id, input).await?;
+    service::add_event(&state, &id, input, who.as_ref().map(|w| &w.0)).await?;
     Ok(Redirect::to(&format!("/cases/{id}")))
 }
 

@@ -328,15 +328,16 @@ async fn events_follow_the_service_loop_and_refuse_invalid_steps() {
     let (code, case) = send(serde_json::json!({"kind": "escalated", "actor": "李信息员"})).await;
     assert_eq!(code, 200);
     assert_eq!(case["status"], "awaiting_triage");
-    // Escalating twice, closing before an answer, or an expert's action from the kiosk: refused.
-    for ev in [
-        serde_json::json!({"kind": "escalated", "actor": "李信息员"}),
-        serde_json::json!({"kind": "closed", "actor": "李信息员"}),
-        serde_json::json!({"kind": "assigned", "actor": "李信息员", "target": "x"}),
-        serde_json::json!({"kind": "rated", "actor": "李信息员", "value": 9}),
+    // Escalating twice or an expert's action from the kiosk: refused. Closing and rating need
+    // a signed-in officer (401 without one).
+    for (ev, expected) in [
+        (serde_json::json!({"kind": "escalated", "actor": "李信息员"}), 422),
+        (serde_json::json!({"kind": "closed", "actor": "李信息员"}), 401),
+        (serde_json::json!({"kind": "assigned", "actor": "李信息员", "target": "x"}), 422),
+        (serde_json::json!({"kind": "rated", "actor": "李信息员", "value": 9}), 401),
     ] {
         let (code, body) = send(ev.clone()).await;
-        assert_eq!(code, 422, "{ev}: {body}");
+        assert_eq!(code, expected, "{ev}: {body}");
         assert!(!body["message"].as_str().unwrap().is_empty());
     }
     let case = get(&k, &format!("/api/cases/{id}")).await;

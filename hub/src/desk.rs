@@ -1,0 +1,950 @@
+//! The operations desk (运营工作台) of a centre's hub, in zh-CN for staff and experts:
+//! the triage queue ordered by deadline, overdue and nearly-overdue lists, a case page with
+//! ranked expert suggestions and one-click assignment, escalation, on-site dispatch with travel
+//! costs and follow-up; experts' work list and answers; find an expert (找专家); people import;
+//! exports; the centre's service-clock settings.
+
+use axum::Form;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+use yizhan_accounts::SignedIn;
+use yizhan_core::access::{Action, EventKindCode};
+use yizhan_core::clock::{ClockKind, ClockState, MINUTE_MS, ServicePolicy};
+use yizhan_core::{Actor, CaseDoc, CaseState, EventKind, Industry, Role, Status, authorize, regions};
+use yizhan_store::{PeopleFilter, QueueRow, ServiceFilter};
+
+use crate::Hub;
+use crate::service::{self, ActInput};
+
+/// Rows per queue section.
+const QUEUE_PAGE: u32 = 50;
+/// Follow-up categories (服务类别) offered by the form.
+pub const SERVICE_CATEGORIES: [&str; 7] =
+    ["技术指导", "病虫害防治", "疫病防控", "品种与种植", "政策咨询", "市场与销售", "其他"];
+
+pub fn routes() -> axum::Router<Hub> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/desk", get(home))
+        .route("/desk/cases/{id}", get(case_page))
+        .route("/desk/cases/{id}/act", post(act_form))
+        .route("/desk/experts", get(experts_page))
+        .route("/desk/export", get(export_page))
+        .route("/desk/export/download", get(export_download))
+        .route(
+            "/desk/people",
+            get(people_page)
+                .post(import_people)
+                .layer(axum::extract::DefaultBodyLimit::max(IMPORT_BYTES_MAX)),
+        )
+        .route("/desk/settings", get(settings_page).post(save_settings))
+        .route("/blobs/{hash}", get(blob))
+}
+
+/// An uploaded people file is at most this large.
+pub const IMPORT_BYTES_MAX: usize = 10 * 1024 * 1024;
+
+pub struct DeskError(StatusCode, String);
+
+impl IntoResponse for DeskError {
+    fn into_response(self) -> Response {
+        let body = page(
+            "无法完成操作",
+            None,
+            html! {
+                section.card.error {
+                    h1 { "无法完成操作" }
+                    p.msg data-testid="error" { (self.1) }
+                    p { a.button href="javascript:history.back()" { "返回上一页" } " " a.button href="/desk" { "工作台" } }
+                }
+            },
+        );
+        (self.0, body).into_response()
+    }
+}
+
+impl From<yizhan_store::StoreError> for DeskError {
+    fn from(e: yizhan_store::StoreError) -> DeskError {
+        tracing::error!(error = %e, "desk");
+        DeskError(StatusCode::INTERNAL_SERVER_ERROR, "系统繁忙，请稍后重试".into())
+    }
+}
+
+impl From<service::ActError> for DeskError {
+    fn from(e: service::ActError) -> DeskError {
+        let status = match &e {
+            service::ActError::Denied(_) => StatusCode::FORBIDDEN,
+            service::ActError::NotFound => StatusCode::NOT_FOUND,
+            service::ActError::Invalid(_) => StatusCode::BAD_REQUEST,
+            service::ActError::Store(e) => {
+                tracing::error!(error = %e, "desk action");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        DeskError(status, e.message_zh())
+    }
+}
+
+fn denied(d: yizhan_core::Denied) -> DeskError {
+    DeskError(StatusCode::FORBIDDEN, d.message_zh().into())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub fn fmt_time(ms: i64) -> String {
+    use chrono::TimeZone;
+    let Some(cst) = chrono::FixedOffset::east_opt(8 * 3600) else { return "-".into() };
+    cst.timestamp_millis_opt(ms).single().map(|t| t.format("%m-%d %H:%M").to_string()).unwrap_or_default()
+}
+
+fn fmt_left(left_ms: i64) -> String {
+    let m = left_ms.abs() / MINUTE_MS;
+    let text = if m >= 24 * 60 {
+        format!("{} 天 {} 小时", m / (24 * 60), (m % (24 * 60)) / 60)
+    } else if m >= 60 {
+        format!("{} 小时 {} 分", m / 60, m % 60)
+    } else {
+        format!("{m} 分钟")
+    };
+    if left_ms < 0 { format!("超时 {text}") } else { format!("剩余 {text}") }
+}
+
+fn industry_zh(code: &str) -> &'static str {
+    Industry::from_code(code).map(Industry::name_zh).unwrap_or("")
+}
+
+fn region_zh(code: &str) -> String {
+    let r = regions();
+    let p = r.path_name(code);
+    if p.is_empty() { r.get(code).map(|x| x.name.clone()).unwrap_or_else(|| code.to_string()) } else { p }
+}
+
+fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · 运营工作台" }
+                style { (PreEscaped(DESK_CSS)) }
+            }
+            body {
+                header.top {
+                    a.brand href="/desk" { "运营工作台" }
+                    @if let Some(a) = actor {
+                        nav {
+                            a href="/desk" { @if a.role == Role::Expert { "我的案例" } @else { "分诊队列" } }
+                            @if a.role != Role::Expert {
+                                a href="/desk/experts" { "找专家" }
+                                a href="/desk/export" { "导出" }
+                                @if a.role == Role::Admin {
+                                    a href="/desk/people" { "人员" }
+                                    a href="/desk/settings" { "时限设置" }
+                                }
+                                a href="/" { "同步状态" }
+                            }
+                        }
+                        span.who data-testid="who" { (a.name) "（" (a.role.name_zh()) " · " (region_zh(a.region.as_str())) "）" }
+                        form.inline method="post" action="/signout" { button type="submit" { "退出" } }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+async fn home(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+    if actor.role == Role::Expert {
+        return worklist(hub, actor).await;
+    }
+    if !actor.is_centre() {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let region = actor.region.as_str().to_string();
+    let now = now_ms();
+    let (policy, triage, response, followup, overdue, nearly) = hub
+        .store
+        .call(move |db| {
+            let policy = db.service_policy()?;
+            let warn = now + policy.warn_ms;
+            let q = |kind, statuses: &[&str], before| {
+                db.clock_queue(kind, statuses, &region, before, QUEUE_PAGE, 0)
+            };
+            let triage = q(ClockKind::Triage, &["awaiting_triage"], None)?;
+            let response = q(ClockKind::Response, &["awaiting_answer"], None)?;
+            let followup = q(ClockKind::FollowUp, &["closed"], None)?;
+            let mut overdue = 0;
+            let mut nearly = 0;
+            for k in ClockKind::ALL {
+                overdue += db.count_running(k, Some(now))?;
+                nearly += db.count_running(k, Some(warn))?;
+            }
+            Ok((policy, triage, response, followup, overdue, nearly - overdue))
+        })
+        .await?;
+    let body = html! {
+        section.summary {
+            div.stat.err { b data-testid="overdue-count" { (overdue) } span { "已超时" } }
+            div.stat.warn { b data-testid="nearly-count" { (nearly) } span { "临期（" (policy.warn_ms / MINUTE_MS) " 分钟内）" } }
+            div.stat { b { (triage.len()) } span { "待分诊" } }
+            div.stat { b { (response.len()) } span { "待专家答复" } }
+            div.stat { b { (followup.len()) } span { "待回访" } }
+        }
+        (queue_table("待分诊（按时限排序，分诊时限 " , policy.triage_ms, &triage, now, "triage-queue"))
+        (queue_table("待专家答复（响应时限 ", policy.response_ms, &response, now, "response-queue"))
+        (queue_table("待回访（回访时限 ", policy.followup_ms, &followup, now, "followup-queue"))
+    };
+    Ok(page("分诊队列", Some(&actor), body))
+}
+
+fn fmt_limit(ms: i64) -> String {
+    if ms % (24 * 60 * MINUTE_MS) == 0 {
+        format!("{} 天", ms / (24 * 60 * MINUTE_MS))
+    } else if ms % (60 * MINUTE_MS) == 0 {
+        format!("{} 小时", ms / (60 * MINUTE_MS))
+    } else {
+        format!("{} 分钟", ms / MINUTE_MS)
+    }
+}
+
+fn queue_table(title: &str, limit_ms: i64, rows: &[QueueRow], now: i64, testid: &str) -> Markup {
+    html! {
+        section.card {
+            h2 { (title) (fmt_limit(limit_ms)) "）" }
+            @if rows.is_empty() {
+                p.muted { "暂无" }
+            } @else {
+                table data-testid=(testid) {
+                    thead { tr { th { "时限" } th { "地点" } th { "产业" } th { "问题" } th { "专家" } th { "" } } }
+                    tbody {
+                        @for r in rows {
+                            @let left = r.due_ms - now;
+                            tr class=(if left < 0 { "late" } else if left < 15 * MINUTE_MS { "soon" } else { "" }) {
+                                td.due { (fmt_left(left)) br; small { "截止 " (fmt_time(r.due_ms)) } }
+                                td { (region_zh(&r.case.region_code)) " " (r.case.village_name) }
+                                td { (industry_zh(&r.case.industry)) }
+                                td { b { (r.case.subject) } " " (r.case.description.chars().take(40).collect::<String>()) }
+                                td { (r.case.expert) }
+                                td { a.button href=(format!("/desk/cases/{}", r.case.id)) { "处理" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn worklist(hub: Hub, actor: Actor) -> Result<Markup, DeskError> {
+    let id = actor.person_id.clone();
+    let rows = hub.store.call(move |db| db.expert_cases(&id, 200)).await?;
+    let body = html! {
+        section.card {
+            h2 { "分派给我的案例" }
+            @if rows.is_empty() { p.muted { "暂无分派给您的案例" } }
+            @else {
+                table data-testid="worklist" {
+                    thead { tr { th { "状态" } th { "地点" } th { "产业" } th { "问题" } th { "" } } }
+                    tbody {
+                        @for r in &rows {
+                            tr {
+                                td { (Status::from_code(&r.status).map(Status::name_zh).unwrap_or("")) }
+                                td { (region_zh(&r.region_code)) " " (r.village_name) }
+                                td { (industry_zh(&r.industry)) }
+                                td { b { (r.subject) } " " (r.description.chars().take(60).collect::<String>()) }
+                                td { a.button href=(format!("/desk/cases/{}", r.id)) { "查看并答复" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("我的案例", Some(&actor), body))
+}
+
+struct CaseData {
+    case: CaseDoc,
+    state: CaseState,
+    clocks: Vec<yizhan_store::service::ClockRow>,
+    suggestions: Vec<yizhan_core::ranking::Suggestion>,
+    names: std::collections::HashMap<String, String>,
+    phone_masked: String,
+    policy: ServicePolicy,
+}
+
+async fn load_case(hub: &Hub, actor: &Actor, id: &str) -> Result<CaseData, DeskError> {
+    let id = id.to_string();
+    let directory = hub.directory.clone();
+    let actor = actor.clone();
+    let data = hub
+        .store
+        .call(move |db| -> Result<Result<CaseData, DeskError>, yizhan_store::StoreError> {
+            let Some(doc) = db.load_doc(&id)? else {
+                return Ok(Err(DeskError(StatusCode::NOT_FOUND, "案例不存在".into())));
+            };
+            let Ok(case) = CaseDoc::from_doc(&doc) else {
+                return Ok(Err(DeskError(StatusCode::NOT_FOUND, "不是案例".into())));
+            };
+            let state = case.state();
+            if let Err(d) = authorize(&actor, Action::View, &case, &state) {
+                return Ok(Err(denied(d)));
+            }
+            let clocks = db.case_clocks(&id)?;
+            let may_assign = authorize(&actor, Action::Event(EventKindCode::Assigned), &case, &state).is_ok();
+            let suggestions = if may_assign {
+                service::suggestions(&directory, db, &state.centre, &case, service::SUGGESTIONS_MAX)?
+            } else {
+                Vec::new()
+            };
+            let mut names = std::collections::HashMap::new();
+            for e in &case.events {
+                for who in [&e.actor, &e.target] {
+                    if !who.is_empty()
+                        && !names.contains_key(who)
+                        && let Some(p) = db.person(who)?
+                    {
+                        names.insert(who.clone(), p.name);
+                    }
+                }
+            }
+            let phone_masked = db
+                .load_doc(&yizhan_core::private::CasePrivate::id_for(&id))?
+                .and_then(|d| yizhan_core::private::CasePrivate::from_doc(&d).ok())
+                .map(|p| p.farmer_phone_masked)
+                .unwrap_or_default();
+            let policy = db.service_policy()?;
+            Ok(Ok(CaseData { case, state, clocks, suggestions, names, phone_masked, policy }))
+        })
+        .await??;
+    Ok(data)
+}
+
+async fn case_page(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Markup, DeskError> {
+    let d = load_case(&hub, &actor, &id).await?;
+    let (c, s) = (&d.case, &d.state);
+    let may = |k| authorize(&actor, Action::Event(k), c, s).is_ok();
+    let name = |id: &str| d.names.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let now = now_ms();
+    let act = format!("/desk/cases/{}/act", c.id);
+    let mut photos: Vec<_> =
+        c.attachments.values().filter(|a| a.kind == "photo" && a.role == "thumb").collect();
+    photos.sort_by(|a, b| (a.added_at_ms, &a.hash).cmp(&(b.added_at_ms, &b.hash)));
+    let display = |group: &str| {
+        c.attachments.values().find(|a| a.group == group && a.role == "display").map(|a| a.hash.clone())
+    };
+    let up_targets: Vec<(String, &str)> = {
+        let mut v = Vec::new();
+        if s.centre.len() > 4 {
+            v.push((s.centre[..4].to_string(), "上报市州运营中心"));
+        }
+        if s.centre.len() > 2 {
+            v.push(("51".to_string(), "上报省运营中心"));
+        }
+        v
+    };
+    let body = html! {
+        section.card {
+            h1 { (c.subject) " " span.badge data-testid="status" { (s.status.name_zh()) } }
+            p { (region_zh(&c.region_code)) " " (c.village_name) " · " (industry_zh(&c.industry)) " · 登记 " (fmt_time(c.created_at_ms)) " · 信息员 " (name(&c.officer)) }
+            p.desc { (c.description) }
+            p { "农户：" (c.farmer_name) @if !d.phone_masked.is_empty() && authorize(&actor, Action::ViewPhone, c, s).is_ok() { " · 电话 " (d.phone_masked) } }
+            @if !photos.is_empty() {
+                div.photos {
+                    @for p in &photos {
+                        a href=(format!("/blobs/{}", display(&p.group).unwrap_or(p.hash.clone()))) target="_blank" { img src=(format!("/blobs/{}", p.hash)) alt="照片"; }
+                    }
+                }
+            }
+            p { "当前中心：" (region_zh(&s.centre)) @if let Some(e) = &s.expert { " · 专家 " b data-testid="expert" { (name(e)) } }
+                @if s.travel_cost_fen > 0 { " · 差旅费 " (format!("{:.2}", s.travel_cost_fen as f64 / 100.0)) " 元" }
+                @if let Some(r) = s.rating { " · 评分 " b data-testid="rating" { (r) " 星" } } }
+        }
+        @if !d.clocks.is_empty() {
+            section.card {
+                h2 { "服务时限（本中心时钟）" }
+                table data-testid="clocks" {
+                    thead { tr { th { "环节" } th { "开始" } th { "截止" } th { "状态" } } }
+                    tbody {
+                        @for k in &d.clocks {
+                            @let (kind, start, due, stop) = (&k.kind, &k.started_ms, &k.due_ms, &k.stopped_ms);
+                            @let st = match stop { Some(t) if t <= due => ClockState::Met, Some(_) => ClockState::Late, None if now > *due => ClockState::Overdue, None if *due - now <= d.policy.warn_ms => ClockState::NearlyDue, None => ClockState::Running };
+                            tr class=(if st.is_breach() { "late" } else if st == ClockState::NearlyDue { "soon" } else { "" }) {
+                                td { (ClockKind::from_code(kind).map(ClockKind::name_zh).unwrap_or("")) }
+                                td { (fmt_time(*start)) }
+                                td { (fmt_time(*due)) }
+                                td { (st.name_zh()) @if stop.is_none() { " · " (fmt_left(due - now)) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if may(EventKindCode::Assigned) {
+            section.card {
+                h2 { @if s.status == Status::AwaitingAnswer { "改派专家" } @else { "分派专家" } }
+                @if yizhan_core::ranking::suggest_escalation(&s.centre, &d.suggestions) {
+                    p.warn data-testid="suggest-escalation" { "本级没有对口的专家，建议上报上级中心。" }
+                }
+                @if d.suggestions.is_empty() { p.muted { "没有可分派的专家" } }
+                ol.suggest data-testid="suggestions" {
+                    @for sg in &d.suggestions {
+                        li {
+                            form.inline method="post" action=(act) {
+                                input type="hidden" name="kind" value="assigned";
+                                input type="hidden" name="target" value=(sg.person_id);
+                                button.primary type="submit" data-expert=(sg.person_id) disabled[s.expert.as_deref() == Some(sg.person_id.as_str())] { "分派" }
+                            }
+                            b { (sg.name) } " "
+                            span.muted { (sg.reasons_zh.join(" · ")) }
+                        }
+                    }
+                }
+            }
+        }
+        @if may(EventKindCode::EscalatedUp) && !up_targets.is_empty() {
+            section.card {
+                h2 { "上报" }
+                form method="post" action=(act) {
+                    input type="hidden" name="kind" value="escalated_up";
+                    label { "说明 " input type="text" name="text" maxlength="200" placeholder="如：本县无对口专家"; }
+                    @for (code, label) in &up_targets {
+                        button type="submit" name="target" value=(code) { (label) }
+                    }
+                }
+            }
+        }
+        @if may(EventKindCode::Answered) {
+            section.card {
+                h2 { "专家答复" }
+                form method="post" action=(act) {
+                    input type="hidden" name="kind" value="answered";
+                    textarea name="text" rows="6" required maxlength="4000" placeholder="诊断与处理建议" data-testid="answer-text" {}
+                    button.primary type="submit" data-testid="answer-submit" { "提交答复" }
+                }
+                @if may(EventKindCode::OnSiteRequested) {
+                    form method="post" action=(act) {
+                        input type="hidden" name="kind" value="onsite_requested";
+                        input type="text" name="text" maxlength="200" placeholder="需要上门的原因";
+                        button type="submit" { "申请上门服务" }
+                    }
+                }
+            }
+        }
+        @if may(EventKindCode::OnSiteDispatched) {
+            section.card {
+                h2 { "派出上门服务 / 记录差旅费" }
+                form method="post" action=(act) {
+                    input type="hidden" name="kind" value="onsite_dispatched";
+                    label { "差旅费（元） " input type="number" name="yuan" min="0" max="100000" step="0.01" value="0"; }
+                    label { "说明 " input type="text" name="text" maxlength="200" placeholder="出发时间、车辆等"; }
+                    button.primary type="submit" { "记录" }
+                }
+            }
+        }
+        @if may(EventKindCode::FollowedUp) {
+            section.card {
+                h2 { "电话回访" }
+                form method="post" action=(act) data-testid="followup-form" {
+                    input type="hidden" name="kind" value="followed_up";
+                    fieldset {
+                        legend { "服务是否有效" }
+                        label { input type="radio" name="value" value="1" checked; " 有效" }
+                        label { input type="radio" name="value" value="0"; " 无效" }
+                    }
+                    label { "服务类别 " select name="category" { @for cat in SERVICE_CATEGORIES { option value=(cat) { (cat) } } } }
+                    label { "回访记录 " input type="text" name="text" maxlength="500"; }
+                    button.primary type="submit" data-testid="followup-submit" { "保存回访" }
+                }
+            }
+        }
+        section.card {
+            h2 { "服务记录" }
+            ol.timeline data-testid="timeline" {
+                @for e in c.ordered_events() {
+                    li class=(if s.ignored_events.contains(&e.id) { "ignored" } else { "" }) {
+                        span.t { (fmt_time(e.at_ms)) } " "
+                        b { (e.kind().name_zh()) } " "
+                        span.muted { (name(&e.actor)) }
+                        @if !e.target.is_empty() && matches!(e.kind(), EventKind::Assigned | EventKind::EscalatedUp) { " → " (if e.kind() == EventKind::EscalatedUp { region_zh(&e.target) } else { name(&e.target) }) }
+                        @if e.kind() == EventKind::Rated { " " (e.value) " 星" }
+                        @if e.kind() == EventKind::OnSiteDispatched && e.value > 0 { " 差旅费 " (format!("{:.2}", e.value as f64 / 100.0)) " 元" }
+                        @if e.kind() == EventKind::FollowedUp { " " (if e.value == 1 { "有效" } else { "无效" }) " · " (e.category) }
+                        @if !e.text.is_empty() { p.text { (e.text) } }
+                        @if s.ignored_events.contains(&e.id) { " " span.muted { "（与其他操作冲突，未生效）" } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&c.subject, Some(&actor), body))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ActForm {
+    pub kind: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub yuan: Option<String>,
+    #[serde(default)]
+    pub category: String,
+}
+
+/// Parses a yuan amount ("12.5") into fen.
+pub fn yuan_to_fen(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Some(0);
+    }
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let int: i64 = int.parse().ok()?;
+    let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+    int.checked_mul(100)?.checked_add(frac)
+}
+
+async fn act_form(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Result<Redirect, DeskError> {
+    let value = match (&f.yuan, &f.value) {
+        (Some(y), _) => yuan_to_fen(y)
+            .ok_or_else(|| DeskError(StatusCode::BAD_REQUEST, "差旅费格式不对，如 35.50".into()))?,
+        (None, Some(v)) if !v.trim().is_empty() => {
+            v.trim().parse().map_err(|_| DeskError(StatusCode::BAD_REQUEST, "数值格式不对".into()))?
+        }
+        _ => 0,
+    };
+    let input = ActInput { kind: f.kind, text: f.text, target: f.target, value, category: f.category };
+    let case_id = id.clone();
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let kind = input.kind.clone();
+    hub.store.call(move |db| Ok(service::act(db, &actor, &case_id, input, event_id))).await??;
+    if kind == "assigned" {
+        hub.directory.invalidate();
+    }
+    Ok(Redirect::to(&format!("/desk/cases/{id}")))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ExpertQuery {
+    #[serde(default)]
+    pub industry: String,
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub region: String,
+}
+
+async fn experts_page(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Query(q): Query<ExpertQuery>,
+) -> Result<Markup, DeskError> {
+    if !actor.is_centre() {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let region =
+        if q.region.starts_with(actor.region.as_str()) { q.region.clone() } else { actor.region.to_string() };
+    let filter = PeopleFilter {
+        role: Some("expert".into()),
+        region: Some(region.clone()),
+        include_above: true,
+        industry: Some(q.industry.clone()),
+        text: Some(q.q.clone()),
+        active_only: true,
+        limit: 200,
+    };
+    let (people, records) =
+        hub.store.call(move |db| Ok((db.find_people(&filter)?, db.expert_records()?))).await?;
+    let subregions = regions().children(actor.region.as_str());
+    let body = html! {
+        section.card {
+            h1 { "找专家" }
+            form.filters method="get" action="/desk/experts" {
+                select name="industry" {
+                    option value="" { "全部产业" }
+                    @for i in Industry::ALL { option value=(i.code()) selected[q.industry == i.code()] { (i.name_zh()) } }
+                }
+                @if actor.region.as_str().len() < 6 {
+                    select name="region" {
+                        option value="" { "全部地区" }
+                        @for r in &subregions { option value=(r.code) selected[q.region == r.code] { (r.name) } }
+                    }
+                }
+                input type="search" name="q" value=(q.q) placeholder="专长、姓名或职称，如 柑橘病害";
+                button.primary type="submit" { "查找" }
+            }
+            table data-testid="experts" {
+                thead { tr { th { "姓名" } th { "级别" } th { "地区" } th { "产业" } th { "专长" } th { "状态" } th { "在办" } th { "评分" } } }
+                tbody {
+                    @for p in &people {
+                        @let rec = records.get(&p.id).cloned().unwrap_or_default();
+                        tr {
+                            td { b { (p.name) } br; small { (p.title) } }
+                            td { (p.level().map(|l| l.name_zh()).unwrap_or("")) "级" }
+                            td { (region_zh(&p.region_code)) }
+                            td { (p.industries.iter().map(|i| industry_zh(i)).collect::<Vec<_>>().join("、")) }
+                            td { (p.specialities.join("、")) }
+                            td { (p.availability().name_zh()) }
+                            td { (rec.open) }
+                            td { @if let Some(a) = rec.rating_avg() { (format!("{a:.1}")) } @else { "-" } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("找专家", Some(&actor), body))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ExportQuery {
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub industry: String,
+    #[serde(default)]
+    pub expert: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub format: String,
+}
+
+async fn export_page(SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+    if !actor.is_centre() {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let subregions = regions().children(actor.region.as_str());
+    let body = html! {
+        section.card {
+            h1 { "导出服务记录" }
+            form.filters method="get" action="/desk/export/download" {
+                label { "登记日期 从 " input type="date" name="from"; } label { " 到 " input type="date" name="to"; }
+                select name="region" {
+                    option value="" { "本中心全部地区" }
+                    @for r in &subregions { option value=(r.code) { (r.name) } }
+                }
+                select name="industry" { option value="" { "全部产业" } @for i in Industry::ALL { option value=(i.code()) { (i.name_zh()) } } }
+                select name="status" { option value="" { "全部状态" } @for s in Status::ALL { option value=(s.code()) { (s.name_zh()) } } }
+                input type="text" name="expert" placeholder="专家编号（可空）";
+                button.primary type="submit" name="format" value="xlsx" data-testid="export-xlsx" { "导出 Excel" }
+                button type="submit" name="format" value="csv" data-testid="export-csv" { "导出 CSV" }
+            }
+            p.muted { "只导出您的管辖范围；农户电话按权限显示，一律打码（县级中心需要回访时在案例页查看）。" }
+        }
+    };
+    Ok(page("导出", Some(&actor), body))
+}
+
+fn parse_day(s: &str) -> Result<Option<i64>, DeskError> {
+    use chrono::NaiveDate;
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| DeskError(StatusCode::BAD_REQUEST, "日期格式应为 2026-01-31".into()))?;
+    let Some(t) = d.and_hms_opt(0, 0, 0) else { return Ok(None) };
+    Ok(Some(t.and_utc().timestamp_millis() - 8 * 3600 * 1000))
+}
+
+async fn export_download(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, DeskError> {
+    if !actor.is_centre() {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let region = if q.region.is_empty() { actor.region.to_string() } else { q.region.clone() };
+    if !region.starts_with(actor.region.as_str()) {
+        return Err(denied(yizhan_core::Denied::OutOfRegion));
+    }
+    let filter = ServiceFilter {
+        region,
+        from_ms: parse_day(&q.from)?,
+        to_ms: parse_day(&q.to)?.map(|t| t + 24 * 3600 * 1000),
+        industry: Some(q.industry.clone()),
+        expert: Some(q.expert.clone()),
+        status: Some(q.status.clone()),
+        limit: 0,
+    };
+    let (rows, names) = hub
+        .store
+        .call(move |db| {
+            let rows = db.service_rows(&filter)?;
+            let mut names = std::collections::HashMap::new();
+            for r in &rows {
+                if !r.case.expert.is_empty() && !names.contains_key(&r.case.expert) {
+                    let n =
+                        db.person(&r.case.expert)?.map(|p| p.name).unwrap_or_else(|| r.case.expert.clone());
+                    names.insert(r.case.expert.clone(), n);
+                }
+            }
+            Ok((rows, names))
+        })
+        .await?;
+    let records: Vec<yizhan_records::ServiceRecord> =
+        rows.into_iter().map(|r| crate::export::record(r, &names)).collect();
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M");
+    if q.format == "csv" {
+        let bytes = yizhan_records::export_csv(&records);
+        Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"service-{stamp}.csv\"")),
+            ],
+            bytes,
+        )
+            .into_response())
+    } else {
+        let bytes = yizhan_records::export_xlsx(&records)
+            .map_err(|e| DeskError(StatusCode::BAD_REQUEST, format!("导出失败：{e}")))?;
+        Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"service-{stamp}.xlsx\"")),
+            ],
+            bytes,
+        )
+            .into_response())
+    }
+}
+
+async fn people_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+    people_view(&hub, &actor, None).await
+}
+
+async fn people_view(hub: &Hub, actor: &Actor, report: Option<Markup>) -> Result<Markup, DeskError> {
+    if actor.role != Role::Admin {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let filter = PeopleFilter { region: Some(actor.region.to_string()), limit: 500, ..Default::default() };
+    let people = hub.store.call(move |db| db.find_people(&filter)).await?;
+    let body = html! {
+        @if let Some(r) = report { (r) }
+        section.card {
+            h1 { "导入专家和信息员" }
+            form method="post" action="/desk/people" enctype="multipart/form-data" {
+                input type="file" name="file" accept=".csv,.xlsx" required;
+                button.primary type="submit" data-testid="import-submit" { "导入" }
+            }
+            p.muted { "表头：编号、姓名、角色、地区代码（或地区）、产业、专长、状态、职称、手机号。出错的行会逐行列出，其余行照常导入。" }
+        }
+        section.card {
+            h2 { "人员（" (people.len()) "）" }
+            table data-testid="people" {
+                thead { tr { th { "编号" } th { "姓名" } th { "角色" } th { "地区" } th { "产业" } th { "专长" } th { "手机" } } }
+                tbody {
+                    @for p in &people {
+                        tr {
+                            td { (p.id) } td { (p.name) }
+                            td { (p.role().map(Role::name_zh).unwrap_or("")) }
+                            td { (region_zh(&p.region_code)) }
+                            td { (p.industries.iter().map(|i| industry_zh(i)).collect::<Vec<_>>().join("、")) }
+                            td { (p.specialities.join("、")) }
+                            td { (p.phone_masked) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("人员", Some(actor), body))
+}
+
+async fn import_people(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    mut multipart: Multipart,
+) -> Result<Markup, DeskError> {
+    if actor.role != Role::Admin {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("people.csv").to_string();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|_| DeskError(StatusCode::BAD_REQUEST, "文件上传失败或超过 10 MB".into()))?;
+            file = Some((name, bytes.to_vec()));
+        }
+    }
+    let Some((name, bytes)) = file else {
+        return Err(DeskError(StatusCode::BAD_REQUEST, "请选择文件".into()));
+    };
+    let parsed = yizhan_records::parse_people(&bytes, &name)
+        .map_err(|e| DeskError(StatusCode::BAD_REQUEST, e.message_zh()))?;
+    let (created, mut errors) = crate::export::import(&hub, &actor, parsed).await?;
+    errors.sort_by_key(|e| e.0);
+    let report = html! {
+        section.card data-testid="import-report" {
+            h2 { "导入结果" }
+            p { "成功 " b data-testid="imported" { (created) } " 行，出错 " b data-testid="import-errors" { (errors.len()) } " 行。" }
+            @if !errors.is_empty() {
+                table { thead { tr { th { "行" } th { "问题" } } } tbody { @for (row, msg) in &errors { tr { td { (row) } td { (msg) } } } } }
+            }
+        }
+    };
+    people_view(&hub, &actor, Some(report)).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SettingsForm {
+    pub triage_min: i64,
+    pub response_min: i64,
+    pub followup_days: i64,
+    pub warn_min: i64,
+    pub hours: String,
+    #[serde(default)]
+    pub d0: Option<String>,
+    #[serde(default)]
+    pub d1: Option<String>,
+    #[serde(default)]
+    pub d2: Option<String>,
+    #[serde(default)]
+    pub d3: Option<String>,
+    #[serde(default)]
+    pub d4: Option<String>,
+    #[serde(default)]
+    pub d5: Option<String>,
+    #[serde(default)]
+    pub d6: Option<String>,
+}
+
+async fn settings_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+    if actor.role != Role::Admin {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let p = hub.store.call(|db| db.service_policy()).await?;
+    let days = ["一", "二", "三", "四", "五", "六", "日"];
+    let hm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+    let body = html! {
+        section.card {
+            h1 { "服务时限设置（本中心）" }
+            form.settings method="post" action="/desk/settings" {
+                label { "分诊时限（分钟，工作时间） " input type="number" name="triage_min" min="1" max="10080" value=(p.triage_ms / MINUTE_MS); }
+                label { "专家响应时限（分钟，工作时间） " input type="number" name="response_min" min="1" max="10080" value=(p.response_ms / MINUTE_MS); }
+                label { "回访时限（天，自然日） " input type="number" name="followup_days" min="1" max="90" value=(p.followup_ms / (24 * 60 * MINUTE_MS)); }
+                label { "临期提醒（分钟） " input type="number" name="warn_min" min="0" max="1440" value=(p.warn_ms / MINUTE_MS); }
+                label { "工作时间 " input type="text" name="hours" pattern="[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}" value=(format!("{}-{}", hm(p.hours.start_min), hm(p.hours.end_min))); }
+                fieldset { legend { "工作日" }
+                    @for (i, d) in days.iter().enumerate() {
+                        label { input type="checkbox" name=(format!("d{i}")) value="1" checked[p.hours.days[i]]; " 周" (d) }
+                    }
+                }
+                button.primary type="submit" { "保存" }
+            }
+        }
+    };
+    Ok(page("时限设置", Some(&actor), body))
+}
+
+async fn save_settings(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Form(f): Form<SettingsForm>,
+) -> Result<Redirect, DeskError> {
+    if actor.role != Role::Admin || actor.region.as_str() != hub.config.scope {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let (start_min, end_min) = yizhan_core::clock::WorkingHours::parse_span(&f.hours)
+        .map_err(|_| DeskError(StatusCode::BAD_REQUEST, "工作时间格式应为 08:00-18:00".into()))?;
+    let days = [&f.d0, &f.d1, &f.d2, &f.d3, &f.d4, &f.d5, &f.d6].map(|d| d.is_some());
+    let policy = ServicePolicy {
+        triage_ms: f.triage_min.saturating_mul(MINUTE_MS),
+        response_ms: f.response_min.saturating_mul(MINUTE_MS),
+        followup_ms: f.followup_days.saturating_mul(24 * 60 * MINUTE_MS),
+        warn_ms: f.warn_min.saturating_mul(MINUTE_MS),
+        hours: yizhan_core::clock::WorkingHours { days, start_min, end_min },
+    };
+    policy.validate().map_err(|e| DeskError(StatusCode::BAD_REQUEST, format!("设置无效：{e}")))?;
+    let (scope, node) = (hub.config.scope.clone(), hub.config.node_id.clone());
+    hub.store
+        .call(move |db| {
+            db.set_service_policy(&policy)?;
+            service::refresh_all(db, &scope, &node)
+        })
+        .await?;
+    Ok(Redirect::to("/desk/settings"))
+}
+
+async fn blob(State(hub): State<Hub>, SignedIn(_actor): SignedIn, Path(hash): Path<String>) -> Response {
+    let Some(hash) = yizhan_store::Hash::parse(&hash) else { return StatusCode::NOT_FOUND.into_response() };
+    let found = match hub.store.call(move |db| db.blob(&hash)).await {
+        Ok(f) => f,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let immutable = (header::CACHE_CONTROL, "private, max-age=31536000, immutable");
+    match found {
+        None => StatusCode::NOT_FOUND.into_response(),
+        Some((info, yizhan_store::BlobBody::Inline(bytes))) => {
+            ([(header::CONTENT_TYPE, info.mime), (immutable.0, immutable.1.to_string())], bytes)
+                .into_response()
+        }
+        Some((info, yizhan_store::BlobBody::File(path))) => match tokio::fs::read(&path).await {
+            Ok(bytes) => ([(header::CONTENT_TYPE, info.mime), (immutable.0, immutable.1.to_string())], bytes)
+                .into_response(),
+            Err(_) => StatusCode::NOT_FOUND.into_response(),
+        },
+    }
+}
+
+const DESK_CSS: &str = "
+:root{--green:#2e7d32;--bg:#f4f6f1;--line:#d9ddd2;--err:#c62828;--warn:#b26a00}
+*{box-sizing:border-box}body{font:18px/1.6 'Noto Sans CJK SC','Noto Sans SC',sans-serif;margin:0;background:var(--bg);color:#222}
+header.top{display:flex;flex-wrap:wrap;gap:12px;align-items:center;background:var(--green);color:#fff;padding:10px 16px}
+header.top a{color:#fff;text-decoration:none;padding:10px 12px;border-radius:8px}header.top a:hover{background:#ffffff22}
+.brand{font-weight:700;font-size:22px}.who{margin-left:auto}
+main{padding:16px;max-width:1200px;margin:0 auto}
+.card{background:#fff;border:1px solid var(--line);border-radius:12px;padding:16px 20px;margin:0 0 16px}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:10px 8px;text-align:left;vertical-align:top}
+tr.late td.due,tr.late td:first-child{color:var(--err);font-weight:700}tr.soon td.due,tr.soon td:first-child{color:var(--warn);font-weight:700}
+button,.button{font:inherit;min-height:48px;padding:8px 18px;border-radius:10px;border:1px solid var(--line);background:#fff;cursor:pointer;color:#222;text-decoration:none;display:inline-block}
+button.primary,.primary{background:var(--green);color:#fff;border-color:var(--green)}button:disabled{opacity:.5}
+input,select,textarea{font:inherit;min-height:48px;padding:8px 10px;border:1px solid var(--line);border-radius:8px;max-width:100%}
+textarea{width:100%}form.inline{display:inline}label{margin-right:12px;display:inline-block;margin-bottom:8px}
+.summary{display:flex;gap:12px;flex-wrap:wrap;margin-bottom:16px}.stat{background:#fff;border:1px solid var(--line);border-radius:12px;padding:12px 20px;min-width:140px}
+.stat b{font-size:32px;display:block}.stat.err b{color:var(--err)}.stat.warn b{color:var(--warn)}
+.muted{color:#666}.warn{color:var(--warn);font-weight:700}.msg{font-size:20px;color:var(--err)}
+.badge{font-size:16px;background:#e8f5e9;color:var(--green);border-radius:8px;padding:2px 10px;vertical-align:middle}
+ol.suggest li{margin-bottom:10px}ol.timeline li.ignored{color:#999}.photos img{height:120px;border-radius:8px;margin:4px}
+.filters>*{margin:4px 8px 4px 0}
+";
