@@ -322,6 +322,9 @@ pub struct AccountsConfig {
     pub session_max_ms: i64,
     /// Mark the session cookie `Secure` (set when the node is served over HTTPS).
     pub secure_cookie: bool,
+    /// The session cookie's name. Cookies ignore ports, so nodes sharing a host name (the
+    /// demo's kiosks and hubs on one machine) each need their own.
+    pub cookie_name: String,
     /// This node's clock; tests inject one.
     pub clock: StoreClock,
 }
@@ -332,6 +335,7 @@ impl Default for AccountsConfig {
             session_ttl_ms: SESSION_TTL_MS_DEFAULT,
             session_max_ms: SESSION_MAX_MS_DEFAULT,
             secure_cookie: false,
+            cookie_name: web::COOKIE_NAME.to_string(),
             clock: StoreClock::system(),
         }
     }

@@ -110,7 +110,7 @@ where
 }
 
 async fn current(parts: &Parts, accounts: &Accounts) -> Result<Option<(Session, Actor)>, crate::StoreError> {
-    match session_token(&parts.headers) {
+    match session_token(&parts.headers, &accounts.config().cookie_name) {
         Some(token) => accounts.session(&token).await,
         None => Ok(None),
     }
@@ -215,15 +215,15 @@ fn forbidden_origin() -> Response {
 
 // ---- cookies ----
 
-/// The session token from the request's cookies.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The session token from the request's cookie named `name`.
+pub fn session_token(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim().to_string())
 }
 
@@ -231,15 +231,18 @@ fn session_cookie(accounts: &Accounts, session: &Session) -> HeaderValue {
     let c = accounts.config();
     let max_age = (c.session_max_ms / 1000).max(0);
     let secure = if c.secure_cookie { "; Secure" } else { "" };
-    let v =
-        format!("{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}", session.token);
+    let v = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        c.cookie_name, session.token
+    );
     // The token is base64url: always a valid header value.
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn clear_cookie(accounts: &Accounts) -> HeaderValue {
     let secure = if accounts.config().secure_cookie { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
+    let name = &accounts.config().cookie_name;
+    HeaderValue::from_str(&format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
         .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -489,7 +492,7 @@ async fn signout(State(accounts): State<Accounts>, headers: HeaderMap) -> Respon
     if !same_origin(&headers) {
         return forbidden_origin();
     }
-    if let Some(token) = session_token(&headers)
+    if let Some(token) = session_token(&headers, &accounts.config().cookie_name)
         && let Err(e) = accounts.sign_out(&token).await
     {
         tracing::error!(error = %e, "ending a session");
@@ -866,8 +869,9 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append(header::COOKIE, HeaderValue::from_static("a=1; yizhan_session=tok-en_1"));
         h.append(header::COOKIE, HeaderValue::from_static("b=2"));
-        assert_eq!(session_token(&h).as_deref(), Some("tok-en_1"));
-        assert_eq!(session_token(&HeaderMap::new()), None);
+        assert_eq!(session_token(&h, COOKIE_NAME).as_deref(), Some("tok-en_1"));
+        assert_eq!(session_token(&h, "other"), None);
+        assert_eq!(session_token(&HeaderMap::new(), COOKIE_NAME), None);
     }
 
     #[test]

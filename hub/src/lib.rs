@@ -138,12 +138,26 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
     })?;
     // Passkeys need a host name origin: offered at http://localhost:<port> on this machine.
-    let passkeys =
-        yizhan_accounts::passkeys("localhost", &format!("http://localhost:{}", http_addr.port()), "驿站运营工作台").ok();
+    let passkeys = yizhan_accounts::passkeys(
+        "localhost",
+        &format!("http://localhost:{}", http_addr.port()),
+        "驿站运营工作台",
+    )
+    .ok();
     let accounts = yizhan_accounts::Accounts::new(
         store.clone(),
         field_key,
-        yizhan_accounts::AccountsConfig::default(),
+        yizhan_accounts::AccountsConfig {
+            cookie_name: format!(
+                "yizhan_{}",
+                config
+                    .node_id
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                    .collect::<String>()
+            ),
+            ..Default::default()
+        },
         Arc::new(yizhan_accounts::DevLogSender),
         passkeys,
     )?;
@@ -316,6 +330,7 @@ async fn page(State(hub): State<Hub>) -> Result<Markup, axum::http::StatusCode> 
             }
             body {
                 h1 { "运管中心同步状态" }
+                p { a href="/desk" data-testid="desk-link" { "进入运营工作台（分诊、专家、回访、导出）→" } }
                 p { (v.scope_name) "（" (v.scope) "） · 节点 " (v.node_id) " · 案例 " b data-testid="hub-cases" { (v.cases) } " 个" }
                 @if let Some(p) = &v.parent {
                     @let (text, class) = link_zh(&p.link);

@@ -151,7 +151,10 @@ impl AppState {
         let accounts = yizhan_accounts::Accounts::new(
             store.clone(),
             key.clone(),
-            yizhan_accounts::AccountsConfig::default(),
+            yizhan_accounts::AccountsConfig {
+                cookie_name: format!("yizhan_{}", cookie_safe(&node_id)),
+                ..Default::default()
+            },
             Arc::new(yizhan_accounts::DevLogSender),
             passkeys,
         )
@@ -195,6 +198,11 @@ impl AppState {
     pub fn new_id(&self) -> String {
         uuid::Uuid::new_v4().to_string()
     }
+}
+
+/// A node id as a cookie name part (letters, digits, `-` and `_` only).
+pub fn cookie_safe(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
 /// Reads the 32-byte field key, creating it (mode 0600) on first start.
