@@ -12,6 +12,10 @@ use serde::Serialize;
 use crate::case::CaseDoc;
 use crate::people::{Availability, Person, Role};
 
+/// A speciality counts as mentioned when at least this share of its character pairs occurs in
+/// the case's text ("柑橘病害" in a text about 柑橘: one pair of three).
+pub const SPECIALITY_HIT_MIN: f64 = 0.33;
+
 /// What the hub knows of an expert's record, from its projections.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ExpertRecord {
@@ -97,7 +101,7 @@ impl<'a> CaseQuery<'a> {
         let mut spec = 0.0f64;
         for s in &p.specialities {
             let m = self.speciality_match(s);
-            if m >= 0.5 {
+            if m >= SPECIALITY_HIT_MIN {
                 hits.push(s.clone());
             }
             spec += m;

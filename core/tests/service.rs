@@ -440,7 +440,7 @@ fn ranking_puts_county_experts_of_the_industry_first_then_weighs_speciality_load
         ids,
         ["county-fruit-citrus", "county-fruit-busy", "city-fruit", "province-fruit", "county-pig"]
     );
-    assert_eq!(r[0].speciality_hits, vec!["溃疡病防治".to_string()]);
+    assert_eq!(r[0].speciality_hits, vec!["柑橘病害".to_string(), "溃疡病防治".to_string()]);
     assert!(r[0].reasons_zh.iter().any(|x| x == "本县专家"));
     assert!(!ranking::suggest_escalation(COUNTY, &r));
     // With only a pig expert in the county, escalation is proposed.

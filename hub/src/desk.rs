@@ -945,6 +945,6 @@ textarea{width:100%}form.inline{display:inline}label{margin-right:12px;display:i
 .stat b{font-size:32px;display:block}.stat.err b{color:var(--err)}.stat.warn b{color:var(--warn)}
 .muted{color:#666}.warn{color:var(--warn);font-weight:700}.msg{font-size:20px;color:var(--err)}
 .badge{font-size:16px;background:#e8f5e9;color:var(--green);border-radius:8px;padding:2px 10px;vertical-align:middle}
-ol.suggest li{margin-bottom:10px}ol.timeline li.ignored{color:#999}.photos img{height:120px;border-radius:8px;margin:4px}
+ol.suggest li{margin-bottom:10px}ol.suggest li b{margin:0 8px}ol.timeline li.ignored{color:#999}.photos img{height:120px;border-radius:8px;margin:4px}
 .filters>*{margin:4px 8px 4px 0}
 ";

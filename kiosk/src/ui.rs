@@ -555,7 +555,7 @@ fn case_body(v: &CaseView) -> Markup {
                         li class=[ignored.contains(&e.id).then_some("ignored")] {
                             span.time { (fmt_time(e.at_ms)) }
                             b { (e.kind().name_zh()) }
-                            " " (e.actor)
+                            " " (actor_label(c, e))
                             @if !e.text.is_empty() { p { (e.text) } }
                             @if ignored.contains(&e.id) { span.small { "（与其他节点的操作冲突，未生效）" } }
                         }
@@ -576,6 +576,18 @@ fn expert_label(c: &CaseDoc, expert_id: &str) -> String {
         .find(|e| e.kind() == yizhan_core::EventKind::Assigned && e.target == expert_id && !e.text.is_empty())
         .map(|e| e.text.clone())
         .unwrap_or_else(|| expert_id.to_string())
+}
+
+/// Who took a step, as the kiosk can name her: experts by the name their assignment carries,
+/// the centre's staff by their centre (the kiosk holds no staff directory).
+fn actor_label(c: &CaseDoc, e: &yizhan_core::Event) -> String {
+    use yizhan_core::EventKind as K;
+    match e.kind() {
+        K::Answered | K::OnSiteRequested => expert_label(c, &e.actor),
+        K::Assigned | K::EscalatedUp | K::OnSiteDispatched | K::FollowedUp => "运营中心".to_string(),
+        K::Breach => "系统".to_string(),
+        _ => e.actor.clone(),
+    }
 }
 
 fn actions(v: &CaseView) -> Markup {

@@ -1,0 +1,280 @@
+#![allow(clippy::unwrap_used)]
+//! The full service loop in a real headless Chromium against the real `yizhan demo` (a
+//! province hub, a county hub and two kiosks on loopback, syncing over QUIC with mutual TLS):
+//! an officer records a case on a kiosk and sends it to the experts; county staff assign an
+//! expert at the hub; the expert answers; the answer reaches the kiosk, where the officer
+//! closes the service and rates the expert; the county records its follow-up call.
+//!
+//! Needs Debian's `chromium chromium-driver fonts-noto-cjk` (see packaging/deps.sh).
+
+#[path = "support/webdriver.rs"]
+#[allow(dead_code)] // shared with tests/browser.rs, which uses all of it
+mod webdriver;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use webdriver::{Browser, WdResult};
+
+const PASSWORD: &str = "yizhan2026";
+const VIEWPORT: (u32, u32) = (1280, 800);
+/// Bound on every wait for a page or a sync to reach a state.
+const WAIT: Duration = Duration::from_secs(60);
+
+struct Demo {
+    child: Child,
+    kiosk: String,
+    county: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A base port with the three after it free too (the demo takes four web ports).
+fn free_ports() -> u16 {
+    for _ in 0..50 {
+        let base = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if base > 65_000 {
+            continue;
+        }
+        if (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no four free ports in a row");
+}
+
+fn start_demo() -> Demo {
+    let data = tempfile::Builder::new().prefix("yizhan-demo-").tempdir().unwrap();
+    let port = free_ports();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yizhan"))
+        .args(["demo", "--port", &port.to_string(), "--data-dir"])
+        .arg(data.path())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let url_in = |line: &str| {
+        line.split("http://").nth(1).map(|r| format!("http://{}", r.trim().trim_end_matches('/')))
+    };
+    let (mut kiosk, mut county) = (None, None);
+    let deadline = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    while (kiosk.is_none() || county.is_none()) && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            if line.contains("kiosk kiosk-510131001001") && kiosk.is_none() {
+                kiosk = url_in(&line);
+            }
+            if line.contains("county hub") {
+                county = url_in(&line);
+            }
+            seen.push(line);
+        }
+    }
+    let (Some(kiosk), Some(county)) = (kiosk, county) else {
+        panic!("the demo did not print its addresses; output:\n{}", seen.join("\n"));
+    };
+    std::thread::spawn(move || while rx.recv().is_ok() {});
+    Demo { child, kiosk, county, _data: data }
+}
+
+fn screenshot_dir() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_yizhan"));
+    let target = bin.parent().and_then(Path::parent).unwrap_or(Path::new("target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn shot(b: &Browser, name: &str) {
+    b.execute("window.scrollTo(0, 0)", vec![]).unwrap();
+    if let Ok(png) = b.screenshot_full_page().or_else(|_| b.screenshot()) {
+        std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+fn set_text(b: &Browser, css: &str, text: &str) -> WdResult<()> {
+    let el = b.find(css)?;
+    b.clear(&el)?;
+    b.send_keys(&el, text)
+}
+
+fn choose(b: &Browser, select_css: &str, value: &str) -> WdResult<()> {
+    b.click(&b.find(&format!("{select_css} option[value=\"{value}\"]"))?)
+}
+
+/// Signs in on the node at `base` and lands on `next`. Retries while the account has not
+/// reached that node yet (officers' accounts sync down from the county hub).
+fn sign_in(b: &Browser, base: &str, id: &str, next: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        b.goto(&format!("{base}/signin?next={next}")).unwrap();
+        let ok = (|| -> WdResult<()> {
+            set_text(b, "form[action='/signin/password'] input[name=id]", id)?;
+            set_text(b, "form[action='/signin/password'] input[name=password]", PASSWORD)?;
+            b.click(&b.find("form[action='/signin/password'] button[type=submit]")?)
+        })();
+        ok.unwrap_or_else(|e| panic!("signing in {id}: {e}\n{}", b.diagnostics()));
+        let landed = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < landed {
+            if b.current_url().unwrap().starts_with(&format!("{base}{next}")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} could not sign in at {base}; page:\n{}",
+            b.source().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(1000));
+    }
+}
+
+fn text_of(b: &Browser, css: &str) -> String {
+    b.find(css).and_then(|e| b.text(&e)).unwrap_or_default()
+}
+
+/// Reloads `url` until `css` shows `want` (sync in the background brings it).
+fn reload_until(b: &Browser, url: &str, css: &str, want: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        b.goto(url).unwrap();
+        if text_of(b, css).contains(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url}: {css} never showed {want:?}; page:\n{}",
+            b.source().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
+    let demo = start_demo();
+    let b = Browser::start(VIEWPORT.0, VIEWPORT.1);
+    let (kiosk, county) = (demo.kiosk.clone(), demo.county.clone());
+
+    // 1. The officer signs in at the kiosk and records a case for the experts.
+    sign_in(&b, &kiosk, "officer-1", "/cases/new");
+    let filled = (|| -> WdResult<()> {
+        choose(&b, "select[name=industry]", "fruit")?;
+        set_text(&b, "input[name=subject]", "柑橘")?;
+        set_text(
+            &b,
+            "textarea[name=description]",
+            "柑橘叶片和果实上有木栓化的褐色病斑，周围有黄晕，疑似溃疡病。",
+        )?;
+        set_text(&b, "input[name=village_name]", "光明村")?;
+        set_text(&b, "input[name=farmer_name]", "何大姐")?;
+        set_text(&b, "input[name=officer]", "刘信息员")?;
+        b.click(&b.find("button[name=intent][value=escalate]")?)
+    })();
+    filled.unwrap_or_else(|e| panic!("recording the case: {e}\n{}", b.diagnostics()));
+    let case_url = b.wait_for("the case page", WAIT, |b| {
+        let url = b.current_url()?;
+        Ok((url.starts_with(&format!("{kiosk}/cases/")) && !url.ends_with("/new")).then_some(url))
+    });
+    let case_id = case_url.rsplit('/').next().unwrap().split(['?', '#']).next().unwrap().to_string();
+    assert_eq!(text_of(&b, "[data-testid=status]"), "待分诊");
+
+    // 2. County staff see it in the triage queue and assign the suggested fruit expert.
+    let desk_case = format!("/desk/cases/{case_id}");
+    sign_in(&b, &county, "staff", "/desk");
+    reload_until(&b, &format!("{county}/desk"), "[data-testid=triage-queue]", "柑橘");
+    shot(&b, "desk-queue");
+    b.goto(&format!("{county}{desk_case}")).unwrap();
+    let first = b.find("[data-testid=suggestions] li").unwrap();
+    assert!(
+        b.text(&first).unwrap().contains("李果"),
+        "the fruit expert is suggested first: {}",
+        b.text(&first).unwrap()
+    );
+    assert!(b.text(&first).unwrap().contains("本县专家"));
+    shot(&b, "desk-case-triage");
+    b.click(&b.find("button[data-expert=expert-fruit]").unwrap()).unwrap();
+    b.wait_for("the assignment", WAIT, |b| {
+        Ok((text_of(b, "[data-testid=status]") == "待专家答复").then_some(()))
+    });
+    assert!(text_of(&b, "[data-testid=expert]").contains("李果"));
+    // A second staff click cannot assign the same expert twice (the button is disabled).
+    let again = b.find("button[data-expert=expert-fruit]").unwrap();
+    assert_eq!(b.property(&again, "disabled").unwrap(), serde_json::json!(true));
+
+    // 3. The expert signs in, finds it in her work list and answers.
+    b.click(&b.find("form[action='/signout'] button").unwrap()).unwrap();
+    sign_in(&b, &county, "expert-fruit", "/desk");
+    assert!(text_of(&b, "[data-testid=worklist]").contains("柑橘"), "the expert's work list");
+    b.goto(&format!("{county}{desk_case}")).unwrap();
+    set_text(
+        &b,
+        "[data-testid=answer-text]",
+        "这是柑橘溃疡病。剪除病枝病叶集中烧毁，发病初期喷施氢氧化铜或春雷霉素，7-10 天一次，连喷 2-3 次。",
+    )
+    .unwrap();
+    b.click(&b.find("[data-testid=answer-submit]").unwrap()).unwrap();
+    b.wait_for(
+        "the answer",
+        WAIT,
+        |b| Ok((text_of(b, "[data-testid=status]") == "专家已答复").then_some(())),
+    );
+    shot(&b, "desk-case-answered");
+
+    // 4. The answer syncs down; the officer (still signed in at the kiosk) closes and rates.
+    reload_until(&b, &case_url, "[data-testid=answers]", "氢氧化铜");
+    assert!(text_of(&b, "[data-testid=expert]").contains("李果"), "the kiosk names the expert");
+    shot(&b, "kiosk-answer");
+    b.click(&b.find("form input[name=kind][value=closed] ~ button").unwrap()).unwrap();
+    b.wait_for("the closure", WAIT, |b| Ok((text_of(b, "[data-testid=status]") == "已办结").then_some(())));
+    choose(&b, "form.rate select[name=value]", "5").unwrap();
+    set_text(&b, "form.rate textarea[name=text]", "答复及时，用药后病斑不再扩展。").unwrap();
+    b.click(&b.find("form.rate button[type=submit]").unwrap()).unwrap();
+    b.wait_for("the rating", WAIT, |b| Ok(b.source()?.contains("5 星").then_some(())));
+    assert!(b.find("form.rate").is_err(), "rated once: the form is gone");
+
+    // 5. Back at the county, staff record the follow-up call once the closure has arrived.
+    b.goto(&format!("{county}/desk")).unwrap();
+    b.click(&b.find("form[action='/signout'] button").unwrap()).unwrap();
+    sign_in(&b, &county, "staff", "/desk");
+    reload_until(&b, &format!("{county}{desk_case}"), "[data-testid=status]", "已办结");
+    assert!(text_of(&b, "[data-testid=rating]").contains('5'), "the rating reached the county");
+    choose(&b, "[data-testid=followup-form] select[name=category]", "病虫害防治").unwrap();
+    set_text(&b, "[data-testid=followup-form] input[name=text]", "农户反映效果好").unwrap();
+    b.click(&b.find("[data-testid=followup-submit]").unwrap()).unwrap();
+    b.wait_for("the follow-up", WAIT, |b| Ok((text_of(b, "[data-testid=status]") == "已回访").then_some(())));
+    let timeline = text_of(&b, "[data-testid=timeline]");
+    for step in ["登记", "提交专家", "分派专家", "专家答复", "办结", "评价专家", "回访"]
+    {
+        assert!(timeline.contains(step), "the timeline shows {step}: {timeline}");
+    }
+    assert!(timeline.contains("有效 · 病虫害防治"), "{timeline}");
+    shot(&b, "desk-case-followed-up");
+
+    // The follow-up travels back to the kiosk too.
+    reload_until(&b, &case_url, "[data-testid=status]", "已回访");
+}
