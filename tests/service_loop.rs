@@ -153,6 +153,12 @@ fn sign_in(b: &Browser, base: &str, id: &str, next: &str) {
     }
 }
 
+/// Signs out with the header's button and waits for the sign-in page.
+fn sign_out(b: &Browser) {
+    b.click(&b.find("form[action='/signout'] button").unwrap()).unwrap();
+    b.wait_for("signed out", WAIT, |b| Ok(b.current_url()?.contains("/signin").then_some(())));
+}
+
 fn text_of(b: &Browser, css: &str) -> String {
     b.find(css).and_then(|e| b.text(&e)).unwrap_or_default()
 }
@@ -227,7 +233,7 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
     assert_eq!(b.property(&again, "disabled").unwrap(), serde_json::json!(true));
 
     // 3. The expert signs in, finds it in her work list and answers.
-    b.click(&b.find("form[action='/signout'] button").unwrap()).unwrap();
+    sign_out(&b);
     sign_in(&b, &county, "expert-fruit", "/desk");
     assert!(text_of(&b, "[data-testid=worklist]").contains("柑橘"), "the expert's work list");
     b.goto(&format!("{county}{desk_case}")).unwrap();
@@ -237,6 +243,12 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
         "这是柑橘溃疡病。剪除病枝病叶集中烧毁，发病初期喷施氢氧化铜或春雷霉素，7-10 天一次，连喷 2-3 次。",
     )
     .unwrap();
+    let photo = tempfile::Builder::new().suffix(".jpg").tempfile().unwrap();
+    image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x / 3) as u8, 120, (y / 2) as u8]))
+        .save_with_format(photo.path(), image::ImageFormat::Jpeg)
+        .unwrap();
+    b.send_keys(&b.find("[data-testid=answer-photos]").unwrap(), &photo.path().display().to_string())
+        .unwrap();
     b.click(&b.find("[data-testid=answer-submit]").unwrap()).unwrap();
     b.wait_for(
         "the answer",
@@ -247,6 +259,22 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
 
     // 4. The answer syncs down; the officer (still signed in at the kiosk) closes and rates.
     reload_until(&b, &case_url, "[data-testid=answers]", "氢氧化铜");
+    // The expert's photo reaches the kiosk too (blob sync after the documents).
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let loaded = b
+            .execute(
+                "const i = document.querySelector('[data-testid=answer-photos] img'); return !!i && i.complete && i.naturalWidth > 0;",
+                vec![],
+            )
+            .unwrap();
+        if loaded == serde_json::json!(true) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the answer's photo never loaded at the kiosk");
+        std::thread::sleep(Duration::from_millis(500));
+        b.goto(&case_url).unwrap();
+    }
     assert!(text_of(&b, "[data-testid=expert]").contains("李果"), "the kiosk names the expert");
     shot(&b, "kiosk-answer");
     b.click(&b.find("form input[name=kind][value=closed] ~ button").unwrap()).unwrap();
@@ -259,7 +287,7 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
 
     // 5. Back at the county, staff record the follow-up call once the closure has arrived.
     b.goto(&format!("{county}/desk")).unwrap();
-    b.click(&b.find("form[action='/signout'] button").unwrap()).unwrap();
+    sign_out(&b);
     sign_in(&b, &county, "staff", "/desk");
     reload_until(&b, &format!("{county}{desk_case}"), "[data-testid=status]", "已办结");
     assert!(text_of(&b, "[data-testid=rating]").contains('5'), "the rating reached the county");

@@ -31,6 +31,10 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk", get(home))
         .route("/desk/cases/{id}", get(case_page))
         .route("/desk/cases/{id}/act", post(act_form))
+        .route(
+            "/desk/cases/{id}/answer",
+            post(answer_form).layer(axum::extract::DefaultBodyLimit::max(ANSWER_BYTES_MAX)),
+        )
         .route("/desk/experts", get(experts_page))
         .route("/desk/export", get(export_page))
         .route("/desk/export/download", get(export_download))
@@ -43,6 +47,11 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/settings", get(settings_page).post(save_settings))
         .route("/blobs/{hash}", get(blob))
 }
+
+/// Photos an expert may attach to one answer.
+pub const ANSWER_PHOTOS_MAX: usize = 6;
+/// An answer's request body: its photos at the media limit each, plus the text.
+pub const ANSWER_BYTES_MAX: usize = ANSWER_PHOTOS_MAX * 25 * 1024 * 1024 + 1024 * 1024;
 
 /// An uploaded people file is at most this large.
 pub const IMPORT_BYTES_MAX: usize = 10 * 1024 * 1024;
@@ -341,8 +350,18 @@ async fn case_page(
     let name = |id: &str| d.names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let now = now_ms();
     let act = format!("/desk/cases/{}/act", c.id);
-    let mut photos: Vec<_> =
-        c.attachments.values().filter(|a| a.kind == "photo" && a.role == "thumb").collect();
+    // The farmer's photos; an expert's answer photos show with her answer.
+    let answer_groups: std::collections::HashSet<&str> = c
+        .events
+        .iter()
+        .filter(|e| e.kind() == EventKind::Answered)
+        .flat_map(|e| e.target.split(','))
+        .collect();
+    let mut photos: Vec<_> = c
+        .attachments
+        .values()
+        .filter(|a| a.kind == "photo" && a.role == "thumb" && !answer_groups.contains(a.group.as_str()))
+        .collect();
     photos.sort_by(|a, b| (a.added_at_ms, &a.hash).cmp(&(b.added_at_ms, &b.hash)));
     let display = |group: &str| {
         c.attachments.values().find(|a| a.group == group && a.role == "display").map(|a| a.hash.clone())
@@ -431,9 +450,9 @@ async fn case_page(
         @if may(EventKindCode::Answered) {
             section.card {
                 h2 { "专家答复" }
-                form method="post" action=(act) {
-                    input type="hidden" name="kind" value="answered";
+                form method="post" action=(format!("/desk/cases/{}/answer", c.id)) enctype="multipart/form-data" {
                     textarea name="text" rows="6" required maxlength="4000" placeholder="诊断与处理建议" data-testid="answer-text" {}
+                    label { "照片（可选，最多 " (ANSWER_PHOTOS_MAX) " 张） " input type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple data-testid="answer-photos"; }
                     button.primary type="submit" data-testid="answer-submit" { "提交答复" }
                 }
                 @if may(EventKindCode::OnSiteRequested) {
@@ -485,6 +504,15 @@ async fn case_page(
                         @if e.kind() == EventKind::OnSiteDispatched && e.value > 0 { " 差旅费 " (format!("{:.2}", e.value as f64 / 100.0)) " 元" }
                         @if e.kind() == EventKind::FollowedUp { " " (if e.value == 1 { "有效" } else { "无效" }) " · " (e.category) }
                         @if !e.text.is_empty() { p.text { (e.text) } }
+                        @if e.kind() == EventKind::Answered && !e.target.is_empty() {
+                            div.photos {
+                                @for g in e.target.split(',') {
+                                    @if let Some(t) = c.attachments.get(&format!("{g}/thumb")) {
+                                        a href=(format!("/blobs/{}", display(g).unwrap_or(t.hash.clone()))) target="_blank" { img src=(format!("/blobs/{}", t.hash)) alt="答复照片"; }
+                                    }
+                                }
+                            }
+                        }
                         @if s.ignored_events.contains(&e.id) { " " span.muted { "（与其他操作冲突，未生效）" } }
                     }
                 }
@@ -551,6 +579,108 @@ async fn act_form(
         hub.directory.invalidate();
     }
     Ok(Redirect::to(&format!("/desk/cases/{id}")))
+}
+
+/// An expert's answer with photos: every photo is decoded and checked before anything is
+/// stored, then the answer and its photos are stored in one transaction.
+async fn answer_form(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Result<Redirect, DeskError> {
+    let limits = yizhan_media::Limits::default();
+    let bad = |m: String| DeskError(StatusCode::BAD_REQUEST, m);
+    let mut text = String::new();
+    let mut photos: Vec<(String, Vec<u8>)> = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(bad(format!(
+                    "上传中断或超过大小限制（每张照片最多 {} MB）",
+                    limits.photo_bytes_max / 1024 / 1024
+                )));
+            }
+        };
+        match field.name() {
+            Some("text") => text = field.text().await.map_err(|_| bad("答复内容读取失败".into()))?,
+            Some("photos") => {
+                let name = field.file_name().unwrap_or("photo.jpg").to_string();
+                let bytes = field.bytes().await.map_err(|_| bad("照片上传失败".into()))?;
+                if bytes.is_empty() {
+                    continue; // the empty part a form sends when no file was chosen
+                }
+                if photos.len() >= ANSWER_PHOTOS_MAX {
+                    return Err(bad(format!("照片过多：每次答复最多 {ANSWER_PHOTOS_MAX} 张")));
+                }
+                if bytes.len() as u64 > limits.photo_bytes_max {
+                    return Err(bad(format!(
+                        "照片过大：每张最多 {} MB",
+                        limits.photo_bytes_max / 1024 / 1024
+                    )));
+                }
+                photos.push((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    let store = hub.store.clone();
+    let now = now_ms();
+    let prepared = tokio::task::spawn_blocking(move || {
+        let mut out: Vec<(yizhan_core::Attachment, yizhan_store::NewBlob)> = Vec::new();
+        for (i, (name, bytes)) in photos.into_iter().enumerate() {
+            let done = yizhan_media::process_photo(&bytes, &limits)
+                .map_err(|e| format!("第 {} 张照片（{name}）：{}", i + 1, e.user_message_zh()))?;
+            let orig = store.prepare_blob(bytes, done.format.mime()).map_err(|e| e.to_string())?;
+            let group = orig.info().hash.to_string();
+            let (w, h) = (done.width.into(), done.height.into());
+            let mut a = photo_attachment(orig.info(), "original", &group, &name, now);
+            (a.width, a.height) = (w, h);
+            out.push((a, orig));
+            for (role, bytes) in [("display", done.display_jpeg), ("thumb", done.thumb_jpeg)] {
+                let blob = store.prepare_blob(bytes, "image/jpeg").map_err(|e| e.to_string())?;
+                out.push((photo_attachment(blob.info(), role, &group, &name, now), blob));
+            }
+        }
+        Ok::<_, String>(out)
+    })
+    .await
+    .map_err(|_| DeskError(StatusCode::INTERNAL_SERVER_ERROR, "照片处理失败".into()))?
+    .map_err(bad)?;
+    let groups: Vec<String> =
+        prepared.iter().filter(|(a, _)| a.role == "original").map(|(a, _)| a.group.clone()).collect();
+    let (attachments, blobs): (Vec<_>, Vec<_>) = prepared.into_iter().unzip();
+    let input = ActInput { kind: "answered".into(), text, target: groups.join(","), ..Default::default() };
+    let case_id = id.clone();
+    let event_id = uuid::Uuid::new_v4().to_string();
+    hub.store
+        .call(move |db| Ok(service::act_with(db, &actor, &case_id, input, event_id, attachments, blobs)))
+        .await??;
+    Ok(Redirect::to(&format!("/desk/cases/{id}")))
+}
+
+fn photo_attachment(
+    info: &yizhan_store::BlobInfo,
+    role: &str,
+    group: &str,
+    name: &str,
+    at_ms: i64,
+) -> yizhan_core::Attachment {
+    yizhan_core::Attachment {
+        hash: info.hash.to_string(),
+        kind: "photo".into(),
+        role: role.into(),
+        group: group.into(),
+        mime: info.mime.clone(),
+        bytes: info.size,
+        width: 0,
+        height: 0,
+        duration_ms: 0,
+        name: name.into(),
+        added_at_ms: at_ms,
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -180,6 +180,20 @@ pub fn act(
     input: ActInput,
     event_id: String,
 ) -> Result<CaseState, ActError> {
+    act_with(db, actor, case_id, input, event_id, Vec::new(), Vec::new())
+}
+
+/// Like [`act`], also adding attachments (an expert's photos) and their blobs in the same
+/// transaction: either the answer and all its photos are stored, or nothing.
+pub fn act_with(
+    db: &mut Db,
+    actor: &Actor,
+    case_id: &str,
+    input: ActInput,
+    event_id: String,
+    attachments: Vec<yizhan_core::Attachment>,
+    blobs: Vec<yizhan_store::NewBlob>,
+) -> Result<CaseState, ActError> {
     let kind = EventKind::parse(&input.kind);
     let code = EventKindCode::of(&kind).ok_or(yizhan_core::Denied::SystemOnly)?;
     // The expert's name and title travel in the assignment, so a kiosk (which holds no
@@ -207,11 +221,14 @@ pub fn act(
     ev.value = input.value;
     ev.category = input.category.trim().to_string();
     let actor = actor.clone();
-    match db.update_doc(case_id, move |doc: &mut AutoCommit| {
+    match db.update_doc_with(case_id, blobs, move |doc: &mut AutoCommit| {
         let case = CaseDoc::from_doc(doc).map_err(|e| ActError::Invalid(e.message_zh()))?;
         let state = case.state();
         authorize(&actor, Action::Event(code), &case, &state)?;
         let ev_id = ev.id.clone();
+        if !attachments.is_empty() {
+            CaseDoc::add_attachments(doc, attachments).map_err(|e| ActError::Invalid(e.message_zh()))?;
+        }
         let case = CaseDoc::append_event(doc, ev).map_err(|e| ActError::Invalid(e.message_zh()))?;
         let st = case.state();
         if st.ignored_events.contains(&ev_id) {
@@ -243,11 +260,7 @@ struct Loaded {
 
 impl Directory {
     /// The directory for `centre`, reloaded when older than the TTL and the store changed.
-    pub fn get(
-        &self,
-        db: &Db,
-        centre: &str,
-    ) -> Result<(Experts, Records), StoreError> {
+    pub fn get(&self, db: &Db, centre: &str) -> Result<(Experts, Records), StoreError> {
         let head = db.feed_head()?;
         let mut guard = match self.inner.lock() {
             Ok(g) => g,

@@ -474,8 +474,18 @@ async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Res
 
 fn case_body(v: &CaseView) -> Markup {
     let c: &CaseDoc = &v.case;
-    let mut photos: Vec<_> =
-        c.attachments.values().filter(|a| a.kind == "photo" && a.role == "original").collect();
+    // The farmer's photos; an expert's answer photos show with her answer.
+    let answer_groups: std::collections::HashSet<&str> = c
+        .events
+        .iter()
+        .filter(|e| e.kind() == yizhan_core::EventKind::Answered)
+        .flat_map(|e| e.target.split(','))
+        .collect();
+    let mut photos: Vec<_> = c
+        .attachments
+        .values()
+        .filter(|a| a.kind == "photo" && a.role == "original" && !answer_groups.contains(a.group.as_str()))
+        .collect();
     photos.sort_by(|a, b| (a.added_at_ms, &a.hash).cmp(&(b.added_at_ms, &b.hash)));
     let derived = |group: &str, role: &str| {
         c.attachments.values().find(|a| a.group == group && a.role == role).map(|a| a.hash.clone())
@@ -508,6 +518,17 @@ fn case_body(v: &CaseView) -> Markup {
                     h2 { "专家答复" }
                     @for a in &answers {
                         p.answer-text { (a.text) }
+                        @if !a.target.is_empty() {
+                            div.photos data-testid="answer-photos" {
+                                @for g in a.target.split(',') {
+                                    @if let Some(thumb) = derived(g, "thumb") {
+                                        a href=(format!("/blobs/{}", derived(g, "display").unwrap_or_else(|| thumb.clone()))) target="_blank" {
+                                            img src=(format!("/blobs/{thumb}")) alt="专家答复照片" loading="lazy";
+                                        }
+                                    }
+                                }
+                            }
+                        }
                         p.small { (fmt_time(a.at_ms)) " · " (expert_label(c, &a.actor)) }
                     }
                 }
