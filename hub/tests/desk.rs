@@ -1,0 +1,323 @@
+//! The operations desk over HTTP on a real county hub: sign-in required, people import with
+//! row-by-row errors, 找专家, exports within the user's region with masked numbers, settings
+//! for administrators only, and refusals that change nothing.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use yizhan_core::{CaseDoc, Event, EventKind, NewCase, NewPerson};
+use yizhan_hub::{Hub, HubConfig, HubTls};
+use yizhan_identity::{Authority, RevocationState, system_clock};
+use yizhan_net::{NetConfig, NodeTls, child_authorizer};
+
+const COUNTY: &str = "510131";
+const VILLAGE: &str = "510131001001";
+const PASSWORD: &str = "desk-test-pw";
+
+async fn start() -> (Hub, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let now = SystemTime::now();
+    let province = Authority::init("province", "51", now).unwrap();
+    let county = province.create_child_hub("hub-510131", COUNTY, now).unwrap();
+    let roots = county.roots().clone();
+    let t = NodeTls {
+        creds: Arc::new(county.own_credentials(now).unwrap()),
+        revocation: Arc::new(RevocationState::new(roots.clone())),
+        roots,
+        clock: system_clock(),
+    };
+    let id = t.identity().unwrap();
+    let config = HubConfig {
+        node_id: id.node_id().to_string(),
+        scope: COUNTY.into(),
+        data_dir: dir.path().to_path_buf(),
+        http_listen: "127.0.0.1:0".parse().unwrap(),
+        sync_listen: "127.0.0.1:0".parse().unwrap(),
+        parent: None,
+        net: NetConfig::new(id.node_id()),
+    };
+    let tls = HubTls {
+        server: t.quic_server().unwrap(),
+        client: None,
+        authorize: child_authorizer(id),
+        enroller: None,
+    };
+    let hub = yizhan_hub::start(config, tls).await.unwrap();
+    for (pid, role, region, industries, specialities) in [
+        ("admin", "admin", COUNTY, vec![], vec![]),
+        ("staff", "staff", COUNTY, vec![], vec![]),
+        ("staff-x", "staff", "510104", vec![], vec![]),
+        ("expert-fruit", "expert", COUNTY, vec!["fruit"], vec!["柑橘病害"]),
+        ("expert-pig", "expert", COUNTY, vec!["pig"], vec!["生猪疫病"]),
+        ("officer-1", "officer", VILLAGE, vec![], vec![]),
+    ] {
+        let np = NewPerson {
+            id: pid.into(),
+            name: format!("名-{pid}"),
+            role: role.into(),
+            region_code: region.into(),
+            industries: industries.into_iter().map(String::from).collect(),
+            specialities: specialities.into_iter().map(String::from).collect(),
+            ..Default::default()
+        };
+        hub.accounts.create_person(&np, Some(PASSWORD)).await.unwrap();
+    }
+    (hub, dir)
+}
+
+fn encode(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().unwrap()
+}
+
+/// Signs in and returns the `Cookie` header value.
+async fn sign_in(hub: &Hub, id: &str) -> String {
+    let base = format!("http://{}", hub.http_addr);
+    let res = client()
+        .post(format!("{base}/signin/password"))
+        .header(ORIGIN, &base)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(encode(&[("id", id), ("password", PASSWORD), ("next", "/desk")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "signing in {id}");
+    let cookie = res.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+async fn get(hub: &Hub, cookie: &str, path: &str) -> (StatusCode, String) {
+    let res =
+        client().get(format!("http://{}{path}", hub.http_addr)).header(COOKIE, cookie).send().await.unwrap();
+    let status = res.status();
+    (status, res.text().await.unwrap_or_default())
+}
+
+async fn post_form(hub: &Hub, cookie: &str, path: &str, form: &[(&str, &str)]) -> StatusCode {
+    let base = format!("http://{}", hub.http_addr);
+    client()
+        .post(format!("{base}{path}"))
+        .header(COOKIE, cookie)
+        .header(ORIGIN, &base)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(encode(form))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// An escalated case as it arrives from a kiosk, with its private part (masked phone).
+async fn receive_case(hub: &Hub, id: &str) {
+    let new = NewCase {
+        region_code: VILLAGE.into(),
+        village_name: "光明村".into(),
+        industry: "fruit".into(),
+        subject: "柑橘".into(),
+        description: "柑橘叶片有褐色病斑".into(),
+        farmer_name: "何大姐".into(),
+        farmer_phone: "13812345678".into(),
+        officer: "officer-1".into(),
+    };
+    let (_, mut doc) =
+        CaseDoc::create(&new, id, "kiosk", Event::new(format!("{id}-c"), 1, "officer-1", EventKind::Created))
+            .unwrap();
+    CaseDoc::append_event(&mut doc, Event::new(format!("{id}-e"), 2, "officer-1", EventKind::Escalated))
+        .unwrap();
+    let private =
+        yizhan_core::private::CasePrivate::for_case(&new, id, "13812345678", "v1:sealed-elsewhere".into())
+            .unwrap();
+    let id = id.to_string();
+    hub.store
+        .call(move |db| {
+            db.create_docs_with(
+                vec![
+                    (id.clone(), yizhan_core::case::DOC_TYPE, doc),
+                    (
+                        yizhan_core::private::CasePrivate::id_for(&id),
+                        yizhan_core::private::DOC_TYPE,
+                        private.to_doc().unwrap(),
+                    ),
+                ],
+                Vec::new(),
+                &[],
+            )
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_desk_needs_sign_in_and_each_role_sees_and_does_only_its_part() {
+    let (hub, _dir) = start().await;
+    receive_case(&hub, "c1").await;
+
+    // Not signed in: sent to the sign-in page.
+    let res = client().get(format!("http://{}/desk", hub.http_addr)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(res.headers().get(LOCATION).unwrap().to_str().unwrap().starts_with("/signin"));
+
+    let staff = sign_in(&hub, "staff").await;
+    // The case reaches the triage queue once the clock keeper has seen it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (s, body) = get(&hub, &staff, "/desk").await;
+        assert_eq!(s, StatusCode::OK);
+        if body.contains("/desk/cases/c1") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "c1 never reached the queue:\n{body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (s, page) = get(&hub, &staff, "/desk/cases/c1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("138****5678"), "county staff see the masked number");
+    assert!(!page.contains("13812345678"));
+    assert!(page.contains("data-expert=\"expert-fruit\""), "the fruit expert is suggested");
+
+    // Refusals change nothing: an officer may not assign, an expert may not see it unassigned,
+    // a staff member of another county may not act on it.
+    let before = hub.store.call(|db| Ok(db.load_doc("c1")?.unwrap().save())).await.unwrap();
+    let officer = sign_in(&hub, "officer-1").await;
+    assert_eq!(
+        post_form(&hub, &officer, "/desk/cases/c1/act", &[("kind", "assigned"), ("target", "expert-fruit")])
+            .await,
+        StatusCode::FORBIDDEN
+    );
+    let other = sign_in(&hub, "staff-x").await;
+    assert_eq!(
+        post_form(&hub, &other, "/desk/cases/c1/act", &[("kind", "assigned"), ("target", "expert-fruit")])
+            .await,
+        StatusCode::FORBIDDEN
+    );
+    let pig = sign_in(&hub, "expert-pig").await;
+    assert_eq!(get(&hub, &pig, "/desk/cases/c1").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        post_form(&hub, &staff, "/desk/cases/c1/act", &[("kind", "onsite_dispatched"), ("yuan", "12.345")])
+            .await,
+        StatusCode::BAD_REQUEST,
+        "a malformed amount"
+    );
+    let after = hub.store.call(|db| Ok(db.load_doc("c1")?.unwrap().save())).await.unwrap();
+    assert_eq!(before, after, "refused actions changed nothing");
+
+    // Staff assign; the expert sees it in her work list; the other expert still does not.
+    assert_eq!(
+        post_form(&hub, &staff, "/desk/cases/c1/act", &[("kind", "assigned"), ("target", "expert-fruit")])
+            .await,
+        StatusCode::SEE_OTHER
+    );
+    let fruit = sign_in(&hub, "expert-fruit").await;
+    assert!(get(&hub, &fruit, "/desk").await.1.contains("/desk/cases/c1"));
+    assert!(!get(&hub, &pig, "/desk").await.1.contains("/desk/cases/c1"));
+    // Experts have no export, people or 找专家 pages.
+    for path in ["/desk/export/download?format=csv", "/desk/experts", "/desk/people", "/desk/settings"] {
+        assert_eq!(get(&hub, &fruit, path).await.0, StatusCode::FORBIDDEN, "{path}");
+    }
+
+    // 找专家 by industry and speciality.
+    let (s, found) = get(&hub, &staff, "/desk/experts?industry=fruit&q=%E6%9F%91%E6%A9%98").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(found.contains("名-expert-fruit") && !found.contains("名-expert-pig"), "{found}");
+
+    // Exports: within the region, numbers masked; CSV and XLSX.
+    let (s, csv) = get(&hub, &staff, "/desk/export/download?format=csv").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(csv.contains("c1") && csv.contains("138****5678") && !csv.contains("13812345678"), "{csv}");
+    assert!(csv.contains("名-expert-fruit"), "the expert by name");
+    let res = client()
+        .get(format!("http://{}/desk/export/download?format=xlsx&industry=fruit", hub.http_addr))
+        .header(COOKIE, &staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.bytes().await.unwrap().starts_with(b"PK"), "an XLSX (zip) file");
+    assert_eq!(
+        get(&hub, &staff, "/desk/export/download?format=csv&region=510104").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&hub, &other, "/desk/export/download?format=csv").await.1.matches("c1").count(),
+        0,
+        "another county's staff export none of it"
+    );
+
+    // Settings: administrators only; a bad value is refused and changes nothing.
+    let form = [
+        ("triage_min", "30"),
+        ("response_min", "120"),
+        ("followup_days", "5"),
+        ("warn_min", "10"),
+        ("hours", "08:30-17:30"),
+        ("d0", "1"),
+        ("d1", "1"),
+    ];
+    assert_eq!(post_form(&hub, &staff, "/desk/settings", &form).await, StatusCode::FORBIDDEN);
+    let admin = sign_in(&hub, "admin").await;
+    let mut bad = form;
+    bad[4] = ("hours", "18:00-08:00");
+    assert_eq!(post_form(&hub, &admin, "/desk/settings", &bad).await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        hub.store.call(|db| db.service_policy()).await.unwrap(),
+        yizhan_core::clock::ServicePolicy::default()
+    );
+    assert_eq!(post_form(&hub, &admin, "/desk/settings", &form).await, StatusCode::SEE_OTHER);
+    let p = hub.store.call(|db| db.service_policy()).await.unwrap();
+    assert_eq!((p.triage_ms, p.response_ms, p.hours.start_min), (30 * 60_000, 120 * 60_000, 8 * 60 + 30));
+    assert_eq!(p.hours.days, [true, true, false, false, false, false, false]);
+}
+
+#[tokio::test]
+async fn administrators_import_people_with_row_by_row_errors() {
+    let (hub, _dir) = start().await;
+    let admin = sign_in(&hub, "admin").await;
+    let staff = sign_in(&hub, "staff").await;
+    let csv = "编号,姓名,角色,地区代码,产业,专长,状态,职称,手机号\n\
+               e-new,新专家,专家,510131,川果、川茶,柑橘病害、茶树栽培,可接单,农艺师,13900001111\n\
+               e-bad,坏角色,农民,510131,川果,,,,\n\
+               e-far,外县专家,专家,510104,川果,,,,\n\
+               o-new,新信息员,信息员,510131001001,,,,,\n";
+    let upload = |cookie: String, body: &'static str| {
+        let hub_addr = hub.http_addr;
+        async move {
+            let base = format!("http://{hub_addr}");
+            let part = reqwest::multipart::Part::bytes(body.as_bytes().to_vec()).file_name("people.csv");
+            let res = client()
+                .post(format!("{base}/desk/people"))
+                .header(COOKIE, cookie)
+                .header(ORIGIN, &base)
+                .multipart(reqwest::multipart::Form::new().part("file", part))
+                .send()
+                .await
+                .unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let csv: &'static str = Box::leak(csv.to_string().into_boxed_str());
+    assert_eq!(upload(staff, csv).await.0, StatusCode::FORBIDDEN, "staff may not import");
+    let (s, page) = upload(admin.clone(), csv).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("data-testid=\"imported\">2<"), "two good rows: {page}");
+    assert!(page.contains("data-testid=\"import-errors\">2<"), "two bad rows");
+    assert!(page.contains("未知的角色") && page.contains("不在您的管辖范围内"), "row errors in Chinese");
+    let p = hub.store.call(|db| db.person("e-new")).await.unwrap().unwrap();
+    assert_eq!((p.industries.len(), p.phone_masked.as_str()), (2, "139****1111"));
+    assert!(hub.store.call(|db| db.person("e-far")).await.unwrap().is_none());
+    // A corrected re-import updates instead of failing.
+    let fixed: &'static str = "编号,姓名,角色,地区代码,产业,专长\ne-new,新专家,专家,510131,川果,柑橘病害\n";
+    let (_, page) = upload(admin, fixed).await;
+    assert!(page.contains("data-testid=\"imported\">1<"), "{page}");
+    let p = hub.store.call(|db| db.person("e-new")).await.unwrap().unwrap();
+    assert_eq!(p.industries, vec!["fruit".to_string()]);
+    // A garbage file is refused with a message, nothing stored.
+    let (s, page) = upload(sign_in(&hub, "admin").await, "\u{0}\u{1}garbage").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("data-testid=\"error\""));
+}
