@@ -181,7 +181,7 @@ async fn home(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Marku
     }
     let region = actor.region.as_str().to_string();
     let now = now_ms();
-    let (policy, triage, response, followup, overdue, nearly) = hub
+    let (policy, triage, response, followup, overdue, nearly, urgent) = hub
         .store
         .call(move |db| {
             let policy = db.service_policy()?;
@@ -194,11 +194,20 @@ async fn home(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Marku
             let followup = q(ClockKind::FollowUp, &["closed"], None)?;
             let mut overdue = 0;
             let mut nearly = 0;
-            for k in ClockKind::ALL {
+            // Every running clock that is overdue or nearly so, most urgent first.
+            let mut urgent = Vec::new();
+            for (k, statuses) in [
+                (ClockKind::Triage, &["awaiting_triage"][..]),
+                (ClockKind::Response, &["awaiting_answer"][..]),
+                (ClockKind::FollowUp, &["closed"][..]),
+            ] {
                 overdue += db.count_running(k, Some(now))?;
                 nearly += db.count_running(k, Some(warn))?;
+                urgent.extend(db.clock_queue(k, statuses, &region, Some(warn), QUEUE_PAGE, 0)?);
             }
-            Ok((policy, triage, response, followup, overdue, nearly - overdue))
+            urgent.sort_by_key(|r| r.due_ms);
+            urgent.truncate(QUEUE_PAGE as usize);
+            Ok((policy, triage, response, followup, overdue, nearly - overdue, urgent))
         })
         .await?;
     let body = html! {
@@ -208,6 +217,26 @@ async fn home(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Marku
             div.stat { b { (triage.len()) } span { "待分诊" } }
             div.stat { b { (response.len()) } span { "待专家答复" } }
             div.stat { b { (followup.len()) } span { "待回访" } }
+        }
+        @if !urgent.is_empty() {
+            section.card.urgent data-testid="urgent" {
+                h2 { "超时与临期" }
+                table {
+                    thead { tr { th { "环节" } th { "时限" } th { "地点" } th { "问题" } th { "" } } }
+                    tbody {
+                        @for r in &urgent {
+                            @let left = r.due_ms - now;
+                            tr class=(if left < 0 { "late" } else { "soon" }) {
+                                td { (ClockKind::from_code(&r.kind).map(ClockKind::name_zh).unwrap_or("")) }
+                                td.due { (fmt_left(left)) }
+                                td { (region_zh(&r.case.region_code)) " " (r.case.village_name) }
+                                td { b { (r.case.subject) } " " (r.case.description.chars().take(40).collect::<String>()) }
+                                td { a.button href=(format!("/desk/cases/{}", r.case.id)) { "处理" } }
+                            }
+                        }
+                    }
+                }
+            }
         }
         (queue_table("待分诊（按时限排序，分诊时限 " , policy.triage_ms, &triage, now, "triage-queue"))
         (queue_table("待专家答复（响应时限 ", policy.response_ms, &response, now, "response-queue"))

@@ -206,6 +206,15 @@ fn overdue_clocks_are_recorded_once_as_breaches_and_the_queue_is_ordered_by_dead
         hub.db.count_running(ClockKind::Triage, Some(MONDAY_9AM + HOUR_MS + 10 * MINUTE_MS)).unwrap(),
         1
     );
+    let now = MONDAY_9AM + HOUR_MS + 10 * MINUTE_MS;
+    let overdue =
+        hub.db.clock_queue(ClockKind::Triage, &["awaiting_triage"], COUNTY, Some(now), 50, 0).unwrap();
+    assert_eq!(overdue.iter().map(|r| r.case.id.as_str()).collect::<Vec<_>>(), ["early"], "the overdue list");
+    let nearly = hub
+        .db
+        .clock_queue(ClockKind::Triage, &["awaiting_triage"], COUNTY, Some(now + 25 * MINUTE_MS), 50, 0)
+        .unwrap();
+    assert_eq!(nearly.len(), 2, "overdue and nearly overdue (due within the warning time)");
     assert_eq!(service::breach_round(&mut hub.db, COUNTY, "hub-1").unwrap(), 1);
     assert_eq!(service::breach_round(&mut hub.db, COUNTY, "hub-1").unwrap(), 0, "recorded once");
     let st = hub.case("early").state();
