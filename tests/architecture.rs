@@ -37,7 +37,17 @@ fn check_allowed(krate: &str, allowed: &[&str]) {
 fn crates_depend_only_on_what_their_layer_allows() {
     check_allowed(
         "core",
-        &["automerge", "autosurgeon", "serde", "serde_json", "thiserror", "chacha20poly1305", "base64"],
+        &[
+            "automerge",
+            "autosurgeon",
+            "serde",
+            "serde_json",
+            "thiserror",
+            "chacha20poly1305",
+            "x25519-dalek",
+            "blake3",
+            "base64",
+        ],
     );
     check_allowed(
         "store",

@@ -14,6 +14,7 @@ pub mod private;
 pub mod ranking;
 pub mod region;
 pub mod revocation;
+pub mod seal_key;
 pub mod sealed;
 
 pub use access::{Action, Actor, Denied, authorize};
@@ -22,4 +23,5 @@ pub use industry::Industry;
 pub use knowledge::KnowledgeDoc;
 pub use people::{Availability, Credential, NewPerson, Person, PersonError, Role};
 pub use region::{Region, RegionCode, RegionError, RegionLevel, regions};
-pub use sealed::{FieldKey, SealError, mask_phone};
+pub use seal_key::SealKeyDoc;
+pub use sealed::{CountyPublicKey, CountySecretKey, FieldKey, SealError, mask_phone};

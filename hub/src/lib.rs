@@ -6,6 +6,7 @@ pub mod desk;
 pub mod enrol;
 pub mod export;
 pub mod publish;
+pub mod sealing;
 pub mod service;
 
 use std::net::SocketAddr;
@@ -61,6 +62,8 @@ pub enum HubError {
     Key { path: PathBuf, source: std::io::Error },
     #[error("sign-in: {0}")]
     Accounts(#[from] yizhan_accounts::AccountError),
+    #[error("county sealing key: {0}")]
+    Sealing(#[from] sealing::SealingError),
 }
 
 /// A running hub. Dropping it does not stop the tasks; they end with the runtime.
@@ -87,6 +90,11 @@ impl axum::extract::FromRef<Hub> for yizhan_accounts::Accounts {
 
 pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
     let store = Store::open(StoreConfig::new(&config.data_dir))?;
+    // A county centre opens the phones its kiosks seal to it: its key exists (and is
+    // published to them) before anything is served.
+    if config.scope.len() == 6 {
+        sealing::publish_county_key(&store, &config.scope, &config.data_dir).await?;
+    }
     let mut endpoint = quinn::Endpoint::server(tls.server, config.sync_listen)
         .map_err(|source| HubError::Listen { addr: config.sync_listen, source })?;
     let sync_addr =

@@ -2,13 +2,15 @@
 //!
 //! Entry point: [`serve`] (used by `yizhan kiosk`). The HTML UI ([`ui`]) and the JSON API
 //! ([`api`]) share one service layer ([`service`]); uploads are parsed in [`upload`], video
-//! processing runs in the background ([`jobs`]).
+//! processing runs in the background ([`jobs`]); farmers' phones are sealed to the county
+//! centre's key ([`sealing`]).
 
 pub mod api;
 pub mod demo;
 pub mod error;
 pub mod jobs;
 pub mod knowledge;
+pub mod sealing;
 pub mod service;
 pub mod ui;
 pub mod upload;
@@ -264,5 +266,6 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     tokio::spawn(jobs::run_worker(state.clone()));
     tokio::spawn(knowledge::run(state.clone()));
+    tokio::spawn(sealing::run(state.clone()));
     axum::serve(listener, router(state)).await
 }

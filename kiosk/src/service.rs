@@ -123,7 +123,10 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
     let created = Event::new(state.new_id(), now, &officer, EventKind::Created);
     let (_, mut doc) = CaseDoc::create(&new, &id, &state.node_id, created)?;
     let private = match yizhan_core::private::CasePrivate::for_case(&new, &id, &phone, sealed) {
-        Some(p) => Some(p.to_doc().map_err(AppError::Internal)?),
+        Some(mut p) => {
+            seal_for_county(state, &mut p, &phone).await;
+            Some(p.to_doc().map_err(AppError::Internal)?)
+        }
         None => None,
     };
     // What the officer saw and chose on the form are events of the case, so they merge and count.
@@ -166,6 +169,25 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
     state.jobs_notify.notify_one();
     tracing::info!(case = %id, "recorded case");
     Ok(id)
+}
+
+/// Seals the phone to the county centre's key too, when the kiosk holds it. Without it (or if
+/// it cannot be read) the case is recorded all the same: [`crate::sealing::run`] seals the
+/// phone once the key arrives.
+async fn seal_for_county(state: &AppState, private: &mut yizhan_core::private::CasePrivate, phone: &str) {
+    let Some(county) = state.config.scope.county() else { return };
+    let key = match state.store.call(move |db| crate::sealing::current_county_key(db, county.as_str())).await
+    {
+        Ok(Some(key)) => key,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the county seal key; the phone is sealed to it later");
+            return;
+        }
+    };
+    if let Err(e) = private.seal_for_county(phone, &key.1, rand::random(), rand::random()) {
+        tracing::warn!(error = %e, key = %key.0, "cannot seal the phone to the county key");
+    }
 }
 
 /// What the officer may record on a case from the kiosk.

@@ -27,6 +27,9 @@ pub(crate) fn project(
             Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
         }
         yizhan_core::private::DOC_TYPE => project_private(tx, doc),
+        yizhan_core::seal_key::DOC_TYPE => Ok(yizhan_core::SealKeyDoc::from_doc(doc)
+            .map_err(|detail| StoreError::Corrupt { id: id.to_string(), detail })?
+            .county_code),
         _ => Ok(String::new()),
     }
 }
@@ -56,8 +59,15 @@ fn project_private(tx: &Transaction<'_>, doc: &AutoCommit) -> Result<String, Sto
     Ok(p.region_code)
 }
 
+/// Documents that flow only downwards, to the nodes below their scope: a county's sealing key
+/// goes from the county hub to its kiosks, never up, and is accepted only from a parent.
+pub(crate) fn is_downward_type(doc_type: &str) -> bool {
+    doc_type == yizhan_core::seal_key::DOC_TYPE
+}
+
 pub(crate) fn is_known_type(doc_type: &str) -> bool {
-    doc_type == yizhan_core::private::DOC_TYPE
+    doc_type == yizhan_core::seal_key::DOC_TYPE
+        || doc_type == yizhan_core::private::DOC_TYPE
         || doc_type == yizhan_core::people::DOC_TYPE
         || doc_type == yizhan_core::people::CREDENTIAL_DOC_TYPE
         || doc_type == yizhan_core::case::DOC_TYPE
@@ -79,6 +89,7 @@ pub(crate) fn validate(doc_type: &str, doc: &AutoCommit) -> Result<String, Strin
             Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
         }
         yizhan_core::private::DOC_TYPE => Ok(yizhan_core::private::CasePrivate::from_doc(doc)?.region_code),
+        yizhan_core::seal_key::DOC_TYPE => Ok(yizhan_core::SealKeyDoc::from_doc(doc)?.county_code),
         yizhan_core::people::DOC_TYPE => Ok(Person::from_doc(doc).map_err(|e| e.to_string())?.region_code),
         yizhan_core::people::CREDENTIAL_DOC_TYPE => {
             Ok(Credential::from_doc(doc).map_err(|e| e.to_string())?.region_code)

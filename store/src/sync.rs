@@ -61,6 +61,40 @@ impl PeerPolicy {
     pub fn child_hub(peer_id: &str, child_scope: &str) -> PeerPolicy {
         PeerPolicy { accept_public: true, ..PeerPolicy::child(peer_id, child_scope) }
     }
+
+    /// Whether a document of `doc_type` whose scope (read from its content) is `scope` may be
+    /// sent to this peer:
+    /// - a downward document (a county's sealing key) only to a child whose scope lies strictly
+    ///   within the document's: the county's kiosks, never a parent;
+    /// - a private part only when [`PeerPolicy::send_private`];
+    /// - otherwise when its scope lies within the send scope, or it is public.
+    pub fn sends(&self, doc_type: &str, scope: &str) -> bool {
+        if projection::is_downward_type(doc_type) {
+            return !self.is_parent
+                && self.send_scope.len() > scope.len()
+                && self.send_scope.starts_with(scope);
+        }
+        if projection::is_private_type(doc_type) && !self.send_private {
+            return false;
+        }
+        scope.starts_with(&self.send_scope) || projection::is_public_type(doc_type)
+    }
+
+    /// Whether a document of `doc_type` whose scope (read from its content) is `scope` may be
+    /// accepted from this peer:
+    /// - a downward document only from the parent, and only when this node lies strictly within
+    ///   its scope (a kiosk takes its own county's key; a county hub never takes one, so nobody
+    ///   but the county hub writes its key);
+    /// - otherwise when its scope lies within the accept scope, or it is public and
+    ///   [`PeerPolicy::accept_public`].
+    pub fn accepts(&self, doc_type: &str, scope: &str) -> bool {
+        if projection::is_downward_type(doc_type) {
+            return self.is_parent
+                && self.accept_scope.len() > scope.len()
+                && self.accept_scope.starts_with(scope);
+        }
+        scope.starts_with(&self.accept_scope) || (projection::is_public_type(doc_type) && self.accept_public)
+    }
 }
 
 /// A replica over the database for one session; build it on the database thread.
@@ -147,10 +181,7 @@ impl Replica for SyncReplica<'_> {
         if refused {
             return Ok(None); // stays unsynced (and shown so) until a new version is delivered
         }
-        if !scope.starts_with(&self.policy.send_scope) && !projection::is_public_type(&doc_type) {
-            return Ok(None);
-        }
-        if projection::is_private_type(&doc_type) && !self.policy.send_private {
+        if !self.policy.sends(&doc_type, &scope) {
             return Ok(None);
         }
         let Some((mut doc, doc_type)) = load_doc(&self.db.conn, &entry.doc_id)? else { return Ok(None) };
@@ -209,8 +240,7 @@ impl Replica for SyncReplica<'_> {
                     continue;
                 }
             };
-            let public_ok = projection::is_public_type(&d.doc_type) && self.policy.accept_public;
-            if !scope.starts_with(&self.policy.accept_scope) && !public_ok {
+            if !self.policy.accepts(&d.doc_type, &scope) {
                 rejected.push(reject(
                     RejectReason::OutOfScope,
                     format!("{scope} is outside {}", self.policy.accept_scope),

@@ -1,0 +1,333 @@
+//! The farmer's phone reaches the county centre, which opens it to phone back, and no further:
+//! a province hub, a county hub and real kiosks (the kiosk application with its HTTP API,
+//! field key and feed followers) over real QUIC with real certificates on loopback.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use yizhan_core::private::CasePrivate;
+use yizhan_core::{RegionCode, SealKeyDoc};
+use yizhan_hub::{Hub, HubConfig, HubTls, ParentLink};
+use yizhan_identity::{Authority, NodeIdentity, RevocationState, Role, server_name_for, system_clock};
+use yizhan_kiosk::{AppState, KioskConfig, SystemClock, Uplink, UploadLimits};
+use yizhan_net::{NetConfig, NodeTls, child_authorizer};
+use yizhan_store::Store;
+
+const PHONE: &str = "13812345678";
+const LATE_PHONE: &str = "13900001111";
+
+/// Everything logged by any test in this binary, to check that no number is ever logged.
+static LOGS: std::sync::LazyLock<Arc<Mutex<Vec<u8>>>> = std::sync::LazyLock::new(|| {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let sink = buf.clone();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "trace,quinn=info,quinn_proto=info,rustls=info,h2=info,hyper=info,hyper_util=info,reqwest=info",
+        ))
+        .with_writer(move || LogSink(sink.clone()))
+        .try_init();
+    buf
+});
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn net(id: &str) -> NetConfig {
+    let mut n = NetConfig::new(id);
+    n.retry_min = Duration::from_millis(100);
+    n.retry_max = Duration::from_millis(500);
+    n.idle_timeout = Duration::from_secs(2);
+    n
+}
+
+fn tls(creds: yizhan_identity::NodeCredentials, authority: &Authority) -> NodeTls {
+    let roots = authority.roots().clone();
+    NodeTls {
+        creds: Arc::new(creds),
+        revocation: Arc::new(RevocationState::new(roots.clone())),
+        roots,
+        clock: system_clock(),
+    }
+}
+
+async fn start_hub(dir: &Path, t: &NodeTls, parent: Option<(&Hub, &str)>) -> Hub {
+    let id = t.identity().unwrap();
+    let config = HubConfig {
+        node_id: id.node_id().to_string(),
+        scope: id.scope().to_string(),
+        data_dir: dir.to_path_buf(),
+        http_listen: "127.0.0.1:0".parse().unwrap(),
+        sync_listen: "127.0.0.1:0".parse().unwrap(),
+        parent: parent.map(|(p, pid)| ParentLink {
+            addr: p.sync_addr,
+            server_name: server_name_for(pid),
+            node_id: pid.to_string(),
+        }),
+        net: net(id.node_id()),
+    };
+    let hub_tls = HubTls {
+        server: t.quic_server().unwrap(),
+        client: Some(t.quic_client().unwrap()),
+        authorize: child_authorizer(id),
+        enroller: None,
+    };
+    yizhan_hub::start(config, hub_tls).await.unwrap()
+}
+
+struct Kiosk {
+    state: AppState,
+    url: String,
+    tls: NodeTls,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Kiosk {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The kiosk application with its HTTP server and followers, not yet linked to its hub.
+async fn start_kiosk(dir: &Path, county: &Authority, pki: &Authority, node: &str, scope: &str) -> Kiosk {
+    let id = NodeIdentity::new(node, Role::Kiosk, scope).unwrap();
+    let t = tls(county.issue_credentials(&id, SystemTime::now()).unwrap(), pki);
+    let config = KioskConfig {
+        data_dir: dir.to_path_buf(),
+        key_file: dir.join("keys/field.key"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        scope: RegionCode::parse(scope).unwrap(),
+        limits: UploadLimits::default(),
+        node_id: Some(node.to_string()),
+    };
+    let state = AppState::open(config, Arc::new(SystemClock)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let s = state.clone();
+    let server = tokio::spawn(async move {
+        yizhan_kiosk::serve(s, listener).await.unwrap();
+    });
+    Kiosk { state, url, tls: t, server }
+}
+
+fn link(kiosk: &Kiosk, hub: &Hub) {
+    kiosk
+        .state
+        .start_uplink(Uplink {
+            parent_addr: hub.sync_addr,
+            server_name: server_name_for(&hub.config.node_id),
+            parent_id: hub.config.node_id.clone(),
+            client: kiosk.tls.quic_client().unwrap(),
+            net: net(&kiosk.state.node_id),
+        })
+        .unwrap();
+}
+
+/// Records a case with the farmer's phone through the kiosk's JSON API; returns its id.
+async fn post_case(kiosk: &Kiosk, phone: &str) -> String {
+    let form = reqwest::multipart::Form::new()
+        .text("industry", "pig")
+        .text("subject", "生猪")
+        .text("description", "不吃食，发烧")
+        .text("region_code", kiosk.state.config.scope.as_str().to_string())
+        .text("farmer_name", "王大爷")
+        .text("farmer_phone", phone.to_string())
+        .text("officer", "李信息员");
+    let res =
+        reqwest::Client::new().post(format!("{}/api/cases", kiosk.url)).multipart(form).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+}
+
+async fn private_part(store: &Store, case_id: &str) -> Option<(CasePrivate, usize)> {
+    let id = CasePrivate::id_for(case_id);
+    let doc = store.call(move |db| db.load_doc(&id)).await.unwrap()?;
+    let changes = doc.clone().get_changes(&[]).len();
+    Some((CasePrivate::from_doc(&doc).unwrap(), changes))
+}
+
+/// Polls until `f` holds, for at most 30 s.
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..600 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// Every file under `dir`, recursively (the SQLite database, its WAL, blobs, keys).
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn assert_nowhere_in(dir: &Path, needles: &[&str]) {
+    for path in files(dir) {
+        let bytes = std::fs::read(&path).unwrap();
+        for needle in needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} holds {needle:?}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Every change of every document in `store`, decoded (values in clear, not deflated).
+async fn all_history(store: &Store) -> String {
+    store
+        .call(|db| {
+            let mut text = String::new();
+            for entry in db.changes_since(0, 100_000)? {
+                if let Some(mut doc) = db.load_doc(&entry.doc_id)? {
+                    for change in doc.get_changes(&[]) {
+                        text.push_str(&format!("{:?}\n", change.decode()));
+                    }
+                }
+            }
+            Ok(text)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_county_opens_the_phone_its_kiosks_seal_to_it_and_the_province_never_holds_it() {
+    std::sync::LazyLock::force(&LOGS);
+    let now = SystemTime::now();
+    let province_ca = Authority::init("province", "51", now).unwrap();
+    let county_ca = province_ca.create_child_hub("hub-510131", "510131", now).unwrap();
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let province_tls = tls(province_ca.own_credentials(now).unwrap(), &province_ca);
+    let county_tls = tls(county_ca.own_credentials(now).unwrap(), &province_ca);
+    let province = start_hub(dirs[0].path(), &province_tls, None).await;
+    let county = start_hub(dirs[1].path(), &county_tls, Some((&province, "province"))).await;
+
+    // The county hub made its key on its first start (0600, beside the store) and published
+    // the public half; the province made none.
+    let key_file = dirs[1].path().join(yizhan_hub::sealing::KEY_FILE);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(&key_file).unwrap();
+        assert_eq!(meta.len(), 32);
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+    assert!(!dirs[0].path().join(yizhan_hub::sealing::KEY_FILE).exists());
+    let key_id = county.county_key().unwrap().public_key().key_id();
+    let published = county.store.call(|db| db.load_doc("seal-key:510131")).await.unwrap().unwrap();
+    assert_eq!(SealKeyDoc::from_doc(&published).unwrap().current().unwrap().0, key_id);
+    assert!(province.county_key().is_err());
+
+    // A kiosk links to the county, receives the key, then records a case with a phone.
+    let kiosk = start_kiosk(dirs[2].path(), &county_ca, &province_ca, "kiosk-a", "510131001001").await;
+    link(&kiosk, &county);
+    eventually("the kiosk receives the county key", || async {
+        kiosk.state.store.call(|db| db.load_doc("seal-key:510131")).await.unwrap().is_some()
+    })
+    .await;
+    let case_id = post_case(&kiosk, PHONE).await;
+    // Sealed to the county when the case was recorded: the private part is one change.
+    let (private, changes) = private_part(&kiosk.state.store, &case_id).await.unwrap();
+    assert!(private.sealed_for_county(&key_id), "record_case did not seal to the county");
+    assert_eq!(changes, 1, "sealed afterwards, not when recorded");
+    let sealed_county = private.farmer_phone_county.clone();
+    let sealed_field = private.farmer_phone_sealed.clone();
+    // The kiosk itself cannot open what it sealed to the county.
+    assert!(kiosk.state.key.open(&sealed_county).is_err());
+
+    eventually("the county opens the phone", || async {
+        county.open_phone(&case_id).await.as_deref() == Some(PHONE)
+    })
+    .await;
+    // The county's page lists the case masked.
+    let rows = county.store.call(|db| db.list_cases(&Default::default())).await.unwrap();
+    assert_eq!(rows[0].phone_masked, "138****5678");
+
+    // A kiosk that recorded while it had never reached its hub (so without the key) seals the
+    // phone once the key arrives, and the county opens it then.
+    let late = start_kiosk(dirs[3].path(), &county_ca, &province_ca, "kiosk-b", "510131002001").await;
+    let late_id = post_case(&late, LATE_PHONE).await;
+    let (before, _) = private_part(&late.state.store, &late_id).await.unwrap();
+    assert_eq!(before.farmer_phone_county, "", "sealed without any key?");
+    link(&late, &county);
+    eventually("the late kiosk's phone opens at the county", || async {
+        county.open_phone(&late_id).await.as_deref() == Some(LATE_PHONE)
+    })
+    .await;
+    let (after, _) = private_part(&late.state.store, &late_id).await.unwrap();
+    assert!(after.sealed_for_county(&key_id));
+    let late_sealed = after.farmer_phone_county.clone();
+    // Each kiosk holds only its own village's cases; nothing of one reached the other.
+    assert!(private_part(&late.state.store, &case_id).await.is_none());
+
+    // Both cases reach the province, their private parts never do: neither the phone nor any
+    // sealed form of it is in any of the province's files, nor its county key.
+    eventually("both cases reach the province", || async {
+        let (a, b) = (case_id.clone(), late_id.clone());
+        province
+            .store
+            .call(move |db| Ok(db.load_doc(&a)?.is_some() && db.load_doc(&b)?.is_some()))
+            .await
+            .unwrap()
+    })
+    .await;
+    // Give the county time to (wrongly) send anything more before looking.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(province.open_phone(&case_id).await.is_none());
+    let pid = CasePrivate::id_for(&case_id);
+    assert!(province.store.call(move |db| db.load_doc(&pid)).await.unwrap().is_none());
+    assert!(province.store.call(|db| db.load_doc("seal-key:510131")).await.unwrap().is_none());
+    assert_nowhere_in(dirs[0].path(), &[PHONE, LATE_PHONE, &sealed_county, &sealed_field, &late_sealed]);
+    // Automerge deflates larger columns, so the files alone could hide a sealed value: every
+    // change of every document the province holds, decoded, carries none of them either.
+    let history = all_history(&province.store).await;
+    assert!(history.contains("510131001001"), "the decoding shows the documents' values");
+    for needle in [PHONE, LATE_PHONE, sealed_county.as_str(), sealed_field.as_str(), late_sealed.as_str()] {
+        assert!(!history.contains(needle), "the province holds {needle:?}");
+    }
+    // (The same search finds them at the county, which holds them.)
+    let county_history = all_history(&county.store).await;
+    assert!(county_history.contains(&sealed_county) && county_history.contains(&late_sealed));
+
+    // A restarted county hub keeps its key: the document is unchanged and phones still open.
+    let heads = published.clone().get_heads();
+    let key_bytes = std::fs::read(&key_file).unwrap();
+    let same =
+        yizhan_hub::sealing::publish_county_key(&county.store, "510131", dirs[1].path()).await.unwrap();
+    assert_eq!(same, key_id);
+    assert_eq!(std::fs::read(&key_file).unwrap(), key_bytes);
+    let again = county.store.call(|db| db.load_doc("seal-key:510131")).await.unwrap().unwrap();
+    assert_eq!(again.clone().get_heads(), heads);
+
+    // Nothing logged carries a number or a sealed value.
+    let logs = String::from_utf8_lossy(&LOGS.lock().unwrap()).to_string();
+    assert!(logs.contains("published the county sealing key"), "the log capture works");
+    for needle in [PHONE, LATE_PHONE, sealed_county.as_str(), &sealed_county[3..40], late_sealed.as_str()] {
+        assert!(!logs.contains(needle), "the logs hold {needle:?}");
+    }
+}
