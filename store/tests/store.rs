@@ -300,7 +300,9 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
         "DROP TABLE peer_docs; DROP TABLE peer_refusals; DROP TABLE doc_blobs; DROP TABLE case_private; DROP INDEX docs_by_scope;
          ALTER TABLE docs DROP COLUMN scope; ALTER TABLE peers DROP COLUMN recv_seq; ALTER TABLE peers DROP COLUMN is_parent;
          DROP INDEX cases_by_centre; DROP INDEX cases_by_expert; DROP TABLE people; DROP TABLE event_seen;
-         DROP TABLE case_clocks; ALTER TABLE cases DROP COLUMN centre; ALTER TABLE cases DROP COLUMN rating;
+         DROP TABLE case_clocks; DROP TABLE settings; DROP TABLE sessions; DROP TABLE signin_failures;
+         DROP TABLE signin_codes; DROP TABLE webauthn_ceremonies;
+         ALTER TABLE cases DROP COLUMN centre; ALTER TABLE cases DROP COLUMN rating;
          ALTER TABLE cases DROP COLUMN followup_valid; ALTER TABLE cases DROP COLUMN followup_category;
          ALTER TABLE cases DROP COLUMN travel_cost_fen; ALTER TABLE cases DROP COLUMN breaches;
          DELETE FROM cases; PRAGMA user_version = 1;",
