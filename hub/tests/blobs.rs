@@ -477,6 +477,9 @@ async fn a_blob_referenced_only_outside_a_peers_scope_is_never_served_to_it() {
         message_bytes_max: MESSAGE_BYTES_MAX,
         feed_head: 0,
         your_checkpoint: 0,
+        incarnation: 1,
+        your_incarnation: 0,
+        your_head: 0,
     };
     session.write_all(&Message::Hello(hello).encode(MESSAGE_BYTES_MAX).unwrap()).await.unwrap();
     let (mut send, mut recv) = conn.open_bi().await.unwrap();

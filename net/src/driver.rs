@@ -156,6 +156,18 @@ async fn session_on(
                 Event::Connected(info) => {
                     link.peer.send_replace(Some(info));
                 }
+                Event::WentBack { peer_checkpoint, upto_seq } => tracing::warn!(
+                    peer = %policy.peer_id,
+                    peer_checkpoint,
+                    upto_seq,
+                    "this store went back (restored from a backup): the peer's checkpoint of it was void"
+                ),
+                Event::PeerWentBack { checkpoint, upto_seq } => tracing::warn!(
+                    peer = %policy.peer_id,
+                    checkpoint,
+                    upto_seq,
+                    "the peer's store went back (restored from a backup): its checkpoint here was void"
+                ),
             }
         }
         let stats = session.stats();

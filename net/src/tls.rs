@@ -84,7 +84,7 @@ impl NodeTls {
             &self.creds,
             &self.roots,
             self.revocation.clone(),
-            &[yizhan_sync_proto::ALPN_V1],
+            &[yizhan_sync_proto::ALPN_V2],
             self.clock.clone(),
         )?;
         let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(rustls)
@@ -99,7 +99,7 @@ impl NodeTls {
             &self.creds,
             &self.roots,
             self.revocation.clone(),
-            &[yizhan_sync_proto::ALPN_V1],
+            &[yizhan_sync_proto::ALPN_V2],
             self.clock.clone(),
         )?;
         let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(rustls)

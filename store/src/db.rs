@@ -16,6 +16,8 @@ pub const LIST_LIMIT_MAX: u32 = 500;
 pub struct Db {
     pub(crate) conn: Connection,
     config: StoreConfig,
+    /// Sync sessions of this process (their order, and each peer's session of record).
+    pub(crate) sessions: crate::sync::Sessions,
 }
 
 /// One row of the case projection, as lists show it.
@@ -135,7 +137,10 @@ impl Db {
         let from_version = migrations::run(&mut conn)?;
         // Jobs that were running when the process stopped start again.
         conn.execute("UPDATE jobs SET state = 'pending' WHERE state = 'running'", [])?;
-        let mut db = Db { conn, config };
+        // Every open is a new incarnation of the store: a backup restored and opened never
+        // shares one with the history it lost (see `sync::open_incarnation`).
+        crate::sync::open_incarnation(&mut conn)?;
+        let mut db = Db { conn, config, sessions: Default::default() };
         // A migration that adds a projection table fills it from the documents already held.
         if from_version > 0 && migrations::REBUILD_PROJECTIONS_AFTER.iter().any(|v| from_version < *v) {
             let n = db.rebuild_projections()?;
@@ -715,6 +720,22 @@ pub(crate) fn set_peer_sent_seq(
     conn.execute(
         "INSERT INTO peers (peer_id, sent_seq, last_contact_ms, is_parent) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(peer_id) DO UPDATE SET sent_seq = max(sent_seq, ?2), last_contact_ms = ?3, is_parent = ?4",
+        params![peer, seq, at_ms, is_parent],
+    )?;
+    Ok(())
+}
+
+/// Like [`set_peer_sent_seq`], replacing what was recorded even with less (a peer's hello).
+pub(crate) fn replace_peer_sent_seq(
+    conn: &Connection,
+    peer: &str,
+    is_parent: bool,
+    seq: i64,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO peers (peer_id, sent_seq, last_contact_ms, is_parent) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(peer_id) DO UPDATE SET sent_seq = ?2, last_contact_ms = ?3, is_parent = ?4",
         params![peer, seq, at_ms, is_parent],
     )?;
     Ok(())

@@ -111,9 +111,32 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX doc_blobs_by_hash ON doc_blobs(hash);
     "#,
-    // 3: reserved for the sync store incarnation (issue 3, being written); a no-op until then.
+    // 3: restored stores (docs/PROTOCOL.md, "Restored stores"). The store's incarnations, one
+    // drawn at each open, with the first feed sequence each could allocate (history written
+    // before this migration counts as incarnation 0); the peer's incarnation and feed head each
+    // checkpoint was recorded under, its incarnation when it was recorded to hold our feed, and
+    // when shared heads were recorded; refusals this node issued, until the peer recorded them in
+    // its current incarnation.
     r#"
-    SELECT 1;
+    CREATE TABLE incarnations (
+        n INTEGER PRIMARY KEY,
+        id INTEGER NOT NULL UNIQUE,
+        first_seq INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO incarnations (n, id, first_seq) VALUES (0, 0, 1);
+    ALTER TABLE peers ADD COLUMN recv_incarnation INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE peers ADD COLUMN recv_head INTEGER NOT NULL DEFAULT 0;
+    UPDATE peers SET recv_head = recv_seq;
+    ALTER TABLE peers ADD COLUMN sent_incarnation INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE peer_docs ADD COLUMN incarnation INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE refusals_issued (
+        peer_id TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        code INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        told_incarnation INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (peer_id, doc_id)
+    ) STRICT, WITHOUT ROWID;
     "#,
     // 4: the expert service. People (directory projection), when this node first saw each
     // event on its own clock (service clocks run on the hub's time), the clocks it measures,

@@ -4,13 +4,76 @@
 //! knows its type, its content validates, and the scope read from its content (not the
 //! scope the sender declared) lies within what that peer may write. Each received batch is
 //! applied in one transaction together with the peer's new checkpoint.
+//!
+//! Restored stores (docs/PROTOCOL.md): every open of the store draws a new incarnation
+//! (`incarnations`, with the first feed sequence it could allocate), so a backup restored and
+//! opened never shares one with the history it lost. Checkpoints (`peers.recv_incarnation`)
+//! and shared heads (`peer_docs.incarnation`) carry the peer's incarnation they were recorded
+//! under; refusals this node issued wait in `refusals_issued` until the peer recorded them in
+//! its current incarnation.
+
+use std::collections::HashMap;
 
 use automerge::{AutoCommit, ChangeHash};
-use rusqlite::{OptionalExtension, params};
-use yizhan_sync_proto::{DocChange, FeedEntry, Hash, RejectReason, Rejected, Replica};
+use rusqlite::{Connection, OptionalExtension, params};
+use yizhan_sync_proto::{Checkpoint, DocChange, FeedEntry, Hash, Peer, RejectReason, Rejected, Replica};
 
-use crate::db::{Db, load_doc, set_peer_sent_seq, touch_feed};
+use crate::db::{Db, load_doc, replace_peer_sent_seq, set_peer_sent_seq, touch_feed};
 use crate::{StoreError, projection};
+
+/// Incarnations kept (one per open): a peer's checkpoint recorded under an older one is
+/// treated as unknown, and that peer is offered the whole feed again.
+pub const INCARNATIONS_KEPT: i64 = 1000;
+
+/// Incarnation ids are u64 on the wire and i64 in SQLite: the same 64 bits.
+fn to_sql(id: u64) -> i64 {
+    id as i64
+}
+
+fn from_sql(id: i64) -> u64 {
+    id as u64
+}
+
+/// Draws this open's incarnation (random, non-zero, new) and records it with the first feed
+/// sequence it can allocate; keeps the latest [`INCARNATIONS_KEPT`].
+pub(crate) fn open_incarnation(conn: &mut Connection) -> Result<u64, StoreError> {
+    let tx = conn.transaction()?;
+    // AUTOINCREMENT: the next sequence is past every one ever allocated in this database.
+    let next_seq: i64 = tx.query_row(
+        "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'feed'), 0),
+                    COALESCE((SELECT MAX(seq) FROM feed), 0)) + 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let id = loop {
+        // SQLite's generator is seeded from the operating system's randomness.
+        let id: i64 = tx.query_row("SELECT random()", [], |r| r.get(0))?;
+        if id != 0
+            && tx.execute(
+                "INSERT OR IGNORE INTO incarnations (n, id, first_seq)
+                 VALUES ((SELECT COALESCE(MAX(n), 0) + 1 FROM incarnations), ?1, ?2)",
+                params![id, next_seq],
+            )? == 1
+        {
+            break id;
+        }
+    };
+    tx.execute(
+        "DELETE FROM incarnations WHERE n <= (SELECT MAX(n) FROM incarnations) - ?1",
+        [INCARNATIONS_KEPT],
+    )?;
+    tx.commit()?;
+    Ok(from_sql(id))
+}
+
+/// The sync sessions of this process: numbers in the order they began, and per peer the
+/// session of record (the one whose peer's hello arrived last; see `Replica`). In memory: a
+/// store opened again starts without.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    next: u64,
+    of_record: HashMap<String, u64>,
+}
 
 /// What one peer may receive and write, from its authenticated certificate.
 #[derive(Debug, Clone)]
@@ -122,26 +185,76 @@ fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
 }
 
 impl SyncReplica<'_> {
-    fn shared_heads(&self, doc_id: &str) -> Result<Vec<ChangeHash>, StoreError> {
-        let bytes: Option<Vec<u8>> = self
+    /// The heads the peer is recorded to hold, and its incarnation then.
+    fn shared_heads(&self, doc_id: &str) -> Result<(Vec<ChangeHash>, u64), StoreError> {
+        let row: Option<(Vec<u8>, i64)> = self
             .db
             .conn
             .query_row(
-                "SELECT heads FROM peer_docs WHERE peer_id = ?1 AND doc_id = ?2",
+                "SELECT heads, incarnation FROM peer_docs WHERE peer_id = ?1 AND doc_id = ?2",
                 params![self.policy.peer_id, doc_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        Ok(bytes.map(|b| decode_heads(&b)).unwrap_or_default())
+        Ok(row.map(|(b, i)| (decode_heads(&b), from_sql(i))).unwrap_or_default())
+    }
+
+    /// Whether this session is the peer's session of record.
+    fn of_record(&self, peer: Peer<'_>) -> bool {
+        self.db.sessions.of_record.get(peer.id) == Some(&peer.session)
     }
 }
 
 impl Replica for SyncReplica<'_> {
     type Error = StoreError;
 
+    fn incarnation(&self) -> Result<u64, StoreError> {
+        // The latest row: another process that opened the database (a `yizhan check`) added
+        // one, and this process's later changes lie in its range.
+        let id: i64 =
+            self.db
+                .conn
+                .query_row("SELECT id FROM incarnations ORDER BY n DESC LIMIT 1", [], |r| r.get(0))?;
+        Ok(from_sql(id))
+    }
+
     fn feed_head(&self) -> Result<u64, StoreError> {
         let head: i64 = self.db.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM feed", [], |r| r.get(0))?;
         Ok(head.max(0) as u64)
+    }
+
+    fn incarnation_end(&self, incarnation: u64) -> Result<Option<u64>, StoreError> {
+        let Some(n): Option<i64> = self
+            .db
+            .conn
+            .query_row("SELECT n FROM incarnations WHERE id = ?1", [to_sql(incarnation)], |r| r.get(0))
+            .optional()?
+        else {
+            return Ok(None); // not in this store's history (lost with a restore, or too old)
+        };
+        let next: Option<i64> = self
+            .db
+            .conn
+            .query_row("SELECT first_seq FROM incarnations WHERE n > ?1 ORDER BY n LIMIT 1", [n], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(Some(match next {
+            Some(first) => first.saturating_sub(1).max(0) as u64,
+            None => self.feed_head()?,
+        }))
+    }
+
+    fn peer_holds(&self, peer: &str) -> Result<Checkpoint, StoreError> {
+        let row: Option<(i64, i64)> = self
+            .db
+            .conn
+            .query_row("SELECT sent_seq, sent_incarnation FROM peers WHERE peer_id = ?1", [peer], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let (seq, incarnation) = row.unwrap_or((0, 0));
+        Ok(Checkpoint { incarnation: from_sql(incarnation), seq: seq.max(0) as u64, head: 0 })
     }
 
     fn feed_since(&self, seq: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
@@ -154,17 +267,43 @@ impl Replica for SyncReplica<'_> {
             .collect())
     }
 
-    fn recv_checkpoint(&self, peer: &str) -> Result<u64, StoreError> {
-        let seq: Option<i64> = self
+    fn begin_session(&mut self, peer: &str) -> Result<(Checkpoint, u64), StoreError> {
+        let row: Option<(i64, i64, i64)> = self
             .db
             .conn
-            .query_row("SELECT recv_seq FROM peers WHERE peer_id = ?1", [peer], |r| r.get(0))
+            .query_row(
+                "SELECT recv_seq, recv_incarnation, recv_head FROM peers WHERE peer_id = ?1",
+                [peer],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
-        Ok(seq.unwrap_or(0).max(0) as u64)
+        let (seq, incarnation, head) = row.unwrap_or((0, 0, 0));
+        self.db.sessions.next += 1;
+        let checkpoint = Checkpoint {
+            incarnation: from_sql(incarnation),
+            seq: seq.max(0) as u64,
+            head: head.max(0) as u64,
+        };
+        Ok((checkpoint, self.db.sessions.next))
     }
 
-    fn outgoing(&mut self, peer: &str, entry: &FeedEntry) -> Result<Option<DocChange>, StoreError> {
-        debug_assert_eq!(peer, self.policy.peer_id);
+    fn peer_hello(&mut self, peer: Peer<'_>, has_upto: u64) -> Result<(), StoreError> {
+        let record = &mut self.db.sessions.of_record;
+        if record.get(peer.id).is_some_and(|s| *s > peer.session) {
+            return Ok(()); // a later session's hello arrived first
+        }
+        record.insert(peer.id.to_string(), peer.session);
+        let seq = i64::try_from(has_upto).unwrap_or(i64::MAX);
+        replace_peer_sent_seq(&self.db.conn, peer.id, self.policy.is_parent, seq, self.now_ms)?;
+        self.db.conn.execute(
+            "UPDATE peers SET sent_incarnation = ?2 WHERE peer_id = ?1",
+            params![peer.id, to_sql(peer.incarnation)],
+        )?;
+        Ok(())
+    }
+
+    fn outgoing(&mut self, peer: Peer<'_>, entry: &FeedEntry) -> Result<Option<DocChange>, StoreError> {
+        debug_assert_eq!(peer.id, self.policy.peer_id);
         let row: Option<(String, String)> = self
             .db
             .conn
@@ -175,7 +314,7 @@ impl Replica for SyncReplica<'_> {
         let Some((scope, doc_type)) = row else { return Ok(None) };
         let refused: bool = self.db.conn.query_row(
             "SELECT EXISTS(SELECT 1 FROM peer_refusals WHERE peer_id = ?1 AND doc_id = ?2)",
-            params![peer, entry.doc_id],
+            params![peer.id, entry.doc_id],
             |r| r.get(0),
         )?;
         if refused {
@@ -185,13 +324,16 @@ impl Replica for SyncReplica<'_> {
             return Ok(None);
         }
         let Some((mut doc, doc_type)) = load_doc(&self.db.conn, &entry.doc_id)? else { return Ok(None) };
-        let shared = self.shared_heads(&entry.doc_id)?;
+        let (shared, shared_incarnation) = self.shared_heads(&entry.doc_id)?;
         let heads = doc.get_heads();
         let mut sorted = heads.clone();
         sorted.sort_unstable();
         let mut shared_sorted = shared.clone();
         shared_sorted.sort_unstable();
-        if sorted == shared_sorted {
+        // Heads recorded under another incarnation of the peer are no proof it holds them
+        // (its store may have been restored since): the change after them goes, possibly
+        // empty, and the peer answers "missing history" if it lacks them.
+        if sorted == shared_sorted && shared_incarnation == peer.incarnation {
             return Ok(None);
         }
         let data = if shared.is_empty() { doc.save() } else { doc.save_after(&shared) };
@@ -200,10 +342,12 @@ impl Replica for SyncReplica<'_> {
 
     fn apply(
         &mut self,
-        peer: &str,
+        peer: Peer<'_>,
         upto_seq: u64,
+        peer_head: u64,
         docs: Vec<DocChange>,
     ) -> Result<Vec<Rejected>, StoreError> {
+        let of_record = self.of_record(peer);
         let tx = self.db.conn.transaction()?;
         let mut rejected = Vec::new();
         for d in docs {
@@ -231,6 +375,12 @@ impl Replica for SyncReplica<'_> {
                     RejectReason::MissingDeps,
                     "changes depend on history not held here".into(),
                 ));
+                continue;
+            }
+            // The sender computed the changes from heads it believed held here.
+            if d.heads.iter().any(|h| doc.get_change_meta_by_hash(&ChangeHash(*h)).is_none()) {
+                rejected
+                    .push(reject(RejectReason::MissingDeps, "the sender's heads are not held here".into()));
                 continue;
             }
             let scope = match projection::validate(&d.doc_type, &doc) {
@@ -270,57 +420,129 @@ impl Replica for SyncReplica<'_> {
                 projection::project(&tx, &d.doc_type, &d.doc_id, &doc, self.now_ms)?;
             }
             tx.execute(
-                "INSERT OR REPLACE INTO peer_docs (peer_id, doc_id, heads) VALUES (?1, ?2, ?3)",
-                params![peer, d.doc_id, encode_heads(&d.heads)],
+                "INSERT OR REPLACE INTO peer_docs (peer_id, doc_id, heads, incarnation) VALUES (?1, ?2, ?3, ?4)",
+                params![peer.id, d.doc_id, encode_heads(&d.heads), to_sql(peer.incarnation)],
+            )?;
+            tx.execute(
+                "DELETE FROM refusals_issued WHERE peer_id = ?1 AND doc_id = ?2",
+                params![peer.id, d.doc_id],
             )?;
         }
-        // A batch with a refusal does not move the checkpoint: if the acknowledgement carrying
-        // the refusal is lost, the sender offers the document again and learns of it then.
-        let upto = if rejected.is_empty() { i64::try_from(upto_seq).unwrap_or(i64::MAX) } else { 0 };
+        // Refusals wait here until the peer recorded them in its current incarnation.
+        for r in rejected.iter().filter(|r| r.reason != RejectReason::MissingDeps) {
+            tx.execute(
+                "INSERT OR REPLACE INTO refusals_issued (peer_id, doc_id, code, detail, told_incarnation)
+                 VALUES (?1, ?2, ?3, ?4, 0)",
+                params![peer.id, r.doc_id, r.reason as i64, r.detail],
+            )?;
+        }
         tx.execute(
-            "INSERT INTO peers (peer_id, recv_seq, last_contact_ms, is_parent) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(peer_id) DO UPDATE SET recv_seq = max(recv_seq, ?2), last_contact_ms = ?3",
-            params![peer, upto, self.now_ms, self.policy.is_parent],
+            "INSERT INTO peers (peer_id, last_contact_ms, is_parent) VALUES (?1, ?2, ?3)
+             ON CONFLICT(peer_id) DO UPDATE SET last_contact_ms = ?2",
+            params![peer.id, self.now_ms, self.policy.is_parent],
         )?;
+        // A batch with a refusal does not move the checkpoint: if the acknowledgement carrying
+        // the refusal is lost, the sender offers the document again and learns of it then. Nor
+        // does a session other than the peer's session of record.
+        if rejected.is_empty() && of_record {
+            let upto = i64::try_from(upto_seq).unwrap_or(i64::MAX);
+            let head = i64::try_from(peer_head).unwrap_or(i64::MAX);
+            tx.execute(
+                "UPDATE peers SET
+                    recv_seq = CASE WHEN recv_incarnation = ?3 THEN max(recv_seq, ?2) ELSE ?2 END,
+                    recv_head = CASE WHEN recv_incarnation = ?3 THEN max(recv_head, ?4) ELSE ?4 END,
+                    recv_incarnation = ?3
+                 WHERE peer_id = ?1",
+                params![peer.id, upto, to_sql(peer.incarnation), head],
+            )?;
+        }
         tx.commit()?;
         Ok(rejected)
     }
 
-    fn acknowledged(&mut self, peer: &str, docs: &[(String, Vec<Hash>)]) -> Result<(), StoreError> {
+    fn rewound(&mut self, peer: Peer<'_>, upto_seq: u64, peer_head: u64) -> Result<(), StoreError> {
+        if !self.of_record(peer) {
+            return Ok(());
+        }
+        tracing::warn!(peer = peer.id, upto_seq, "the peer's store went back (restored from a backup)");
+        let upto = i64::try_from(upto_seq).unwrap_or(i64::MAX);
+        let head = i64::try_from(peer_head).unwrap_or(i64::MAX);
+        self.db.conn.execute(
+            "INSERT INTO peers (peer_id, recv_seq, recv_incarnation, recv_head, last_contact_ms, is_parent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(peer_id) DO UPDATE SET recv_seq = ?2, recv_incarnation = ?3, recv_head = ?4,
+                                               last_contact_ms = ?5",
+            params![peer.id, upto, to_sql(peer.incarnation), head, self.now_ms, self.policy.is_parent],
+        )?;
+        Ok(())
+    }
+
+    fn acknowledged(&mut self, peer: Peer<'_>, docs: &[(String, Vec<Hash>)]) -> Result<(), StoreError> {
         let tx = self.db.conn.transaction()?;
         for (id, heads) in docs {
-            tx.execute("DELETE FROM peer_refusals WHERE peer_id = ?1 AND doc_id = ?2", params![peer, id])?;
+            tx.execute("DELETE FROM peer_refusals WHERE peer_id = ?1 AND doc_id = ?2", params![peer.id, id])?;
             tx.execute(
-                "INSERT OR REPLACE INTO peer_docs (peer_id, doc_id, heads) VALUES (?1, ?2, ?3)",
-                params![peer, id, encode_heads(heads)],
+                "INSERT OR REPLACE INTO peer_docs (peer_id, doc_id, heads, incarnation) VALUES (?1, ?2, ?3, ?4)",
+                params![peer.id, id, encode_heads(heads), to_sql(peer.incarnation)],
             )?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    fn forget_shared(&mut self, peer: &str, doc_id: &str) -> Result<(), StoreError> {
+    fn forget_shared(&mut self, peer: Peer<'_>, doc_id: &str) -> Result<(), StoreError> {
         self.db
             .conn
-            .execute("DELETE FROM peer_docs WHERE peer_id = ?1 AND doc_id = ?2", params![peer, doc_id])?;
+            .execute("DELETE FROM peer_docs WHERE peer_id = ?1 AND doc_id = ?2", params![peer.id, doc_id])?;
         Ok(())
     }
 
-    fn refused(&mut self, peer: &str, refused: &[Rejected]) -> Result<(), StoreError> {
+    fn refused(&mut self, peer: Peer<'_>, refused: &[Rejected]) -> Result<(), StoreError> {
         let tx = self.db.conn.transaction()?;
         for r in refused {
-            tracing::warn!(peer, doc = %r.doc_id, reason = ?r.reason, detail = %r.detail, "peer refused a document");
+            tracing::warn!(peer = peer.id, doc = %r.doc_id, reason = ?r.reason, detail = %r.detail, "peer refused a document");
             tx.execute(
                 "INSERT OR REPLACE INTO peer_refusals (peer_id, doc_id, code, detail) VALUES (?1, ?2, ?3, ?4)",
-                params![peer, r.doc_id, r.reason as i64, r.detail],
+                params![peer.id, r.doc_id, r.reason as i64, r.detail],
             )?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    fn peer_has_upto(&mut self, peer: &str, seq: u64) -> Result<(), StoreError> {
+    fn refusals_to_tell(&mut self, peer: Peer<'_>, limit: usize) -> Result<Vec<Rejected>, StoreError> {
+        let mut stmt = self.db.conn.prepare(
+            "SELECT doc_id, code, detail FROM refusals_issued
+             WHERE peer_id = ?1 AND told_incarnation != ?2 ORDER BY doc_id LIMIT ?3",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![peer.id, to_sql(peer.incarnation), limit], |r| {
+            Ok(Rejected {
+                doc_id: r.get(0)?,
+                reason: RejectReason::from_code(u16::try_from(r.get::<_, i64>(1)?).unwrap_or(u16::MAX)),
+                detail: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn refusals_told(&mut self, peer: Peer<'_>, doc_ids: &[String]) -> Result<(), StoreError> {
+        let tx = self.db.conn.transaction()?;
+        for id in doc_ids {
+            tx.execute(
+                "UPDATE refusals_issued SET told_incarnation = ?3 WHERE peer_id = ?1 AND doc_id = ?2",
+                params![peer.id, id, to_sql(peer.incarnation)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn peer_has_upto(&mut self, peer: Peer<'_>, seq: u64) -> Result<(), StoreError> {
+        if !self.of_record(peer) {
+            return Ok(());
+        }
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-        set_peer_sent_seq(&self.db.conn, peer, self.policy.is_parent, seq, self.now_ms)
+        set_peer_sent_seq(&self.db.conn, peer.id, self.policy.is_parent, seq, self.now_ms)
     }
 }

@@ -298,6 +298,8 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
     let conn = rusqlite::Connection::open(dir.path().join("yizhan.sqlite3")).unwrap();
     conn.execute_batch(
         "DROP TABLE peer_docs; DROP TABLE peer_refusals; DROP TABLE doc_blobs; DROP TABLE case_private; DROP INDEX docs_by_scope;
+         DROP TABLE incarnations; DROP TABLE refusals_issued; ALTER TABLE peers DROP COLUMN recv_incarnation;
+         ALTER TABLE peers DROP COLUMN recv_head; ALTER TABLE peers DROP COLUMN sent_incarnation;
          ALTER TABLE docs DROP COLUMN scope; ALTER TABLE peers DROP COLUMN recv_seq; ALTER TABLE peers DROP COLUMN is_parent;
          DROP INDEX cases_by_centre; DROP INDEX cases_by_expert; DROP TABLE people; DROP TABLE event_seen;
          DROP TABLE case_clocks; DROP TABLE settings; DROP TABLE sessions; DROP TABLE signin_failures;

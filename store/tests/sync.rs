@@ -171,3 +171,151 @@ fn document_history_grows_with_the_change_not_with_the_document() {
     assert!(one * 3 < whole, "one change stored {one} bytes, the whole document is {whole}");
     assert!(eleven < one * 14, "11 small changes stored {eleven} bytes, one stored {one}");
 }
+
+/// Copies the database file of a closed store (its WAL is folded in when the last connection
+/// closes), as an officer backs up a kiosk.
+fn back_up(dir: &std::path::Path, to: &std::path::Path) {
+    for name in ["yizhan.sqlite3-wal", "yizhan.sqlite3-shm"] {
+        assert!(!dir.join(name).exists(), "{name} left by a closed store");
+    }
+    std::fs::copy(dir.join("yizhan.sqlite3"), to).unwrap();
+}
+
+fn restore(backup: &std::path::Path, dir: &std::path::Path) {
+    for name in ["yizhan.sqlite3-wal", "yizhan.sqlite3-shm"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    std::fs::copy(backup, dir.join("yizhan.sqlite3")).unwrap();
+}
+
+fn case_ids(db: &Db) -> Vec<String> {
+    db.list_cases(&CaseFilter { limit: 500, ..Default::default() })
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+fn heads(db: &Db, id: &str) -> Vec<automerge::ChangeHash> {
+    let mut h = db.load_doc(id).unwrap().unwrap().get_heads();
+    h.sort();
+    h
+}
+
+/// A kiosk's database file is restored from a backup after it had synced more: its feed reuses
+/// sequence numbers the hub had passed, and it records more than it lost, so its head passes
+/// the hub's checkpoint. The hub ends with every case once, the kiosk gets back what it lost.
+#[test]
+fn a_kiosk_restored_from_an_old_database_file_loses_nothing_at_the_hub() {
+    let (kd, hd, saved) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let backup = saved.path().join("kiosk-backup.sqlite3");
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    for i in 0..10 {
+        record(&mut kiosk, &format!("before-{i}"), "510131001001");
+    }
+    sync(&mut kiosk, &mut hub);
+    drop(kiosk);
+    back_up(kd.path(), &backup);
+
+    // After the backup: more cases, a note on an old one, and the hub answers one; all synced.
+    let mut kiosk = open(kd.path());
+    for i in 0..10 {
+        record(&mut kiosk, &format!("lost-{i}"), "510131001001");
+    }
+    append(
+        &mut kiosk,
+        "before-3",
+        Event::new("note-after-backup", 5, "李", EventKind::Unknown("note".into())),
+    );
+    sync(&mut kiosk, &mut hub);
+    let mut asg = Event::new("asg", 20, "县中心", EventKind::Assigned);
+    asg.target = "expert-9".into();
+    append(&mut hub, "lost-4", asg);
+    sync(&mut kiosk, &mut hub);
+    assert_eq!(hub.count_cases(&CaseFilter::default()).unwrap(), 20);
+    drop(kiosk);
+
+    // The old file comes back; the officer records more cases than were lost.
+    restore(&backup, kd.path());
+    let mut kiosk = open(kd.path());
+    assert_eq!(kiosk.count_cases(&CaseFilter::default()).unwrap(), 10);
+    for i in 0..15 {
+        record(&mut kiosk, &format!("after-{i}"), "510131001001");
+    }
+    let out = sync(&mut kiosk, &mut hub);
+    assert!(out.kiosk_events.contains(&SyncEvent::Synced));
+    assert!(
+        out.kiosk_events.iter().any(|e| matches!(e, SyncEvent::WentBack { .. })),
+        "the kiosk found the hub's checkpoint named history it lost: {:?}",
+        out.kiosk_events
+    );
+
+    let mut expected: Vec<String> = (0..10)
+        .map(|i| format!("before-{i}"))
+        .chain((0..10).map(|i| format!("lost-{i}")))
+        .chain((0..15).map(|i| format!("after-{i}")))
+        .collect();
+    expected.sort();
+    let mut at_hub = case_ids(&hub);
+    at_hub.sort();
+    assert_eq!(at_hub, expected, "every case at the hub, once");
+    let mut at_kiosk = case_ids(&kiosk);
+    at_kiosk.sort();
+    assert_eq!(at_kiosk, expected, "the kiosk got back what the restore lost");
+    for id in &expected {
+        assert_eq!(heads(&kiosk, id), heads(&hub, id), "{id}");
+        let case = CaseDoc::from_doc(&hub.load_doc(id).unwrap().unwrap()).unwrap();
+        let created = case.events.iter().filter(|e| e.id == format!("{id}-c")).count();
+        assert_eq!((created, case.events.len() <= 2), (1, true), "{id} recorded once");
+    }
+    let noted = CaseDoc::from_doc(&kiosk.load_doc("before-3").unwrap().unwrap()).unwrap();
+    assert!(noted.events.iter().any(|e| e.id == "note-after-backup"), "the lost note is back");
+    let assigned = CaseDoc::from_doc(&kiosk.load_doc("lost-4").unwrap().unwrap()).unwrap();
+    assert!(assigned.events.iter().any(|e| e.id == "asg"), "the hub's change to a lost case is back");
+    assert_eq!(kiosk.stats().unwrap().unsynced_docs, 0);
+
+    // Settled: the next sync is the two hellos, also after both restart.
+    assert_eq!(sync(&mut kiosk, &mut hub).messages, 2);
+    drop((kiosk, hub));
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    assert_eq!(sync(&mut kiosk, &mut hub).messages, 2);
+}
+
+/// The hub's database is restored from a backup: the kiosk's records of what the hub holds
+/// are no proof any more; the hub gets back every case and change it lost from the kiosk.
+#[test]
+fn a_hub_restored_from_an_old_database_file_gets_back_what_it_lost() {
+    let (kd, hd, saved) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let backup = saved.path().join("hub-backup.sqlite3");
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    for i in 0..5 {
+        record(&mut kiosk, &format!("c{i}"), "510131001001");
+    }
+    sync(&mut kiosk, &mut hub);
+    drop(hub);
+    back_up(hd.path(), &backup);
+    let mut hub = open(hd.path());
+    for i in 5..12 {
+        record(&mut kiosk, &format!("c{i}"), "510131001001");
+    }
+    append(&mut kiosk, "c1", Event::new("esc", 10, "李", EventKind::Escalated));
+    sync(&mut kiosk, &mut hub);
+    drop(hub);
+    restore(&backup, hd.path());
+    let mut hub = open(hd.path());
+    assert_eq!(hub.count_cases(&CaseFilter::default()).unwrap(), 5);
+    let out = sync(&mut kiosk, &mut hub);
+    assert!(out.kiosk_events.contains(&SyncEvent::Synced));
+    let mut ids = case_ids(&hub);
+    ids.sort();
+    let mut expected: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+    for id in &expected {
+        assert_eq!(heads(&kiosk, id), heads(&hub, id), "{id}");
+    }
+    assert_eq!(kiosk.stats().unwrap().unsynced_docs, 0);
+    assert_eq!(sync(&mut kiosk, &mut hub).messages, 2);
+}

@@ -10,13 +10,15 @@ mod replica;
 mod session;
 pub mod wire;
 
-pub use replica::{FeedEntry, RejectReason, Rejected, Replica};
+pub use replica::{Checkpoint, FeedEntry, Peer, RejectReason, Rejected, Replica, checkpoint_stands};
 pub use session::{Event, PeerInfo, Session, SessionConfig, SessionError, SessionStats};
 pub use wire::{DocChange, FrameDecoder, Hash, Message, WireError};
 
-/// The ALPN of protocol version 1. A breaking change gets a new ALPN; the old one is kept
-/// for a release.
-pub const ALPN_V1: &[u8] = b"yizhan/sync/1";
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The ALPN of protocol version 2. A breaking change gets a new ALPN; the old one is kept
+/// for a release once there has been one (version 1 never left development: it is not
+/// accepted, see docs/PROTOCOL.md).
+pub const ALPN_V2: &[u8] = b"yizhan/sync/2";
+/// Version 2: store incarnations in the hello and the Rewind message (restored stores).
+pub const PROTOCOL_VERSION: u16 = 2;
 /// No frame's payload may exceed this; a peer may announce a smaller limit in its hello.
 pub const MESSAGE_BYTES_MAX: u32 = 4 * 1024 * 1024;

@@ -15,6 +15,7 @@ pub const T_HELLO: u8 = 0x01;
 pub const T_DOCS: u8 = 0x02;
 pub const T_ACK: u8 = 0x03;
 pub const T_SKIP: u8 = 0x04;
+pub const T_REWIND: u8 = 0x05;
 pub const T_ERROR: u8 = 0x7F;
 /// The first type a receiver may ignore when it does not know it.
 pub const T_OPTIONAL_MIN: u8 = 0x80;
@@ -31,6 +32,13 @@ pub struct Hello {
     pub feed_head: u64,
     /// The highest sequence number of the receiver's feed this node has durably applied.
     pub your_checkpoint: u64,
+    /// The sender's store incarnation: a random non-zero id its store draws each time it is
+    /// opened (see docs/PROTOCOL.md, "Restored stores").
+    pub incarnation: u64,
+    /// The receiver's incarnation under which the sender recorded `your_checkpoint` (0 when it
+    /// recorded none), and the receiver's feed head then (from the message that moved it).
+    pub your_incarnation: u64,
+    pub your_head: u64,
 }
 
 /// What the receiver lacks of one document: automerge changes (or a whole saved document
@@ -54,6 +62,10 @@ pub struct Docs {
     /// The sender's feed head when it sent this batch.
     pub feed_head: u64,
     pub docs: Vec<DocChange>,
+    /// Documents of the receiver that the sender refused earlier, told again because the
+    /// receiver's store was opened since it recorded the refusals (it may have been restored
+    /// from a backup without them).
+    pub refused: Vec<RejectedDoc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +90,15 @@ pub struct Skip {
     pub feed_head: u64,
 }
 
+/// The receiver's checkpoint of the sender's feed (from its hello) names history the sender's
+/// store no longer holds (it went back: restored from an older backup). The receiver's
+/// checkpoint is `upto_seq` from now on. Sent at most once per session, before any Docs or Skip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rewind {
+    pub upto_seq: u64,
+    pub feed_head: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorMsg {
     pub code: u16,
@@ -90,6 +111,7 @@ pub enum Message {
     Docs(Docs),
     Ack(Ack),
     Skip(Skip),
+    Rewind(Rewind),
     Error(ErrorMsg),
     /// An optional message type this build does not know; skipped.
     Unknown {
@@ -116,6 +138,7 @@ impl Message {
             Message::Docs(_) => T_DOCS,
             Message::Ack(_) => T_ACK,
             Message::Skip(_) => T_SKIP,
+            Message::Rewind(_) => T_REWIND,
             Message::Error(_) => T_ERROR,
             Message::Unknown { type_byte } => *type_byte,
         }
@@ -128,6 +151,7 @@ impl Message {
             Message::Docs(m) => postcard::to_allocvec(m),
             Message::Ack(m) => postcard::to_allocvec(m),
             Message::Skip(m) => postcard::to_allocvec(m),
+            Message::Rewind(m) => postcard::to_allocvec(m),
             Message::Error(m) => postcard::to_allocvec(m),
             Message::Unknown { .. } => Ok(Vec::new()),
         }
@@ -155,6 +179,7 @@ impl Message {
             T_DOCS => Message::Docs(de(type_byte, payload)?),
             T_ACK => Message::Ack(de(type_byte, payload)?),
             T_SKIP => Message::Skip(de(type_byte, payload)?),
+            T_REWIND => Message::Rewind(de(type_byte, payload)?),
             T_ERROR => Message::Error(de(type_byte, payload)?),
             t if t >= T_OPTIONAL_MIN => Message::Unknown { type_byte: t },
             t => return Err(WireError::UnknownType(t)),

@@ -6,21 +6,35 @@ use std::collections::{BTreeMap, HashMap};
 use automerge::{AutoCommit, ChangeHash, ReadDoc, transaction::Transactable};
 use yizhan_sync_proto::wire::FRAME_HEADER_BYTES;
 use yizhan_sync_proto::{
-    DocChange, Event, FeedEntry, Hash, RejectReason, Rejected, Replica, Session, SessionConfig,
+    Checkpoint, DocChange, Event, FeedEntry, Hash, Peer, RejectReason, Rejected, Replica, Session,
+    SessionConfig,
 };
 
 /// An in-memory node: documents with a scope, a change feed, per-peer checkpoints and shared
 /// heads. `peer_scopes` says which region each peer may write and receive ("" = everything).
-#[derive(Default)]
+/// The store's rules for incarnations (`store/src/sync.rs`) in their simplest form.
+#[derive(Default, Clone)]
 struct Node {
     id: String,
     docs: BTreeMap<String, (String, String, AutoCommit)>,
     feed: BTreeMap<String, u64>,
     seq: u64,
-    recv: HashMap<String, u64>,
-    shared: HashMap<(String, String), Vec<ChangeHash>>,
+    /// This store's incarnations, oldest first: (id, first sequence it allocated).
+    incarnations: Vec<(u64, u64)>,
+    recv: HashMap<String, Checkpoint>,
+    /// (peer, doc) -> (heads, the peer's incarnation they were recorded under).
+    shared: HashMap<(String, String), (Vec<ChangeHash>, u64)>,
     peer_scopes: HashMap<String, String>,
     peer_has: HashMap<String, u64>,
+    holds_incarnation: HashMap<String, u64>,
+    /// Per peer, the session of record (the latest whose hello arrived): its number. In
+    /// memory: a reopened store starts without.
+    of_record: HashMap<String, u64>,
+    next_session: u64,
+    /// Documents refused by each peer (sender side), and refused here (with the peer's
+    /// incarnation that recorded the refusal).
+    refusals: HashMap<(String, String), RejectReason>,
+    issued: BTreeMap<(String, String), (Rejected, u64)>,
 }
 
 trait StrCompat {
@@ -45,7 +59,22 @@ fn hashes(heads: &[ChangeHash]) -> Vec<Hash> {
 
 impl Node {
     fn new(id: &str) -> Node {
-        Node { id: id.into(), ..Default::default() }
+        let mut node = Node { id: id.into(), ..Default::default() };
+        node.reopen();
+        node
+    }
+
+    /// The store is opened again (a restart, or a restore from a backup): a new incarnation.
+    fn reopen(&mut self) {
+        // Unique in the process, as a random 64-bit id is in practice.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.incarnations.push((id, self.seq + 1));
+        self.of_record.clear();
+    }
+
+    fn is_current(&self, peer: Peer<'_>) -> bool {
+        self.of_record.get(peer.id) == Some(&peer.session)
     }
 
     fn touch(&mut self, doc_id: &str) {
@@ -97,19 +126,50 @@ impl Replica for Node {
         Ok(entries)
     }
 
-    fn recv_checkpoint(&self, peer: &str) -> Result<u64, String> {
-        Ok(self.recv.get(peer).copied().unwrap_or(0))
+    fn incarnation(&self) -> Result<u64, String> {
+        Ok(self.incarnations.last().map_or(0, |i| i.0))
     }
 
-    fn outgoing(&mut self, peer: &str, entry: &FeedEntry) -> Result<Option<DocChange>, String> {
-        let Some((doc_type, scope, doc)) = self.docs.get_mut(&entry.doc_id) else { return Ok(None) };
-        if !scope.starts_with(self.peer_scopes.get(peer).map(String::as_str).unwrap_or("")) {
+    fn incarnation_end(&self, incarnation: u64) -> Result<Option<u64>, String> {
+        let Some(k) = self.incarnations.iter().position(|i| i.0 == incarnation) else { return Ok(None) };
+        Ok(Some(self.incarnations.get(k + 1).map_or(self.seq, |next| next.1 - 1)))
+    }
+
+    fn peer_holds(&self, peer: &str) -> Result<Checkpoint, String> {
+        Ok(Checkpoint {
+            seq: self.peer_has.get(peer).copied().unwrap_or(0),
+            incarnation: self.holds_incarnation.get(peer).copied().unwrap_or(0),
+            head: 0,
+        })
+    }
+
+    fn begin_session(&mut self, peer: &str) -> Result<(Checkpoint, u64), String> {
+        self.next_session += 1;
+        Ok((self.recv.get(peer).copied().unwrap_or_default(), self.next_session))
+    }
+
+    fn peer_hello(&mut self, peer: Peer<'_>, has_upto: u64) -> Result<(), String> {
+        if self.of_record.get(peer.id).is_none_or(|s| *s < peer.session) {
+            self.of_record.insert(peer.id.to_string(), peer.session);
+            self.peer_has.insert(peer.id.to_string(), has_upto);
+            self.holds_incarnation.insert(peer.id.to_string(), peer.incarnation);
+        }
+        Ok(())
+    }
+
+    fn outgoing(&mut self, peer: Peer<'_>, entry: &FeedEntry) -> Result<Option<DocChange>, String> {
+        if self.refusals.contains_key(&(peer.id.to_string(), entry.doc_id.clone())) {
             return Ok(None);
         }
-        let shared = self.shared.get(&(peer.to_string(), entry.doc_id.clone())).cloned().unwrap_or_default();
+        let Some((doc_type, scope, doc)) = self.docs.get_mut(&entry.doc_id) else { return Ok(None) };
+        if !scope.starts_with(self.peer_scopes.get(peer.id).map(String::as_str).unwrap_or("")) {
+            return Ok(None);
+        }
+        let (shared, tag) =
+            self.shared.get(&(peer.id.to_string(), entry.doc_id.clone())).cloned().unwrap_or_default();
         let mut heads = doc.get_heads();
         heads.sort();
-        if heads == shared {
+        if heads == shared && tag == peer.incarnation {
             return Ok(None);
         }
         let data = if shared.is_empty() { doc.save() } else { doc.save_after(&shared) };
@@ -122,12 +182,18 @@ impl Replica for Node {
         }))
     }
 
-    fn apply(&mut self, peer: &str, upto_seq: u64, docs: Vec<DocChange>) -> Result<Vec<Rejected>, String> {
+    fn apply(
+        &mut self,
+        peer: Peer<'_>,
+        upto_seq: u64,
+        peer_head: u64,
+        docs: Vec<DocChange>,
+    ) -> Result<Vec<Rejected>, String> {
         let mut rejected = Vec::new();
         for d in docs {
             let reject =
                 |reason, detail: &str| Rejected { doc_id: d.doc_id.clone(), reason, detail: detail.into() };
-            if !self.may(peer, &d.scope) {
+            if !self.may(peer.id, &d.scope) {
                 rejected.push(reject(RejectReason::OutOfScope, "outside the peer's scope"));
                 continue;
             }
@@ -140,44 +206,93 @@ impl Replica for Node {
                 rejected.push(reject(RejectReason::Invalid, "not automerge"));
                 continue;
             }
-            if !doc.get_missing_deps(&[]).is_empty() {
+            let mut sender_heads: Vec<ChangeHash> = d.heads.iter().map(|h| ChangeHash(*h)).collect();
+            if !doc.get_missing_deps(&[]).is_empty()
+                || sender_heads.iter().any(|h| doc.get_change_meta_by_hash(h).is_none())
+            {
                 rejected.push(reject(RejectReason::MissingDeps, "history missing"));
                 continue;
             }
             let changed = doc.get_heads() != before;
             self.docs.insert(d.doc_id.clone(), (d.doc_type.clone(), d.scope.clone(), doc));
-            let mut sender_heads: Vec<ChangeHash> = d.heads.iter().map(|h| ChangeHash(*h)).collect();
             sender_heads.sort();
-            self.shared.insert((peer.to_string(), d.doc_id.clone()), sender_heads);
+            self.shared.insert((peer.id.to_string(), d.doc_id.clone()), (sender_heads, peer.incarnation));
+            self.issued.remove(&(peer.id.to_string(), d.doc_id.clone()));
             if changed {
                 self.touch(&d.doc_id);
             }
         }
-        self.recv.insert(peer.to_string(), upto_seq.max(self.recv.get(peer).copied().unwrap_or(0)));
+        for r in rejected.iter().filter(|r| r.reason != RejectReason::MissingDeps) {
+            self.issued.insert((peer.id.to_string(), r.doc_id.clone()), (r.clone(), 0));
+        }
+        if rejected.is_empty() && self.is_current(peer) {
+            let cp = self.recv.entry(peer.id.to_string()).or_default();
+            if cp.incarnation == peer.incarnation {
+                cp.seq = cp.seq.max(upto_seq);
+                cp.head = cp.head.max(peer_head);
+            } else {
+                *cp = Checkpoint { incarnation: peer.incarnation, seq: upto_seq, head: peer_head };
+            }
+        }
         Ok(rejected)
     }
 
-    fn acknowledged(&mut self, peer: &str, docs: &[(String, Vec<Hash>)]) -> Result<(), String> {
-        for (id, heads) in docs {
-            let mut h: Vec<ChangeHash> = heads.iter().map(|h| ChangeHash(*h)).collect();
-            h.sort();
-            self.shared.insert((peer.to_string(), id.clone()), h);
+    fn rewound(&mut self, peer: Peer<'_>, upto_seq: u64, peer_head: u64) -> Result<(), String> {
+        if self.is_current(peer) {
+            self.recv.insert(
+                peer.id.to_string(),
+                Checkpoint { incarnation: peer.incarnation, seq: upto_seq, head: peer_head },
+            );
         }
         Ok(())
     }
 
-    fn forget_shared(&mut self, peer: &str, doc_id: &str) -> Result<(), String> {
-        self.shared.remove(&(peer.to_string(), doc_id.to_string()));
+    fn acknowledged(&mut self, peer: Peer<'_>, docs: &[(String, Vec<Hash>)]) -> Result<(), String> {
+        for (id, heads) in docs {
+            self.refusals.remove(&(peer.id.to_string(), id.clone()));
+            let mut h: Vec<ChangeHash> = heads.iter().map(|h| ChangeHash(*h)).collect();
+            h.sort();
+            self.shared.insert((peer.id.to_string(), id.clone()), (h, peer.incarnation));
+        }
         Ok(())
     }
 
-    fn refused(&mut self, _peer: &str, _refused: &[Rejected]) -> Result<(), String> {
+    fn forget_shared(&mut self, peer: Peer<'_>, doc_id: &str) -> Result<(), String> {
+        self.shared.remove(&(peer.id.to_string(), doc_id.to_string()));
         Ok(())
     }
 
-    fn peer_has_upto(&mut self, peer: &str, seq: u64) -> Result<(), String> {
-        let e = self.peer_has.entry(peer.to_string()).or_default();
-        *e = (*e).max(seq);
+    fn refused(&mut self, peer: Peer<'_>, refused: &[Rejected]) -> Result<(), String> {
+        for r in refused {
+            self.refusals.insert((peer.id.to_string(), r.doc_id.clone()), r.reason);
+        }
+        Ok(())
+    }
+
+    fn refusals_to_tell(&mut self, peer: Peer<'_>, limit: usize) -> Result<Vec<Rejected>, String> {
+        Ok(self
+            .issued
+            .iter()
+            .filter(|((p, _), (_, told))| p == peer.id && *told != peer.incarnation)
+            .take(limit)
+            .map(|(_, (r, _))| r.clone())
+            .collect())
+    }
+
+    fn refusals_told(&mut self, peer: Peer<'_>, doc_ids: &[String]) -> Result<(), String> {
+        for id in doc_ids {
+            if let Some(entry) = self.issued.get_mut(&(peer.id.to_string(), id.clone())) {
+                entry.1 = peer.incarnation;
+            }
+        }
+        Ok(())
+    }
+
+    fn peer_has_upto(&mut self, peer: Peer<'_>, seq: u64) -> Result<(), String> {
+        if self.is_current(peer) {
+            let e = self.peer_has.entry(peer.id.to_string()).or_default();
+            *e = (*e).max(seq);
+        }
         Ok(())
     }
 }
@@ -373,6 +488,183 @@ fn new_local_changes_flow_during_a_session() {
     assert_eq!(hub.get("live", "d").as_deref(), Some("刚登记"));
 }
 
+fn rewinds(events: &[Event]) -> (usize, usize) {
+    let went_back = events.iter().filter(|e| matches!(e, Event::WentBack { .. })).count();
+    let peer_went_back = events.iter().filter(|e| matches!(e, Event::PeerWentBack { .. })).count();
+    (went_back, peer_went_back)
+}
+
+#[test]
+fn a_restart_keeps_the_up_to_date_sync_at_two_hellos() {
+    let (mut kiosk, mut hub) = kiosk_and_hub();
+    for i in 0..20 {
+        kiosk.put(&format!("c{i}"), "510131001001", "d", "x");
+        hub.put(&format!("h{i}"), "510131001001", "d", "y");
+    }
+    sync(&mut kiosk, &mut hub, cfg);
+    kiosk.reopen();
+    hub.reopen();
+    let again = sync(&mut kiosk, &mut hub, cfg);
+    assert_eq!((again.rounds, again.messages), (1, 2));
+    assert_eq!(rewinds(&again.events_a), (0, 0));
+    // A change after the restart goes as a change, not as a whole document.
+    kiosk.put("c3", "510131001001", "e", "z");
+    let one = sync(&mut kiosk, &mut hub, cfg);
+    assert_eq!(hub.get("c3", "e").as_deref(), Some("z"));
+    assert!(one.bytes < 1000, "{} bytes", one.bytes);
+}
+
+/// A kiosk's store is restored from a backup and records more than it had lost: its new
+/// changes reuse feed sequence numbers the hub already passed. The hub is told, gets the new
+/// documents, and sends back what the kiosk lost.
+#[test]
+fn a_store_restored_from_an_older_backup_converges_even_past_the_old_checkpoint() {
+    let (mut kiosk, mut hub) = kiosk_and_hub();
+    for i in 0..5 {
+        kiosk.put(&format!("early-{i}"), "510131001001", "d", "x");
+    }
+    sync(&mut kiosk, &mut hub, cfg);
+    let backup = kiosk.clone();
+    for i in 0..5 {
+        kiosk.put(&format!("lost-{i}"), "510131001001", "d", "y");
+    }
+    kiosk.put("early-1", "510131001001", "e", "edited after the backup");
+    hub.put("from-hub", "510131001001", "d", "z");
+    sync(&mut kiosk, &mut hub, cfg);
+    let checkpoint = hub.recv["kiosk-1"].seq;
+
+    kiosk = backup;
+    kiosk.reopen();
+    // More new records than were lost: the kiosk's head passes the hub's checkpoint.
+    for i in 0..10 {
+        kiosk.put(&format!("after-{i}"), "510131001001", "d", "w");
+    }
+    assert!(kiosk.seq > checkpoint);
+    let run = sync(&mut kiosk, &mut hub, cfg);
+    assert_eq!(rewinds(&run.events_a), (1, 0), "the kiosk finds the hub's checkpoint names lost history");
+    assert_eq!(rewinds(&run.events_b), (0, 1));
+    let mut all: Vec<String> = hub.docs.keys().cloned().collect();
+    all.sort();
+    assert_eq!(all.len(), 5 + 5 + 1 + 10);
+    for id in &all {
+        assert!(kiosk.docs.contains_key(id), "{id} is back on the kiosk");
+    }
+    assert_same(&mut kiosk, &mut hub, &all);
+    assert_eq!(kiosk.get("early-1", "e").as_deref(), Some("edited after the backup"));
+    assert_eq!(hub.recv["kiosk-1"].seq, kiosk.seq);
+    assert_eq!(kiosk.recv["hub-510131"].seq, hub.seq);
+    let again = sync(&mut kiosk, &mut hub, cfg);
+    assert_eq!((again.rounds, again.messages), (1, 2));
+}
+
+/// The hub is restored: the kiosk's records of what the hub holds are no proof any more, so it
+/// offers its documents again (as changes from the heads it recorded) and the hub asks for
+/// whole documents where it lacks the history.
+#[test]
+fn a_restored_hub_gets_back_what_it_lost_from_its_kiosk() {
+    let (mut kiosk, mut hub) = kiosk_and_hub();
+    kiosk.put("a", "510131001001", "d", "1");
+    sync(&mut kiosk, &mut hub, cfg);
+    let backup = hub.clone();
+    kiosk.put("b", "510131001001", "d", "2");
+    kiosk.put("a", "510131001001", "e", "3");
+    sync(&mut kiosk, &mut hub, cfg);
+    hub = backup;
+    hub.reopen();
+    hub.put("new-at-hub", "510131001001", "d", "4");
+    let run = sync(&mut kiosk, &mut hub, cfg);
+    assert!(run.events_a.contains(&Event::Synced) && run.events_b.contains(&Event::Synced));
+    assert_eq!(hub.get("a", "e").as_deref(), Some("3"));
+    assert_eq!(hub.get("b", "d").as_deref(), Some("2"));
+    assert_eq!(kiosk.get("new-at-hub", "d").as_deref(), Some("4"));
+    let ids = ["a".to_string(), "b".to_string(), "new-at-hub".to_string()];
+    assert_same(&mut kiosk, &mut hub, &ids);
+    let again = sync(&mut kiosk, &mut hub, cfg);
+    assert_eq!((again.rounds, again.messages), (1, 2));
+}
+
+/// The kiosk is restored from a backup taken after it recorded an out-of-scope case and before
+/// the hub refused it: the hub's checkpoint is still valid, so the case is not offered again,
+/// and only the hub knows it refused it. It tells the kiosk again, once.
+#[test]
+fn a_refusal_a_restore_forgot_is_told_again() {
+    let (mut kiosk, mut hub) = kiosk_and_hub();
+    kiosk.put("mine", "510131001001", "d", "x");
+    kiosk.put("not-mine", "510104017001", "d", "y");
+    let backup = kiosk.clone();
+    let first = sync(&mut kiosk, &mut hub, cfg);
+    assert!(first.events_a.iter().any(|e| matches!(e, Event::RefusedByPeer(_))));
+    assert!(kiosk.refusals.contains_key(&("hub-510131".to_string(), "not-mine".to_string())));
+    // Told once: a plain reconnect is two hellos.
+    assert_eq!(sync(&mut kiosk, &mut hub, cfg).messages, 2);
+
+    kiosk = backup;
+    kiosk.reopen();
+    assert!(kiosk.refusals.is_empty());
+    let run = sync(&mut kiosk, &mut hub, cfg);
+    assert_eq!(rewinds(&run.events_a), (0, 0), "the hub's checkpoint is still valid");
+    let told: Vec<&str> = run
+        .events_a
+        .iter()
+        .filter_map(|e| match e {
+            Event::RefusedByPeer(r) => Some(r.iter().map(|r| r.doc_id.as_str())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(told, ["not-mine"]);
+    assert_eq!(kiosk.refusals[&("hub-510131".to_string(), "not-mine".to_string())], RejectReason::OutOfScope);
+    assert_eq!(sync(&mut kiosk, &mut hub, cfg).messages, 2);
+    // A restart (not a restore) tells it again too: the hub cannot tell the two apart.
+    kiosk.reopen();
+    assert_eq!(sync(&mut kiosk, &mut hub, cfg).messages, 4);
+    assert_eq!(sync(&mut kiosk, &mut hub, cfg).messages, 2);
+}
+
+#[test]
+fn a_rewind_out_of_place_is_a_protocol_error() {
+    use yizhan_sync_proto::wire::{Message, Rewind, Skip};
+    let (mut kiosk, mut hub) = kiosk_and_hub();
+    kiosk.put("a", "510131001001", "d", "1");
+    sync(&mut kiosk, &mut hub, cfg);
+    let frame = |m: Message| m.encode(yizhan_sync_proto::MESSAGE_BYTES_MAX).unwrap();
+    let hello_from_kiosk = || {
+        let mut s = Session::new(cfg("kiosk-1"), "hub-510131");
+        s.start(&mut kiosk.clone()).unwrap();
+        s.poll_transmit().unwrap()
+    };
+    let hello = hello_from_kiosk();
+    let cases = [
+        // Not going back.
+        vec![frame(Message::Rewind(Rewind { upto_seq: kiosk.seq, feed_head: kiosk.seq }))],
+        // After a batch.
+        vec![
+            frame(Message::Skip(Skip { upto_seq: kiosk.seq, feed_head: kiosk.seq })),
+            frame(Message::Rewind(Rewind { upto_seq: 0, feed_head: kiosk.seq })),
+        ],
+        // Twice.
+        vec![
+            frame(Message::Rewind(Rewind { upto_seq: 0, feed_head: kiosk.seq })),
+            frame(Message::Rewind(Rewind { upto_seq: 0, feed_head: kiosk.seq })),
+        ],
+    ];
+    for (i, frames) in cases.iter().enumerate() {
+        let mut s = Session::new(cfg("hub-510131"), "kiosk-1");
+        s.start(&mut hub).unwrap();
+        s.handle_bytes(&hello, &mut hub).unwrap();
+        let result: Result<Vec<()>, _> = frames.iter().map(|f| s.handle_bytes(f, &mut hub)).collect();
+        assert!(result.is_err() && s.is_closed(), "case {i}");
+    }
+    // A hello without an incarnation is refused.
+    let mut s = Session::new(cfg("hub-510131"), "kiosk-1");
+    s.start(&mut hub).unwrap();
+    let mut dec = yizhan_sync_proto::FrameDecoder::new(yizhan_sync_proto::MESSAGE_BYTES_MAX);
+    dec.push(&hello);
+    let Ok(Some(Message::Hello(mut h))) = dec.next_message() else { panic!("not a hello") };
+    h.incarnation = 0;
+    assert!(s.handle_bytes(&frame(Message::Hello(h)), &mut hub).is_err());
+}
+
 #[test]
 fn garbage_from_the_network_is_an_error_never_a_panic() {
     use rand::{Rng, SeedableRng};
@@ -394,7 +686,7 @@ fn garbage_from_the_network_is_an_error_never_a_panic() {
         let len = rng.random_range(0..64);
         let mut bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
         if i % 3 == 0 && bytes.len() > FRAME_HEADER_BYTES {
-            bytes[0] = rng.random_range(1..=4); // a known type with a corrupt body
+            bytes[0] = rng.random_range(1..=5); // a known type with a corrupt body
             let body = (bytes.len() - FRAME_HEADER_BYTES) as u32;
             bytes[1..5].copy_from_slice(&body.to_le_bytes());
         }

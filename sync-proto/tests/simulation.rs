@@ -1,9 +1,9 @@
 //! Deterministic simulation of document sync across the three tiers (issue 3, DESIGN.md
 //! examples 5 and 6): one province hub, three county hubs and thirty village kiosks making
-//! random edits over links that drop, delay, fragment and partition, in one thread per seed,
-//! with a seeded RNG and a fake clock. After healing every node must hold exactly the
-//! documents of its scope, identical everywhere, and a second round of sessions must be two
-//! hellos per link.
+//! random edits over links that drop, delay, fragment and partition, nodes that restart and
+//! stores restored from older backups of themselves, in one thread per seed, with a seeded RNG
+//! and a fake clock. After healing every node must hold exactly the documents of its scope,
+//! identical everywhere, and a second round of sessions must be two hellos per link.
 //!
 //! - `cargo test -p yizhan-sync-proto --test simulation -- --nocapture` runs the default seeds
 //!   and prints the protocol's cost.
@@ -11,7 +11,7 @@
 //! - `YIZHAN_SIM_SEEDS=<count>` (and `YIZHAN_SIM_BASE=<first seed>`) runs more.
 //! - Soft findings (bookkeeping shown to users that is wrong after healing; see
 //!   `sim::world::Soft`) fail the run too, unless `YIZHAN_SIM_LENIENT=1`.
-//! - `YIZHAN_SIM_RESTORE=1` adds stores restored from older backups (known not to converge yet).
+//! - `YIZHAN_SIM_RESTORE=0` leaves out the stores restored from older backups.
 #![allow(clippy::unwrap_used)]
 
 mod sim;
@@ -52,9 +52,10 @@ fn run_seed(seed: u64, verbose: bool, restore: bool) -> Result<Report, String> {
 fn print_report(r: &Report) {
     let by_type: Vec<String> = r.messages.iter().map(|(t, n)| format!("{} {n}", type_name(*t))).collect();
     println!(
-        "seed {}: {} steps, {} docs ({} out of scope), {} edits, {} sessions, {} drops, {} restarts, {} partitions, \
-         {} half-open; messages {} ({}), {} bytes sent, {} lost in drops, {} doc changes carrying {} automerge bytes; \
-         healed in {} ms / {} events; second round {} messages, {} bytes; docs held province/counties/kiosks {:?}",
+        "seed {}: {} steps, {} docs ({} out of scope), {} edits, {} sessions, {} drops, {} restarts, {} restores \
+         ({} rewinds), {} partitions, {} half-open; messages {} ({}), {} bytes sent, {} lost in drops, {} doc changes \
+         carrying {} automerge bytes; healed in {} ms / {} events; second round {} messages, {} bytes; docs held \
+         province/counties/kiosks {:?}",
         r.seed,
         r.steps,
         r.docs_created,
@@ -63,6 +64,8 @@ fn print_report(r: &Report) {
         r.sessions,
         r.link_drops,
         r.restarts,
+        r.restores,
+        r.rewinds,
         r.partitions,
         r.zombies,
         r.messages_total(),
@@ -105,8 +108,8 @@ fn summarize(reports: &[Report]) {
     let nothing_new: u64 = reports.iter().map(|r| r.received_nothing_new).sum();
     println!(
         "per seed (mean / max): messages {:.0} / {}, bytes sent {:.0} / {}, lost in drops {:.0} / {}, \
-         docs created {:.0}, edits {:.0}, drops {:.0}, half-open sessions {:.1}, heal {:.0} ms / {} ms, \
-         heal events {:.0} / {}",
+         docs created {:.0}, edits {:.0}, drops {:.0}, half-open sessions {:.1}, restores {:.1} ({:.1} rewinds), \
+         heal {:.0} ms / {} ms, heal events {:.0} / {}",
         mean(&|r| r.messages_total()),
         max(&|r| r.messages_total()),
         mean(&|r| r.bytes_sent),
@@ -117,6 +120,8 @@ fn summarize(reports: &[Report]) {
         mean(&|r| u64::from(r.edits)),
         mean(&|r| u64::from(r.link_drops)),
         mean(&|r| u64::from(r.zombies)),
+        mean(&|r| u64::from(r.restores)),
+        mean(&|r| u64::from(r.rewinds)),
         mean(&|r| r.heal_ms),
         max(&|r| r.heal_ms),
         mean(&|r| r.heal_events),
@@ -147,7 +152,7 @@ fn env_flag(name: &str) -> bool {
 /// Runs the seeds (or replays `YIZHAN_SIM_SEED`), prints costs and findings, and fails on
 /// any failed seed (and on soft findings when `strict`).
 fn run_seeds(default_count: u64, restore: bool, strict: bool) {
-    let mode = if restore { " YIZHAN_SIM_RESTORE=1" } else { "" };
+    let mode = if restore { "" } else { " YIZHAN_SIM_RESTORE=0" };
     if let Some(seed) = env_u64("YIZHAN_SIM_SEED") {
         let report = run_seed(seed, true, restore)
             .unwrap_or_else(|e| panic!("{e}\nreplay:{mode} YIZHAN_SIM_SEED={seed}"));
@@ -237,20 +242,18 @@ fn run_seeds(default_count: u64, restore: bool, strict: bool) {
 
 #[test]
 fn random_edits_over_failing_links_converge_to_each_nodes_scope() {
-    // `YIZHAN_SIM_RESTORE=1` adds stores restored from older backups: known not to converge
-    // yet (a restored store reuses feed sequence numbers; see docs/PROTOCOL.md), so it is a
-    // tool for working on that, not part of the default run. Soft findings are failures
-    // unless `YIZHAN_SIM_LENIENT=1`.
-    let restore = env_flag("YIZHAN_SIM_RESTORE");
-    run_seeds(if restore { 100 } else { DEFAULT_SEEDS }, restore, !env_flag("YIZHAN_SIM_LENIENT"));
+    // Stores restored from older backups are part of the run (`YIZHAN_SIM_RESTORE=0` leaves
+    // them out). Soft findings are failures unless `YIZHAN_SIM_LENIENT=1`.
+    let restore = std::env::var("YIZHAN_SIM_RESTORE").map_or(true, |v| v != "0");
+    run_seeds(DEFAULT_SEEDS, restore, !env_flag("YIZHAN_SIM_LENIENT"));
 }
 
 /// The simulator itself is deterministic: a seed replays to the same bytes, documents and heads.
 #[test]
 fn a_seed_replays_identically() {
     let seed = BASE_SEED + 7;
-    let first = run_seed(seed, false, false).unwrap();
-    let again = run_seed(seed, false, false).unwrap();
+    let first = run_seed(seed, false, true).unwrap();
+    let again = run_seed(seed, false, true).unwrap();
     assert_ne!(first.fingerprint, 0);
     assert_eq!(format!("{first:?}"), format!("{again:?}"));
 }

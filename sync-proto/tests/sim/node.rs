@@ -3,13 +3,15 @@
 //! certificate). It persists across sessions, as a store does across connections.
 //!
 //! Same approach as `tests/session.rs`'s `Node`, with the store's rules (`store/src/sync.rs`):
-//! the scope is read from the document's content, never from what the sender declared.
+//! the scope is read from the document's content, never from what the sender declared; the
+//! store draws a new incarnation each time it is opened (restart or restore), and what it
+//! records of a peer carries the peer's incarnation (see `Replica`).
 
 use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ReadDoc, ScalarValue};
-use yizhan_sync_proto::{DocChange, FeedEntry, Hash, RejectReason, Rejected, Replica};
+use yizhan_sync_proto::{Checkpoint, DocChange, FeedEntry, Hash, Peer, RejectReason, Rejected, Replica};
 
 pub const DOC_TYPES: [&str; 2] = ["case", "notice"];
 
@@ -39,17 +41,28 @@ pub struct SimNode {
     feed: BTreeMap<String, u64>,
     by_seq: BTreeMap<u64, String>,
     pub seq: u64,
-    /// Highest sequence of each peer's feed durably applied here.
-    pub recv: BTreeMap<String, u64>,
-    /// (peer, doc) -> heads the peer is known to hold.
-    pub shared: BTreeMap<(String, String), Vec<ChangeHash>>,
+    /// This store's incarnations, oldest first: (id, first feed sequence it allocated).
+    pub incarnations: Vec<(u64, u64)>,
+    /// Highest sequence of each peer's feed durably applied here, with the peer's incarnation.
+    pub recv: BTreeMap<String, Checkpoint>,
+    /// (peer, doc) -> heads the peer is known to hold, and the peer's incarnation then.
+    pub shared: BTreeMap<(String, String), (Vec<ChangeHash>, u64)>,
+    /// Per peer, the session of record (the latest whose hello arrived): its number. In
+    /// memory: a reopened store starts without.
+    of_record: BTreeMap<String, u64>,
+    next_session: u64,
     pub policies: BTreeMap<String, Policy>,
-    /// Highest `peer_has_upto` per peer (the store's `sent_seq`).
+    /// Highest `peer_has_upto` per peer (the store's `sent_seq`), and the peer's incarnation.
     pub sent_seq: BTreeMap<String, u64>,
-    /// `peer_has_upto` calls not yet checked by the world: (peer, seq).
-    pub claims: Vec<(String, u64)>,
+    holds_incarnation: BTreeMap<String, u64>,
+    /// What the replica recorded from `peer_hello` and `peer_has_upto` and the world has not
+    /// checked yet: (peer, its incarnation, seq).
+    pub claims: Vec<(String, u64, u64)>,
     /// (peer, doc) the peer refused; cleared when a later version is acknowledged.
     pub refusals: BTreeMap<(String, String), RejectReason>,
+    /// (peer, doc) refused here: the refusal, and the peer's incarnation that recorded it (0:
+    /// not known to be recorded). Cleared when a version is accepted.
+    pub issued: BTreeMap<(String, String), (Rejected, u64)>,
     /// Documents the last `apply` calls stored (for the world's scope invariant).
     pub applied: Vec<String>,
     /// Received documents that changed something here, and those that brought nothing new
@@ -96,7 +109,7 @@ pub enum Edit {
 }
 
 impl SimNode {
-    pub fn new(index: usize, id: &str, scope: &str) -> SimNode {
+    pub fn new(index: usize, id: &str, scope: &str, incarnation: u64) -> SimNode {
         SimNode {
             id: id.into(),
             scope: scope.into(),
@@ -105,24 +118,44 @@ impl SimNode {
             feed: BTreeMap::new(),
             by_seq: BTreeMap::new(),
             seq: 0,
+            incarnations: vec![(incarnation, 1)],
             recv: BTreeMap::new(),
             shared: BTreeMap::new(),
+            of_record: BTreeMap::new(),
+            next_session: 0,
             policies: BTreeMap::new(),
             sent_seq: BTreeMap::new(),
+            holds_incarnation: BTreeMap::new(),
             claims: Vec::new(),
             refusals: BTreeMap::new(),
+            issued: BTreeMap::new(),
             applied: Vec::new(),
             received_new: 0,
             received_nothing_new: 0,
         }
     }
 
-    /// Replaces this node's whole state with an older copy (a store restored from a backup).
-    /// Changes made from now on get a new automerge actor, as a freshly opened store's would,
-    /// so they never collide with the changes made after the backup.
-    pub fn restore(&mut self, backup: &SimNode, index: usize, generation: u32) {
+    /// Replaces this node's whole state with an older copy (a store restored from a backup),
+    /// and opens it. Changes made from now on get a new automerge actor, as a freshly opened
+    /// store's would, so they never collide with the changes made after the backup.
+    pub fn restore(&mut self, backup: &SimNode, index: usize, generation: u32, incarnation: u64) {
         *self = backup.clone();
         self.actor = actor(index, generation);
+        self.reopen(incarnation);
+    }
+
+    /// The store is opened again: a new incarnation, from the next sequence number.
+    pub fn reopen(&mut self, incarnation: u64) {
+        self.incarnations.push((incarnation, self.seq + 1));
+        self.of_record.clear();
+    }
+
+    pub fn current_incarnation(&self) -> u64 {
+        self.incarnations.last().map_or(0, |i| i.0)
+    }
+
+    fn is_current(&self, peer: Peer<'_>) -> bool {
+        self.of_record.get(peer.id) == Some(&peer.session)
     }
 
     fn touch(&mut self, doc_id: &str) {
@@ -203,8 +236,25 @@ impl SimNode {
 impl Replica for SimNode {
     type Error = String;
 
+    fn incarnation(&self) -> Result<u64, String> {
+        Ok(self.current_incarnation())
+    }
+
     fn feed_head(&self) -> Result<u64, String> {
         Ok(self.seq)
+    }
+
+    fn incarnation_end(&self, incarnation: u64) -> Result<Option<u64>, String> {
+        let Some(k) = self.incarnations.iter().position(|i| i.0 == incarnation) else { return Ok(None) };
+        Ok(Some(self.incarnations.get(k + 1).map_or(self.seq, |next| next.1 - 1)))
+    }
+
+    fn peer_holds(&self, peer: &str) -> Result<Checkpoint, String> {
+        Ok(Checkpoint {
+            seq: self.sent_seq.get(peer).copied().unwrap_or(0),
+            incarnation: self.holds_incarnation.get(peer).copied().unwrap_or(0),
+            head: 0,
+        })
     }
 
     fn feed_since(&self, seq: u64, limit: usize) -> Result<Vec<FeedEntry>, String> {
@@ -220,24 +270,38 @@ impl Replica for SimNode {
             .collect())
     }
 
-    fn recv_checkpoint(&self, peer: &str) -> Result<u64, String> {
-        Ok(self.recv.get(peer).copied().unwrap_or(0))
+    fn begin_session(&mut self, peer: &str) -> Result<(Checkpoint, u64), String> {
+        self.next_session += 1;
+        Ok((self.recv.get(peer).copied().unwrap_or_default(), self.next_session))
     }
 
-    fn outgoing(&mut self, peer: &str, entry: &FeedEntry) -> Result<Option<DocChange>, String> {
-        let Some(send_scope) = self.send_scope(peer).map(str::to_string) else {
-            return Err(format!("no policy for peer {peer}"));
+    fn peer_hello(&mut self, peer: Peer<'_>, has_upto: u64) -> Result<(), String> {
+        if self.of_record.get(peer.id).is_none_or(|s| *s < peer.session) {
+            self.of_record.insert(peer.id.to_string(), peer.session);
+            self.sent_seq.insert(peer.id.to_string(), has_upto);
+            self.holds_incarnation.insert(peer.id.to_string(), peer.incarnation);
+            self.claims.push((peer.id.to_string(), peer.incarnation, has_upto));
+        }
+        Ok(())
+    }
+
+    fn outgoing(&mut self, peer: Peer<'_>, entry: &FeedEntry) -> Result<Option<DocChange>, String> {
+        let Some(send_scope) = self.send_scope(peer.id).map(str::to_string) else {
+            return Err(format!("no policy for peer {}", peer.id));
         };
-        if self.refusals.contains_key(&(peer.to_string(), entry.doc_id.clone())) {
+        if self.refusals.contains_key(&(peer.id.to_string(), entry.doc_id.clone())) {
             return Ok(None); // refused already: stays unsynced until a new version is delivered
         }
         let Some(stored) = self.docs.get_mut(&entry.doc_id) else { return Ok(None) };
         if !stored.scope.starts_with(&send_scope) {
             return Ok(None);
         }
-        let shared = self.shared.get(&(peer.to_string(), entry.doc_id.clone())).cloned().unwrap_or_default();
+        let (shared, tag) =
+            self.shared.get(&(peer.id.to_string(), entry.doc_id.clone())).cloned().unwrap_or_default();
         let heads = sorted(stored.doc.get_heads());
-        if heads == shared {
+        // Heads recorded under another incarnation of the peer are no proof that it holds
+        // them: the (possibly empty) change after them goes, and the peer says if it lacks them.
+        if heads == shared && tag == peer.incarnation {
             return Ok(None);
         }
         let data = if shared.is_empty() { stored.doc.save() } else { stored.doc.save_after(&shared) };
@@ -250,9 +314,15 @@ impl Replica for SimNode {
         }))
     }
 
-    fn apply(&mut self, peer: &str, upto_seq: u64, docs: Vec<DocChange>) -> Result<Vec<Rejected>, String> {
-        let Some(accept_scope) = self.policies.get(peer).map(|p| p.accept_scope.clone()) else {
-            return Err(format!("no policy for peer {peer}"));
+    fn apply(
+        &mut self,
+        peer: Peer<'_>,
+        upto_seq: u64,
+        peer_head: u64,
+        docs: Vec<DocChange>,
+    ) -> Result<Vec<Rejected>, String> {
+        let Some(accept_scope) = self.policies.get(peer.id).map(|p| p.accept_scope.clone()) else {
+            return Err(format!("no policy for peer {}", peer.id));
         };
         let mut rejected = Vec::new();
         for d in docs {
@@ -278,7 +348,10 @@ impl Replica for SimNode {
                 rejected.push(reject(RejectReason::Invalid, e.to_string()));
                 continue;
             }
-            if !doc.get_missing_deps(&[]).is_empty() {
+            let sender_heads: Vec<ChangeHash> = sorted(d.heads.iter().map(|h| ChangeHash(*h)).collect());
+            if !doc.get_missing_deps(&[]).is_empty()
+                || sender_heads.iter().any(|h| doc.document().get_change_meta_by_hash(h).is_none())
+            {
                 rejected.push(reject(RejectReason::MissingDeps, "history missing".into()));
                 continue;
             }
@@ -305,43 +378,83 @@ impl Replica for SimNode {
             if !changed {
                 self.received_nothing_new += 1;
             }
-            let sender_heads = sorted(d.heads.iter().map(|h| ChangeHash(*h)).collect());
-            self.shared.insert((peer.to_string(), d.doc_id.clone()), sender_heads);
+            self.shared.insert((peer.id.to_string(), d.doc_id.clone()), (sender_heads, peer.incarnation));
+            self.issued.remove(&(peer.id.to_string(), d.doc_id.clone()));
+        }
+        for r in rejected.iter().filter(|r| r.reason != RejectReason::MissingDeps) {
+            self.issued.insert((peer.id.to_string(), r.doc_id.clone()), (r.clone(), 0));
         }
         // A batch with a refusal does not move the checkpoint: if the acknowledgement carrying
-        // the refusal is lost, the sender offers the document again and learns of it then.
-        if rejected.is_empty() {
-            let r = self.recv.entry(peer.to_string()).or_default();
-            *r = (*r).max(upto_seq);
+        // the refusal is lost, the sender offers the document again and learns of it then. Nor
+        // does a session with an incarnation of the peer older than the latest hello's.
+        if rejected.is_empty() && self.is_current(peer) {
+            let cp = self.recv.entry(peer.id.to_string()).or_default();
+            if cp.incarnation == peer.incarnation {
+                cp.seq = cp.seq.max(upto_seq);
+                cp.head = cp.head.max(peer_head);
+            } else {
+                *cp = Checkpoint { incarnation: peer.incarnation, seq: upto_seq, head: peer_head };
+            }
         }
         Ok(rejected)
     }
 
-    fn acknowledged(&mut self, peer: &str, docs: &[(String, Vec<Hash>)]) -> Result<(), String> {
+    fn rewound(&mut self, peer: Peer<'_>, upto_seq: u64, peer_head: u64) -> Result<(), String> {
+        if self.is_current(peer) {
+            self.recv.insert(
+                peer.id.to_string(),
+                Checkpoint { incarnation: peer.incarnation, seq: upto_seq, head: peer_head },
+            );
+        }
+        Ok(())
+    }
+
+    fn acknowledged(&mut self, peer: Peer<'_>, docs: &[(String, Vec<Hash>)]) -> Result<(), String> {
         for (id, heads) in docs {
-            self.refusals.remove(&(peer.to_string(), id.clone()));
+            self.refusals.remove(&(peer.id.to_string(), id.clone()));
             let h = sorted(heads.iter().map(|h| ChangeHash(*h)).collect());
-            self.shared.insert((peer.to_string(), id.clone()), h);
+            self.shared.insert((peer.id.to_string(), id.clone()), (h, peer.incarnation));
         }
         Ok(())
     }
 
-    fn forget_shared(&mut self, peer: &str, doc_id: &str) -> Result<(), String> {
-        self.shared.remove(&(peer.to_string(), doc_id.to_string()));
+    fn forget_shared(&mut self, peer: Peer<'_>, doc_id: &str) -> Result<(), String> {
+        self.shared.remove(&(peer.id.to_string(), doc_id.to_string()));
         Ok(())
     }
 
-    fn refused(&mut self, peer: &str, refused: &[Rejected]) -> Result<(), String> {
+    fn refused(&mut self, peer: Peer<'_>, refused: &[Rejected]) -> Result<(), String> {
         for r in refused {
-            self.refusals.insert((peer.to_string(), r.doc_id.clone()), r.reason);
+            self.refusals.insert((peer.id.to_string(), r.doc_id.clone()), r.reason);
         }
         Ok(())
     }
 
-    fn peer_has_upto(&mut self, peer: &str, seq: u64) -> Result<(), String> {
-        let e = self.sent_seq.entry(peer.to_string()).or_default();
-        *e = (*e).max(seq);
-        self.claims.push((peer.to_string(), seq));
+    fn refusals_to_tell(&mut self, peer: Peer<'_>, limit: usize) -> Result<Vec<Rejected>, String> {
+        Ok(self
+            .issued
+            .iter()
+            .filter(|((p, _), (_, told))| p == peer.id && *told != peer.incarnation)
+            .take(limit)
+            .map(|(_, (r, _))| r.clone())
+            .collect())
+    }
+
+    fn refusals_told(&mut self, peer: Peer<'_>, doc_ids: &[String]) -> Result<(), String> {
+        for id in doc_ids {
+            if let Some(entry) = self.issued.get_mut(&(peer.id.to_string(), id.clone())) {
+                entry.1 = peer.incarnation;
+            }
+        }
+        Ok(())
+    }
+
+    fn peer_has_upto(&mut self, peer: Peer<'_>, seq: u64) -> Result<(), String> {
+        if self.is_current(peer) {
+            let e = self.sent_seq.entry(peer.id.to_string()).or_default();
+            *e = (*e).max(seq);
+            self.claims.push((peer.id.to_string(), peer.incarnation, seq));
+        }
         Ok(())
     }
 }

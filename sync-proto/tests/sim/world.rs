@@ -1,13 +1,17 @@
 //! The simulated world: nodes, links, a fake clock and one seeded RNG, in one thread.
 //!
 //! A run: links come up; for 300 to 800 steps the world randomly edits documents, drops links
-//! (mostly ones with bytes in flight), restarts nodes, partitions sets of links, or lets the
-//! clock run and delivers what is due. Then it heals (every link up until no bytes move) and
-//! checks: every node holds exactly its scope's documents, identical (heads and content)
-//! everywhere, no local change lost, every session `Synced`, every checkpoint at the peer's
-//! head, every recorded shared head true; then a second round of sessions must be two hellos
-//! per link. During the run: no session error, no refusal but of out-of-scope documents, no
-//! document stored outside its scope, and every `peer_has_upto` claim true when made.
+//! (mostly ones with bytes in flight), restarts nodes (their stores open again: a new
+//! incarnation), backs stores up and restores them from those older backups, partitions sets
+//! of links, or lets the clock run and delivers what is due. Then it heals (every link up until
+//! no bytes move) and checks: every node holds exactly its scope's documents, identical (heads
+//! and content) everywhere, no local change lost (but those a restore took before they left
+//! their node), every session `Synced`, every checkpoint at the peer's head and valid in its
+//! history, every recorded shared head true (unless recorded under an incarnation a restore cut
+//! off); then a second round of sessions must be two hellos per link. During the run: no
+//! session error, no refusal but of out-of-scope documents (and "missing history" at restored
+//! stores), no document stored outside its scope, every `peer_has_upto` claim true when made,
+//! and only restored stores go back.
 //!
 //! Determinism: every decision comes from `rng` (seeded) or from ordered containers
 //! (`BTreeMap`, `Vec`); automerge actors are fixed per node and commits carry no timestamp, so
@@ -20,7 +24,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use yizhan_sync_proto::wire::{FrameDecoder, Message};
-use yizhan_sync_proto::{Event, MESSAGE_BYTES_MAX, RejectReason, Session, SessionConfig};
+use yizhan_sync_proto::{Event, MESSAGE_BYTES_MAX, RejectReason, Replica, Session, SessionConfig};
 
 use super::net::{CHILD, Endpoint, Ev, Link, PARENT, fragments};
 use super::node::{Edit, Policy, SimNode};
@@ -45,8 +49,8 @@ macro_rules! trace {
 pub struct Options {
     pub seed: u64,
     pub verbose: bool,
-    /// Also restore nodes' stores from older backups (the case PROTOCOL.md's "its store was
-    /// replaced" covers). Off in the default run: see the report of issue 3's simulator.
+    /// Also back up nodes' stores and restore them from those older backups (docs/PROTOCOL.md,
+    /// "Restored stores").
     pub restore: bool,
 }
 
@@ -61,6 +65,8 @@ pub struct Report {
     pub link_drops: u32,
     pub restarts: u32,
     pub restores: u32,
+    /// Sessions that found the peer's checkpoint named history a restore had lost.
+    pub rewinds: u32,
     pub partitions: u32,
     pub sessions: u32,
     pub zombies: u32,
@@ -161,6 +167,9 @@ pub struct World {
     backups: BTreeMap<usize, Backup>,
     /// Store generation per node (restores so far).
     generation: Vec<u32>,
+    /// Incarnations that stores restored from a backup opened with: the incarnation before
+    /// one of these in a store's list lost its end.
+    restore_incarnations: BTreeSet<u64>,
     /// Indices into `edits` made at a node after the backup it was later restored from:
     /// they may be lost (if they had not left the node yet).
     maybe_lost: BTreeSet<usize>,
@@ -199,15 +208,21 @@ impl World {
         let slow = rng.random_bool(0.25);
         let mut nodes = Vec::new();
         let mut links = Vec::new();
-        nodes.push(SimNode::new(0, "province-51", "51"));
+        nodes.push(SimNode::new(0, "province-51", "51", rng.random_range(1..=u64::MAX)));
         for county in COUNTIES {
             let hub = nodes.len();
-            nodes.push(SimNode::new(hub, &format!("county-{county}"), county));
+            nodes.push(SimNode::new(
+                hub,
+                &format!("county-{county}"),
+                county,
+                rng.random_range(1..=u64::MAX),
+            ));
             links.push(new_link(&mut rng, hub, 0, true, slow));
             for k in 0..KIOSKS_PER_COUNTY {
                 let i = nodes.len();
                 let scope = village_scope(county, k % VILLAGES_PER_COUNTY);
-                nodes.push(SimNode::new(i, &format!("kiosk-{county}-{k:02}"), &scope));
+                let incarnation = rng.random_range(1..=u64::MAX);
+                nodes.push(SimNode::new(i, &format!("kiosk-{county}-{k:02}"), &scope, incarnation));
                 links.push(new_link(&mut rng, i, hub, false, slow));
             }
         }
@@ -246,6 +261,7 @@ impl World {
             restore_mode: opts.restore,
             backups: BTreeMap::new(),
             generation: vec![0; n],
+            restore_incarnations: BTreeSet::new(),
             maybe_lost: BTreeSet::new(),
             rng,
             now: 0,
@@ -368,6 +384,21 @@ impl World {
         match &event {
             Event::Connected(_) => {}
             Event::Synced => set_synced(self, true),
+            // Only a store restored from a backup goes back, and only then does a peer hold a
+            // checkpoint of it that names history it lost.
+            Event::WentBack { peer_checkpoint, upto_seq } => {
+                if self.generation[n] == 0 {
+                    self.fail(format!("{who}: went back from {peer_checkpoint} to {upto_seq} unrestored"));
+                }
+                self.report.rewinds += 1;
+                trace!(self, "{who}: the peer's checkpoint {peer_checkpoint} is void, back to {upto_seq}");
+            }
+            Event::PeerWentBack { checkpoint, upto_seq } => {
+                set_synced(self, false);
+                if self.generation[peer] == 0 {
+                    self.fail(format!("{who}: peer went back from {checkpoint} to {upto_seq} unrestored"));
+                }
+            }
             Event::Received { docs, rejected } => {
                 set_synced(self, false);
                 for r in rejected {
@@ -520,6 +551,11 @@ impl World {
     }
 
     fn disconnect(&mut self, link: usize, why: &str) {
+        self.disconnect_dead(link, why, None);
+    }
+
+    /// Drops the link; `dead` is a node whose process stopped (it keeps no half-open side).
+    fn disconnect_dead(&mut self, link: usize, why: &str, dead: Option<usize>) {
         let Some(eps) = self.links[link].live.take() else { return };
         self.report.link_drops += 1;
         let epoch = self.links[link].epoch;
@@ -527,7 +563,8 @@ impl World {
         let [child_ep, parent_ep] = *eps;
         for (side, ep) in [(CHILD, child_ep), (PARENT, parent_ep)] {
             // Half-open: this side has not noticed yet and still reads what was on its way.
-            if pending[side] > 0 && !self.healing && self.rng.random_bool(0.3) {
+            let alive = dead != Some(self.links[link].node(side));
+            if alive && pending[side] > 0 && !self.healing && self.rng.random_bool(0.3) {
                 self.report.zombies += 1;
                 self.zombies.insert((link, epoch, side), Zombie { ep, pending: pending[side] });
             }
@@ -541,6 +578,20 @@ impl World {
             pending
         );
         self.schedule_reconnect(link);
+    }
+
+    /// The node's process stops: its connections drop (only its peers may keep a half-open
+    /// side), and the changes it had not yet announced to its sessions die with it.
+    fn stop(&mut self, node: usize, why: &str) {
+        let links: Vec<usize> = self.node_links[node].iter().map(|(l, _)| *l).collect();
+        for l in links {
+            self.disconnect_dead(l, why, Some(node));
+        }
+        let dead: Vec<(usize, u64, usize)> =
+            self.zombies.keys().filter(|(l, _, s)| self.links[*l].node(*s) == node).copied().collect();
+        for key in dead {
+            self.zombies.remove(&key);
+        }
     }
 
     fn schedule_reconnect(&mut self, link: usize) {
@@ -780,12 +831,14 @@ impl World {
     }
 
     fn backup_or_restore(&mut self) {
-        let node = self.rng.random_range(0..self.nodes.len());
-        if self.rng.random_bool(0.6) || !self.backups.contains_key(&node) {
+        let with_backup: Vec<usize> = self.backups.keys().copied().collect();
+        if with_backup.is_empty() || self.rng.random_bool(0.55) {
+            let node = self.rng.random_range(0..self.nodes.len());
             trace!(self, "{} backs up its store (feed head {})", self.nodes[node].id, self.nodes[node].seq);
             self.backups.insert(node, Backup { node: self.nodes[node].clone(), edits_len: self.edits.len() });
             return;
         }
+        let node = *with_backup.choose(&mut self.rng).unwrap();
         let Some(backup) = self.backups.remove(&node) else { return };
         self.report.restores += 1;
         self.generation[node] += 1;
@@ -796,17 +849,19 @@ impl World {
             self.nodes[node].seq,
             backup.node.seq
         );
-        let links: Vec<usize> = self.node_links[node].iter().map(|(l, _)| *l).collect();
-        for l in links {
-            self.disconnect(l, "store restored");
-        }
-        self.nodes[node].restore(&backup.node, node, self.generation[node]);
+        self.stop(node, "store restored");
+        let incarnation = self.rng.random_range(1..=u64::MAX);
+        self.restore_incarnations.insert(incarnation);
+        self.nodes[node].restore(&backup.node, node, self.generation[node], incarnation);
         for i in backup.edits_len..self.edits.len() {
             if self.edits[i].1 == node {
                 self.maybe_lost.insert(i);
             }
         }
-        self.verified.retain(|(n, _), _| *n != node);
+        // Its feed changed under the verified ranges, and its peers' claims about it may not
+        // hold any more.
+        let id = self.nodes[node].id.clone();
+        self.verified.retain(|(n, p), _| *n != node && *p != id);
         self.notify_pending[node] = false;
     }
 
@@ -832,14 +887,14 @@ impl World {
                 }
             }
             400..410 => {
-                // A node restarts: every connection it had is gone; its store persists.
+                // A node restarts: every connection it had is gone; its store persists and is
+                // opened again (a new incarnation).
                 let node = self.rng.random_range(0..self.nodes.len());
                 trace!(self, "{} restarts", self.nodes[node].id);
                 self.report.restarts += 1;
-                let links: Vec<usize> = self.node_links[node].iter().map(|(l, _)| *l).collect();
-                for l in links {
-                    self.disconnect(l, "restart");
-                }
+                self.stop(node, "restart");
+                let incarnation = self.rng.random_range(1..=u64::MAX);
+                self.nodes[node].reopen(incarnation);
             }
             410..425 => self.partition(),
             _ => {
@@ -910,14 +965,24 @@ impl World {
 
     // ---- invariants -----------------------------------------------------------------------
 
+    /// Whether node `p`'s history during its incarnation `incarnation` is all still in its
+    /// store: the incarnation is in its list and was not cut short by a restore. What a peer
+    /// recorded of `p` under such an incarnation must be true.
+    fn intact(&self, p: usize, incarnation: u64) -> bool {
+        let list = &self.nodes[p].incarnations;
+        list.iter()
+            .position(|i| i.0 == incarnation)
+            .is_some_and(|k| list.get(k + 1).is_none_or(|next| !self.restore_incarnations.contains(&next.0)))
+    }
+
     /// After every session call: what the replica claims of its peers is true.
     fn check_replica(&mut self, n: usize) {
         let claims = std::mem::take(&mut self.nodes[n].claims);
-        for (peer_id, seq) in claims {
+        for (peer_id, incarnation, seq) in claims {
             let p = self.index[&peer_id];
-            if self.generation[p] > 0 {
-                // Its peer lost what it had acknowledged: the belief is stale by design; the
-                // final checks judge whether the protocol repairs it.
+            if !self.intact(p, incarnation) {
+                // Recorded by a session with an incarnation of the peer whose end a restore
+                // cut off: not a claim about the peer's store as it is now.
                 continue;
             }
             if seq > self.nodes[n].seq {
@@ -958,12 +1023,12 @@ impl World {
                 self.fail(format!("{} stored {doc_id} of scope {scope}", self.nodes[n].id));
             }
         }
-        // A checkpoint never passes the peer's feed head.
-        for (peer_id, &upto) in &self.nodes[n].recv {
+        // A checkpoint of an intact incarnation never passes the peer's feed head.
+        for (peer_id, cp) in &self.nodes[n].recv {
             let p = self.index[peer_id];
-            if upto > self.nodes[p].seq && self.generation[p] == 0 {
+            if cp.seq > self.nodes[p].seq && self.intact(p, cp.incarnation) {
                 self.fail(format!(
-                    "{} holds checkpoint {upto} of {peer_id}, whose head is {}",
+                    "{} holds checkpoint {cp:?} of {peer_id}, whose head is {}",
                     self.nodes[n].id, self.nodes[p].seq
                 ));
             }
@@ -1070,24 +1135,27 @@ impl World {
                     self.nodes[c].id, self.nodes[p].id
                 ));
             }
-            // Each side has applied the other's whole feed.
+            // Each side has applied the other's whole feed, as it is now.
             for (a, b) in [(c, p), (p, c)] {
-                let cp = self.nodes[a].recv.get(&self.nodes[b].id).copied().unwrap_or(0);
-                if cp != self.nodes[b].seq {
+                let cp = self.nodes[a].recv.get(&self.nodes[b].id).copied().unwrap_or_default();
+                // Recorded while the peer's head lay within that incarnation as it has it now.
+                let end = self.nodes[b].incarnation_end(cp.incarnation).unwrap();
+                let stands = cp.seq == 0 || end.is_some_and(|e| cp.seq <= cp.head && cp.head <= e);
+                if cp.seq != self.nodes[b].seq || !stands {
                     self.fail(format!(
-                        "{} holds checkpoint {cp} of {}, whose head is {}",
+                        "{} holds checkpoint {cp:?} of {}, whose head is {} (its incarnation ends at {end:?})",
                         self.nodes[a].id, self.nodes[b].id, self.nodes[b].seq
                     ));
                 }
             }
         }
-        // What each node records its peers hold is true.
+        // What each node records its peers hold is true, unless recorded under an incarnation
+        // of the peer that a restore cut off (then it is no proof, only where changes start).
         for n in 0..self.nodes.len() {
-            let shared: Vec<((String, String), Vec<ChangeHash>)> =
-                self.nodes[n].shared.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            for ((peer, doc_id), heads) in shared {
+            let shared: Vec<_> = self.nodes[n].shared.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            for ((peer, doc_id), (heads, incarnation)) in shared {
                 let p = self.index[&peer];
-                if !self.nodes[p].holds(&doc_id, &heads) {
+                if self.intact(p, incarnation) && !self.nodes[p].holds(&doc_id, &heads) {
                     self.fail(format!(
                         "{} records {peer} holds {doc_id} at heads {peer} lacks",
                         self.nodes[n].id
@@ -1110,10 +1178,11 @@ impl World {
                     shown.insert(doc_id.clone());
                 }
             }
+            // (An out-of-scope document lost with a restore is nowhere, and shown nowhere.)
             let truth: BTreeSet<String> = self
                 .docs
                 .iter()
-                .filter(|(_, i)| !i.legit && i.creator == c)
+                .filter(|(id, i)| !i.legit && i.creator == c && self.nodes[c].docs.contains_key(*id))
                 .map(|(id, _)| id.clone())
                 .collect();
             let wrongly_synced: Vec<_> = truth.difference(&shown).cloned().collect();
