@@ -198,6 +198,7 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
         )?;
         set_text(&b, "input[name=village_name]", "光明村")?;
         set_text(&b, "input[name=farmer_name]", "何大姐")?;
+        set_text(&b, "input[name=farmer_phone]", "13812345678")?;
         set_text(&b, "input[name=officer]", "刘信息员")?;
         b.click(&b.find("button[name=intent][value=escalate]")?)
     })();
@@ -290,6 +291,8 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
     sign_out(&b);
     sign_in(&b, &county, "staff", "/desk");
     reload_until(&b, &format!("{county}{desk_case}"), "[data-testid=status]", "已办结");
+    // The county centre sees the farmer's number in clear to phone her (sealed to its key).
+    reload_until(&b, &format!("{county}{desk_case}"), "[data-testid=phone]", "13812345678");
     assert!(text_of(&b, "[data-testid=rating]").contains('5'), "the rating reached the county");
     choose(&b, "[data-testid=followup-form] select[name=category]", "病虫害防治").unwrap();
     set_text(&b, "[data-testid=followup-form] input[name=text]", "农户反映效果好").unwrap();

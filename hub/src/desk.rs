@@ -375,6 +375,13 @@ async fn case_page(
 ) -> Result<Markup, DeskError> {
     let d = load_case(&hub, &actor, &id).await?;
     let (c, s) = (&d.case, &d.state);
+    // The number in clear for whoever makes the follow-up call (the county centre); it is
+    // sealed to the county's key, so only a county hub can open it.
+    let phone_clear = if authorize(&actor, Action::ViewPhone, c, s).is_ok() && !d.phone_masked.is_empty() {
+        hub.open_phone(&c.id).await
+    } else {
+        None
+    };
     let may = |k| authorize(&actor, Action::Event(k), c, s).is_ok();
     let name = |id: &str| d.names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let now = now_ms();
@@ -410,7 +417,9 @@ async fn case_page(
             h1 { (c.subject) " " span.badge data-testid="status" { (s.status.name_zh()) } }
             p { (region_zh(&c.region_code)) " " (c.village_name) " · " (industry_zh(&c.industry)) " · 登记 " (fmt_time(c.created_at_ms)) " · 信息员 " (name(&c.officer)) }
             p.desc { (c.description) }
-            p { "农户：" (c.farmer_name) @if !d.phone_masked.is_empty() && authorize(&actor, Action::ViewPhone, c, s).is_ok() { " · 电话 " (d.phone_masked) } }
+            p { "农户：" (c.farmer_name)
+                @if let Some(phone) = &phone_clear { " · 电话 " a href=(format!("tel:{phone}")) data-testid="phone" { (phone) } }
+                @else if !d.phone_masked.is_empty() { " · 电话 " span data-testid="phone" { (d.phone_masked) } } }
             @if !photos.is_empty() {
                 div.photos {
                     @for p in &photos {
@@ -800,6 +809,9 @@ pub struct ExportQuery {
     pub status: String,
     #[serde(default)]
     pub format: String,
+    /// "1": numbers in clear (county centres only).
+    #[serde(default)]
+    pub phones: String,
 }
 
 async fn export_page(SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
@@ -819,10 +831,13 @@ async fn export_page(SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
                 select name="industry" { option value="" { "全部产业" } @for i in Industry::ALL { option value=(i.code()) { (i.name_zh()) } } }
                 select name="status" { option value="" { "全部状态" } @for s in Status::ALL { option value=(s.code()) { (s.name_zh()) } } }
                 input type="text" name="expert" placeholder="专家编号（可空）";
+                @if actor.region.level() == yizhan_core::RegionLevel::County {
+                    label { input type="checkbox" name="phones" value="1"; " 含完整电话（用于回访，请妥善保管）" }
+                }
                 button.primary type="submit" name="format" value="xlsx" data-testid="export-xlsx" { "导出 Excel" }
                 button type="submit" name="format" value="csv" data-testid="export-csv" { "导出 CSV" }
             }
-            p.muted { "只导出您的管辖范围；农户电话按权限显示，一律打码（县级中心需要回访时在案例页查看）。" }
+            p.muted { "只导出您的管辖范围。农户电话默认打码；只有县级中心可以导出完整电话（用于回访）。" }
         }
     };
     Ok(page("导出", Some(&actor), body))
@@ -860,10 +875,33 @@ async fn export_download(
         status: Some(q.status.clone()),
         limit: 0,
     };
-    let (rows, names) = hub
+    // Numbers in clear only when asked for by a county centre, whose hub alone can open them.
+    let county_key = if q.phones == "1" {
+        if actor.region.level() != yizhan_core::RegionLevel::County {
+            return Err(denied(yizhan_core::Denied::Role));
+        }
+        let h = hub.clone();
+        let key = tokio::task::spawn_blocking(move || h.county_key()).await.ok().and_then(Result::ok);
+        if key.is_none() {
+            return Err(DeskError(StatusCode::INTERNAL_SERVER_ERROR, "本节点无法解开电话号码".into()));
+        }
+        tracing::info!(person = %actor.person_id, "export with phone numbers in clear");
+        key
+    } else {
+        None
+    };
+    let (rows, names, phones) = hub
         .store
         .call(move |db| {
             let rows = db.service_rows(&filter)?;
+            let mut phones = std::collections::HashMap::new();
+            if let Some(key) = &county_key {
+                for r in &rows {
+                    if let Ok(Some(p)) = crate::sealing::open_phone_in(db, key, &r.case.id) {
+                        phones.insert(r.case.id.clone(), p);
+                    }
+                }
+            }
             let mut names = std::collections::HashMap::new();
             for r in &rows {
                 if !r.case.expert.is_empty() && !names.contains_key(&r.case.expert) {
@@ -872,14 +910,30 @@ async fn export_download(
                     names.insert(r.case.expert.clone(), n);
                 }
             }
-            Ok((rows, names))
+            Ok((rows, names, phones))
         })
         .await?;
-    let records: Vec<yizhan_records::ServiceRecord> =
-        rows.into_iter().map(|r| crate::export::record(r, &names)).collect();
+    let records: Vec<yizhan_records::ServiceRecord> = rows
+        .into_iter()
+        .map(|r| {
+            let clear = phones.get(&r.case.id).cloned();
+            let mut rec = crate::export::record(r, &names);
+            if let Some(p) = clear {
+                rec.phone = p;
+            }
+            rec
+        })
+        .collect();
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M");
-    if q.format == "csv" {
-        let bytes = yizhan_records::export_csv(&records);
+    // Building a large XLSX takes seconds: off the async threads.
+    let csv = q.format == "csv";
+    let built = tokio::task::spawn_blocking(move || {
+        if csv { Ok(yizhan_records::export_csv(&records)) } else { yizhan_records::export_xlsx(&records) }
+    })
+    .await
+    .map_err(|_| DeskError(StatusCode::INTERNAL_SERVER_ERROR, "导出失败".into()))?;
+    if csv {
+        let bytes = built.map_err(|e| DeskError(StatusCode::BAD_REQUEST, e.message_zh()))?;
         Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -889,8 +943,7 @@ async fn export_download(
         )
             .into_response())
     } else {
-        let bytes = yizhan_records::export_xlsx(&records)
-            .map_err(|e| DeskError(StatusCode::BAD_REQUEST, format!("导出失败：{e}")))?;
+        let bytes = built.map_err(|e| DeskError(StatusCode::BAD_REQUEST, e.message_zh()))?;
         Ok((
             [
                 (
