@@ -1,8 +1,8 @@
 //! Operations shared by the HTML UI and the JSON API.
 
 use automerge::AutoCommit;
-use yizhan_core::case::DOC_TYPE;
 use yizhan_core::access::{Action, EventKindCode};
+use yizhan_core::case::DOC_TYPE;
 use yizhan_core::{Actor, Attachment, CaseDoc, CaseState, Event, EventKind, authorize};
 use yizhan_store::{BlobInfo, Db, Hash, Job, NewBlob};
 
@@ -232,7 +232,8 @@ pub async fn add_event(
     }
     let code = EventKindCode::of(&kind);
     let who = who.cloned();
-    let actor_id = who.as_ref().map(|a| a.person_id.clone()).unwrap_or_else(|| input.actor.trim().to_string());
+    let actor_id =
+        who.as_ref().map(|a| a.person_id.clone()).unwrap_or_else(|| input.actor.trim().to_string());
     let mut ev = Event::new(state.new_id(), state.clock.now_ms(), actor_id, kind);
     ev.text = input.text;
     ev.target = input.target;
@@ -245,7 +246,8 @@ pub async fn add_event(
             db.update_doc(&id, move |doc: &mut AutoCommit| {
                 if let (Some(actor), Some(code)) = (&who, code) {
                     let case = CaseDoc::from_doc(doc)?;
-                    authorize(actor, Action::Event(code), &case, &case.state()).map_err(AppError::Forbidden)?;
+                    authorize(actor, Action::Event(code), &case, &case.state())
+                        .map_err(AppError::Forbidden)?;
                 }
                 let ev_id = ev.id.clone();
                 let case = CaseDoc::append_event(doc, ev).map_err(AppError::from)?;
