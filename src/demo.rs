@@ -19,7 +19,14 @@ const KIOSKS: [(&str, &str); 2] =
 /// Every demo account's password (printed by `yizhan demo`).
 pub const DEMO_PASSWORD: &str = "yizhan2026";
 
-type DemoPerson = (&'static str, &'static str, &'static str, &'static str, &'static [&'static str], &'static [&'static str]);
+type DemoPerson = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
 
 /// (id, name, role, region, industries, specialities)
 const COUNTY_PEOPLE: [DemoPerson; 8] = [
@@ -133,7 +140,9 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     }
     println!("  county hub {COUNTY} (蒲江县): http://{}/", county.http_addr);
     println!("  province hub {PROVINCE}: http://{}/", province.http_addr);
-    println!("  demo accounts (password {DEMO_PASSWORD}), sign in at /desk on the hubs and /signin on the kiosks:");
+    println!(
+        "  demo accounts (password {DEMO_PASSWORD}), sign in at /desk on the hubs and /signin on the kiosks:"
+    );
     for (id, name, role, region, ..) in COUNTY_PEOPLE.iter().chain(PROVINCE_PEOPLE.iter()) {
         println!("    {id:<16} {name} ({role}, {})", yizhan_core::regions().path_name(region));
     }

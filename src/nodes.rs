@@ -287,7 +287,10 @@ pub async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
     let hub = start_hub(data_dir, args.http, args.sync, parent).await?;
     if let Some(password) = yizhan_hub::ensure_admin(&hub).await? {
         // Shown once, on the operator's console only (never logged): change it after signing in.
-        println!("首次启动：管理员账号 admin，初始密码 {password}（登录 http://{}/desk 后请修改）", hub.http_addr);
+        println!(
+            "首次启动：管理员账号 admin，初始密码 {password}（登录 http://{}/desk 后请修改）",
+            hub.http_addr
+        );
     }
     println!(
         "驿站 hub {} ({}) ready: http://{}/  sync on {}",

@@ -10,8 +10,8 @@
 mod actor;
 mod blobs;
 mod db;
-mod migrations;
 pub mod keys;
+mod migrations;
 pub mod partial;
 mod projection;
 pub mod service;
