@@ -1,9 +1,11 @@
-//! Deterministic simulation of document sync across the three tiers (issue 3, DESIGN.md
-//! examples 5 and 6): one province hub, three county hubs and thirty village kiosks making
-//! random edits over links that drop, delay, fragment and partition, nodes that restart and
-//! stores restored from older backups of themselves, in one thread per seed, with a seeded RNG
-//! and a fake clock. After healing every node must hold exactly the documents of its scope,
-//! identical everywhere, and a second round of sessions must be two hellos per link.
+//! Deterministic simulation of document and blob sync across the three tiers (issue 3,
+//! DESIGN.md examples 5 and 6): one province hub, three county hubs and thirty village kiosks
+//! making random edits and attaching photos (blobs of 1 KiB to 256 KiB) over links that drop,
+//! delay, fragment and partition, nodes that restart and stores restored from older backups of
+//! themselves, in one thread per seed, with a seeded RNG and a fake clock. After healing every
+//! node must hold exactly the documents of its scope, identical everywhere, and every blob those
+//! documents reference, complete and verified (originals stay below a province that does not
+//! fetch them); a second round of sessions must be two hellos per link.
 //!
 //! - `cargo test -p yizhan-sync-proto --test simulation -- --nocapture` runs the default seeds
 //!   and prints the protocol's cost.
@@ -27,8 +29,9 @@ use sim::world::{Options, Report, Soft, World, type_name};
 
 /// The first seed of the default run. CI may rotate it with `YIZHAN_SIM_BASE`.
 const BASE_SEED: u64 = 0x7A11_0000;
-/// Seeds in the default run: about 15 s in a debug build on two idle cores.
-const DEFAULT_SEEDS: u64 = 200;
+/// Seeds in the default run: about 20 s in a debug build on two idle cores (a seed with its
+/// blobs takes about 0.25 s of CPU).
+const DEFAULT_SEEDS: u64 = 160;
 
 fn env_u64(name: &str) -> Option<u64> {
     let v = std::env::var(name).ok()?;
@@ -53,9 +56,11 @@ fn print_report(r: &Report) {
     let by_type: Vec<String> = r.messages.iter().map(|(t, n)| format!("{} {n}", type_name(*t))).collect();
     println!(
         "seed {}: {} steps, {} docs ({} out of scope), {} edits, {} sessions, {} drops, {} restarts, {} restores \
-         ({} rewinds), {} partitions, {} half-open; messages {} ({}), {} bytes sent, {} lost in drops, {} doc changes \
-         carrying {} automerge bytes; healed in {} ms / {} events; second round {} messages, {} bytes; docs held \
-         province/counties/kiosks {:?}",
+         ({} rewinds), {} partitions, {} half-open; messages {} ({}), {} session bytes, {} blob stream bytes, {} lost in \
+         drops, {} doc changes \
+         carrying {} automerge bytes; blobs {} created ({} bytes), {} received, {} content bytes sent, {} resumed, \
+         {} missing; healed in {} ms / {} events; second round {} session messages, {} bytes ({} blob messages); docs held \
+         province/counties/kiosks {:?}, blobs {:?}",
         r.seed,
         r.steps,
         r.docs_created,
@@ -71,14 +76,23 @@ fn print_report(r: &Report) {
         r.messages_total(),
         by_type.join(", "),
         r.bytes_sent,
+        r.blob_wire_bytes,
         r.bytes_lost,
         r.docs_sent,
         r.doc_data_bytes,
+        r.blobs_created,
+        r.blob_bytes_created,
+        r.blobs_received,
+        r.blob_content_sent,
+        r.blob_resumes,
+        r.blob_missing,
         r.heal_ms,
         r.heal_events,
         r.round2_messages,
         r.round2_bytes,
-        r.docs_held
+        r.round2_blob_messages,
+        r.docs_held,
+        r.blobs_held
     );
     for (kind, s) in &r.soft {
         println!("  soft finding {kind:?}: {s}");
@@ -107,7 +121,7 @@ fn summarize(reports: &[Report]) {
     let new: u64 = reports.iter().map(|r| r.received_new).sum();
     let nothing_new: u64 = reports.iter().map(|r| r.received_nothing_new).sum();
     println!(
-        "per seed (mean / max): messages {:.0} / {}, bytes sent {:.0} / {}, lost in drops {:.0} / {}, \
+        "per seed (mean / max): messages {:.0} / {}, session bytes {:.0} / {}, lost in drops {:.0} / {}, \
          docs created {:.0}, edits {:.0}, drops {:.0}, half-open sessions {:.1}, restores {:.1} ({:.1} rewinds), \
          heal {:.0} ms / {} ms, heal events {:.0} / {}",
         mean(&|r| r.messages_total()),
@@ -136,12 +150,30 @@ fn summarize(reports: &[Report]) {
         docs_sent as f64 / edits.max(1) as f64,
         100.0 * nothing_new as f64 / (new + nothing_new).max(1) as f64,
     );
+    println!(
+        "blobs per seed (mean / max): created {:.1} / {} ({:.0} KiB), received verified {:.1} / {}, content sent \
+         {:.0} KiB / {} KiB (x{:.2} of what arrived), resumed from a verified prefix {:.1} / {}, answered missing {:.1}",
+        mean(&|r| u64::from(r.blobs_created)),
+        max(&|r| u64::from(r.blobs_created)),
+        mean(&|r| r.blob_bytes_created) / 1024.0,
+        mean(&|r| u64::from(r.blobs_received)),
+        max(&|r| u64::from(r.blobs_received)),
+        mean(&|r| r.blob_content_sent) / 1024.0,
+        max(&|r| r.blob_content_sent) / 1024,
+        reports.iter().map(|r| r.blob_content_sent).sum::<u64>() as f64
+            / reports.iter().map(|r| r.blob_received_bytes).sum::<u64>().max(1) as f64,
+        mean(&|r| u64::from(r.blob_resumes)),
+        max(&|r| u64::from(r.blob_resumes)),
+        mean(&|r| u64::from(r.blob_missing)),
+    );
     let r2: Vec<(u64, u64)> = reports.iter().map(|r| (r.round2_messages, r.round2_bytes)).collect();
     let links = (sim::world::COUNTIES.len() * (1 + sim::world::KIOSKS_PER_COUNTY)) as f64;
     println!(
-        "second round after healing: {:.1} messages and {:.0} bytes per link (2 hellos each, always)",
+        "second round after healing: {:.1} session messages and {:.0} bytes per link (2 hellos each, always); \
+         {:.1} blob stream messages per seed (wants for blobs a restore took before they left their node)",
         r2.iter().map(|x| x.0).sum::<u64>() as f64 / n / links,
         r2.iter().map(|x| x.1).sum::<u64>() as f64 / n / links,
+        mean(&|r| r.round2_blob_messages),
     );
 }
 

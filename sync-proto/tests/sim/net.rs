@@ -9,8 +9,28 @@
 
 use yizhan_sync_proto::Session;
 
+use super::blobs::BlobLink;
+
 pub const CHILD: usize = 0;
 pub const PARENT: usize = 1;
+
+/// The streams of a connection: the document session, and blob streams (each opened by its
+/// fetching side). The session has its own lane, as QUIC gives it priority over blob streams:
+/// a slice never delays a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Session,
+    Blob { fetcher: usize, stream: u64 },
+}
+
+impl Lane {
+    pub fn index(self) -> usize {
+        match self {
+            Lane::Session => 0,
+            Lane::Blob { .. } => 1,
+        }
+    }
+}
 
 /// One side of a session pair, with what the driver learnt from its events.
 pub struct Endpoint {
@@ -40,12 +60,16 @@ pub struct Link {
     pub blocked: u32,
     /// A reconnect is scheduled.
     pub reconnecting: bool,
-    /// Per receiving side: the latest delivery time scheduled in this epoch (FIFO).
-    pub last_at: [u64; 2],
-    /// Per receiving side: the queue key of the latest delivery, to coalesce chunks into it.
-    pub last_key: [Option<(u64, u64)>; 2],
-    /// Per receiving side: deliveries in flight in this epoch.
+    /// Per lane and receiving side: the latest delivery time scheduled in this epoch (FIFO).
+    pub last_at: [[u64; 2]; 2],
+    /// Per lane and receiving side: the queue key of the latest delivery, to coalesce into it.
+    pub last_key: [[Option<(u64, u64)>; 2]; 2],
+    /// Per receiving side: session deliveries in flight in this epoch.
     pub pending: [usize; 2],
+    /// Per receiving side: blob stream deliveries in flight in this epoch.
+    pub blob_pending: [usize; 2],
+    /// The blob side of the connection, per fetching side.
+    pub blob: [BlobLink; 2],
     /// Messages each side sent since the counter was reset (for the second-round check).
     pub round_msgs: [Vec<u8>; 2],
 }
@@ -63,8 +87,10 @@ impl Link {
 /// Something scheduled on the fake clock.
 #[derive(Debug)]
 pub enum Ev {
-    /// Bytes of session `epoch` arriving at side `to` of `link`.
-    Deliver { link: usize, epoch: u64, to: usize, bytes: Vec<u8> },
+    /// Bytes of connection `epoch`, on `lane`, arriving at side `to` of `link`.
+    Deliver { link: usize, epoch: u64, to: usize, lane: Lane, bytes: Vec<u8> },
+    /// Side `side` of `link` (connection `epoch`) looks again for blobs to fetch (a retry is due).
+    FetchWake { link: usize, epoch: u64, side: usize },
     /// The node's store changed: its sessions are told (`local_changed`), as the driver's
     /// watch channel does, a little later.
     Notify { node: usize },

@@ -8,10 +8,14 @@
 //! records of a peer carries the peer's incarnation (see `Replica`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ReadDoc, ScalarValue};
+use yizhan_sync_proto::blob::{BlobHash, outboard};
 use yizhan_sync_proto::{Checkpoint, DocChange, FeedEntry, Hash, Peer, RejectReason, Rejected, Replica};
+
+use super::blobs::{BlobRef, SimBlob};
 
 pub const DOC_TYPES: [&str; 2] = ["case", "notice"];
 
@@ -69,6 +73,13 @@ pub struct SimNode {
     /// (redundant transfers: echoes, resends after a lost acknowledgement).
     pub received_new: u64,
     pub received_nothing_new: u64,
+    /// Complete, verified blobs; verified prefixes of blobs being received (durable, like the
+    /// store's partial files); the blobs each document references (the store's `doc_blobs`).
+    pub blobs: BTreeMap<BlobHash, SimBlob>,
+    pub partials: BTreeMap<BlobHash, Vec<u8>>,
+    pub doc_blobs: BTreeMap<String, Vec<BlobRef>>,
+    /// This node fetches originals too (otherwise they stay below it).
+    pub fetch_originals: bool,
 }
 
 /// A fixed automerge actor per node (and store generation), so runs are deterministic.
@@ -99,13 +110,42 @@ pub fn content_str(doc: &AutoCommit, key: &str) -> Option<String> {
     }
 }
 
+/// The blobs a document references (its `blobs` map).
+pub fn blob_refs(doc: &AutoCommit) -> Vec<BlobRef> {
+    let Ok(Some((automerge::Value::Object(ObjType::Map), obj))) = doc.get(automerge::ROOT, "blobs") else {
+        return Vec::new();
+    };
+    let mut refs: Vec<BlobRef> = doc
+        .keys(&obj)
+        .filter_map(|hex| {
+            let value = match doc.get(&obj, hex.as_str()).ok()?? {
+                (automerge::Value::Scalar(s), _) => match s.as_ref() {
+                    ScalarValue::Str(t) => t.to_string(),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            BlobRef::parse(&hex, &value)
+        })
+        .collect();
+    refs.sort();
+    refs
+}
+
 /// An edit a node makes to a document it holds.
 #[derive(Debug, Clone)]
 pub enum Edit {
-    Put { key: &'static str, value: String },
-    Delete { key: &'static str },
+    Put {
+        key: &'static str,
+        value: String,
+    },
+    Delete {
+        key: &'static str,
+    },
     AppendNote(String),
     CountView,
+    /// Attachments: blobs recorded here with the change.
+    Attach(Vec<BlobRef>),
 }
 
 impl SimNode {
@@ -132,6 +172,10 @@ impl SimNode {
             applied: Vec::new(),
             received_new: 0,
             received_nothing_new: 0,
+            blobs: BTreeMap::new(),
+            partials: BTreeMap::new(),
+            doc_blobs: BTreeMap::new(),
+            fetch_originals: true,
         }
     }
 
@@ -189,18 +233,81 @@ impl SimNode {
         heads.iter().all(|h| s.doc.document().get_change_meta_by_hash(h).is_some())
     }
 
-    /// Creates a document here (locally authored); returns the change's hash.
-    pub fn create(&mut self, doc_id: &str, doc_type: &str, scope: &str, title: &str) -> ChangeHash {
+    /// Creates a document here (locally authored) referencing `attachments` (blobs already
+    /// recorded here); returns the change's hash.
+    pub fn create(
+        &mut self,
+        doc_id: &str,
+        doc_type: &str,
+        scope: &str,
+        title: &str,
+        attachments: &[BlobRef],
+    ) -> ChangeHash {
         let mut doc = AutoCommit::new().with_actor(self.actor.clone());
         doc.put(automerge::ROOT, "scope", scope).unwrap();
         doc.put(automerge::ROOT, "created_by", self.id.as_str()).unwrap();
         doc.put(automerge::ROOT, "title", title).unwrap();
         doc.put_object(automerge::ROOT, "notes", ObjType::List).unwrap();
         doc.put(automerge::ROOT, "views", ScalarValue::counter(0)).unwrap();
+        let blobs = doc.put_object(automerge::ROOT, "blobs", ObjType::Map).unwrap();
+        for a in attachments {
+            doc.put(&blobs, yizhan_sync_proto::blob::to_hex(&a.hash), a.value()).unwrap();
+        }
         let hash = doc.commit().unwrap();
+        self.doc_blobs.insert(doc_id.into(), blob_refs(&doc));
         self.docs.insert(doc_id.into(), Stored { doc_type: doc_type.into(), scope: scope.into(), doc });
         self.touch(doc_id);
         hash
+    }
+
+    /// Records a blob made here (a photo taken): hashed, with its outboard.
+    pub fn record_blob(&mut self, content: Vec<u8>) -> BlobHash {
+        let (hash, ob) = outboard(&content);
+        self.blobs.insert(hash, SimBlob { content: Arc::new(content), outboard: Arc::new(ob) });
+        hash
+    }
+
+    /// Records a blob received whole: hashed once more as a whole before it becomes visible.
+    pub fn finish_blob(&mut self, info: &BlobRef, content: Vec<u8>) -> Result<(), String> {
+        if *blake3::hash(&content).as_bytes() != info.hash || content.len() as u64 != info.bytes {
+            return Err(format!(
+                "blob {} received complete does not match",
+                yizhan_sync_proto::blob::to_hex(&info.hash)
+            ));
+        }
+        self.record_blob(content);
+        Ok(())
+    }
+
+    /// Blobs referenced by documents within `scope` that this node lacks (complete), most
+    /// wanted first, originals only if it fetches them (the store's `missing_blobs`).
+    pub fn missing_blobs(&self, scope: &str) -> Vec<BlobRef> {
+        let mut best: BTreeMap<BlobHash, BlobRef> = BTreeMap::new();
+        for (doc_id, refs) in &self.doc_blobs {
+            if !self.docs.get(doc_id).is_some_and(|d| d.scope.starts_with(scope)) {
+                continue;
+            }
+            for r in refs {
+                if self.blobs.contains_key(&r.hash) || (r.role == "original" && !self.fetch_originals) {
+                    continue;
+                }
+                let keep = best.get(&r.hash).is_none_or(|b| r.rank() < b.rank());
+                if keep {
+                    best.insert(r.hash, r.clone());
+                }
+            }
+        }
+        let mut list: Vec<BlobRef> = best.into_values().collect();
+        list.sort_by_key(|a| (a.rank(), a.bytes, a.hash));
+        list
+    }
+
+    /// Whether a document within `send_scope` references the blob (it may be served there).
+    pub fn blob_allowed(&self, hash: &BlobHash, send_scope: &str) -> bool {
+        self.doc_blobs.iter().any(|(doc_id, refs)| {
+            refs.iter().any(|r| r.hash == *hash)
+                && self.docs.get(doc_id).is_some_and(|d| d.scope.starts_with(send_scope))
+        })
     }
 
     /// Edits a document held here; returns the change's hash.
@@ -222,8 +329,16 @@ impl SimNode {
                 doc.insert(&notes, len, text.as_str()).unwrap()
             }
             Edit::CountView => doc.increment(automerge::ROOT, "views", 1).unwrap(),
+            Edit::Attach(refs) => {
+                let (_, blobs) = doc.get(automerge::ROOT, "blobs").unwrap().unwrap();
+                for a in refs {
+                    doc.put(&blobs, yizhan_sync_proto::blob::to_hex(&a.hash), a.value()).unwrap();
+                }
+            }
         }
         let hash = doc.commit().unwrap();
+        let refs = blob_refs(doc);
+        self.doc_blobs.insert(doc_id.into(), refs);
         self.touch(doc_id);
         hash
     }
@@ -371,6 +486,7 @@ impl Replica for SimNode {
             let changed = sorted(doc.get_heads()) != before;
             if changed {
                 self.received_new += 1;
+                self.doc_blobs.insert(d.doc_id.clone(), blob_refs(&doc));
                 self.docs.insert(d.doc_id.clone(), Stored { doc_type: d.doc_type.clone(), scope, doc });
                 self.touch(&d.doc_id);
                 self.applied.push(d.doc_id.clone());

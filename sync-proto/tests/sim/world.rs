@@ -1,23 +1,28 @@
 //! The simulated world: nodes, links, a fake clock and one seeded RNG, in one thread.
 //!
-//! A run: links come up; for 300 to 800 steps the world randomly edits documents, drops links
-//! (mostly ones with bytes in flight), restarts nodes (their stores open again: a new
-//! incarnation), backs stores up and restores them from those older backups, partitions sets
-//! of links, or lets the clock run and delivers what is due. Then it heals (every link up until
-//! no bytes move) and checks: every node holds exactly its scope's documents, identical (heads
-//! and content) everywhere, no local change lost (but those a restore took before they left
-//! their node), every session `Synced`, every checkpoint at the peer's head and valid in its
-//! history, every recorded shared head true (unless recorded under an incarnation a restore cut
-//! off); then a second round of sessions must be two hellos per link. During the run: no
-//! session error, no refusal but of out-of-scope documents (and "missing history" at restored
-//! stores), no document stored outside its scope, every `peer_has_upto` claim true when made,
-//! and only restored stores go back.
+//! A run: links come up; for 300 to 800 steps the world randomly edits documents (cases are
+//! recorded with photos: thumbnail, display copy, sometimes the original; kiosks add photos
+//! later; notices sometimes carry a picture), drops links (mostly ones with bytes in flight,
+//! blob slices included), restarts nodes (their stores open again: a new incarnation; blob
+//! transfers resume from their verified prefixes), backs stores up and restores them from those
+//! older backups, partitions sets of links, or lets the clock run and delivers what is due.
+//! Every connection carries the document session and, once it reported `Synced`, blob fetch
+//! rounds both ways (see `sim::blobs`). Then it heals (every link up until no bytes move, but for
+//! blob retries that cannot fetch anything) and checks: every node holds exactly its scope's
+//! documents, identical (heads and content) everywhere, no local change lost (but those a
+//! restore took before they left their node), every blob its documents reference complete and
+//! verified, and no other, every session `Synced`, every checkpoint at the peer's head and
+//! valid in its history, every recorded shared head true (unless recorded under an incarnation
+//! a restore cut off); then a second round of sessions must be two hellos per link. During the
+//! run: no session error, no refusal but of out-of-scope documents (and "missing history" at
+//! restored stores), no document stored outside its scope, no blob slice that fails to verify,
+//! every `peer_has_upto` claim true when made, and only restored stores go back.
 //!
 //! Determinism: every decision comes from `rng` (seeded) or from ordered containers
 //! (`BTreeMap`, `Vec`); automerge actors are fixed per node and commits carry no timestamp, so
 //! change hashes, byte counts and the whole run are a function of the seed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use automerge::ChangeHash;
 use rand::rngs::StdRng;
@@ -26,7 +31,12 @@ use rand::{Rng, SeedableRng};
 use yizhan_sync_proto::wire::{FrameDecoder, Message};
 use yizhan_sync_proto::{Event, MESSAGE_BYTES_MAX, RejectReason, Replica, Session, SessionConfig};
 
-use super::net::{CHILD, Endpoint, Ev, Link, PARENT, fragments};
+use yizhan_sync_proto::blob::{BlobHash, BlobMessage, SLICE_BYTES_DEFAULT, SenderConfig};
+
+use super::blobs::{
+    self, BlobRef, CONTROL_FRAME_BYTES_MAX, Fetched, Provider, ROUND_BLOBS_MAX, Stream, WANTS_MAX,
+};
+use super::net::{CHILD, Endpoint, Ev, Lane, Link, PARENT, fragments};
 use super::node::{Edit, Policy, SimNode};
 
 pub const COUNTIES: [&str; 3] = ["510131", "510104", "511324"];
@@ -67,12 +77,27 @@ pub struct Report {
     pub restores: u32,
     /// Sessions that found the peer's checkpoint named history a restore had lost.
     pub rewinds: u32,
+    /// Blobs recorded (attached to documents) and their bytes; blobs received complete and
+    /// verified, content bytes sent in slices, transfers resumed from a verified prefix, and
+    /// wants answered "missing".
+    pub blobs_created: u32,
+    pub blob_bytes_created: u64,
+    pub blobs_received: u32,
+    pub blob_received_bytes: u64,
+    pub blob_content_sent: u64,
+    pub blob_resumes: u32,
+    pub blob_missing: u32,
+    /// Blobs held at the end, per tier (province, counties, kiosks).
+    pub blobs_held: [usize; 3],
     pub partitions: u32,
     pub sessions: u32,
     pub zombies: u32,
-    /// Messages sent, by type byte.
+    /// Messages sent, by type byte (blob streams' too).
     pub messages: BTreeMap<u8, u64>,
+    /// Messages and bytes of document sessions; bytes of blob streams.
+    pub session_messages: u64,
     pub bytes_sent: u64,
+    pub blob_wire_bytes: u64,
     /// Bytes in flight when their session dropped.
     pub bytes_lost: u64,
     pub docs_sent: u64,
@@ -87,6 +112,8 @@ pub struct Report {
     pub heal_events: u64,
     pub round2_messages: u64,
     pub round2_bytes: u64,
+    /// Blob stream messages in the second round (wants for blobs held nowhere any more).
+    pub round2_blob_messages: u64,
     /// Documents at the end, per tier (province, counties, kiosks).
     pub docs_held: [usize; 3],
     /// FNV-1a over every node's feed head and documents' heads at the end: equal runs of a
@@ -122,6 +149,11 @@ pub fn type_name(t: u8) -> &'static str {
         0x02 => "docs",
         0x03 => "ack",
         0x04 => "skip",
+        0x05 => "rewind",
+        0x10 => "blob want",
+        0x11 => "blob data",
+        0x12 => "blob missing",
+        0x13 => "blob ack",
         0x7F => "error",
         _ => "other",
     }
@@ -170,6 +202,13 @@ pub struct World {
     /// Incarnations that stores restored from a backup opened with: the incarnation before
     /// one of these in a store's list lost its end.
     restore_incarnations: BTreeSet<u64>,
+    /// Every blob recorded: its creator, and the index in `edits` of the change that attached it.
+    blob_origin: BTreeMap<BlobHash, (usize, usize)>,
+    /// Partial blobs a transfer is writing, per node (another transfer waits, as the store's
+    /// partial files are opened by one transfer at a time).
+    partials_in_use: BTreeSet<(usize, BlobHash)>,
+    /// Per node: content bytes a server keeps unacknowledged per stream.
+    blob_in_flight: Vec<u64>,
     /// Indices into `edits` made at a node after the backup it was later restored from:
     /// they may be lost (if they had not left the node yet).
     maybe_lost: BTreeSet<usize>,
@@ -247,10 +286,24 @@ impl World {
             .iter()
             .map(|n| {
                 let mut c = SessionConfig::new(n.id.clone());
+                c.capabilities.push(yizhan_sync_proto::blob::CAPABILITY.to_string());
                 c.batch_docs_max = *[1, 2, 3, 8, 16, 128].choose(&mut rng).unwrap();
                 c.batches_in_flight_max = rng.random_range(1..=4);
                 c.message_bytes_max = if rng.random_bool(0.5) { 64 * 1024 } else { MESSAGE_BYTES_MAX };
                 c
+            })
+            .collect();
+        // Blob tuning: the province may leave originals below it (as `originals_stay_below_a_
+        // province_that_does_not_fetch_them`); servers keep the default window or a few slices.
+        nodes[0].fetch_originals = rng.random_bool(0.5);
+        let blob_in_flight = nodes
+            .iter()
+            .map(|_| {
+                if rng.random_bool(0.5) {
+                    yizhan_sync_proto::blob::IN_FLIGHT_BYTES_DEFAULT
+                } else {
+                    48 * 1024
+                }
             })
             .collect();
         let index = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
@@ -262,6 +315,9 @@ impl World {
             backups: BTreeMap::new(),
             generation: vec![0; n],
             restore_incarnations: BTreeSet::new(),
+            blob_origin: BTreeMap::new(),
+            partials_in_use: BTreeSet::new(),
+            blob_in_flight,
             maybe_lost: BTreeSet::new(),
             rng,
             now: 0,
@@ -355,13 +411,21 @@ impl World {
             self.check_event(target, n, link_idx, side, &who, event);
         }
         if let Target::Live { link, side } = target {
-            self.transmit(link, side, frames);
+            self.transmit(link, side, Lane::Session, frames);
         } else if !frames.is_empty() {
             trace!(self, "{who}: {} frame(s) into a dead connection", frames.len());
         }
         self.check_replica(n);
         if self.nodes[n].seq != seq_before {
             self.notify(n);
+        }
+        // Documents first: a side starts fetching blobs once its session reported Synced.
+        if let Target::Live { link, side } = target
+            && self.links[link].live.as_ref().is_some_and(|e| e[side].synced)
+            && !self.links[link].blob[side].synced_once
+        {
+            self.links[link].blob[side].synced_once = true;
+            self.fetch_round(link, side);
         }
     }
 
@@ -453,15 +517,42 @@ impl World {
         }
     }
 
-    /// Schedules frames from `side` of `link` for delivery to the other side.
-    fn transmit(&mut self, link: usize, side: usize, frames: Vec<Vec<u8>>) {
+    /// Schedules frames from `side` of `link` for delivery to the other side on `lane`.
+    fn transmit(&mut self, link: usize, side: usize, lane: Lane, frames: Vec<Vec<u8>>) {
         let to = 1 - side;
+        let li = lane.index();
         for frame in frames {
             let t = frame[0];
             *self.report.messages.entry(t).or_default() += 1;
-            self.report.bytes_sent += frame.len() as u64;
-            self.links[link].round_msgs[side].push(t);
-            if t == 0x02 {
+            if lane == Lane::Session {
+                self.report.session_messages += 1;
+                self.report.bytes_sent += frame.len() as u64;
+                self.links[link].round_msgs[side].push(t);
+            } else {
+                self.report.blob_wire_bytes += frame.len() as u64;
+            }
+            if lane != Lane::Session {
+                if self.verbose {
+                    let desc = match yizhan_sync_proto::blob::decode_frame(&frame, u32::MAX) {
+                        Ok(Some((BlobMessage::Data(d), _))) => format!(
+                            "blob data {} at {} +{}",
+                            &yizhan_sync_proto::blob::to_hex(&d.hash)[..12],
+                            d.offset,
+                            d.len
+                        ),
+                        Ok(Some((m, _))) => format!("{m:?}"),
+                        other => format!("{other:?}"),
+                    };
+                    let l = &self.links[link];
+                    trace!(
+                        self,
+                        "{} -> {} ({lane:?}): {} bytes: {desc}",
+                        self.nodes[l.node(side)].id,
+                        self.nodes[l.node(to)].id,
+                        frame.len()
+                    );
+                }
+            } else if t == 0x02 {
                 let mut dec = FrameDecoder::new(MESSAGE_BYTES_MAX);
                 dec.push(&frame);
                 if let Ok(Some(Message::Docs(d))) = dec.next_message() {
@@ -469,7 +560,7 @@ impl World {
                     self.report.doc_data_bytes += d.docs.iter().map(|c| c.data.len() as u64).sum::<u64>();
                 }
             }
-            if self.verbose {
+            if self.verbose && lane == Lane::Session {
                 let mut dec = FrameDecoder::new(MESSAGE_BYTES_MAX);
                 dec.push(&frame);
                 let desc = match dec.next_message() {
@@ -502,21 +593,26 @@ impl World {
             for piece in pieces {
                 let l = &self.links[link];
                 let (latency, jitter, bw) = (l.latency_ms, l.jitter_ms, l.bytes_per_ms);
-                let at = (self.now + latency + self.rng.random_range(0..=jitter)).max(l.last_at[to])
+                let at = (self.now + latency + self.rng.random_range(0..=jitter)).max(l.last_at[li][to])
                     + piece.len() as u64 / bw;
-                let coalesce = l.last_key[to].filter(|k| k.0 == at && self.rng.random_bool(0.7));
+                let coalesce = l.last_key[li][to].filter(|k| k.0 == at && self.rng.random_bool(0.7));
                 if let Some(key) = coalesce
-                    && let Some(Ev::Deliver { bytes, .. }) = self.queue.get_mut(&key)
+                    && let Some(Ev::Deliver { bytes, lane: same, .. }) = self.queue.get_mut(&key)
+                    && *same == lane
                 {
                     bytes.extend_from_slice(&piece);
                     continue;
                 }
                 let epoch = self.links[link].epoch;
-                let key = self.schedule(at, Ev::Deliver { link, epoch, to, bytes: piece });
+                let key = self.schedule(at, Ev::Deliver { link, epoch, to, lane, bytes: piece });
                 let l = &mut self.links[link];
-                l.last_at[to] = at;
-                l.last_key[to] = Some(key);
-                l.pending[to] += 1;
+                l.last_at[li][to] = at;
+                l.last_key[li][to] = Some(key);
+                if lane == Lane::Session {
+                    l.pending[to] += 1;
+                } else {
+                    l.blob_pending[to] += 1;
+                }
             }
         }
     }
@@ -531,9 +627,11 @@ impl World {
         let l = &mut self.links[link];
         l.epoch += 1;
         l.live = Some(Box::new([Endpoint::new(child_session), Endpoint::new(parent_session)]));
-        l.last_at = [self.now, self.now];
-        l.last_key = [None, None];
+        l.last_at = [[self.now, self.now], [self.now, self.now]];
+        l.last_key = [[None, None], [None, None]];
         l.pending = [0, 0];
+        l.blob_pending = [0, 0];
+        l.blob = Default::default();
         l.round_msgs = [Vec::new(), Vec::new()];
         self.report.sessions += 1;
         trace!(
@@ -558,6 +656,10 @@ impl World {
     fn disconnect_dead(&mut self, link: usize, why: &str, dead: Option<usize>) {
         let Some(eps) = self.links[link].live.take() else { return };
         self.report.link_drops += 1;
+        // Blob streams die with the connection; what their sinks verified stays.
+        for f in [CHILD, PARENT] {
+            self.end_stream(link, f);
+        }
         let epoch = self.links[link].epoch;
         let pending = self.links[link].pending;
         let [child_ep, parent_ep] = *eps;
@@ -604,11 +706,251 @@ impl World {
         self.schedule(at, Ev::Reconnect { link });
     }
 
+    // ---- blobs ----------------------------------------------------------------------------
+
+    /// Side `f` of `link` looks for blobs it lacks that documents within what it accepts from
+    /// the peer reference, and fetches them on a new stream (unless one is open or nothing is
+    /// due; then it wakes when the next retry is).
+    fn fetch_round(&mut self, link: usize, f: usize) {
+        let l = &self.links[link];
+        if !l.is_up() || !l.blob[f].synced_once || l.blob[f].stream.is_some() {
+            return;
+        }
+        // Only from a peer that announced the blob protocol in its hello.
+        let serves = l
+            .live
+            .as_ref()
+            .and_then(|e| e[f].session.peer())
+            .is_some_and(|p| p.capabilities.iter().any(|c| c == yizhan_sync_proto::blob::CAPABILITY));
+        if !serves {
+            return;
+        }
+        let (n, p) = (l.node(f), l.node(1 - f));
+        let accept = self.nodes[n].policies[&self.nodes[p].id].accept_scope.clone();
+        let now = self.now;
+        let retry = &self.links[link].blob[f].retry;
+        let list: VecDeque<BlobRef> = self.nodes[n]
+            .missing_blobs(&accept)
+            .into_iter()
+            .filter(|r| !retry.blocked(&r.hash, now))
+            .take(ROUND_BLOBS_MAX)
+            .collect();
+        if list.is_empty() {
+            if let Some(due) = retry.next_due(now)
+                && self.links[link].blob[f].wake_at.is_none_or(|w| w > due)
+            {
+                self.links[link].blob[f].wake_at = Some(due);
+                let epoch = self.links[link].epoch;
+                self.schedule(due, Ev::FetchWake { link, epoch, side: f });
+            }
+            return;
+        }
+        // The server cuts slices to fit the fetcher's message limit and about a second of the
+        // link, as `net/src/blobs.rs` does under a send cap.
+        let fetcher_max = self.configs[n].message_bytes_max.clamp(64 * 1024, MESSAGE_BYTES_MAX);
+        let config = SenderConfig {
+            slice_bytes: blobs::slice_bytes_for(
+                fetcher_max,
+                SLICE_BYTES_DEFAULT,
+                self.links[link].bytes_per_ms * 1000,
+            ),
+            in_flight_bytes_max: self.blob_in_flight[p],
+            ..SenderConfig::default()
+        };
+        let bl = &mut self.links[link].blob[f];
+        bl.next_stream += 1;
+        let id = bl.next_stream;
+        trace!(
+            self,
+            "{} fetches {} blob(s) from {} (stream {id})",
+            self.nodes[n].id,
+            list.len(),
+            self.nodes[p].id
+        );
+        self.links[link].blob[f].stream = Some(Stream::new(id, list, config, fetcher_max));
+        self.more_wants(link, f);
+    }
+
+    /// Keeps `WANTS_MAX` wants outstanding on side `f`'s stream; ends the stream (and starts the
+    /// next round) when everything was answered.
+    fn more_wants(&mut self, link: usize, f: usize) {
+        let n = self.links[link].node(f);
+        let now = self.now;
+        let Some(mut stream) = self.links[link].blob[f].stream.take() else { return };
+        let mut frames = Vec::new();
+        while stream.outstanding.len() < WANTS_MAX
+            && let Some(info) = stream.queue.pop_front()
+        {
+            if self.nodes[n].blobs.contains_key(&info.hash) {
+                continue; // received meanwhile on another connection
+            }
+            if !self.partials_in_use.insert((n, info.hash)) {
+                // Another transfer holds the partial blob: try again soon.
+                self.links[link].blob[f].retry.defer(&info.hash, 1000, now);
+                continue;
+            }
+            let verified = self.nodes[n].partials.get(&info.hash).map_or(0, |p| p.len() as u64);
+            if verified > 0 {
+                self.report.blob_resumes += 1;
+            }
+            let msg = blobs::want(&mut stream, info, verified);
+            frames.push(msg.encode(CONTROL_FRAME_BYTES_MAX).unwrap());
+        }
+        let id = stream.id;
+        let done = stream.outstanding.is_empty() && stream.queue.is_empty();
+        if !done {
+            self.links[link].blob[f].stream = Some(stream);
+        }
+        self.transmit(link, f, Lane::Blob { fetcher: f, stream: id }, frames);
+        if done {
+            self.fetch_round(link, f);
+        }
+    }
+
+    /// The stream of fetching side `f` ends (its connection dropped): the partial blobs it was
+    /// writing are free again.
+    fn end_stream(&mut self, link: usize, f: usize) {
+        let n = self.links[link].node(f);
+        if let Some(stream) = self.links[link].blob[f].stream.take() {
+            for w in &stream.outstanding {
+                self.partials_in_use.remove(&(n, *w.receiver.hash()));
+            }
+        }
+    }
+
+    /// Bytes of blob stream `id` (fetched by side `fetcher`) arrive at side `to`.
+    fn blob_bytes(&mut self, link: usize, to: usize, fetcher: usize, id: u64, bytes: &[u8]) {
+        let Some(mut stream) = self.links[link].blob[fetcher].stream.take() else {
+            self.report.bytes_lost += bytes.len() as u64;
+            return;
+        };
+        if stream.id != id {
+            self.links[link].blob[fetcher].stream = Some(stream);
+            self.report.bytes_lost += bytes.len() as u64;
+            return;
+        }
+        let lane = Lane::Blob { fetcher, stream: id };
+        let node = self.links[link].node(to);
+        let who = format!(
+            "{} (blob stream {id} with {})",
+            self.nodes[node].id,
+            self.nodes[self.links[link].node(1 - to)].id
+        );
+        let mut frames = Vec::new();
+        if to == fetcher {
+            stream.at_fetcher.extend_from_slice(bytes);
+            let msgs = blobs::take_frames(&mut stream.at_fetcher, MESSAGE_BYTES_MAX)
+                .unwrap_or_else(|e| self.fail(format!("{who}: {e}")));
+            let mut completed = Vec::new();
+            for msg in msgs {
+                let hash = *msg.hash();
+                let partial = self.nodes[node].partials.entry(hash).or_default();
+                match blobs::fetched(&mut stream, &msg, partial) {
+                    Ok(Fetched::Ack(ack)) => frames.push(ack.encode(CONTROL_FRAME_BYTES_MAX).unwrap()),
+                    Ok(Fetched::Complete(ack, info)) => {
+                        frames.push(ack.encode(CONTROL_FRAME_BYTES_MAX).unwrap());
+                        completed.push(info);
+                    }
+                    Ok(Fetched::Missing(hash)) => {
+                        self.report.blob_missing += 1;
+                        self.partials_in_use.remove(&(node, hash));
+                        self.links[link].blob[fetcher].retry.fail(&hash, self.now);
+                    }
+                    Err(e) => self.fail(format!("{who}: {e}")),
+                }
+            }
+            for info in completed {
+                self.partials_in_use.remove(&(node, info.hash));
+                let content = self.nodes[node].partials.remove(&info.hash).unwrap_or_default();
+                if let Err(e) = self.nodes[node].finish_blob(&info, content) {
+                    self.fail(format!("{who}: {e}"));
+                }
+                self.links[link].blob[fetcher].retry.clear(&info.hash);
+                self.report.blobs_received += 1;
+                self.report.blob_received_bytes += info.bytes;
+                trace!(
+                    self,
+                    "{who}: received blob {} ({} {} bytes)",
+                    &yizhan_sync_proto::blob::to_hex(&info.hash)[..12],
+                    info.role,
+                    info.bytes
+                );
+            }
+            self.links[link].blob[fetcher].stream = Some(stream);
+            self.transmit(link, to, lane, frames);
+            self.more_wants(link, fetcher);
+        } else {
+            stream.at_server.extend_from_slice(bytes);
+            let msgs = blobs::take_frames(&mut stream.at_server, CONTROL_FRAME_BYTES_MAX)
+                .unwrap_or_else(|e| self.fail(format!("{who}: {e}")));
+            for msg in msgs {
+                match stream.server.handle_message(msg) {
+                    Ok(true) => {}
+                    Ok(false) => self.fail(format!("{who}: the fetcher sent data")),
+                    Err(e) => self.fail(format!("{who}: {e}")),
+                }
+            }
+            let peer_id = self.nodes[self.links[link].node(fetcher)].id.clone();
+            let send_scope = self.nodes[node].policies[&peer_id].send_scope.clone();
+            let server_node = &self.nodes[node];
+            let allowed = |h: &BlobHash| server_node.blob_allowed(h, &send_scope);
+            let mut provider = Provider { blobs: &server_node.blobs, allowed: &allowed };
+            loop {
+                match stream.server.poll_transmit(&mut provider) {
+                    Ok(Some(msg)) => {
+                        if let BlobMessage::Data(d) = &msg {
+                            self.report.blob_content_sent += u64::from(d.len);
+                        }
+                        match msg.encode(stream.fetcher_max) {
+                            Ok(frame) => frames.push(frame),
+                            Err(e) => self.fail(format!("{who}: {e}")),
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => self.fail(format!("{who}: cannot serve: {e}")),
+                }
+            }
+            self.links[link].blob[fetcher].stream = Some(stream);
+            self.transmit(link, to, lane, frames);
+        }
+    }
+
+    /// Whether a pending retry could fetch anything: the peer holds, and may send, a blob the
+    /// fetching side still lacks.
+    fn retry_useful(&self, link: usize, f: usize) -> bool {
+        let l = &self.links[link];
+        if !l.is_up() {
+            return false;
+        }
+        let (n, p) = (l.node(f), l.node(1 - f));
+        let accept = &self.nodes[n].policies[&self.nodes[p].id].accept_scope;
+        let send = &self.nodes[p].policies[&self.nodes[n].id].send_scope;
+        self.nodes[n]
+            .missing_blobs(accept)
+            .iter()
+            .any(|r| self.nodes[p].blobs.contains_key(&r.hash) && self.nodes[p].blob_allowed(&r.hash, send))
+    }
+
     // ---- events ---------------------------------------------------------------------------
 
     fn process(&mut self, ev: Ev) {
         match ev {
-            Ev::Deliver { link, epoch, to, bytes } => {
+            Ev::Deliver { link, epoch, to, lane: Lane::Blob { fetcher, stream }, bytes } => {
+                let l = &mut self.links[link];
+                if l.epoch == epoch && l.is_up() {
+                    l.blob_pending[to] -= 1;
+                    self.blob_bytes(link, to, fetcher, stream, &bytes);
+                } else {
+                    self.report.bytes_lost += bytes.len() as u64;
+                }
+            }
+            Ev::FetchWake { link, epoch, side } => {
+                if self.links[link].epoch == epoch && self.links[link].is_up() {
+                    self.links[link].blob[side].wake_at = None;
+                    self.fetch_round(link, side);
+                }
+            }
+            Ev::Deliver { link, epoch, to, lane: Lane::Session, bytes } => {
                 let l = &mut self.links[link];
                 let target = if l.epoch == epoch && l.is_up() {
                     l.pending[to] -= 1;
@@ -644,6 +986,12 @@ impl World {
                 );
                 for t in targets {
                     self.call(t, Op::Changed);
+                }
+                // New documents may reference blobs: another fetch round.
+                let live: Vec<(usize, usize)> =
+                    self.node_links[node].iter().copied().filter(|(l, _)| self.links[*l].is_up()).collect();
+                for (link, side) in live {
+                    self.fetch_round(link, side);
                 }
             }
             Ev::Reconnect { link } => {
@@ -688,11 +1036,69 @@ impl World {
         format!("{}/{}", self.nodes[node].id, self.doc_counter[node])
     }
 
+    /// Records new blobs at `node` (photos taken, a notice's picture): random content, a few KiB
+    /// to a few hundred, each `(role, min bytes, max bytes)`.
+    fn new_blobs(&mut self, node: usize, roles: &[(&str, usize, usize)]) -> Vec<BlobRef> {
+        let mut refs = Vec::new();
+        for &(role, min, max) in roles {
+            // Incompressible bytes from the seeded RNG, stretched by BLAKE3 (optimised even in a
+            // debug build, unlike the RNG).
+            let mut content = vec![0u8; self.rng.random_range(min..=max)];
+            let seed: u64 = self.rng.random();
+            blake3::Hasher::new().update(&seed.to_le_bytes()).finalize_xof().fill(&mut content);
+            let bytes = content.len() as u64;
+            let hash = self.nodes[node].record_blob(content);
+            self.blob_origin.insert(hash, (node, self.edits.len()));
+            self.report.blobs_created += 1;
+            self.report.blob_bytes_created += bytes;
+            refs.push(BlobRef { hash, role: role.to_string(), bytes });
+        }
+        refs
+    }
+
+    /// What a new document is recorded with: a case often has photos (thumbnail and display
+    /// copy, sometimes the original), a notice sometimes a picture.
+    fn attachments_for(&mut self, node: usize, doc_type: &str) -> Vec<BlobRef> {
+        const THUMB: (&str, usize, usize) = ("thumb", 1024, 6 * 1024);
+        const DISPLAY: (&str, usize, usize) = ("display", 8 * 1024, 48 * 1024);
+        const ORIGINAL: (&str, usize, usize) = ("original", 48 * 1024, 256 * 1024);
+        match doc_type {
+            "case" if self.rng.random_bool(0.6) => {
+                if self.rng.random_bool(0.35) {
+                    self.new_blobs(node, &[THUMB, DISPLAY, ORIGINAL])
+                } else {
+                    self.new_blobs(node, &[THUMB, DISPLAY])
+                }
+            }
+            "notice" if self.rng.random_bool(0.3) => self.new_blobs(node, &[DISPLAY]),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A kiosk adds a photo to a case of its village it holds.
+    fn attach_some(&mut self, node: usize) {
+        let own = self.nodes[node].scope.clone();
+        let candidates: Vec<String> = self.nodes[node]
+            .docs
+            .iter()
+            .filter(|(_, s)| s.scope.starts_with(&own) && s.doc_type == "case")
+            .map(|(id, _)| id.clone())
+            .collect();
+        let Some(doc_id) = candidates.choose(&mut self.rng).cloned() else { return };
+        let refs = self.new_blobs(node, &[("thumb", 1024, 6 * 1024), ("display", 8 * 1024, 48 * 1024)]);
+        let hash = self.nodes[node].edit(&doc_id, &Edit::Attach(refs));
+        trace!(self, "{} attaches a photo to {doc_id}", self.nodes[node].id);
+        self.report.edits += 1;
+        self.edits.push((doc_id, node, hash));
+        self.notify(node);
+    }
+
     fn create(&mut self, node: usize, doc_type: &str, scope: String) {
         let id = self.new_doc_id(node);
         let legit = scope.starts_with(&self.nodes[node].scope);
         let title = self.random_text(6);
-        let hash = self.nodes[node].create(&id, doc_type, &scope, &title);
+        let attachments = self.attachments_for(node, doc_type);
+        let hash = self.nodes[node].create(&id, doc_type, &scope, &title, &attachments);
         trace!(
             self,
             "{} creates {id} ({doc_type}, scope {scope}{})",
@@ -773,6 +1179,8 @@ impl World {
                 self.create(node, "case", scope);
             } else if r < 18 || self.nodes[node].docs.is_empty() {
                 self.create(node, "case", own);
+            } else if r < 21 {
+                self.attach_some(node);
             } else if r < 32 {
                 self.edit_some(node, ""); // may edit its own out-of-scope documents too
             } else {
@@ -940,14 +1348,33 @@ impl World {
         self.healing = true;
         self.partition_generation += 1;
         // Pending reconnects and partition ends are moot: every link comes up now.
-        self.queue.retain(|_, e| matches!(e, Ev::Deliver { .. } | Ev::Notify { .. }));
+        self.queue.retain(|_, e| matches!(e, Ev::Deliver { .. } | Ev::Notify { .. } | Ev::FetchWake { .. }));
         for l in 0..self.links.len() {
             self.links[l].blocked = 0;
             self.links[l].reconnecting = false;
             self.connect(l);
         }
         let mut events = 0u64;
-        while let Some(((at, _), ev)) = self.queue.pop_first() {
+        loop {
+            // Only blob retries left, none of which can fetch anything (the blobs are held
+            // nowhere its peer could send them from: lost with a restore): quiescent. A real
+            // node keeps asking, at most every five minutes.
+            if self.queue.values().all(|e| matches!(e, Ev::FetchWake { .. }))
+                && !self.queue.values().any(|e| match e {
+                    Ev::FetchWake { link, epoch, side } => {
+                        *epoch == self.links[*link].epoch && self.retry_useful(*link, *side)
+                    }
+                    _ => false,
+                })
+            {
+                self.queue.clear();
+                for l in &mut self.links {
+                    for b in &mut l.blob {
+                        b.wake_at = None;
+                    }
+                }
+            }
+            let Some(((at, _), ev)) = self.queue.pop_first() else { break };
             self.now = self.now.max(at);
             events += 1;
             if events > HEAL_EVENTS_MAX {
@@ -1100,6 +1527,7 @@ impl World {
                 }
             }
         }
+        self.check_blobs();
         let mut fp = Fnv::default();
         for node in &mut self.nodes {
             fp.write(node.id.as_bytes());
@@ -1110,6 +1538,9 @@ impl World {
                 for h in node.heads(&id).unwrap_or_default() {
                     fp.write(&h.0);
                 }
+            }
+            for hash in node.blobs.keys() {
+                fp.write(hash);
             }
         }
         self.report.fingerprint = fp.0;
@@ -1206,11 +1637,81 @@ impl World {
         }
     }
 
+    /// Every blob a document held at a node references is there, complete and verified against
+    /// its hash (the whole content hashed again, and the outboard it serves from rebuilt), unless
+    /// it is an original and the node does not fetch originals, or it is held nowhere because a
+    /// restore took it from the node that recorded it before it left; and no node holds a blob
+    /// that none of its documents references.
+    fn check_blobs(&mut self) {
+        let held_anywhere: BTreeSet<BlobHash> =
+            self.nodes.iter().flat_map(|n| n.blobs.keys().copied()).collect();
+        for n in 0..self.nodes.len() {
+            let node = &self.nodes[n];
+            let mut referenced: BTreeMap<BlobHash, BlobRef> = BTreeMap::new();
+            for (doc_id, refs) in &node.doc_blobs {
+                if node.docs.contains_key(doc_id) {
+                    for r in refs {
+                        referenced.entry(r.hash).or_insert_with(|| r.clone());
+                    }
+                }
+            }
+            for (hash, r) in &referenced {
+                let (creator, attached_at) = self.blob_origin[hash];
+                if r.role == "original" && !node.fetch_originals && creator != n {
+                    continue;
+                }
+                let hex = yizhan_sync_proto::blob::to_hex(hash);
+                let Some(blob) = node.blobs.get(hash) else {
+                    if !held_anywhere.contains(hash) && self.maybe_lost.contains(&attached_at) {
+                        continue; // recorded after a backup its node was restored from, never sent
+                    }
+                    let holders: Vec<&str> = self
+                        .nodes
+                        .iter()
+                        .filter(|o| o.blobs.contains_key(hash))
+                        .map(|o| o.id.as_str())
+                        .collect();
+                    self.fail(format!(
+                        "{} lacks blob {hex} ({} of {} bytes; {} verified in its partial blob), held by {holders:?}",
+                        node.id,
+                        r.role,
+                        r.bytes,
+                        node.partials.get(hash).map_or(0, Vec::len)
+                    ));
+                };
+                let (again, outboard) = yizhan_sync_proto::blob::outboard(&blob.content);
+                if again != *hash
+                    || *blake3::hash(&blob.content).as_bytes() != *hash
+                    || blob.content.len() as u64 != r.bytes
+                    || outboard != *blob.outboard
+                {
+                    self.fail(format!("{} holds blob {hex} with content that does not verify", node.id));
+                }
+            }
+            if let Some(extra) = node.blobs.keys().find(|h| !referenced.contains_key(*h)) {
+                self.fail(format!(
+                    "{} holds blob {} that none of its documents references",
+                    node.id,
+                    yizhan_sync_proto::blob::to_hex(extra)
+                ));
+            }
+            let tier = if n == 0 {
+                0
+            } else if node.scope.len() == 6 {
+                1
+            } else {
+                2
+            };
+            self.report.blobs_held[tier] += node.blobs.len();
+        }
+    }
+
     /// A second full round of sessions after healing: two hellos per link and nothing else.
     fn second_round(&mut self) {
         trace!(self, "---- second round ----");
         let heads: Vec<u64> = self.nodes.iter().map(|n| n.seq).collect();
-        let (msgs0, bytes0) = (self.report.messages_total(), self.report.bytes_sent);
+        let (msgs0, bytes0, all0) =
+            (self.report.session_messages, self.report.bytes_sent, self.report.messages_total());
         for l in 0..self.links.len() {
             self.disconnect(l, "second round");
         }
@@ -1233,8 +1734,9 @@ impl World {
         if self.nodes.iter().map(|n| n.seq).collect::<Vec<_>>() != heads {
             self.fail("the second round changed a store");
         }
-        self.report.round2_messages = self.report.messages_total() - msgs0;
+        self.report.round2_messages = self.report.session_messages - msgs0;
         self.report.round2_bytes = self.report.bytes_sent - bytes0;
+        self.report.round2_blob_messages = self.report.messages_total() - all0 - self.report.round2_messages;
     }
 }
 
@@ -1261,6 +1763,7 @@ fn edit_summary(e: &Edit) -> String {
         Edit::Delete { key } => format!("delete {key}"),
         Edit::AppendNote(t) => format!("note ({} chars)", t.chars().count()),
         Edit::CountView => "views += 1".into(),
+        Edit::Attach(refs) => format!("attach {} blob(s)", refs.len()),
     }
 }
 
@@ -1284,9 +1787,11 @@ fn new_link(rng: &mut StdRng, child: usize, parent: usize, hub: bool, slow: bool
         live: None,
         blocked: 0,
         reconnecting: false,
-        last_at: [0, 0],
-        last_key: [None, None],
+        last_at: [[0, 0], [0, 0]],
+        last_key: [[None, None], [None, None]],
         pending: [0, 0],
+        blob_pending: [0, 0],
+        blob: Default::default(),
         round_msgs: [Vec::new(), Vec::new()],
     }
 }
