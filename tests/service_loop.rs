@@ -27,6 +27,8 @@ const WAIT: Duration = Duration::from_secs(60);
 struct Demo {
     child: Child,
     kiosk: String,
+    /// The other village's kiosk.
+    kiosk_b: String,
     county: String,
     _data: tempfile::TempDir,
 }
@@ -79,13 +81,16 @@ fn start_demo() -> Demo {
     let url_in = |line: &str| {
         line.split("http://").nth(1).map(|r| format!("http://{}", r.trim().trim_end_matches('/')))
     };
-    let (mut kiosk, mut county) = (None, None);
+    let (mut kiosk, mut kiosk_b, mut county) = (None, None, None);
     let deadline = Instant::now() + WAIT;
     let mut seen = Vec::new();
-    while (kiosk.is_none() || county.is_none()) && Instant::now() < deadline {
+    while (kiosk.is_none() || kiosk_b.is_none() || county.is_none()) && Instant::now() < deadline {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
             if line.contains("kiosk kiosk-510131001001") && kiosk.is_none() {
                 kiosk = url_in(&line);
+            }
+            if line.contains("kiosk kiosk-510131002001") && kiosk_b.is_none() {
+                kiosk_b = url_in(&line);
             }
             if line.contains("county hub") {
                 county = url_in(&line);
@@ -93,11 +98,11 @@ fn start_demo() -> Demo {
             seen.push(line);
         }
     }
-    let (Some(kiosk), Some(county)) = (kiosk, county) else {
+    let (Some(kiosk), Some(kiosk_b), Some(county)) = (kiosk, kiosk_b, county) else {
         panic!("the demo did not print its addresses; output:\n{}", seen.join("\n"));
     };
     std::thread::spawn(move || while rx.recv().is_ok() {});
-    Demo { child, kiosk, county, _data: data }
+    Demo { child, kiosk, kiosk_b, county, _data: data }
 }
 
 fn screenshot_dir() -> PathBuf {
@@ -305,6 +310,37 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
     }
     assert!(timeline.contains("有效 · 病虫害防治"), "{timeline}");
     shot(&b, "desk-case-followed-up");
+
+    // 6. The centre signs off its publication as knowledge; only then does it reach the other
+    //    village's kiosk for find-similar, without the farmer's name or number.
+    let similar_url = format!(
+        "{}/api/similar?q=%E6%9F%91%E6%A9%98%E6%BA%83%E7%96%A1%E7%97%85&industry=fruit",
+        demo.kiosk_b
+    );
+    let http =
+        reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+    let kb_id = format!("kb-{case_id}");
+    let published = |http: &reqwest::blocking::Client| -> Option<serde_json::Value> {
+        let hits: serde_json::Value = http.get(&similar_url).send().ok()?.json().ok()?;
+        hits.as_array()?.iter().find(|h| h["id"] == kb_id.as_str()).cloned()
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(published(&http).is_none(), "nothing is published before the sign-off");
+    b.click(&b.find("[data-testid=knowledge-approve]").unwrap()).unwrap();
+    b.wait_for("the sign-off", WAIT, |b| {
+        Ok(text_of(b, "[data-testid=timeline]").contains("审核发布为知识").then_some(()))
+    });
+    let deadline = Instant::now() + WAIT;
+    let hit = loop {
+        if let Some(hit) = published(&http) {
+            break hit;
+        }
+        assert!(Instant::now() < deadline, "the approved knowledge never reached the other kiosk");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let text = hit.to_string();
+    assert!(text.contains("氢氧化铜"), "{text}");
+    assert!(!text.contains("何大姐") && !text.contains("13812345678"), "no personal data: {text}");
 
     // The follow-up travels back to the kiosk too.
     reload_until(&b, &case_url, "[data-testid=status]", "已回访");

@@ -71,6 +71,8 @@ pub enum EventKindCode {
     Closed,
     Rated,
     FollowedUp,
+    KnowledgeApproved,
+    KnowledgeWithheld,
 }
 
 impl EventKindCode {
@@ -88,6 +90,8 @@ impl EventKindCode {
             EventKind::Closed => EventKindCode::Closed,
             EventKind::Rated => EventKindCode::Rated,
             EventKind::FollowedUp => EventKindCode::FollowedUp,
+            EventKind::KnowledgeApproved => EventKindCode::KnowledgeApproved,
+            EventKind::KnowledgeWithheld => EventKindCode::KnowledgeWithheld,
             EventKind::Created | EventKind::Breach | EventKind::Unknown(_) => return None,
         })
     }
@@ -227,6 +231,18 @@ fn authorize_event(
                 return Err(Denied::OutOfRegion);
             }
             status_ok(state.status == Closed)
+        }
+        // Publication as knowledge is signed off by the county centre that served the case.
+        K::KnowledgeApproved | K::KnowledgeWithheld => {
+            if !actor.is_centre() || actor.region.level() != RegionLevel::County {
+                return Err(Denied::Role);
+            }
+            if !in_region {
+                return Err(Denied::OutOfRegion);
+            }
+            status_ok(
+                matches!(state.status, Closed | FollowedUp) && state.knowledge.is_none() && state.expert.is_some(),
+            )
         }
         // The assigned expert's steps.
         K::Answered | K::OnSiteRequested => {

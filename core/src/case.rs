@@ -151,6 +151,11 @@ pub enum EventKind {
     /// A service clock ran out (`category`: the clock, `target`: who was responsible);
     /// written by the hub that measures the clock, counted by statistics.
     Breach,
+    /// The county centre reviewed the solved case and signs off its publication as knowledge
+    /// (知识库) for find-similar (`text`: the reviewer's note).
+    KnowledgeApproved,
+    /// The centre decided not to publish it (wrong, local, or personal).
+    KnowledgeWithheld,
     Unknown(String),
 }
 
@@ -171,6 +176,8 @@ impl EventKind {
             EventKind::Closed => "closed",
             EventKind::Rated => "rated",
             EventKind::FollowedUp => "followed_up",
+            EventKind::KnowledgeApproved => "knowledge_approved",
+            EventKind::KnowledgeWithheld => "knowledge_withheld",
             EventKind::Unknown(s) => s,
         }
     }
@@ -187,6 +194,8 @@ impl EventKind {
             "onsite_requested" => EventKind::OnSiteRequested,
             "onsite_dispatched" => EventKind::OnSiteDispatched,
             "breach" => EventKind::Breach,
+            "knowledge_approved" => EventKind::KnowledgeApproved,
+            "knowledge_withheld" => EventKind::KnowledgeWithheld,
             "onsite_visited" => EventKind::OnSiteVisited,
             "closed" => EventKind::Closed,
             "rated" => EventKind::Rated,
@@ -207,6 +216,8 @@ impl EventKind {
             EventKind::OnSiteRequested => "申请上门服务",
             EventKind::OnSiteDispatched => "派出上门服务",
             EventKind::Breach => "超时",
+            EventKind::KnowledgeApproved => "审核发布为知识",
+            EventKind::KnowledgeWithheld => "审核不发布",
             EventKind::OnSiteVisited => "上门服务",
             EventKind::Closed => "办结",
             EventKind::Rated => "评价专家",
@@ -299,6 +310,8 @@ pub struct CaseState {
     pub travel_cost_fen: i64,
     /// The clocks that ran out (`triage`, `response`, `followup`), one entry per breach.
     pub breaches: Vec<String>,
+    /// The centre's review for publication as knowledge: approved (true) or withheld (false).
+    pub knowledge: Option<bool>,
     /// Ids of the events that start and stop the service clocks (see [`crate::clock`]).
     pub marks: ClockMarks,
     /// Events that arrived but did not apply in the derived order (e.g. the losing side of
@@ -549,6 +562,7 @@ impl CaseDoc {
             experts_assigned: Vec::new(),
             travel_cost_fen: 0,
             breaches: Vec::new(),
+            knowledge: None,
             marks: ClockMarks::default(),
             ignored_events: Vec::new(),
             last_event_at_ms: self.created_at_ms,
@@ -624,6 +638,13 @@ fn apply(st: &mut CaseState, ev: &Event) -> bool {
         (EventKind::Closed, Answered | SolvedBySimilar) => {
             st.status = Closed;
             st.marks.followup_start = Some(ev.id.clone());
+            true
+        }
+        // Reviewed once, after the service ended, and only if an expert answered.
+        (EventKind::KnowledgeApproved | EventKind::KnowledgeWithheld, Closed | FollowedUp)
+            if st.knowledge.is_none() && st.expert.is_some() =>
+        {
+            st.knowledge = Some(ev.kind() == EventKind::KnowledgeApproved);
             true
         }
         (EventKind::Breach, _) if !ev.category.is_empty() => {

@@ -29,6 +29,13 @@ pub struct KnowledgeDoc {
     pub photo_hashes: Vec<String>,
     pub published_at_ms: i64,
     pub publisher: String,
+    /// Who owns the answer's intellectual property (the answering expert, with her title), as
+    /// shown with the entry; empty in entries published before sign-off existed.
+    #[autosurgeon(missing = "Default::default")]
+    pub owner: String,
+    /// Who reviewed and signed off the publication.
+    #[autosurgeon(missing = "Default::default")]
+    pub approved_by: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -493,3 +493,33 @@ fn people_are_validated_with_messages_in_chinese() {
         assert!(e.message_zh().contains(word), "{e:?}: {}", e.message_zh());
     }
 }
+
+#[test]
+fn publication_as_knowledge_is_signed_off_once_by_the_county_after_an_expert_answered() {
+    let county_staff = actor("staff-1", Role::Staff, COUNTY);
+    let city_staff = actor("staff-c", Role::Staff, CITY);
+    let officer = actor("officer-1", Role::Officer, VILLAGE);
+    let mut doc = fresh();
+    CaseDoc::append_event(&mut doc, ev("e1", 2_000, EventKind::Escalated, "")).unwrap();
+    CaseDoc::append_event(&mut doc, ev("e2", 3_000, EventKind::Assigned, "expert-a")).unwrap();
+    assert_eq!(
+        may(&county_staff, Action::Event(K::KnowledgeApproved), &doc),
+        Err(Denied::Status),
+        "not solved yet"
+    );
+    CaseDoc::append_event(&mut doc, ev("k0", 3_500, EventKind::KnowledgeApproved, "")).unwrap();
+    assert_eq!(state(&doc).1.knowledge, None, "an early sign-off does not apply");
+    let mut ans = ev("e3", 4_000, EventKind::Answered, "");
+    ans.text = "答复".into();
+    CaseDoc::append_event(&mut doc, ans).unwrap();
+    CaseDoc::append_event(&mut doc, ev("e4", 5_000, EventKind::Closed, "")).unwrap();
+    assert_eq!(may(&county_staff, Action::Event(K::KnowledgeApproved), &doc), Ok(()));
+    assert_eq!(may(&city_staff, Action::Event(K::KnowledgeApproved), &doc), Err(Denied::Role));
+    assert_eq!(may(&officer, Action::Event(K::KnowledgeWithheld), &doc), Err(Denied::Role));
+    CaseDoc::append_event(&mut doc, ev("k1", 6_000, EventKind::KnowledgeWithheld, "")).unwrap();
+    CaseDoc::append_event(&mut doc, ev("k2", 7_000, EventKind::KnowledgeApproved, "")).unwrap();
+    let (_, s) = state(&doc);
+    assert_eq!(s.knowledge, Some(false), "the first review holds");
+    assert!(s.ignored_events.contains(&"k2".to_string()));
+    assert_eq!(may(&county_staff, Action::Event(K::KnowledgeApproved), &doc), Err(Denied::Status));
+}

@@ -36,6 +36,7 @@ pub fn routes() -> axum::Router<Hub> {
             post(answer_form).layer(axum::extract::DefaultBodyLimit::max(ANSWER_BYTES_MAX)),
         )
         .route("/desk/experts", get(experts_page))
+        .route("/desk/knowledge", get(knowledge_page))
         .route("/desk/export", get(export_page))
         .route("/desk/export/download", get(export_download))
         .route(
@@ -154,6 +155,7 @@ fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
                             a href="/desk" { @if a.role == Role::Expert { "我的案例" } @else { "分诊队列" } }
                             @if a.role != Role::Expert {
                                 a href="/desk/experts" { "找专家" }
+                                @if a.region.level() == yizhan_core::RegionLevel::County { a href="/desk/knowledge" { "知识审核" } }
                                 a href="/desk/export" { "导出" }
                                 @if a.role == Role::Admin {
                                     a href="/desk/people" { "人员" }
@@ -255,7 +257,8 @@ fn fmt_limit(ms: i64) -> String {
     }
 }
 
-fn queue_table(title: &str, limit_ms: i64, rows: &[QueueRow], now: i64, testid: &str) -> Markup {
+/// One section of the queue page (public for `benches/triage.rs`).
+pub fn queue_table(title: &str, limit_ms: i64, rows: &[QueueRow], now: i64, testid: &str) -> Markup {
     html! {
         section.card {
             h2 { (title) (fmt_limit(limit_ms)) "）" }
@@ -529,6 +532,18 @@ async fn case_page(
                 }
             }
         }
+        @if may(EventKindCode::KnowledgeApproved) {
+            section.card data-testid="knowledge-review" {
+                h2 { "知识库审核" }
+                p.muted { "审核通过后，本案例的问题与专家答复（自动去除农户姓名和电话号码）将发布到知识库，供各驿站“找类似”使用，注明知识产权归属：" b { (crate::publish::owner_of(c, s)) } "。" }
+                form method="post" action=(act) {
+                    label { "审核意见 " input type="text" name="text" maxlength="200"; }
+                    button.primary type="submit" name="kind" value="knowledge_approved" data-testid="knowledge-approve" { "审核发布" }
+                    " "
+                    button type="submit" name="kind" value="knowledge_withheld" { "不发布" }
+                }
+            }
+        }
         section.card {
             h2 { "服务记录" }
             ol.timeline data-testid="timeline" {
@@ -719,6 +734,39 @@ fn photo_attachment(
         name: name.into(),
         added_at_ms: at_ms,
     }
+}
+
+/// Solved cases waiting for the county centre's sign-off before they are published as knowledge.
+async fn knowledge_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+    if !actor.is_centre() || actor.region.level() != yizhan_core::RegionLevel::County {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let region = actor.region.to_string();
+    let rows = hub.store.call(move |db| db.pending_knowledge(&region, 200)).await?;
+    let body = html! {
+        section.card {
+            h1 { "知识审核（" (rows.len()) "）" }
+            p.muted { "已办结并有专家答复的案例，审核通过后才会发布到知识库。" }
+            @if rows.is_empty() { p.muted { "暂无待审核的案例" } }
+            @else {
+                table data-testid="knowledge-queue" {
+                    thead { tr { th { "办结" } th { "地点" } th { "产业" } th { "问题" } th { "" } } }
+                    tbody {
+                        @for r in &rows {
+                            tr {
+                                td { (fmt_time(r.updated_at_ms)) }
+                                td { (region_zh(&r.region_code)) " " (r.village_name) }
+                                td { (industry_zh(&r.industry)) }
+                                td { b { (r.subject) } " " (r.description.chars().take(60).collect::<String>()) }
+                                td { a.button href=(format!("/desk/cases/{}", r.id)) { "审核" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("知识审核", Some(&actor), body))
 }
 
 #[derive(Debug, Deserialize, Default)]

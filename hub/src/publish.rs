@@ -1,6 +1,8 @@
-//! Publishing solved cases as knowledge (知识库): a county hub turns every case that an expert
-//! answered and the officer closed into a knowledge document, without the farmer's personal
-//! data, which then syncs down to every kiosk for find-similar and up to the province.
+//! Publishing solved cases as knowledge (知识库): once the county centre has reviewed a case
+//! that an expert answered and the officer closed, and signed off its publication (a
+//! `knowledge_approved` event, see the desk), the county hub turns it into a knowledge document
+//! without the farmer's personal data, naming the expert who owns the answer; it then syncs
+//! down to every kiosk for find-similar and up to the province. Nothing is published unreviewed.
 
 use yizhan_core::{CaseDoc, EventKind, KnowledgeDoc, Status};
 use yizhan_store::{Db, Store, StoreError};
@@ -16,7 +18,7 @@ pub fn knowledge_id(case_id: &str) -> String {
 /// expert's answer. Personal numbers and the farmer's name are scrubbed from the text.
 pub fn knowledge_of(case: &CaseDoc, publisher: &str, now_ms: i64) -> Option<KnowledgeDoc> {
     let state = case.state();
-    if !matches!(state.status, Status::Closed | Status::FollowedUp) {
+    if !matches!(state.status, Status::Closed | Status::FollowedUp) || state.knowledge != Some(true) {
         return None;
     }
     let answers: Vec<&str> = case
@@ -58,7 +60,28 @@ pub fn knowledge_of(case: &CaseDoc, publisher: &str, now_ms: i64) -> Option<Know
         photo_hashes: Vec::new(),
         published_at_ms: now_ms,
         publisher: publisher.into(),
+        owner: owner_of(case, &state),
+        approved_by: approver_of(case, &state),
     })
+}
+
+/// The answering expert as the assignment names her ("李果 · 高级农艺师"), or her id.
+pub fn owner_of(case: &CaseDoc, state: &yizhan_core::CaseState) -> String {
+    let Some(expert) = &state.expert else { return String::new() };
+    case.ordered_events()
+        .into_iter()
+        .rev()
+        .find(|e| e.kind() == EventKind::Assigned && &e.target == expert && !e.text.is_empty())
+        .map(|e| e.text.clone())
+        .unwrap_or_else(|| expert.clone())
+}
+
+fn approver_of(case: &CaseDoc, state: &yizhan_core::CaseState) -> String {
+    case.ordered_events()
+        .into_iter()
+        .find(|e| e.kind() == EventKind::KnowledgeApproved && !state.ignored_events.contains(&e.id))
+        .map(|e| e.actor.clone())
+        .unwrap_or_default()
 }
 
 /// One round over the feed after `after`: publishes what became solved. Returns the new

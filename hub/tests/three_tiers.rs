@@ -369,6 +369,14 @@ async fn a_solved_case_is_published_as_knowledge_and_reaches_every_kiosk_without
     })
     .await;
     append(&kiosk_a.store, "c1", Event::new("close", 40, "李", EventKind::Closed)).await;
+    eventually("the closure reaches the county", || async {
+        case(&county.store, "c1").await.map(|c| c.state().status) == Some(yizhan_core::Status::Closed)
+    })
+    .await;
+    // Nothing is published before the county centre signs it off.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(county.store.call(|db| db.load_doc("kb-c1")).await.unwrap().is_none(), "unreviewed, unpublished");
+    append(&county.store, "c1", Event::new("ok", 50, "staff", EventKind::KnowledgeApproved)).await;
 
     // Published at the county, it reaches the other village's kiosk and the province.
     let knowledge = |store: Store| async move {
@@ -383,6 +391,11 @@ async fn a_solved_case_is_published_as_knowledge_and_reaches_every_kiosk_without
         .await;
     let k = knowledge(kiosk_b.store.clone()).await.unwrap();
     assert!(k.answer.contains("青霉素"));
+    assert_eq!(
+        (k.owner.as_str(), k.approved_by.as_str()),
+        ("expert-1", "staff"),
+        "who owns it and who signed it off"
+    );
     assert!(!k.answer.contains("13812345678") && !k.answer.contains("王大爷"), "{}", k.answer);
     assert!(!k.question.contains("13812345678"));
     // Kiosk B still holds no case of village A.

@@ -548,6 +548,8 @@ async fn knowledge_arriving_by_sync_is_searchable() {
         photo_hashes: vec![],
         published_at_ms: 1,
         publisher: "hub-510131".into(),
+        owner: "王春茶 · 高级农艺师".into(),
+        approved_by: "staff".into(),
     };
     // As the sync replica would store it.
     k.state

@@ -148,8 +148,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE cases ADD COLUMN followup_category TEXT NOT NULL DEFAULT '';
     ALTER TABLE cases ADD COLUMN travel_cost_fen INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE cases ADD COLUMN breaches INTEGER NOT NULL DEFAULT 0;
+    -- The centre's review for publication as knowledge: -1 not yet, 0 withheld, 1 approved.
+    ALTER TABLE cases ADD COLUMN knowledge INTEGER NOT NULL DEFAULT -1;
     CREATE INDEX cases_by_centre ON cases(status, centre);
-    CREATE INDEX cases_by_expert ON cases(expert, status);
+    -- Covers `expert_records` (the ranking's loads, ratings and breaches): no table lookups.
+    CREATE INDEX cases_by_expert ON cases(expert, status, rating, breaches);
     CREATE TABLE people (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,

@@ -157,8 +157,8 @@ fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit, now_ms: i64) -
     tx.execute(
         "INSERT OR REPLACE INTO cases (id, region_code, village_name, industry, subject, description, farmer_name,
             phone_masked, officer, status, expert, created_at_ms, updated_at_ms, photo_count, video_count, thumb_hash,
-            centre, rating, followup_valid, followup_category, travel_cost_fen, breaches)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+            centre, rating, followup_valid, followup_category, travel_cost_fen, breaches, knowledge)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         params![
             id,
             case.region_code,
@@ -182,6 +182,7 @@ fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit, now_ms: i64) -
             state.followup_category.clone().unwrap_or_default(),
             state.travel_cost_fen,
             state.breaches.len() as i64,
+            state.knowledge.map(i64::from).unwrap_or(-1),
         ],
     )?;
     // When this node first saw each event, on its own clock (an observation, kept across

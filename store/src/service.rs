@@ -175,7 +175,8 @@ impl Db {
         Ok(rows)
     }
 
-    /// Every expert's record from the cases this node holds.
+    /// Every expert's record from the cases this node holds (`expert > ''`: a range of the
+    /// covering index `cases_by_expert`, skipping unassigned cases).
     pub fn expert_records(&self) -> Result<HashMap<String, ExpertRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT expert,
@@ -183,7 +184,7 @@ impl Db {
                     SUM(rating > 0), SUM(rating),
                     SUM(status IN ('answered', 'closed', 'followed_up')),
                     SUM(breaches > 0)
-             FROM cases WHERE expert != '' GROUP BY expert",
+             FROM cases WHERE expert > '' GROUP BY expert",
         )?;
         let rows = stmt.query_map([], |r| {
             let n = |i: usize| -> rusqlite::Result<u32> {
@@ -366,6 +367,19 @@ impl Db {
         ))?;
         let rows =
             stmt.query_map(params![status, region, limit.clamp(1, SERVICE_LIST_MAX)], crate::db::case_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Solved cases of a region that an expert answered and nobody has reviewed for
+    /// publication as knowledge yet, oldest first.
+    pub fn pending_knowledge(&self, region: &str, limit: u32) -> Result<Vec<crate::CaseRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {CASE_COLS} FROM cases c
+             WHERE c.status IN ('closed', 'followed_up') AND c.expert > '' AND c.knowledge = -1
+               AND c.region_code LIKE ?1 || '%'
+             ORDER BY c.updated_at_ms, c.id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![region, limit.clamp(1, SERVICE_LIST_MAX)], crate::db::case_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -307,6 +307,7 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
          ALTER TABLE cases DROP COLUMN centre; ALTER TABLE cases DROP COLUMN rating;
          ALTER TABLE cases DROP COLUMN followup_valid; ALTER TABLE cases DROP COLUMN followup_category;
          ALTER TABLE cases DROP COLUMN travel_cost_fen; ALTER TABLE cases DROP COLUMN breaches;
+         ALTER TABLE cases DROP COLUMN knowledge;
          DELETE FROM cases; PRAGMA user_version = 1;",
     )
     .unwrap();
