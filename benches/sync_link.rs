@@ -157,8 +157,13 @@ async fn main() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start yizhan hub");
+    // The ready line names both addresses (a first start prints the admin's password before it).
+    let mut hub_out = BufReader::new(hub.stdout.take().expect("stdout"));
     let mut line = String::new();
-    BufReader::new(hub.stdout.take().expect("stdout")).read_line(&mut line).expect("hub output");
+    while !line.contains("sync on ") {
+        line.clear();
+        assert!(hub_out.read_line(&mut line).expect("hub output") > 0, "the hub exited before it was ready");
+    }
     let sync_addr = line.split("sync on ").nth(1).expect("sync address").trim().parse().expect("address");
     let http =
         line.split("http://").nth(1).and_then(|s| s.split('/').next()).expect("http address").to_string();
@@ -241,10 +246,12 @@ async fn main() {
         println!("wire_over_payload: {:.3}", wire as f64 / payload as f64);
         println!("time_over_link_limit: {:.2}", elapsed.as_secs_f64() / link_limit_s);
         println!(
-            "datagrams: {} (dropped by the link {}, largest {} bytes)",
+            "datagrams: {} (largest {} bytes); dropped by the link {} ({} bytes), {} of them by a full queue",
             counters.datagrams.load(Relaxed),
+            counters.datagram_bytes_max.load(Relaxed),
             counters.dropped.load(Relaxed),
-            counters.datagram_bytes_max.load(Relaxed)
+            counters.dropped_bytes.load(Relaxed),
+            counters.dropped_queue_full.load(Relaxed)
         );
     }
     println!("hub_cpu_ms_per_case: {:.1}", hub_cpu_s * 1000.0 / cases as f64);

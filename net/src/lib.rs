@@ -11,6 +11,7 @@
 //! [`PeerPolicy`] and refuses the connection when it cannot.
 
 mod blobs;
+pub mod congestion;
 mod driver;
 mod limiter;
 pub mod linkemu;

@@ -50,7 +50,12 @@ pub struct LinkCounters {
     pub bytes_up: AtomicU64,
     pub bytes_down: AtomicU64,
     pub datagrams: AtomicU64,
+    /// Datagrams dropped, at random or because the queue was full ...
     pub dropped: AtomicU64,
+    /// ... of which because the queue was full ...
+    pub dropped_queue_full: AtomicU64,
+    /// ... and the bytes of all of them.
+    pub dropped_bytes: AtomicU64,
     /// The largest datagram seen: one packet each (the relay's sockets do not coalesce).
     pub datagram_bytes_max: AtomicU64,
 }
@@ -130,8 +135,11 @@ pub async fn start(server: SocketAddr, spec: LinkSpec) -> std::io::Result<(Socke
                 let queued: usize = dir.queued.iter().map(|(_, n)| n).sum();
                 let on_link = n + IP_UDP_HEADER_BYTES;
                 let lost = rng.lock().map(|mut r| r.next_f64() < spec.loss).unwrap_or(false);
-                if lost || queued + on_link > spec.queue_bytes_max {
+                let full = !lost && queued + on_link > spec.queue_bytes_max;
+                if lost || full {
                     counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    counters.dropped_queue_full.fetch_add(u64::from(full), Ordering::Relaxed);
+                    counters.dropped_bytes.fetch_add(n as u64, Ordering::Relaxed);
                     continue;
                 }
                 // Serialisation at the link rate, then the propagation delay.
