@@ -241,7 +241,9 @@ fn authorize_event(
                 return Err(Denied::OutOfRegion);
             }
             status_ok(
-                matches!(state.status, Closed | FollowedUp) && state.knowledge.is_none() && state.expert.is_some(),
+                matches!(state.status, Closed | FollowedUp)
+                    && state.knowledge.is_none()
+                    && state.expert.is_some(),
             )
         }
         // The assigned expert's steps.
