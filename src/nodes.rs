@@ -91,11 +91,24 @@ pub async fn start_kiosk(
         }
         if uplink.is_none() {
             // A standalone demo kiosk has no county to send it its officers: make one here.
+            // Officers serve a town or village: a county-wide demo kiosk's officer serves the
+            // town its demo cases are recorded in.
+            let region = match state.config.scope.level() {
+                yizhan_core::RegionLevel::Town | yizhan_core::RegionLevel::Village => {
+                    state.config.scope.to_string()
+                }
+                _ => state
+                    .config
+                    .scope
+                    .county()
+                    .and_then(|c| yizhan_core::regions().children(c.as_str()).first().map(|t| t.code.clone()))
+                    .unwrap_or_else(|| state.config.scope.to_string()),
+            };
             let officer = yizhan_core::NewPerson {
                 id: "officer".into(),
                 name: "演示信息员".into(),
                 role: "officer".into(),
-                region_code: state.config.scope.to_string(),
+                region_code: region,
                 ..Default::default()
             };
             match state.accounts.create_person(&officer, Some(crate::demo::DEMO_PASSWORD)).await {
