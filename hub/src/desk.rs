@@ -46,6 +46,8 @@ pub fn routes() -> axum::Router<Hub> {
                 .layer(axum::extract::DefaultBodyLimit::max(IMPORT_BYTES_MAX)),
         )
         .route("/desk/settings", get(settings_page).post(save_settings))
+        .route("/desk/people/{id}/active", post(set_active))
+        .route("/desk/people/{id}/password", post(reset_password))
         .route("/blobs/{hash}", get(blob))
 }
 
@@ -1029,7 +1031,7 @@ async fn people_view(hub: &Hub, actor: &Actor, report: Option<Markup>) -> Result
         section.card {
             h2 { "人员（" (people.len()) "）" }
             table data-testid="people" {
-                thead { tr { th { "编号" } th { "姓名" } th { "角色" } th { "地区" } th { "产业" } th { "专长" } th { "手机" } } }
+                thead { tr { th { "编号" } th { "姓名" } th { "角色" } th { "地区" } th { "产业" } th { "专长" } th { "手机" } th { "账号" } } }
                 tbody {
                     @for p in &people {
                         tr {
@@ -1039,6 +1041,16 @@ async fn people_view(hub: &Hub, actor: &Actor, report: Option<Markup>) -> Result
                             td { (p.industries.iter().map(|i| industry_zh(i)).collect::<Vec<_>>().join("、")) }
                             td { (p.specialities.join("、")) }
                             td { (p.phone_masked) }
+                            td {
+                                form.inline method="post" action=(format!("/desk/people/{}/active", p.id)) {
+                                    input type="hidden" name="active" value=(if p.active { "0" } else { "1" });
+                                    button type="submit" data-testid=(format!("toggle-{}", p.id)) { @if p.active { "停用" } @else { "启用" } }
+                                }
+                                form.inline method="post" action=(format!("/desk/people/{}/password", p.id)) {
+                                    input type="password" name="password" placeholder="新密码" minlength="8" autocomplete="new-password";
+                                    button type="submit" { "重设密码" }
+                                }
+                            }
                         }
                     }
                 }
@@ -1084,6 +1096,86 @@ async fn import_people(
         }
     };
     people_view(&hub, &actor, Some(report)).await
+}
+
+/// The person `id` if the administrator may manage her (within the administrator's region).
+async fn managed_person(hub: &Hub, actor: &Actor, id: &str) -> Result<yizhan_core::Person, DeskError> {
+    if actor.role != Role::Admin {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let pid = id.to_string();
+    let p = hub
+        .store
+        .call(move |db| db.person(&pid))
+        .await?
+        .ok_or_else(|| DeskError(StatusCode::NOT_FOUND, "人员不存在".into()))?;
+    if !actor.covers(&p.region_code) {
+        return Err(denied(yizhan_core::Denied::OutOfRegion));
+    }
+    Ok(p)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActiveForm {
+    pub active: String,
+}
+
+/// Stops (or restores) a person's access: an inactive person cannot sign in, her sessions end,
+/// and she is no longer suggested or assignable.
+async fn set_active(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<ActiveForm>,
+) -> Result<Redirect, DeskError> {
+    let p = managed_person(&hub, &actor, &id).await?;
+    if p.id == actor.person_id {
+        return Err(DeskError(StatusCode::BAD_REQUEST, "不能停用自己的账号".into()));
+    }
+    let active = f.active == "1";
+    let now = now_ms();
+    let doc_id = yizhan_core::Person::doc_id(&p.id);
+    hub.store
+        .call(move |db| {
+            db.update_doc(&doc_id, |doc| -> Result<(), yizhan_core::PersonError> {
+                let mut p = yizhan_core::Person::from_doc(doc)?;
+                if p.active != active {
+                    p.active = active;
+                    p.updated_at_ms = now;
+                    p.update_doc(doc)?;
+                }
+                Ok(())
+            })
+        })
+        .await?
+        .map_err(|e| DeskError(StatusCode::BAD_REQUEST, e.message_zh()))?;
+    if !active {
+        let _ = hub.accounts.sign_out_everywhere(&p.id).await;
+    }
+    hub.directory.invalidate();
+    tracing::info!(person = %p.id, active, by = %actor.person_id, "person access changed");
+    Ok(Redirect::to("/desk/people"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    pub password: String,
+}
+
+/// Sets a new password for a person (she changes it after signing in).
+async fn reset_password(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<PasswordForm>,
+) -> Result<Redirect, DeskError> {
+    let p = managed_person(&hub, &actor, &id).await?;
+    hub.accounts
+        .set_password(&p.id, &f.password)
+        .await
+        .map_err(|e| DeskError(StatusCode::BAD_REQUEST, e.message_zh()))?;
+    tracing::info!(person = %p.id, by = %actor.person_id, "password reset");
+    Ok(Redirect::to("/desk/people"))
 }
 
 #[derive(Debug, Deserialize)]

@@ -326,3 +326,74 @@ async fn administrators_import_people_with_row_by_row_errors() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("data-testid=\"error\""));
 }
+
+#[tokio::test]
+async fn administrators_stop_access_and_reset_passwords_within_their_region() {
+    let (hub, _dir) = start().await;
+    let admin = sign_in(&hub, "admin").await;
+    let staff = sign_in(&hub, "staff").await;
+    let pig = sign_in(&hub, "expert-pig").await;
+    assert_eq!(get(&hub, &pig, "/desk").await.0, StatusCode::OK);
+
+    // Staff may not; an administrator may not stop herself.
+    assert_eq!(
+        post_form(&hub, &staff, "/desk/people/expert-pig/active", &[("active", "0")]).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post_form(&hub, &admin, "/desk/people/admin/active", &[("active", "0")]).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post_form(&hub, &admin, "/desk/people/nobody/active", &[("active", "0")]).await,
+        StatusCode::NOT_FOUND
+    );
+    // Someone outside the administrator's county.
+    assert_eq!(
+        post_form(&hub, &admin, "/desk/people/staff-x/active", &[("active", "0")]).await,
+        StatusCode::FORBIDDEN
+    );
+
+    // Stopped: her session ends, she cannot sign in, she is no longer suggested.
+    assert_eq!(
+        post_form(&hub, &admin, "/desk/people/expert-pig/active", &[("active", "0")]).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(get(&hub, &pig, "/desk").await.0, StatusCode::SEE_OTHER, "her session ended");
+    let base = format!("http://{}", hub.http_addr);
+    let res = client()
+        .post(format!("{base}/signin/password"))
+        .header(ORIGIN, &base)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(encode(&[("id", "expert-pig"), ("password", PASSWORD), ("next", "/desk")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get(SET_COOKIE).is_none(), "no session for a stopped person");
+    let p = hub.store.call(|db| db.person("expert-pig")).await.unwrap().unwrap();
+    assert!(!p.active);
+    assert!(hub.store.call(|db| db.experts_for(COUNTY)).await.unwrap().iter().all(|e| e.id != "expert-pig"));
+
+    // A new password works; a too-short one is refused.
+    assert_eq!(
+        post_form(&hub, &admin, "/desk/people/staff/password", &[("password", "short")]).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post_form(&hub, &staff, "/desk/people/staff/password", &[("password", "staff-new-pw-1")]).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post_form(&hub, &admin, "/desk/people/staff/password", &[("password", "staff-new-pw-1")]).await,
+        StatusCode::SEE_OTHER
+    );
+    let res = client()
+        .post(format!("{base}/signin/password"))
+        .header(ORIGIN, &base)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(encode(&[("id", "staff"), ("password", "staff-new-pw-1"), ("next", "/desk")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get(SET_COOKIE).is_some(), "signed in with the new password");
+}
