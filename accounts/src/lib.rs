@@ -329,6 +329,18 @@ pub struct AccountsConfig {
     pub clock: StoreClock,
 }
 
+impl AccountsConfig {
+    /// The defaults with a session cookie of this node's own (`yizhan_<node id>`), since nodes
+    /// on one host (the demo's) would otherwise overwrite each other's cookie.
+    pub fn for_node(node_id: &str) -> AccountsConfig {
+        let id: String = node_id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect();
+        AccountsConfig { cookie_name: format!("yizhan_{id}"), ..Default::default() }
+    }
+}
+
 impl Default for AccountsConfig {
     fn default() -> Self {
         AccountsConfig {

@@ -535,6 +535,28 @@ impl CaseDoc {
         Ok(case)
     }
 
+    /// An expert as the hub named her in her latest assignment ("李果 · 高级农艺师"); her id
+    /// when no assignment carries a name (nodes below the county hold no expert directory).
+    pub fn expert_label(&self, expert_id: &str) -> String {
+        self.ordered_events()
+            .into_iter()
+            .rev()
+            .find(|e| e.kind() == EventKind::Assigned && e.target == expert_id && !e.text.is_empty())
+            .map(|e| e.text.clone())
+            .unwrap_or_else(|| expert_id.to_string())
+    }
+
+    /// The attachment groups (original hashes) of photos that came with experts' answers, as
+    /// opposed to the farmer's.
+    pub fn answer_groups(&self) -> std::collections::HashSet<&str> {
+        self.events
+            .iter()
+            .filter(|e| e.kind() == EventKind::Answered)
+            .flat_map(|e| e.target.split(','))
+            .filter(|g| !g.is_empty())
+            .collect()
+    }
+
     pub fn industry(&self) -> Option<Industry> {
         Industry::from_code(&self.industry)
     }

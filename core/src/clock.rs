@@ -233,6 +233,17 @@ impl ClockState {
         }
     }
 
+    /// The state at `now_ms` of a clock due at `due_ms`, stopped at `stopped_ms` if it was.
+    pub fn at(due_ms: i64, stopped_ms: Option<i64>, now_ms: i64, warn_ms: i64) -> ClockState {
+        match stopped_ms {
+            Some(t) if t <= due_ms => ClockState::Met,
+            Some(_) => ClockState::Late,
+            None if now_ms > due_ms => ClockState::Overdue,
+            None if due_ms - now_ms <= warn_ms => ClockState::NearlyDue,
+            None => ClockState::Running,
+        }
+    }
+
     pub fn is_breach(self) -> bool {
         matches!(self, ClockState::Overdue | ClockState::Late)
     }
@@ -280,13 +291,7 @@ pub fn clocks(
             ClockKind::FollowUp => started_ms.saturating_add(policy.followup_ms),
         };
         let stopped_ms = stop.as_deref().and_then(seen);
-        let state = match stopped_ms {
-            Some(t) if t <= due_ms => ClockState::Met,
-            Some(_) => ClockState::Late,
-            None if now_ms > due_ms => ClockState::Overdue,
-            None if due_ms - now_ms <= policy.warn_ms => ClockState::NearlyDue,
-            None => ClockState::Running,
-        };
+        let state = ClockState::at(due_ms, stopped_ms, now_ms, policy.warn_ms);
         out.push(ClockView { kind, start_event: start.clone(), started_ms, due_ms, stopped_ms, state });
     }
     out

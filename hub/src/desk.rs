@@ -104,13 +104,6 @@ fn denied(d: yizhan_core::Denied) -> DeskError {
     DeskError(StatusCode::FORBIDDEN, d.message_zh().into())
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 pub fn fmt_time(ms: i64) -> String {
     use chrono::TimeZone;
     let Some(cst) = chrono::FixedOffset::east_opt(8 * 3600) else { return "-".into() };
@@ -184,7 +177,7 @@ async fn home(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Marku
         return Err(denied(yizhan_core::Denied::Role));
     }
     let region = actor.region.as_str().to_string();
-    let now = now_ms();
+    let now = hub.store.config().clock.now_ms();
     let (policy, triage, response, followup, overdue, nearly, urgent) = hub
         .store
         .call(move |db| {
@@ -389,15 +382,10 @@ async fn case_page(
     };
     let may = |k| authorize(&actor, Action::Event(k), c, s).is_ok();
     let name = |id: &str| d.names.get(id).cloned().unwrap_or_else(|| id.to_string());
-    let now = now_ms();
+    let now = hub.store.config().clock.now_ms();
     let act = format!("/desk/cases/{}/act", c.id);
     // The farmer's photos; an expert's answer photos show with her answer.
-    let answer_groups: std::collections::HashSet<&str> = c
-        .events
-        .iter()
-        .filter(|e| e.kind() == EventKind::Answered)
-        .flat_map(|e| e.target.split(','))
-        .collect();
+    let answer_groups = c.answer_groups();
     let mut photos: Vec<_> = c
         .attachments
         .values()
@@ -444,7 +432,7 @@ async fn case_page(
                     tbody {
                         @for k in &d.clocks {
                             @let (kind, start, due, stop) = (&k.kind, &k.started_ms, &k.due_ms, &k.stopped_ms);
-                            @let st = match stop { Some(t) if t <= due => ClockState::Met, Some(_) => ClockState::Late, None if now > *due => ClockState::Overdue, None if *due - now <= d.policy.warn_ms => ClockState::NearlyDue, None => ClockState::Running };
+                            @let st = ClockState::at(*due, *stop, now, d.policy.warn_ms);
                             tr class=(if st.is_breach() { "late" } else if st == ClockState::NearlyDue { "soon" } else { "" }) {
                                 td { (ClockKind::from_code(kind).map(ClockKind::name_zh).unwrap_or("")) }
                                 td { (fmt_time(*start)) }
@@ -682,7 +670,7 @@ async fn answer_form(
         }
     }
     let store = hub.store.clone();
-    let now = now_ms();
+    let now = hub.store.config().clock.now_ms();
     let prepared = tokio::task::spawn_blocking(move || {
         let mut out: Vec<(yizhan_core::Attachment, yizhan_store::NewBlob)> = Vec::new();
         for (i, (name, bytes)) in photos.into_iter().enumerate() {
@@ -691,12 +679,12 @@ async fn answer_form(
             let orig = store.prepare_blob(bytes, done.format.mime()).map_err(|e| e.to_string())?;
             let group = orig.info().hash.to_string();
             let (w, h) = (done.width.into(), done.height.into());
-            let mut a = photo_attachment(orig.info(), "original", &group, &name, now);
+            let mut a = orig.info().attachment("photo", "original", &group, &name, now);
             (a.width, a.height) = (w, h);
             out.push((a, orig));
             for (role, bytes) in [("display", done.display_jpeg), ("thumb", done.thumb_jpeg)] {
                 let blob = store.prepare_blob(bytes, "image/jpeg").map_err(|e| e.to_string())?;
-                out.push((photo_attachment(blob.info(), role, &group, &name, now), blob));
+                out.push((blob.info().attachment("photo", role, &group, &name, now), blob));
             }
         }
         Ok::<_, String>(out)
@@ -714,28 +702,6 @@ async fn answer_form(
         .call(move |db| Ok(service::act_with(db, &actor, &case_id, input, event_id, attachments, blobs)))
         .await??;
     Ok(Redirect::to(&format!("/desk/cases/{id}")))
-}
-
-fn photo_attachment(
-    info: &yizhan_store::BlobInfo,
-    role: &str,
-    group: &str,
-    name: &str,
-    at_ms: i64,
-) -> yizhan_core::Attachment {
-    yizhan_core::Attachment {
-        hash: info.hash.to_string(),
-        kind: "photo".into(),
-        role: role.into(),
-        group: group.into(),
-        mime: info.mime.clone(),
-        bytes: info.size,
-        width: 0,
-        height: 0,
-        duration_ms: 0,
-        name: name.into(),
-        added_at_ms: at_ms,
-    }
 }
 
 /// Solved cases waiting for the county centre's sign-off before they are published as knowledge.
@@ -1133,7 +1099,7 @@ async fn set_active(
         return Err(DeskError(StatusCode::BAD_REQUEST, "不能停用自己的账号".into()));
     }
     let active = f.active == "1";
-    let now = now_ms();
+    let now = hub.store.config().clock.now_ms();
     let doc_id = yizhan_core::Person::doc_id(&p.id);
     hub.store
         .call(move |db| {

@@ -155,17 +155,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
     let accounts = yizhan_accounts::Accounts::new(
         store.clone(),
         field_key,
-        yizhan_accounts::AccountsConfig {
-            cookie_name: format!(
-                "yizhan_{}",
-                config
-                    .node_id
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-                    .collect::<String>()
-            ),
-            ..Default::default()
-        },
+        yizhan_accounts::AccountsConfig::for_node(&config.node_id),
         Arc::new(yizhan_accounts::DevLogSender),
         passkeys,
     )?;

@@ -67,13 +67,7 @@ pub fn knowledge_of(case: &CaseDoc, publisher: &str, now_ms: i64) -> Option<Know
 
 /// The answering expert as the assignment names her ("李果 · 高级农艺师"), or her id.
 pub fn owner_of(case: &CaseDoc, state: &yizhan_core::CaseState) -> String {
-    let Some(expert) = &state.expert else { return String::new() };
-    case.ordered_events()
-        .into_iter()
-        .rev()
-        .find(|e| e.kind() == EventKind::Assigned && &e.target == expert && !e.text.is_empty())
-        .map(|e| e.text.clone())
-        .unwrap_or_else(|| expert.clone())
+    state.expert.as_deref().map(|e| case.expert_label(e)).unwrap_or_default()
 }
 
 fn approver_of(case: &CaseDoc, state: &yizhan_core::CaseState) -> String {

@@ -119,10 +119,10 @@ async fn video_job(state: &AppState, job: &Job) -> Result<(), JobError> {
     .await
     .map_err(|e| JobError::Operating(e.to_string()))??;
 
-    let mut proxy_att = crate::service::attachment(proxy.info(), "video", "proxy", &group, "", now);
+    let mut proxy_att = proxy.info().attachment("video", "proxy", &group, "", now);
     (proxy_att.width, proxy_att.height, proxy_att.duration_ms) =
         (proxy_info.width.into(), proxy_info.height.into(), proxy_info.duration_ms);
-    let poster_att = crate::service::attachment(poster.info(), "video", "poster", &group, "", now);
+    let poster_att = poster.info().attachment("video", "poster", &group, "", now);
     let updated = state
         .store
         .call(move |db| {

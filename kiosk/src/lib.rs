@@ -153,10 +153,7 @@ impl AppState {
         let accounts = yizhan_accounts::Accounts::new(
             store.clone(),
             key.clone(),
-            yizhan_accounts::AccountsConfig {
-                cookie_name: format!("yizhan_{}", cookie_safe(&node_id)),
-                ..Default::default()
-            },
+            yizhan_accounts::AccountsConfig::for_node(&node_id),
             Arc::new(yizhan_accounts::DevLogSender),
             passkeys,
         )
@@ -202,39 +199,11 @@ impl AppState {
     }
 }
 
-/// A node id as a cookie name part (letters, digits, `-` and `_` only).
-pub fn cookie_safe(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
-}
-
 /// Reads the 32-byte field key, creating it (mode 0600) on first start.
 fn load_or_create_key(path: &Path) -> Result<FieldKey, StartError> {
     let err = |detail: String| StartError::Key { path: path.to_path_buf(), detail };
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key: [u8; 32] = rand::random();
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| err(e.to_string()))?;
-            }
-            write_private(path, &key).map_err(|e| err(e.to_string()))?;
-            tracing::info!(path = %path.display(), "created a new field key");
-            key.to_vec()
-        }
-        Err(e) => return Err(err(e.to_string())),
-    };
-    FieldKey::from_bytes(&bytes).map_err(|e| err(e.to_string()))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    let key = yizhan_store::keys::load_or_create(path).map_err(|e| err(e.to_string()))?;
+    FieldKey::from_bytes(&key).map_err(|e| err(e.to_string()))
 }
 
 fn load_or_create_node_id(dir: &Path) -> Result<String, StartError> {
@@ -246,7 +215,7 @@ fn load_or_create_node_id(dir: &Path) -> Result<String, StartError> {
             let id = format!("kiosk-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
             // An empty file is what a crash during the first start leaves: replace it.
             let _ = std::fs::remove_file(&path);
-            write_private(&path, id.as_bytes()).map_err(err)?;
+            yizhan_store::keys::write_private(&path, id.as_bytes()).map_err(err)?;
             Ok(id)
         }
     }

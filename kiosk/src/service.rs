@@ -4,7 +4,7 @@ use automerge::AutoCommit;
 use yizhan_core::access::{Action, EventKindCode};
 use yizhan_core::case::DOC_TYPE;
 use yizhan_core::{Actor, Attachment, CaseDoc, CaseState, Event, EventKind, authorize};
-use yizhan_store::{BlobInfo, Db, Hash, Job, NewBlob};
+use yizhan_store::{Db, Hash, Job, NewBlob};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -14,29 +14,6 @@ pub const JOB_VIDEO: &str = "video";
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.to_string()))
-}
-
-pub(crate) fn attachment(
-    info: &BlobInfo,
-    kind: &str,
-    role: &str,
-    group: &str,
-    name: &str,
-    at_ms: i64,
-) -> Attachment {
-    Attachment {
-        hash: info.hash.to_string(),
-        kind: kind.into(),
-        role: role.into(),
-        group: group.into(),
-        mime: info.mime.clone(),
-        bytes: info.size,
-        width: 0,
-        height: 0,
-        duration_ms: 0,
-        name: name.into(),
-        added_at_ms: at_ms,
-    }
 }
 
 pub fn video_mime(name: &str) -> &'static str {
@@ -81,12 +58,12 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
             })?;
             let orig = store.prepare_blob(p.bytes, done.format.mime())?;
             let group = orig.info().hash.to_string();
-            let mut a = attachment(orig.info(), "photo", "original", &group, &p.name, now);
+            let mut a = orig.info().attachment("photo", "original", &group, &p.name, now);
             (a.width, a.height) = (done.width.into(), done.height.into());
             out.push((a, orig));
             for (role, bytes) in [("display", done.display_jpeg), ("thumb", done.thumb_jpeg)] {
                 let blob = store.prepare_blob(bytes, "image/jpeg")?;
-                out.push((attachment(blob.info(), "photo", role, &group, &p.name, now), blob));
+                out.push((blob.info().attachment("photo", role, &group, &p.name, now), blob));
             }
         }
         Ok::<_, AppError>(out)
@@ -103,7 +80,7 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
                     .map_err(|e| AppError::Invalid(format!("视频（{}）：{}", v.name, e.user_message_zh())))?;
                 let blob = store.prepare_finished(v.writer.finish()?, video_mime(&v.name))?;
                 let hash = blob.info().hash.to_string();
-                let mut a = attachment(blob.info(), "video", "original", &hash, &v.name, now);
+                let mut a = blob.info().attachment("video", "original", &hash, &v.name, now);
                 let (w, h) = info.upright_size();
                 (a.width, a.height, a.duration_ms) = (w.into(), h.into(), info.duration_ms);
                 Ok::<_, AppError>((a, blob))

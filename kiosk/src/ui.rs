@@ -475,12 +475,7 @@ async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Res
 fn case_body(v: &CaseView) -> Markup {
     let c: &CaseDoc = &v.case;
     // The farmer's photos; an expert's answer photos show with her answer.
-    let answer_groups: std::collections::HashSet<&str> = c
-        .events
-        .iter()
-        .filter(|e| e.kind() == yizhan_core::EventKind::Answered)
-        .flat_map(|e| e.target.split(','))
-        .collect();
+    let answer_groups = c.answer_groups();
     let mut photos: Vec<_> = c
         .attachments
         .values()
@@ -507,7 +502,7 @@ fn case_body(v: &CaseView) -> Markup {
                 dl {
                     dt { "地点" } dd { (regions().path_name(&c.region_code)) " " (c.village_name) }
                     dt { "农户" } dd { (c.farmer_name) " " (v.phone_masked) }
-                    @if let Some(e) = &v.state.expert { dt { "专家" } dd data-testid="expert" { (expert_label(c, e)) } }
+                    @if let Some(e) = &v.state.expert { dt { "专家" } dd data-testid="expert" { (c.expert_label(e)) } }
                     @if let Some(r) = v.state.rating { dt { "评价" } dd { (r) " 星" } }
                 }
             }
@@ -529,7 +524,7 @@ fn case_body(v: &CaseView) -> Markup {
                                 }
                             }
                         }
-                        p.small { (fmt_time(a.at_ms)) " · " (expert_label(c, &a.actor)) }
+                        p.small { (fmt_time(a.at_ms)) " · " (c.expert_label(&a.actor)) }
                     }
                 }
             }
@@ -588,23 +583,12 @@ fn case_body(v: &CaseView) -> Markup {
     }
 }
 
-/// An expert's name as the hub wrote it into her latest assignment (kiosks hold no expert
-/// directory); the id when none is known.
-fn expert_label(c: &CaseDoc, expert_id: &str) -> String {
-    c.ordered_events()
-        .into_iter()
-        .rev()
-        .find(|e| e.kind() == yizhan_core::EventKind::Assigned && e.target == expert_id && !e.text.is_empty())
-        .map(|e| e.text.clone())
-        .unwrap_or_else(|| expert_id.to_string())
-}
-
 /// Who took a step, as the kiosk can name her: experts by the name their assignment carries,
 /// the centre's staff by their centre (the kiosk holds no staff directory).
 fn actor_label(c: &CaseDoc, e: &yizhan_core::Event) -> String {
     use yizhan_core::EventKind as K;
     match e.kind() {
-        K::Answered | K::OnSiteRequested => expert_label(c, &e.actor),
+        K::Answered | K::OnSiteRequested => c.expert_label(&e.actor),
         K::Assigned | K::EscalatedUp | K::OnSiteDispatched | K::FollowedUp => "运营中心".to_string(),
         K::Breach => "系统".to_string(),
         _ => e.actor.clone(),

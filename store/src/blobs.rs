@@ -46,6 +46,32 @@ pub struct BlobInfo {
     pub mime: String,
 }
 
+impl BlobInfo {
+    /// A document's reference to this blob (`group`: the original it belongs to).
+    pub fn attachment(
+        &self,
+        kind: &str,
+        role: &str,
+        group: &str,
+        name: &str,
+        at_ms: i64,
+    ) -> yizhan_core::Attachment {
+        yizhan_core::Attachment {
+            hash: self.hash.to_string(),
+            kind: kind.into(),
+            role: role.into(),
+            group: group.into(),
+            mime: self.mime.clone(),
+            bytes: self.size,
+            width: 0,
+            height: 0,
+            duration_ms: 0,
+            name: name.into(),
+            added_at_ms: at_ms,
+        }
+    }
+}
+
 /// A blob whose bytes are durable under their final name but not yet recorded (invisible).
 #[derive(Debug)]
 pub struct FinishedBlob {
