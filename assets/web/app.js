@@ -1,10 +1,10 @@
 // Yizhan kiosk: progressive enhancement only; every page works without this script.
 "use strict";
 
-// Upload with a visible progress bar (photos and video can take minutes on a slow PC).
-function enhanceCaseForm() {
-  const form = document.getElementById("case-form");
-  if (!form || !window.XMLHttpRequest) return;
+// Upload with a visible progress bar (photos and video can take minutes on a slow link): the
+// kiosk's case form and the desk's answer form (forms marked data-upload, with a .progress box).
+function enhanceUploadForm(form) {
+  if (!window.XMLHttpRequest) return;
   form.addEventListener("submit", (ev) => {
     if (!form.checkValidity()) return;
     ev.preventDefault();
@@ -32,7 +32,7 @@ function enhanceCaseForm() {
       }
     };
     xhr.onerror = () => {
-      label.textContent = "上传失败：与驿站程序的连接中断，请重试";
+      label.textContent = "上传失败：连接中断，请重试";
       button.disabled = false;
     };
     const data = new FormData(form);
@@ -63,14 +63,14 @@ function enhanceTownPicker() {
 
 // Video transcoding progress on a case page; reloads when the proxy is ready.
 function pollJobs() {
-  const box = document.querySelector("[data-job-case]");
+  const box = document.querySelector("[data-job-poll]");
   if (!box) return;
-  const id = box.getAttribute("data-job-case");
+  const url = box.getAttribute("data-job-poll");
   const bar = box.querySelector(".bar");
   const label = box.querySelector(".label");
   const tick = async () => {
     try {
-      const res = await fetch("/api/cases/" + encodeURIComponent(id));
+      const res = await fetch(url);
       const c = await res.json();
       const jobs = c.jobs || [];
       if (jobs.length && jobs.every((j) => j.state === "done" || j.state === "failed")) { window.location.reload(); return; }
@@ -134,7 +134,7 @@ function enhanceSimilar() {
 
 document.addEventListener("DOMContentLoaded", () => {
   enhanceSimilar();
-  enhanceCaseForm();
+  document.querySelectorAll("form[data-upload]").forEach(enhanceUploadForm);
   enhanceTownPicker();
   pollJobs();
 });

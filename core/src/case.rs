@@ -546,8 +546,8 @@ impl CaseDoc {
             .unwrap_or_else(|| expert_id.to_string())
     }
 
-    /// The attachment groups (original hashes) of photos that came with experts' answers, as
-    /// opposed to the farmer's.
+    /// The attachment groups (original hashes) of photos and videos that came with experts'
+    /// answers, as opposed to the farmer's.
     pub fn answer_groups(&self) -> std::collections::HashSet<&str> {
         self.events
             .iter()
@@ -555,6 +555,27 @@ impl CaseDoc {
             .flat_map(|e| e.target.split(','))
             .filter(|g| !g.is_empty())
             .collect()
+    }
+
+    /// The farmer's media (not an answer's) of `kind` (photo, video) in `role`, oldest first.
+    pub fn farmer_media(&self, kind: &str, role: &str) -> Vec<&Attachment> {
+        let answers = self.answer_groups();
+        let mut media: Vec<&Attachment> = self
+            .attachments
+            .values()
+            .filter(|a| a.kind == kind && a.role == role && !answers.contains(a.group.as_str()))
+            .collect();
+        media.sort_by(|a, b| (a.added_at_ms, &a.hash).cmp(&(b.added_at_ms, &b.hash)));
+        media
+    }
+
+    /// The videos an answer carries (their `original` attachments).
+    pub fn answer_videos<'a>(&'a self, answer: &'a Event) -> impl Iterator<Item = &'a Attachment> + 'a {
+        answer
+            .target
+            .split(',')
+            .filter_map(|g| self.attachments.get(&format!("{g}/original")))
+            .filter(|a| a.kind == "video")
     }
 
     pub fn industry(&self) -> Option<Industry> {

@@ -33,7 +33,7 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/cases/{id}/act", post(act_form))
         .route(
             "/desk/cases/{id}/answer",
-            post(answer_form).layer(axum::extract::DefaultBodyLimit::max(ANSWER_BYTES_MAX)),
+            post(answer_form).layer(axum::extract::DefaultBodyLimit::max(answer_bytes_max())),
         )
         .route("/desk/experts", get(experts_page))
         .route("/desk/knowledge", get(knowledge_page))
@@ -48,13 +48,27 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/settings", get(settings_page).post(save_settings))
         .route("/desk/people/{id}/active", post(set_active))
         .route("/desk/people/{id}/password", post(reset_password))
+        .route("/desk/cases/{id}/jobs", get(case_jobs))
         .route("/blobs/{hash}", get(blob))
+        .route("/static/app.js", get(app_js))
+}
+
+/// The kiosk's script (upload progress, transcoding progress); every page works without it.
+async fn app_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+        include_str!("../../assets/web/app.js"),
+    )
 }
 
 /// Photos an expert may attach to one answer.
 pub const ANSWER_PHOTOS_MAX: usize = 6;
-/// An answer's request body: its photos at the media limit each, plus the text.
-pub const ANSWER_BYTES_MAX: usize = ANSWER_PHOTOS_MAX * 25 * 1024 * 1024 + 1024 * 1024;
+/// An answer's request body: its photos and one video at the media limits, plus the text.
+pub fn answer_bytes_max() -> usize {
+    let l = yizhan_media::Limits::default();
+    let media = l.photo_bytes_max * ANSWER_PHOTOS_MAX as u64 + l.video_bytes_max;
+    usize::try_from(media + 1024 * 1024).unwrap_or(usize::MAX)
+}
 
 /// An uploaded people file is at most this large.
 pub const IMPORT_BYTES_MAX: usize = 10 * 1024 * 1024;
@@ -141,6 +155,7 @@ fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · 运营工作台" }
                 style { (PreEscaped(DESK_CSS)) }
+                script src="/static/app.js" defer {}
             }
             body {
                 header.top {
@@ -317,6 +332,9 @@ struct CaseData {
     names: std::collections::HashMap<String, String>,
     phone_masked: String,
     policy: ServicePolicy,
+    /// This hub's media jobs for the case, and which of its blobs the hub holds.
+    jobs: Vec<yizhan_store::Job>,
+    held: std::collections::HashSet<String>,
 }
 
 async fn load_case(hub: &Hub, actor: &Actor, id: &str) -> Result<CaseData, DeskError> {
@@ -360,7 +378,9 @@ async fn load_case(hub: &Hub, actor: &Actor, id: &str) -> Result<CaseData, DeskE
                 .map(|p| p.farmer_phone_masked)
                 .unwrap_or_default();
             let policy = db.service_policy()?;
-            Ok(Ok(CaseData { case, state, clocks, suggestions, names, phone_masked, policy }))
+            let jobs = db.jobs_for_doc(&id)?;
+            let held = db.blobs_held(case.attachments.values().map(|a| a.hash.as_str()))?;
+            Ok(Ok(CaseData { case, state, clocks, suggestions, names, phone_masked, policy, jobs, held }))
         })
         .await??;
     Ok(data)
@@ -384,17 +404,14 @@ async fn case_page(
     let name = |id: &str| d.names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let now = hub.store.config().clock.now_ms();
     let act = format!("/desk/cases/{}/act", c.id);
-    // The farmer's photos; an expert's answer photos show with her answer.
-    let answer_groups = c.answer_groups();
-    let mut photos: Vec<_> = c
-        .attachments
-        .values()
-        .filter(|a| a.kind == "photo" && a.role == "thumb" && !answer_groups.contains(a.group.as_str()))
-        .collect();
-    photos.sort_by(|a, b| (a.added_at_ms, &a.hash).cmp(&(b.added_at_ms, &b.hash)));
+    // The farmer's photos and videos; an expert's show with her answer.
+    let photos = c.farmer_media("photo", "thumb");
+    let videos = c.farmer_media("video", "original");
     let display = |group: &str| {
         c.attachments.values().find(|a| a.group == group && a.role == "display").map(|a| a.hash.clone())
     };
+    let poll_url = format!("/desk/cases/{}/jobs", c.id);
+    let player = yizhan_uploads::view::Videos { case: c, jobs: &d.jobs, held: &d.held, poll_url };
     let up_targets: Vec<(String, &str)> = {
         let mut v = Vec::new();
         if s.centre.len() > 4 {
@@ -420,6 +437,7 @@ async fn case_page(
                     }
                 }
             }
+            @for v in &videos { div data-testid="case-video" { (player.show(v)) } }
             p { "当前中心：" (region_zh(&s.centre)) @if let Some(e) = &s.expert { " · 专家 " b data-testid="expert" { (name(e)) } }
                 @if s.travel_cost_fen > 0 { " · 差旅费 " (format!("{:.2}", s.travel_cost_fen as f64 / 100.0)) " 元" }
                 @if let Some(r) = s.rating { " · 评分 " b data-testid="rating" { (r) " 星" } } }
@@ -481,9 +499,12 @@ async fn case_page(
         @if may(EventKindCode::Answered) {
             section.card {
                 h2 { "专家答复" }
-                form method="post" action=(format!("/desk/cases/{}/answer", c.id)) enctype="multipart/form-data" {
+                @let limits = yizhan_media::Limits::default();
+                form method="post" action=(format!("/desk/cases/{}/answer", c.id)) enctype="multipart/form-data" data-upload {
                     textarea name="text" rows="6" required maxlength="4000" placeholder="诊断与处理建议" data-testid="answer-text" {}
                     label { "照片（可选，最多 " (ANSWER_PHOTOS_MAX) " 张） " input type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple data-testid="answer-photos"; }
+                    label { "视频（可选，1 段，不超过 " (limits.video_duration_ms_max / 60_000) " 分钟、" (limits.video_bytes_max / 1024 / 1024) " MB） " input type="file" name="video" accept="video/*" data-testid="answer-video"; }
+                    div.progress hidden data-testid="upload-progress" { div.bar {} span.label { "上传中…" } }
                     button.primary type="submit" data-testid="answer-submit" { "提交答复" }
                 }
                 @if may(EventKindCode::OnSiteRequested) {
@@ -555,6 +576,7 @@ async fn case_page(
                                     }
                                 }
                             }
+                            @for o in c.answer_videos(e) { div data-testid="answer-video" { (player.show(o)) } }
                         }
                         @if s.ignored_events.contains(&e.id) { " " span.muted { "（与其他操作冲突，未生效）" } }
                     }
@@ -624,84 +646,121 @@ async fn act_form(
     Ok(Redirect::to(&format!("/desk/cases/{id}")))
 }
 
-/// An expert's answer with photos: every photo is decoded and checked before anything is
-/// stored, then the answer and its photos are stored in one transaction.
+/// The answer text is at most this long (the form allows 4,000 characters).
+pub const ANSWER_TEXT_BYTES_MAX: u64 = 16 * 1024;
+
+/// The case, when `actor` may take `action` on it.
+async fn authorized_case(
+    hub: &Hub,
+    actor: &Actor,
+    id: &str,
+    action: Action,
+) -> Result<(CaseDoc, CaseState), DeskError> {
+    let id = id.to_string();
+    let doc = hub.store.call(move |db| db.load_doc(&id)).await?;
+    let case = doc
+        .and_then(|d| CaseDoc::from_doc(&d).ok())
+        .ok_or_else(|| DeskError(StatusCode::NOT_FOUND, "案例不存在".into()))?;
+    let state = case.state();
+    authorize(actor, action, &case, &state).map_err(denied)?;
+    Ok((case, state))
+}
+
+fn upload_err(e: yizhan_uploads::UploadError) -> DeskError {
+    DeskError(e.status(), e.to_string())
+}
+
+/// An expert's answer with photos and a video. The expert's right to answer is checked before
+/// the upload is read; every photo is decoded and the video probed before anything is stored;
+/// then the answer, its photos and its video are stored in one transaction, and the video's
+/// poster and proxy are made in the background (the case page shows the progress).
 async fn answer_form(
     State(hub): State<Hub>,
     SignedIn(actor): SignedIn,
     Path(id): Path<String>,
     mut multipart: Multipart,
 ) -> Result<Redirect, DeskError> {
+    authorized_case(&hub, &actor, &id, Action::Event(EventKindCode::Answered)).await?;
     let limits = yizhan_media::Limits::default();
     let bad = |m: String| DeskError(StatusCode::BAD_REQUEST, m);
     let mut text = String::new();
     let mut photos: Vec<(String, Vec<u8>)> = Vec::new();
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => {
-                return Err(bad(format!(
-                    "上传中断或超过大小限制（每张照片最多 {} MB）",
-                    limits.photo_bytes_max / 1024 / 1024
-                )));
+    let mut video = None;
+    while let Some(mut field) =
+        multipart.next_field().await.map_err(|e| upload_err(yizhan_uploads::multipart_err(e)))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        match (name.as_str(), field.file_name().map(str::to_string)) {
+            ("text", None) => {
+                let bytes =
+                    yizhan_uploads::read_limited(&mut field, ANSWER_TEXT_BYTES_MAX, || "答复内容过长".into())
+                        .await
+                        .map_err(upload_err)?;
+                text = String::from_utf8(bytes).map_err(|_| bad("答复内容的文字编码有误".into()))?;
             }
-        };
-        match field.name() {
-            Some("text") => text = field.text().await.map_err(|_| bad("答复内容读取失败".into()))?,
-            Some("photos") => {
-                let name = field.file_name().unwrap_or("photo.jpg").to_string();
-                let bytes = field.bytes().await.map_err(|_| bad("照片上传失败".into()))?;
+            ("photos", Some(file_name)) => {
+                let bytes = yizhan_uploads::read_limited(&mut field, limits.photo_bytes_max, || {
+                    format!("照片过大：每张最多 {} MB", yizhan_uploads::mb(limits.photo_bytes_max))
+                })
+                .await
+                .map_err(upload_err)?;
                 if bytes.is_empty() {
                     continue; // the empty part a form sends when no file was chosen
                 }
                 if photos.len() >= ANSWER_PHOTOS_MAX {
                     return Err(bad(format!("照片过多：每次答复最多 {ANSWER_PHOTOS_MAX} 张")));
                 }
-                if bytes.len() as u64 > limits.photo_bytes_max {
-                    return Err(bad(format!(
-                        "照片过大：每张最多 {} MB",
-                        limits.photo_bytes_max / 1024 / 1024
-                    )));
-                }
-                photos.push((name, bytes.to_vec()));
+                photos.push((file_name, bytes));
             }
-            _ => {}
+            ("video", Some(file_name)) => {
+                if video.is_some() {
+                    return Err(bad("每次答复只能上传一段视频".into()));
+                }
+                video = yizhan_uploads::stream_video(&hub.store, &mut field, file_name, &limits)
+                    .await
+                    .map_err(upload_err)?;
+            }
+            _ => {} // unknown fields are skipped
         }
     }
     let store = hub.store.clone();
     let now = hub.store.config().clock.now_ms();
     let prepared = tokio::task::spawn_blocking(move || {
-        let mut out: Vec<(yizhan_core::Attachment, yizhan_store::NewBlob)> = Vec::new();
-        for (i, (name, bytes)) in photos.into_iter().enumerate() {
-            let done = yizhan_media::process_photo(&bytes, &limits)
-                .map_err(|e| format!("第 {} 张照片（{name}）：{}", i + 1, e.user_message_zh()))?;
-            let orig = store.prepare_blob(bytes, done.format.mime()).map_err(|e| e.to_string())?;
-            let group = orig.info().hash.to_string();
-            let (w, h) = (done.width.into(), done.height.into());
-            let mut a = orig.info().attachment("photo", "original", &group, &name, now);
-            (a.width, a.height) = (w, h);
-            out.push((a, orig));
-            for (role, bytes) in [("display", done.display_jpeg), ("thumb", done.thumb_jpeg)] {
-                let blob = store.prepare_blob(bytes, "image/jpeg").map_err(|e| e.to_string())?;
-                out.push((blob.info().attachment("photo", role, &group, &name, now), blob));
-            }
+        let mut out = yizhan_uploads::prepare_photos(&store, photos, &limits, now)?;
+        if let Some(v) = video {
+            out.push(yizhan_uploads::prepare_video(&store, v, &limits, now)?);
         }
-        Ok::<_, String>(out)
+        Ok::<_, yizhan_uploads::UploadError>(out)
     })
     .await
-    .map_err(|_| DeskError(StatusCode::INTERNAL_SERVER_ERROR, "照片处理失败".into()))?
-    .map_err(bad)?;
+    .map_err(|_| DeskError(StatusCode::INTERNAL_SERVER_ERROR, "照片和视频处理失败".into()))?
+    .map_err(upload_err)?;
     let groups: Vec<String> =
         prepared.iter().filter(|(a, _)| a.role == "original").map(|(a, _)| a.group.clone()).collect();
+    let jobs = prepared
+        .iter()
+        .filter(|(a, _)| a.kind == "video" && a.role == "original")
+        .map(|(a, _)| (yizhan_uploads::JOB_VIDEO, a.hash.clone()))
+        .collect();
     let (attachments, blobs): (Vec<_>, Vec<_>) = prepared.into_iter().unzip();
+    let carried = service::Carried { attachments, blobs, jobs };
     let input = ActInput { kind: "answered".into(), text, target: groups.join(","), ..Default::default() };
     let case_id = id.clone();
     let event_id = uuid::Uuid::new_v4().to_string();
-    hub.store
-        .call(move |db| Ok(service::act_with(db, &actor, &case_id, input, event_id, attachments, blobs)))
-        .await??;
+    hub.store.call(move |db| Ok(service::act_with(db, &actor, &case_id, input, event_id, carried))).await??;
+    hub.jobs_notify.notify_one();
     Ok(Redirect::to(&format!("/desk/cases/{id}")))
+}
+
+/// The case's media jobs on this hub, for the case page's progress bar.
+async fn case_jobs(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+) -> Result<axum::Json<serde_json::Value>, DeskError> {
+    authorized_case(&hub, &actor, &id, Action::View).await?;
+    let jobs = hub.store.call(move |db| db.jobs_for_doc(&id)).await?;
+    Ok(axum::Json(serde_json::json!({ "jobs": jobs })))
 }
 
 /// Solved cases waiting for the county centre's sign-off before they are published as knowledge.
@@ -1224,25 +1283,13 @@ async fn save_settings(
     Ok(Redirect::to("/desk/settings"))
 }
 
-async fn blob(State(hub): State<Hub>, SignedIn(_actor): SignedIn, Path(hash): Path<String>) -> Response {
-    let Some(hash) = yizhan_store::Hash::parse(&hash) else { return StatusCode::NOT_FOUND.into_response() };
-    let found = match hub.store.call(move |db| db.blob(&hash)).await {
-        Ok(f) => f,
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    };
-    let immutable = (header::CACHE_CONTROL, "private, max-age=31536000, immutable");
-    match found {
-        None => StatusCode::NOT_FOUND.into_response(),
-        Some((info, yizhan_store::BlobBody::Inline(bytes))) => {
-            ([(header::CONTENT_TYPE, info.mime), (immutable.0, immutable.1.to_string())], bytes)
-                .into_response()
-        }
-        Some((info, yizhan_store::BlobBody::File(path))) => match tokio::fs::read(&path).await {
-            Ok(bytes) => ([(header::CONTENT_TYPE, info.mime), (immutable.0, immutable.1.to_string())], bytes)
-                .into_response(),
-            Err(_) => StatusCode::NOT_FOUND.into_response(),
-        },
-    }
+async fn blob(
+    State(hub): State<Hub>,
+    SignedIn(_actor): SignedIn,
+    Path(hash): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    yizhan_uploads::serve_blob(&hub.store, &hash, req, true).await
 }
 
 const DESK_CSS: &str = "
@@ -1265,4 +1312,8 @@ textarea{width:100%}form.inline{display:inline}label{margin-right:12px;display:i
 .badge{font-size:16px;background:#e8f5e9;color:var(--green);border-radius:8px;padding:2px 10px;vertical-align:middle}
 ol.suggest li{margin-bottom:10px}ol.suggest li b{margin:0 8px}ol.timeline li.ignored{color:#999}.photos img{height:120px;border-radius:8px;margin:4px}
 .filters>*{margin:4px 8px 4px 0}
+.progress{position:relative;height:36px;background:#e8ebe3;border-radius:8px;overflow:hidden;margin:8px 0}
+.progress .bar{position:absolute;inset:0 auto 0 0;width:0;background:#a5d6a7;transition:width .3s}
+.progress .label{position:relative;line-height:36px;padding:0 12px}
+.video video{width:100%;max-width:640px;border-radius:8px;background:#000}.alert{color:var(--err)}.small{font-size:15px;color:#666}
 ";

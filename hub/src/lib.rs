@@ -80,6 +80,8 @@ pub struct Hub {
     pub directory: service::Directory,
     /// Sign-in of the centre's staff and experts.
     pub accounts: yizhan_accounts::Accounts,
+    /// Wakes the media worker (posters and proxies of experts' answer videos).
+    pub jobs_notify: Arc<tokio::sync::Notify>,
 }
 
 impl axum::extract::FromRef<Hub> for yizhan_accounts::Accounts {
@@ -159,7 +161,10 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         Arc::new(yizhan_accounts::DevLogSender),
         passkeys,
     )?;
+    let jobs_notify = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(yizhan_uploads::run_worker(store.clone(), jobs_notify.clone()));
     let hub = Hub {
+        jobs_notify,
         accounts,
         config,
         store,

@@ -180,20 +180,32 @@ pub fn act(
     input: ActInput,
     event_id: String,
 ) -> Result<CaseState, ActError> {
-    act_with(db, actor, case_id, input, event_id, Vec::new(), Vec::new())
+    act_with(db, actor, case_id, input, event_id, Carried::default())
 }
 
-/// Like [`act`], also adding attachments (an expert's photos) and their blobs in the same
-/// transaction: either the answer and all its photos are stored, or nothing.
+/// What an event carries besides its fields, stored with it in one transaction: attachments
+/// (an expert's photos and video), their blobs, and the jobs to queue (a video's poster and
+/// proxy).
+#[derive(Default)]
+pub struct Carried {
+    pub attachments: Vec<yizhan_core::Attachment>,
+    pub blobs: Vec<yizhan_store::NewBlob>,
+    /// (job kind, blob hash)
+    pub jobs: Vec<(&'static str, String)>,
+}
+
+/// Like [`act`], also storing what the event carries in the same transaction: either the
+/// answer and all its photos and video are stored, or nothing.
 pub fn act_with(
     db: &mut Db,
     actor: &Actor,
     case_id: &str,
     input: ActInput,
     event_id: String,
-    attachments: Vec<yizhan_core::Attachment>,
-    blobs: Vec<yizhan_store::NewBlob>,
+    carried: Carried,
 ) -> Result<CaseState, ActError> {
+    let Carried { attachments, blobs, jobs } = carried;
+    let jobs: Vec<(&str, &str)> = jobs.iter().map(|(k, h)| (*k, h.as_str())).collect();
     let kind = EventKind::parse(&input.kind);
     let code = EventKindCode::of(&kind).ok_or(yizhan_core::Denied::SystemOnly)?;
     // The expert's name and title travel in the assignment, so a kiosk (which holds no
@@ -221,7 +233,7 @@ pub fn act_with(
     ev.value = input.value;
     ev.category = input.category.trim().to_string();
     let actor = actor.clone();
-    match db.update_doc_with(case_id, blobs, move |doc: &mut AutoCommit| {
+    match db.update_doc_with_jobs(case_id, blobs, &jobs, move |doc: &mut AutoCommit| {
         let case = CaseDoc::from_doc(doc).map_err(|e| ActError::Invalid(e.message_zh()))?;
         let state = case.state();
         authorize(&actor, Action::Event(code), &case, &state)?;

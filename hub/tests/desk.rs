@@ -397,3 +397,144 @@ async fn administrators_stop_access_and_reset_passwords_within_their_region() {
         .unwrap();
     assert!(res.headers().get(SET_COOKIE).is_some(), "signed in with the new password");
 }
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../media/tests/fixtures").join(name);
+    std::fs::read(path).unwrap()
+}
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7) as u8, (y * 5) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// Posts an answer (multipart, as the browser sends it) and returns the status and body.
+async fn post_answer(
+    hub: &Hub,
+    cookie: &str,
+    case: &str,
+    text: &str,
+    files: Vec<(&str, &str, Vec<u8>)>,
+) -> (StatusCode, String) {
+    let base = format!("http://{}", hub.http_addr);
+    let mut form = reqwest::multipart::Form::new().text("text", text.to_string());
+    for (field, name, bytes) in files {
+        form =
+            form.part(field.to_string(), reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+    }
+    let res = client()
+        .post(format!("{base}/desk/cases/{case}/answer"))
+        .header(COOKIE, cookie)
+        .header(ORIGIN, &base)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.text().await.unwrap_or_default())
+}
+
+/// What a refused answer must leave untouched: the document, the jobs and the blob files.
+async fn answer_footprint(hub: &Hub, dir: &std::path::Path) -> (Vec<u8>, usize, usize) {
+    let doc = hub.store.call(|db| Ok(db.load_doc("c1")?.unwrap().save())).await.unwrap();
+    let jobs = hub.store.call(|db| db.jobs_for_doc("c1")).await.unwrap().len();
+    let files = walk(&dir.join("blobs"));
+    (doc, jobs, files)
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn experts_answer_with_photos_and_a_video_that_gets_a_proxy_on_the_hub() {
+    let (hub, dir) = start().await;
+    receive_case(&hub, "c1").await;
+    let staff = sign_in(&hub, "staff").await;
+    let assign = [("kind", "assigned"), ("target", "expert-fruit")];
+    assert_eq!(post_form(&hub, &staff, "/desk/cases/c1/act", &assign).await, StatusCode::SEE_OTHER);
+    let video = fixture("landscape_960x540_h264_aac.mp4");
+    let photo = png(64, 48);
+
+    // Refusals change nothing: an expert not assigned to the case (refused before the upload is
+    // read), a video FFmpeg cannot read, a second video, an answer text past its limit.
+    let before = answer_footprint(&hub, dir.path()).await;
+    let pig = sign_in(&hub, "expert-pig").await;
+    let (s, _) = post_answer(&hub, &pig, "c1", "看看", vec![("video", "v.mp4", video.clone())]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let fruit = sign_in(&hub, "expert-fruit").await;
+    let garbage = b"this is not a video at all".repeat(100);
+    let (s, body) = post_answer(&hub, &fruit, "c1", "答复", vec![("video", "bad.mp4", garbage)]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("视频（bad.mp4）"), "the error names the video: {body}");
+    let two = vec![("video", "a.mp4", video.clone()), ("video", "b.mp4", video.clone())];
+    let (s, body) = post_answer(&hub, &fruit, "c1", "答复", two).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("只能上传一段视频"), "{body}");
+    let (s, body) = post_answer(&hub, &fruit, "c1", &"长".repeat(6000), vec![]).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body.contains("答复内容过长"), "{body}");
+    assert_eq!(answer_footprint(&hub, dir.path()).await, before, "refused answers left something behind");
+
+    // The assigned expert answers with a photo and a video.
+    let files = vec![("photos", "leaf.png", photo), ("video", "spray.mp4", video.clone())];
+    let (s, _) = post_answer(&hub, &fruit, "c1", "喷施代森锰锌，见视频示范", files).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let case =
+        hub.store.call(|db| Ok(CaseDoc::from_doc(&db.load_doc("c1")?.unwrap()).unwrap())).await.unwrap();
+    let answer = case.events.iter().find(|e| e.kind() == EventKind::Answered).unwrap();
+    let video_hash = blake3_hex(&video);
+    let groups: Vec<&str> = answer.target.split(',').collect();
+    assert_eq!(groups.len(), 2, "the answer names its photo and its video: {}", answer.target);
+    assert!(groups.contains(&video_hash.as_str()));
+    let original = case.attachments.get(&format!("{video_hash}/original")).unwrap();
+    assert_eq!((original.kind.as_str(), original.width, original.height), ("video", 960, 540));
+    assert!(original.duration_ms > 2_500, "{original:?}");
+
+    // The hub's worker makes the poster and the proxy; the progress endpoint reports it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let jobs = loop {
+        let (s, body) = get(&hub, &fruit, "/desk/cases/c1/jobs").await;
+        assert_eq!(s, StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let jobs = v["jobs"].as_array().unwrap().clone();
+        assert_eq!(jobs.len(), 1, "{body}");
+        if jobs[0]["state"] == "done" || jobs[0]["state"] == "failed" {
+            break jobs;
+        }
+        assert!(std::time::Instant::now() < deadline, "the video job never finished: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(jobs[0]["state"], "done", "{jobs:?}");
+    assert_eq!(jobs[0]["progress"], 1.0);
+    let case =
+        hub.store.call(|db| Ok(CaseDoc::from_doc(&db.load_doc("c1")?.unwrap()).unwrap())).await.unwrap();
+    let proxy = case.attachments.get(&format!("{video_hash}/proxy")).expect("a proxy");
+    let poster = case.attachments.get(&format!("{video_hash}/poster")).expect("a poster");
+    assert_eq!((proxy.width, proxy.height), (854, 480));
+
+    // The case page shows the answer's player (proxy with poster), the photo, and no progress.
+    let (_, page) = get(&hub, &fruit, "/desk/cases/c1").await;
+    assert!(page.contains("data-testid=\"answer-video\""), "{page}");
+    assert!(
+        page.contains(&format!("/blobs/{}", proxy.hash)) && page.contains(&format!("/blobs/{}", poster.hash))
+    );
+    assert!(!page.contains("video-progress"));
+    // Blobs need sign-in, and the proxy is served in ranges for seeking.
+    let url = format!("http://{}/blobs/{}", hub.http_addr, proxy.hash);
+    assert_ne!(client().get(&url).send().await.unwrap().status(), StatusCode::OK);
+    let res = client().get(&url).header(COOKIE, &fruit).header("Range", "bytes=0-99").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(res.bytes().await.unwrap().len(), 100);
+    // The job list follows the case's view rights: another county's staff may not read it.
+    let other = sign_in(&hub, "staff-x").await;
+    assert_eq!(get(&hub, &other, "/desk/cases/c1/jobs").await.0, StatusCode::FORBIDDEN);
+}
+
+fn blake3_hex(bytes: &[u8]) -> String {
+    yizhan_store::Hash::of(bytes).to_string()
+}

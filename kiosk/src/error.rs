@@ -28,6 +28,16 @@ pub enum AppError {
     Forbidden(yizhan_core::Denied),
 }
 
+impl From<yizhan_uploads::UploadError> for AppError {
+    fn from(e: yizhan_uploads::UploadError) -> AppError {
+        match e {
+            yizhan_uploads::UploadError::TooLarge(m) => AppError::TooLarge(m),
+            yizhan_uploads::UploadError::Invalid(m) => AppError::Invalid(m),
+            yizhan_uploads::UploadError::Internal(m) => AppError::Internal(m),
+        }
+    }
+}
+
 impl From<yizhan_core::CaseError> for AppError {
     fn from(e: yizhan_core::CaseError) -> AppError {
         AppError::Invalid(e.message_zh())

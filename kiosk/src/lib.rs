@@ -8,7 +8,6 @@
 pub mod api;
 pub mod demo;
 pub mod error;
-pub mod jobs;
 pub mod knowledge;
 pub mod sealing;
 pub mod service;
@@ -96,7 +95,7 @@ pub struct Inner {
     pub node_id: String,
     pub clock: Arc<dyn Clock>,
     /// Woken whenever a background job is queued.
-    pub jobs_notify: Notify,
+    pub jobs_notify: Arc<Notify>,
     /// Sign-in of the village's officers; works offline (their credentials sync down).
     pub accounts: yizhan_accounts::Accounts,
 }
@@ -167,7 +166,7 @@ impl AppState {
             config,
             node_id,
             clock,
-            jobs_notify: Notify::new(),
+            jobs_notify: Arc::new(Notify::new()),
         })))
     }
 
@@ -233,7 +232,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Opens the kiosk, starts its background worker and serves until the process ends.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    tokio::spawn(jobs::run_worker(state.clone()));
+    tokio::spawn(yizhan_uploads::run_worker(state.store.clone(), state.jobs_notify.clone()));
     tokio::spawn(knowledge::run(state.clone()));
     tokio::spawn(sealing::run(state.clone()));
     axum::serve(listener, router(state)).await

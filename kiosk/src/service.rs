@@ -10,22 +10,8 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::upload::CaseUpload;
 
-pub const JOB_VIDEO: &str = "video";
-
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.to_string()))
-}
-
-pub fn video_mime(name: &str) -> &'static str {
-    let lower = name.to_ascii_lowercase();
-    match lower.rsplit('.').next() {
-        Some("mp4" | "m4v") => "video/mp4",
-        Some("mov") => "video/quicktime",
-        Some("webm") => "video/webm",
-        Some("3gp") => "video/3gpp",
-        Some("avi") => "video/x-msvideo",
-        _ => "video/mp4",
-    }
 }
 
 /// Validates everything, then stores the blobs and the new case document. Nothing is stored
@@ -51,42 +37,16 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
     let store = state.store.clone();
     let now = state.clock.now_ms();
     let photo_blobs: Vec<(Attachment, NewBlob)> = blocking(move || {
-        let mut out = Vec::new();
-        for (i, p) in photos.into_iter().enumerate() {
-            let done = yizhan_media::process_photo(&p.bytes, &limits).map_err(|e| {
-                AppError::Invalid(format!("第 {} 张照片（{}）：{}", i + 1, p.name, e.user_message_zh()))
-            })?;
-            let orig = store.prepare_blob(p.bytes, done.format.mime())?;
-            let group = orig.info().hash.to_string();
-            let mut a = orig.info().attachment("photo", "original", &group, &p.name, now);
-            (a.width, a.height) = (done.width.into(), done.height.into());
-            out.push((a, orig));
-            for (role, bytes) in [("display", done.display_jpeg), ("thumb", done.thumb_jpeg)] {
-                let blob = store.prepare_blob(bytes, "image/jpeg")?;
-                out.push((blob.info().attachment("photo", role, &group, &p.name, now), blob));
-            }
-        }
-        Ok::<_, AppError>(out)
+        let photos = photos.into_iter().map(|p| (p.name, p.bytes)).collect();
+        yizhan_uploads::prepare_photos(&store, photos, &limits, now)
     })
     .await??;
-
     let video: Option<(Attachment, NewBlob)> = match video {
         None => None,
         Some(v) => {
             let limits = state.config.limits.media.clone();
             let store = state.store.clone();
-            let prepared = blocking(move || {
-                let info = yizhan_media::probe_video(v.writer.tmp_path(), &limits)
-                    .map_err(|e| AppError::Invalid(format!("视频（{}）：{}", v.name, e.user_message_zh())))?;
-                let blob = store.prepare_finished(v.writer.finish()?, video_mime(&v.name))?;
-                let hash = blob.info().hash.to_string();
-                let mut a = blob.info().attachment("video", "original", &hash, &v.name, now);
-                let (w, h) = info.upright_size();
-                (a.width, a.height, a.duration_ms) = (w.into(), h.into(), info.duration_ms);
-                Ok::<_, AppError>((a, blob))
-            })
-            .await??;
-            Some(prepared)
+            Some(blocking(move || yizhan_uploads::prepare_video(&store, v, &limits, now)).await??)
         }
     };
 
@@ -131,7 +91,8 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
     state
         .store
         .call(move |db: &mut Db| {
-            let jobs: Vec<(&str, &str)> = video_hash.iter().map(|h| (JOB_VIDEO, h.as_str())).collect();
+            let jobs: Vec<(&str, &str)> =
+                video_hash.iter().map(|h| (yizhan_uploads::JOB_VIDEO, h.as_str())).collect();
             let mut docs = vec![(doc_id.clone(), DOC_TYPE, doc)];
             if let Some(p) = private {
                 docs.push((
@@ -245,6 +206,8 @@ pub struct CaseView {
     pub case: CaseDoc,
     pub state: CaseState,
     pub jobs: Vec<Job>,
+    /// The case's blobs this kiosk holds (a video's proxy may still be on its way).
+    pub held: std::collections::HashSet<String>,
     pub unsynced: bool,
     /// The farmer's phone as lists show it (from the private part, when this node holds it).
     pub phone_masked: String,
@@ -252,24 +215,27 @@ pub struct CaseView {
 
 pub async fn case_view(state: &AppState, id: &str) -> Result<CaseView, AppError> {
     let id = id.to_string();
-    let (doc, jobs, unsynced, private) = state
+    let (case, jobs, held, unsynced, private) = state
         .store
         .call(move |db| {
-            let doc = db.load_doc(&id)?;
+            let Some(doc) = db.load_doc(&id)? else { return Ok(Err(AppError::NotFound)) };
+            let case = match CaseDoc::from_doc(&doc) {
+                Ok(c) => c,
+                Err(e) => return Ok(Err(e.into())),
+            };
+            let held = db.blobs_held(case.attachments.values().map(|a| a.hash.as_str()))?;
             let jobs = db.jobs_for_doc(&id)?;
             let unsynced = db.doc_unsynced(&id)?;
             let private = db.load_doc(&yizhan_core::private::CasePrivate::id_for(&id))?;
-            Ok((doc, jobs, unsynced, private))
+            Ok(Ok((case, jobs, held, unsynced, private)))
         })
-        .await?;
-    let doc = doc.ok_or(AppError::NotFound)?;
-    let case = CaseDoc::from_doc(&doc)?;
+        .await??;
     let state = case.state();
     let phone_masked = private
         .and_then(|p| yizhan_core::private::CasePrivate::from_doc(&p).ok())
         .map(|p| p.farmer_phone_masked)
         .unwrap_or_else(|| case.farmer_phone_masked.clone());
-    Ok(CaseView { case, state, jobs, unsynced, phone_masked })
+    Ok(CaseView { case, state, jobs, held, unsynced, phone_masked })
 }
 
 /// Parses a hash from a URL.

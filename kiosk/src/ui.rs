@@ -3,16 +3,15 @@
 use axum::Form;
 use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{FixedOffset, TimeZone};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
-use tower_http::services::ServeFile;
 use yizhan_core::{CaseDoc, Industry, RegionLevel, Status, regions};
 use yizhan_net::{LinkState, SyncStatus};
-use yizhan_store::{BlobBody, CaseFilter, CaseRow, StoreStats};
+use yizhan_store::{CaseFilter, CaseRow, StoreStats};
 
 use crate::AppState;
 use crate::error::{AppError, PageError};
@@ -356,7 +355,7 @@ fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
     html! {
         h1 { "登记新案例" }
         @if let Some(e) = error { p.alert role="alert" data-testid="form-error" { (e) } }
-        form id="case-form" class="case-form" method="post" action="/cases" enctype="multipart/form-data" {
+        form id="case-form" class="case-form" method="post" action="/cases" enctype="multipart/form-data" data-upload {
             fieldset {
                 legend { "问题" }
                 label { "产业"
@@ -475,18 +474,13 @@ async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Res
 fn case_body(v: &CaseView) -> Markup {
     let c: &CaseDoc = &v.case;
     // The farmer's photos; an expert's answer photos show with her answer.
-    let answer_groups = c.answer_groups();
-    let mut photos: Vec<_> = c
-        .attachments
-        .values()
-        .filter(|a| a.kind == "photo" && a.role == "original" && !answer_groups.contains(a.group.as_str()))
-        .collect();
-    photos.sort_by(|a, b| (a.added_at_ms, &a.hash).cmp(&(b.added_at_ms, &b.hash)));
+    let photos = c.farmer_media("photo", "original");
+    let videos = c.farmer_media("video", "original");
     let derived = |group: &str, role: &str| {
         c.attachments.values().find(|a| a.group == group && a.role == role).map(|a| a.hash.clone())
     };
-    let videos: Vec<_> =
-        c.attachments.values().filter(|a| a.kind == "video" && a.role == "original").collect();
+    let poll_url = format!("/api/cases/{}", c.id);
+    let player = yizhan_uploads::view::Videos { case: c, jobs: &v.jobs, held: &v.held, poll_url };
     let ignored = &v.state.ignored_events;
     html! {
         article.case-detail data-case=(c.id) {
@@ -503,7 +497,7 @@ fn case_body(v: &CaseView) -> Markup {
                     dt { "地点" } dd { (regions().path_name(&c.region_code)) " " (c.village_name) }
                     dt { "农户" } dd { (c.farmer_name) " " (v.phone_masked) }
                     @if let Some(e) = &v.state.expert { dt { "专家" } dd data-testid="expert" { (c.expert_label(e)) } }
-                    @if let Some(r) = v.state.rating { dt { "评价" } dd { (r) " 星" } }
+                    @if let Some(r) = v.state.rating { dt { "评价" } dd data-testid="rating" { (r) " 星" } }
                 }
             }
             @let answers: Vec<_> = c.ordered_events().into_iter()
@@ -523,6 +517,7 @@ fn case_body(v: &CaseView) -> Markup {
                                     }
                                 }
                             }
+                            @for o in c.answer_videos(a) { div data-testid="answer-video" { (player.show(o)) } }
                         }
                         p.small { (fmt_time(a.at_ms)) " · " (c.expert_label(&a.actor)) }
                     }
@@ -545,23 +540,7 @@ fn case_body(v: &CaseView) -> Markup {
             @for vid in &videos {
                 section.card {
                     h2 { "视频" }
-                    @let proxy = derived(&vid.hash, "proxy");
-                    @let poster = derived(&vid.hash, "poster");
-                    @let job = v.jobs.iter().find(|j| j.blob_hash == vid.hash);
-                    @if let Some(proxy) = proxy {
-                        video controls preload="metadata" poster=[poster.map(|p| format!("/blobs/{p}"))] {
-                            source src=(format!("/blobs/{proxy}")) type="video/mp4";
-                        }
-                    } @else if let Some(j) = job.filter(|j| j.state == yizhan_store::JobState::Failed) {
-                        p.alert { "视频处理失败：" (j.error) }
-                    } @else {
-                        @let pct = job.map(|j| (j.progress * 100.0).round() as i64).unwrap_or(0);
-                        div.progress.job data-job-case=(c.id) data-testid="video-progress" {
-                            div.bar style=(format!("width:{pct}%")) {}
-                            span.label { "视频转码中 " (pct) "%" }
-                        }
-                    }
-                    p.small { a href=(format!("/blobs/{}", vid.hash)) download=(vid.name) { "下载原视频" } " (" (vid.bytes / 1024 / 1024) " MB)" }
+                    (player.show(vid))
                 }
             }
             section.card {
@@ -669,36 +648,11 @@ async fn case_event(
     Ok(Redirect::to(&format!("/cases/{id}")))
 }
 
-/// Serves a blob by hash. Blobs never change, so they may be cached forever; file blobs
-/// support range requests (video seeking).
+/// Serves a blob by hash (cacheable forever; range requests for video seeking).
 async fn blob(
     State(state): State<AppState>,
     Path(hash): Path<String>,
     req: axum::extract::Request,
 ) -> Response {
-    let Ok(hash) = service::parse_hash(&hash) else { return StatusCode::NOT_FOUND.into_response() };
-    let found = match state.store.call(move |db| db.blob(&hash)).await {
-        Ok(found) => found,
-        Err(e) => return PageError(e.into()).into_response(),
-    };
-    let immutable = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
-    match found {
-        None => StatusCode::NOT_FOUND.into_response(),
-        Some((info, BlobBody::Inline(bytes))) => {
-            ([(header::CONTENT_TYPE, info.mime.as_str()), immutable], bytes).into_response()
-        }
-        Some((info, BlobBody::File(path))) => {
-            use tower::ServiceExt;
-            match ServeFile::new_with_mime(path, &info.mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM))
-                .oneshot(req)
-                .await
-            {
-                Ok(mut res) => {
-                    res.headers_mut().insert(immutable.0, header::HeaderValue::from_static(immutable.1));
-                    res.into_response()
-                }
-                Err(e) => match e {},
-            }
-        }
-    }
+    yizhan_uploads::serve_blob(&state.store, &hash, req, false).await
 }

@@ -1,9 +1,8 @@
 //! Parsing a case upload (multipart form) with every size bound enforced while streaming.
 
 use axum::extract::Multipart;
-use axum::extract::multipart::Field;
 use yizhan_core::NewCase;
-use yizhan_store::BlobWriter;
+use yizhan_uploads::{VideoUpload, mb, multipart_err, read_limited};
 
 use crate::error::AppError;
 use crate::{AppState, UploadLimits};
@@ -14,12 +13,6 @@ pub const TEXT_FIELD_BYTES_MAX: usize = 16 * 1024;
 pub struct PhotoUpload {
     pub name: String,
     pub bytes: Vec<u8>,
-}
-
-/// A video streamed to a temporary blob file; nothing is visible until it is recorded.
-pub struct VideoUpload {
-    pub name: String,
-    pub writer: BlobWriter,
 }
 
 /// What the officer chose on the form besides saving.
@@ -42,18 +35,6 @@ pub struct CaseUpload {
     pub action: FormAction,
     /// The similar cases shown to the officer (ids), recorded as offered.
     pub offered: Vec<String>,
-}
-
-fn mb(bytes: u64) -> u64 {
-    bytes / (1024 * 1024)
-}
-
-fn multipart_err(e: axum::extract::multipart::MultipartError) -> AppError {
-    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::TooLarge("上传内容过大，请减少照片或压缩视频后重试".into())
-    } else {
-        AppError::Invalid(format!("上传中断或格式错误，请重试（{}）", e.body_text()))
-    }
 }
 
 pub async fn parse(state: &AppState, mut multipart: Multipart) -> Result<CaseUpload, AppError> {
@@ -83,8 +64,8 @@ pub async fn parse(state: &AppState, mut multipart: Multipart) -> Result<CaseUpl
                 if up.video.is_some() {
                     return Err(AppError::Invalid("每个案例只能上传一段视频".into()));
                 }
-                let video = stream_video(state, &mut field, file_name).await?;
-                up.video = video;
+                up.video =
+                    yizhan_uploads::stream_video(&state.store, &mut field, file_name, &limits.media).await?;
             }
             (_, Some(_)) => return Err(AppError::Invalid(format!("未知的上传文件字段：{name}"))),
             (_, None) => {
@@ -126,43 +107,4 @@ pub async fn parse(state: &AppState, mut multipart: Multipart) -> Result<CaseUpl
         }
     }
     Ok(up)
-}
-
-async fn read_limited(
-    field: &mut Field<'_>,
-    max: u64,
-    too_large: impl FnOnce() -> String,
-) -> Result<Vec<u8>, AppError> {
-    let mut buf = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
-        if (buf.len() + chunk.len()) as u64 > max {
-            return Err(AppError::TooLarge(too_large()));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf)
-}
-
-async fn stream_video(
-    state: &AppState,
-    field: &mut Field<'_>,
-    name: String,
-) -> Result<Option<VideoUpload>, AppError> {
-    let max = state.config.limits.media.video_bytes_max;
-    let store = state.store.clone();
-    let mut writer = tokio::task::spawn_blocking(move || store.blob_writer(max))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
-    while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
-        if writer.size() + chunk.len() as u64 > max {
-            return Err(AppError::TooLarge(format!("视频过大：最多 {} MB", mb(max))));
-        }
-        writer = tokio::task::spawn_blocking(move || writer.write(&chunk).map(|()| writer))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))??;
-    }
-    if writer.size() == 0 {
-        return Ok(None); // an empty file input
-    }
-    Ok(Some(VideoUpload { name, writer }))
 }

@@ -283,6 +283,18 @@ impl Db {
         blobs: Vec<NewBlob>,
         f: impl FnOnce(&mut AutoCommit) -> Result<T, E>,
     ) -> Result<Result<T, E>, StoreError> {
+        self.update_doc_with_jobs(id, blobs, &[], f)
+    }
+
+    /// Like [`Db::update_doc_with`], also queueing `jobs` (kind, blob hash) for the document
+    /// in the same transaction.
+    pub fn update_doc_with_jobs<T, E>(
+        &mut self,
+        id: &str,
+        blobs: Vec<NewBlob>,
+        jobs: &[(&str, &str)],
+        f: impl FnOnce(&mut AutoCommit) -> Result<T, E>,
+    ) -> Result<Result<T, E>, StoreError> {
         let tx = self.conn.transaction()?;
         let (mut doc, doc_type) = load_doc(&tx, id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         // AutoCommit::load leaves its save cursor empty, so save_incremental() would return the
@@ -294,6 +306,12 @@ impl Db {
         };
         for blob in blobs {
             insert_blob(&tx, blob)?;
+        }
+        for (kind, hash) in jobs {
+            tx.execute(
+                "INSERT OR IGNORE INTO jobs (kind, doc_id, blob_hash, state) VALUES (?1, ?2, ?3, 'pending')",
+                params![kind, id, hash],
+            )?;
         }
         if doc.get_heads() != loaded_heads {
             let change = doc.save_after(&loaded_heads);
@@ -457,6 +475,21 @@ impl Db {
         let info = insert_blob(&tx, blob)?;
         tx.commit()?;
         Ok(info)
+    }
+
+    /// Which of `hashes` this node holds complete.
+    pub fn blobs_held<'a>(
+        &self,
+        hashes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?;
+        let mut held = std::collections::HashSet::new();
+        for h in hashes {
+            if stmt.exists([h])? {
+                held.insert(h.to_string());
+            }
+        }
+        Ok(held)
     }
 
     pub fn blob(&self, hash: &Hash) -> Result<Option<(BlobInfo, BlobBody)>, StoreError> {

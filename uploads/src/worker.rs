@@ -1,27 +1,32 @@
-//! Background video processing: a poster frame and a low-bitrate proxy for each video.
+//! Background video processing: a poster frame and a low-bitrate proxy for each recorded video,
+//! on whichever node recorded it (a kiosk for the farmer's video, a hub for an expert's).
 //!
 //! Jobs live in the store, so a job interrupted by a crash or power cut runs again at the
 //! next start. Progress is written to the job row (in steps of 2 %) for the UI to poll.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use yizhan_core::CaseDoc;
-use yizhan_store::{BlobBody, Hash, Job, JobState};
+use yizhan_store::{BlobBody, Hash, Job, JobState, Store};
 
-use crate::AppState;
-use crate::service::JOB_VIDEO;
-
+/// The job that makes a video's poster and proxy.
+pub const JOB_VIDEO: &str = "video";
 /// A job that fails for an operating reason (not bad media) is tried this many times.
 pub const JOB_ATTEMPTS_MAX: i64 = 3;
 /// How long the worker sleeps when idle before it looks again (it is also woken on enqueue).
 const IDLE_POLL: Duration = Duration::from_secs(30);
+/// Pause after a failed attempt before the next job.
+const RETRY_PAUSE: Duration = Duration::from_secs(5);
 
-pub async fn run_worker(state: AppState) {
+/// Runs the store's jobs one at a time, forever. `notify` wakes it when a job is queued.
+pub async fn run_worker(store: Store, notify: Arc<Notify>) {
     loop {
-        match state.store.call(|db| db.claim_job()).await {
-            Ok(Some(job)) => run_job(&state, job).await,
+        match store.call(|db| db.claim_job()).await {
+            Ok(Some(job)) => run_job(&store, job).await,
             Ok(None) => {
-                let _ = tokio::time::timeout(IDLE_POLL, state.jobs_notify.notified()).await;
+                let _ = tokio::time::timeout(IDLE_POLL, notify.notified()).await;
             }
             Err(e) => {
                 tracing::error!(error = %e, "job queue unavailable");
@@ -38,10 +43,10 @@ enum JobError {
     Operating(String),
 }
 
-async fn run_job(state: &AppState, job: Job) {
+async fn run_job(store: &Store, job: Job) {
     let id = job.id;
     let outcome = match job.kind.as_str() {
-        JOB_VIDEO => video_job(state, &job).await,
+        JOB_VIDEO => video_job(store, &job).await,
         other => Err(JobError::Media(format!("unknown job kind {other}"))),
     };
     let (job_state, error) = match outcome {
@@ -53,34 +58,34 @@ async fn run_job(state: &AppState, job: Job) {
     if job_state != JobState::Done {
         tracing::warn!(job = id, case = %job.doc_id, error = %error, "video job did not complete");
     }
-    if let Err(e) = state.store.call(move |db| db.finish_job(id, job_state, &error)).await {
+    if let Err(e) = store.call(move |db| db.finish_job(id, job_state, &error)).await {
         tracing::error!(job = id, error = %e, "could not record job outcome");
     }
     if job_state == JobState::Pending {
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        tokio::time::sleep(RETRY_PAUSE).await;
     }
 }
 
-async fn video_job(state: &AppState, job: &Job) -> Result<(), JobError> {
+async fn video_job(store: &Store, job: &Job) -> Result<(), JobError> {
     let op = |e: yizhan_store::StoreError| JobError::Operating(e.to_string());
+    let io = |e: std::io::Error| JobError::Operating(e.to_string());
     let hash = Hash::parse(&job.blob_hash).ok_or_else(|| JobError::Media("bad blob hash".into()))?;
     let h = hash.clone();
-    let blob = state.store.call(move |db| db.blob(&h)).await.map_err(op)?;
-    let path = match blob {
+    let path = match store.call(move |db| db.blob(&h)).await.map_err(op)? {
         Some((_, BlobBody::File(path))) => path,
         Some((_, BlobBody::Inline(_))) | None => return Err(JobError::Media("video blob missing".into())),
     };
     let job_id = job.id;
-    let out = state.config.data_dir.join("blobs").join("tmp").join(format!("job-{job_id}.mp4"));
-    let store = state.store.clone();
+    let out = store.config().dir.join("blobs").join("tmp").join(format!("job-{job_id}.mp4"));
+    let s = store.clone();
     let rt = tokio::runtime::Handle::current();
-    let media = tokio::task::spawn_blocking(move || {
+    let (poster, proxy_info, out) = tokio::task::spawn_blocking(move || {
         let poster = yizhan_media::make_poster(&path)?;
         let mut last = 0.0f32;
         let proxy = yizhan_media::transcode_proxy(&path, &out, &mut |p| {
             if p - last >= 0.02 || p >= 1.0 {
                 last = p;
-                let _ = rt.block_on(store.call(move |db| db.set_job_progress(job_id, f64::from(p))));
+                let _ = rt.block_on(s.call(move |db| db.set_job_progress(job_id, f64::from(p))));
             }
             true
         })?;
@@ -89,31 +94,28 @@ async fn video_job(state: &AppState, job: &Job) -> Result<(), JobError> {
     .await
     .map_err(|e| JobError::Operating(e.to_string()))?
     .map_err(|e| JobError::Media(e.user_message_zh()))?;
-    let (poster, proxy_info, out) = media;
 
     let doc_id = job.doc_id.clone();
-    let now = state.clock.now_ms();
+    let now = store.config().clock.now_ms();
     let group = hash.to_string();
-    let store = state.store.clone();
+    let s = store.clone();
     // Prepare both blobs off the database thread, then record them with the document change
     // in one transaction.
     let (proxy, poster) = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
-        let size_max =
-            std::fs::metadata(&out).map(|m| m.len()).map_err(|e| JobError::Operating(e.to_string()))?;
-        let mut w = store.blob_writer(size_max).map_err(op)?;
-        let mut file = std::fs::File::open(&out).map_err(|e| JobError::Operating(e.to_string()))?;
+        let size_max = std::fs::metadata(&out).map(|m| m.len()).map_err(io)?;
+        let mut w = s.blob_writer(size_max).map_err(op)?;
+        let mut file = std::fs::File::open(&out).map_err(io)?;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
-            let n =
-                std::io::Read::read(&mut file, &mut buf).map_err(|e| JobError::Operating(e.to_string()))?;
+            let n = std::io::Read::read(&mut file, &mut buf).map_err(io)?;
             if n == 0 {
                 break;
             }
             w.write(&buf[..n]).map_err(op)?;
         }
-        let proxy = store.prepare_finished(w.finish().map_err(op)?, "video/mp4").map_err(op)?;
+        let proxy = s.prepare_finished(w.finish().map_err(op)?, "video/mp4").map_err(op)?;
         let _ = std::fs::remove_file(&out);
-        let poster = store.prepare_blob(poster, "image/jpeg").map_err(op)?;
+        let poster = s.prepare_blob(poster, "image/jpeg").map_err(op)?;
         Ok((proxy, poster))
     })
     .await
@@ -123,15 +125,14 @@ async fn video_job(state: &AppState, job: &Job) -> Result<(), JobError> {
     (proxy_att.width, proxy_att.height, proxy_att.duration_ms) =
         (proxy_info.width.into(), proxy_info.height.into(), proxy_info.duration_ms);
     let poster_att = poster.info().attachment("video", "poster", &group, "", now);
-    let updated = state
-        .store
+    store
         .call(move |db| {
             db.update_doc_with(&doc_id, vec![proxy, poster], |doc| {
                 CaseDoc::add_attachments(doc, vec![proxy_att, poster_att])
             })
         })
         .await
-        .map_err(op)?;
-    updated.map_err(|e| JobError::Operating(e.to_string()))?;
+        .map_err(op)?
+        .map_err(|e| JobError::Operating(e.to_string()))?;
     Ok(())
 }
