@@ -209,7 +209,14 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
     let b = Browser::start(VIEWPORT.0, VIEWPORT.1);
     let (kiosk, county) = (demo.kiosk.clone(), demo.county.clone());
 
-    // 1. The officer signs in at the kiosk and records a case for the experts.
+    // 1. The officer signs in at the kiosk and records a case for the experts, with a photo.
+    let leaf = tempfile::Builder::new().suffix(".jpg").tempfile().unwrap();
+    image::RgbImage::from_fn(800, 600, |x, y| {
+        let spot = ((x as i32 - 300).pow(2) + (y as i32 - 250).pow(2)) < 90 * 90;
+        if spot { image::Rgb([120, 80, 30]) } else { image::Rgb([40, (100 + y / 6) as u8, 50]) }
+    })
+    .save_with_format(leaf.path(), image::ImageFormat::Jpeg)
+    .unwrap();
     sign_in(&b, &kiosk, "officer-1", "/cases/new");
     let filled = (|| -> WdResult<()> {
         choose(&b, "select[name=industry]", "fruit")?;
@@ -223,6 +230,7 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
         set_text(&b, "input[name=farmer_name]", "何大姐")?;
         set_text(&b, "input[name=farmer_phone]", "13812345678")?;
         set_text(&b, "input[name=officer]", "刘信息员")?;
+        b.send_keys(&b.find("input[name=photos]")?, &leaf.path().display().to_string())?;
         b.click(&b.find("button[name=intent][value=escalate]")?)
     })();
     filled.unwrap_or_else(|e| panic!("recording the case: {e}\n{}", b.diagnostics()));
@@ -367,6 +375,25 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
     let text = hit.to_string();
     assert!(text.contains("氢氧化铜"), "{text}");
     assert!(!text.contains("何大姐") && !text.contains("13812345678"), "no personal data: {text}");
+    // It names who owns the answer and that the county signed it off, on the officer's form too.
+    assert_eq!((hit["owner"].as_str(), hit["reviewed"].as_bool()), (Some("李果 · 高级农艺师"), Some(true)));
+    b.goto(&format!("{}/cases/new", demo.kiosk_b)).unwrap();
+    set_text(&b, "input[name=subject]", "柑橘溃疡病").unwrap();
+    b.wait_for("find-similar at kiosk B", WAIT, |b| {
+        Ok(text_of(b, "[data-testid=similar]")
+            .contains("知识产权：李果 · 高级农艺师 · 经县级运营中心审核发布")
+            .then_some(()))
+    });
+    shot(&b, "kiosk-b-similar");
+    // The farmer's photo was hashed at publication: the same photo finds it at kiosk B.
+    let form = reqwest::blocking::multipart::Form::new().text("q", "叶子").part(
+        "photos",
+        reqwest::blocking::multipart::Part::bytes(std::fs::read(leaf.path()).unwrap()).file_name("leaf.jpg"),
+    );
+    let hits: serde_json::Value =
+        http.post(format!("{}/api/similar", demo.kiosk_b)).multipart(form).send().unwrap().json().unwrap();
+    let hit = hits.as_array().unwrap().iter().find(|h| h["id"] == kb_id.as_str());
+    assert_eq!(hit.map(|h| h["photo_match"].clone()), Some(serde_json::json!(true)), "{hits}");
 
     // The follow-up travels back to the kiosk too.
     reload_until(&b, &case_url, "[data-testid=status]", "已回访");

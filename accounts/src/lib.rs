@@ -763,6 +763,21 @@ impl Accounts {
         self.inner.store.call(move |db| Ok(tables::delete_session(db.conn(), &hash)?)).await
     }
 
+    /// Who is locked out of password sign-in on this node now, and until when (ids as typed
+    /// at sign-in: unknown ids lock out too).
+    pub async fn lockouts(&self) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let now = self.now_ms();
+        self.inner.store.call(move |db| Ok(tables::lockouts(db.conn(), now)?)).await
+    }
+
+    /// Lifts a lockout and forgets the failed passwords of a person on this node (an
+    /// administrator who has checked who is asking). Lockouts are per node: a kiosk's are lifted
+    /// at the kiosk, or end by themselves.
+    pub async fn clear_lockout(&self, person_id: &str) -> Result<(), StoreError> {
+        let id = person_id.to_string();
+        self.inner.store.call(move |db| Ok(tables::clear_failures(db.conn(), &id)?)).await
+    }
+
     /// Ends every session of a person on this node (after a password reset, say).
     pub async fn sign_out_everywhere(&self, person_id: &str) -> Result<usize, StoreError> {
         let id = person_id.to_string();

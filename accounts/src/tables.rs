@@ -123,6 +123,17 @@ pub(crate) fn record_failure(
     Ok((locked_until > 0).then_some(locked_until))
 }
 
+/// Every id locked out at `now_ms`, with the end of its lockout.
+pub(crate) fn lockouts(
+    conn: &Connection,
+    now_ms: i64,
+) -> rusqlite::Result<std::collections::HashMap<String, i64>> {
+    let mut stmt =
+        conn.prepare("SELECT person_id, locked_until_ms FROM signin_failures WHERE locked_until_ms > ?1")?;
+    let rows = stmt.query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 pub(crate) fn clear_failures(conn: &Connection, person_id: &str) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM signin_failures WHERE person_id = ?1", [person_id])?;
     Ok(())

@@ -99,6 +99,13 @@ function enhanceSimilar() {
   let timer = null;
   let seq = 0;
   const esc = (t) => String(t).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+  // Who owns the answer (知识产权) and whether a county centre signed it off, as the page shows it.
+  const credit = (h) => {
+    const parts = [];
+    if (h.owner) parts.push("知识产权：" + esc(h.owner));
+    if (h.reviewed) parts.push("经县级运营中心审核发布");
+    return parts.length ? '<p class="small credit">' + parts.join(" · ") + "</p>" : "";
+  };
   const search = async () => {
     const q = fields.map((f) => f.value).join(" ").trim();
     const files = photos && photos.files ? Array.from(photos.files).slice(0, 3) : [];
@@ -116,7 +123,7 @@ function enhanceSimilar() {
       panel.hidden = hits.length === 0;
       list.innerHTML = hits.map((h) =>
         '<li><p class="q">' + esc(h.question) + (h.photo_match ? ' <span class="tag">照片相似</span>' : "") + "</p>" +
-        '<p class="a"><b>答复：</b>' + esc(h.answer) + "</p>" +
+        '<p class="a"><b>答复：</b>' + esc(h.answer) + "</p>" + credit(h) +
         '<button type="button" class="primary solve" data-id="' + esc(h.id) + '">解决了</button></li>').join("");
     } catch (e) { /* the search is a help, never a blocker */ }
   };

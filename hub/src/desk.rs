@@ -48,6 +48,7 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/settings", get(settings_page).post(save_settings))
         .route("/desk/people/{id}/active", post(set_active))
         .route("/desk/people/{id}/password", post(reset_password))
+        .route("/desk/people/{id}/unlock", post(unlock))
         .route("/desk/cases/{id}/jobs", get(case_jobs))
         .route("/blobs/{hash}", get(blob))
         .route("/static/app.js", get(app_js))
@@ -1043,6 +1044,7 @@ async fn people_view(hub: &Hub, actor: &Actor, report: Option<Markup>) -> Result
     }
     let filter = PeopleFilter { region: Some(actor.region.to_string()), limit: 500, ..Default::default() };
     let people = hub.store.call(move |db| db.find_people(&filter)).await?;
+    let locked = hub.accounts.lockouts().await?;
     let body = html! {
         @if let Some(r) = report { (r) }
         section.card {
@@ -1067,6 +1069,12 @@ async fn people_view(hub: &Hub, actor: &Actor, report: Option<Markup>) -> Result
                             td { (p.specialities.join("、")) }
                             td { (p.phone_masked) }
                             td {
+                                @if let Some(until) = locked.get(&p.id) {
+                                    form.inline method="post" action=(format!("/desk/people/{}/unlock", p.id)) {
+                                        span.warn data-testid=(format!("locked-{}", p.id)) { "密码错误次数过多，锁定至 " (fmt_time(*until)) " " }
+                                        button type="submit" data-testid=(format!("unlock-{}", p.id)) { "解除锁定" }
+                                    }
+                                }
                                 form.inline method="post" action=(format!("/desk/people/{}/active", p.id)) {
                                     input type="hidden" name="active" value=(if p.active { "0" } else { "1" });
                                     button type="submit" data-testid=(format!("toggle-{}", p.id)) { @if p.active { "停用" } @else { "启用" } }
@@ -1199,7 +1207,21 @@ async fn reset_password(
         .set_password(&p.id, &f.password)
         .await
         .map_err(|e| DeskError(StatusCode::BAD_REQUEST, e.message_zh()))?;
+    // The administrator gave her the new password: the old failures no longer count.
+    hub.accounts.clear_lockout(&p.id).await?;
     tracing::info!(person = %p.id, by = %actor.person_id, "password reset");
+    Ok(Redirect::to("/desk/people"))
+}
+
+/// Lifts a person's lockout on this hub (she called the centre, who checked it is her).
+async fn unlock(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Redirect, DeskError> {
+    let p = managed_person(&hub, &actor, &id).await?;
+    hub.accounts.clear_lockout(&p.id).await?;
+    tracing::info!(person = %p.id, by = %actor.person_id, "lockout lifted");
     Ok(Redirect::to("/desk/people"))
 }
 

@@ -5,10 +5,13 @@
 //! down to every kiosk for find-similar and up to the province. Nothing is published unreviewed.
 
 use yizhan_core::{CaseDoc, EventKind, KnowledgeDoc, Status};
-use yizhan_store::{Db, Store, StoreError};
+use yizhan_store::{BlobBody, Db, Store, StoreError};
 
 /// Feed entries examined per round.
 const BATCH: u32 = 256;
+/// Photos of one case hashed for find-similar (each gives `phash::CROP_FRACTIONS.len()` hashes).
+pub const PHOTOS_HASHED_MAX: usize =
+    yizhan_similar::PHOTO_HASHES_PER_CASE_MAX / yizhan_similar::phash::CROP_FRACTIONS.len();
 
 pub fn knowledge_id(case_id: &str) -> String {
     format!("kb-{case_id}")
@@ -78,17 +81,24 @@ fn approver_of(case: &CaseDoc, state: &yizhan_core::CaseState) -> String {
         .unwrap_or_default()
 }
 
-/// One round over the feed after `after`: publishes what became solved. Returns the new
-/// checkpoint and how many were published.
-pub fn publish_round(
+/// A solved, signed-off case ready to publish, with the farmer's photos this hub holds (their
+/// display copies), whose perceptual hashes let a kiosk find it by a similar photo.
+pub struct Pending {
+    pub id: String,
+    pub knowledge: KnowledgeDoc,
+    pub photos: Vec<BlobBody>,
+}
+
+/// One round over the feed after `after`: what became publishable. Returns the new checkpoint.
+pub fn pending_round(
     db: &mut Db,
     after: i64,
     publisher: &str,
     now_ms: i64,
-) -> Result<(i64, usize), StoreError> {
+) -> Result<(i64, Vec<Pending>), StoreError> {
     let entries = db.changes_since(after, BATCH)?;
     let mut seq = after;
-    let mut published = 0;
+    let mut pending = Vec::new();
     for e in entries {
         seq = seq.max(e.seq);
         if e.doc_type != yizhan_core::case::DOC_TYPE {
@@ -100,12 +110,53 @@ pub fn publish_round(
         }
         let Some(doc) = db.load_doc(&e.doc_id)? else { continue };
         let Ok(case) = CaseDoc::from_doc(&doc) else { continue };
-        let Some(k) = knowledge_of(&case, publisher, now_ms) else { continue };
-        let Ok(mut kdoc) = k.to_doc() else { continue };
-        db.create_doc(&kid, yizhan_core::knowledge::DOC_TYPE, &mut kdoc)?;
+        let Some(knowledge) = knowledge_of(&case, publisher, now_ms) else { continue };
+        let mut photos = Vec::new();
+        for a in case.farmer_media("photo", "display").into_iter().take(PHOTOS_HASHED_MAX) {
+            if let Some(hash) = yizhan_store::Hash::parse(&a.hash)
+                && let Some((_, body)) = db.blob(&hash)?
+            {
+                photos.push(body);
+            }
+        }
+        pending.push(Pending { id: kid, knowledge, photos });
+    }
+    Ok((seq, pending))
+}
+
+/// Adds the perceptual hashes of the held photos (blocking: decodes them). A photo that cannot
+/// be read is skipped: the text still finds the case.
+pub fn hash_photos(p: &mut Pending) {
+    for body in p.photos.drain(..) {
+        let bytes = match body {
+            BlobBody::Inline(bytes) => bytes,
+            BlobBody::File(path) => match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot read a photo to publish");
+                    continue;
+                }
+            },
+        };
+        match yizhan_similar::phash::photo_hashes(&bytes) {
+            Ok(hashes) => p.knowledge.photo_hashes.extend(hashes.iter().map(|h| format!("{h:016x}"))),
+            Err(e) => tracing::warn!(knowledge = %p.id, error = %e, "cannot hash a photo to publish"),
+        }
+    }
+}
+
+/// Stores the knowledge documents not published yet; returns how many.
+pub fn publish(db: &mut Db, pending: Vec<Pending>) -> Result<usize, StoreError> {
+    let mut published = 0;
+    for p in pending {
+        if db.doc_type(&p.id)?.is_some() {
+            continue;
+        }
+        let Ok(mut doc) = p.knowledge.to_doc() else { continue };
+        db.create_doc(&p.id, yizhan_core::knowledge::DOC_TYPE, &mut doc)?;
         published += 1;
     }
-    Ok((seq, published))
+    Ok(published)
 }
 
 /// Runs for the life of the hub, waking on every feed change.
@@ -119,7 +170,19 @@ pub async fn run(store: Store, publisher: String) {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_millis() as i64)
                     .unwrap_or(0);
-                let (next, n) = db_store.call(move |db| publish_round(db, after, &publisher, now_ms)).await?;
+                let (next, mut pending) =
+                    db_store.call(move |db| pending_round(db, after, &publisher, now_ms)).await?;
+                if pending.is_empty() {
+                    return Ok(next);
+                }
+                // Photos are decoded off the database thread.
+                pending = tokio::task::spawn_blocking(move || {
+                    pending.iter_mut().for_each(hash_photos);
+                    pending
+                })
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?;
+                let n = db_store.call(move |db| publish(db, pending)).await?;
                 if n > 0 {
                     tracing::info!(published = n, "published solved cases as knowledge");
                 }

@@ -360,16 +360,7 @@ async fn administrators_stop_access_and_reset_passwords_within_their_region() {
         StatusCode::SEE_OTHER
     );
     assert_eq!(get(&hub, &pig, "/desk").await.0, StatusCode::SEE_OTHER, "her session ended");
-    let base = format!("http://{}", hub.http_addr);
-    let res = client()
-        .post(format!("{base}/signin/password"))
-        .header(ORIGIN, &base)
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(encode(&[("id", "expert-pig"), ("password", PASSWORD), ("next", "/desk")]))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.headers().get(SET_COOKIE).is_none(), "no session for a stopped person");
+    assert!(!password_signs_in(&hub, "expert-pig", PASSWORD).await, "no session for a stopped person");
     let p = hub.store.call(|db| db.person("expert-pig")).await.unwrap().unwrap();
     assert!(!p.active);
     assert!(hub.store.call(|db| db.experts_for(COUNTY)).await.unwrap().iter().all(|e| e.id != "expert-pig"));
@@ -387,15 +378,46 @@ async fn administrators_stop_access_and_reset_passwords_within_their_region() {
         post_form(&hub, &admin, "/desk/people/staff/password", &[("password", "staff-new-pw-1")]).await,
         StatusCode::SEE_OTHER
     );
+    assert!(password_signs_in(&hub, "staff", "staff-new-pw-1").await, "signed in with the new password");
+
+    // Five wrong passwords lock an expert out; the people page says until when; staff may not
+    // lift it, the administrator may, and then her password works at once.
+    for _ in 0..5 {
+        assert!(!password_signs_in(&hub, "expert-fruit", "wrong-password").await);
+    }
+    assert!(!password_signs_in(&hub, "expert-fruit", PASSWORD).await, "locked out");
+    let (_, page) = get(&hub, &admin, "/desk/people").await;
+    assert!(page.contains("data-testid=\"locked-expert-fruit\""), "{page}");
+    assert!(!page.contains("data-testid=\"locked-expert-pig\""));
+    assert_eq!(post_form(&hub, &staff, "/desk/people/expert-fruit/unlock", &[]).await, StatusCode::FORBIDDEN);
+    assert!(!password_signs_in(&hub, "expert-fruit", PASSWORD).await, "still locked out");
+    assert_eq!(post_form(&hub, &admin, "/desk/people/expert-fruit/unlock", &[]).await, StatusCode::SEE_OTHER);
+    assert!(!get(&hub, &admin, "/desk/people").await.1.contains("locked-expert-fruit"));
+    assert!(password_signs_in(&hub, "expert-fruit", PASSWORD).await, "unlocked");
+    // A password reset lifts a lockout too.
+    for _ in 0..5 {
+        assert!(!password_signs_in(&hub, "officer-1", "wrong-password").await);
+    }
+    assert!(!password_signs_in(&hub, "officer-1", PASSWORD).await, "locked out");
+    let reset = [("password", "officer-new-pw-1")];
+    assert_eq!(
+        post_form(&hub, &admin, "/desk/people/officer-1/password", &reset).await,
+        StatusCode::SEE_OTHER
+    );
+    assert!(password_signs_in(&hub, "officer-1", "officer-new-pw-1").await, "the reset lifted the lockout");
+}
+
+async fn password_signs_in(hub: &Hub, id: &str, password: &str) -> bool {
+    let base = format!("http://{}", hub.http_addr);
     let res = client()
         .post(format!("{base}/signin/password"))
         .header(ORIGIN, &base)
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(encode(&[("id", "staff"), ("password", "staff-new-pw-1"), ("next", "/desk")]))
+        .body(encode(&[("id", id), ("password", password), ("next", "/desk")]))
         .send()
         .await
         .unwrap();
-    assert!(res.headers().get(SET_COOKIE).is_some(), "signed in with the new password");
+    res.headers().get(SET_COOKIE).is_some()
 }
 
 fn fixture(name: &str) -> Vec<u8> {

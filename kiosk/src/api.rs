@@ -449,9 +449,12 @@ async fn similar_post(
 ) -> Result<Json<Vec<SimilarCase>>, ApiError> {
     let limit = state.config.limits.media.photo_bytes_max as usize;
     let (mut q, mut industry, mut photos) = (String::new(), None, Vec::new());
-    while let Some(field) = multipart.next_field().await.map_err(|e| AppError::Invalid(e.body_text()))? {
+    while let Some(mut field) = multipart.next_field().await.map_err(yizhan_uploads::multipart_err)? {
         let name = field.name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(|e| AppError::Invalid(e.body_text()))?;
+        let bytes = yizhan_uploads::read_limited(&mut field, limit as u64, || {
+            format!("照片过大：每张最多 {} MB", yizhan_uploads::mb(limit as u64))
+        })
+        .await?;
         match name.as_str() {
             "q" => q = String::from_utf8_lossy(&bytes).into_owned(),
             "industry" => industry = Some(String::from_utf8_lossy(&bytes).into_owned()),

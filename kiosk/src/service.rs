@@ -252,6 +252,11 @@ pub struct SimilarCase {
     pub score: f32,
     /// True when one of the query's photos matched this case's photo.
     pub photo_match: bool,
+    /// Who owns the answer's intellectual property (the answering expert, with her title), as
+    /// the knowledge entry names it; empty for entries without one (imported knowledge).
+    pub owner: String,
+    /// True when a county centre reviewed and signed off the entry before publishing it.
+    pub reviewed: bool,
 }
 
 /// Results shown while typing.
@@ -265,7 +270,7 @@ pub async fn similar(
     photos: Vec<Vec<u8>>,
 ) -> Result<Vec<SimilarCase>, AppError> {
     let state2 = state.clone();
-    blocking(move || {
+    let mut hits = blocking(move || {
         let mut photo_hashes = Vec::new();
         for p in photos.iter().take(yizhan_similar::QUERY_PHOTOS_MAX) {
             // A photo that does not decode just does not help the search.
@@ -281,17 +286,35 @@ pub async fn similar(
             photo_hashes,
         };
         let index = state2.similar.read().map_err(|_| AppError::Internal("similar index poisoned".into()))?;
-        let hits = index.search(&query, SIMILAR_SHOWN).map_err(|e| AppError::Invalid(e.to_string()))?;
-        Ok(hits
-            .into_iter()
-            .map(|h| SimilarCase {
-                photo_match: h.photo_distance.is_some(),
-                id: h.id,
-                question: h.question,
-                answer: h.answer,
-                score: h.score,
-            })
-            .collect())
+        index.search(&query, SIMILAR_SHOWN).map_err(|e| AppError::Invalid(e.to_string()))
     })
-    .await?
+    .await??
+    .into_iter()
+    .map(|h| SimilarCase {
+        photo_match: h.photo_distance.is_some(),
+        id: h.id,
+        question: h.question,
+        answer: h.answer,
+        score: h.score,
+        owner: String::new(),
+        reviewed: false,
+    })
+    .collect::<Vec<_>>();
+    // The knowledge documents name the owner and the sign-off (the index does not carry them).
+    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+    let credits = state
+        .store
+        .call(move |db| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let k = db.load_doc(id)?.and_then(|d| yizhan_core::KnowledgeDoc::from_doc(&d).ok());
+                out.push(k.map(|k| (k.owner, !k.approved_by.is_empty())).unwrap_or_default());
+            }
+            Ok(out)
+        })
+        .await?;
+    for (h, (owner, reviewed)) in hits.iter_mut().zip(credits) {
+        (h.owner, h.reviewed) = (owner, reviewed);
+    }
+    Ok(hits)
 }

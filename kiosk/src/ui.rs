@@ -456,6 +456,7 @@ async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Res
                         li {
                             p.q { (s.question) }
                             p.a { b { "答复：" } (s.answer) }
+                            (credit(s))
                             form method="post" action=(format!("/cases/{}/events", view.case.id)) {
                                 input type="hidden" name="kind" value="solved_by_similar";
                                 input type="hidden" name="target" value=(s.id);
@@ -469,6 +470,19 @@ async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Res
         }
     };
     Ok(layout(&view.case.subject.clone(), stats.as_ref(), body))
+}
+
+/// Who owns a knowledge entry's answer, and whether a county centre signed it off.
+fn credit(s: &service::SimilarCase) -> Markup {
+    html! {
+        @if !s.owner.is_empty() || s.reviewed {
+            p.small.credit {
+                @if !s.owner.is_empty() { "知识产权：" (s.owner) }
+                @if !s.owner.is_empty() && s.reviewed { " · " }
+                @if s.reviewed { "经县级运营中心审核发布" }
+            }
+        }
+    }
 }
 
 fn case_body(v: &CaseView) -> Markup {

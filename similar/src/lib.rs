@@ -50,7 +50,7 @@ mod store;
 mod vocab;
 
 pub use analyze::{Analysis, analyze};
-pub use case::{KnowledgeCase, SolvedCaseFields, scrub_personal_numbers};
+pub use case::{KnowledgeCase, PHOTO_HASHES_PER_CASE_MAX, SolvedCaseFields, scrub_personal_numbers};
 pub use error::{CaseError, ImportError, SearchError, StoreError};
 pub use eval::{
     EvalOptions, EvalReport, Evaluation, ImportReport, Split, evaluate, evaluate_with, import_jsonl,
