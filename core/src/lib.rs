@@ -16,6 +16,7 @@ pub mod region;
 pub mod revocation;
 pub mod seal_key;
 pub mod sealed;
+pub mod untrusted;
 
 pub use access::{Action, Actor, Denied, authorize};
 pub use case::{Attachment, CaseDoc, CaseError, CaseState, ClockMarks, Event, EventKind, NewCase, Status};

@@ -58,4 +58,5 @@ pub use eval::{
 pub use index::{
     CASES_MAX, Hit, QUERY_CHARS_MAX, QUERY_PHOTOS_MAX, RESULTS_MAX, RankParams, SearchQuery, SimilarIndex,
 };
+pub use store::decode_snapshot_body;
 pub use vocab::vocabulary_size;

@@ -484,6 +484,13 @@ fn decode(body: &[u8]) -> Result<SimilarIndex, String> {
     Ok(ix)
 }
 
+/// Decodes a snapshot body as [`SimilarIndex::open`] does after checking the header and the
+/// checksum. For fuzzing the decoder (a checksum would keep random input away from it).
+#[doc(hidden)]
+pub fn decode_snapshot_body(body: &[u8]) -> Result<SimilarIndex, String> {
+    decode(body)
+}
+
 fn read_snapshot(path: &Path) -> Result<SimilarIndex, StoreError> {
     let format = |reason: String| StoreError::Format { path: PathBuf::from(path), reason };
     let mut f = File::open(path).map_err(io_err(path))?;

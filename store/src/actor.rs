@@ -45,7 +45,13 @@ impl Store {
                 let mut head = db.feed_head().unwrap_or(0);
                 feed_tx.send_replace(head);
                 while let Some(cmd) = rx.blocking_recv() {
-                    cmd(&mut db);
+                    // A bug in one operation (a panic, say in a decoder fed by the network) must
+                    // not leave the node without its store: the operation's open transaction
+                    // rolls back as it unwinds, its caller gets `StoreError::Panicked`, and the
+                    // thread serves the next command.
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd(&mut db))).is_err() {
+                        tracing::error!("a store operation panicked; its transaction was rolled back");
+                    }
                     // Every path that changes a document moves the feed head: announcing it
                     // here means no write path can forget to wake the sync sessions.
                     if let Ok(now) = db.feed_head()
@@ -135,6 +141,7 @@ impl Store {
             let _ = reply_tx.send(f(db));
         });
         self.tx.send(cmd).await.map_err(|_| StoreError::Closed)?;
-        reply_rx.await.map_err(|_| StoreError::Closed)?
+        // The reply is dropped unsent only when the operation panicked.
+        reply_rx.await.map_err(|_| StoreError::Panicked)?
     }
 }

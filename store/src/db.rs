@@ -809,13 +809,15 @@ pub(crate) fn load_doc(conn: &Connection, id: &str) -> Result<Option<(AutoCommit
         })
         .optional()?;
     let Some((snapshot, doc_type)) = row else { return Ok(None) };
-    let corrupt =
-        |e: automerge::AutomergeError| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() };
-    let mut doc = AutoCommit::load(&snapshot).map_err(corrupt)?;
+    let corrupt = |e: yizhan_core::untrusted::LoadError| StoreError::Corrupt {
+        id: id.to_string(),
+        detail: e.to_string(),
+    };
+    let mut doc = yizhan_core::untrusted::load(&snapshot).map_err(corrupt)?;
     let mut stmt = conn.prepare_cached("SELECT data FROM doc_changes WHERE doc_id = ?1 ORDER BY n")?;
     let changes = stmt.query_map([id], |r| r.get::<_, Vec<u8>>(0))?;
     for change in changes {
-        doc.load_incremental(&change?).map_err(corrupt)?;
+        yizhan_core::untrusted::load_incremental(&mut doc, &change?).map_err(corrupt)?;
     }
     Ok(Some((doc, doc_type)))
 }

@@ -94,6 +94,10 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("the store has shut down")]
     Closed,
+    /// The operation hit a bug (it panicked); its transaction was rolled back and the store
+    /// goes on serving other operations.
+    #[error("a store operation failed unexpectedly (a bug; its changes were rolled back)")]
+    Panicked,
     /// A task following the feed failed outside the store (reported by [`Store::follow`]).
     #[error("{0}")]
     Task(String),

@@ -366,7 +366,7 @@ impl Replica for SyncReplica<'_> {
             let is_new = existing.is_none();
             let mut doc = existing.map(|(doc, _)| doc).unwrap_or_else(AutoCommit::new);
             let before = doc.get_heads();
-            if let Err(e) = doc.load_incremental(&d.data) {
+            if let Err(e) = yizhan_core::untrusted::load_incremental(&mut doc, &d.data) {
                 rejected.push(reject(RejectReason::Invalid, e.to_string()));
                 continue;
             }

@@ -319,3 +319,33 @@ fn a_hub_restored_from_an_old_database_file_gets_back_what_it_lost() {
     assert_eq!(kiosk.stats().unwrap().unsynced_docs, 0);
     assert_eq!(sync(&mut kiosk, &mut hub).messages, 2);
 }
+
+#[test]
+fn document_data_that_panics_automerge_is_refused_and_the_rest_of_the_batch_applies() {
+    use yizhan_sync_proto::{DocChange, Peer, RejectReason, Replica};
+    let (kd, hd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    record(&mut kiosk, "good", "510131001001");
+    let good = kiosk.load_doc("good").unwrap().unwrap().save();
+    // Bytes on which automerge 0.12 panics (found by fuzzing, fuzz/regressions/doc_changes/).
+    let crasher = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/regressions/doc_changes/automerge-hexane-rle-unwrap"),
+    )
+    .unwrap();
+    let change = |id: &str, data: Vec<u8>| DocChange {
+        doc_id: id.into(),
+        doc_type: "case".into(),
+        scope: "510131001001".into(),
+        data,
+        heads: Vec::new(),
+    };
+    let policy = PeerPolicy::child(KIOSK, "510131001001");
+    let mut replica = SyncReplica { db: &mut hub, policy: &policy, now_ms: 1 };
+    let peer = Peer { id: KIOSK, incarnation: 1, session: 1 };
+    let rejected = replica.apply(peer, 2, 2, vec![change("bad", crasher), change("good", good)]).unwrap();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!((rejected[0].doc_id.as_str(), rejected[0].reason), ("bad", RejectReason::Invalid));
+    assert!(hub.load_doc("bad").unwrap().is_none());
+    assert!(hub.load_doc("good").unwrap().is_some(), "the rest of the batch applied");
+}
