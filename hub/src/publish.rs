@@ -163,7 +163,7 @@ pub fn publish(db: &mut Db, pending: Vec<Pending>) -> Result<usize, StoreError> 
 pub async fn run(store: Store, publisher: String) {
     let db_store = store.clone();
     store
-        .follow(0, "publishing knowledge", move |after| {
+        .follow_persisted("publish.feed_seq", "publishing knowledge", move |after| {
             let (db_store, publisher) = (db_store.clone(), publisher.clone());
             async move {
                 let now_ms = std::time::SystemTime::now()

@@ -21,6 +21,8 @@ use yizhan_store::{Db, Store, StoreError};
 pub const SUGGESTIONS_MAX: usize = 10;
 /// Cases whose clocks are refreshed per feed round.
 const FEED_BATCH: u32 = 512;
+/// Where the clock keeper's feed position is kept (node settings).
+const CLOCKS_FEED_KEY: &str = "clocks.feed_seq";
 /// How often running clocks are checked for deadlines that passed.
 pub const BREACH_CHECK_EVERY: Duration = Duration::from_secs(30);
 /// The expert directory is reloaded at most this often (and only when the store changed).
@@ -76,13 +78,23 @@ pub fn system_actor(node_id: &str) -> String {
 /// Recomputes the clocks this hub measures for one case and records breaches that are due.
 /// Returns how many breach records were appended.
 pub fn refresh_case(db: &mut Db, scope: &str, node_id: &str, case_id: &str) -> Result<usize, StoreError> {
+    let policy = db.service_policy()?;
+    refresh_case_with(db, &policy, scope, node_id, case_id)
+}
+
+fn refresh_case_with(
+    db: &mut Db,
+    policy: &yizhan_core::clock::ServicePolicy,
+    scope: &str,
+    node_id: &str,
+    case_id: &str,
+) -> Result<usize, StoreError> {
     let Some(doc) = db.load_doc(case_id)? else { return Ok(0) };
     let Ok(case) = CaseDoc::from_doc(&doc) else { return Ok(0) };
     let state = case.state();
     let seen = db.events_seen(case_id)?;
-    let policy = db.service_policy()?;
     let now_ms = db.config().clock.now_ms();
-    let views: Vec<_> = clock::clocks(&state, &|id: &str| seen.get(id).copied(), &policy, now_ms)
+    let views: Vec<_> = clock::clocks(&state, &|id: &str| seen.get(id).copied(), policy, now_ms)
         .into_iter()
         .filter(|v| measures(scope, &case, &state, v.kind))
         .collect();
@@ -112,26 +124,33 @@ pub fn refresh_case(db: &mut Db, scope: &str, node_id: &str, case_id: &str) -> R
 }
 
 /// One round over the feed after `after`: refreshes the clocks of changed cases.
+/// One transaction per round: a round over 512 cases commits (and syncs to disk) once.
 pub fn clocks_round(db: &mut Db, scope: &str, node_id: &str, after: i64) -> Result<i64, StoreError> {
-    let entries = db.changes_since(after, FEED_BATCH)?;
-    let mut seq = after;
-    for e in entries {
-        seq = seq.max(e.seq);
-        if e.doc_type == yizhan_core::case::DOC_TYPE {
-            refresh_case(db, scope, node_id, &e.doc_id)?;
+    db.batch(|db| {
+        let policy = db.service_policy()?;
+        let entries = db.changes_since(after, FEED_BATCH)?;
+        let mut seq = after;
+        for e in entries {
+            seq = seq.max(e.seq);
+            if e.doc_type == yizhan_core::case::DOC_TYPE {
+                refresh_case_with(db, &policy, scope, node_id, &e.doc_id)?;
+            }
         }
-    }
-    Ok(seq)
+        Ok(seq)
+    })
 }
 
-/// Checks running clocks whose deadline passed since they were computed.
+/// Checks running clocks whose deadline passed since they were computed (one transaction).
 pub fn breach_round(db: &mut Db, scope: &str, node_id: &str) -> Result<usize, StoreError> {
-    let now_ms = db.config().clock.now_ms();
-    let mut n = 0;
-    for case_id in db.unrecorded_breaches(now_ms, FEED_BATCH)? {
-        n += refresh_case(db, scope, node_id, &case_id)?;
-    }
-    Ok(n)
+    db.batch(|db| {
+        let policy = db.service_policy()?;
+        let now_ms = db.config().clock.now_ms();
+        let mut n = 0;
+        for case_id in db.unrecorded_breaches(now_ms, FEED_BATCH)? {
+            n += refresh_case_with(db, &policy, scope, node_id, &case_id)?;
+        }
+        Ok(n)
+    })
 }
 
 /// Recomputes every clock (after the policy changed).
@@ -165,7 +184,7 @@ pub async fn run_clocks(store: Store, scope: String, node_id: String) {
     tokio::spawn(ticker);
     let db_store = store.clone();
     store
-        .follow(0, "measuring service clocks", move |after| {
+        .follow_persisted(CLOCKS_FEED_KEY, "measuring service clocks", move |after| {
             let (db_store, scope, node_id) = (db_store.clone(), scope.clone(), node_id.clone());
             async move { db_store.call(move |db| clocks_round(db, &scope, &node_id, after)).await }
         })

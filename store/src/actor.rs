@@ -50,6 +50,12 @@ impl Store {
                     // rolls back as it unwinds, its caller gets `StoreError::Panicked`, and the
                     // thread serves the next command.
                     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd(&mut db))).is_err() {
+                        // A transaction the operation opened by hand (`Db::batch`) is still open.
+                        if !db.conn().is_autocommit()
+                            && let Err(e) = db.conn().execute_batch("ROLLBACK")
+                        {
+                            tracing::error!(error = %e, "cannot roll back after a panicking operation");
+                        }
                         tracing::error!("a store operation panicked; its transaction was rolled back");
                     }
                     // Every path that changes a document moves the feed head: announcing it
@@ -117,6 +123,36 @@ impl Store {
                 return;
             }
         }
+    }
+
+    /// [`Store::follow`] from where the last run of this follower left off: its position is
+    /// kept under `key` in the node's settings and saved after every round that moved, so a
+    /// restart resumes instead of walking the whole feed again. Rounds must be idempotent (a
+    /// crash between a round and the save repeats it).
+    pub async fn follow_persisted<F, Fut>(&self, key: &'static str, what: &str, mut round: F)
+    where
+        F: FnMut(i64) -> Fut,
+        Fut: std::future::Future<Output = Result<i64, StoreError>>,
+    {
+        let start = match self.call(move |db| db.setting(key)).await {
+            Ok(v) => v.and_then(|v| v.parse().ok()).unwrap_or(0),
+            Err(e) => {
+                tracing::warn!(error = %e, task = what, "cannot read the feed position; starting over");
+                0
+            }
+        };
+        let store = self.clone();
+        self.follow(start, what, move |after| {
+            let (fut, store) = (round(after), store.clone());
+            async move {
+                let next = fut.await?;
+                if next != after {
+                    store.call(move |db| db.set_setting(key, &next.to_string())).await?;
+                }
+                Ok(next)
+            }
+        })
+        .await;
     }
 
     /// Hashes a blob and, if large, writes it durably (still invisible). Synchronous: call it

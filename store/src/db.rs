@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use automerge::AutoCommit;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::blobs::{self, BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};
@@ -295,7 +295,8 @@ impl Db {
         jobs: &[(&str, &str)],
         f: impl FnOnce(&mut AutoCommit) -> Result<T, E>,
     ) -> Result<Result<T, E>, StoreError> {
-        let tx = self.conn.transaction()?;
+        // A savepoint: its own transaction, or a part of a caller's batch (`Db::batch`).
+        let tx = self.conn.savepoint()?;
         let (mut doc, doc_type) = load_doc(&tx, id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         // AutoCommit::load leaves its save cursor empty, so save_incremental() would return the
         // whole history: save what comes after the loaded heads instead.
@@ -338,6 +339,41 @@ impl Db {
         }
         tx.commit()?;
         Ok(Ok(out))
+    }
+
+    /// Runs `f` as one transaction: every write inside commits together, or none does when it
+    /// fails. Writes that open their own transaction (`update_doc`, `set_case_clocks`) become
+    /// savepoints within it, so a round over many documents commits (and syncs to disk) once.
+    pub fn batch<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.conn.execute_batch("SAVEPOINT batch")?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("RELEASE batch")?;
+                Ok(v)
+            }
+            Err(e) => {
+                if let Err(rollback) = self.conn.execute_batch("ROLLBACK TO batch; RELEASE batch") {
+                    tracing::error!(error = %rollback, "cannot roll back a failed batch");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// A node-local setting (a follower's checkpoint, say).
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+            params![key, value],
+        )?;
+        Ok(())
     }
 
     /// Re-creates every projection table from the documents.
@@ -723,7 +759,7 @@ impl Db {
 }
 
 fn insert_new_doc(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: &str,
     doc_type: &str,
     doc: &mut AutoCommit,
@@ -774,7 +810,7 @@ pub(crate) fn replace_peer_sent_seq(
     Ok(())
 }
 
-pub(crate) fn insert_blob(tx: &Transaction<'_>, blob: NewBlob) -> Result<BlobInfo, StoreError> {
+pub(crate) fn insert_blob(tx: &Connection, blob: NewBlob) -> Result<BlobInfo, StoreError> {
     match blob {
         NewBlob::Inline { info, bytes } => {
             tx.execute(
@@ -793,7 +829,7 @@ pub(crate) fn insert_blob(tx: &Transaction<'_>, blob: NewBlob) -> Result<BlobInf
     }
 }
 
-pub(crate) fn touch_feed(tx: &Transaction<'_>, id: &str, doc_type: &str) -> Result<i64, StoreError> {
+pub(crate) fn touch_feed(tx: &Connection, id: &str, doc_type: &str) -> Result<i64, StoreError> {
     // One row per document: replacing it moves the document past every peer's checkpoint.
     tx.execute("DELETE FROM feed WHERE doc_id = ?1", [id])?;
     tx.execute("INSERT INTO feed (doc_id, doc_type) VALUES (?1, ?2)", params![id, doc_type])?;

@@ -4,14 +4,14 @@
 //! synced but not projected.
 
 use automerge::AutoCommit;
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 use yizhan_core::{CaseDoc, Credential, Person};
 
 use crate::StoreError;
 
 /// Projects a document and returns the region it belongs to (its sync scope).
 pub(crate) fn project(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     doc_type: &str,
     id: &str,
     doc: &AutoCommit,
@@ -45,7 +45,7 @@ pub(crate) fn is_private_type(doc_type: &str) -> bool {
     doc_type == yizhan_core::private::DOC_TYPE || doc_type == yizhan_core::people::CREDENTIAL_DOC_TYPE
 }
 
-fn project_private(tx: &Transaction<'_>, doc: &AutoCommit) -> Result<String, StoreError> {
+fn project_private(tx: &Connection, doc: &AutoCommit) -> Result<String, StoreError> {
     let p = yizhan_core::private::CasePrivate::from_doc(doc)
         .map_err(|detail| StoreError::Corrupt { id: "private".into(), detail })?;
     tx.execute(
@@ -104,7 +104,7 @@ pub(crate) fn validate(doc_type: &str, doc: &AutoCommit) -> Result<String, Strin
 }
 
 /// The masked phone of a case: from its private part when this node holds it.
-fn masked_phone(tx: &Transaction<'_>, case_id: &str, in_case: &str) -> Result<String, StoreError> {
+fn masked_phone(tx: &Connection, case_id: &str, in_case: &str) -> Result<String, StoreError> {
     use rusqlite::OptionalExtension;
     let private: Option<String> = tx
         .query_row("SELECT phone_masked FROM case_private WHERE case_id = ?1", [case_id], |r| r.get(0))
@@ -112,7 +112,7 @@ fn masked_phone(tx: &Transaction<'_>, case_id: &str, in_case: &str) -> Result<St
     Ok(private.unwrap_or_else(|| in_case.to_string()))
 }
 
-pub(crate) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
+pub(crate) fn clear(tx: &Connection) -> Result<(), StoreError> {
     tx.execute("DELETE FROM case_private", [])?;
     tx.execute("DELETE FROM cases", [])?;
     tx.execute("DELETE FROM doc_blobs", [])?;
@@ -120,7 +120,7 @@ pub(crate) fn clear(tx: &Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn project_person(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<String, StoreError> {
+fn project_person(tx: &Connection, id: &str, doc: &AutoCommit) -> Result<String, StoreError> {
     let p = Person::from_doc(doc)
         .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
     let wrap = |v: &[String]| if v.is_empty() { String::new() } else { format!(" {} ", v.join(" ")) };
@@ -144,7 +144,7 @@ fn project_person(tx: &Transaction<'_>, id: &str, doc: &AutoCommit) -> Result<St
     Ok(p.region_code)
 }
 
-fn project_case(tx: &Transaction<'_>, id: &str, doc: &AutoCommit, now_ms: i64) -> Result<String, StoreError> {
+fn project_case(tx: &Connection, id: &str, doc: &AutoCommit, now_ms: i64) -> Result<String, StoreError> {
     let case = CaseDoc::from_doc(doc)
         .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
     let state = case.state();

@@ -208,20 +208,12 @@ impl Db {
 
     /// This node's service policy (the default until an administrator changes it).
     pub fn service_policy(&self) -> Result<ServicePolicy, StoreError> {
-        let v: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [POLICY_KEY], |r| r.get(0))
-            .optional()?;
-        Ok(v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
+        Ok(self.setting(POLICY_KEY)?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
     }
 
     pub fn set_service_policy(&mut self, policy: &ServicePolicy) -> Result<(), StoreError> {
         let v = serde_json::to_string(policy).map_err(|e| StoreError::Task(e.to_string()))?;
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
-            params![POLICY_KEY, v],
-        )?;
-        Ok(())
+        self.set_setting(POLICY_KEY, &v)
     }
 
     /// When this node first saw each event of a case, on its own clock.
@@ -235,7 +227,7 @@ impl Db {
     /// Replaces the clocks this node measures for a case. A clock whose run (start event)
     /// is unchanged keeps its breach mark.
     pub fn set_case_clocks(&mut self, case_id: &str, views: &[ClockView]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         {
             let kinds: Vec<&str> = views.iter().map(|v| v.kind.code()).collect();
             let mut existing = tx.prepare_cached("SELECT kind FROM case_clocks WHERE case_id = ?1")?;

@@ -261,6 +261,23 @@ async fn an_operation_that_panics_is_rolled_back_and_the_store_goes_on() {
         .await
         .unwrap();
     assert_eq!((n, half_done), (1, 0), "the store still serves; the panicking write was rolled back");
+    // A panic inside a batch (a transaction opened by hand) is rolled back too.
+    let outcome = store
+        .call(|db| {
+            db.batch(|db| {
+                create(db, "c2", "玉米", "虫害", 2);
+                let bytes: Vec<u8> = Vec::new();
+                let _ = bytes[3];
+                Ok(())
+            })
+        })
+        .await;
+    assert!(matches!(outcome, Err(StoreError::Panicked)), "{outcome:?}");
+    let (n, open) = store
+        .call(|db| Ok((db.count_cases(&CaseFilter::default())?, !db.conn().is_autocommit())))
+        .await
+        .unwrap();
+    assert_eq!((n, open), (1, false), "the batch's case was rolled back and no transaction is left open");
 }
 
 #[test]
@@ -349,4 +366,92 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
         "the case's and its private part's scope were derived again"
     );
     assert!(CaseDoc::from_doc(&db.load_doc("c1").unwrap().unwrap()).is_ok());
+}
+
+#[test]
+fn a_batch_commits_everything_or_nothing_and_nests_document_updates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Db::open(StoreConfig::new(dir.path())).unwrap();
+    create(&mut db, "c1", "柑橘", "黄叶", 1);
+    create(&mut db, "c2", "玉米", "虫害", 2);
+    let head = db.feed_head().unwrap();
+    // A failure anywhere in the batch undoes the document updates made before it.
+    let failed: Result<(), StoreError> = db.batch(|db| {
+        escalate(db, "c1", 3);
+        db.set_setting("k", "v")?;
+        Err(StoreError::Task("stop".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(db.feed_head().unwrap(), head, "nothing of the failed batch is in the feed");
+    assert_eq!(db.setting("k").unwrap(), None);
+    let c1 = CaseDoc::from_doc(&db.load_doc("c1").unwrap().unwrap()).unwrap();
+    assert_eq!(c1.events.len(), 1, "the escalation was rolled back");
+    // A batch that succeeds keeps all of it; the store works normally after both.
+    db.batch(|db| {
+        escalate(db, "c1", 3);
+        escalate(db, "c2", 4);
+        db.set_setting("k", "v")
+    })
+    .unwrap();
+    assert_eq!(db.setting("k").unwrap().as_deref(), Some("v"));
+    assert_eq!(
+        db.count_cases(&CaseFilter { status: Some("awaiting_triage".into()), ..Default::default() }).unwrap(),
+        2
+    );
+    assert!(db.conn().is_autocommit(), "no transaction left open");
+    create(&mut db, "c3", "水稻", "倒伏", 5);
+}
+
+#[tokio::test]
+async fn a_persisted_follower_resumes_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreConfig::new(dir.path())).unwrap();
+    store
+        .call(|db| {
+            for i in 0..3 {
+                create(db, &format!("c{i}"), "柑橘", "黄叶", i);
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let head = store.call(|db| db.feed_head()).await.unwrap();
+    let follow = |seen: std::sync::Arc<std::sync::Mutex<Vec<i64>>>| {
+        let store2 = store.clone();
+        tokio::spawn(async move {
+            let s = store2.clone();
+            store2
+                .follow_persisted("test.feed_seq", "test follower", move |after| {
+                    let (s, seen) = (s.clone(), seen.clone());
+                    async move {
+                        seen.lock().unwrap().push(after);
+                        let entries = s.call(move |db| db.changes_since(after, 2)).await?;
+                        Ok(entries.iter().map(|e| e.seq).max().unwrap_or(after))
+                    }
+                })
+                .await
+        })
+    };
+    let first = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let task = follow(first.clone());
+    for _ in 0..100 {
+        if first.lock().unwrap().last() == Some(&head) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    task.abort();
+    assert_eq!(first.lock().unwrap().first(), Some(&0), "the first run starts at the beginning");
+    assert_eq!(first.lock().unwrap().last(), Some(&head), "{:?}", first.lock().unwrap());
+    // A restart starts where the first run got to.
+    let second = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let task = follow(second.clone());
+    for _ in 0..100 {
+        if !second.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    task.abort();
+    assert_eq!(second.lock().unwrap().first(), Some(&head));
 }
