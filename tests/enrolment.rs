@@ -193,8 +193,24 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
     };
     let (ok, out) = enrol("ABCDE-FGHJK");
     assert!(!ok, "a wrong code must fail: {out}");
+    // Another host guessing codes (from 127.0.0.2) locks out only itself.
+    let prankster =
+        reqwest::blocking::Client::builder().local_address("127.0.0.2".parse().ok()).build().unwrap();
+    let guess = |c: &str| {
+        prankster
+            .post(format!("{hub_url}/api/enrol"))
+            .json(&serde_json::json!({ "code": c, "csr_der_b64": "" }))
+            .send()
+            .unwrap()
+    };
+    for _ in 0..yizhan_identity::EnrolmentLimits::default().max_failed_attempts {
+        assert_eq!(guess("ZZZZZ-ZZZZZ").status().as_u16(), 403);
+    }
+    let locked = guess(&code);
+    assert_eq!(locked.status().as_u16(), 403);
+    assert!(locked.text().unwrap().contains("locked"), "the right code is refused to the locked-out host");
     let (ok, out) = enrol(&code);
-    assert!(ok, "{out}");
+    assert!(ok, "the kiosk at another address still enrols: {out}");
     let (ok, out) = enrol(&code);
     assert!(!ok, "a used code must fail: {out}");
 

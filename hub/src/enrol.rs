@@ -73,14 +73,14 @@ impl Enroller {
         Ok(code)
     }
 
-    fn redeem(&self, code: &str, csr_der: &[u8]) -> Result<EnrolResponse, (StatusCode, String)> {
+    fn redeem(&self, code: &str, csr_der: &[u8], from: &str) -> Result<EnrolResponse, (StatusCode, String)> {
         let mut codes =
             self.codes.lock().map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "poisoned".to_string()))?;
         if let Err(e) = self.reload(&mut codes) {
             tracing::error!(error = %e, "cannot read enrolment codes");
             return Err((StatusCode::INTERNAL_SERVER_ERROR, "cannot read enrolment state".into()));
         }
-        let result = codes.redeem(&self.authority, code, csr_der, SystemTime::now());
+        let result = codes.redeem_from(&self.authority, code, csr_der, from, SystemTime::now());
         // Failed attempts count too (they lock the store), so save either way.
         if let Err(e) = self.save(&codes) {
             tracing::error!(error = %e, "cannot save enrolment codes");
@@ -113,6 +113,7 @@ pub const ENROL_REQUEST_BYTES_MAX: usize = 16 * 1024;
 
 pub(crate) async fn enrol(
     State(hub): State<Hub>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     Json(req): Json<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, (StatusCode, String)> {
     let Some(enroller) = hub.enroller.clone() else {
@@ -122,12 +123,15 @@ pub(crate) async fn enrol(
         .decode(req.csr_der_b64.as_bytes())
         .map_err(|_| (StatusCode::BAD_REQUEST, "csr is not base64".into()))?;
     let code = req.code;
-    let result = tokio::task::spawn_blocking(move || enroller.redeem(&code, &csr))
+    // Wrong codes are counted per address (the IP: a client's ports change), so one host on the
+    // network cannot lock every kiosk out of enrolling.
+    let from = peer.ip().to_string();
+    let result = tokio::task::spawn_blocking(move || enroller.redeem(&code, &csr, &from))
         .await
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     match &result {
         Ok(_) => tracing::info!("enrolled a kiosk"),
-        Err((_, why)) => tracing::warn!(%why, "enrolment refused"),
+        Err((_, why)) => tracing::warn!(%why, from = %peer.ip(), "enrolment refused"),
     }
     result.map(Json)
 }

@@ -177,6 +177,8 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
     };
     let app = router(hub.clone());
     tokio::spawn(async move {
+        // The peer's address reaches handlers (enrolment limits wrong codes per address).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "hub web server stopped");
         }

@@ -14,8 +14,8 @@ use crate::error::EnrolError;
 use crate::identity::{Role, scope_contains, scope_strictly_contains, validate_node_id, validate_scope};
 use crate::limits::{
     DEFAULT_FAILURE_WINDOW, DEFAULT_LOCKOUT, DEFAULT_MAX_CODE_TTL, DEFAULT_MAX_FAILED_ATTEMPTS,
-    DEFAULT_MAX_FAILURES_PER_CODE, DEFAULT_MAX_OUTSTANDING_CODES, ENROLMENT_CODE_CHARS,
-    MAX_ENROLMENT_CODE_INPUT, MAX_USED_CODE_TOMBSTONES,
+    DEFAULT_MAX_FAILED_ATTEMPTS_ALL, DEFAULT_MAX_FAILURES_PER_CODE, DEFAULT_MAX_OUTSTANDING_CODES,
+    ENROL_ADDRESSES_TRACKED_MAX, ENROLMENT_CODE_CHARS, MAX_ENROLMENT_CODE_INPUT, MAX_USED_CODE_TOMBSTONES,
 };
 
 /// Crockford's base 32: digits and capitals without I, L, O and U, so nothing on a screen or read
@@ -30,8 +30,13 @@ const CODE_HASH_CONTEXT: &str = "yizhan enrolment code v1";
 pub struct EnrolmentLimits {
     pub max_outstanding: usize,
     pub max_ttl_secs: u64,
-    /// Wrong codes tolerated within `failure_window_secs` before redemption locks for `lockout_secs`.
+    /// Wrong codes tolerated from one address within `failure_window_secs` before that address
+    /// is locked out for `lockout_secs` (others can still enrol).
     pub max_failed_attempts: u32,
+    /// Wrong codes tolerated from all addresses together within the window before redemption
+    /// locks for everyone.
+    #[serde(default = "default_max_failed_attempts_all")]
+    pub max_failed_attempts_all: u32,
     pub failure_window_secs: u64,
     pub lockout_secs: u64,
     /// A right code with a bad request this many times is burned.
@@ -44,6 +49,7 @@ impl Default for EnrolmentLimits {
             max_outstanding: DEFAULT_MAX_OUTSTANDING_CODES,
             max_ttl_secs: DEFAULT_MAX_CODE_TTL.as_secs(),
             max_failed_attempts: DEFAULT_MAX_FAILED_ATTEMPTS,
+            max_failed_attempts_all: DEFAULT_MAX_FAILED_ATTEMPTS_ALL,
             failure_window_secs: DEFAULT_FAILURE_WINDOW.as_secs(),
             lockout_secs: DEFAULT_LOCKOUT.as_secs(),
             max_failures_per_code: DEFAULT_MAX_FAILURES_PER_CODE,
@@ -96,10 +102,36 @@ struct CodeRecord {
     used_by: Option<String>,
 }
 
+fn default_max_failed_attempts_all() -> u32 {
+    DEFAULT_MAX_FAILED_ATTEMPTS_ALL
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct FailureWindow {
     started_at: u64,
     count: u32,
+}
+
+impl FailureWindow {
+    /// Counts one failure at `now`; returns whether the window reached `max`, and then restarts.
+    fn count(&mut self, now: u64, window_secs: u64, max: u32) -> bool {
+        if now.saturating_sub(self.started_at) >= window_secs {
+            *self = FailureWindow { started_at: now, count: 0 };
+        }
+        self.count = self.count.saturating_add(1);
+        let reached = self.count >= max;
+        if reached {
+            *self = FailureWindow { started_at: now, count: 0 };
+        }
+        reached
+    }
+}
+
+/// Wrong codes from one address.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct AddressFailures {
+    window: FailureWindow,
+    locked_until: Option<u64>,
 }
 
 /// A hub's enrolment codes. Serializable (serde) so the hub persists it after every change; the
@@ -111,10 +143,14 @@ pub struct EnrolmentCodes {
     limits: EnrolmentLimits,
     /// Keyed by the hex BLAKE3 (derive-key mode) of the normalised code.
     codes: BTreeMap<String, CodeRecord>,
+    /// Wrong codes from all addresses together, and the lock for everyone they caused.
     #[serde(default)]
     failures: FailureWindow,
     #[serde(default)]
     locked_until: Option<u64>,
+    /// Wrong codes per requesting address (at most [`ENROL_ADDRESSES_TRACKED_MAX`]).
+    #[serde(default)]
+    by_address: BTreeMap<String, AddressFailures>,
 }
 
 impl EnrolmentCodes {
@@ -127,6 +163,7 @@ impl EnrolmentCodes {
             codes: BTreeMap::new(),
             failures: FailureWindow::default(),
             locked_until: None,
+            by_address: BTreeMap::new(),
         })
     }
 
@@ -209,12 +246,28 @@ impl EnrolmentCodes {
         csr_der: &[u8],
         now: SystemTime,
     ) -> Result<Vec<CertificateDer<'static>>, EnrolError> {
+        self.redeem_from(authority, code, csr_der, "", now)
+    }
+
+    /// [`EnrolmentCodes::redeem`] for a request from `from` (the requester's address): wrong
+    /// codes lock out that address first, and everyone only when they come from many.
+    pub fn redeem_from(
+        &mut self,
+        authority: &Authority,
+        code: &str,
+        csr_der: &[u8],
+        from: &str,
+        now: SystemTime,
+    ) -> Result<Vec<CertificateDer<'static>>, EnrolError> {
         let now_time = now;
         let now = unix_secs(now_time);
         match self.locked_until {
             Some(until) if now < until => return Err(EnrolError::Locked { until_unix: until }),
             Some(_) => self.locked_until = None,
             None => {}
+        }
+        if let Some(until) = self.by_address.get(from).and_then(|a| a.locked_until).filter(|u| now < *u) {
+            return Err(EnrolError::Locked { until_unix: until });
         }
         let hub = authority.identity();
         if hub.role() != Role::Hub || hub.scope() != self.hub_scope {
@@ -224,11 +277,11 @@ impl EnrolmentCodes {
             });
         }
         let Some(key) = normalise(code).map(|c| code_hash(&c)) else {
-            self.count_wrong_code(now);
+            self.count_wrong_code(from, now);
             return Err(EnrolError::WrongCode);
         };
         let Some(record) = self.codes.get(&key) else {
-            self.count_wrong_code(now);
+            self.count_wrong_code(from, now);
             return Err(EnrolError::WrongCode);
         };
         if record.used_at.is_some() {
@@ -301,14 +354,28 @@ impl EnrolmentCodes {
         self.codes.retain(|_, r| now < r.expires_at);
     }
 
-    fn count_wrong_code(&mut self, now: u64) {
-        if now.saturating_sub(self.failures.started_at) >= self.limits.failure_window_secs {
-            self.failures = FailureWindow { started_at: now, count: 0 };
+    fn count_wrong_code(&mut self, from: &str, now: u64) {
+        let (window, lockout) = (self.limits.failure_window_secs, self.limits.lockout_secs);
+        if self.failures.count(now, window, self.limits.max_failed_attempts_all) {
+            self.locked_until = Some(now.saturating_add(lockout));
         }
-        self.failures.count = self.failures.count.saturating_add(1);
-        if self.failures.count >= self.limits.max_failed_attempts {
-            self.locked_until = Some(now.saturating_add(self.limits.lockout_secs));
-            self.failures = FailureWindow { started_at: now, count: 0 };
+        let address = self.by_address.entry(from.to_owned()).or_default();
+        if address.window.count(now, window, self.limits.max_failed_attempts) {
+            address.locked_until = Some(now.saturating_add(lockout));
+        }
+        // Forget addresses whose window and lock are over; beyond the bound, the oldest.
+        if self.by_address.len() > ENROL_ADDRESSES_TRACKED_MAX {
+            self.by_address.retain(|_, a| {
+                now.saturating_sub(a.window.started_at) < window || a.locked_until.is_some_and(|u| now < u)
+            });
+        }
+        while self.by_address.len() > ENROL_ADDRESSES_TRACKED_MAX {
+            let oldest =
+                self.by_address.iter().min_by_key(|(_, a)| a.window.started_at).map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => self.by_address.remove(&k),
+                None => break,
+            };
         }
     }
 

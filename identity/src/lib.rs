@@ -105,7 +105,7 @@ pub use identity::{
     IDENTITY_URI_PREFIX, NodeIdentity, REGION_CODE_LENGTHS, Role, SERVER_NAME_SUFFIX, peer_identity,
     scope_contains, scope_strictly_contains, server_name_for, validate_node_id, validate_scope,
 };
-pub use limits::DEFAULT_CODE_TTL;
+pub use limits::{DEFAULT_CODE_TTL, ENROL_ADDRESSES_TRACKED_MAX};
 pub use revocation::{Applied, RevocationList, RevocationState, Revoked, SignedRevocationList};
 pub use rustls::time_provider::TimeProvider;
 pub use tls::{ManualClock, client_config, server_config, server_name, system_clock};

@@ -62,8 +62,17 @@ pub const DEFAULT_MAX_CODE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Codes outstanding at once per hub: a county has a few hundred villages, enrolled in batches.
 pub const DEFAULT_MAX_OUTSTANDING_CODES: usize = 200;
 
-/// Wrong codes tolerated per window before redemption locks.
+/// Wrong codes tolerated per window from one address before that address is locked out.
 pub const DEFAULT_MAX_FAILED_ATTEMPTS: u32 = 10;
+
+/// Wrong codes tolerated per window from all addresses together before redemption locks for
+/// everyone: bounds guessing spread over many addresses. A code is 10 of 32 symbols (50 bits)
+/// and at most 200 are outstanding, so even 200 guesses every 15 minutes for a code's longest
+/// life (7 days, 134,400 guesses) find one with a chance of about 2 in 100 million.
+pub const DEFAULT_MAX_FAILED_ATTEMPTS_ALL: u32 = 200;
+
+/// Addresses whose wrong codes are remembered at once (the oldest are forgotten beyond it).
+pub const ENROL_ADDRESSES_TRACKED_MAX: usize = 1024;
 
 /// The window in which wrong codes are counted, and how long the lock lasts.
 pub const DEFAULT_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);

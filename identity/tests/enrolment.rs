@@ -288,3 +288,57 @@ fn hubs_enrol_by_csr_with_the_province() {
     let kiosk = hub.issue_credentials(&kiosk_id("k", "510104001001"), t0()).unwrap();
     kiosk.verify(&pki.roots(), t0()).unwrap();
 }
+
+#[test]
+fn wrong_codes_lock_out_their_address_and_everyone_only_when_they_come_from_many() {
+    let pki = Pki::new();
+    let mut store = codes();
+    let limits = store.limits().clone();
+    let code = store.issue("510131001001", None, t0(), DEFAULT_CODE_TTL).unwrap();
+    let req = request("kiosk-a", "510131001001");
+    let at = |s: u64| t0() + Duration::from_secs(s);
+    // A prankster on the LAN locks out only himself.
+    for i in 0..limits.max_failed_attempts {
+        let r = store.redeem_from(&pki.hub, "ZZZZZ-ZZZZZ", req.csr_der(), "10.0.0.66", at(u64::from(i)));
+        assert!(matches!(r, Err(EnrolError::WrongCode)), "{r:?}");
+    }
+    assert!(matches!(
+        store.redeem_from(&pki.hub, &code.to_string(), req.csr_der(), "10.0.0.66", at(30)),
+        Err(EnrolError::Locked { .. })
+    ));
+    // The kiosk being set up at another address enrols with the right code.
+    store.redeem_from(&pki.hub, &code.to_string(), req.csr_der(), "10.0.0.7", at(31)).unwrap();
+
+    // Wrong codes spread over many addresses lock everyone once they add up.
+    // (A new window: the prankster's wrong codes above count towards everyone's too.)
+    let code = store.issue("510131001001", None, at(1000), DEFAULT_CODE_TTL).unwrap();
+    let req = request("kiosk-b", "510131001001");
+    let many = limits.max_failed_attempts_all;
+    for i in 0..many {
+        let from = format!("10.1.{}.{}", i / 250, i % 250);
+        let r = store.redeem_from(&pki.hub, "ZZZZZ-ZZZZZ", req.csr_der(), &from, at(1000));
+        assert!(matches!(r, Err(EnrolError::WrongCode)), "attempt {i}: {r:?}");
+    }
+    assert!(matches!(
+        store.redeem_from(&pki.hub, &code.to_string(), req.csr_der(), "10.0.0.8", at(1010)),
+        Err(EnrolError::Locked { .. })
+    ));
+    store
+        .redeem_from(&pki.hub, &code.to_string(), req.csr_der(), "10.0.0.8", at(1010 + limits.lockout_secs))
+        .unwrap();
+
+    // The table of addresses stays bounded, whatever the number of addresses.
+    let mut store = codes();
+    for i in 0..(yizhan_identity::ENROL_ADDRESSES_TRACKED_MAX + 500) {
+        let from = format!("10.2.{}.{}", i / 250, i % 250);
+        let _ = store.redeem_from(
+            &pki.hub,
+            "ZZZZZ-ZZZZZ",
+            req.csr_der(),
+            &from,
+            at(u64::try_from(i).unwrap() * 20),
+        );
+    }
+    let json = serde_json::to_string(&store).unwrap();
+    assert!(json.matches("10.2.").count() <= yizhan_identity::ENROL_ADDRESSES_TRACKED_MAX, "bounded");
+}
