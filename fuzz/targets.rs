@@ -57,14 +57,42 @@ pub fn similar_snapshot(data: &[u8]) {
     let _ = yizhan_similar::decode_snapshot_body(data);
 }
 
+/// Certificates a TLS peer presents (parsed before it is authenticated) and signed revocation
+/// lists (they sync down as documents): up to four length-prefixed (u16, little endian) DER
+/// certificates, verified as a chain against a province root; the whole input as a list.
+pub fn tls_identity(data: &[u8]) {
+    use std::sync::OnceLock;
+    static ROOT: OnceLock<(yizhan_identity::TrustRoots, std::time::SystemTime)> = OnceLock::new();
+    let (roots, now) = ROOT.get_or_init(|| {
+        let now = std::time::SystemTime::now();
+        let province = yizhan_identity::Authority::init("province", "51", now).expect("a province CA");
+        (province.roots().clone(), now)
+    });
+    let mut certs = Vec::new();
+    let mut rest = data;
+    while certs.len() < 4 {
+        let Some((len, after)) = rest.split_first_chunk::<2>() else { break };
+        let len = usize::from(u16::from_le_bytes(*len)).min(after.len());
+        certs.push(rustls_pki_types::CertificateDer::from(after[..len].to_vec()));
+        rest = &after[len..];
+    }
+    if let Some((leaf, intermediates)) = certs.split_first() {
+        let unix = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let _ = yizhan_identity::verify_chain(roots, leaf, intermediates, unix);
+        let _ = yizhan_identity::peer_identity(&certs);
+    }
+    let _ = yizhan_identity::RevocationState::new(roots.clone()).apply(data, *now);
+}
+
 /// A target's body.
 pub type Target = fn(&[u8]);
 
 /// Every target by name, as the regression test walks them.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("sync_frames", sync_frames),
     ("blob_frames", blob_frames),
     ("doc_changes", doc_changes),
     ("people_import", people_import),
     ("similar_snapshot", similar_snapshot),
+    ("tls_identity", tls_identity),
 ];
