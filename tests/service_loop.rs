@@ -397,4 +397,13 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
 
     // The follow-up travels back to the kiosk too.
     reload_until(&b, &case_url, "[data-testid=status]", "已回访");
+
+    // The county's administrator sees in the audit trail that staff saw the number in clear.
+    b.goto(&format!("{county}/desk")).unwrap();
+    sign_out(&b);
+    sign_in(&b, &county, "admin", "/desk/audit");
+    let audit = text_of(&b, "[data-testid=audit]");
+    assert!(audit.contains("查看农户完整号码") && audit.contains(&case_id), "{audit}");
+    assert_eq!(audit.matches("查看农户完整号码").count(), 1, "reloads within minutes are one look: {audit}");
+    shot(&b, "desk-audit");
 }

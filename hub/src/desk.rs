@@ -49,6 +49,7 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/people/{id}/active", post(set_active))
         .route("/desk/people/{id}/password", post(reset_password))
         .route("/desk/people/{id}/unlock", post(unlock))
+        .route("/desk/audit", get(audit_page))
         .route("/desk/cases/{id}/jobs", get(case_jobs))
         .route("/blobs/{hash}", get(blob))
         .route("/static/app.js", get(app_js))
@@ -171,6 +172,7 @@ fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
                                 @if a.role == Role::Admin {
                                     a href="/desk/people" { "人员" }
                                     a href="/desk/settings" { "时限设置" }
+                                a href="/desk/audit" { "审计记录" }
                                 }
                                 a href="/" { "同步状态" }
                             }
@@ -401,6 +403,15 @@ async fn case_page(
     } else {
         None
     };
+    if phone_clear.is_some() {
+        let (who, region, detail) =
+            (actor.person_id.clone(), actor.region.to_string(), format!("案例 {} {}", c.id, c.subject));
+        hub.store
+            .call(move |db| {
+                db.record_audit_coalesced(&who, &region, AUDIT_VIEW_PHONE, &detail, AUDIT_VIEW_COALESCE_MS)
+            })
+            .await?;
+    }
     let may = |k| authorize(&actor, Action::Event(k), c, s).is_ok();
     let name = |id: &str| d.names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let now = hub.store.config().clock.now_ms();
@@ -966,10 +977,27 @@ async fn export_download(
     } else {
         None
     };
+    let audit = (
+        actor.person_id.clone(),
+        actor.region.to_string(),
+        if county_key.is_some() { AUDIT_EXPORT_PHONES } else { AUDIT_EXPORT },
+        format!(
+            "{} · 地区 {} · {}–{} · 产业 {} · 专家 {} · 状态 {}",
+            if q.format == "csv" { "CSV" } else { "XLSX" },
+            region_zh(&filter.region),
+            if q.from.is_empty() { "不限" } else { q.from.as_str() },
+            if q.to.is_empty() { "不限" } else { q.to.as_str() },
+            if q.industry.is_empty() { "全部" } else { industry_zh(&q.industry) },
+            if q.expert.is_empty() { "全部" } else { q.expert.as_str() },
+            if q.status.is_empty() { "全部" } else { q.status.as_str() },
+        ),
+    );
     let (rows, names, phones) = hub
         .store
         .call(move |db| {
             let rows = db.service_rows(&filter)?;
+            let (who, region, action, detail) = audit;
+            db.record_audit(&who, &region, action, &format!("{} 条 · {detail}", rows.len()))?;
             let mut phones = std::collections::HashMap::new();
             if let Some(key) = &county_key {
                 for r in &rows {
@@ -1213,6 +1241,72 @@ async fn reset_password(
     Ok(Redirect::to("/desk/people"))
 }
 
+/// Audit actions: exports (numbers masked or in clear) and a number shown in clear.
+pub const AUDIT_EXPORT: &str = "export";
+pub const AUDIT_EXPORT_PHONES: &str = "export_phones";
+pub const AUDIT_VIEW_PHONE: &str = "view_phone";
+/// Views of one number by one person within this time are recorded once.
+const AUDIT_VIEW_COALESCE_MS: i64 = 10 * 60 * 1000;
+
+fn audit_action_zh(action: &str) -> &str {
+    match action {
+        AUDIT_EXPORT => "导出服务记录（号码遮蔽）",
+        AUDIT_EXPORT_PHONES => "导出服务记录（含完整号码）",
+        AUDIT_VIEW_PHONE => "查看农户完整号码",
+        other => other,
+    }
+}
+
+/// Who exported service records or saw farmers' numbers in clear on this hub, for the
+/// administrators of the region.
+async fn audit_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+    if actor.role != Role::Admin {
+        return Err(denied(yizhan_core::Denied::Role));
+    }
+    let region = actor.region.to_string();
+    let (rows, names) = hub
+        .store
+        .call(move |db| {
+            let rows = db.audit_log(&region, AUDIT_SHOWN)?;
+            let mut names = std::collections::HashMap::new();
+            for r in &rows {
+                if !names.contains_key(&r.person_id)
+                    && let Some(p) = db.person(&r.person_id)?
+                {
+                    names.insert(r.person_id.clone(), p.name);
+                }
+            }
+            Ok((rows, names))
+        })
+        .await?;
+    let body = html! {
+        section.card {
+            h1 { "审计记录" }
+            p.muted { "本节点上导出服务记录和查看农户完整号码的记录（最近 " (AUDIT_SHOWN) " 条）。" }
+            @if rows.is_empty() { p.muted { "暂无记录" } }
+            @else {
+                table data-testid="audit" {
+                    thead { tr { th { "时间" } th { "人员" } th { "操作" } th { "内容" } } }
+                    tbody {
+                        @for r in &rows {
+                            tr {
+                                td { (fmt_time(r.at_ms)) }
+                                td { (names.get(&r.person_id).cloned().unwrap_or_else(|| r.person_id.clone())) " " span.muted { (r.person_id) } }
+                                td { (audit_action_zh(&r.action)) }
+                                td { (r.detail) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("审计记录", Some(&actor), body))
+}
+
+/// Audit records the page shows.
+const AUDIT_SHOWN: u32 = 200;
+
 /// Lifts a person's lockout on this hub (she called the centre, who checked it is her).
 async fn unlock(
     State(hub): State<Hub>,
@@ -1318,7 +1412,7 @@ const DESK_CSS: &str = "
 :root{--green:#2e7d32;--bg:#f4f6f1;--line:#d9ddd2;--err:#c62828;--warn:#b26a00}
 *{box-sizing:border-box}body{font:18px/1.6 'Noto Sans CJK SC','Noto Sans SC',sans-serif;margin:0;background:var(--bg);color:#222}
 header.top{display:flex;flex-wrap:wrap;gap:12px;align-items:center;background:var(--green);color:#fff;padding:10px 16px}
-header.top a{color:#fff;text-decoration:none;padding:10px 12px;border-radius:8px}header.top a:hover{background:#ffffff22}
+header.top a{color:#fff;text-decoration:none;padding:10px 8px;border-radius:8px}header.top a:hover{background:#ffffff22}
 .brand{font-weight:700;font-size:22px}.who{margin-left:auto}
 main{padding:16px;max-width:1200px;margin:0 auto}
 .card{background:#fff;border:1px solid var(--line);border-radius:12px;padding:16px 20px;margin:0 0 16px}

@@ -253,6 +253,18 @@ async fn the_desk_needs_sign_in_and_each_role_sees_and_does_only_its_part() {
         0,
         "another county's staff export none of it"
     );
+    // Every export is in the audit trail, which administrators of the region read (others may
+    // not); the export that asked for numbers in clear says so.
+    assert_eq!(get(&hub, &staff, "/desk/audit").await.0, StatusCode::FORBIDDEN);
+    let admin = sign_in(&hub, "admin").await;
+    let (s, audit) = get(&hub, &admin, "/desk/audit").await;
+    assert_eq!(s, StatusCode::OK);
+    let rows: Vec<&str> = audit.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 3, "the three exports of the county's staff (not the other county's): {audit}");
+    assert!(rows[0].contains("名-staff") && rows[0].contains("导出服务记录（含完整号码）"), "{}", rows[0]);
+    assert!(rows[0].contains("CSV") && rows[0].contains("1 条"), "{}", rows[0]);
+    assert!(rows[1].contains("XLSX") && rows[1].contains("产业 川果"), "{}", rows[1]);
+    assert!(rows[2].contains("导出服务记录（号码遮蔽）"), "{}", rows[2]);
 
     // Settings: administrators only; a bad value is refused and changes nothing.
     let form = [

@@ -232,6 +232,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX webauthn_ceremonies_by_expiry ON webauthn_ceremonies(expires_ms);
     "#,
+    // 6: the audit trail of access to sensitive data on this node (exports, numbers in clear).
+    r#"
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms INTEGER NOT NULL,
+        person_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.

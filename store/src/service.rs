@@ -11,6 +11,20 @@ use yizhan_core::clock::{ClockKind, ClockView, ServicePolicy};
 use yizhan_core::ranking::ExpertRecord;
 
 use crate::StoreError;
+
+/// Audit records kept per node (the oldest go first).
+pub const AUDIT_ROWS_MAX: i64 = 100_000;
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRow {
+    pub at_ms: i64,
+    pub person_id: String,
+    /// The acting person's region.
+    pub region: String,
+    pub action: String,
+    pub detail: String,
+}
 use crate::db::Db;
 
 /// Rows a list query returns at most.
@@ -200,6 +214,66 @@ impl Db {
                     breaches: n(5)?,
                 },
             ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // ---- audit ----
+
+    /// Records who did something with sensitive data on this node (an export, a number shown
+    /// in clear). Node-local: it does not sync. At most [`AUDIT_ROWS_MAX`] rows are kept.
+    pub fn record_audit(
+        &mut self,
+        person_id: &str,
+        region: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let now = self.config().clock.now_ms();
+        self.conn.execute(
+            "INSERT INTO audit (at_ms, person_id, region, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![now, person_id, region, action, detail],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        if id % 1000 == 0 {
+            self.conn.execute("DELETE FROM audit WHERE id <= ?1", [id - AUDIT_ROWS_MAX])?;
+        }
+        Ok(())
+    }
+
+    /// [`Db::record_audit`], unless the same person recorded the same thing within `window_ms`
+    /// (a page reloaded while she phones the farmer is one look at the number, not ten).
+    pub fn record_audit_coalesced(
+        &mut self,
+        person_id: &str,
+        region: &str,
+        action: &str,
+        detail: &str,
+        window_ms: i64,
+    ) -> Result<(), StoreError> {
+        let since = self.config().clock.now_ms() - window_ms;
+        let recent: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM audit WHERE person_id = ?1 AND action = ?2 AND detail = ?3 AND at_ms > ?4)",
+            params![person_id, action, detail, since],
+            |r| r.get(0),
+        )?;
+        if recent { Ok(()) } else { self.record_audit(person_id, region, action, detail) }
+    }
+
+    /// The latest audit records of people in `region` (a prefix), newest first.
+    pub fn audit_log(&self, region: &str, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at_ms, person_id, region, action, detail FROM audit
+             WHERE substr(region, 1, length(?1)) = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![region, limit], |r| {
+            Ok(AuditRow {
+                at_ms: r.get(0)?,
+                person_id: r.get(1)?,
+                region: r.get(2)?,
+                action: r.get(3)?,
+                detail: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

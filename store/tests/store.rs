@@ -349,7 +349,7 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
          ALTER TABLE docs DROP COLUMN scope; ALTER TABLE peers DROP COLUMN recv_seq; ALTER TABLE peers DROP COLUMN is_parent;
          DROP INDEX cases_by_centre; DROP INDEX cases_by_expert; DROP TABLE people; DROP TABLE event_seen;
          DROP TABLE case_clocks; DROP TABLE settings; DROP TABLE sessions; DROP TABLE signin_failures;
-         DROP TABLE signin_codes; DROP TABLE webauthn_ceremonies;
+         DROP TABLE signin_codes; DROP TABLE webauthn_ceremonies; DROP TABLE audit;
          ALTER TABLE cases DROP COLUMN centre; ALTER TABLE cases DROP COLUMN rating;
          ALTER TABLE cases DROP COLUMN followup_valid; ALTER TABLE cases DROP COLUMN followup_category;
          ALTER TABLE cases DROP COLUMN travel_cost_fen; ALTER TABLE cases DROP COLUMN breaches;
@@ -454,4 +454,41 @@ async fn a_persisted_follower_resumes_where_it_stopped() {
     }
     task.abort();
     assert_eq!(second.lock().unwrap().first(), Some(&head));
+}
+
+#[test]
+fn the_audit_trail_keeps_each_record_filters_by_region_and_coalesces_repeated_looks() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1_000_000));
+    let mut config = StoreConfig::new(dir.path());
+    let clock = now.clone();
+    config.clock = yizhan_store::StoreClock(std::sync::Arc::new(move || {
+        clock.load(std::sync::atomic::Ordering::Relaxed)
+    }));
+    let mut db = Db::open(config).unwrap();
+    db.record_audit("staff", "510131", "export", "12 条").unwrap();
+    db.record_audit("staff", "510131", "export", "12 条").unwrap();
+    db.record_audit("staff-x", "510104", "export", "3 条").unwrap();
+    for _ in 0..3 {
+        db.record_audit_coalesced("staff", "510131", "view_phone", "案例 c1", 600_000).unwrap();
+    }
+    now.fetch_add(600_001, std::sync::atomic::Ordering::Relaxed);
+    db.record_audit_coalesced("staff", "510131", "view_phone", "案例 c1", 600_000).unwrap();
+    db.record_audit_coalesced("staff", "510131", "view_phone", "案例 c2", 600_000).unwrap();
+    let county = db.audit_log("510131", 100).unwrap();
+    let actions: Vec<(&str, &str)> = county.iter().map(|r| (r.action.as_str(), r.detail.as_str())).collect();
+    assert_eq!(
+        actions,
+        [
+            ("view_phone", "案例 c2"),
+            ("view_phone", "案例 c1"),
+            ("view_phone", "案例 c1"),
+            ("export", "12 条"),
+            ("export", "12 条")
+        ],
+        "newest first; exports each time; a look at one number once per window"
+    );
+    assert_eq!(db.audit_log("51", 100).unwrap().len(), 6, "the province's region holds both counties");
+    assert_eq!(db.audit_log("510104", 100).unwrap().len(), 1);
+    assert_eq!(db.audit_log("510131", 2).unwrap().len(), 2, "limited");
 }
