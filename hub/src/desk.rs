@@ -49,6 +49,7 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/people/{id}/active", post(set_active))
         .route("/desk/people/{id}/password", post(reset_password))
         .route("/desk/people/{id}/unlock", post(unlock))
+        .route("/desk/people/{id}", get(person_page).post(save_person))
         .route("/desk/audit", get(audit_page))
         .route("/desk/cases/{id}/jobs", get(case_jobs))
         .route("/blobs/{hash}", get(blob))
@@ -1090,7 +1091,7 @@ async fn people_view(hub: &Hub, actor: &Actor, report: Option<Markup>) -> Result
                 tbody {
                     @for p in &people {
                         tr {
-                            td { (p.id) } td { (p.name) }
+                            td { (p.id) } td { a href=(format!("/desk/people/{}", p.id)) data-testid=(format!("edit-{}", p.id)) { (p.name) } }
                             td { (p.role().map(Role::name_zh).unwrap_or("")) }
                             td { (region_zh(&p.region_code)) }
                             td { (p.industries.iter().map(|i| industry_zh(i)).collect::<Vec<_>>().join("、")) }
@@ -1174,6 +1175,92 @@ async fn managed_person(hub: &Hub, actor: &Actor, id: &str) -> Result<yizhan_cor
         return Err(denied(yizhan_core::Denied::OutOfRegion));
     }
     Ok(p)
+}
+
+/// One person's directory entry, for an administrator to correct (name, region, fields,
+/// availability, title, phone). The id and role stay: they are the sign-in name and its rights.
+async fn person_page(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Markup, DeskError> {
+    let p = managed_person(&hub, &actor, &id).await?;
+    let expert = p.role() == Some(Role::Expert);
+    let body = html! {
+        section.card {
+            h1 { "编辑人员：" (p.name) " " span.muted { (p.id) " · " (p.role().map(Role::name_zh).unwrap_or("")) } }
+            form method="post" action=(format!("/desk/people/{}", p.id)) data-testid="person-form" {
+                p { label { "姓名 " input type="text" name="name" value=(p.name) required maxlength="32"; } }
+                p { label { "地区代码 " input type="text" name="region_code" value=(p.region_code) required maxlength="12" inputmode="numeric"; } " " span.muted { (region_zh(&p.region_code)) } }
+                @if expert {
+                    fieldset {
+                        legend { "产业" }
+                        @for i in yizhan_core::Industry::ALL {
+                            label { input type="checkbox" name="industry" value=(i.code()) checked[p.industries.iter().any(|c| c == i.code())]; " " (i.name_zh()) }
+                        }
+                    }
+                    p { label { "专长（用“、”分隔） " input type="text" name="specialities" value=(p.specialities.join("、")) maxlength="200"; } }
+                    p { label { "状态 " select name="availability" {
+                        @for a in yizhan_core::Availability::ALL {
+                            option value=(a.code()) selected[p.availability == a.code()] { (a.name_zh()) }
+                        }
+                    } } }
+                    p { label { "职称 " input type="text" name="title" value=(p.title) maxlength="32"; } }
+                }
+                p { label { "手机号 " input type="tel" name="phone" placeholder=(format!("{}（不改请留空）", p.phone_masked)) maxlength="20"; } }
+                button.primary type="submit" data-testid="person-save" { "保存" }
+                " " a.button href="/desk/people" { "返回" }
+            }
+        }
+    };
+    Ok(page("编辑人员", Some(&actor), body))
+}
+
+/// Saves an administrator's correction of one person; nothing changes when any field is bad.
+async fn save_person(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Redirect, DeskError> {
+    let p = managed_person(&hub, &actor, &id).await?;
+    let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string());
+    let expert = p.role() == Some(Role::Expert);
+    let np = yizhan_core::NewPerson {
+        id: p.id.clone(),
+        role: p.role.clone(),
+        name: field("name").unwrap_or_default(),
+        region_code: field("region_code").unwrap_or_default(),
+        industries: if expert {
+            fields.iter().filter(|(n, _)| n == "industry").map(|(_, v)| v.clone()).collect()
+        } else {
+            p.industries.clone()
+        },
+        specialities: if expert {
+            field("specialities")
+                .unwrap_or_default()
+                .split(['、', ',', '，', ';', '；'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        } else {
+            p.specialities.clone()
+        },
+        availability: if expert { field("availability").unwrap_or_default() } else { p.availability.clone() },
+        title: if expert { field("title").unwrap_or_default() } else { p.title.clone() },
+        phone: field("phone").unwrap_or_default(),
+    };
+    if !actor.covers(&np.region_code) {
+        return Err(DeskError(StatusCode::BAD_REQUEST, "地区不在您的管辖范围内".into()));
+    }
+    let now = hub.store.config().clock.now_ms();
+    crate::export::store_person(&hub, &np, now).await.map_err(|m| DeskError(StatusCode::BAD_REQUEST, m))?;
+    if expert {
+        hub.directory.invalidate();
+    }
+    tracing::info!(person = %p.id, by = %actor.person_id, "person edited");
+    Ok(Redirect::to("/desk/people"))
 }
 
 #[derive(Debug, Deserialize)]

@@ -76,7 +76,7 @@ pub async fn import(
 }
 
 /// Creates a person, or updates the directory entry (and sign-in phone) of a known one.
-async fn store_person(hub: &Hub, np: &NewPerson, now: i64) -> Result<(), String> {
+pub(crate) async fn store_person(hub: &Hub, np: &NewPerson, now: i64) -> Result<(), String> {
     let (person, phone) = np.build(now).map_err(|e| e.message_zh())?;
     let id = person.id.clone();
     let exists = hub.store.call(move |db| db.person(&id)).await.map_err(|_| "保存失败".to_string())?;

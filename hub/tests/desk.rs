@@ -572,3 +572,61 @@ async fn experts_answer_with_photos_and_a_video_that_gets_a_proxy_on_the_hub() {
 fn blake3_hex(bytes: &[u8]) -> String {
     yizhan_store::Hash::of(bytes).to_string()
 }
+
+#[tokio::test]
+async fn administrators_correct_one_person_and_a_bad_field_changes_nothing() {
+    let (hub, _dir) = start().await;
+    let admin = sign_in(&hub, "admin").await;
+    let staff = sign_in(&hub, "staff").await;
+    let (s, page) = get(&hub, &admin, "/desk/people/expert-fruit").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("value=\"fruit\" checked"), "her industry is ticked: {page}");
+    assert_eq!(get(&hub, &staff, "/desk/people/expert-fruit").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(get(&hub, &admin, "/desk/people/staff-x").await.0, StatusCode::FORBIDDEN, "another county");
+
+    let person = |id: &'static str| {
+        let store = hub.store.clone();
+        async move { store.call(move |db| db.person(id)).await.unwrap().unwrap() }
+    };
+    let before = person("expert-fruit").await;
+    let save = |form: Vec<(&'static str, &'static str)>| {
+        let (hub, admin) = (&hub, &admin);
+        async move { post_form(hub, admin, "/desk/people/expert-fruit", &form).await }
+    };
+    // Refused, and nothing changes: an empty name, a region outside the county, an unknown
+    // industry, a malformed phone; and staff may not.
+    let good = vec![
+        ("name", "李果"),
+        ("region_code", COUNTY),
+        ("industry", "fruit"),
+        ("industry", "tea"),
+        ("specialities", "柑橘病害、茶树病虫害"),
+        ("availability", "busy"),
+        ("title", "高级农艺师"),
+        ("phone", ""),
+    ];
+    let with = |k: &'static str, v: &'static str| {
+        let mut f: Vec<(&str, &str)> = good.iter().filter(|(n, _)| *n != k).cloned().collect();
+        f.push((k, v));
+        f
+    };
+    for bad in
+        [with("name", " "), with("region_code", "510104"), with("industry", "durian"), with("phone", "12ab")]
+    {
+        assert_eq!(save(bad.clone()).await, StatusCode::BAD_REQUEST, "{bad:?}");
+    }
+    assert_eq!(post_form(&hub, &staff, "/desk/people/expert-fruit", &good).await, StatusCode::FORBIDDEN);
+    assert_eq!(person("expert-fruit").await, before, "refusals changed nothing");
+
+    // A correction: the directory and the suggestions follow it.
+    assert_eq!(save(good.clone()).await, StatusCode::SEE_OTHER);
+    let after = person("expert-fruit").await;
+    assert_eq!(after.name, "李果");
+    assert_eq!(after.industries, vec!["fruit".to_string(), "tea".to_string()]);
+    assert_eq!(after.specialities, vec!["柑橘病害".to_string(), "茶树病虫害".to_string()]);
+    assert_eq!((after.availability.as_str(), after.title.as_str()), ("busy", "高级农艺师"));
+    assert_eq!((after.id.as_str(), after.role.as_str(), after.active), ("expert-fruit", "expert", true));
+    assert_eq!(after.phone_masked, before.phone_masked, "an empty phone keeps the number");
+    let tea = hub.store.call(|db| db.experts_for(COUNTY)).await.unwrap();
+    assert!(tea.iter().any(|e| e.id == "expert-fruit" && e.industries.contains(&"tea".to_string())));
+}
