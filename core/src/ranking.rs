@@ -64,20 +64,24 @@ impl<'a> CaseQuery<'a> {
         CaseQuery { case, grams: bigrams(&format!("{} {}", case.subject, case.description)) }
     }
 
-    /// How much of a speciality the case's text mentions (0..=1).
+    /// How much of a speciality the case's text mentions (0..=1). No allocation: it runs for
+    /// every speciality of every expert of a province (30,000 experts) on each ranking.
     fn speciality_match(&self, speciality: &str) -> f64 {
-        let chars: Vec<char> = speciality.chars().filter(|c| !c.is_whitespace()).collect();
-        if chars.len() < 2 {
-            return 0.0;
+        let mut chars = speciality.chars().filter(|c| !c.is_whitespace());
+        let Some(mut prev) = chars.next() else { return 0.0 };
+        let (mut pairs, mut hit) = (0u32, 0u32);
+        for c in chars {
+            pairs += 1;
+            if self.grams.contains(&(prev, c)) {
+                hit += 1;
+            }
+            prev = c;
         }
-        let grams: Vec<(char, char)> = chars.windows(2).map(|w| (w[0], w[1])).collect();
-        let hit = grams.iter().filter(|g| self.grams.contains(g)).count();
-        hit as f64 / grams.len() as f64
+        if pairs == 0 { 0.0 } else { f64::from(hit) / f64::from(pairs) }
     }
 
-    /// Scores one expert for the case at `centre` (a region code), or `None` when she may not
-    /// be suggested there.
-    pub fn score(&self, centre: &str, p: &Person, rec: &ExpertRecord) -> Option<Suggestion> {
+    /// The expert's place in the ranking, or `None` when she may not be suggested at `centre`.
+    fn rank_key(&self, centre: &str, p: &Person, rec: &ExpertRecord) -> Option<RankKey> {
         if !p.active || p.role() != Some(Role::Expert) || p.availability() == Availability::Away {
             return None;
         }
@@ -97,18 +101,36 @@ impl<'a> CaseQuery<'a> {
             _ => 3,
         };
         let industry_match = p.industries.contains(&self.case.industry);
-        let mut hits = Vec::new();
-        let mut spec = 0.0f64;
-        for s in &p.specialities {
-            let m = self.speciality_match(s);
-            if m >= SPECIALITY_HIT_MIN {
-                hits.push(s.clone());
-            }
-            spec += m;
-        }
+        let spec: f64 = p.specialities.iter().map(|s| self.speciality_match(s)).sum();
         let mut score = 3.0 * spec.min(3.0);
-        let mut reasons = Vec::new();
-        reasons.push(
+        score -= 0.5 * f64::from(rec.open.min(20));
+        if let Some(avg) = rec.rating_avg() {
+            // Shrunk towards 4 stars until she has a few ratings.
+            let n = f64::from(rec.ratings);
+            let shrunk = (avg * n + 4.0 * 3.0) / (n + 3.0);
+            score += shrunk - 4.0;
+        }
+        let total = rec.responses + rec.breaches;
+        if total > 0 {
+            score -= 2.0 * f64::from(rec.breaches) / f64::from(total);
+        }
+        if p.availability() == Availability::Busy {
+            score -= 2.0;
+        }
+        Some(RankKey { industry_match, tier, score })
+    }
+
+    /// Scores one expert for the case at `centre` (a region code), with the reasons the triage
+    /// page shows, or `None` when she may not be suggested there.
+    pub fn score(&self, centre: &str, p: &Person, rec: &ExpertRecord) -> Option<Suggestion> {
+        let RankKey { industry_match, tier, score } = self.rank_key(centre, p, rec)?;
+        let hits: Vec<String> = p
+            .specialities
+            .iter()
+            .filter(|s| self.speciality_match(s) >= SPECIALITY_HIT_MIN)
+            .cloned()
+            .collect();
+        let mut reasons = vec![
             match tier {
                 0 => "本县专家",
                 1 => "本辖区其他县专家",
@@ -116,7 +138,7 @@ impl<'a> CaseQuery<'a> {
                 _ => "省级专家",
             }
             .to_string(),
-        );
+        ];
         if industry_match {
             let name = crate::Industry::from_code(&self.case.industry).map(|i| i.name_zh()).unwrap_or("");
             reasons.push(format!("产业对口：{name}"));
@@ -124,25 +146,14 @@ impl<'a> CaseQuery<'a> {
         if !hits.is_empty() {
             reasons.push(format!("专长：{}", hits.join("、")));
         }
-        score -= 0.5 * f64::from(rec.open.min(20));
         reasons.push(format!("在办 {} 件", rec.open));
         if let Some(avg) = rec.rating_avg() {
-            // Shrunk towards 4 stars until she has a few ratings.
-            let n = f64::from(rec.ratings);
-            let shrunk = (avg * n + 4.0 * 3.0) / (n + 3.0);
-            score += shrunk - 4.0;
             reasons.push(format!("评分 {avg:.1}（{} 次）", rec.ratings));
         }
-        let total = rec.responses + rec.breaches;
-        if total > 0 {
-            let breach_rate = f64::from(rec.breaches) / f64::from(total);
-            score -= 2.0 * breach_rate;
-            if rec.breaches > 0 {
-                reasons.push(format!("超时 {} 次", rec.breaches));
-            }
+        if rec.breaches > 0 {
+            reasons.push(format!("超时 {} 次", rec.breaches));
         }
         if p.availability() == Availability::Busy {
-            score -= 2.0;
             reasons.push("忙碌".into());
         }
         Some(Suggestion {
@@ -157,21 +168,41 @@ impl<'a> CaseQuery<'a> {
     }
 }
 
-/// Ranks experts for a case at a centre and keeps the best `limit`.
+/// Where an expert stands, before any reason is written out.
+#[derive(Debug, Clone, Copy)]
+struct RankKey {
+    industry_match: bool,
+    tier: u8,
+    score: f64,
+}
+
+/// Ranks experts for a case at a centre and keeps the best `limit`: experts of the case's
+/// industry first, then by tier, then by score (ties by id). Every expert is scored
+/// numerically; only the ones kept get their reasons written (a province ranks 30,000).
 pub fn rank<'p>(
     case: &CaseDoc,
     centre: &str,
     experts: impl IntoIterator<Item = (&'p Person, &'p ExpertRecord)>,
     limit: usize,
 ) -> Vec<Suggestion> {
+    if limit == 0 {
+        return Vec::new();
+    }
     let q = CaseQuery::new(case);
-    let mut all: Vec<Suggestion> = experts.into_iter().filter_map(|(p, r)| q.score(centre, p, r)).collect();
-    let key = |s: &Suggestion| (!s.industry_match, s.tier);
-    all.sort_by(|a, b| {
-        key(a).cmp(&key(b)).then(b.score.total_cmp(&a.score)).then_with(|| a.person_id.cmp(&b.person_id))
-    });
-    all.truncate(limit);
-    all
+    let mut all: Vec<(RankKey, &Person, &ExpertRecord)> =
+        experts.into_iter().filter_map(|(p, r)| q.rank_key(centre, p, r).map(|k| (k, p, r))).collect();
+    let order = |a: &(RankKey, &Person, &ExpertRecord), b: &(RankKey, &Person, &ExpertRecord)| {
+        (!a.0.industry_match, a.0.tier)
+            .cmp(&(!b.0.industry_match, b.0.tier))
+            .then(b.0.score.total_cmp(&a.0.score))
+            .then_with(|| a.1.id.cmp(&b.1.id))
+    };
+    if all.len() > limit {
+        all.select_nth_unstable_by(limit - 1, order);
+        all.truncate(limit);
+    }
+    all.sort_by(order);
+    all.into_iter().filter_map(|(_, p, r)| q.score(centre, p, r)).collect()
 }
 
 /// True when no expert of the centre's own level fits the case's industry: the page then

@@ -459,6 +459,43 @@ fn ranking_puts_county_experts_of_the_industry_first_then_weighs_speciality_load
 }
 
 #[test]
+fn the_shortlist_is_the_head_of_the_full_ranking() {
+    // Many experts with scores that tie and differ (load, ratings, breaches, busy, tiers): the
+    // best ten picked without sorting everyone are exactly the first ten of the full order.
+    let (case, _) = state(&fresh());
+    let regions = [COUNTY, "510105", CITY, "51"];
+    let industries: [&[&str]; 3] = [&["fruit"], &["pig"], &["fruit", "tea"]];
+    let specs: [&[&str]; 3] = [&["柑橘病害"], &["生猪疫病"], &[]];
+    let mut people = Vec::new();
+    let mut recs = Vec::new();
+    let mut x: u64 = 7;
+    for i in 0..600 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let pick = |n: u64| ((x >> 33) % n) as usize;
+        let mut p =
+            expert(&format!("e{i:03}"), regions[pick(4)], industries[pick(3)], specs[(x >> 40) as usize % 3]);
+        if (x >> 20) % 7 == 0 {
+            p.availability = "busy".into();
+        }
+        people.push(p);
+        recs.push(ExpertRecord {
+            open: ((x >> 24) % 5) as u32,
+            ratings: ((x >> 28) % 4) as u32,
+            rating_sum: ((x >> 28) % 4) as u32 * (3 + ((x >> 30) % 3) as u32),
+            responses: ((x >> 36) % 6) as u32,
+            breaches: ((x >> 44) % 2) as u32,
+        });
+    }
+    let all = ranking::rank(&case, CITY, people.iter().zip(recs.iter()), usize::MAX);
+    assert!(all.len() > 100, "{}", all.len());
+    for limit in [1, 10, 50] {
+        let short = ranking::rank(&case, CITY, people.iter().zip(recs.iter()), limit);
+        assert_eq!(short, all[..limit].to_vec(), "limit {limit}");
+    }
+    assert!(ranking::rank(&case, CITY, people.iter().zip(recs.iter()), 0).is_empty());
+}
+
+#[test]
 fn people_are_validated_with_messages_in_chinese() {
     let base = NewPerson {
         id: "e-1".into(),
