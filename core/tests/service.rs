@@ -474,7 +474,7 @@ fn the_shortlist_is_the_head_of_the_full_ranking() {
         let pick = |n: u64| ((x >> 33) % n) as usize;
         let mut p =
             expert(&format!("e{i:03}"), regions[pick(4)], industries[pick(3)], specs[(x >> 40) as usize % 3]);
-        if (x >> 20) % 7 == 0 {
+        if (x >> 20).is_multiple_of(7) {
             p.availability = "busy".into();
         }
         people.push(p);
