@@ -629,6 +629,29 @@ impl Accounts {
         self.inner.store.call(move |db| Ok(update_credential(db, &id, now, f))).await?
     }
 
+    /// Moves a person's sign-in secrets to her region after it changed, so they sync to the node
+    /// that signs her in now (an officer's new village kiosk). A kiosk she left keeps the copy
+    /// it holds until it is replaced. Nothing happens when she has no credential or it is in
+    /// place already.
+    pub async fn follow_region(&self, person_id: &str) -> Result<(), AccountError> {
+        let (id, now) = (person_id.to_string(), self.now_ms());
+        self.inner
+            .store
+            .call(move |db| {
+                let Some(person) = db.person(&id)? else { return Ok(Ok(())) };
+                let Some(doc) = db.load_doc(&Credential::doc_id(&id))? else { return Ok(Ok(())) };
+                let held = Credential::from_doc(&doc).map(|c| c.region_code).unwrap_or_default();
+                if held == person.region_code {
+                    return Ok(Ok(()));
+                }
+                Ok(update_credential(db, &id, now, move |c| {
+                    c.region_code = person.region_code;
+                    Ok(())
+                }))
+            })
+            .await?
+    }
+
     /// What the account page shows.
     pub async fn credential_summary(&self, person_id: &str) -> Result<CredentialSummary, SignInError> {
         let known = self.known(person_id).await?;

@@ -103,5 +103,7 @@ pub(crate) async fn store_person(hub: &Hub, np: &NewPerson, now: i64) -> Result<
     if !phone.is_empty() {
         hub.accounts.set_phone(&np.id, &phone).await.map_err(|e| e.message_zh())?;
     }
+    // A new region moves her sign-in secrets with her (to her new village's kiosk).
+    hub.accounts.follow_region(&np.id).await.map_err(|e| e.message_zh())?;
     Ok(())
 }

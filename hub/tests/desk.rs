@@ -629,4 +629,17 @@ async fn administrators_correct_one_person_and_a_bad_field_changes_nothing() {
     assert_eq!(after.phone_masked, before.phone_masked, "an empty phone keeps the number");
     let tea = hub.store.call(|db| db.experts_for(COUNTY)).await.unwrap();
     assert!(tea.iter().any(|e| e.id == "expert-fruit" && e.industries.contains(&"tea".to_string())));
+    // An officer moved to another village takes her sign-in secrets with her (their document's
+    // region is what sends them to that village's kiosk).
+    let moved = [("name", "名-officer-1"), ("region_code", "510131002001"), ("phone", "")];
+    assert_eq!(post_form(&hub, &admin, "/desk/people/officer-1", &moved).await, StatusCode::SEE_OTHER);
+    let credential = hub
+        .store
+        .call(|db| Ok(db.load_doc(&yizhan_core::people::Credential::doc_id("officer-1"))?.unwrap()))
+        .await
+        .unwrap();
+    let credential = yizhan_core::people::Credential::from_doc(&credential).unwrap();
+    assert_eq!(credential.region_code, "510131002001");
+    assert!(!credential.password_hash.is_empty(), "her password stays");
+    assert!(password_signs_in(&hub, "officer-1", PASSWORD).await);
 }
