@@ -67,6 +67,26 @@ fn crates_depend_only_on_what_their_layer_allows() {
         ],
     );
     check_allowed("media", &["image", "ffmpeg-next", "thiserror", "tracing"]);
+    // Media intake is shared by the node kinds: it may not know any of them, nor the network.
+    check_allowed(
+        "uploads",
+        &[
+            "yizhan-core",
+            "yizhan-store",
+            "yizhan-media",
+            "axum",
+            "tokio",
+            "maud",
+            "tracing",
+            "thiserror",
+            "tower-http",
+            "tower",
+            "mime",
+        ],
+    );
+    // Neither node kind depends on the other.
+    assert!(!dependencies("kiosk").iter().any(|d| d == "yizhan-hub"), "kiosk must not depend on hub");
+    assert!(!dependencies("hub").iter().any(|d| d == "yizhan-kiosk"), "hub must not depend on kiosk");
     // The sync protocol is sans-IO: no runtime, sockets or database.
     for forbidden in ["tokio", "quinn", "rusqlite", "axum"] {
         assert!(
