@@ -30,7 +30,7 @@
 //! more): the queue page's data exactly as `hub/src/desk.rs` `home` gets it (the policy, three
 //! queues of 50 rows, the overdue and nearly-due counts and list: six `count_running` and three
 //! more `clock_queue` calls), also with its three queue sections rendered by
-//! `desk::queue_table` (the overdue list and the page frame are rendered inline in `home` and
+//! `desk::queue_sections` (the overdue list and the page frame are rendered inline in `home` and
 //! are not included); one ranking (load a random open case of the centre, `CaseDoc::from_doc`,
 //! `service::suggestions` with a warm directory); and the cold directory load (`experts_for`,
 //! `expert_records`), which the cache repeats at most every 5 s while the store changes.
@@ -53,7 +53,7 @@ use automerge::AutoCommit;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use yizhan_core::clock::{ClockKind, DAY_MS, HOUR_MS, MINUTE_MS};
+use yizhan_core::clock::{DAY_MS, HOUR_MS, MINUTE_MS};
 use yizhan_core::{Attachment, CaseDoc, Event, EventKind, Industry, NewCase, NewPerson, Person, regions};
 use yizhan_hub::desk;
 use yizhan_hub::service::{self, Directory, SUGGESTIONS_MAX};
@@ -61,8 +61,6 @@ use yizhan_store::{Db, StoreClock, StoreConfig};
 
 /// 2025-06-10 15:00 in Sichuan (07:00 UTC): a working afternoon.
 const NOW_MS: i64 = 1_749_538_800_000;
-/// Rows per queue section, as on the desk (`hub/src/desk.rs`).
-const QUEUE_PAGE: u32 = 50;
 const NODE_ID: &str = "bench-hub";
 const SEED: u64 = 0x5EED_0005;
 const PERSONS_PER_TX: usize = 1000;
@@ -816,40 +814,17 @@ fn setup(scale: &Scale, db: &mut Db, clock: &AtomicI64, rng: &mut StdRng) -> Set
     }
 }
 
-/// The queue page: its data exactly as `hub/src/desk.rs` `home` gets it, and (with `render`)
-/// its three queue sections rendered by `desk::queue_table`.
+/// The queue page: its data as `hub/src/desk.rs` `home` gets it (`desk::queue_page`), and
+/// (with `render`) its three queue sections (`desk::queue_sections`).
 fn queue_page(db: &Db, region: &str, now: i64, render: bool) -> (usize, i64, i64, usize) {
-    let policy = db.service_policy().unwrap();
-    let warn = now + policy.warn_ms;
-    let q = |kind, statuses: &[&str], before| db.clock_queue(kind, statuses, region, before, QUEUE_PAGE, 0);
-    let triage = q(ClockKind::Triage, &["awaiting_triage"], None).unwrap();
-    let response = q(ClockKind::Response, &["awaiting_answer"], None).unwrap();
-    let followup = q(ClockKind::FollowUp, &["closed"], None).unwrap();
-    let mut overdue = 0;
-    let mut nearly = 0;
-    let mut urgent = Vec::new();
-    for (k, statuses) in [
-        (ClockKind::Triage, &["awaiting_triage"][..]),
-        (ClockKind::Response, &["awaiting_answer"][..]),
-        (ClockKind::FollowUp, &["closed"][..]),
-    ] {
-        overdue += db.count_running(k, Some(now)).unwrap();
-        nearly += db.count_running(k, Some(warn)).unwrap();
-        urgent.extend(db.clock_queue(k, statuses, region, Some(warn), QUEUE_PAGE, 0).unwrap());
-    }
-    urgent.sort_by_key(|r| r.due_ms);
-    urgent.truncate(QUEUE_PAGE as usize);
-    let mut html = 0;
-    if render {
-        for (title, limit, rows, id) in [
-            ("待分诊（按时限排序，分诊时限 ", policy.triage_ms, &triage, "triage-queue"),
-            ("待专家答复（响应时限 ", policy.response_ms, &response, "response-queue"),
-            ("待回访（回访时限 ", policy.followup_ms, &followup, "followup-queue"),
-        ] {
-            html += desk::queue_table(title, limit, rows, now, id).0.len();
-        }
-    }
-    (triage.len() + response.len() + followup.len() + urgent.len(), overdue, nearly - overdue, html)
+    let page = desk::queue_page(db, region, now).unwrap();
+    let html = if render {
+        desk::queue_sections(&page.policy, [&page.triage, &page.response, &page.followup], now).0.len()
+    } else {
+        0
+    };
+    let rows = page.triage.len() + page.response.len() + page.followup.len() + page.urgent.len();
+    (rows, page.overdue, page.nearly, html)
 }
 
 struct Stats {

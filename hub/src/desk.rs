@@ -197,35 +197,8 @@ async fn home(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Marku
     }
     let region = actor.region.as_str().to_string();
     let now = hub.store.config().clock.now_ms();
-    let (policy, triage, response, followup, overdue, nearly, urgent) = hub
-        .store
-        .call(move |db| {
-            let policy = db.service_policy()?;
-            let warn = now + policy.warn_ms;
-            let q = |kind, statuses: &[&str], before| {
-                db.clock_queue(kind, statuses, &region, before, QUEUE_PAGE, 0)
-            };
-            let triage = q(ClockKind::Triage, &["awaiting_triage"], None)?;
-            let response = q(ClockKind::Response, &["awaiting_answer"], None)?;
-            let followup = q(ClockKind::FollowUp, &["closed"], None)?;
-            let mut overdue = 0;
-            let mut nearly = 0;
-            // Every running clock that is overdue or nearly so, most urgent first.
-            let mut urgent = Vec::new();
-            for (k, statuses) in [
-                (ClockKind::Triage, &["awaiting_triage"][..]),
-                (ClockKind::Response, &["awaiting_answer"][..]),
-                (ClockKind::FollowUp, &["closed"][..]),
-            ] {
-                overdue += db.count_running(k, Some(now))?;
-                nearly += db.count_running(k, Some(warn))?;
-                urgent.extend(db.clock_queue(k, statuses, &region, Some(warn), QUEUE_PAGE, 0)?);
-            }
-            urgent.sort_by_key(|r| r.due_ms);
-            urgent.truncate(QUEUE_PAGE as usize);
-            Ok((policy, triage, response, followup, overdue, nearly - overdue, urgent))
-        })
-        .await?;
+    let QueuePage { policy, triage, response, followup, overdue, nearly, urgent } =
+        hub.store.call(move |db| queue_page(db, &region, now)).await?;
     let body = html! {
         section.summary {
             div.stat.err { b data-testid="overdue-count" { (overdue) } span { "已超时" } }
@@ -254,9 +227,7 @@ async fn home(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Marku
                 }
             }
         }
-        (queue_table("待分诊（按时限排序，分诊时限 " , policy.triage_ms, &triage, now, "triage-queue"))
-        (queue_table("待专家答复（响应时限 ", policy.response_ms, &response, now, "response-queue"))
-        (queue_table("待回访（回访时限 ", policy.followup_ms, &followup, now, "followup-queue"))
+        (queue_sections(&policy, [&triage, &response, &followup], now))
     };
     Ok(page("分诊队列", Some(&actor), body))
 }
@@ -272,6 +243,59 @@ fn fmt_limit(ms: i64) -> String {
 }
 
 /// One section of the queue page (public for `benches/triage.rs`).
+/// What the triage page shows a centre: its policy, the three queues (at most [`QUEUE_PAGE`]
+/// rows each, by deadline), how many running clocks are overdue and nearly due, and those
+/// clocks themselves, most urgent first.
+pub struct QueuePage {
+    pub policy: ServicePolicy,
+    pub triage: Vec<QueueRow>,
+    pub response: Vec<QueueRow>,
+    pub followup: Vec<QueueRow>,
+    pub overdue: i64,
+    /// Nearly due, not yet overdue.
+    pub nearly: i64,
+    pub urgent: Vec<QueueRow>,
+}
+
+pub fn queue_page(
+    db: &yizhan_store::Db,
+    region: &str,
+    now: i64,
+) -> Result<QueuePage, yizhan_store::StoreError> {
+    let policy = db.service_policy()?;
+    let warn = now + policy.warn_ms;
+    let q = |kind, statuses: &[&str], before| db.clock_queue(kind, statuses, region, before, QUEUE_PAGE, 0);
+    let triage = q(ClockKind::Triage, &["awaiting_triage"], None)?;
+    let response = q(ClockKind::Response, &["awaiting_answer"], None)?;
+    let followup = q(ClockKind::FollowUp, &["closed"], None)?;
+    let (mut overdue, mut nearly, mut urgent) = (0, 0, Vec::new());
+    for (k, statuses) in [
+        (ClockKind::Triage, &["awaiting_triage"][..]),
+        (ClockKind::Response, &["awaiting_answer"][..]),
+        (ClockKind::FollowUp, &["closed"][..]),
+    ] {
+        overdue += db.count_running(k, Some(now))?;
+        nearly += db.count_running(k, Some(warn))?;
+        urgent.extend(q(k, statuses, Some(warn))?);
+    }
+    urgent.sort_by_key(|r| r.due_ms);
+    urgent.truncate(QUEUE_PAGE as usize);
+    Ok(QueuePage { policy, triage, response, followup, overdue, nearly: nearly - overdue, urgent })
+}
+
+/// The page's three queue sections: triage, answers due, follow-up calls due.
+pub fn queue_sections(
+    policy: &ServicePolicy,
+    [triage, response, followup]: [&[QueueRow]; 3],
+    now: i64,
+) -> Markup {
+    html! {
+        (queue_table("待分诊（按时限排序，分诊时限 " , policy.triage_ms, triage, now, "triage-queue"))
+        (queue_table("待专家答复（响应时限 ", policy.response_ms, response, now, "response-queue"))
+        (queue_table("待回访（回访时限 ", policy.followup_ms, followup, now, "followup-queue"))
+    }
+}
+
 pub fn queue_table(title: &str, limit_ms: i64, rows: &[QueueRow], now: i64, testid: &str) -> Markup {
     html! {
         section.card {

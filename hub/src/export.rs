@@ -80,10 +80,11 @@ pub(crate) async fn store_person(hub: &Hub, np: &NewPerson, now: i64) -> Result<
     let (person, phone) = np.build(now).map_err(|e| e.message_zh())?;
     let id = person.id.clone();
     let exists = hub.store.call(move |db| db.person(&id)).await.map_err(|_| "保存失败".to_string())?;
-    if exists.is_none() {
+    let Some(old) = exists else {
         return hub.accounts.create_person(np, None).await.map(|_| ()).map_err(|e| e.message_zh());
-    }
+    };
     let pid = Person::doc_id(&person.id);
+    let moved = old.region_code != person.region_code;
     let updated = hub
         .store
         .call(move |db| {
@@ -104,6 +105,8 @@ pub(crate) async fn store_person(hub: &Hub, np: &NewPerson, now: i64) -> Result<
         hub.accounts.set_phone(&np.id, &phone).await.map_err(|e| e.message_zh())?;
     }
     // A new region moves her sign-in secrets with her (to her new village's kiosk).
-    hub.accounts.follow_region(&np.id).await.map_err(|e| e.message_zh())?;
+    if moved {
+        hub.accounts.follow_region(&np.id).await.map_err(|e| e.message_zh())?;
+    }
     Ok(())
 }
