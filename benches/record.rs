@@ -181,7 +181,11 @@ fn form(n: usize, photo: Vec<u8>) -> Form {
 
 /// Records cases numbered from the shared counter until `end`; returns each request's latency.
 fn record(url: &str, photo: &[u8], next: &AtomicUsize, end: usize) -> Vec<Duration> {
-    let client = Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    let client = Client::builder()
+        .default_headers(yizhan_web::client_headers())
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
     let mut latencies = Vec::new();
     loop {
         let n = next.fetch_add(1, Ordering::SeqCst);
@@ -355,7 +359,7 @@ fn main() {
     }
 
     // Storage and memory, read from the running kiosk at the end.
-    let http = Client::new();
+    let http = Client::builder().default_headers(yizhan_web::client_headers()).build().unwrap();
     let status: Value = http.get(format!("{}/api/status", kiosk.url)).send().unwrap().json().unwrap();
     let stored = status["cases"].as_u64().unwrap_or(0);
     assert_eq!(stored, cases as u64, "the kiosk lists {stored} cases, {cases} were recorded");

@@ -84,6 +84,8 @@ fn crates_depend_only_on_what_their_layer_allows() {
             "mime",
         ],
     );
+    // The web layer is below every node kind: it knows HTTP, not stores, documents or nodes.
+    check_allowed("web", &["axum", "tokio", "maud", "tracing", "serde_json", "rand", "url"]);
     // Neither node kind depends on the other.
     assert!(!dependencies("kiosk").iter().any(|d| d == "yizhan-hub"), "kiosk must not depend on hub");
     assert!(!dependencies("hub").iter().any(|d| d == "yizhan-kiosk"), "hub must not depend on kiosk");

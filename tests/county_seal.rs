@@ -143,8 +143,15 @@ async fn post_case(kiosk: &Kiosk, phone: &str) -> String {
         .text("farmer_name", "王大爷")
         .text("farmer_phone", phone.to_string())
         .text("officer", "李信息员");
-    let res =
-        reqwest::Client::new().post(format!("{}/api/cases", kiosk.url)).multipart(form).send().await.unwrap();
+    let res = reqwest::Client::builder()
+        .default_headers(yizhan_web::client_headers())
+        .build()
+        .unwrap()
+        .post(format!("{}/api/cases", kiosk.url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 201);
     res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string()
 }

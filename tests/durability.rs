@@ -275,7 +275,11 @@ fn client_loop(
     acks: mpsc::Sender<()>,
 ) -> Vec<Sent> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let client = Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    let client = Client::builder()
+        .default_headers(yizhan_web::client_headers())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let mut sent = Vec::new();
     let mut n = 0;
     while !stop.load(Ordering::SeqCst) {
@@ -696,7 +700,11 @@ fn sigkill_while_recording_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let log: Log = Arc::new(Mutex::new(VecDeque::new()));
-    let http = Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    let http = Client::builder()
+        .default_headers(yizhan_web::client_headers())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let mut ledger: Vec<Sent> = Vec::new();
 
     for round in 0..=rounds {

@@ -100,7 +100,10 @@ fn post_case(kiosk: &str, subject: &str) -> String {
         .text("description", "不吃食，发烧")
         .text("region_code", "510131001001")
         .text("officer", "李信息员");
-    let res = reqwest::blocking::Client::new()
+    let res = reqwest::blocking::Client::builder()
+        .default_headers(yizhan_web::client_headers())
+        .build()
+        .unwrap()
         .post(format!("http://{kiosk}/api/cases"))
         .multipart(form)
         .send()
@@ -194,8 +197,11 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
     let (ok, out) = enrol("ABCDE-FGHJK");
     assert!(!ok, "a wrong code must fail: {out}");
     // Another host guessing codes (from 127.0.0.2) locks out only itself.
-    let prankster =
-        reqwest::blocking::Client::builder().local_address("127.0.0.2".parse().ok()).build().unwrap();
+    let prankster = reqwest::blocking::Client::builder()
+        .default_headers(yizhan_web::client_headers())
+        .local_address("127.0.0.2".parse().ok())
+        .build()
+        .unwrap();
     let guess = |c: &str| {
         prankster
             .post(format!("{hub_url}/api/enrol"))

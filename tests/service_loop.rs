@@ -137,9 +137,9 @@ fn sign_in(b: &Browser, base: &str, id: &str, next: &str) {
     loop {
         b.goto(&format!("{base}/signin?next={next}")).unwrap();
         let ok = (|| -> WdResult<()> {
-            set_text(b, "form[action='/signin/password'] input[name=id]", id)?;
-            set_text(b, "form[action='/signin/password'] input[name=password]", PASSWORD)?;
-            b.click(&b.find("form[action='/signin/password'] button[type=submit]")?)
+            set_text(b, "form[action^='/signin/password?'] input[name=id]", id)?;
+            set_text(b, "form[action^='/signin/password?'] input[name=password]", PASSWORD)?;
+            b.click(&b.find("form[action^='/signin/password?'] button[type=submit]")?)
         })();
         ok.unwrap_or_else(|e| panic!("signing in {id}: {e}\n{}", b.diagnostics()));
         let landed = Instant::now() + Duration::from_secs(10);
@@ -160,7 +160,7 @@ fn sign_in(b: &Browser, base: &str, id: &str, next: &str) {
 
 /// Signs out with the header's button and waits for the sign-in page.
 fn sign_out(b: &Browser) {
-    b.click(&b.find("form[action='/signout'] button").unwrap()).unwrap();
+    b.click(&b.find("form[action^='/signout?'] button").unwrap()).unwrap();
     b.wait_for("signed out", WAIT, |b| Ok(b.current_url()?.contains("/signin").then_some(())));
 }
 
@@ -351,8 +351,12 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
         "{}/api/similar?q=%E6%9F%91%E6%A9%98%E6%BA%83%E7%96%A1%E7%97%85&industry=fruit",
         demo.kiosk_b
     );
-    let http =
-        reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+    let http = reqwest::blocking::Client::builder()
+        .default_headers(yizhan_web::client_headers())
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let kb_id = format!("kb-{case_id}");
     let published = |http: &reqwest::blocking::Client| -> Option<serde_json::Value> {
         let hits: serde_json::Value = http.get(&similar_url).send().ok()?.json().ok()?;

@@ -15,7 +15,8 @@
 //! | `POST /account/passkey/start`, `/finish` | JSON, used by the page's script |
 //!
 //! The session cookie is `HttpOnly; SameSite=Lax; Path=/` (and `Secure` when configured).
-//! Every POST with an `Origin` header from another host is refused.
+//! Cross-site posts are refused by the node-wide guard (`yizhan_web::protect`), which every
+//! node's router wears around these routes.
 
 use axum::Json;
 use axum::Router;
@@ -61,6 +62,18 @@ where
         .route("/account/password", post(change_password))
         .route("/account/passkey/start", post(register_start))
         .route("/account/passkey/finish", post(register_finish))
+        .route(
+            "/static/signin.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    JS,
+                )
+            }),
+        )
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
 }
 
@@ -198,21 +211,6 @@ pub fn safe_next(next: &str) -> String {
     if ok { next.to_string() } else { "/".into() }
 }
 
-/// A POST from a page of another site is refused (the cookie is SameSite=Lax already; this
-/// also covers signing someone in to an attacker's account).
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else { return true };
-    let Ok(origin) = origin.to_str() else { return false };
-    let Ok(url) = url::Url::parse(origin) else { return false };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    host_of(&url).as_deref() == host
-}
-
-fn forbidden_origin() -> Response {
-    tracing::warn!("refused a POST from another origin");
-    (StatusCode::FORBIDDEN, Json(json!({"error": "origin", "message": "请求来源不正确"}))).into_response()
-}
-
 // ---- cookies ----
 
 /// The session token from the request's cookie named `name`.
@@ -306,14 +304,7 @@ struct PasswordForm {
     next: String,
 }
 
-async fn signin_password(
-    State(accounts): State<Accounts>,
-    headers: HeaderMap,
-    Form(f): Form<PasswordForm>,
-) -> Response {
-    if !same_origin(&headers) {
-        return forbidden_origin();
-    }
+async fn signin_password(State(accounts): State<Accounts>, Form(f): Form<PasswordForm>) -> Response {
     let next = safe_next(&f.next);
     match accounts.sign_in_password(&f.id, &f.password).await {
         Ok(session) => signed_in_redirect(&accounts, &session, &next),
@@ -345,14 +336,7 @@ struct CodeForm {
     next: String,
 }
 
-async fn send_code(
-    State(accounts): State<Accounts>,
-    headers: HeaderMap,
-    Form(f): Form<CodeForm>,
-) -> Response {
-    if !same_origin(&headers) {
-        return forbidden_origin();
-    }
+async fn send_code(State(accounts): State<Accounts>, Form(f): Form<CodeForm>) -> Response {
     let next = safe_next(&f.next);
     let id = f.id.trim();
     if id.is_empty() {
@@ -381,14 +365,7 @@ async fn send_code(
     }
 }
 
-async fn signin_code(
-    State(accounts): State<Accounts>,
-    headers: HeaderMap,
-    Form(f): Form<CodeForm>,
-) -> Response {
-    if !same_origin(&headers) {
-        return forbidden_origin();
-    }
+async fn signin_code(State(accounts): State<Accounts>, Form(f): Form<CodeForm>) -> Response {
     let next = safe_next(&f.next);
     if f.code.trim().is_empty() {
         return signin_markup(&SignInPage {
@@ -441,12 +418,8 @@ struct PasskeyStart {
 
 async fn passkey_start(
     State(accounts): State<Accounts>,
-    headers: HeaderMap,
     body: Result<Json<PasskeyStart>, JsonRejection>,
 ) -> Response {
-    if !same_origin(&headers) {
-        return forbidden_origin();
-    }
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => return bad_json(&e),
@@ -467,12 +440,8 @@ struct PasskeyFinish {
 
 async fn passkey_finish(
     State(accounts): State<Accounts>,
-    headers: HeaderMap,
     body: Result<Json<PasskeyFinish>, JsonRejection>,
 ) -> Response {
-    if !same_origin(&headers) {
-        return forbidden_origin();
-    }
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => return bad_json(&e),
@@ -489,9 +458,6 @@ async fn passkey_finish(
 }
 
 async fn signout(State(accounts): State<Accounts>, headers: HeaderMap) -> Response {
-    if !same_origin(&headers) {
-        return forbidden_origin();
-    }
     if let Some(token) = session_token(&headers, &accounts.config().cookie_name)
         && let Err(e) = accounts.sign_out(&token).await
     {
@@ -560,7 +526,7 @@ async fn account_response(
         @if let Some(n) = &notice { p.notice role="status" { (n) } }
         section.card {
             h2 { "修改密码" }
-            form method="post" action="/account/password" {
+            form method="post" action=(yizhan_web::action("/account/password")) {
                 @if summary.has_password {
                     label { "当前密码" input type="password" name="current" autocomplete="current-password" required; }
                 }
@@ -579,7 +545,7 @@ async fn account_response(
                 p.alert id="passkey-msg" role="alert" hidden {}
             }
         }
-        form method="post" action="/signout" {
+        form method="post" action=(yizhan_web::action("/signout")) {
             button.big type="submit" { "退出登录" }
         }
     };
@@ -608,12 +574,8 @@ struct ChangePasswordForm {
 async fn change_password(
     State(accounts): State<Accounts>,
     SignedIn(actor): SignedIn,
-    headers: HeaderMap,
     Form(f): Form<ChangePasswordForm>,
 ) -> Response {
-    if !same_origin(&headers) {
-        return forbidden_origin();
-    }
     if f.new != f.confirm {
         return account_response(
             &accounts,
@@ -636,14 +598,7 @@ async fn change_password(
     }
 }
 
-async fn register_start(
-    State(accounts): State<Accounts>,
-    SignedIn(actor): SignedIn,
-    headers: HeaderMap,
-) -> Response {
-    if !same_origin(&headers) {
-        return forbidden_origin();
-    }
+async fn register_start(State(accounts): State<Accounts>, SignedIn(actor): SignedIn) -> Response {
     match accounts.start_register(&actor.person_id).await {
         Ok((ceremony, options)) => Json(json!({"ceremony": ceremony, "options": options})).into_response(),
         Err(e) => account_json_error(&e),
@@ -659,12 +614,8 @@ struct RegisterFinish {
 async fn register_finish(
     State(accounts): State<Accounts>,
     SignedIn(actor): SignedIn,
-    headers: HeaderMap,
     body: Result<Json<RegisterFinish>, JsonRejection>,
 ) -> Response {
-    if !same_origin(&headers) {
-        return forbidden_origin();
-    }
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => return bad_json(&e),
@@ -724,7 +675,7 @@ const JS: &str = r#"
     return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''); }
   function say(el, text) { if (!el) return; el.textContent = text; el.hidden = !text; }
   async function post(url, body) {
-    var r = await fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' }, body: JSON.stringify(body) });
+    var r = await fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'x-csrf-token': (document.querySelector('meta[name=csrf-token]') || {}).content || '' }, body: JSON.stringify(body) });
     var j = {}; try { j = await r.json(); } catch (e) {}
     if (!r.ok) throw new Error(j.message || '操作失败，请重试'); return j;
   }
@@ -786,6 +737,7 @@ fn page(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · 驿站" }
+                (yizhan_web::csrf_meta())
                 style { (PreEscaped(CSS)) }
             }
             body {
@@ -793,7 +745,7 @@ fn page(title: &str, body: Markup) -> Markup {
                     a.brand href="/" { "驿站" span.sub { "四川乡村振兴科技在线" } }
                 }
                 main { (body) }
-                script { (PreEscaped(JS)) }
+                script src="/static/signin.js" defer {}
             }
         }
     }
@@ -815,7 +767,7 @@ fn signin_markup(p: &SignInPage<'_>) -> Markup {
                 label for="tab-passkey" { "指纹/通行密钥" }
             }
             section.panel.password.card {
-                form method="post" action="/signin/password" {
+                form method="post" action=(yizhan_web::action("/signin/password")) {
                     input type="hidden" name="next" value=(p.next);
                     label { "账号（编号）" input type="text" name="id" value=(p.id) autocomplete="username" autocapitalize="off" required maxlength="32"; }
                     label { "密码" input type="password" name="password" autocomplete="current-password" required maxlength=(password::PASSWORD_CHARS_MAX); }
@@ -825,12 +777,12 @@ fn signin_markup(p: &SignInPage<'_>) -> Markup {
             section.panel.code.card {
                 // "登录" comes before "获取验证码" in the document, so Enter in the code field
                 // signs in; the grid shows the send button beside the code field.
-                form.code-form method="post" action="/signin/code" {
+                form.code-form method="post" action=(yizhan_web::action("/signin/code")) {
                     input type="hidden" name="next" value=(p.next);
                     label.wide { "账号（编号）" input type="text" name="id" value=(p.id) autocomplete="username" autocapitalize="off" required maxlength="32"; }
                     label { "短信验证码" input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" pattern="[0-9]*"; }
                     button.primary.big.wide type="submit" { "登录" }
-                    button.send type="submit" formaction="/signin/code/send" formnovalidate { "获取验证码" }
+                    button.send type="submit" formaction=(yizhan_web::action("/signin/code/send")) formnovalidate { "获取验证码" }
                 }
                 p.small { "验证码发送到账号登记的手机，" (crate::limits::CODE_TTL_MS / 60_000) " 分钟内有效。" }
             }
@@ -872,18 +824,5 @@ mod tests {
         assert_eq!(session_token(&h, COOKIE_NAME).as_deref(), Some("tok-en_1"));
         assert_eq!(session_token(&h, "other"), None);
         assert_eq!(session_token(&HeaderMap::new(), COOKIE_NAME), None);
-    }
-
-    #[test]
-    fn cross_origin_posts_are_told_apart() {
-        let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_static("kiosk.local:8080"));
-        assert!(same_origin(&h), "no Origin header: a form post from an old browser");
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://kiosk.local:8080"));
-        assert!(same_origin(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
-        assert!(!same_origin(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!same_origin(&h));
     }
 }

@@ -196,7 +196,8 @@ fn serve(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> (String, Accoun
         let app = Router::new()
             .route("/home", get(|SignedIn(a): SignedIn| async move { format!("您好，{}", a.name) }))
             .merge(router())
-            .with_state(accounts.clone());
+            .with_state(accounts.clone())
+            .layer(axum::middleware::from_fn(yizhan_web::protect));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         (origin, accounts)
     })
@@ -219,9 +220,9 @@ fn password_then_passkey_registration_then_passkey_sign_in_in_chromium() {
     // Not signed in: the page sends to the sign-in page, which comes back after the password.
     b.goto(&format!("{origin}/home"));
     b.wait_until("the sign-in page", |b| b.url().contains("/signin?next=%2Fhome"));
-    b.type_into("form[action='/signin/password'] input[name=id]", "li-01");
-    b.type_into("form[action='/signin/password'] input[name=password]", "蒲江-猕猴桃-2026");
-    b.click("form[action='/signin/password'] button[type=submit]");
+    b.type_into("form[action^='/signin/password?'] input[name=id]", "li-01");
+    b.type_into("form[action^='/signin/password?'] input[name=password]", "蒲江-猕猴桃-2026");
+    b.click("form[action^='/signin/password?'] button[type=submit]");
     b.wait_until("the protected page", |b| b.text().contains("您好，李秀英"));
 
     // Register this device's passkey on the account page.
@@ -232,7 +233,7 @@ fn password_then_passkey_registration_then_passkey_sign_in_in_chromium() {
     assert_eq!(summary.passkeys, 1);
 
     // Sign out, then sign in with the passkey alone (no id typed: discoverable).
-    b.click("form[action='/signout'] button");
+    b.click("form[action^='/signout?'] button");
     b.wait_until("the signed-out page", |b| b.text().contains("您已退出登录"));
     b.goto(&format!("{origin}/signin?next=/home"));
     b.click("label[for=tab-passkey]");
@@ -242,7 +243,7 @@ fn password_then_passkey_registration_then_passkey_sign_in_in_chromium() {
 
     // And by id (the server names the allowed credential).
     b.goto(&format!("{origin}/account"));
-    b.click("form[action='/signout'] button");
+    b.click("form[action^='/signout?'] button");
     b.wait_until("the signed-out page", |b| b.text().contains("您已退出登录"));
     b.goto(&format!("{origin}/signin?next=/home"));
     b.click("label[for=tab-passkey]");
@@ -252,7 +253,7 @@ fn password_then_passkey_registration_then_passkey_sign_in_in_chromium() {
 
     // An id without a passkey: the page says so in Chinese.
     b.goto(&format!("{origin}/account"));
-    b.click("form[action='/signout'] button");
+    b.click("form[action^='/signout?'] button");
     b.wait_until("the signed-out page", |b| b.text().contains("您已退出登录"));
     b.click("label[for=tab-passkey]");
     b.type_into("#passkey-id", "nobody");

@@ -36,6 +36,7 @@ fn app(accounts: Accounts) -> Router {
             }),
         )
         .with_state(accounts)
+        .layer(axum::middleware::from_fn(yizhan_web::protect))
 }
 
 struct Reply {
@@ -82,10 +83,21 @@ fn form_req(path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Request<
         .header(header::HOST, HOST)
         .header(header::ORIGIN, format!("https://{HOST}"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        b = b.header(header::COOKIE, c);
-    }
+    b = with_token(b, cookie);
     b.body(Body::from(body)).unwrap()
+}
+
+/// A browser session's cross-site token (the node-wide guard wants it back on every post).
+const CSRF: &str = "0123456789abcdef0123456789abcdef";
+
+/// The request as the sign-in page's browser sends it: the guard's cookie and token beside the
+/// session cookie, if any.
+fn with_token(b: axum::http::request::Builder, cookie: Option<&str>) -> axum::http::request::Builder {
+    let jar = match cookie {
+        Some(c) => format!("{}={CSRF}; {c}", yizhan_web::CSRF_COOKIE),
+        None => format!("{}={CSRF}", yizhan_web::CSRF_COOKIE),
+    };
+    b.header(header::COOKIE, jar).header(yizhan_web::CSRF_HEADER, CSRF)
 }
 
 fn json_req(path: &str, body: serde_json::Value, cookie: Option<&str>) -> Request<Body> {
@@ -93,9 +105,7 @@ fn json_req(path: &str, body: serde_json::Value, cookie: Option<&str>) -> Reques
         .header(header::HOST, HOST)
         .header(header::ORIGIN, format!("https://{HOST}"))
         .header(header::CONTENT_TYPE, "application/json");
-    if let Some(c) = cookie {
-        b = b.header(header::COOKIE, c);
-    }
+    b = with_token(b, cookie);
     b.body(Body::from(body.to_string())).unwrap()
 }
 
@@ -105,16 +115,15 @@ async fn the_sign_in_page_has_three_ways_in_and_big_touch_targets() {
     let app = app(n.accounts.clone());
     let r = send(&app, get_req("/signin?next=/cases", None)).await;
     assert_eq!(r.status, StatusCode::OK);
-    for text in [
-        "lang=\"zh-CN\"",
-        "密码登录",
-        "短信验证码",
-        "获取验证码",
-        r#"id="tab-passkey""#,
-        "navigator.credentials",
-    ] {
+    for text in
+        ["lang=\"zh-CN\"", "密码登录", "短信验证码", "获取验证码", r#"id="tab-passkey""#, "/static/signin.js"]
+    {
         assert!(r.body.contains(text), "missing {text}");
     }
+    // The passkey script is a file of its own (the pages' Content-Security-Policy allows no inline script).
+    let js = send(&app, get_req("/static/signin.js", None)).await;
+    assert!(js.body.contains("navigator.credentials"));
+    assert!(!r.body.contains("<script>"), "no inline script");
     assert!(r.body.contains(r#"name="next" value="/cases""#));
     assert!(r.body.contains("min-height: 56px"), "inputs and buttons sized for fingers");
     assert!(r.body.contains(r#"autocomplete="one-time-code""#));

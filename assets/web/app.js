@@ -116,7 +116,7 @@ function enhanceSimilar() {
     body.append("industry", industry.value);
     files.forEach((f) => body.append("photos", f));
     try {
-      const res = await fetch("/api/similar", { method: "POST", body });
+      const res = await fetch("/api/similar", { method: "POST", body, headers: { "x-csrf-token": (document.querySelector('meta[name="csrf-token"]') || {}).content || "" } });
       const hits = await res.json();
       if (mine !== seq || !Array.isArray(hits)) return;
       offered.value = hits.map((h) => h.id).join(",");

@@ -157,6 +157,7 @@ fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · 运营工作台" }
+                (yizhan_web::csrf_meta())
                 style { (PreEscaped(DESK_CSS)) }
                 script src="/static/app.js" defer {}
             }
@@ -179,7 +180,7 @@ fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
                             }
                         }
                         span.who data-testid="who" { (a.name) "（" (a.role.name_zh()) " · " (region_zh(a.region.as_str())) "）" }
-                        form.inline method="post" action="/signout" { button type="submit" { "退出" } }
+                        form.inline method="post" action=(yizhan_web::action("/signout")) { button type="submit" { "退出" } }
                     }
                 }
                 main { (body) }
@@ -440,7 +441,7 @@ async fn case_page(
     let may = |k| authorize(&actor, Action::Event(k), c, s).is_ok();
     let name = |id: &str| d.names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let now = hub.store.config().clock.now_ms();
-    let act = format!("/desk/cases/{}/act", c.id);
+    let act = yizhan_web::action(&format!("/desk/cases/{}/act", c.id));
     // The farmer's photos and videos; an expert's show with her answer.
     let photos = c.farmer_media("photo", "thumb");
     let videos = c.farmer_media("video", "original");
@@ -537,7 +538,7 @@ async fn case_page(
             section.card {
                 h2 { "专家答复" }
                 @let limits = yizhan_media::Limits::default();
-                form method="post" action=(format!("/desk/cases/{}/answer", c.id)) enctype="multipart/form-data" data-upload {
+                form method="post" action=(yizhan_web::action(&format!("/desk/cases/{}/answer", c.id))) enctype="multipart/form-data" data-upload {
                     textarea name="text" rows="6" required maxlength="4000" placeholder="诊断与处理建议" data-testid="answer-text" {}
                     label { "照片（可选，最多 " (ANSWER_PHOTOS_MAX) " 张） " input type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple data-testid="answer-photos"; }
                     label { "视频（可选，1 段，不超过 " (limits.video_duration_ms_max / 60_000) " 分钟、" (limits.video_bytes_max / 1024 / 1024) " MB） " input type="file" name="video" accept="video/*" data-testid="answer-video"; }
@@ -1102,7 +1103,7 @@ async fn people_view(hub: &Hub, actor: &Actor, report: Option<Markup>) -> Result
         @if let Some(r) = report { (r) }
         section.card {
             h1 { "导入专家和信息员" }
-            form method="post" action="/desk/people" enctype="multipart/form-data" {
+            form method="post" action=(yizhan_web::action("/desk/people")) enctype="multipart/form-data" {
                 input type="file" name="file" accept=".csv,.xlsx" required;
                 button.primary type="submit" data-testid="import-submit" { "导入" }
             }
@@ -1123,16 +1124,16 @@ async fn people_view(hub: &Hub, actor: &Actor, report: Option<Markup>) -> Result
                             td { (p.phone_masked) }
                             td {
                                 @if let Some(until) = locked.get(&p.id) {
-                                    form.inline method="post" action=(format!("/desk/people/{}/unlock", p.id)) {
+                                    form.inline method="post" action=(yizhan_web::action(&format!("/desk/people/{}/unlock", p.id))) {
                                         span.warn data-testid=(format!("locked-{}", p.id)) { "密码错误次数过多，锁定至 " (fmt_time(*until)) " " }
                                         button type="submit" data-testid=(format!("unlock-{}", p.id)) { "解除锁定" }
                                     }
                                 }
-                                form.inline method="post" action=(format!("/desk/people/{}/active", p.id)) {
+                                form.inline method="post" action=(yizhan_web::action(&format!("/desk/people/{}/active", p.id))) {
                                     input type="hidden" name="active" value=(if p.active { "0" } else { "1" });
                                     button type="submit" data-testid=(format!("toggle-{}", p.id)) { @if p.active { "停用" } @else { "启用" } }
                                 }
-                                form.inline method="post" action=(format!("/desk/people/{}/password", p.id)) {
+                                form.inline method="post" action=(yizhan_web::action(&format!("/desk/people/{}/password", p.id))) {
                                     input type="password" name="password" placeholder="新密码" minlength="8" autocomplete="new-password";
                                     button type="submit" { "重设密码" }
                                 }
@@ -1213,7 +1214,7 @@ async fn person_page(
     let body = html! {
         section.card {
             h1 { "编辑人员：" (p.name) " " span.muted { (p.id) " · " (p.role().map(Role::name_zh).unwrap_or("")) } }
-            form method="post" action=(format!("/desk/people/{}", p.id)) data-testid="person-form" {
+            form method="post" action=(yizhan_web::action(&format!("/desk/people/{}", p.id))) data-testid="person-form" {
                 p { label { "姓名 " input type="text" name="name" value=(p.name) required maxlength="32"; } }
                 p { label { "地区代码 " input type="text" name="region_code" value=(p.region_code) required maxlength="12" inputmode="numeric"; } " " span.muted { (region_zh(&p.region_code)) } }
                 @if expert {
@@ -1463,7 +1464,7 @@ async fn settings_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Res
     let body = html! {
         section.card {
             h1 { "服务时限设置（本中心）" }
-            form.settings method="post" action="/desk/settings" {
+            form.settings method="post" action=(yizhan_web::action("/desk/settings")) {
                 label { "分诊时限（分钟，工作时间） " input type="number" name="triage_min" min="1" max="10080" value=(p.triage_ms / MINUTE_MS); }
                 label { "专家响应时限（分钟，工作时间） " input type="number" name="response_min" min="1" max="10080" value=(p.response_ms / MINUTE_MS); }
                 label { "回访时限（天，自然日） " input type="number" name="followup_days" min="1" max="90" value=(p.followup_ms / (24 * 60 * MINUTE_MS)); }

@@ -288,13 +288,24 @@ fn router(hub: Hub) -> Router {
         .merge(yizhan_accounts::router())
         .route("/", get(page))
         .route("/api/hub", get(api))
-        .route(
-            "/api/enrol",
-            axum::routing::post(enrol::enrol)
-                .layer(axum::extract::DefaultBodyLimit::max(enrol::ENROL_REQUEST_BYTES_MAX)),
-        )
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-        .with_state(hub)
+        .with_state(hub.clone())
+        .layer(axum::middleware::from_fn(yizhan_web::protect))
+        // Enrolment is a kiosk's machine-to-machine call, authenticated by its one-time code and
+        // carrying no cookie: outside the cross-site guard (it still gets the security headers).
+        .merge(
+            Router::new()
+                .route(
+                    "/api/enrol",
+                    axum::routing::post(enrol::enrol)
+                        .layer(axum::extract::DefaultBodyLimit::max(enrol::ENROL_REQUEST_BYTES_MAX)),
+                )
+                .with_state(hub)
+                .layer(axum::middleware::map_response(|mut res: axum::response::Response| async move {
+                    yizhan_web::guard::secure_headers(res.headers_mut());
+                    res
+                })),
+        )
 }
 
 async fn api(State(hub): State<Hub>) -> Result<axum::Json<HubView>, axum::http::StatusCode> {

@@ -72,8 +72,20 @@ fn encode(pairs: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
+/// This test browser's cross-site token: in the cookie and again in the header, as the desk's
+/// pages send it (see yizhan-web).
+const CSRF: &str = "00112233445566778899aabbccddeeff";
+
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().unwrap()
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(COOKIE, format!("{}={CSRF}", yizhan_web::CSRF_COOKIE).parse().unwrap());
+    headers.insert(yizhan_web::CSRF_HEADER, CSRF.parse().unwrap());
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 /// Signs in and returns the `Cookie` header value.
@@ -89,7 +101,8 @@ async fn sign_in(hub: &Hub, id: &str) -> String {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "signing in {id}");
     let cookie = res.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
-    cookie.split(';').next().unwrap().to_string()
+    // The session cookie and the browser's cross-site token cookie, sent together.
+    format!("{}; {}={CSRF}", cookie.split(';').next().unwrap(), yizhan_web::CSRF_COOKIE)
 }
 
 async fn get(hub: &Hub, cookie: &str, path: &str) -> (StatusCode, String) {
@@ -642,4 +655,78 @@ async fn administrators_correct_one_person_and_a_bad_field_changes_nothing() {
     assert_eq!(credential.region_code, "510131002001");
     assert!(!credential.password_hash.is_empty(), "her password stays");
     assert!(password_signs_in(&hub, "officer-1", PASSWORD).await);
+}
+
+/// Issue 10: a page on another site, or on another port of this host, cannot make a signed-in
+/// member of staff assign a case or an administrator set someone's password; neither can a post
+/// without the session's token. Every desk page carries the security headers.
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_change_nothing() {
+    let (hub, _dir) = start().await;
+    receive_case(&hub, "c1").await;
+    let staff = sign_in(&hub, "staff").await;
+    let admin = sign_in(&hub, "admin").await;
+    let base = format!("http://{}", hub.http_addr);
+    let sibling = format!("http://127.0.0.1:{}", hub.http_addr.port().wrapping_add(1));
+    let before = hub.store.call(|db| Ok(db.load_doc("c1")?.unwrap().save())).await.unwrap();
+    let assign = encode(&[("kind", "assigned"), ("target", "expert-fruit")]);
+    let reset = encode(&[("password", "attacker-pw-123"), ("confirm", "attacker-pw-123")]);
+    for (who, cookie, path, body) in [
+        ("staff", &staff, "/desk/cases/c1/act", &assign),
+        ("admin", &admin, "/desk/people/officer-1/password", &reset),
+    ] {
+        for origin in [sibling.as_str(), "http://evil.example", "null"] {
+            let res = client()
+                .post(format!("{base}{path}"))
+                .header(COOKIE, cookie.as_str())
+                .header(ORIGIN, origin)
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{who} {path} from {origin}");
+            assert!(res.text().await.unwrap().contains("请求被拒绝"));
+        }
+        // The session cookie alone (no token): what a cross-site form would send.
+        let session_only = cookie.split(';').next().unwrap().to_string();
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(format!("{base}{path}"))
+            .header(COOKIE, session_only)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{who} {path} without the token");
+    }
+    let after = hub.store.call(|db| Ok(db.load_doc("c1")?.unwrap().save())).await.unwrap();
+    assert_eq!(before, after, "the case is unchanged");
+    assert!(!password_signs_in(&hub, "officer-1", "attacker-pw-123").await, "the password is unchanged");
+    assert!(password_signs_in(&hub, "officer-1", PASSWORD).await);
+
+    // The same posts from the desk's own pages go through.
+    assert_eq!(
+        post_form(&hub, &staff, "/desk/cases/c1/act", &[("kind", "assigned"), ("target", "expert-fruit")])
+            .await,
+        StatusCode::SEE_OTHER
+    );
+
+    for path in ["/desk", "/desk/cases/c1", "/signin", "/"] {
+        let res = client().get(format!("{base}{path}")).header(COOKIE, staff.as_str()).send().await.unwrap();
+        let h = res.headers();
+        let csp =
+            h.get("content-security-policy").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff", "{path}");
+        assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+    }
 }

@@ -228,6 +228,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_max))
         .merge(yizhan_accounts::router())
         .with_state(state)
+        .layer(axum::middleware::from_fn(yizhan_web::protect))
 }
 
 /// Opens the kiosk, starts its background worker and serves until the process ends.

@@ -104,6 +104,7 @@ fn layout(title: &str, header: Option<&HeaderInfo>, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · 驿站" }
+                (yizhan_web::csrf_meta())
                 link rel="stylesheet" href="/static/app.css";
                 script src="/static/app.js" defer {}
             }
@@ -355,7 +356,7 @@ fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
     html! {
         h1 { "登记新案例" }
         @if let Some(e) = error { p.alert role="alert" data-testid="form-error" { (e) } }
-        form id="case-form" class="case-form" method="post" action="/cases" enctype="multipart/form-data" data-upload {
+        form id="case-form" class="case-form" method="post" action=(yizhan_web::action("/cases")) enctype="multipart/form-data" data-upload {
             fieldset {
                 legend { "问题" }
                 label { "产业"
@@ -457,7 +458,7 @@ async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Res
                             p.q { (s.question) }
                             p.a { b { "答复：" } (s.answer) }
                             (credit(s))
-                            form method="post" action=(format!("/cases/{}/events", view.case.id)) {
+                            form method="post" action=(yizhan_web::action(&format!("/cases/{}/events", view.case.id))) {
                                 input type="hidden" name="kind" value="solved_by_similar";
                                 input type="hidden" name="target" value=(s.id);
                                 input type="hidden" name="actor" value=(view.case.officer);
@@ -595,21 +596,21 @@ fn actions(v: &CaseView) -> Markup {
         section.card.actions {
             @match v.state.status {
                 Status::Open => {
-                    form method="post" action=(format!("/cases/{id}/events")) {
+                    form method="post" action=(yizhan_web::action(&format!("/cases/{id}/events"))) {
                         input type="hidden" name="kind" value="escalated";
                         input type="hidden" name="actor" value=(officer);
                         button.primary.big type="submit" { "提交专家" }
                     }
                 }
                 Status::Answered | Status::SolvedBySimilar => {
-                    form method="post" action=(format!("/cases/{id}/events")) {
+                    form method="post" action=(yizhan_web::action(&format!("/cases/{id}/events"))) {
                         input type="hidden" name="kind" value="closed";
                         input type="hidden" name="actor" value=(officer);
                         button.primary.big type="submit" { "办结" }
                     }
                 }
                 Status::Closed | Status::FollowedUp if v.state.rating.is_none() && v.state.expert.is_some() => {
-                    form.rate method="post" action=(format!("/cases/{id}/events")) {
+                    form.rate method="post" action=(yizhan_web::action(&format!("/cases/{id}/events"))) {
                         input type="hidden" name="kind" value="rated";
                         input type="hidden" name="actor" value=(officer);
                         label { "评价专家"

@@ -121,8 +121,15 @@ fn file(name: &str, bytes: Vec<u8>) -> Part {
 }
 
 async fn post(k: &Kiosk, form: Form) -> (u16, Value) {
-    let res =
-        reqwest::Client::new().post(format!("{}/api/cases", k.url)).multipart(form).send().await.unwrap();
+    let res = reqwest::Client::builder()
+        .default_headers(yizhan_web::client_headers())
+        .build()
+        .unwrap()
+        .post(format!("{}/api/cases", k.url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap())
 }
@@ -240,7 +247,15 @@ async fn bad_input_gets_a_chinese_error_and_stores_nothing() {
     }
     // The HTML form re-renders with the message and keeps what was typed.
     let form = fields("保留的作物").text("description", "");
-    let res = reqwest::Client::new().post(format!("{}/cases", k.url)).multipart(form).send().await.unwrap();
+    let res = reqwest::Client::builder()
+        .default_headers(yizhan_web::client_headers())
+        .build()
+        .unwrap()
+        .post(format!("{}/cases", k.url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 422);
     let html = res.text().await.unwrap();
     assert!(
@@ -301,7 +316,10 @@ async fn a_video_gets_a_poster_and_a_low_bitrate_proxy_in_the_background() {
         .unwrap();
     assert!(image::load_from_memory(&poster).is_ok());
     // A range request (video seeking in the browser) is honoured.
-    let partial = reqwest::Client::new()
+    let partial = reqwest::Client::builder()
+        .default_headers(yizhan_web::client_headers())
+        .build()
+        .unwrap()
         .get(format!("{}/blobs/{}", k.url, proxy["hash"].as_str().unwrap()))
         .header("Range", "bytes=0-99")
         .send()
@@ -316,7 +334,7 @@ async fn events_follow_the_service_loop_and_refuse_invalid_steps() {
     let k = start().await;
     let (_, body) = post(&k, fields("水稻")).await;
     let id = body["id"].as_str().unwrap();
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder().default_headers(yizhan_web::client_headers()).build().unwrap();
     let send = |ev: Value| {
         let client = client.clone();
         let url = format!("{}/api/cases/{id}/events", k.url);

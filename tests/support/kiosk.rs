@@ -66,6 +66,7 @@ impl Kiosk {
             ),
         };
         let http = reqwest::blocking::Client::builder()
+            .default_headers(yizhan_web::client_headers())
             .timeout(Duration::from_secs(5))
             .no_proxy()
             .build()
@@ -103,6 +104,7 @@ impl Kiosk {
     /// GET a JSON document from the kiosk's API.
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let http = reqwest::blocking::Client::builder()
+            .default_headers(yizhan_web::client_headers())
             .timeout(Duration::from_secs(10))
             .no_proxy()
             .build()
