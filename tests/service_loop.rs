@@ -411,3 +411,83 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
     assert_eq!(audit.matches("查看农户完整号码").count(), 1, "reloads within minutes are one look: {audit}");
     shot(&b, "desk-audit");
 }
+
+/// What overflows a phone's width on the current page: the page's own scroll width against the
+/// viewport, and the elements (tag, class, right edge) that stick out; touch targets lower
+/// than 44 px. Empty when the page fits.
+const PHONE_CHECK: &str = r#"
+const w = window.innerWidth, out = [];
+if (document.documentElement.scrollWidth > w) out.push('page scrollWidth ' + document.documentElement.scrollWidth + ' > ' + w);
+for (const el of document.querySelectorAll('body *')) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) continue;
+  const style = getComputedStyle(el);
+  if (style.visibility === 'hidden' || style.position === 'fixed') continue;
+  let clipped = false;
+  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+    const o = getComputedStyle(p).overflowX;
+    if (o === 'auto' || o === 'scroll' || o === 'hidden') { clipped = true; break; }
+  }
+  if (!clipped && r.right > w + 1) out.push(el.tagName.toLowerCase() + '.' + el.className + ' right ' + Math.round(r.right));
+  // Text squeezed to a character or two per line (a column or a menu item too narrow for its words).
+  const text = (el.childElementCount === 0 ? el.innerText || '' : '').trim();
+  const size = parseFloat(style.fontSize) || 16;
+  if (text.length >= 3 && r.width < 2.5 * size && r.height > 2.5 * size) out.push(el.tagName.toLowerCase() + '.' + el.className + ' "' + text.slice(0, 8) + '" squeezed to ' + Math.round(r.width) + ' px');
+  const target = el.matches('button, a.button, input[type=submit], select, input[type=text], input[type=password], input[type=tel]');
+  if (target && r.height < 44) out.push(el.tagName.toLowerCase() + '.' + el.className + ' "' + (el.innerText || el.name || '').slice(0, 12) + '" height ' + Math.round(r.height));
+}
+return out.slice(0, 12);
+"#;
+
+/// Issue 10: every main page of kiosk, desk and sign-in works on a phone (390 x 844): nothing
+/// overflows the viewport horizontally and touch targets stay at least 44 px high.
+#[test]
+fn every_main_page_fits_a_phone() {
+    let demo = start_demo();
+    let b = Browser::start(390, 844);
+    let mut problems = Vec::new();
+    let mut check = |b: &Browser, name: &str, url: &str| {
+        b.goto(url).unwrap();
+        shot(b, &format!("phone-{name}"));
+        let found = b.execute(PHONE_CHECK, vec![]).unwrap();
+        let found: Vec<String> =
+            found.as_array().unwrap().iter().filter_map(|v| v.as_str().map(String::from)).collect();
+        if !found.is_empty() {
+            problems.push(format!("{name} ({url}): {}", found.join("; ")));
+        }
+    };
+    let first_link = |b: &Browser, css: &str| -> String {
+        let el = b.find(css).unwrap_or_else(|e| panic!("{css}: {e}\n{}", b.diagnostics()));
+        b.property(&el, "href").unwrap().as_str().unwrap().to_string()
+    };
+
+    // Kiosk: signed out, then as the village's officer.
+    check(&b, "kiosk-signin", &format!("{}/signin?next=/cases", demo.kiosk));
+    sign_in(&b, &demo.kiosk, "officer-1", "/cases");
+    check(&b, "kiosk-cases", &format!("{}/cases", demo.kiosk));
+    b.goto(&format!("{}/cases", demo.kiosk)).unwrap();
+    let case = first_link(&b, "a[href^='/cases/']:not([href='/cases/new'])");
+    check(&b, "kiosk-case", &case);
+    check(&b, "kiosk-new", &format!("{}/cases/new", demo.kiosk));
+    check(&b, "kiosk-account", &format!("{}/account", demo.kiosk));
+
+    // County hub: the overview, then staff, an expert and an administrator on the desk.
+    check(&b, "hub-home", &format!("{}/", demo.county));
+    sign_in(&b, &demo.county, "staff", "/desk");
+    check(&b, "desk", &format!("{}/desk", demo.county));
+    b.goto(&format!("{}/desk", demo.county)).unwrap();
+    let desk_case = first_link(&b, "a[href^='/desk/cases/']");
+    check(&b, "desk-case", &desk_case);
+    for page in ["experts", "knowledge", "export"] {
+        check(&b, &format!("desk-{page}"), &format!("{}/desk/{page}", demo.county));
+    }
+    sign_out(&b);
+    sign_in(&b, &demo.county, "expert-fruit", "/desk");
+    check(&b, "desk-expert", &format!("{}/desk", demo.county));
+    sign_out(&b);
+    sign_in(&b, &demo.county, "admin", "/desk");
+    for page in ["people", "settings", "audit", "people/officer-1"] {
+        check(&b, &format!("desk-{}", page.replace('/', "-")), &format!("{}/desk/{page}", demo.county));
+    }
+    assert!(problems.is_empty(), "pages that do not fit a 390 px phone:\n{}", problems.join("\n"));
+}

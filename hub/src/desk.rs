@@ -1544,4 +1544,15 @@ ol.suggest li{margin-bottom:10px}ol.suggest li b{margin:0 8px}ol.timeline li.ign
 .progress .bar{position:absolute;inset:0 auto 0 0;width:0;background:#a5d6a7;transition:width .3s}
 .progress .label{position:relative;line-height:36px;padding:0 12px}
 .video video{width:100%;max-width:640px;border-radius:8px;background:#000}.alert{color:var(--err)}.small{font-size:15px;color:#666}
+header.top nav{display:flex;flex-wrap:wrap;gap:4px}header.top nav a{white-space:nowrap}
+@media (max-width:640px){
+header.top{padding:8px 10px;gap:4px 8px}.brand{font-size:20px}header.top nav{flex:1 1 100%;order:3}
+header.top nav a{padding:8px 10px;min-height:44px;display:inline-flex;align-items:center}.who{margin-left:0;font-size:15px}
+main{padding:10px}.card{padding:12px 14px}.summary{gap:8px}.stat{min-width:0;flex:1 1 40%;padding:10px 14px}.stat b{font-size:26px}
+table,thead,tbody,tr,th,td{display:block;width:100%}thead{position:absolute;left:-9999px;top:-9999px}
+tr{border:1px solid var(--line);border-radius:10px;margin:0 0 10px;padding:8px 12px;background:#fff}
+td{border:0;padding:3px 0}td:empty{display:none}td button,td .button,td form.inline{margin-top:4px}
+label{display:block;margin-right:0}input,select{width:100%}textarea{min-height:96px}.filters>*{margin:4px 0}
+.photos img{height:96px}ol.suggest,ol.timeline{padding-left:20px}
+}
 ";
