@@ -393,4 +393,7 @@ async fn page(State(hub): State<Hub>) -> Result<Markup, axum::http::StatusCode> 
 
 const HUB_CSS: &str = "body{font:18px/1.6 'Noto Sans CJK SC',sans-serif;margin:20px;background:#f4f6f1}
 table{border-collapse:collapse;background:#fff;width:100%}th,td{border:1px solid #d9ddd2;padding:8px 12px;text-align:left}
-.ok{color:#1b5e20;font-weight:700}.busy{color:#8a4b00}.err{color:#c62828}.off{color:#777}";
+.ok{color:#1b5e20;font-weight:700}.busy{color:#8a4b00}.err{color:#c62828}.off{color:#777}
+@media (max-width:640px){*{box-sizing:border-box}body{margin:10px}table,thead,tbody,tr,th,td{display:block;width:100%}
+thead{position:absolute;left:-9999px;top:-9999px}tr{border:1px solid #d9ddd2;border-radius:10px;margin:0 0 10px;padding:6px 10px;background:#fff}
+th,td{border:0;padding:3px 0}}";
