@@ -175,7 +175,7 @@ fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
                                     a href="/desk/settings" { "时限设置" }
                                 a href="/desk/audit" { "审计记录" }
                                 }
-                                a href="/" { "同步状态" }
+                                a href="/status" { "同步状态" }
                             }
                         }
                         span.who data-testid="who" { (a.name) "（" (a.role.name_zh()) " · " (region_zh(a.region.as_str())) "）" }

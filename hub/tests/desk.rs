@@ -643,3 +643,75 @@ async fn administrators_correct_one_person_and_a_bad_field_changes_nothing() {
     assert!(!credential.password_hash.is_empty(), "her password stays");
     assert!(password_signs_in(&hub, "officer-1", PASSWORD).await);
 }
+
+/// Like [`receive_case`], with the phone sealed to this county hub's key (as a kiosk that holds
+/// the county's key seals it), so the county can open it.
+async fn receive_sealed_case(hub: &Hub, id: &str) {
+    receive_case(hub, id).await;
+    let public = hub.county_key().unwrap().public_key();
+    let pid = yizhan_core::private::CasePrivate::id_for(id);
+    hub.store
+        .call(move |db| {
+            db.update_doc(&pid, |doc| -> Result<(), String> {
+                let mut p = yizhan_core::private::CasePrivate::from_doc(doc)?;
+                p.seal_for_county("13812345678", &public, [7u8; 32], [9u8; 24]).map_err(|e| e.to_string())?;
+                p.update_doc(doc)
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn without_sign_in_the_hub_shows_counts_and_sync_state_but_no_persons_data() {
+    let (hub, _dir) = start().await;
+    receive_case(&hub, "c1").await;
+    let base = format!("http://{}", hub.http_addr);
+    for path in ["/", "/status", "/api/hub"] {
+        let res = client().get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let body = res.text().await.unwrap();
+        for secret in ["何大姐", "138****5678", "褐色病斑", "officer-1", "光明村"] {
+            assert!(!body.contains(secret), "{path} shows {secret} without sign-in:\n{body}");
+        }
+    }
+    let view: serde_json::Value = client().get(format!("{base}/api/hub")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["cases"], 1, "the counts stay public: {view}");
+    assert!(view.get("recent").is_none(), "{view}");
+    let (_, status) = get(&hub, "", "/status").await;
+    assert!(status.contains("运管中心同步状态") && status.contains("上级中心"), "{status}");
+    assert!(!status.contains("上级 "), "no English peer label: {status}");
+
+    // Staff, administrators and experts who are signed in land on the desk; an officer (who
+    // has no desk here) gets the overview.
+    for id in ["staff", "admin", "expert-fruit"] {
+        let cookie = sign_in(&hub, id).await;
+        let res = client().get(format!("{base}/")).header(COOKIE, &cookie).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{id}");
+        assert_eq!(res.headers().get(LOCATION).unwrap(), "/desk", "{id}");
+    }
+    let officer = sign_in(&hub, "officer-1").await;
+    let (s, body) = get(&hub, &officer, "/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!body.contains("何大姐"), "{body}");
+}
+
+#[tokio::test]
+async fn only_the_county_centre_sees_the_farmers_number_in_clear_on_the_desk() {
+    let (hub, _dir) = start().await;
+    receive_sealed_case(&hub, "c1").await;
+    let staff = sign_in(&hub, "staff").await;
+    assert_eq!(
+        post_form(&hub, &staff, "/desk/cases/c1/act", &[("kind", "assigned"), ("target", "expert-fruit")])
+            .await,
+        StatusCode::SEE_OTHER
+    );
+    for (id, clear) in [("staff", true), ("admin", true), ("officer-1", false), ("expert-fruit", false)] {
+        let cookie = sign_in(&hub, id).await;
+        let (s, page) = get(&hub, &cookie, "/desk/cases/c1").await;
+        assert_eq!(s, StatusCode::OK, "{id}");
+        assert_eq!(page.contains("13812345678"), clear, "{id} sees the number in clear: {clear}");
+        assert!(page.contains("138****5678") || clear, "{id} sees the masked number");
+    }
+}
