@@ -715,3 +715,42 @@ async fn only_the_county_centre_sees_the_farmers_number_in_clear_on_the_desk() {
         assert!(page.contains("138****5678") || clear, "{id} sees the masked number");
     }
 }
+
+/// Tries a password for `id` over HTTP from the loopback address `from` (127.0.0.x).
+async fn password_from(hub: &Hub, from: &str, id: &str, password: &str) -> StatusCode {
+    let base = format!("http://{}", hub.http_addr);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    client
+        .post(format!("{base}/signin/password"))
+        .header(ORIGIN, &base)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(encode(&[("id", id), ("password", password), ("next", "/desk")]))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_wrong_password_storm_from_one_address_does_not_lock_the_administrator_out_elsewhere() {
+    let (hub, _dir) = start().await;
+    for _ in 0..yizhan_accounts::limits::FAILURES_BEFORE_LOCKOUT * 2 {
+        let s = password_from(&hub, "127.0.0.2", "admin", "not-her-password").await;
+        assert!(s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS, "{s}");
+    }
+    assert_eq!(
+        password_from(&hub, "127.0.0.2", "admin", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing address is locked out"
+    );
+    assert_eq!(
+        password_from(&hub, "127.0.0.3", "admin", PASSWORD).await,
+        StatusCode::SEE_OTHER,
+        "the administrator signs in from her own address"
+    );
+}
