@@ -754,3 +754,68 @@ async fn a_wrong_password_storm_from_one_address_does_not_lock_the_administrator
         "the administrator signs in from her own address"
     );
 }
+
+/// The `<li>` of the suggestion list that offers `expert` (empty when she is not offered).
+fn suggestion_of<'a>(page: &'a str, expert: &str) -> &'a str {
+    let Some(list) = page.split("data-testid=\"suggestions\"").nth(1) else { return "" };
+    let list = list.split("</ol>").next().unwrap();
+    list.split("<li").find(|li| li.contains(&format!("data-expert=\"{expert}\""))).unwrap_or("")
+}
+
+#[tokio::test]
+async fn the_desk_marks_experts_of_another_industry_states_deadlines_and_confirms_an_answer() {
+    let (hub, _dir) = start().await;
+    receive_case(&hub, "c1").await;
+    let staff = sign_in(&hub, "staff").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let queue = loop {
+        let (_, body) = get(&hub, &staff, "/desk").await;
+        if body.contains("/desk/cases/c1") {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "c1 never reached the queue:\n{body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Deadlines: the limit says it counts working hours; the wall-clock deadline comes first,
+    // then the working time left.
+    assert!(queue.contains("分诊时限 1 小时，按工作时间（08:00–18:00）计"), "{queue}");
+    assert!(queue.contains("回访时限 7 天，按自然日计"), "{queue}");
+    let row = queue.split("data-testid=\"triage-queue\"").nth(1).unwrap();
+    let (cell, _) = row.split_once("</td>").unwrap();
+    let cell = cell.rsplit("<td class=\"due\">").next().unwrap();
+    assert!(cell.starts_with("<b>截止 ") && cell.contains("月") && cell.contains("日 "), "{cell}");
+    assert!(cell.contains("剩余工作时间") || cell.contains("已超时"), "{cell}");
+    assert!(!queue.contains("分诊时限 1 小时）"), "the old heading: {queue}");
+
+    // Suggestions: the fruit expert matches, the pig expert is offered but marked and demoted.
+    let (_, page) = get(&hub, &staff, "/desk/cases/c1").await;
+    let fruit_li = suggestion_of(&page, "expert-fruit");
+    assert!(fruit_li.contains("class=\"primary\"") && fruit_li.contains("行业对口"), "{fruit_li}");
+    assert!(fruit_li.contains("专长相符：柑橘病害"), "{fruit_li}");
+    let pig_li = suggestion_of(&page, "expert-pig");
+    assert!(pig_li.contains("class=\"secondary\"") && pig_li.contains("行业不符"), "{pig_li}");
+    assert!(!pig_li.contains("class=\"primary\""), "{pig_li}");
+
+    // Once assigned, she is not offered again for reassignment.
+    let assign = [("kind", "assigned"), ("target", "expert-fruit")];
+    assert_eq!(post_form(&hub, &staff, "/desk/cases/c1/act", &assign).await, StatusCode::SEE_OTHER);
+    let (_, page) = get(&hub, &staff, "/desk/cases/c1").await;
+    assert!(page.contains("改派专家"), "{page}");
+    assert_eq!(suggestion_of(&page, "expert-fruit"), "", "the assigned expert is not offered again");
+    assert!(!suggestion_of(&page, "expert-pig").is_empty());
+
+    // The expert answers: the page confirms it with the answer as submitted and offers no
+    // empty form, only a supplement she opens on purpose.
+    let fruit = sign_in(&hub, "expert-fruit").await;
+    let (_, before) = get(&hub, &fruit, "/desk/cases/c1").await;
+    assert!(before.contains("data-testid=\"answer-text\"") && !before.contains("answer-submitted"));
+    let (s, _) = post_answer(&hub, &fruit, "c1", "剪除病叶，喷施代森锰锌", vec![]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, after) = get(&hub, &fruit, "/desk/cases/c1").await;
+    let confirm = after.split("data-testid=\"answer-submitted\"").nth(1).expect("a confirmation");
+    let confirm = confirm.split("</section>").next().unwrap();
+    assert!(confirm.contains("已提交") && confirm.contains("剪除病叶，喷施代森锰锌"), "{confirm}");
+    let (open_form, _) = after.split_once("data-testid=\"answer-more\"").expect("the supplement, folded");
+    assert!(!open_form.contains("data-testid=\"answer-text\""), "no empty answer form before the fold");
+    assert!(after.contains("提交补充答复"));
+}
