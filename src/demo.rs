@@ -166,16 +166,28 @@ pub async fn seed_knowledge(county: &yizhan_hub::Hub) -> anyhow::Result<usize> {
             .unwrap_or(0);
         let steps: Vec<(yizhan_core::Actor, ActInput)> = vec![
             (officer.clone(), ActInput { kind: "escalated".into(), ..Default::default() }),
-            (staff.clone(), ActInput { kind: "assigned".into(), target: c.expert.into(), ..Default::default() }),
+            (
+                staff.clone(),
+                ActInput { kind: "assigned".into(), target: c.expert.into(), ..Default::default() },
+            ),
             (expert, ActInput { kind: "answered".into(), text: c.answer.into(), ..Default::default() }),
             (officer.clone(), ActInput { kind: "closed".into(), ..Default::default() }),
             (
                 officer,
-                ActInput { kind: "rated".into(), value: 5, text: "答复管用，问题解决了。".into(), ..Default::default() },
+                ActInput {
+                    kind: "rated".into(),
+                    value: 5,
+                    text: "答复管用，问题解决了。".into(),
+                    ..Default::default()
+                },
             ),
             (
                 staff.clone(),
-                ActInput { kind: "knowledge_approved".into(), text: "演示数据：审核通过".into(), ..Default::default() },
+                ActInput {
+                    kind: "knowledge_approved".into(),
+                    text: "演示数据：审核通过".into(),
+                    ..Default::default()
+                },
             ),
         ];
         let origin = KIOSKS[c.kiosk].0;
@@ -185,8 +197,12 @@ pub async fn seed_knowledge(county: &yizhan_hub::Hub) -> anyhow::Result<usize> {
                 if db.load_doc(&id)?.is_some() {
                     return Ok(Ok(false));
                 }
-                let created =
-                    yizhan_core::Event::new(format!("{id}-created"), now_ms, &new.officer, yizhan_core::EventKind::Created);
+                let created = yizhan_core::Event::new(
+                    format!("{id}-created"),
+                    now_ms,
+                    &new.officer,
+                    yizhan_core::EventKind::Created,
+                );
                 let (_, doc) = match yizhan_core::CaseDoc::create(&new, &id, origin, created) {
                     Ok(d) => d,
                     Err(e) => return Ok(Err(format!("case {id}: {e}"))),
@@ -290,7 +306,9 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     );
     for (id, name, role, region, ..) in COUNTY_PEOPLE.iter().chain(PROVINCE_PEOPLE.iter()) {
         let place = match yizhan_core::regions().path_name(region) {
-            p if p.is_empty() => yizhan_core::regions().get(region).map(|r| r.name.clone()).unwrap_or_default(),
+            p if p.is_empty() => {
+                yizhan_core::regions().get(region).map(|r| r.name.clone()).unwrap_or_default()
+            }
             p => p,
         };
         println!("    {id:<16} {name} ({role}, {place})");

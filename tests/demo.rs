@@ -26,8 +26,7 @@ fn free_ports() -> u16 {
         if base > 60_000 {
             continue;
         }
-        let all_free =
-            (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        let all_free = (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
         if all_free {
             return base;
         }

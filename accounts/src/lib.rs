@@ -702,11 +702,8 @@ impl Accounts {
         let from = client.clone().unwrap_or_else(|| UNKNOWN_CLIENT.to_string());
         let owned = id.to_string();
         let addr = from.clone();
-        let locked = self
-            .inner
-            .store
-            .call(move |db| Ok(tables::locked_until(db.conn(), &owned, &addr, now)?))
-            .await?;
+        let locked =
+            self.inner.store.call(move |db| Ok(tables::locked_until(db.conn(), &owned, &addr, now)?)).await?;
         if let Some(until_ms) = locked {
             tracing::warn!(person = %id, from = %from, "password sign-in refused: locked out");
             return Err(SignInError::Locked { until_ms });
@@ -1007,7 +1004,9 @@ fn plausible_token(token: &str) -> bool {
 /// Could be a person's id (so worth looking up and counting failures for). Ids hold no
 /// control characters (the failure table's address keys rely on it).
 fn plausible_id(id: &str) -> bool {
-    !id.is_empty() && id.chars().count() <= yizhan_core::people::NAME_CHARS_MAX && !id.chars().any(char::is_control)
+    !id.is_empty()
+        && id.chars().count() <= yizhan_core::people::NAME_CHARS_MAX
+        && !id.chars().any(char::is_control)
 }
 
 /// Failed passwords of clients whose address is unknown (a router called without

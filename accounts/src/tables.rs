@@ -117,11 +117,9 @@ pub(crate) fn locked_until(
 /// [`FAILURE_WINDOW_MS`] of the one before. Returns the end of a lockout this started.
 fn bump(conn: &Connection, key: &str, limit: i64, now_ms: i64) -> rusqlite::Result<Option<i64>> {
     let row: Option<(i64, i64)> = conn
-        .query_row(
-            "SELECT failures, last_failure_ms FROM signin_failures WHERE person_id = ?1",
-            [key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT failures, last_failure_ms FROM signin_failures WHERE person_id = ?1", [key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let earlier = match row {
         Some((n, last)) if last > now_ms - FAILURE_WINDOW_MS => n,
@@ -188,7 +186,11 @@ pub(crate) fn clear_failures(conn: &Connection, person_id: &str) -> rusqlite::Re
 
 /// After a successful sign-in: forgets the id's count across addresses and, when it is known,
 /// the count of the address she signed in from. Other addresses' counts run out by themselves.
-pub(crate) fn clear_after_sign_in(conn: &Connection, person_id: &str, client: Option<&str>) -> rusqlite::Result<()> {
+pub(crate) fn clear_after_sign_in(
+    conn: &Connection,
+    person_id: &str,
+    client: Option<&str>,
+) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM signin_failures WHERE person_id = ?1", [person_id])?;
     if let Some(client) = client {
         conn.execute("DELETE FROM signin_failures WHERE person_id = ?1", [address_key(person_id, client)])?;

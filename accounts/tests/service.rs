@@ -466,8 +466,18 @@ async fn a_storm_from_one_address_locks_that_address_only_and_all_addresses_toge
     ));
 
     // Many hosts together: the fiftieth failure in a row locks the id for every address.
-    const HOSTS: [&str; 10] =
-        ["10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4", "10.1.0.5", "10.1.0.6", "10.1.0.7", "10.1.0.8", "10.1.0.9", "10.1.0.10"];
+    const HOSTS: [&str; 10] = [
+        "10.1.0.1",
+        "10.1.0.2",
+        "10.1.0.3",
+        "10.1.0.4",
+        "10.1.0.5",
+        "10.1.0.6",
+        "10.1.0.7",
+        "10.1.0.8",
+        "10.1.0.9",
+        "10.1.0.10",
+    ];
     assert_eq!(HOSTS.len() as i64 * (FAILURES_BEFORE_LOCKOUT - 1), 40);
     for host in HOSTS {
         for _ in 1..FAILURES_BEFORE_LOCKOUT {
@@ -475,8 +485,18 @@ async fn a_storm_from_one_address_locks_that_address_only_and_all_addresses_toge
             n.clock.advance_ms(1000);
         }
     }
-    const MORE: [&str; 10] =
-        ["10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4", "10.2.0.5", "10.2.0.6", "10.2.0.7", "10.2.0.8", "10.2.0.9", "10.2.0.10"];
+    const MORE: [&str; 10] = [
+        "10.2.0.1",
+        "10.2.0.2",
+        "10.2.0.3",
+        "10.2.0.4",
+        "10.2.0.5",
+        "10.2.0.6",
+        "10.2.0.7",
+        "10.2.0.8",
+        "10.2.0.9",
+        "10.2.0.10",
+    ];
     for (i, host) in MORE.iter().enumerate() {
         let e = wrong(host).await;
         if i + 1 < MORE.len() {

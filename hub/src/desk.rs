@@ -142,7 +142,10 @@ fn fmt_span(ms: i64) -> String {
 fn fmt_deadline(ms: i64) -> String {
     use chrono::TimeZone;
     let Some(cst) = chrono::FixedOffset::east_opt(8 * 3600) else { return "-".into() };
-    cst.timestamp_millis_opt(ms).single().map(|t| t.format("%-m月%-d日 %H:%M").to_string()).unwrap_or_default()
+    cst.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%-m月%-d日 %H:%M").to_string())
+        .unwrap_or_default()
 }
 
 /// Triage and answer clocks count working time only; the follow-up clock counts calendar time.

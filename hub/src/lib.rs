@@ -235,7 +235,11 @@ impl Hub {
                     let filter = CaseFilter { status: Some(s.code().to_string()), ..Default::default() };
                     let n = db.count_cases(&filter)?;
                     if n > 0 {
-                        by_status.push(StatusCount { status: s.code().into(), name_zh: s.name_zh().into(), cases: n });
+                        by_status.push(StatusCount {
+                            status: s.code().into(),
+                            name_zh: s.name_zh().into(),
+                            cases: n,
+                        });
                     }
                 }
                 let mut rows = Vec::new();

@@ -676,7 +676,8 @@ async fn without_sign_in_the_hub_shows_counts_and_sync_state_but_no_persons_data
             assert!(!body.contains(secret), "{path} shows {secret} without sign-in:\n{body}");
         }
     }
-    let view: serde_json::Value = client().get(format!("{base}/api/hub")).send().await.unwrap().json().await.unwrap();
+    let view: serde_json::Value =
+        client().get(format!("{base}/api/hub")).send().await.unwrap().json().await.unwrap();
     assert_eq!(view["cases"], 1, "the counts stay public: {view}");
     assert!(view.get("recent").is_none(), "{view}");
     let (_, status) = get(&hub, "", "/status").await;
