@@ -1,5 +1,6 @@
 //! `yizhan demo`: a province hub, a county hub and two village kiosks on this machine, with
-//! certificates made on the fly, so a newcomer can record a case and watch it travel.
+//! certificates made on the fly, so a newcomer can record a case and watch it travel, and with
+//! a few solved cases the county centre has published as knowledge, so 找类似 finds something.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -67,6 +68,162 @@ async fn seed_people(hub: &yizhan_hub::Hub, people: &[DemoPerson]) -> anyhow::Re
     Ok(())
 }
 
+/// A case the county centre has already served, for the demo's knowledge base.
+struct SolvedCase {
+    id: &'static str,
+    /// Index into [`KIOSKS`] (the village it was recorded in) and into the officers.
+    kiosk: usize,
+    industry: &'static str,
+    subject: &'static str,
+    description: &'static str,
+    expert: &'static str,
+    answer: &'static str,
+}
+
+/// Solved cases the demo starts with, so 找类似 at a kiosk finds something (two of them answer
+/// the kind of problem the first kiosk's demo cases describe).
+const SOLVED: [SolvedCase; 4] = [
+    SolvedCase {
+        id: "demo-solved-citrus-chlorosis",
+        kiosk: 0,
+        industry: "fruit",
+        subject: "柑橘",
+        description: "柑橘新叶发黄，叶脉还是绿的，老叶正常，园子地势低、土壤偏碱。",
+        expert: "expert-fruit",
+        answer: "这是柑橘缺铁黄化。叶面喷施螯合铁（如 EDDHA-Fe）0.1%–0.2%，10 天一次，连喷 2–3 \
+                 次；雨季注意开沟排水，增施有机肥，少施石灰等碱性肥料。",
+    },
+    SolvedCase {
+        id: "demo-solved-rice-blast",
+        kiosk: 0,
+        industry: "grain_oil",
+        subject: "水稻",
+        description: "水稻叶片上出现梭形病斑，边缘褐色、中间灰白色，阴雨天扩展很快。",
+        expert: "expert-veg",
+        answer: "这是稻瘟病（叶瘟）。发病初期用三环唑或稻瘟灵喷雾，7 天左右再喷一次；破口期预防穗颈瘟；\
+                 控制氮肥，浅水勤灌，病稻草不要还田。",
+    },
+    SolvedCase {
+        id: "demo-solved-tea-leafhopper",
+        kiosk: 1,
+        industry: "tea",
+        subject: "茶树",
+        description: "茶树嫩叶背面有很多小绿虫，叶片卷曲发黄，芽梢长得慢。",
+        expert: "expert-tea",
+        answer: "这是茶小绿叶蝉为害。及时分批采摘带走虫卵，清除茶园杂草，挂黄板诱杀；虫多时用联苯菊酯\
+                 或茶皂素喷雾，过了安全间隔期再采茶。",
+    },
+    SolvedCase {
+        id: "demo-solved-piglet-diarrhoea",
+        kiosk: 1,
+        industry: "pig",
+        subject: "生猪",
+        description: "保育猪拉稀，粪便黄色水样，有的呕吐，吃得少。",
+        expert: "expert-pig",
+        answer: "疑似病毒性腹泻。立即隔离病猪，保温并保持圈舍干燥，口服补液盐防脱水；圈舍和用具用火碱\
+                 或过氧乙酸消毒；请兽医采样确诊，不要自行滥用抗生素。",
+    },
+];
+
+fn demo_actor(id: &str, role: yizhan_core::Role, region: &str) -> anyhow::Result<yizhan_core::Actor> {
+    let name = COUNTY_PEOPLE.iter().find(|p| p.0 == id).map_or(id, |p| p.1);
+    Ok(yizhan_core::Actor {
+        person_id: id.into(),
+        name: name.into(),
+        role,
+        region: yizhan_core::RegionCode::parse(region)?,
+    })
+}
+
+/// Records the demo's solved cases at the county hub, each through the service's steps as the
+/// desk and the kiosk take them (escalated, assigned, answered, closed, rated), then signed off
+/// for publication (`knowledge_approved`) as staff do on the desk: the county's publisher turns
+/// them into knowledge, which syncs down to the kiosks' find-similar. Once: a later start finds
+/// them.
+pub async fn seed_knowledge(county: &yizhan_hub::Hub) -> anyhow::Result<usize> {
+    use yizhan_core::Role as R;
+    use yizhan_hub::service::{self, ActInput};
+    let staff = demo_actor("staff", R::Staff, COUNTY_SCOPE)?;
+    let mut added = 0;
+    for (i, c) in SOLVED.iter().enumerate() {
+        let (officer_id, village) = (if c.kiosk == 0 { "officer-1" } else { "officer-2" }, KIOSKS[c.kiosk].1);
+        let officer = demo_actor(officer_id, R::Officer, village)?;
+        let expert = demo_actor(c.expert, R::Expert, COUNTY_SCOPE)?;
+        let new = yizhan_core::NewCase {
+            region_code: village.into(),
+            village_name: "示范村".into(),
+            industry: c.industry.into(),
+            subject: c.subject.into(),
+            description: c.description.into(),
+            farmer_name: format!("示范农户{}", i + 1),
+            farmer_phone: String::new(),
+            officer: officer_id.into(),
+        };
+        let id = c.id.to_string();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let steps: Vec<(yizhan_core::Actor, ActInput)> = vec![
+            (officer.clone(), ActInput { kind: "escalated".into(), ..Default::default() }),
+            (
+                staff.clone(),
+                ActInput { kind: "assigned".into(), target: c.expert.into(), ..Default::default() },
+            ),
+            (expert, ActInput { kind: "answered".into(), text: c.answer.into(), ..Default::default() }),
+            (officer.clone(), ActInput { kind: "closed".into(), ..Default::default() }),
+            (
+                officer,
+                ActInput {
+                    kind: "rated".into(),
+                    value: 5,
+                    text: "答复管用，问题解决了。".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                staff.clone(),
+                ActInput {
+                    kind: "knowledge_approved".into(),
+                    text: "演示数据：审核通过".into(),
+                    ..Default::default()
+                },
+            ),
+        ];
+        let origin = KIOSKS[c.kiosk].0;
+        let done = county
+            .store
+            .call(move |db| {
+                if db.load_doc(&id)?.is_some() {
+                    return Ok(Ok(false));
+                }
+                let created = yizhan_core::Event::new(
+                    format!("{id}-created"),
+                    now_ms,
+                    &new.officer,
+                    yizhan_core::EventKind::Created,
+                );
+                let (_, doc) = match yizhan_core::CaseDoc::create(&new, &id, origin, created) {
+                    Ok(d) => d,
+                    Err(e) => return Ok(Err(format!("case {id}: {e}"))),
+                };
+                db.create_docs_with(vec![(id.clone(), yizhan_core::case::DOC_TYPE, doc)], Vec::new(), &[])?;
+                for (actor, input) in steps {
+                    let kind = input.kind.clone();
+                    if let Err(e) = service::act(db, &actor, &id, input, format!("{id}-{kind}")) {
+                        return Ok(Err(format!("case {id}, step {kind}: {e}")));
+                    }
+                }
+                Ok(Ok(true))
+            })
+            .await?
+            .map_err(anyhow::Error::msg)?;
+        added += usize::from(done);
+    }
+    county.directory.invalidate();
+    Ok(added)
+}
+
 /// Loads the CA kept in `dir/pki`, or makes it with `make` on first run.
 fn authority(
     dir: &std::path::Path,
@@ -101,6 +258,10 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
 
     seed_people(&county, &COUNTY_PEOPLE).await?;
     seed_people(&province, &PROVINCE_PEOPLE).await?;
+    let solved = seed_knowledge(&county).await?;
+    if solved > 0 {
+        tracing::info!(cases = solved, "recorded the demo's solved cases for the knowledge base");
+    }
 
     let mut kiosk_urls = Vec::new();
     for (i, (node_id, village)) in KIOSKS.iter().enumerate() {
@@ -144,8 +305,18 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
         "  demo accounts (password {DEMO_PASSWORD}), sign in at /desk on the hubs and /signin on the kiosks:"
     );
     for (id, name, role, region, ..) in COUNTY_PEOPLE.iter().chain(PROVINCE_PEOPLE.iter()) {
-        println!("    {id:<16} {name} ({role}, {})", yizhan_core::regions().path_name(region));
+        let place = match yizhan_core::regions().path_name(region) {
+            p if p.is_empty() => {
+                yizhan_core::regions().get(region).map(|r| r.name.clone()).unwrap_or_default()
+            }
+            p => p,
+        };
+        println!("    {id:<16} {name} ({role}, {place})");
     }
+    println!(
+        "The county has published {} solved cases as knowledge: 找类似 on a kiosk finds them once synced.",
+        SOLVED.len()
+    );
     println!(
         "Record a case on a kiosk, then watch it arrive on the county and province pages. Ctrl-C stops."
     );

@@ -55,9 +55,13 @@ pub mod limits {
     pub const SESSIONS_PER_PERSON_MAX: i64 = 20;
     /// Random bytes in a session token (sent as 43 base64url characters).
     pub const TOKEN_BYTES: usize = 32;
-    /// Failed passwords in a row, each within [`FAILURE_WINDOW_MS`] of the one before, that
-    /// lock an id for [`LOCKOUT_MS`]. A success clears the count.
+    /// Failed passwords in a row from one client address, each within [`FAILURE_WINDOW_MS`]
+    /// of the one before, that lock an id for [`LOCKOUT_MS`] for that address. A success
+    /// clears the count.
     pub const FAILURES_BEFORE_LOCKOUT: i64 = 5;
+    /// Failed passwords in a row from all addresses together that lock an id for everyone
+    /// (the bound on guessing from many hosts).
+    pub const ACCOUNT_FAILURES_BEFORE_LOCKOUT: i64 = 50;
     pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
     pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
     pub const CODE_DIGITS: usize = 6;
@@ -560,7 +564,11 @@ impl Accounts {
         password::check_new_password(new)?;
         let now = self.now_ms();
         let id = person_id.to_string();
-        let locked = self.inner.store.call(move |db| Ok(tables::locked_until(db.conn(), &id, now)?)).await?;
+        let locked = self
+            .inner
+            .store
+            .call(move |db| Ok(tables::locked_until(db.conn(), &id, SESSION_CLIENT, now)?))
+            .await?;
         if let Some(until_ms) = locked {
             return Err(AccountError::Locked { until_ms });
         }
@@ -570,8 +578,11 @@ impl Accounts {
             let ok = self.check_password(phc, current).await.map_err(AccountError::Internal)?;
             if !ok {
                 let id = person_id.to_string();
-                let locked =
-                    self.inner.store.call(move |db| Ok(tables::record_failure(db.conn(), &id, now)?)).await?;
+                let locked = self
+                    .inner
+                    .store
+                    .call(move |db| Ok(tables::record_failure(db.conn(), &id, SESSION_CLIENT, now)?))
+                    .await?;
                 tracing::warn!(person = %person_id, "password change refused: wrong current password");
                 return Err(match locked {
                     Some(until_ms) => AccountError::Locked { until_ms },
@@ -665,20 +676,36 @@ impl Accounts {
 
     // ---- signing in ----
 
-    /// Signs in with a password. Five failures within 15 minutes lock the id for 15 minutes
-    /// ([`limits`]); a locked id is refused without checking the password. An unknown id
-    /// costs the same Argon2 work as a wrong password and gets the same answer.
+    /// Signs in with a password from a client whose address is unknown (all such clients
+    /// share one count): see [`Accounts::sign_in_password_from`].
     pub async fn sign_in_password(&self, id: &str, password: &str) -> Result<Session, SignInError> {
+        self.sign_in_password_from(id, password, None).await
+    }
+
+    /// Signs in with a password from `client` (the peer's IP address, when known). Five
+    /// failures within 15 minutes from one address lock the id for that address for 15
+    /// minutes; fifty from all addresses together lock it for everyone ([`limits`]). A locked
+    /// id is refused without checking the password. An unknown id costs the same Argon2 work
+    /// as a wrong password and gets the same answer.
+    pub async fn sign_in_password_from(
+        &self,
+        id: &str,
+        password: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Session, SignInError> {
         let id = id.trim();
         if !plausible_id(id) || password.chars().count() > password::PASSWORD_CHARS_MAX {
             return Err(SignInError::BadPassword);
         }
         let now = self.now_ms();
+        let client = client.map(client_key);
+        let from = client.clone().unwrap_or_else(|| UNKNOWN_CLIENT.to_string());
         let owned = id.to_string();
+        let addr = from.clone();
         let locked =
-            self.inner.store.call(move |db| Ok(tables::locked_until(db.conn(), &owned, now)?)).await?;
+            self.inner.store.call(move |db| Ok(tables::locked_until(db.conn(), &owned, &addr, now)?)).await?;
         if let Some(until_ms) = locked {
-            tracing::warn!(person = %id, "password sign-in refused: locked out");
+            tracing::warn!(person = %id, from = %from, "password sign-in refused: locked out");
             return Err(SignInError::Locked { until_ms });
         }
         let known = self.known(id).await?;
@@ -687,19 +714,34 @@ impl Accounts {
         let person = known.person.filter(|_| ok && known.credential.is_some());
         let Some(person) = person else {
             let owned = id.to_string();
-            let locked =
-                self.inner.store.call(move |db| Ok(tables::record_failure(db.conn(), &owned, now)?)).await?;
-            tracing::warn!(person = %id, locked = locked.is_some(), "password sign-in failed");
+            let addr = from.clone();
+            let locked = self
+                .inner
+                .store
+                .call(move |db| Ok(tables::record_failure(db.conn(), &owned, &addr, now)?))
+                .await?;
+            tracing::warn!(person = %id, from = %from, locked = locked.is_some(), "password sign-in failed");
             return Err(match locked {
                 Some(until_ms) => SignInError::Locked { until_ms },
                 None => SignInError::BadPassword,
             });
         };
-        self.open_session(&person, Method::Password).await
+        self.open_session_from(&person, Method::Password, client).await
     }
 
     /// Opens a session for an active person, clearing her failure count.
     async fn open_session(&self, person: &Person, method: Method) -> Result<Session, SignInError> {
+        self.open_session_from(person, method, None).await
+    }
+
+    /// Opens a session for an active person, clearing her failure count across addresses and
+    /// that of the address she signed in from (when known).
+    async fn open_session_from(
+        &self,
+        person: &Person,
+        method: Method,
+        client: Option<String>,
+    ) -> Result<Session, SignInError> {
         if Actor::from_person(person).is_none() {
             tracing::warn!(person = %person.id, method = method.code(), "sign-in refused: inactive");
             return Err(SignInError::Inactive);
@@ -716,7 +758,7 @@ impl Accounts {
             .store
             .call(move |db| {
                 let tx = db.conn().transaction()?;
-                tables::clear_failures(&tx, &person_id)?;
+                tables::clear_after_sign_in(&tx, &person_id, client.as_deref())?;
                 tables::insert_session(&tx, &hash, &person_id, method.code(), now, expires_ms)?;
                 tx.commit()?;
                 Ok(())
@@ -959,9 +1001,33 @@ fn plausible_token(token: &str) -> bool {
         && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Could be a person's id (so worth looking up and counting failures for).
+/// Could be a person's id (so worth looking up and counting failures for). Ids hold no
+/// control characters (the failure table's address keys rely on it).
 fn plausible_id(id: &str) -> bool {
-    !id.is_empty() && id.chars().count() <= yizhan_core::people::NAME_CHARS_MAX
+    !id.is_empty()
+        && id.chars().count() <= yizhan_core::people::NAME_CHARS_MAX
+        && !id.chars().any(char::is_control)
+}
+
+/// Failed passwords of clients whose address is unknown (a router called without
+/// `ConnectInfo`) are counted together under this address.
+const UNKNOWN_CLIENT: &str = "unknown";
+/// ... and wrong current passwords when a signed-in person changes hers.
+const SESSION_CLIENT: &str = "session";
+
+/// The address failures are counted under: the IPv4 address, or the /64 network of an IPv6
+/// address (one host commonly holds a whole /64).
+fn client_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// Reads a person and her credential; Err names damage.

@@ -79,63 +79,122 @@ pub(crate) fn delete_sessions_of(conn: &Connection, person_id: &str) -> rusqlite
 }
 
 // ---- failed passwords and lockout ----
+//
+// Failed passwords are counted in `signin_failures` under two keys: the id and the client
+// address (`<id>\u{1f}<address>`), which locks the id for that address after
+// [`FAILURES_BEFORE_LOCKOUT`], and the id alone, which counts every address and locks the id
+// for everyone only after [`ACCOUNT_FAILURES_BEFORE_LOCKOUT`]: one host guessing cannot lock
+// the administrator out, and the guesses of many hosts together stay bounded. Ids never hold
+// control characters (`plausible_id`), so the keys cannot collide.
 
-/// When the id is locked out, until when.
-pub(crate) fn locked_until(conn: &Connection, person_id: &str, now_ms: i64) -> rusqlite::Result<Option<i64>> {
+/// Separates the id from the client address in an address key.
+const ADDRESS_SEP: char = '\u{1f}';
+
+fn address_key(person_id: &str, client: &str) -> String {
+    format!("{person_id}{ADDRESS_SEP}{client}")
+}
+
+fn row_locked_until(conn: &Connection, key: &str, now_ms: i64) -> rusqlite::Result<Option<i64>> {
     let until: Option<i64> = conn
-        .query_row("SELECT locked_until_ms FROM signin_failures WHERE person_id = ?1", [person_id], |r| {
-            r.get(0)
-        })
+        .query_row("SELECT locked_until_ms FROM signin_failures WHERE person_id = ?1", [key], |r| r.get(0))
         .optional()?;
     Ok(until.filter(|u| *u > now_ms))
 }
 
-/// Counts a failed password for `person_id` (known or not: unknown ids lock out the same way,
-/// so lockouts reveal nothing). Returns the end of the lockout this failure started, if any.
-pub(crate) fn record_failure(
+/// When the id is locked out for `client` (by its own failures, or for everyone), until when.
+pub(crate) fn locked_until(
     conn: &Connection,
     person_id: &str,
+    client: &str,
     now_ms: i64,
 ) -> rusqlite::Result<Option<i64>> {
-    conn.execute(
-        "DELETE FROM signin_failures WHERE last_failure_ms <= ?1 AND locked_until_ms <= ?2",
-        params![now_ms - FAILURE_WINDOW_MS, now_ms],
-    )?;
+    let own = row_locked_until(conn, &address_key(person_id, client), now_ms)?;
+    let all = row_locked_until(conn, person_id, now_ms)?;
+    Ok(own.max(all))
+}
+
+/// Counts one failure under `key`; locks it after `limit` failures in a row, each within
+/// [`FAILURE_WINDOW_MS`] of the one before. Returns the end of a lockout this started.
+fn bump(conn: &Connection, key: &str, limit: i64, now_ms: i64) -> rusqlite::Result<Option<i64>> {
     let row: Option<(i64, i64)> = conn
-        .query_row(
-            "SELECT failures, last_failure_ms FROM signin_failures WHERE person_id = ?1",
-            [person_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT failures, last_failure_ms FROM signin_failures WHERE person_id = ?1", [key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let earlier = match row {
         Some((n, last)) if last > now_ms - FAILURE_WINDOW_MS => n,
         _ => 0,
     };
     let failures = earlier + 1;
-    let (failures, locked_until) =
-        if failures >= FAILURES_BEFORE_LOCKOUT { (0, now_ms + LOCKOUT_MS) } else { (failures, 0) };
+    let (failures, locked_until) = if failures >= limit { (0, now_ms + LOCKOUT_MS) } else { (failures, 0) };
     conn.execute(
         "INSERT OR REPLACE INTO signin_failures (person_id, failures, last_failure_ms, locked_until_ms)
          VALUES (?1, ?2, ?3, ?4)",
-        params![person_id, failures, now_ms, locked_until],
+        params![key, failures, now_ms, locked_until],
     )?;
     Ok((locked_until > 0).then_some(locked_until))
 }
 
-/// Every id locked out at `now_ms`, with the end of its lockout.
+/// Counts a failed password for `person_id` (known or not: unknown ids lock out the same way,
+/// so lockouts reveal nothing) from `client`. Returns the end of the lockout this failure
+/// started for `client`, if any.
+pub(crate) fn record_failure(
+    conn: &Connection,
+    person_id: &str,
+    client: &str,
+    now_ms: i64,
+) -> rusqlite::Result<Option<i64>> {
+    conn.execute(
+        "DELETE FROM signin_failures WHERE last_failure_ms <= ?1 AND locked_until_ms <= ?2",
+        params![now_ms - FAILURE_WINDOW_MS, now_ms],
+    )?;
+    // At most two rows per failure of the last window stay (and the lockouts): older ones go
+    // above.
+    let own = bump(conn, &address_key(person_id, client), FAILURES_BEFORE_LOCKOUT, now_ms)?;
+    let all = bump(conn, person_id, ACCOUNT_FAILURES_BEFORE_LOCKOUT, now_ms)?;
+    Ok(own.max(all))
+}
+
+/// Every id locked out at `now_ms` (for some address or for everyone), with the latest end of
+/// its lockouts.
 pub(crate) fn lockouts(
     conn: &Connection,
     now_ms: i64,
 ) -> rusqlite::Result<std::collections::HashMap<String, i64>> {
     let mut stmt =
         conn.prepare("SELECT person_id, locked_until_ms FROM signin_failures WHERE locked_until_ms > ?1")?;
-    let rows = stmt.query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    let rows = stmt.query_map([now_ms], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = std::collections::HashMap::new();
+    for row in rows {
+        let (key, until) = row?;
+        let id = key.split(ADDRESS_SEP).next().unwrap_or_default().to_string();
+        let e = out.entry(id).or_insert(until);
+        *e = (*e).max(until);
+    }
+    Ok(out)
 }
 
+/// Forgets every failed password of the id, from every address (an administrator's unlock).
 pub(crate) fn clear_failures(conn: &Connection, person_id: &str) -> rusqlite::Result<()> {
+    let prefix = address_key(person_id, "");
+    conn.execute(
+        "DELETE FROM signin_failures WHERE person_id = ?1 OR substr(person_id, 1, length(?2)) = ?2",
+        params![person_id, prefix],
+    )?;
+    Ok(())
+}
+
+/// After a successful sign-in: forgets the id's count across addresses and, when it is known,
+/// the count of the address she signed in from. Other addresses' counts run out by themselves.
+pub(crate) fn clear_after_sign_in(
+    conn: &Connection,
+    person_id: &str,
+    client: Option<&str>,
+) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM signin_failures WHERE person_id = ?1", [person_id])?;
+    if let Some(client) = client {
+        conn.execute("DELETE FROM signin_failures WHERE person_id = ?1", [address_key(person_id, client)])?;
+    }
     Ok(())
 }
 

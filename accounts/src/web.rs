@@ -122,6 +122,21 @@ where
     }
 }
 
+/// The client's IP address when the server passes it (`into_make_service_with_connect_info`),
+/// so wrong passwords are counted per address; `None` when it does not (a router called
+/// directly, a server started without it). Never rejects.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddr(info.map(|c| c.0.ip())))
+    }
+}
+
 async fn current(parts: &Parts, accounts: &Accounts) -> Result<Option<(Session, Actor)>, crate::StoreError> {
     match session_token(&parts.headers, &accounts.config().cookie_name) {
         Some(token) => accounts.session(&token).await,
@@ -304,9 +319,13 @@ struct PasswordForm {
     next: String,
 }
 
-async fn signin_password(State(accounts): State<Accounts>, Form(f): Form<PasswordForm>) -> Response {
+async fn signin_password(
+    State(accounts): State<Accounts>,
+    ClientAddr(client): ClientAddr,
+    Form(f): Form<PasswordForm>,
+) -> Response {
     let next = safe_next(&f.next);
-    match accounts.sign_in_password(&f.id, &f.password).await {
+    match accounts.sign_in_password_from(&f.id, &f.password, client).await {
         Ok(session) => signed_in_redirect(&accounts, &session, &next),
         Err(e) => failed_page(&accounts, &e, &next, f.id.trim(), Tab::Password),
     }

@@ -426,3 +426,98 @@ async fn codes_survive_a_restart_of_the_service() {
     .unwrap();
     again.sign_in_code("li-01", &code).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_storm_from_one_address_locks_that_address_only_and_all_addresses_together_stay_bounded() {
+    let n = node();
+    n.accounts.create_person(&officer("li-01"), Some(PASSWORD)).await.unwrap();
+    let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+    let wrong = |from: &'static str| {
+        let accounts = n.accounts.clone();
+        async move { accounts.sign_in_password_from("li-01", "wrong-password", ip(from)).await.unwrap_err() }
+    };
+    // One host guesses: after five it is locked out, however long it keeps going.
+    for i in 1..=FAILURES_BEFORE_LOCKOUT * 4 {
+        let e = wrong("10.0.0.1").await;
+        if i < FAILURES_BEFORE_LOCKOUT {
+            assert!(matches!(e, SignInError::BadPassword), "failure {i}: {e}");
+        } else {
+            assert!(matches!(e, SignInError::Locked { .. }), "failure {i}: {e}");
+        }
+        n.clock.advance_ms(1000);
+    }
+    assert!(matches!(
+        n.accounts.sign_in_password_from("li-01", PASSWORD, ip("10.0.0.1")).await,
+        Err(SignInError::Locked { .. })
+    ));
+    // ... and so is its whole IPv6 /64 when it guesses over IPv6.
+    for _ in 0..FAILURES_BEFORE_LOCKOUT {
+        wrong("2001:db8:1:2::1").await;
+    }
+    assert!(matches!(
+        n.accounts.sign_in_password_from("li-01", PASSWORD, ip("2001:db8:1:2::99")).await,
+        Err(SignInError::Locked { .. })
+    ));
+    // She signs in from another address; the guessing host stays locked out.
+    n.accounts.sign_in_password_from("li-01", PASSWORD, ip("10.0.0.2")).await.unwrap();
+    assert!(matches!(
+        n.accounts.sign_in_password_from("li-01", PASSWORD, ip("10.0.0.1")).await,
+        Err(SignInError::Locked { .. })
+    ));
+
+    // Many hosts together: the fiftieth failure in a row locks the id for every address.
+    const HOSTS: [&str; 10] = [
+        "10.1.0.1",
+        "10.1.0.2",
+        "10.1.0.3",
+        "10.1.0.4",
+        "10.1.0.5",
+        "10.1.0.6",
+        "10.1.0.7",
+        "10.1.0.8",
+        "10.1.0.9",
+        "10.1.0.10",
+    ];
+    assert_eq!(HOSTS.len() as i64 * (FAILURES_BEFORE_LOCKOUT - 1), 40);
+    for host in HOSTS {
+        for _ in 1..FAILURES_BEFORE_LOCKOUT {
+            assert!(matches!(wrong(host).await, SignInError::BadPassword), "{host}");
+            n.clock.advance_ms(1000);
+        }
+    }
+    const MORE: [&str; 10] = [
+        "10.2.0.1",
+        "10.2.0.2",
+        "10.2.0.3",
+        "10.2.0.4",
+        "10.2.0.5",
+        "10.2.0.6",
+        "10.2.0.7",
+        "10.2.0.8",
+        "10.2.0.9",
+        "10.2.0.10",
+    ];
+    for (i, host) in MORE.iter().enumerate() {
+        let e = wrong(host).await;
+        if i + 1 < MORE.len() {
+            assert!(matches!(e, SignInError::BadPassword), "{host}: {e}");
+        } else {
+            let SignInError::Locked { until_ms } = e else { panic!("the fiftieth failure locks: {e}") };
+            assert_eq!(until_ms, n.clock.now() + LOCKOUT_MS);
+        }
+        n.clock.advance_ms(1000);
+    }
+    assert_eq!(ACCOUNT_FAILURES_BEFORE_LOCKOUT, 50);
+    let checks = n.accounts.password_checks();
+    assert!(matches!(
+        n.accounts.sign_in_password_from("li-01", PASSWORD, ip("10.3.0.1")).await,
+        Err(SignInError::Locked { .. })
+    ));
+    assert_eq!(n.accounts.password_checks(), checks, "refused before hashing");
+    assert!(n.accounts.lockouts().await.unwrap().contains_key("li-01"));
+    // The lockout ends by itself; an administrator's unlock clears every address too.
+    n.clock.advance_ms(LOCKOUT_MS);
+    n.accounts.sign_in_password_from("li-01", PASSWORD, ip("10.3.0.1")).await.unwrap();
+    n.accounts.clear_lockout("li-01").await.unwrap();
+    n.accounts.sign_in_password_from("li-01", PASSWORD, ip("10.0.0.1")).await.unwrap();
+}

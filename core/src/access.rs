@@ -146,13 +146,13 @@ pub fn authorize(actor: &Actor, action: Action, case: &CaseDoc, state: &CaseStat
             }
         }
         Action::ViewPhone => {
-            // The county centre phones the farmer back; the officer knows the farmer. Nobody
-            // above the county sees the number (it does not even reach their nodes).
+            // The county centre phones the farmer back (follow-up calls), so its staff see the
+            // number in clear. Officers and experts see it masked, as the kiosk shows it; nobody
+            // above the county sees it (it does not even reach their nodes).
             if !in_region {
                 return Err(Denied::OutOfRegion);
             }
             match actor.role {
-                Role::Officer => Ok(()),
                 Role::Staff | Role::Admin if actor.region.level() == RegionLevel::County => Ok(()),
                 _ => Err(Denied::Role),
             }

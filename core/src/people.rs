@@ -36,7 +36,7 @@ pub enum Role {
     Officer,
     /// 科技特派员: answers the cases assigned to her.
     Expert,
-    /// 运营中心工作人员: triage, dispatch and follow-up at a county, city or province centre.
+    /// 运管中心工作人员: triage, dispatch and follow-up at a county, city or province centre.
     Staff,
     /// 管理员: manages people and settings of her region, and may do what staff do.
     Admin,
@@ -63,7 +63,8 @@ impl Role {
         let s = s.trim();
         Role::from_code(s).or_else(|| Role::ALL.into_iter().find(|r| r.name_zh() == s)).or(match s {
             "科技特派员" | "特派员" => Some(Role::Expert),
-            "运营人员" | "工作人员" => Some(Role::Staff),
+            // Older spreadsheets and templates name the centre 运营中心.
+            "运营人员" | "工作人员" | "运营中心人员" | "运管人员" => Some(Role::Staff),
             _ => None,
         })
     }
@@ -72,7 +73,7 @@ impl Role {
         match self {
             Role::Officer => "信息员",
             Role::Expert => "专家",
-            Role::Staff => "运营中心人员",
+            Role::Staff => "运管中心人员",
             Role::Admin => "管理员",
         }
     }
@@ -152,7 +153,7 @@ impl PersonError {
         match self {
             PersonError::Required(f) => format!("请填写{}", field_zh(f)),
             PersonError::TooLong(f) => format!("{}太长", field_zh(f)),
-            PersonError::Role(r) => format!("未知的角色“{r}”（应为 信息员/专家/运营中心人员/管理员）"),
+            PersonError::Role(r) => format!("未知的角色“{r}”（应为 信息员/专家/运管中心人员/管理员）"),
             PersonError::Industry(i) => format!("未知的产业“{i}”"),
             PersonError::Availability(a) => format!("未知的状态“{a}”（应为 可接单/忙碌/外出）"),
             PersonError::Region(_) => "地区代码无效".into(),

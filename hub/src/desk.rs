@@ -127,16 +127,71 @@ pub fn fmt_time(ms: i64) -> String {
     cst.timestamp_millis_opt(ms).single().map(|t| t.format("%m-%d %H:%M").to_string()).unwrap_or_default()
 }
 
-fn fmt_left(left_ms: i64) -> String {
-    let m = left_ms.abs() / MINUTE_MS;
-    let text = if m >= 24 * 60 {
+fn fmt_span(ms: i64) -> String {
+    let m = ms.abs() / MINUTE_MS;
+    if m >= 24 * 60 {
         format!("{} 天 {} 小时", m / (24 * 60), (m % (24 * 60)) / 60)
     } else if m >= 60 {
         format!("{} 小时 {} 分", m / 60, m % 60)
     } else {
         format!("{m} 分钟")
-    };
-    if left_ms < 0 { format!("超时 {text}") } else { format!("剩余 {text}") }
+    }
+}
+
+/// A deadline as the wall clock shows it in Sichuan (UTC+8): "12月8日 09:30".
+fn fmt_deadline(ms: i64) -> String {
+    use chrono::TimeZone;
+    let Some(cst) = chrono::FixedOffset::east_opt(8 * 3600) else { return "-".into() };
+    cst.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%-m月%-d日 %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// Triage and answer clocks count working time only; the follow-up clock counts calendar time.
+fn counts_working_time(kind: &str) -> bool {
+    ClockKind::from_code(kind) != Some(ClockKind::FollowUp)
+}
+
+/// What is left of a clock (of kind `kind`, due at `due_ms`), in the time that clock counts:
+/// "剩余工作时间 2 小时 5 分", "剩余 6 天 3 小时", "已超时 20 分钟（工作时间）".
+fn fmt_remaining(policy: &ServicePolicy, kind: &str, due_ms: i64, now: i64) -> String {
+    let working = counts_working_time(kind);
+    if due_ms < now {
+        let over = if working { policy.working_between(due_ms, now) } else { now - due_ms };
+        match (over < MINUTE_MS, working) {
+            (true, _) => "已超时".into(),
+            (false, true) => format!("已超时 {}（工作时间）", fmt_span(over)),
+            (false, false) => format!("已超时 {}", fmt_span(over)),
+        }
+    } else if working {
+        format!("剩余工作时间 {}", fmt_span(policy.working_between(now, due_ms)))
+    } else {
+        format!("剩余 {}", fmt_span(due_ms - now))
+    }
+}
+
+/// The deadline first, then what is left of it (for the queue tables).
+fn due_cell(policy: &ServicePolicy, kind: &str, due_ms: i64, now: i64) -> Markup {
+    html! {
+        td.due { b { "截止 " (fmt_deadline(due_ms)) } br; small { (fmt_remaining(policy, kind, due_ms, now)) } }
+    }
+}
+
+/// "按工作时间 08:00–18:00 计" for the working-time clocks, "按自然日计" for follow-up.
+fn counting_zh(policy: &ServicePolicy, kind: ClockKind) -> String {
+    if kind == ClockKind::FollowUp {
+        return "按自然日计".into();
+    }
+    let h = &policy.hours;
+    let days = if h.days.iter().all(|d| *d) { String::new() } else { "工作日 ".into() };
+    format!(
+        "按工作时间（{days}{:02}:{:02}–{:02}:{:02}）计",
+        h.start_min / 60,
+        h.start_min % 60,
+        h.end_min / 60,
+        h.end_min % 60
+    )
 }
 
 fn industry_zh(code: &str) -> &'static str {
@@ -176,7 +231,7 @@ fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
                                     a href="/desk/settings" { "时限设置" }
                                 a href="/desk/audit" { "审计记录" }
                                 }
-                                a href="/" { "同步状态" }
+                                a href="/status" { "同步状态" }
                             }
                         }
                         span.who data-testid="who" { (a.name) "（" (a.role.name_zh()) " · " (region_zh(a.region.as_str())) "）" }
@@ -212,13 +267,13 @@ async fn home(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Marku
             section.card.urgent data-testid="urgent" {
                 h2 { "超时与临期" }
                 table {
-                    thead { tr { th { "环节" } th { "时限" } th { "地点" } th { "问题" } th { "" } } }
+                    thead { tr { th { "环节" } th { "截止时间" } th { "地点" } th { "问题" } th { "" } } }
                     tbody {
                         @for r in &urgent {
                             @let left = r.due_ms - now;
                             tr class=(if left < 0 { "late" } else { "soon" }) {
                                 td { (ClockKind::from_code(&r.kind).map(ClockKind::name_zh).unwrap_or("")) }
-                                td.due { (fmt_left(left)) }
+                                (due_cell(&policy, &r.kind, r.due_ms, now))
                                 td { (region_zh(&r.case.region_code)) " " (r.case.village_name) }
                                 td { b { (r.case.subject) } " " (r.case.description.chars().take(40).collect::<String>()) }
                                 td { a.button href=(format!("/desk/cases/{}", r.case.id)) { "处理" } }
@@ -291,26 +346,42 @@ pub fn queue_sections(
     now: i64,
 ) -> Markup {
     html! {
-        (queue_table("待分诊（按时限排序，分诊时限 " , policy.triage_ms, triage, now, "triage-queue"))
-        (queue_table("待专家答复（响应时限 ", policy.response_ms, response, now, "response-queue"))
-        (queue_table("待回访（回访时限 ", policy.followup_ms, followup, now, "followup-queue"))
+        (queue_table("待分诊", "分诊时限", policy, ClockKind::Triage, triage, now, "triage-queue"))
+        (queue_table("待专家答复", "答复时限", policy, ClockKind::Response, response, now, "response-queue"))
+        (queue_table("待回访", "回访时限", policy, ClockKind::FollowUp, followup, now, "followup-queue"))
     }
 }
 
-pub fn queue_table(title: &str, limit_ms: i64, rows: &[QueueRow], now: i64, testid: &str) -> Markup {
+/// One queue, by deadline: the heading says the limit and how its clock counts (working
+/// time or calendar days); each row shows the wall-clock deadline, then what is left.
+pub fn queue_table(
+    title: &str,
+    limit_zh: &str,
+    policy: &ServicePolicy,
+    kind: ClockKind,
+    rows: &[QueueRow],
+    now: i64,
+    testid: &str,
+) -> Markup {
+    let limit_ms = match kind {
+        ClockKind::Triage => policy.triage_ms,
+        ClockKind::Response => policy.response_ms,
+        ClockKind::FollowUp => policy.followup_ms,
+    };
     html! {
         section.card {
-            h2 { (title) (fmt_limit(limit_ms)) "）" }
+            h2 { (title) }
+            p.muted data-testid=(format!("{testid}-limit")) { "按截止时间排序 · " (limit_zh) " " (fmt_limit(limit_ms)) "，" (counting_zh(policy, kind)) }
             @if rows.is_empty() {
                 p.muted { "暂无" }
             } @else {
                 table data-testid=(testid) {
-                    thead { tr { th { "时限" } th { "地点" } th { "产业" } th { "问题" } th { "专家" } th { "" } } }
+                    thead { tr { th { "截止时间" } th { "地点" } th { "产业" } th { "问题" } th { "专家" } th { "" } } }
                     tbody {
                         @for r in rows {
                             @let left = r.due_ms - now;
-                            tr class=(if left < 0 { "late" } else if left < 15 * MINUTE_MS { "soon" } else { "" }) {
-                                td.due { (fmt_left(left)) br; small { "截止 " (fmt_time(r.due_ms)) } }
+                            tr class=(if left < 0 { "late" } else if left < policy.warn_ms { "soon" } else { "" }) {
+                                (due_cell(policy, &r.kind, r.due_ms, now))
                                 td { (region_zh(&r.case.region_code)) " " (r.case.village_name) }
                                 td { (industry_zh(&r.case.industry)) }
                                 td { b { (r.case.subject) } " " (r.case.description.chars().take(40).collect::<String>()) }
@@ -453,12 +524,41 @@ async fn case_page(
     let up_targets: Vec<(String, &str)> = {
         let mut v = Vec::new();
         if s.centre.len() > 4 {
-            v.push((s.centre[..4].to_string(), "上报市州运营中心"));
+            v.push((s.centre[..4].to_string(), "上报市州运管中心"));
         }
         if s.centre.len() > 2 {
-            v.push(("51".to_string(), "上报省运营中心"));
+            v.push(("51".to_string(), "上报省运管中心"));
         }
         v
+    };
+    // The expert's answers since she was (last) assigned: once she has answered, the page
+    // confirms it instead of showing the empty form again.
+    let my_answers: Vec<&yizhan_core::Event> = if actor.role == Role::Expert {
+        let events = c.ordered_events();
+        let live = |e: &yizhan_core::Event| !s.ignored_events.contains(&e.id);
+        let since = events
+            .iter()
+            .rposition(|e| live(e) && e.kind() == EventKind::Assigned && e.target == actor.person_id)
+            .map_or(0, |i| i + 1);
+        events[since..]
+            .iter()
+            .copied()
+            .filter(|e| live(e) && e.kind() == EventKind::Answered && e.actor == actor.person_id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let answer_form_markup = |button: &str, placeholder: &str| {
+        let limits = yizhan_media::Limits::default();
+        html! {
+            form method="post" action=(yizhan_web::action(&format!("/desk/cases/{}/answer", c.id))) enctype="multipart/form-data" data-upload {
+                textarea name="text" rows="6" required maxlength="4000" placeholder=(placeholder) data-testid="answer-text" {}
+                label { "照片（可选，最多 " (ANSWER_PHOTOS_MAX) " 张） " input type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple data-testid="answer-photos"; }
+                label { "视频（可选，1 段，不超过 " (limits.video_duration_ms_max / 60_000) " 分钟、" (limits.video_bytes_max / 1024 / 1024) " MB） " input type="file" name="video" accept="video/*" data-testid="answer-video"; }
+                div.progress hidden data-testid="upload-progress" { div.bar {} span.label { "上传中…" } }
+                button.primary type="submit" data-testid="answer-submit" { (button) }
+            }
+        }
     };
     let body = html! {
         section.card {
@@ -480,11 +580,23 @@ async fn case_page(
                 @if s.travel_cost_fen > 0 { " · 差旅费 " (format!("{:.2}", s.travel_cost_fen as f64 / 100.0)) " 元" }
                 @if let Some(r) = s.rating { " · 评分 " b data-testid="rating" { (r) " 星" } } }
         }
+        @if !my_answers.is_empty() {
+            section.card.done data-testid="answer-submitted" {
+                h2 { "✓ 已提交：您的答复" }
+                @for e in &my_answers {
+                    p.muted { "提交于 " (fmt_time(e.at_ms))
+                        @if !e.target.is_empty() { " · 附照片或视频 " (e.target.split(',').count()) " 个" } }
+                    p.text { (e.text) }
+                }
+                p.muted { "答复已保存，会同步到驿站，由信息员转告农户；无需重复提交。" }
+            }
+        }
         @if !d.clocks.is_empty() {
             section.card {
                 h2 { "服务时限（本中心时钟）" }
+                p.muted { "分诊和答复时限" (counting_zh(&d.policy, ClockKind::Triage)) "，回访时限按自然日计；截止时间为北京时间。" }
                 table data-testid="clocks" {
-                    thead { tr { th { "环节" } th { "开始" } th { "截止" } th { "状态" } } }
+                    thead { tr { th { "环节" } th { "开始" } th { "截止时间" } th { "状态" } } }
                     tbody {
                         @for k in &d.clocks {
                             @let (kind, start, due, stop) = (&k.kind, &k.started_ms, &k.due_ms, &k.stopped_ms);
@@ -492,8 +604,8 @@ async fn case_page(
                             tr class=(if st.is_breach() { "late" } else if st == ClockState::NearlyDue { "soon" } else { "" }) {
                                 td { (ClockKind::from_code(kind).map(ClockKind::name_zh).unwrap_or("")) }
                                 td { (fmt_time(*start)) }
-                                td { (fmt_time(*due)) }
-                                td { (st.name_zh()) @if stop.is_none() { " · " (fmt_left(due - now)) } }
+                                td { b { (fmt_deadline(*due)) } }
+                                td { (st.name_zh()) @if stop.is_none() { " · " (fmt_remaining(&d.policy, kind, *due, now)) } }
                             }
                         }
                     }
@@ -506,16 +618,26 @@ async fn case_page(
                 @if yizhan_core::ranking::suggest_escalation(&s.centre, &d.suggestions) {
                     p.warn data-testid="suggest-escalation" { "本级没有对口的专家，建议上报上级中心。" }
                 }
-                @if d.suggestions.is_empty() { p.muted { "没有可分派的专家" } }
+                // The expert already assigned is not offered again; experts of another industry
+                // stay on the list (a county may have none of the case's) but are marked and
+                // demoted to a plain button.
+                @let offered: Vec<_> = d.suggestions.iter().filter(|sg| s.expert.as_deref() != Some(sg.person_id.as_str())).collect();
+                @if offered.is_empty() { p.muted { "没有可分派的专家" } }
                 ol.suggest data-testid="suggestions" {
-                    @for sg in &d.suggestions {
-                        li {
+                    @for sg in &offered {
+                        li class=(if sg.industry_match { "match" } else { "nomatch" }) {
                             form.inline method="post" action=(act) {
                                 input type="hidden" name="kind" value="assigned";
                                 input type="hidden" name="target" value=(sg.person_id);
-                                button.primary type="submit" data-expert=(sg.person_id) disabled[s.expert.as_deref() == Some(sg.person_id.as_str())] { "分派" }
+                                button type="submit" class=(if sg.industry_match { "primary" } else { "secondary" }) data-expert=(sg.person_id) { "分派" }
                             }
                             b { (sg.name) } " "
+                            @if sg.industry_match { span.tag.ok data-testid="industry-match" { "行业对口" } }
+                            @else { span.tag.no data-testid="industry-mismatch" { "行业不符" } }
+                            " "
+                            @if sg.speciality_hits.is_empty() { span.tag.no { "专长不符" } }
+                            @else { span.tag.ok { "专长相符：" (sg.speciality_hits.join("、")) } }
+                            " "
                             span.muted { (sg.reasons_zh.join(" · ")) }
                         }
                     }
@@ -536,14 +658,16 @@ async fn case_page(
         }
         @if may(EventKindCode::Answered) {
             section.card {
-                h2 { "专家答复" }
-                @let limits = yizhan_media::Limits::default();
-                form method="post" action=(yizhan_web::action(&format!("/desk/cases/{}/answer", c.id))) enctype="multipart/form-data" data-upload {
-                    textarea name="text" rows="6" required maxlength="4000" placeholder="诊断与处理建议" data-testid="answer-text" {}
-                    label { "照片（可选，最多 " (ANSWER_PHOTOS_MAX) " 张） " input type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple data-testid="answer-photos"; }
-                    label { "视频（可选，1 段，不超过 " (limits.video_duration_ms_max / 60_000) " 分钟、" (limits.video_bytes_max / 1024 / 1024) " MB） " input type="file" name="video" accept="video/*" data-testid="answer-video"; }
-                    div.progress hidden data-testid="upload-progress" { div.bar {} span.label { "上传中…" } }
-                    button.primary type="submit" data-testid="answer-submit" { "提交答复" }
+                @if my_answers.is_empty() {
+                    h2 { "专家答复" }
+                    (answer_form_markup("提交答复", "诊断与处理建议"))
+                } @else {
+                    // Answered already: a further answer is allowed (a supplement), but only
+                    // on purpose, not as the empty form that invites a second submission.
+                    details data-testid="answer-more" {
+                        summary { "补充答复（仅在需要补充说明时使用，原答复不会被替换）" }
+                        (answer_form_markup("提交补充答复", "补充说明"))
+                    }
                 }
                 @if may(EventKindCode::OnSiteRequested) {
                     form method="post" action=(act) {
@@ -950,7 +1074,7 @@ async fn export_page(SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
                 button.primary type="submit" name="format" value="xlsx" data-testid="export-xlsx" { "导出 Excel" }
                 button type="submit" name="format" value="csv" data-testid="export-csv" { "导出 CSV" }
             }
-            p.muted { "只导出您的管辖范围。农户电话默认打码；只有县级中心可以导出完整电话（用于回访）。" }
+            p.muted { "只导出您的管辖范围。农户电话默认打码；只有县运管中心可以导出完整电话（用于回访）。" }
         }
     };
     Ok(page("导出", Some(&actor), body))
@@ -1555,4 +1679,6 @@ td{border:0;padding:3px 0}td:empty{display:none}td button,td .button,td form.inl
 label{display:block;margin-right:0}input,select{width:100%}textarea{min-height:96px}.filters>*{margin:4px 0}
 .photos img{height:96px}ol.suggest,ol.timeline{padding-left:20px}
 }
+.tag{font-size:15px;border-radius:6px;padding:1px 8px}.tag.ok{background:#e8f5e9;color:var(--green)}.tag.no{background:#fff3e0;color:var(--warn)}
+ol.suggest li.nomatch{color:#555}.card.done{border-color:#a5d6a7;background:#f1f8f1}
 ";

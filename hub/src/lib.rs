@@ -1,6 +1,7 @@
 //! The hub node: accepts its children (kiosks, or lower hubs) over QUIC, dials its own parent
-//! when it has one, so one binary serves county, city and province. A small web page lists
-//! the children with their last contact, backlog and errors.
+//! when it has one, so one binary serves county, city and province. Its home page sends staff
+//! and experts who are signed in to the desk; a status page (`/status`, `/api/hub`) shows
+//! anyone the sync state and counts, never a person's data or a case's text.
 
 pub mod desk;
 pub mod enrol;
@@ -202,10 +203,18 @@ pub struct HubView {
     pub scope: String,
     pub scope_name: String,
     pub cases: i64,
+    /// Cases by status code (`awaiting_triage`, ...): counts only, shown without sign-in.
+    pub cases_by_status: Vec<StatusCount>,
     pub parent: Option<SyncStatus>,
     pub children: Vec<ChildView>,
-    /// The latest cases that reached this hub.
-    pub recent: Vec<yizhan_store::CaseRow>,
+}
+
+/// How many cases at this hub have one status.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusCount {
+    pub status: String,
+    pub name_zh: String,
+    pub cases: i64,
 }
 
 impl Hub {
@@ -217,18 +226,29 @@ impl Hub {
             };
             map.iter().map(|(id, c)| (id.clone(), c.scope.clone(), c.status.get())).collect()
         };
-        let (cases, rows, recent) = self
+        let (cases, by_status, rows) = self
             .store
             .call(move |db| {
                 let cases = db.count_cases(&CaseFilter::default())?;
-                let recent = db.list_cases(&CaseFilter { limit: 20, ..Default::default() })?;
+                let mut by_status = Vec::new();
+                for s in yizhan_core::Status::ALL {
+                    let filter = CaseFilter { status: Some(s.code().to_string()), ..Default::default() };
+                    let n = db.count_cases(&filter)?;
+                    if n > 0 {
+                        by_status.push(StatusCount {
+                            status: s.code().into(),
+                            name_zh: s.name_zh().into(),
+                            cases: n,
+                        });
+                    }
+                }
                 let mut rows = Vec::new();
                 for (id, scope, link) in children {
                     let backlog_docs = db.backlog_docs(&id, &scope)?;
                     let last_contact_ms = db.peer_last_contact_ms(&id)?;
                     rows.push(ChildView { node_id: id, scope, link, last_contact_ms, backlog_docs });
                 }
-                Ok((cases, rows, recent))
+                Ok((cases, by_status, rows))
             })
             .await?;
         Ok(HubView {
@@ -241,9 +261,9 @@ impl Hub {
                 name => name,
             },
             cases,
+            cases_by_status: by_status,
             parent: self.parent_status.as_ref().map(SyncStatusHandle::get),
             children: rows,
-            recent,
         })
     }
 }
@@ -286,7 +306,8 @@ fn router(hub: Hub) -> Router {
     Router::new()
         .merge(desk::routes())
         .merge(yizhan_accounts::router())
-        .route("/", get(page))
+        .route("/", get(home))
+        .route("/status", get(page))
         .route("/api/hub", get(api))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .with_state(hub.clone())
@@ -332,8 +353,68 @@ fn link_zh(link: &LinkState) -> (String, &'static str) {
     }
 }
 
+/// The centre's name in the UI: the region's name and 运管中心 (蒲江县运管中心).
+pub fn centre_name_zh(scope: &str) -> String {
+    let name = yizhan_core::regions().get(scope).map(|r| r.name.clone()).unwrap_or_default();
+    format!("{name}运管中心")
+}
+
+/// The hub's home: staff, administrators and experts who are signed in work at the desk;
+/// anyone else sees what the centre is, its counts and its sync state (no person's data).
+async fn home(
+    State(hub): State<Hub>,
+    signed_in: Option<yizhan_accounts::SignedIn>,
+) -> Result<axum::response::Response, axum::http::StatusCode> {
+    use axum::response::IntoResponse;
+    if let Some(yizhan_accounts::SignedIn(actor)) = &signed_in
+        && (actor.is_centre() || actor.role == yizhan_core::Role::Expert)
+    {
+        return Ok(axum::response::Redirect::to("/desk").into_response());
+    }
+    let v = hub.view().await.map_err(|e| {
+        tracing::error!(error = %e, "hub view");
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+    })?;
+    let centre = centre_name_zh(&v.scope);
+    let synced = v.children.iter().filter(|c| matches!(c.link.link, LinkState::Synced)).count();
+    Ok(html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (centre) }
+                style { (maud::PreEscaped(HUB_CSS)) }
+            }
+            body {
+                h1 { (centre) }
+                p { (v.scope_name) }
+                p { a.button href="/desk" data-testid="desk-link" { "工作人员和专家登录 → 运营工作台" } }
+                h2 { "概况" }
+                (counts(&v))
+                p { "下级驿站和中心 " (v.children.len()) " 个，已同步 " (synced) " 个 · "
+                    a href="/status" data-testid="status-link" { "查看同步状态" } }
+            }
+        }
+    }
+    .into_response())
+}
+
+/// Case counts by status (no case's content).
+fn counts(v: &HubView) -> Markup {
+    html! {
+        p { "案例共 " b data-testid="hub-cases" { (v.cases) } " 个"
+            @for s in &v.cases_by_status { " · " (s.name_zh) " " (s.cases) } }
+    }
+}
+
+/// The sync state of this centre's links, for staff and anyone checking the network.
 async fn page(State(hub): State<Hub>) -> Result<Markup, axum::http::StatusCode> {
-    let v = hub.view().await.map_err(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR)?;
+    let v = hub.view().await.map_err(|e| {
+        tracing::error!(error = %e, "hub view");
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+    })?;
+    let centre = centre_name_zh(&v.scope);
     Ok(html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -341,26 +422,31 @@ async fn page(State(hub): State<Hub>) -> Result<Markup, axum::http::StatusCode> 
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta http-equiv="refresh" content="5";
-                title { "运管中心 · " (v.node_id) }
+                title { "同步状态 · " (centre) }
                 style { (maud::PreEscaped(HUB_CSS)) }
             }
             body {
-                h1 { "运管中心同步状态" }
-                p { a href="/desk" data-testid="desk-link" { "进入运营工作台（分诊、专家、回访、导出）→" } }
-                p { (v.scope_name) "（" (v.scope) "） · 节点 " (v.node_id) " · 案例 " b data-testid="hub-cases" { (v.cases) } " 个" }
+                h1 { (centre) "同步状态" }
+                p { a href="/desk" data-testid="desk-link" { "运营工作台" } " · " a href="/" { "首页" } }
+                p { (v.scope_name) "（区划代码 " (v.scope) "） · 节点编号 " (v.node_id) }
+                (counts(&v))
                 @if let Some(p) = &v.parent {
                     @let (text, class) = link_zh(&p.link);
-                    p { "上级 " (p.peer) "：" span class=(class) { (text) } " · 最近同步 " (fmt_ms(p.last_synced_at_ms)) }
+                    p data-testid="parent" { "上级中心（节点编号 " (p.peer) "）：" span class=(class) { (text) } " · 最近同步 " (fmt_ms(p.last_synced_at_ms)) }
+                } @else {
+                    p data-testid="parent" { "上级中心：无（本中心为最高一级）" }
                 }
-                h2 { "下级节点（" (v.children.len()) "）" }
-                table {
-                    thead { tr { th { "节点" } th { "范围" } th { "状态" } th { "最近联系" } th { "待发文档" } th { "本次收/发" } th { "待收文件" } th { "本次收文件" } } }
+                h2 { "下级驿站和中心（" (v.children.len()) "）" }
+                @if v.children.is_empty() { p { "暂无下级连接" } }
+                @else {
+                table data-testid="children" {
+                    thead { tr { th { "地区" } th { "节点编号" } th { "状态" } th { "最近联系" } th { "待发文档" } th { "本次收/发文档" } th { "待收文件" } th { "本次收文件" } } }
                     tbody {
                         @for c in &v.children {
                             @let (text, class) = link_zh(&c.link.link);
                             tr {
+                                td { (region_name_zh(&c.scope)) }
                                 td { (c.node_id) }
-                                td { (yizhan_core::regions().path_name(&c.scope)) }
                                 td class=(class) { (text) }
                                 td { (fmt_ms(c.last_contact_ms)) }
                                 td { (c.backlog_docs) }
@@ -371,28 +457,23 @@ async fn page(State(hub): State<Hub>) -> Result<Markup, axum::http::StatusCode> 
                         }
                     }
                 }
-                h2 { "最近到达的案例" }
-                table data-testid="recent-cases" {
-                    thead { tr { th { "登记时间" } th { "地点" } th { "作物或畜禽" } th { "问题" } th { "状态" } } }
-                    tbody {
-                        @for c in &v.recent {
-                            tr {
-                                td { (fmt_ms(Some(c.created_at_ms))) }
-                                td { (yizhan_core::regions().path_name(&c.region_code)) " " (c.village_name) }
-                                td { (c.subject) }
-                                td { (c.description.chars().take(40).collect::<String>()) }
-                                td { (yizhan_core::Status::from_code(&c.status).map(yizhan_core::Status::name_zh).unwrap_or("")) }
-                            }
-                        }
-                    }
                 }
             }
         }
     })
 }
 
+fn region_name_zh(code: &str) -> String {
+    let r = yizhan_core::regions();
+    match r.path_name(code) {
+        p if p.is_empty() => r.get(code).map(|x| x.name.clone()).unwrap_or_else(|| code.to_string()),
+        p => p,
+    }
+}
+
 const HUB_CSS: &str = "body{font:18px/1.6 'Noto Sans CJK SC',sans-serif;margin:20px;background:#f4f6f1}
 table{border-collapse:collapse;background:#fff;width:100%}th,td{border:1px solid #d9ddd2;padding:8px 12px;text-align:left}
+.button{display:inline-block;background:#2e7d32;color:#fff;padding:8px 16px;border-radius:6px;text-decoration:none}
 .ok{color:#1b5e20;font-weight:700}.busy{color:#8a4b00}.err{color:#c62828}.off{color:#777}
 @media (max-width:640px){*{box-sizing:border-box}body{margin:10px}table,thead,tbody,tr,th,td{display:block;width:100%}
 thead{position:absolute;left:-9999px;top:-9999px}tr{border:1px solid #d9ddd2;border-radius:10px;margin:0 0 10px;padding:6px 10px;background:#fff}

@@ -1,4 +1,4 @@
-//! The expert service at a centre's hub (运营中心): actions on cases (assign, escalate up,
+//! The expert service at a centre's hub (运管中心): actions on cases (assign, escalate up,
 //! dispatch, follow up; an expert's answer), each authorised and appended as an event on the
 //! hub's clock; the service clocks this hub measures and the breaches it records; the expert
 //! directory the ranking scores.

@@ -657,6 +657,184 @@ async fn administrators_correct_one_person_and_a_bad_field_changes_nothing() {
     assert!(password_signs_in(&hub, "officer-1", PASSWORD).await);
 }
 
+/// Like [`receive_case`], with the phone sealed to this county hub's key (as a kiosk that holds
+/// the county's key seals it), so the county can open it.
+async fn receive_sealed_case(hub: &Hub, id: &str) {
+    receive_case(hub, id).await;
+    let public = hub.county_key().unwrap().public_key();
+    let pid = yizhan_core::private::CasePrivate::id_for(id);
+    hub.store
+        .call(move |db| {
+            db.update_doc(&pid, |doc| -> Result<(), String> {
+                let mut p = yizhan_core::private::CasePrivate::from_doc(doc)?;
+                p.seal_for_county("13812345678", &public, [7u8; 32], [9u8; 24]).map_err(|e| e.to_string())?;
+                p.update_doc(doc)
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn without_sign_in_the_hub_shows_counts_and_sync_state_but_no_persons_data() {
+    let (hub, _dir) = start().await;
+    receive_case(&hub, "c1").await;
+    let base = format!("http://{}", hub.http_addr);
+    for path in ["/", "/status", "/api/hub"] {
+        let res = client().get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let body = res.text().await.unwrap();
+        for secret in ["何大姐", "138****5678", "褐色病斑", "officer-1", "光明村"] {
+            assert!(!body.contains(secret), "{path} shows {secret} without sign-in:\n{body}");
+        }
+    }
+    let view: serde_json::Value =
+        client().get(format!("{base}/api/hub")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["cases"], 1, "the counts stay public: {view}");
+    assert!(view.get("recent").is_none(), "{view}");
+    let (_, status) = get(&hub, "", "/status").await;
+    assert!(status.contains("运管中心同步状态") && status.contains("上级中心"), "{status}");
+    assert!(!status.contains("上级 "), "no English peer label: {status}");
+
+    // Staff, administrators and experts who are signed in land on the desk; an officer (who
+    // has no desk here) gets the overview.
+    for id in ["staff", "admin", "expert-fruit"] {
+        let cookie = sign_in(&hub, id).await;
+        let res = client().get(format!("{base}/")).header(COOKIE, &cookie).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{id}");
+        assert_eq!(res.headers().get(LOCATION).unwrap(), "/desk", "{id}");
+    }
+    let officer = sign_in(&hub, "officer-1").await;
+    let (s, body) = get(&hub, &officer, "/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!body.contains("何大姐"), "{body}");
+}
+
+#[tokio::test]
+async fn only_the_county_centre_sees_the_farmers_number_in_clear_on_the_desk() {
+    let (hub, _dir) = start().await;
+    receive_sealed_case(&hub, "c1").await;
+    let staff = sign_in(&hub, "staff").await;
+    assert_eq!(
+        post_form(&hub, &staff, "/desk/cases/c1/act", &[("kind", "assigned"), ("target", "expert-fruit")])
+            .await,
+        StatusCode::SEE_OTHER
+    );
+    for (id, clear) in [("staff", true), ("admin", true), ("officer-1", false), ("expert-fruit", false)] {
+        let cookie = sign_in(&hub, id).await;
+        let (s, page) = get(&hub, &cookie, "/desk/cases/c1").await;
+        assert_eq!(s, StatusCode::OK, "{id}");
+        assert_eq!(page.contains("13812345678"), clear, "{id} sees the number in clear: {clear}");
+        assert!(page.contains("138****5678") || clear, "{id} sees the masked number");
+    }
+}
+
+/// Tries a password for `id` over HTTP from the loopback address `from` (127.0.0.x).
+async fn password_from(hub: &Hub, from: &str, id: &str, password: &str) -> StatusCode {
+    let base = format!("http://{}", hub.http_addr);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .default_headers(yizhan_web::client_headers())
+        .build()
+        .unwrap();
+    client
+        .post(format!("{base}/signin/password"))
+        .header(ORIGIN, &base)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(encode(&[("id", id), ("password", password), ("next", "/desk")]))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_wrong_password_storm_from_one_address_does_not_lock_the_administrator_out_elsewhere() {
+    let (hub, _dir) = start().await;
+    for _ in 0..yizhan_accounts::limits::FAILURES_BEFORE_LOCKOUT * 2 {
+        let s = password_from(&hub, "127.0.0.2", "admin", "not-her-password").await;
+        assert!(s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS, "{s}");
+    }
+    assert_eq!(
+        password_from(&hub, "127.0.0.2", "admin", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing address is locked out"
+    );
+    assert_eq!(
+        password_from(&hub, "127.0.0.3", "admin", PASSWORD).await,
+        StatusCode::SEE_OTHER,
+        "the administrator signs in from her own address"
+    );
+}
+
+/// The `<li>` of the suggestion list that offers `expert` (empty when she is not offered).
+fn suggestion_of<'a>(page: &'a str, expert: &str) -> &'a str {
+    let Some(list) = page.split("data-testid=\"suggestions\"").nth(1) else { return "" };
+    let list = list.split("</ol>").next().unwrap();
+    list.split("<li").find(|li| li.contains(&format!("data-expert=\"{expert}\""))).unwrap_or("")
+}
+
+#[tokio::test]
+async fn the_desk_marks_experts_of_another_industry_states_deadlines_and_confirms_an_answer() {
+    let (hub, _dir) = start().await;
+    receive_case(&hub, "c1").await;
+    let staff = sign_in(&hub, "staff").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let queue = loop {
+        let (_, body) = get(&hub, &staff, "/desk").await;
+        if body.contains("/desk/cases/c1") {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "c1 never reached the queue:\n{body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Deadlines: the limit says it counts working hours; the wall-clock deadline comes first,
+    // then the working time left.
+    assert!(queue.contains("分诊时限 1 小时，按工作时间（08:00–18:00）计"), "{queue}");
+    assert!(queue.contains("回访时限 7 天，按自然日计"), "{queue}");
+    let row = queue.split("data-testid=\"triage-queue\"").nth(1).unwrap();
+    let (cell, _) = row.split_once("</td>").unwrap();
+    let cell = cell.rsplit("<td class=\"due\">").next().unwrap();
+    assert!(cell.starts_with("<b>截止 ") && cell.contains("月") && cell.contains("日 "), "{cell}");
+    assert!(cell.contains("剩余工作时间") || cell.contains("已超时"), "{cell}");
+    assert!(!queue.contains("分诊时限 1 小时）"), "the old heading: {queue}");
+
+    // Suggestions: the fruit expert matches, the pig expert is offered but marked and demoted.
+    let (_, page) = get(&hub, &staff, "/desk/cases/c1").await;
+    let fruit_li = suggestion_of(&page, "expert-fruit");
+    assert!(fruit_li.contains("class=\"primary\"") && fruit_li.contains("行业对口"), "{fruit_li}");
+    assert!(fruit_li.contains("专长相符：柑橘病害"), "{fruit_li}");
+    let pig_li = suggestion_of(&page, "expert-pig");
+    assert!(pig_li.contains("class=\"secondary\"") && pig_li.contains("行业不符"), "{pig_li}");
+    assert!(!pig_li.contains("class=\"primary\""), "{pig_li}");
+
+    // Once assigned, she is not offered again for reassignment.
+    let assign = [("kind", "assigned"), ("target", "expert-fruit")];
+    assert_eq!(post_form(&hub, &staff, "/desk/cases/c1/act", &assign).await, StatusCode::SEE_OTHER);
+    let (_, page) = get(&hub, &staff, "/desk/cases/c1").await;
+    assert!(page.contains("改派专家"), "{page}");
+    assert_eq!(suggestion_of(&page, "expert-fruit"), "", "the assigned expert is not offered again");
+    assert!(!suggestion_of(&page, "expert-pig").is_empty());
+
+    // The expert answers: the page confirms it with the answer as submitted and offers no
+    // empty form, only a supplement she opens on purpose.
+    let fruit = sign_in(&hub, "expert-fruit").await;
+    let (_, before) = get(&hub, &fruit, "/desk/cases/c1").await;
+    assert!(before.contains("data-testid=\"answer-text\"") && !before.contains("answer-submitted"));
+    let (s, _) = post_answer(&hub, &fruit, "c1", "剪除病叶，喷施代森锰锌", vec![]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, after) = get(&hub, &fruit, "/desk/cases/c1").await;
+    let confirm = after.split("data-testid=\"answer-submitted\"").nth(1).expect("a confirmation");
+    let confirm = confirm.split("</section>").next().unwrap();
+    assert!(confirm.contains("已提交") && confirm.contains("剪除病叶，喷施代森锰锌"), "{confirm}");
+    let (open_form, _) = after.split_once("data-testid=\"answer-more\"").expect("the supplement, folded");
+    assert!(!open_form.contains("data-testid=\"answer-text\""), "no empty answer form before the fold");
+    assert!(after.contains("提交补充答复"));
+}
+
 /// Issue 10: a page on another site, or on another port of this host, cannot make a signed-in
 /// member of staff assign a case or an administrator set someone's password; neither can a post
 /// without the session's token. Every desk page carries the security headers.

@@ -245,22 +245,23 @@ async fn cases_flow_up_three_tiers_and_concurrent_edits_merge_everywhere() {
         }
     }
 
-    // The hubs' pages list their children with their last contact.
+    // The hubs' status pages list their children with their last contact.
     let view = county.view().await.unwrap();
     assert_eq!(view.children.len(), 1);
     assert_eq!(view.children[0].node_id, "kiosk-a");
     assert!(view.children[0].last_contact_ms.is_some());
     assert_eq!(view.cases, 1);
-    let page = reqwest_get(&format!("http://{}/", county.http_addr)).await;
+    let page = reqwest_get(&format!("http://{}/status", county.http_addr)).await;
     assert!(page.contains("kiosk-a") && page.contains("运管中心"));
 }
 
 async fn reqwest_get(url: &str) -> String {
     // A minimal HTTP/1.0 GET over tokio, to keep this crate free of an HTTP client.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let rest = url.trim_start_matches("http://");
+    let (addr, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.unwrap();
     String::from_utf8_lossy(&out).to_string()

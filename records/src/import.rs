@@ -474,7 +474,7 @@ impl RowCheck<'_> {
         let role_text = self.cell(Field::Role).to_string();
         let role = Role::parse(&role_text);
         if role_text.is_empty() {
-            self.error(Some(Field::Role), "请填写角色（信息员/专家/科技特派员/运营中心人员/管理员）".into());
+            self.error(Some(Field::Role), "请填写角色（信息员/专家/科技特派员/运管中心人员/管理员）".into());
         } else if role.is_none() {
             self.error(Some(Field::Role), PersonError::Role(role_text.clone()).message_zh());
         }

@@ -153,7 +153,7 @@ fn xlsx_rows_with_every_kind_of_error_keep_the_good_ones() {
     assert_eq!(
         two,
         [
-            (Some("角色"), "未知的角色“老板”（应为 信息员/专家/运营中心人员/管理员）"),
+            (Some("角色"), "未知的角色“老板”（应为 信息员/专家/运管中心人员/管理员）"),
             (Some("状态"), "未知的状态“休假”（应为 可接单/忙碌/外出）"),
         ]
     );
