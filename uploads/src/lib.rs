@@ -136,7 +136,9 @@ pub fn prepare_photos(
         let done = yizhan_media::process_photo(&bytes, limits).map_err(|e| {
             UploadError::Invalid(format!("第 {} 张照片（{name}）：{}", i + 1, e.user_message_zh()))
         })?;
-        let orig = store.prepare_blob(bytes, done.format.mime())?;
+        drop(bytes);
+        // The original as stored is the photo without its metadata (no GPS position).
+        let orig = store.prepare_blob(done.original, done.format.mime())?;
         let group = orig.info().hash.to_string();
         let mut a = orig.info().attachment("photo", "original", &group, &name, now_ms);
         (a.width, a.height) = (done.width.into(), done.height.into());
