@@ -21,7 +21,8 @@ pub mod untrusted;
 
 pub use access::{Action, Actor, Denied, authorize};
 pub use case::{
-    Attachment, CaseDoc, CaseError, CaseState, ClockMarks, Event, EventKind, NewCase, Status, UNSIGNED_OFFICER,
+    Attachment, CaseDoc, CaseError, CaseState, ClockMarks, Event, EventKind, NewCase, Status,
+    UNSIGNED_OFFICER,
 };
 pub use industry::Industry;
 pub use knowledge::KnowledgeDoc;

@@ -411,13 +411,8 @@ async fn add_event(
     Path(id): Path<String>,
     Json(r): Json<EventRequest>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    let input = EventInput {
-        kind: r.kind,
-        text: r.text,
-        target: r.target,
-        value: r.value,
-        category: r.category,
-    };
+    let input =
+        EventInput { kind: r.kind, text: r.text, target: r.target, value: r.value, category: r.category };
     service::add_event(&state, &id, input, who.as_ref().map(|w| &w.0)).await?;
     get_case(State(state), Path(id)).await
 }

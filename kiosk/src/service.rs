@@ -3,7 +3,9 @@
 use automerge::AutoCommit;
 use yizhan_core::access::{Action, EventKindCode};
 use yizhan_core::case::DOC_TYPE;
-use yizhan_core::{Actor, Attachment, CaseDoc, CaseState, Event, EventKind, Role, UNSIGNED_OFFICER, authorize};
+use yizhan_core::{
+    Actor, Attachment, CaseDoc, CaseState, Event, EventKind, Role, UNSIGNED_OFFICER, authorize,
+};
 use yizhan_store::{Db, Hash, Job, NewBlob};
 
 use crate::AppState;

@@ -626,9 +626,10 @@ fn actions(v: &CaseView, signed_in: bool) -> Markup {
     let id = &v.case.id;
     // Only steps that are valid now are offered (the same rules as `core::authorize`).
     let can = |kind: yizhan_core::EventKind| {
-        let (Some(code), Ok(region)) =
-            (yizhan_core::access::EventKindCode::of(&kind), yizhan_core::RegionCode::parse(&v.case.region_code))
-        else {
+        let (Some(code), Ok(region)) = (
+            yizhan_core::access::EventKindCode::of(&kind),
+            yizhan_core::RegionCode::parse(&v.case.region_code),
+        ) else {
             return false;
         };
         let officer =
@@ -688,13 +689,8 @@ async fn case_event(
         let next = format!("/cases/{id}");
         return Ok(Redirect::to(&format!("/signin?next={}", yizhan_accounts::web::safe_next(&next))));
     }
-    let input = EventInput {
-        kind: f.kind,
-        text: f.text,
-        target: f.target,
-        value: f.value,
-        category: f.category,
-    };
+    let input =
+        EventInput { kind: f.kind, text: f.text, target: f.target, value: f.value, category: f.category };
     service::add_event(&state, &id, input, who.as_ref().map(|w| &w.0)).await?;
     Ok(Redirect::to(&format!("/cases/{id}")))
 }

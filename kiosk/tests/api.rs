@@ -215,7 +215,12 @@ async fn bad_input_gets_a_chinese_error_and_stores_nothing() {
         ("town outside scope", fields("x").text("region_code", "510104017"), 422, "服务范围"),
         ("NUL in the subject", fields("柑\0橘"), 422, "控制字符"),
         ("escape in the farmer's name", fields("x").text("farmer_name", "王\u{1b}[2J"), 422, "控制字符"),
-        ("override in the description", fields("x").text("description", "叶片\u{202E}发黄"), 422, "方向控制字符"),
+        (
+            "override in the description",
+            fields("x").text("description", "叶片\u{202E}发黄"),
+            422,
+            "方向控制字符",
+        ),
         ("isolate in the village", fields("x").text("village_name", "和平\u{2066}村"), 422, "方向控制字符"),
         ("0-byte photo", fields("x").part("photos", file("empty.jpg", Vec::new())), 422, "空文件"),
         ("0-byte video", fields("x").part("video", file("empty.mp4", Vec::new())), 422, "空文件"),
@@ -273,7 +278,12 @@ async fn a_post_that_is_not_multipart_gets_a_chinese_answer() {
     let k = start().await;
     let client = reqwest::Client::new();
     for path in ["/api/cases", "/api/similar"] {
-        let res = client.post(format!("{}{path}", k.url)).json(&serde_json::json!({"subject": "x"})).send().await.unwrap();
+        let res = client
+            .post(format!("{}{path}", k.url))
+            .json(&serde_json::json!({"subject": "x"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status().as_u16(), 415, "{path}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "not_multipart", "{path}: {body}");
@@ -382,7 +392,10 @@ async fn events_follow_the_service_loop_and_refuse_invalid_steps() {
     assert_eq!(res.status().as_u16(), 200);
     let case: Value = res.json().await.unwrap();
     assert_eq!(case["status"], "awaiting_triage");
-    assert_eq!((case["events"][1]["actor"].as_str(), case["events"][1]["actor_name"].as_str()), (Some("officer-1"), Some("刘芳")));
+    assert_eq!(
+        (case["events"][1]["actor"].as_str(), case["events"][1]["actor_name"].as_str()),
+        (Some("officer-1"), Some("刘芳"))
+    );
     // Escalating twice or an expert's action from the kiosk: refused. Closing and rating need
     // a signed-in officer (401 without one).
     for (ev, expected) in [
@@ -682,13 +695,21 @@ async fn append(k: &Kiosk, id: &str, ev: yizhan_core::Event) {
     let id = id.to_string();
     k.state
         .store
-        .call(move |db| db.update_doc(&id, move |doc| yizhan_core::CaseDoc::append_event(doc, ev).map(|_| ())))
+        .call(move |db| {
+            db.update_doc(&id, move |doc| yizhan_core::CaseDoc::append_event(doc, ev).map(|_| ()))
+        })
         .await
         .unwrap()
         .unwrap();
 }
 
-fn event(id: &str, actor: &str, kind: yizhan_core::EventKind, target: &str, text: &str) -> yizhan_core::Event {
+fn event(
+    id: &str,
+    actor: &str,
+    kind: yizhan_core::EventKind,
+    target: &str,
+    text: &str,
+) -> yizhan_core::Event {
     let mut ev = yizhan_core::Event::new(id, 0, actor, kind);
     ev.target = target.into();
     ev.text = text.into();
@@ -726,10 +747,13 @@ async fn the_signed_in_officer_is_recorded_by_id_and_name_and_escalating_needs_h
     assert!(!anonymous_form.contains("value=\"escalate\""), "no 提交专家 without sign-in");
     let cookie = sign_in(&k, "officer-1", "刘芳").await;
     let form = page(&k, Some(&cookie), "/cases/new").await;
-    assert!(!form.contains("name=\"officer\"") && form.contains("刘芳") && form.contains("value=\"escalate\""));
+    assert!(
+        !form.contains("name=\"officer\"") && form.contains("刘芳") && form.contains("value=\"escalate\"")
+    );
 
     // Signed in: her id and her name are recorded, whatever the request says the officer is.
-    let (code, body) = post_as(&k, &cookie, fields("柑橘").text("officer", "冒名顶替").text("intent", "escalate")).await;
+    let (code, body) =
+        post_as(&k, &cookie, fields("柑橘").text("officer", "冒名顶替").text("intent", "escalate")).await;
     assert_eq!(code, 201, "{body}");
     let id = body["id"].as_str().unwrap().to_string();
     let case = get(&k, &format!("/api/cases/{id}")).await;
@@ -740,12 +764,21 @@ async fn the_signed_in_officer_is_recorded_by_id_and_name_and_escalating_needs_h
         assert_eq!((e["actor"].as_str(), e["actor_name"].as_str()), (Some("officer-1"), Some("刘芳")), "{e}");
     }
     let list = get(&k, "/api/cases").await;
-    assert_eq!((list[0]["officer"].as_str(), list[0]["officer_signed_in"].as_bool()), (Some("刘芳"), Some(true)));
+    assert_eq!(
+        (list[0]["officer"].as_str(), list[0]["officer_signed_in"].as_bool()),
+        (Some("刘芳"), Some(true))
+    );
 
     // The county assigns and the expert answers (events as they arrive by sync); the officer
     // closes. Every step in the timeline names a person or a centre, never an account id.
-    append(&k, &id, event("e-asg", "staff-7", yizhan_core::EventKind::Assigned, "expert-fruit", "李果 · 高级农艺师")).await;
-    append(&k, &id, event("e-ans", "expert-fruit", yizhan_core::EventKind::Answered, "", "喷施氢氧化铜")).await;
+    append(
+        &k,
+        &id,
+        event("e-asg", "staff-7", yizhan_core::EventKind::Assigned, "expert-fruit", "李果 · 高级农艺师"),
+    )
+    .await;
+    append(&k, &id, event("e-ans", "expert-fruit", yizhan_core::EventKind::Answered, "", "喷施氢氧化铜"))
+        .await;
     let res = reqwest::Client::new()
         .post(format!("{}/api/cases/{id}/events", k.url))
         .header("Cookie", &cookie)
@@ -756,7 +789,10 @@ async fn the_signed_in_officer_is_recorded_by_id_and_name_and_escalating_needs_h
     assert_eq!(res.status().as_u16(), 200);
     let html = page(&k, None, &format!("/cases/{id}")).await;
     let tl = timeline(&html);
-    assert!(tl.contains("办结") && tl.contains("刘芳") && tl.contains("李果") && tl.contains("运营中心"), "{tl}");
+    assert!(
+        tl.contains("办结") && tl.contains("刘芳") && tl.contains("李果") && tl.contains("运营中心"),
+        "{tl}"
+    );
     for account in ["officer-1", "expert-fruit", "staff-7"] {
         assert!(!tl.contains(account), "the timeline shows the account id {account}: {tl}");
     }
@@ -799,7 +835,8 @@ async fn with_nobody_signed_in_add_event_refuses_what_a_signed_in_officer_would_
     };
     for who in [Some(&officer), None] {
         for kind in ["solved_by_similar", "similar_offered"] {
-            let e = yizhan_kiosk::service::add_event(&k.state, "elsewhere", input(kind), who).await.unwrap_err();
+            let e =
+                yizhan_kiosk::service::add_event(&k.state, "elsewhere", input(kind), who).await.unwrap_err();
             assert!(
                 matches!(e, yizhan_kiosk::error::AppError::Forbidden(yizhan_core::Denied::OutOfRegion)),
                 "{kind} by {who:?}: {e}"
@@ -834,9 +871,19 @@ async fn every_status_has_its_own_wording_and_only_valid_steps_are_offered() {
     let steps: Vec<(Option<yizhan_core::Event>, &str, &str, &[&str])> = vec![
         (None, "待处理", "尚未提交专家", &["提交专家"]),
         (Some(event("e1", "officer-1", K::Escalated, "", "")), "待分诊", "等待分派专家", &[]),
-        (Some(event("e2", "staff-7", K::Assigned, "expert-fruit", "李果")), "待专家答复", "等待专家答复", &[]),
+        (
+            Some(event("e2", "staff-7", K::Assigned, "expert-fruit", "李果")),
+            "待专家答复",
+            "等待专家答复",
+            &[],
+        ),
         (Some(event("e3", "expert-fruit", K::OnSiteRequested, "", "")), "上门服务中", "上门", &[]),
-        (Some(event("e4", "expert-fruit", K::Answered, "", "喷药")), "专家已答复", "问题解决后请办结", &["办结"]),
+        (
+            Some(event("e4", "expert-fruit", K::Answered, "", "喷药")),
+            "专家已答复",
+            "问题解决后请办结",
+            &["办结"],
+        ),
         (Some(event("e5", "officer-1", K::Closed, "", "")), "已办结", "请评价专家", &["提交评价"]),
         (Some(rating), "已办结", "县运管中心将电话回访", &[]),
         (Some(follow), "已回访", "已回访", &[]),
@@ -851,7 +898,8 @@ async fn every_status_has_its_own_wording_and_only_valid_steps_are_offered() {
         let note_html = &html[note_at..note_at + html[note_at..].find("</p>").unwrap()];
         assert!(note_html.contains(note), "{status}: {note_html}");
         assert!(!html.contains("等待县运管中心和专家处理"), "{status}");
-        for (button, testid) in [("提交专家", "escalate"), ("办结", "close"), ("提交评价", "rate")] {
+        for (button, testid) in [("提交专家", "escalate"), ("办结", "close"), ("提交评价", "rate")]
+        {
             let shown = html.contains(&format!("data-testid=\"{testid}\""));
             assert_eq!(shown, offered.contains(&button), "{status}: {button}");
         }
@@ -894,11 +942,9 @@ async fn a_case_solved_by_a_similar_case_shows_the_answer_that_solved_it() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Recorded without a farmer (the officer's own question).
-    let (code, body) = post(
-        &k,
-        fields("柑橘").text("farmer_name", "").text("farmer_phone", "").text("solved_by", "kb-x1"),
-    )
-    .await;
+    let (code, body) =
+        post(&k, fields("柑橘").text("farmer_name", "").text("farmer_phone", "").text("solved_by", "kb-x1"))
+            .await;
     assert_eq!(code, 201, "{body}");
     let id = body["id"].as_str().unwrap().to_string();
     let html = page(&k, None, &format!("/cases/{id}")).await;
@@ -970,18 +1016,22 @@ async fn the_original_photo_served_without_sign_in_carries_no_location() {
     let (code, body) = post(&k, fields("柑橘").part("photos", file("gps.jpg", photo.clone()))).await;
     assert_eq!(code, 201, "{body}");
     let case = get(&k, &format!("/api/cases/{}", body["id"].as_str().unwrap())).await;
-    let original = case["attachments"].as_array().unwrap().iter().find(|a| a["role"] == "original").unwrap().clone();
+    let original =
+        case["attachments"].as_array().unwrap().iter().find(|a| a["role"] == "original").unwrap().clone();
     let hash = original["hash"].as_str().unwrap();
-    let served = reqwest::get(format!("{}/blobs/{hash}", k.url)).await.unwrap().bytes().await.unwrap().to_vec();
+    let served =
+        reqwest::get(format!("{}/blobs/{hash}", k.url)).await.unwrap().bytes().await.unwrap().to_vec();
     assert_eq!(blake3::hash(&served).to_hex().as_str(), hash, "the hash is of the stored (stripped) bytes");
     assert!(!contains(&served, &gps), "the GPS latitude is still in the original");
     assert!(!contains(&served, &0x8825u16.to_le_bytes()), "a GPS IFD pointer is still in the original");
     // The same pixels (not re-encoded), and still upright: the orientation is kept.
-    let pixels = |b: &[u8]| image::load_from_memory_with_format(b, image::ImageFormat::Jpeg).unwrap().to_rgb8();
+    let pixels =
+        |b: &[u8]| image::load_from_memory_with_format(b, image::ImageFormat::Jpeg).unwrap().to_rgb8();
     assert_eq!(pixels(&served), pixels(&photo));
-    let mut decoder = image::ImageReader::with_format(std::io::Cursor::new(&served), image::ImageFormat::Jpeg)
-        .into_decoder()
-        .unwrap();
+    let mut decoder =
+        image::ImageReader::with_format(std::io::Cursor::new(&served), image::ImageFormat::Jpeg)
+            .into_decoder()
+            .unwrap();
     assert_eq!(decoder.orientation().unwrap(), image::metadata::Orientation::Rotate90);
     assert_eq!((original["width"].as_u64(), original["height"].as_u64()), (Some(200), Some(400)));
     // Nor does any copy, nor any file on the kiosk's disk.

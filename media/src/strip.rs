@@ -99,7 +99,8 @@ fn strip_jpeg(bytes: &[u8], orientation: Option<u8>) -> Result<Vec<u8>, MediaErr
         if len < 2 {
             return Err(corrupt("segment length below 2"));
         }
-        let end = pos.checked_add(len).filter(|e| *e <= bytes.len()).ok_or_else(|| corrupt("truncated segment"))?;
+        let end =
+            pos.checked_add(len).filter(|e| *e <= bytes.len()).ok_or_else(|| corrupt("truncated segment"))?;
         let payload = bytes.get(pos + 2..end).ok_or_else(|| corrupt("truncated segment"))?;
         if keep_jpeg_segment(marker, payload) {
             out.extend_from_slice(&[0xFF, marker]);

@@ -463,7 +463,10 @@ fn the_original_is_kept_without_gps_xmp_or_comments_losslessly_and_upright() {
     let plain = encode_jpeg(&split_image(400, 200));
     let mut input = plain[..2].to_vec();
     input.extend_from_slice(&exif_app1(6));
-    input.extend_from_slice(&segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>GPS-XMP-MARK</x:xmpmeta>"));
+    input.extend_from_slice(&segment(
+        0xE1,
+        b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>GPS-XMP-MARK</x:xmpmeta>",
+    ));
     input.extend_from_slice(&segment(0xED, b"Photoshop 3.0\0IPTC-MARK"));
     input.extend_from_slice(&segment(0xFE, b"COMMENT-MARK"));
     input.extend_from_slice(&plain[2..]);
@@ -492,7 +495,9 @@ fn the_original_is_kept_without_gps_xmp_or_comments_losslessly_and_upright() {
 #[test]
 fn png_text_and_exif_chunks_are_dropped() {
     let mut png = Vec::new();
-    PngEncoder::new(&mut png).write_image(split_image(8, 4).as_raw(), 8, 4, image::ExtendedColorType::Rgb8).unwrap();
+    PngEncoder::new(&mut png)
+        .write_image(split_image(8, 4).as_raw(), 8, 4, image::ExtendedColorType::Rgb8)
+        .unwrap();
     // tEXt after IHDR (8-byte signature + 25-byte IHDR chunk), with a correct CRC.
     let data = b"Comment\0PNG-TEXT-MARK";
     let mut chunk = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
