@@ -518,3 +518,38 @@ fn png_text_and_exif_chunks_are_dropped() {
     assert!(contains(&input, b"PNG-TEXT-MARK") && !contains(&photo.original, b"PNG-TEXT-MARK"));
     assert_eq!(photo.original, png);
 }
+
+#[test]
+fn stripping_damaged_photos_never_panics() {
+    let mut jpeg = encode_jpeg(&split_image(64, 48));
+    jpeg.splice(2..2, exif_app1(6));
+    let mut png = Vec::new();
+    PngEncoder::new(&mut png)
+        .write_image(split_image(16, 8).as_raw(), 16, 8, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut webp = Vec::new();
+    WebPEncoder::new_lossless(&mut webp)
+        .write_image(split_image(16, 8).as_raw(), 16, 8, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for (bytes, format) in [(jpeg, PhotoFormat::Jpeg), (png, PhotoFormat::Png), (webp, PhotoFormat::Webp)] {
+        assert!(yizhan_media::strip_metadata(&bytes, format, 6).is_ok(), "{format:?}");
+        for n in 0..bytes.len() {
+            let _ = yizhan_media::strip_metadata(&bytes[..n], format, 6);
+        }
+        for _ in 0..2000 {
+            let mut damaged = bytes.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % damaged.len() as u64) as usize;
+                damaged[at] = next() as u8;
+            }
+            let _ = yizhan_media::strip_metadata(&damaged, format, (next() % 10) as u8);
+        }
+    }
+}
