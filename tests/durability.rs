@@ -170,15 +170,20 @@ fn make_photo(rng: &mut StdRng, w: u32, h: u32, noise: u8, quality: u8) -> Vec<u
     out
 }
 
-/// The same JPEG with a comment segment right after SOI: different bytes (a new original blob),
-/// same pixels (so its derived copies deduplicate against earlier ones).
-fn with_comment(jpeg: &[u8], tag: &str) -> Vec<u8> {
+/// The same JPEG with an extra quantisation table (id 3) that no component uses, right after
+/// SOI, its entries derived from `tag`: different bytes (a new original blob), same pixels (so
+/// its derived copies deduplicate against earlier ones). (A comment segment would not do: the
+/// kiosk stores originals without their metadata, comments included.)
+fn with_tag(jpeg: &[u8], tag: &str) -> Vec<u8> {
     assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
-    let len = u16::try_from(tag.len() + 2).unwrap();
-    let mut out = Vec::with_capacity(jpeg.len() + tag.len() + 4);
-    out.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xFE]);
+    let digest = blake3::hash(tag.as_bytes());
+    let mut table = vec![0x03]; // 8-bit precision, table 3
+    table.extend(digest.as_bytes().iter().chain(digest.as_bytes()).map(|b| b | 1)); // 64 entries, none 0
+    let len = u16::try_from(table.len() + 2).unwrap();
+    let mut out = Vec::with_capacity(jpeg.len() + table.len() + 4);
+    out.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xDB]);
     out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(tag.as_bytes());
+    out.extend_from_slice(&table);
     out.extend_from_slice(&jpeg[2..]);
     out
 }
@@ -294,7 +299,7 @@ fn client_loop(
                     tweak_quant(&mut p, rng.random_range(1..531_441));
                 }
                 // Mostly a fresh original; sometimes exactly a photo sent before (dedup path).
-                if rng.random_bool(0.85) { with_comment(&p, &format!("{subject} p{i}")) } else { p }
+                if rng.random_bool(0.85) { with_tag(&p, &format!("{subject} p{i}")) } else { p }
             })
             .collect();
         let originals = photos.iter().map(|p| blake3_hex(p)).collect();

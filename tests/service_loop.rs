@@ -229,7 +229,6 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
         set_text(&b, "input[name=village_name]", "光明村")?;
         set_text(&b, "input[name=farmer_name]", "何大姐")?;
         set_text(&b, "input[name=farmer_phone]", "13812345678")?;
-        set_text(&b, "input[name=officer]", "刘信息员")?;
         b.send_keys(&b.find("input[name=photos]")?, &leaf.path().display().to_string())?;
         b.click(&b.find("button[name=intent][value=escalate]")?)
     })();

@@ -139,7 +139,50 @@ function enhanceSimilar() {
   });
 }
 
+// Thumbnails of the chosen photos, with their count, before anything is uploaded: made in the
+// browser from the files themselves (object URLs), so choosing photos costs no network.
+function enhancePhotoPreviews() {
+  if (!window.URL || !URL.createObjectURL) return;
+  document.querySelectorAll("input[type=file][data-preview]").forEach((input) => {
+    const box = document.querySelector(input.getAttribute("data-preview"));
+    if (!box) return;
+    const count = box.querySelector(".count");
+    const thumbs = box.querySelector(".thumbs");
+    const max = parseInt(input.getAttribute("data-max") || "0", 10);
+    let urls = [];
+    input.addEventListener("change", () => {
+      urls.forEach((u) => URL.revokeObjectURL(u));
+      urls = [];
+      thumbs.textContent = "";
+      const files = Array.from(input.files || []);
+      box.hidden = files.length === 0;
+      let text = "已选 " + files.length + " 张照片";
+      if (max > 0 && files.length > max) text += "（超过上限 " + max + " 张，请少选几张）";
+      count.textContent = text;
+      files.forEach((f) => {
+        const url = URL.createObjectURL(f);
+        urls.push(url);
+        const img = document.createElement("img");
+        img.src = url;
+        img.alt = f.name;
+        img.title = f.name + "（" + Math.ceil(f.size / 1024) + " KB）";
+        img.setAttribute("data-testid", "photo-preview");
+        img.style.cssText = "width:72px;height:72px;object-fit:cover;border-radius:6px;margin:0 6px 6px 0";
+        // A format the browser cannot show (HEIC on most browsers): say so instead of a broken image.
+        img.onerror = () => {
+          const note = document.createElement("span");
+          note.className = "small";
+          note.textContent = f.name + "：无法预览";
+          img.replaceWith(note);
+        };
+        thumbs.appendChild(img);
+      });
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  enhancePhotoPreviews();
   enhanceSimilar();
   document.querySelectorAll("form[data-upload]").forEach(enhanceUploadForm);
   enhanceTownPicker();

@@ -28,6 +28,9 @@ pub const ATTACHMENTS_MAX: usize = 64;
 pub const EVENTS_MAX: usize = 1000;
 /// Travel costs of one on-site visit: at most 100,000 yuan, in fen.
 pub const TRAVEL_COST_FEN_MAX: i64 = 10_000_000;
+/// The officer (and event actor) recorded when a case is recorded at a kiosk with nobody signed
+/// in. Person ids are ASCII, so it is never a person's id.
+pub const UNSIGNED_OFFICER: &str = "未登录";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CaseError {
@@ -39,6 +42,10 @@ pub enum CaseError {
     Industry(String),
     #[error("invalid region: {0}")]
     Region(#[from] crate::region::RegionError),
+    #[error("field {field} holds a control character")]
+    ControlChars { field: &'static str },
+    #[error("field {field} holds a bidirectional override or isolate character")]
+    BidiChars { field: &'static str },
     #[error("phone number must be 7 to 15 digits")]
     Phone,
     #[error("rating must be 1 to 5")]
@@ -61,6 +68,12 @@ impl CaseError {
             CaseError::TooLong { field, max } => format!("{}太长：最多 {max} 字", field_zh(field)),
             CaseError::Industry(_) => "请选择产业".to_string(),
             CaseError::Region(_) => "请选择有效的乡镇（村）".to_string(),
+            CaseError::ControlChars { field } => {
+                format!("{}含有不允许的控制字符（如空字符），请删除后重新填写", field_zh(field))
+            }
+            CaseError::BidiChars { field } => {
+                format!("{}含有不允许的文字方向控制字符，请删除后重新填写", field_zh(field))
+            }
             CaseError::Phone => "手机号码应为 7 到 15 位数字".to_string(),
             CaseError::Rating => "评分应为 1 到 5 星".to_string(),
             CaseError::TravelCost => "差旅费应在 0 到 100000 元之间".to_string(),
@@ -353,7 +366,13 @@ pub struct CaseDoc {
     pub farmer_phone_sealed: String,
     /// The phone as lists may show it (`138****5678`), so projections need no key.
     pub farmer_phone_masked: String,
+    /// The officer's name: the signed-in officer's (from the person directory), or
+    /// [`UNSIGNED_OFFICER`] when the case was recorded with nobody signed in. (Cases recorded
+    /// before sign-in existed hold whatever was typed.)
     pub officer: String,
+    /// The signed-in officer's person id; empty when nobody was signed in.
+    #[autosurgeon(missing = "Default::default")]
+    pub officer_id: String,
     pub origin_node: String,
     pub created_at_ms: i64,
     pub attachments: BTreeMap<String, Attachment>,
@@ -385,6 +404,11 @@ impl std::fmt::Debug for NewCase {
     }
 }
 
+/// Fields that may hold several lines (a description, an answer, a comment).
+fn multi_line(field: &str) -> bool {
+    matches!(field, "description" | "text" | "comment")
+}
+
 fn check_len(field: &'static str, value: &str, max: usize, required: bool) -> Result<(), CaseError> {
     if required && value.trim().is_empty() {
         return Err(CaseError::Required { field });
@@ -392,7 +416,11 @@ fn check_len(field: &'static str, value: &str, max: usize, required: bool) -> Re
     if value.chars().count() > max {
         return Err(CaseError::TooLong { field, max });
     }
-    Ok(())
+    match crate::text::check(value, multi_line(field)) {
+        Ok(()) => Ok(()),
+        Err(crate::text::BadText::Control) => Err(CaseError::ControlChars { field }),
+        Err(crate::text::BadText::Bidi) => Err(CaseError::BidiChars { field }),
+    }
 }
 
 impl NewCase {
@@ -436,7 +464,8 @@ impl Event {
     /// Validates the free-form parts of an event before it is appended.
     pub fn validate(&self) -> Result<(), CaseError> {
         check_len("text", &self.text, DESCRIPTION_CHARS_MAX, false)?;
-        check_len("comment", &self.category, SHORT_TEXT_CHARS_MAX, false)?;
+        check_len("category", &self.category, SHORT_TEXT_CHARS_MAX, false)?;
+        check_len("target", &self.target, usize::MAX, false)?;
         check_len("officer", &self.actor, SHORT_TEXT_CHARS_MAX, true)?;
         match self.kind() {
             EventKind::Rated if !(1..=5).contains(&self.value) => Err(CaseError::Rating),
@@ -465,6 +494,17 @@ impl CaseDoc {
         origin_node: &str,
         created: Event,
     ) -> Result<(CaseDoc, AutoCommit), CaseError> {
+        CaseDoc::create_by(new, id, origin_node, created, "")
+    }
+
+    /// [`CaseDoc::create`], recording the signed-in officer's person id (`""`: nobody).
+    pub fn create_by(
+        new: &NewCase,
+        id: &str,
+        origin_node: &str,
+        created: Event,
+        officer_id: &str,
+    ) -> Result<(CaseDoc, AutoCommit), CaseError> {
         new.validate()?;
         let case = CaseDoc {
             doc_type: DOC_TYPE.to_string(),
@@ -480,6 +520,7 @@ impl CaseDoc {
             farmer_phone_sealed: String::new(),
             farmer_phone_masked: String::new(),
             officer: new.officer.trim().to_string(),
+            officer_id: officer_id.to_string(),
             origin_node: origin_node.to_string(),
             created_at_ms: created.at_ms,
             attachments: BTreeMap::new(),
@@ -544,6 +585,11 @@ impl CaseDoc {
             .find(|e| e.kind() == EventKind::Assigned && e.target == expert_id && !e.text.is_empty())
             .map(|e| e.text.clone())
             .unwrap_or_else(|| expert_id.to_string())
+    }
+
+    /// True when the case was recorded by a signed-in officer (her person id is recorded).
+    pub fn officer_signed_in(&self) -> bool {
+        !self.officer_id.is_empty()
     }
 
     /// The attachment groups (original hashes) of photos and videos that came with experts'

@@ -16,10 +16,14 @@ pub mod region;
 pub mod revocation;
 pub mod seal_key;
 pub mod sealed;
+pub mod text;
 pub mod untrusted;
 
 pub use access::{Action, Actor, Denied, authorize};
-pub use case::{Attachment, CaseDoc, CaseError, CaseState, ClockMarks, Event, EventKind, NewCase, Status};
+pub use case::{
+    Attachment, CaseDoc, CaseError, CaseState, ClockMarks, Event, EventKind, NewCase, Status,
+    UNSIGNED_OFFICER,
+};
 pub use industry::Industry;
 pub use knowledge::KnowledgeDoc;
 pub use people::{Availability, Credential, NewPerson, Person, PersonError, Role};

@@ -142,6 +142,8 @@ pub enum PersonError {
     TooMany(&'static str),
     #[error("the id may hold only letters, digits, '-', '_' and '.'")]
     IdChars,
+    #[error("field {0} holds a control or bidirectional override character")]
+    BadChars(&'static str),
     #[error("phone number must be 7 to 15 digits")]
     Phone,
     #[error("document is not a person or is damaged: {0}")]
@@ -161,6 +163,7 @@ impl PersonError {
             PersonError::NoIndustry => "专家至少要有一个产业".into(),
             PersonError::TooMany(f) => format!("{}过多", field_zh(f)),
             PersonError::IdChars => "编号只能包含字母、数字和 - _ .".into(),
+            PersonError::BadChars(f) => format!("{}含有不允许的控制字符或文字方向控制字符", field_zh(f)),
             PersonError::Phone => "手机号码应为 7 到 15 位数字".into(),
             PersonError::Document(_) => "人员数据已损坏".into(),
         }
@@ -225,7 +228,8 @@ fn check(field: &'static str, v: &str, max: usize, required: bool) -> Result<(),
     if v.chars().count() > max {
         return Err(PersonError::TooLong(field));
     }
-    Ok(())
+    // Names, titles and specialities are single lines.
+    crate::text::check(v, false).map_err(|_| PersonError::BadChars(field))
 }
 
 /// Normalises a phone number: digits only, 7 to 15 of them; empty stays empty.

@@ -234,3 +234,74 @@ fn documents_survive_save_and_load() {
     autosurgeon::reconcile(&mut other, std::collections::BTreeMap::from([("doc_type", "expert")])).unwrap();
     assert!(CaseDoc::from_doc(&other).is_err());
 }
+
+#[test]
+fn control_and_bidi_characters_are_refused_in_every_typed_field() {
+    let nul = |s: &str| format!("{s}\0");
+    let bidi = |s: &str| format!("\u{202E}{s}");
+    type Set = fn(&mut NewCase, String);
+    let fields: [(&str, Set); 5] = [
+        ("subject", |c, v| c.subject = v),
+        ("description", |c, v| c.description = v),
+        ("farmer_name", |c, v| c.farmer_name = v),
+        ("village_name", |c, v| c.village_name = v),
+        ("officer", |c, v| c.officer = v),
+    ];
+    for (field, set) in fields {
+        let control = || CaseError::ControlChars { field };
+        let bidi_err = || CaseError::BidiChars { field };
+        for (bad, expected) in [
+            (nul("甲"), control()),
+            (bidi("甲"), bidi_err()),
+            ("甲\u{2067}乙".to_string(), bidi_err()),
+            ("甲\u{1b}[2J".to_string(), control()),
+        ] {
+            let mut c = new_case();
+            set(&mut c, bad.clone());
+            assert_eq!(c.validate().unwrap_err().to_string(), expected.to_string(), "{field} = {bad:?}");
+            assert!(expected.message_zh().contains("字符"), "{}", expected.message_zh());
+            assert!(CaseDoc::create(&c, "case-x", "kiosk-a", created(1)).is_err());
+        }
+    }
+    // A description may have several lines (and a textarea's \r\n); a subject may not.
+    let mut c = new_case();
+    c.description = "第一行\r\n第二行\n\t第三行".into();
+    assert!(c.validate().is_ok());
+    c.subject = "柑\n橘".into();
+    assert_eq!(c.validate(), Err(CaseError::ControlChars { field: "subject" }));
+    // Events: the text may be multi-line; nothing may carry NUL or overrides.
+    let mut doc = fresh();
+    let mut answer = ev("e-ans", 2_000, EventKind::Answered);
+    answer.text = "喷药\0".into();
+    assert_eq!(CaseDoc::append_event(&mut doc, answer), Err(CaseError::ControlChars { field: "text" }));
+    let mut rated = ev("e-rate", 2_000, EventKind::Rated);
+    rated.value = 5;
+    rated.actor = "officer\u{2066}-1".into();
+    assert_eq!(CaseDoc::append_event(&mut doc, rated), Err(CaseError::BidiChars { field: "officer" }));
+    let mut follow = ev("e-f", 2_000, EventKind::FollowedUp);
+    follow.value = 1;
+    follow.category = "技术\n指导".into();
+    assert_eq!(CaseDoc::append_event(&mut doc, follow), Err(CaseError::ControlChars { field: "category" }));
+    assert_eq!(CaseDoc::from_doc(&doc).unwrap().events.len(), 1, "nothing appended");
+    // People: names, titles and specialities.
+    let person = |name: &str, title: &str, speciality: &str| yizhan_core::NewPerson {
+        id: "p1".into(),
+        name: name.into(),
+        role: "expert".into(),
+        region_code: "510104".into(),
+        industries: vec!["fruit".into()],
+        specialities: vec![speciality.into()],
+        title: title.into(),
+        ..Default::default()
+    };
+    assert!(person("李果", "农艺师", "柑橘病害").build(1).is_ok());
+    for (p, field) in [
+        (person("李\0果", "农艺师", "柑橘病害"), "name"),
+        (person("李果", "农艺师\u{202D}", "柑橘病害"), "title"),
+        (person("李果", "农艺师", "柑橘\n病害"), "speciality"),
+    ] {
+        let e = p.build(1).unwrap_err();
+        assert_eq!(e, yizhan_core::PersonError::BadChars(field));
+        assert!(e.message_zh().contains("字符"));
+    }
+}

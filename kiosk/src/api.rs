@@ -1,6 +1,7 @@
 //! The JSON API beside the UI, for the same operations, described by OpenAPI at
 //! `/api/openapi.json`. Errors are `{"error": code, "message": 中文}`.
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -101,7 +102,10 @@ pub struct CaseSummary {
     pub farmer_name: String,
     /// Masked, e.g. 138****5678.
     pub farmer_phone_masked: String,
+    /// The officer's name, or `未登录` when the case was recorded with nobody signed in.
     pub officer: String,
+    /// False when the case was recorded with nobody signed in (`officer` is then `未登录`).
+    pub officer_signed_in: bool,
     pub status: String,
     pub status_name: String,
     pub expert: String,
@@ -126,6 +130,7 @@ impl From<CaseRow> for CaseSummary {
             description: r.description,
             farmer_name: r.farmer_name,
             farmer_phone_masked: r.phone_masked,
+            officer_signed_in: r.officer != yizhan_core::UNSIGNED_OFFICER,
             officer: r.officer,
             status: r.status,
             expert: r.expert,
@@ -180,11 +185,13 @@ pub struct CaseUploadForm {
     farmer_name: Option<String>,
     /// Stored encrypted; shown masked.
     farmer_phone: Option<String>,
-    officer: String,
+    /// Ignored: the case records the signed-in officer (her id and name), or `未登录`.
+    officer: Option<String>,
     /// JPEG, PNG or WebP; repeat the field for several photos.
     #[schema(value_type = Vec<String>, format = Binary)]
     photos: Vec<Vec<u8>>,
-    /// `save` (default) or `escalate` (提交专家: save and send to the county centre).
+    /// `save` (default) or `escalate` (提交专家: save and send to the county centre; needs a
+    /// signed-in officer, 401 otherwise).
     intent: Option<String>,
     /// The id of a similar solved case that answered the problem (解决了).
     solved_by: Option<String>,
@@ -202,13 +209,15 @@ pub struct Created {
 }
 
 #[utoipa::path(post, path = "/api/cases", request_body(content = CaseUploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, body = Created), (status = 422, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)))]
 async fn create_case(
     State(state): State<AppState>,
-    multipart: Multipart,
+    who: Option<yizhan_accounts::SignedIn>,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let up = crate::upload::parse(&state, multipart).await?;
-    let id = service::record_case(&state, up).await?;
+    let up = crate::upload::parse(&state, multipart?).await?;
+    let id = service::record_case(&state, up, who.as_ref().map(|w| &w.0)).await?;
     Ok((StatusCode::CREATED, Json(Created { url: format!("/cases/{id}"), id })))
 }
 
@@ -233,7 +242,10 @@ pub struct AttachmentDto {
 pub struct EventDto {
     pub id: String,
     pub at_ms: i64,
+    /// A person id, or `未登录`.
     pub actor: String,
+    /// Who took the step, by name (or her centre, or `未登录`); never an account id.
+    pub actor_name: String,
     pub kind: String,
     pub kind_name: String,
     pub text: String,
@@ -275,13 +287,22 @@ pub struct CaseDetail {
     pub description: String,
     pub farmer_name: String,
     pub farmer_phone_masked: String,
+    /// The officer's name, or `未登录`.
     pub officer: String,
+    /// The signed-in officer's person id; empty when nobody was signed in.
+    pub officer_id: String,
+    /// False when the case was recorded with nobody signed in.
+    pub officer_signed_in: bool,
     pub origin_node: String,
     pub created_at_ms: i64,
     pub status: String,
     pub status_name: String,
     pub expert: Option<String>,
+    /// The expert by name.
+    pub expert_name: Option<String>,
     pub rating: Option<i64>,
+    /// The knowledge that solved the case (找类似 → 解决了), with its IP owner.
+    pub solved_by: Option<SimilarCase>,
     pub attachments: Vec<AttachmentDto>,
     pub events: Vec<EventDto>,
     pub jobs: Vec<JobDto>,
@@ -295,6 +316,10 @@ async fn get_case(
     Path(id): Path<String>,
 ) -> Result<Json<CaseDetail>, ApiError> {
     let v = service::case_view(&state, &id).await?;
+    let solved_by = match &v.state.solved_by {
+        Some(kb) => service::solving_answer(&state, kb).await?,
+        None => None,
+    };
     let c = &v.case;
     let events = c
         .ordered_events()
@@ -303,6 +328,7 @@ async fn get_case(
             id: e.id.clone(),
             at_ms: e.at_ms,
             actor: e.actor.clone(),
+            actor_name: v.actor_name(e),
             kind: e.kind.clone(),
             kind_name: e.kind().name_zh().to_string(),
             text: e.text.clone(),
@@ -339,12 +365,16 @@ async fn get_case(
         farmer_name: c.farmer_name.clone(),
         farmer_phone_masked: v.phone_masked.clone(),
         officer: c.officer.clone(),
+        officer_id: c.officer_id.clone(),
+        officer_signed_in: c.officer_signed_in(),
         origin_node: c.origin_node.clone(),
         created_at_ms: c.created_at_ms,
         status: v.state.status.code().to_string(),
         status_name: v.state.status.name_zh().to_string(),
         expert: v.state.expert.clone(),
+        expert_name: v.state.expert.as_deref().map(|e| v.expert_name(e)),
         rating: v.state.rating,
+        solved_by,
         attachments,
         events,
         jobs: v.jobs.into_iter().map(JobDto::from).collect(),
@@ -354,8 +384,12 @@ async fn get_case(
 
 #[derive(Deserialize, ToSchema)]
 pub struct EventRequest {
-    /// escalated | closed | rated | solved_by_similar | similar_offered
+    /// escalated | closed | rated | solved_by_similar | similar_offered. Escalating, closing and
+    /// rating need a signed-in officer (401 otherwise).
     pub kind: String,
+    /// Ignored (kept for older clients): the event records the signed-in person, or `未登录`.
+    #[serde(default)]
+    #[allow(dead_code)]
     pub actor: String,
     #[serde(default)]
     pub text: String,
@@ -369,21 +403,16 @@ pub struct EventRequest {
 }
 
 #[utoipa::path(post, path = "/api/cases/{id}/events", params(("id" = String, Path)), request_body = EventRequest,
-    responses((status = 200, body = CaseDetail), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = CaseDetail), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn add_event(
     State(state): State<AppState>,
     who: Option<yizhan_accounts::SignedIn>,
     Path(id): Path<String>,
     Json(r): Json<EventRequest>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    let input = EventInput {
-        kind: r.kind,
-        actor: r.actor,
-        text: r.text,
-        target: r.target,
-        value: r.value,
-        category: r.category,
-    };
+    let input =
+        EventInput { kind: r.kind, text: r.text, target: r.target, value: r.value, category: r.category };
     service::add_event(&state, &id, input, who.as_ref().map(|w| &w.0)).await?;
     get_case(State(state), Path(id)).await
 }
@@ -445,8 +474,9 @@ async fn similar_get(
     responses((status = 200, body = [SimilarCase])))]
 async fn similar_post(
     State(state): State<AppState>,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Vec<SimilarCase>>, ApiError> {
+    let mut multipart = multipart?;
     let limit = state.config.limits.media.photo_bytes_max as usize;
     let (mut q, mut industry, mut photos) = (String::new(), None, Vec::new());
     while let Some(mut field) = multipart.next_field().await.map_err(yizhan_uploads::multipart_err)? {

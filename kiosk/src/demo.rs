@@ -147,11 +147,10 @@ pub async fn load_if_empty(state: &AppState) -> Result<usize, AppError> {
         up.case.region_code = town.clone();
         up.case.village_name = "示范村".into();
         up.photos.push(PhotoUpload { name: format!("demo-{i}.jpg"), bytes: demo_photo(d.colour, i as u32) });
-        let id = service::record_case(state, up).await?;
+        let id = service::record_case(state, up, officer.as_ref()).await?;
         for step in d.steps {
             let input = EventInput {
                 kind: step.to_string(),
-                actor: "演示信息员".into(),
                 text: String::new(),
                 target: String::new(),
                 value: 0,

@@ -23,6 +23,9 @@ pub enum AppError {
     /// The step needs a signed-in officer.
     #[error("not signed in")]
     SignInRequired,
+    /// A POST to an upload endpoint that is not a multipart form.
+    #[error("not a multipart request: {0}")]
+    NotMultipart(String),
     /// The signed-in person may not do this.
     #[error("forbidden: {0}")]
     Forbidden(yizhan_core::Denied),
@@ -35,6 +38,12 @@ impl From<yizhan_uploads::UploadError> for AppError {
             yizhan_uploads::UploadError::Invalid(m) => AppError::Invalid(m),
             yizhan_uploads::UploadError::Internal(m) => AppError::Internal(m),
         }
+    }
+}
+
+impl From<axum::extract::multipart::MultipartRejection> for AppError {
+    fn from(e: axum::extract::multipart::MultipartRejection) -> AppError {
+        AppError::NotMultipart(e.body_text())
     }
 }
 
@@ -53,6 +62,7 @@ impl AppError {
             AppError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::SignInRequired => StatusCode::UNAUTHORIZED,
+            AppError::NotMultipart(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
@@ -65,6 +75,7 @@ impl AppError {
             AppError::Media(_) => "media",
             AppError::Store(_) | AppError::Internal(_) => "internal",
             AppError::SignInRequired => "sign_in_required",
+            AppError::NotMultipart(_) => "not_multipart",
             AppError::Forbidden(_) => "forbidden",
         }
     }
@@ -76,8 +87,14 @@ impl AppError {
             AppError::NotFound | AppError::Store(StoreError::NotFound(_)) => "找不到该内容".to_string(),
             AppError::Media(e) => e.user_message_zh(),
             AppError::Store(_) | AppError::Internal(_) => "系统出错，已记录。请稍后重试".to_string(),
-            AppError::SignInRequired => "请先登录（信息员账号）".to_string(),
+            AppError::SignInRequired => {
+                "请先用信息员账号登录：提交专家、办结和评价都要记录是哪位信息员办理的。未登录时可以先保存案例。"
+                    .to_string()
+            }
             AppError::Forbidden(d) => d.message_zh().to_string(),
+            AppError::NotMultipart(_) => {
+                "提交格式不对：请用登记表单上传（multipart/form-data 格式，可带照片和视频）".to_string()
+            }
         }
     }
 

@@ -236,5 +236,6 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
     tokio::spawn(yizhan_uploads::run_worker(state.store.clone(), state.jobs_notify.clone()));
     tokio::spawn(knowledge::run(state.clone()));
     tokio::spawn(sealing::run(state.clone()));
-    axum::serve(listener, router(state)).await
+    // The client address reaches sign-in, which locks out per account and address.
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>()).await
 }

@@ -3,7 +3,9 @@
 use automerge::AutoCommit;
 use yizhan_core::access::{Action, EventKindCode};
 use yizhan_core::case::DOC_TYPE;
-use yizhan_core::{Actor, Attachment, CaseDoc, CaseState, Event, EventKind, authorize};
+use yizhan_core::{
+    Actor, Attachment, CaseDoc, CaseState, Event, EventKind, Role, UNSIGNED_OFFICER, authorize,
+};
 use yizhan_store::{Db, Hash, Job, NewBlob};
 
 use crate::AppState;
@@ -14,10 +16,40 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.to_string()))
 }
 
+/// Who acts when nobody is signed in at the kiosk (an offline station): an officer of the
+/// kiosk's whole region without a person id, recorded as [`UNSIGNED_OFFICER`]. The same rules
+/// ([`authorize`]) apply to her as to a signed-in officer; steps that are counted for people
+/// ([`needs_sign_in`]) are not open to her at all.
+pub fn unsigned_actor(state: &AppState) -> Actor {
+    Actor {
+        person_id: UNSIGNED_OFFICER.to_string(),
+        name: UNSIGNED_OFFICER.to_string(),
+        role: Role::Officer,
+        region: state.config.scope.clone(),
+    }
+}
+
+/// Checks that `actor` may append `ev` to the case as it stands, then appends it.
+fn append_authorized(doc: &mut AutoCommit, actor: &Actor, ev: Event) -> Result<CaseDoc, AppError> {
+    let case = CaseDoc::from_doc(doc)?;
+    let code = EventKindCode::of(&ev.kind()).ok_or_else(|| AppError::Invalid("不支持的操作".into()))?;
+    authorize(actor, Action::Event(code), &case, &case.state()).map_err(AppError::Forbidden)?;
+    Ok(CaseDoc::append_event(doc, ev)?)
+}
+
 /// Validates everything, then stores the blobs and the new case document. Nothing is stored
-/// unless every field, photo and the video are acceptable.
-pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, AppError> {
-    let CaseUpload { case: new, photos, video, action, offered } = up;
+/// unless every field, photo and the video are acceptable. The case records the signed-in
+/// officer (`who`: her person id and her name), or [`UNSIGNED_OFFICER`] when nobody is signed
+/// in; sending it to an expert needs a signed-in officer.
+pub async fn record_case(state: &AppState, up: CaseUpload, who: Option<&Actor>) -> Result<String, AppError> {
+    let CaseUpload { case: mut new, photos, video, action, offered } = up;
+    if action == crate::upload::FormAction::Escalate && who.is_none() {
+        return Err(AppError::SignInRequired);
+    }
+    let actor = who.cloned().unwrap_or_else(|| unsigned_actor(state));
+    // Whatever the form or the API sent as the officer, the case records who is signed in.
+    new.officer = actor.name.clone();
+    let officer_id = who.map(|a| a.person_id.clone()).unwrap_or_default();
     if let crate::upload::FormAction::SolvedBy(kb) = &action {
         let known = state.similar.read().map(|idx| idx.contains(kb)).unwrap_or(false);
         if !known {
@@ -56,9 +88,9 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
     } else {
         state.key.seal(&phone, rand::random()).map_err(|e| AppError::Internal(e.to_string()))?
     };
-    let officer = new.officer.trim().to_string();
+    let officer = actor.person_id.clone();
     let created = Event::new(state.new_id(), now, &officer, EventKind::Created);
-    let (_, mut doc) = CaseDoc::create(&new, &id, &state.node_id, created)?;
+    let (_, mut doc) = CaseDoc::create_by(&new, &id, &state.node_id, created, &officer_id)?;
     let private = match yizhan_core::private::CasePrivate::for_case(&new, &id, &phone, sealed) {
         Some(mut p) => {
             seal_for_county(state, &mut p, &phone).await;
@@ -70,17 +102,18 @@ pub async fn record_case(state: &AppState, up: CaseUpload) -> Result<String, App
     if !offered.is_empty() {
         let mut ev = Event::new(state.new_id(), now, &officer, EventKind::SimilarOffered);
         ev.target = offered.join(",");
-        CaseDoc::append_event(&mut doc, ev)?;
+        append_authorized(&mut doc, &actor, ev)?;
     }
     match action {
         crate::upload::FormAction::Save => {}
         crate::upload::FormAction::Escalate => {
-            CaseDoc::append_event(&mut doc, Event::new(state.new_id(), now, &officer, EventKind::Escalated))?;
+            let ev = Event::new(state.new_id(), now, &officer, EventKind::Escalated);
+            append_authorized(&mut doc, &actor, ev)?;
         }
         crate::upload::FormAction::SolvedBy(kb) => {
             let mut ev = Event::new(state.new_id(), now, &officer, EventKind::SolvedBySimilar);
             ev.target = kb;
-            CaseDoc::append_event(&mut doc, ev)?;
+            append_authorized(&mut doc, &actor, ev)?;
         }
     }
     let video_hash = video.as_ref().map(|(a, _)| a.hash.clone());
@@ -142,22 +175,23 @@ pub fn kiosk_event_kind(code: &str) -> Option<EventKind> {
 
 pub struct EventInput {
     pub kind: String,
-    pub actor: String,
     pub text: String,
     pub target: String,
     pub value: i64,
     pub category: String,
 }
 
-/// Steps that need a signed-in officer: ending the service and rating the expert (they are
-/// counted for the expert and the centre).
+/// Steps that need a signed-in officer: sending the case to an expert, ending the service and
+/// rating the expert (they start the centre's clocks and are counted for people).
 pub fn needs_sign_in(kind: &EventKind) -> bool {
-    matches!(kind, EventKind::Closed | EventKind::Rated)
+    matches!(kind, EventKind::Escalated | EventKind::Closed | EventKind::Rated)
 }
 
-/// Appends an event if it is a valid next step and `who` may take it; otherwise refuses and
-/// changes nothing. Closing and rating need a signed-in officer of the case's village; the
-/// event then records her id as the actor.
+/// Appends an event if it is a valid next step and the actor may take it, through
+/// [`authorize`] against the case as stored; otherwise refuses and changes nothing. The actor is
+/// the signed-in person (`who`, whose id the event records), or with nobody signed in
+/// [`unsigned_actor`], who is refused whatever a signed-in officer would be refused and every
+/// step that [`needs_sign_in`].
 pub async fn add_event(
     state: &AppState,
     case_id: &str,
@@ -168,11 +202,9 @@ pub async fn add_event(
     if needs_sign_in(&kind) && who.is_none() {
         return Err(AppError::SignInRequired);
     }
-    let code = EventKindCode::of(&kind);
-    let who = who.cloned();
-    let actor_id =
-        who.as_ref().map(|a| a.person_id.clone()).unwrap_or_else(|| input.actor.trim().to_string());
-    let mut ev = Event::new(state.new_id(), state.clock.now_ms(), actor_id, kind);
+    let code = EventKindCode::of(&kind).ok_or_else(|| AppError::Invalid("不支持的操作".into()))?;
+    let actor = who.cloned().unwrap_or_else(|| unsigned_actor(state));
+    let mut ev = Event::new(state.new_id(), state.clock.now_ms(), actor.person_id.clone(), kind);
     ev.text = input.text;
     ev.target = input.target;
     ev.value = input.value;
@@ -182,11 +214,8 @@ pub async fn add_event(
         .store
         .call(move |db| {
             db.update_doc(&id, move |doc: &mut AutoCommit| {
-                if let (Some(actor), Some(code)) = (&who, code) {
-                    let case = CaseDoc::from_doc(doc)?;
-                    authorize(actor, Action::Event(code), &case, &case.state())
-                        .map_err(AppError::Forbidden)?;
-                }
+                let case = CaseDoc::from_doc(doc)?;
+                authorize(&actor, Action::Event(code), &case, &case.state()).map_err(AppError::Forbidden)?;
                 let ev_id = ev.id.clone();
                 let case = CaseDoc::append_event(doc, ev).map_err(AppError::from)?;
                 let st = case.state();
@@ -211,11 +240,60 @@ pub struct CaseView {
     pub unsynced: bool,
     /// The farmer's phone as lists show it (from the private part, when this node holds it).
     pub phone_masked: String,
+    /// Names of the people the events name by id, as this kiosk's directory holds them.
+    pub names: std::collections::HashMap<String, String>,
+}
+
+impl CaseView {
+    /// Who took a step, by name, never by account id: experts by the name their assignment
+    /// carries (or the directory's), the centre's staff by their centre, officers by the
+    /// directory (the kiosk holds its village's officers) or the name the case recorded.
+    pub fn actor_name(&self, e: &Event) -> String {
+        use EventKind as K;
+        let c = &self.case;
+        match e.kind() {
+            K::Answered | K::OnSiteRequested => self.expert_name(&e.actor),
+            K::Assigned
+            | K::EscalatedUp
+            | K::OnSiteDispatched
+            | K::FollowedUp
+            | K::KnowledgeApproved
+            | K::KnowledgeWithheld => "运营中心".to_string(),
+            K::Breach => "系统".to_string(),
+            _ => {
+                if let Some(name) = self.names.get(&e.actor) {
+                    name.clone()
+                } else if e.actor == UNSIGNED_OFFICER {
+                    UNSIGNED_OFFICER.to_string()
+                } else if !c.officer_id.is_empty() && e.actor == c.officer_id {
+                    c.officer.clone()
+                } else if looks_like_id(&e.actor) {
+                    "信息员".to_string() // someone this kiosk's directory does not hold
+                } else {
+                    e.actor.clone() // recorded before sign-in: the name that was typed
+                }
+            }
+        }
+    }
+
+    /// An expert by name: her assignment's label, else the directory's name, else "专家".
+    pub fn expert_name(&self, id: &str) -> String {
+        let label = self.case.expert_label(id);
+        if label != id {
+            return label;
+        }
+        self.names.get(id).cloned().unwrap_or_else(|| "专家".to_string())
+    }
+}
+
+/// Person ids are ASCII letters, digits and `-_.` (see `NewPerson::build`).
+fn looks_like_id(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 pub async fn case_view(state: &AppState, id: &str) -> Result<CaseView, AppError> {
     let id = id.to_string();
-    let (case, jobs, held, unsynced, private) = state
+    let (case, jobs, held, unsynced, private, names) = state
         .store
         .call(move |db| {
             let Some(doc) = db.load_doc(&id)? else { return Ok(Err(AppError::NotFound)) };
@@ -227,7 +305,16 @@ pub async fn case_view(state: &AppState, id: &str) -> Result<CaseView, AppError>
             let jobs = db.jobs_for_doc(&id)?;
             let unsynced = db.doc_unsynced(&id)?;
             let private = db.load_doc(&yizhan_core::private::CasePrivate::id_for(&id))?;
-            Ok(Ok((case, jobs, held, unsynced, private)))
+            let mut names = std::collections::HashMap::new();
+            for actor in case.events.iter().map(|e| e.actor.as_str()).chain([case.officer_id.as_str()]) {
+                if looks_like_id(actor)
+                    && !names.contains_key(actor)
+                    && let Some(p) = db.person(actor)?
+                {
+                    names.insert(actor.to_string(), p.name);
+                }
+            }
+            Ok(Ok((case, jobs, held, unsynced, private, names)))
         })
         .await??;
     let state = case.state();
@@ -235,7 +322,7 @@ pub async fn case_view(state: &AppState, id: &str) -> Result<CaseView, AppError>
         .and_then(|p| yizhan_core::private::CasePrivate::from_doc(&p).ok())
         .map(|p| p.farmer_phone_masked)
         .unwrap_or_else(|| case.farmer_phone_masked.clone());
-    Ok(CaseView { case, state, jobs, held, unsynced, phone_masked })
+    Ok(CaseView { case, state, jobs, held, unsynced, phone_masked, names })
 }
 
 /// Parses a hash from a URL.
@@ -244,7 +331,7 @@ pub fn parse_hash(s: &str) -> Result<Hash, AppError> {
 }
 
 /// One similar solved case, as the form and the case page show it.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SimilarCase {
     pub id: String,
     pub question: String,
@@ -257,6 +344,37 @@ pub struct SimilarCase {
     pub owner: String,
     /// True when a county centre reviewed and signed off the entry before publishing it.
     pub reviewed: bool,
+}
+
+/// The knowledge that solved a case (找类似 → 解决了): from its knowledge document (which
+/// names the owner of the answer), else from the find-similar index (imported knowledge).
+pub async fn solving_answer(state: &AppState, kb: &str) -> Result<Option<SimilarCase>, AppError> {
+    let id = kb.to_string();
+    let doc = state
+        .store
+        .call(move |db| Ok(db.load_doc(&id)?.and_then(|d| yizhan_core::KnowledgeDoc::from_doc(&d).ok())))
+        .await?;
+    if let Some(k) = doc {
+        return Ok(Some(SimilarCase {
+            id: k.id,
+            question: k.question,
+            answer: k.answer,
+            score: 0.0,
+            photo_match: false,
+            owner: k.owner,
+            reviewed: !k.approved_by.is_empty(),
+        }));
+    }
+    let indexed = state.similar.read().ok().and_then(|idx| idx.get(kb));
+    Ok(indexed.map(|k| SimilarCase {
+        id: k.id,
+        question: k.question,
+        answer: k.answer,
+        score: 0.0,
+        photo_match: false,
+        owner: String::new(),
+        reviewed: false,
+    }))
 }
 
 /// Results shown while typing.

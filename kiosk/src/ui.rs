@@ -2,14 +2,15 @@
 
 use axum::Form;
 use axum::Router;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{FixedOffset, TimeZone};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
-use yizhan_core::{CaseDoc, Industry, RegionLevel, Status, regions};
+use yizhan_core::{Actor, CaseDoc, CaseState, Industry, RegionLevel, Status, UNSIGNED_OFFICER, regions};
 use yizhan_net::{LinkState, SyncStatus};
 use yizhan_store::{CaseFilter, CaseRow, StoreStats};
 
@@ -241,6 +242,7 @@ fn case_card(r: &CaseRow) -> Markup {
                         span { (fmt_time(r.created_at_ms)) }
                         @if r.photo_count > 0 { span { "照片 " (r.photo_count) } }
                         @if r.video_count > 0 { span { "视频 " (r.video_count) } }
+                        @if r.officer == UNSIGNED_OFFICER { span.unsigned data-testid="unsigned" { "未登录登记" } }
                         @if r.unsynced { span.unsynced { "未同步" } }
                     }
                 }
@@ -313,45 +315,33 @@ struct FormValues {
     description: String,
     farmer_name: String,
     farmer_phone: String,
-    officer: String,
 }
 
-fn officer_from_cookie(headers: &HeaderMap) -> String {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().strip_prefix("officer="))
-        .filter_map(percent_decode)
-        .next()
-        .unwrap_or_default()
+async fn new_page(State(state): State<AppState>, who: Option<yizhan_accounts::SignedIn>) -> Markup {
+    let stats = stats(&state).await;
+    let who = who.map(|w| w.0);
+    layout("登记新案例", stats.as_ref(), case_form(&state, &FormValues::default(), who.as_ref(), None))
 }
 
-fn percent_decode(s: &str) -> Option<String> {
-    let mut out = Vec::new();
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+/// The officer who records the case: the signed-in one, by name (not a field to type in), or a
+/// note that the case will be recorded as 未登录 and a link to sign in.
+fn officer_line(who: Option<&Actor>) -> Markup {
+    html! {
+        @match who {
+            Some(a) => {
+                p.officer data-testid="officer" { "信息员：" b { (a.name) } }
+            }
+            None => {
+                p.officer.unsigned data-testid="officer" {
+                    "信息员：" b { (UNSIGNED_OFFICER) } "（将记录为未登录；提交专家需要先 "
+                    a href="/signin?next=/cases/new" { "登录" } "）"
+                }
+            }
         }
     }
-    String::from_utf8(out).ok()
 }
 
-async fn new_page(State(state): State<AppState>, headers: HeaderMap) -> Markup {
-    let values = FormValues { officer: officer_from_cookie(&headers), ..Default::default() };
-    let stats = stats(&state).await;
-    layout("登记新案例", stats.as_ref(), case_form(&state, &values, None))
-}
-
-fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
+fn case_form(state: &AppState, v: &FormValues, who: Option<&Actor>, error: Option<&str>) -> Markup {
     let limits = &state.config.limits;
     html! {
         h1 { "登记新案例" }
@@ -380,7 +370,11 @@ fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
             fieldset {
                 legend { "照片和视频" }
                 label.wide { "照片（最多 " (limits.photos_max) " 张，JPEG/PNG/WebP，每张不超过 " (limits.media.photo_bytes_max / 1024 / 1024) " MB）"
-                    input type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple;
+                    input type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple data-preview="#photo-previews" data-max=(limits.photos_max);
+                }
+                div.previews id="photo-previews" data-testid="photo-previews" hidden {
+                    p.small.count {}
+                    div.thumbs {}
                 }
                 label.wide { "视频（1 段，不超过 " (limits.media.video_duration_ms_max / 60_000) " 分钟、" (limits.media.video_bytes_max / 1024 / 1024) " MB）"
                     input type="file" name="video" accept="video/*";
@@ -392,19 +386,30 @@ fn case_form(state: &AppState, v: &FormValues, error: Option<&str>) -> Markup {
                 label { "村名" input name="village_name" maxlength="64" value=(v.village_name) placeholder="如：和平村"; }
                 label { "农户姓名" input name="farmer_name" maxlength="64" value=(v.farmer_name); }
                 label { "农户电话" input name="farmer_phone" type="tel" inputmode="numeric" maxlength="20" value=(v.farmer_phone) placeholder="仅加密保存"; }
-                label { "信息员" input name="officer" required maxlength="64" value=(v.officer); }
+                (officer_line(who))
             }
             div.submitbar {
                 div.progress hidden data-testid="upload-progress" { div.bar {} span.label { "上传中…" } }
                 button.primary.big type="submit" name="intent" value="save" { "保存案例" }
-                " "
-                button.big type="submit" name="intent" value="escalate" { "提交专家" }
+                @if who.is_some() {
+                    " "
+                    button.big type="submit" name="intent" value="escalate" { "提交专家" }
+                }
             }
         }
     }
 }
 
-async fn create_case(State(state): State<AppState>, multipart: Multipart) -> Response {
+async fn create_case(
+    State(state): State<AppState>,
+    who: Option<yizhan_accounts::SignedIn>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let multipart = match multipart {
+        Ok(m) => m,
+        Err(e) => return PageError(e.into()).into_response(),
+    };
+    let who = who.map(|w| w.0);
     let up = match crate::upload::parse(&state, multipart).await {
         Ok(up) => up,
         Err(e) => return PageError(e).into_response(),
@@ -417,29 +422,39 @@ async fn create_case(State(state): State<AppState>, multipart: Multipart) -> Res
         description: up.case.description.clone(),
         farmer_name: up.case.farmer_name.clone(),
         farmer_phone: up.case.farmer_phone.clone(),
-        officer: up.case.officer.clone(),
     };
-    match service::record_case(&state, up).await {
-        Ok(id) => {
-            let cookie = format!(
-                "officer={}; Path=/; Max-Age=31536000; SameSite=Lax",
-                urlencode(values.officer.trim())
-            );
-            ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/cases/{id}"))).into_response()
-        }
-        Err(e) if matches!(e, AppError::Invalid(_) | AppError::TooLarge(_) | AppError::Media(_)) => {
+    match service::record_case(&state, up, who.as_ref()).await {
+        Ok(id) => Redirect::to(&format!("/cases/{id}")).into_response(),
+        Err(e)
+            if matches!(
+                e,
+                AppError::Invalid(_)
+                    | AppError::TooLarge(_)
+                    | AppError::Media(_)
+                    | AppError::SignInRequired
+                    | AppError::Forbidden(_)
+            ) =>
+        {
             e.log();
             let stats = stats(&state).await;
-            let page =
-                layout("登记新案例", stats.as_ref(), case_form(&state, &values, Some(&e.message_zh())));
+            let form = case_form(&state, &values, who.as_ref(), Some(&e.message_zh()));
+            let page = layout("登记新案例", stats.as_ref(), form);
             (e.status(), page).into_response()
         }
         Err(e) => PageError(e).into_response(),
     }
 }
 
-async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Result<Markup, PageError> {
+async fn case_page(
+    State(state): State<AppState>,
+    who: Option<yizhan_accounts::SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Markup, PageError> {
     let view = service::case_view(&state, &id).await?;
+    let solved_by = match &view.state.solved_by {
+        Some(kb) => service::solving_answer(&state, kb).await?,
+        None => None,
+    };
     let similar = if view.state.status == Status::Open {
         let text = format!("{} {}", view.case.subject, view.case.description);
         service::similar(&state, text, Some(view.case.industry.clone()), Vec::new()).await.unwrap_or_default()
@@ -448,7 +463,7 @@ async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Res
     };
     let stats = stats(&state).await;
     let body = html! {
-        (case_body(&view))
+        (case_body(&view, solved_by.as_ref(), who.is_some()))
         @if !similar.is_empty() {
             section.card.similar data-testid="case-similar" {
                 h2 { "类似的已解决案例" }
@@ -461,7 +476,6 @@ async fn case_page(State(state): State<AppState>, Path(id): Path<String>) -> Res
                             form method="post" action=(yizhan_web::action(&format!("/cases/{}/events", view.case.id))) {
                                 input type="hidden" name="kind" value="solved_by_similar";
                                 input type="hidden" name="target" value=(s.id);
-                                input type="hidden" name="actor" value=(view.case.officer);
                                 button.primary type="submit" { "解决了" }
                             }
                         }
@@ -486,7 +500,7 @@ fn credit(s: &service::SimilarCase) -> Markup {
     }
 }
 
-fn case_body(v: &CaseView) -> Markup {
+fn case_body(v: &CaseView, solved_by: Option<&service::SimilarCase>, signed_in: bool) -> Markup {
     let c: &CaseDoc = &v.case;
     // The farmer's photos; an expert's answer photos show with her answer.
     let photos = c.farmer_media("photo", "original");
@@ -503,16 +517,33 @@ fn case_body(v: &CaseView) -> Markup {
             p.meta {
                 span class=(format!("status s-{}", v.state.status.code())) data-testid="status" { (v.state.status.name_zh()) }
                 @if v.unsynced { " " span.unsynced { "未同步" } }
-                " 登记于 " (fmt_time(c.created_at_ms)) " · 信息员 " (c.officer)
+                " 登记于 " (fmt_time(c.created_at_ms)) " · 信息员 " span data-testid="officer" { (c.officer) }
+                @if !c.officer_signed_in() && c.officer != UNSIGNED_OFFICER { "（未登录）" }
+                @if !c.officer_signed_in() { " " span.unsigned data-testid="unsigned" { "未登录登记" } }
             }
             section.card {
                 h2 { "问题描述" }
                 p.description { (c.description) }
                 dl {
                     dt { "地点" } dd { (regions().path_name(&c.region_code)) " " (c.village_name) }
-                    dt { "农户" } dd { (c.farmer_name) " " (v.phone_masked) }
-                    @if let Some(e) = &v.state.expert { dt { "专家" } dd data-testid="expert" { (c.expert_label(e)) } }
+                    @if !c.farmer_name.is_empty() || !v.phone_masked.is_empty() {
+                        dt { "农户" } dd { (c.farmer_name) " " (v.phone_masked) }
+                    }
+                    @if let Some(e) = &v.state.expert { dt { "专家" } dd data-testid="expert" { (v.expert_name(e)) } }
                     @if let Some(r) = v.state.rating { dt { "评价" } dd data-testid="rating" { (r) " 星" } }
+                }
+            }
+            @if let Some(k) = solved_by {
+                section.card.answer data-testid="solved-by" {
+                    h2 { "解决问题的类似案例答复" }
+                    p.q { (k.question) }
+                    p.answer-text { (k.answer) }
+                    (credit(k))
+                }
+            } @else if let Some(kb) = &v.state.solved_by {
+                section.card.answer data-testid="solved-by" {
+                    h2 { "解决问题的类似案例答复" }
+                    p.small { "本驿站暂未收到该答复（编号 " (kb) "），同步后显示。" }
                 }
             }
             @let answers: Vec<_> = c.ordered_events().into_iter()
@@ -534,7 +565,7 @@ fn case_body(v: &CaseView) -> Markup {
                             }
                             @for o in c.answer_videos(a) { div data-testid="answer-video" { (player.show(o)) } }
                         }
-                        p.small { (fmt_time(a.at_ms)) " · " (c.expert_label(&a.actor)) }
+                        p.small { (fmt_time(a.at_ms)) " · " (v.actor_name(a)) }
                     }
                 }
             }
@@ -565,62 +596,72 @@ fn case_body(v: &CaseView) -> Markup {
                         li class=[ignored.contains(&e.id).then_some("ignored")] {
                             span.time { (fmt_time(e.at_ms)) }
                             b { (e.kind().name_zh()) }
-                            " " (actor_label(c, e))
+                            " " (v.actor_name(e))
                             @if !e.text.is_empty() { p { (e.text) } }
                             @if ignored.contains(&e.id) { span.small { "（与其他节点的操作冲突，未生效）" } }
                         }
                     }
                 }
             }
-            (actions(v))
+            (actions(v, signed_in))
         }
     }
 }
 
-/// Who took a step, as the kiosk can name her: experts by the name their assignment carries,
-/// the centre's staff by their centre (the kiosk holds no staff directory).
-fn actor_label(c: &CaseDoc, e: &yizhan_core::Event) -> String {
-    use yizhan_core::EventKind as K;
-    match e.kind() {
-        K::Answered | K::OnSiteRequested => c.expert_label(&e.actor),
-        K::Assigned | K::EscalatedUp | K::OnSiteDispatched | K::FollowedUp => "运营中心".to_string(),
-        K::Breach => "系统".to_string(),
-        _ => e.actor.clone(),
+/// What the case page says about where a case stands and who acts next, for every status.
+pub fn status_note(st: &CaseState) -> &'static str {
+    match st.status {
+        Status::Open => "尚未提交专家。可以查看下方类似的已解决案例，或提交县运管中心请专家答复。",
+        Status::SolvedBySimilar => "已由类似案例的答复解决。确认农户问题已解决后请办结。",
+        Status::AwaitingTriage => "已提交县运管中心，等待分派专家。",
+        Status::AwaitingAnswer => "已分派专家，等待专家答复。",
+        Status::OnSite => "专家将上门服务，等待上门和答复。",
+        Status::Answered => "专家已答复。问题解决后请办结，并评价专家。",
+        Status::Closed if st.expert.is_some() && st.rating.is_none() => "服务已办结，请评价专家。",
+        Status::Closed => "服务已办结，县运管中心将电话回访。",
+        Status::FollowedUp => "服务已办结，县运管中心已回访。",
     }
 }
 
-fn actions(v: &CaseView) -> Markup {
+fn actions(v: &CaseView, signed_in: bool) -> Markup {
     let id = &v.case.id;
-    let officer = v.case.officer.clone();
+    // Only steps that are valid now are offered (the same rules as `core::authorize`).
+    let can = |kind: yizhan_core::EventKind| {
+        let (Some(code), Ok(region)) = (
+            yizhan_core::access::EventKindCode::of(&kind),
+            yizhan_core::RegionCode::parse(&v.case.region_code),
+        ) else {
+            return false;
+        };
+        let officer =
+            Actor { person_id: String::new(), name: String::new(), role: yizhan_core::Role::Officer, region };
+        yizhan_core::authorize(&officer, yizhan_core::Action::Event(code), &v.case, &v.state).is_ok()
+    };
+    let login = if signed_in { "" } else { "（需登录）" };
     html! {
         section.card.actions {
-            @match v.state.status {
-                Status::Open => {
-                    form method="post" action=(yizhan_web::action(&format!("/cases/{id}/events"))) {
-                        input type="hidden" name="kind" value="escalated";
-                        input type="hidden" name="actor" value=(officer);
-                        button.primary.big type="submit" { "提交专家" }
-                    }
+            p.status-note data-testid="status-note" { (status_note(&v.state)) }
+            @if can(yizhan_core::EventKind::Escalated) {
+                form method="post" action=(yizhan_web::action(&format!("/cases/{id}/events"))) {
+                    input type="hidden" name="kind" value="escalated";
+                    button.primary.big type="submit" data-testid="escalate" { "提交专家" (login) }
                 }
-                Status::Answered | Status::SolvedBySimilar => {
-                    form method="post" action=(yizhan_web::action(&format!("/cases/{id}/events"))) {
-                        input type="hidden" name="kind" value="closed";
-                        input type="hidden" name="actor" value=(officer);
-                        button.primary.big type="submit" { "办结" }
-                    }
+            }
+            @if can(yizhan_core::EventKind::Closed) {
+                form method="post" action=(yizhan_web::action(&format!("/cases/{id}/events"))) {
+                    input type="hidden" name="kind" value="closed";
+                    button.primary.big type="submit" data-testid="close" { "办结" (login) }
                 }
-                Status::Closed | Status::FollowedUp if v.state.rating.is_none() && v.state.expert.is_some() => {
+            }
+            @if can(yizhan_core::EventKind::Rated) {
                     form.rate method="post" action=(yizhan_web::action(&format!("/cases/{id}/events"))) {
                         input type="hidden" name="kind" value="rated";
-                        input type="hidden" name="actor" value=(officer);
                         label { "评价专家"
                             select name="value" { @for n in (1..=5).rev() { option value=(n) { (n) " 星" } } }
                         }
                         label.wide { "评价意见" textarea name="text" rows="2" maxlength="2000" {} }
-                        button.primary type="submit" { "提交评价" }
+                        button.primary type="submit" data-testid="rate" { "提交评价" (login) }
                     }
-                }
-                _ => { p.small { "等待县运管中心和专家处理。" } }
             }
         }
     }
@@ -629,8 +670,6 @@ fn actions(v: &CaseView) -> Markup {
 #[derive(Debug, Deserialize)]
 struct EventForm {
     kind: String,
-    #[serde(default)]
-    actor: String,
     #[serde(default)]
     text: String,
     #[serde(default)]
@@ -651,14 +690,8 @@ async fn case_event(
         let next = format!("/cases/{id}");
         return Ok(Redirect::to(&format!("/signin?next={}", yizhan_accounts::web::safe_next(&next))));
     }
-    let input = EventInput {
-        kind: f.kind,
-        actor: f.actor,
-        text: f.text,
-        target: f.target,
-        value: f.value,
-        category: f.category,
-    };
+    let input =
+        EventInput { kind: f.kind, text: f.text, target: f.target, value: f.value, category: f.category };
     service::add_event(&state, &id, input, who.as_ref().map(|w| &w.0)).await?;
     Ok(Redirect::to(&format!("/cases/{id}")))
 }

@@ -50,7 +50,12 @@ pub async fn parse(state: &AppState, mut multipart: Multipart) -> Result<CaseUpl
                 })
                 .await?;
                 if bytes.is_empty() {
-                    continue; // an empty file input
+                    if file_name.is_empty() {
+                        continue; // a file input with no file chosen
+                    }
+                    return Err(AppError::Invalid(format!(
+                        "照片（{file_name}）是空文件（0 字节），请重新拍摄或选择照片"
+                    )));
                 }
                 if up.photos.len() >= limits.photos_max {
                     return Err(AppError::Invalid(format!(
@@ -81,7 +86,7 @@ pub async fn parse(state: &AppState, mut multipart: Multipart) -> Result<CaseUpl
                     "description" => c.description = text,
                     "farmer_name" => c.farmer_name = text,
                     "farmer_phone" => c.farmer_phone = text,
-                    "officer" => c.officer = text,
+                    // "officer" is not read: the case records who is signed in.
                     "intent" => {
                         match text.as_str() {
                             "escalate" => up.action = FormAction::Escalate,

@@ -8,7 +8,8 @@
 //!   recognised so the officer can be told what to do), limits are checked before any pixel is
 //!   allocated, EXIF orientation is applied, and two derived JPEGs are produced (display and
 //!   thumbnail) that carry no metadata at all, so a farmer's GPS position never leaves the kiosk
-//!   inside a derived copy.
+//!   inside a derived copy. The original itself is kept without its metadata too
+//!   ([`strip_metadata`]: a lossless segment/chunk filter, no re-encoding).
 //! - Videos ([`probe_video`], [`make_poster`], [`transcode_proxy`]): FFmpeg through
 //!   `ffmpeg-next`. The proxy is a small H.264/AAC MP4 that plays in any browser and is sent to
 //!   the hub long before the original.
@@ -19,11 +20,13 @@
 mod error;
 mod photo;
 mod proxy;
+mod strip;
 mod video;
 
 pub use error::MediaError;
 pub use photo::{PhotoFormat, ProcessedPhoto, process_photo};
 pub use proxy::{ProxyInfo, transcode_proxy};
+pub use strip::strip_metadata;
 pub use video::{VideoInfo, make_poster, probe_video};
 
 /// Longest side of the display copy of a photo and of a video poster. Large enough for the kiosk

@@ -67,6 +67,10 @@ pub struct ProcessedPhoto {
     pub display_jpeg: Vec<u8>,
     /// Oriented JPEG, longest side <= [`THUMB_LONG_SIDE_PX`] (never upscaled), no metadata.
     pub thumb_jpeg: Vec<u8>,
+    /// The original's bytes without their metadata (EXIF with GPS, XMP, comments, text chunks;
+    /// see [`crate::strip_metadata`]): the coded image is copied losslessly, and an orientation
+    /// other than "as stored" is kept in a minimal EXIF block. This is what is stored.
+    pub original: Vec<u8>,
 }
 
 /// What the magic bytes say.
@@ -162,7 +166,9 @@ fn derive(bytes: &[u8], format: PhotoFormat, limits: &Limits) -> Result<Processe
     // all source pixels, so the thumbnail does not alias.
     let thumb = fit_within(display.clone(), THUMB_LONG_SIDE_PX, FilterType::Triangle);
 
+    let original = crate::strip::strip_metadata(bytes, format, orientation.to_exif())?;
     Ok(ProcessedPhoto {
+        original,
         format,
         width,
         height,

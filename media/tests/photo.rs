@@ -449,3 +449,107 @@ fn damaged_photos_never_panic() {
         }
     }
 }
+
+/// A JPEG segment `marker` with `payload`.
+fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
+    let mut s = vec![0xFF, marker];
+    s.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+    s.extend_from_slice(payload);
+    s
+}
+
+#[test]
+fn the_original_is_kept_without_gps_xmp_or_comments_losslessly_and_upright() {
+    let plain = encode_jpeg(&split_image(400, 200));
+    let mut input = plain[..2].to_vec();
+    input.extend_from_slice(&exif_app1(6));
+    input.extend_from_slice(&segment(
+        0xE1,
+        b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>GPS-XMP-MARK</x:xmpmeta>",
+    ));
+    input.extend_from_slice(&segment(0xED, b"Photoshop 3.0\0IPTC-MARK"));
+    input.extend_from_slice(&segment(0xFE, b"COMMENT-MARK"));
+    input.extend_from_slice(&plain[2..]);
+    input.extend_from_slice(b"TRAILER-MARK"); // bytes after the end-of-image marker
+    let photo = process(&input);
+    let original = &photo.original;
+    for mark in [&GPS_SECONDS_RATIONAL[..], b"GPS-XMP-MARK", b"IPTC-MARK", b"COMMENT-MARK", b"TRAILER-MARK"] {
+        assert!(contains(&input, mark));
+        assert!(!contains(original, mark), "the original still holds {:?}", String::from_utf8_lossy(mark));
+    }
+    let markers = jpeg_header_markers(original);
+    assert!(!markers.contains(&0xED) && !markers.contains(&0xFE), "{markers:x?}");
+    assert_eq!(markers.iter().filter(|m| **m == 0xE1).count(), 1, "one APP1: the orientation alone");
+    assert!(!contains(original, &0x8825u16.to_le_bytes()), "no GPS IFD pointer");
+    // The same pixels, not re-encoded: every coding segment and the scan are copied.
+    assert_eq!(decode(original), decode(&input));
+    assert!(contains(original, &plain[plain.len() - 1000..]), "scan data copied byte for byte");
+    // Still shown upright: the orientation survives.
+    let again = process(original);
+    assert_eq!((again.width, again.height), (200, 400));
+    assert_eq!(again.original, *original, "stripping is idempotent");
+    // A photo without metadata is kept exactly as it was.
+    assert_eq!(process(&plain).original, plain);
+}
+
+#[test]
+fn png_text_and_exif_chunks_are_dropped() {
+    let mut png = Vec::new();
+    PngEncoder::new(&mut png)
+        .write_image(split_image(8, 4).as_raw(), 8, 4, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    // tEXt after IHDR (8-byte signature + 25-byte IHDR chunk), with a correct CRC.
+    let data = b"Comment\0PNG-TEXT-MARK";
+    let mut chunk = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
+    chunk.extend_from_slice(b"tEXt");
+    chunk.extend_from_slice(data);
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in b"tEXt".iter().chain(data.iter()) {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    chunk.extend_from_slice(&(!crc).to_be_bytes());
+    let mut input = png[..33].to_vec();
+    input.extend_from_slice(&chunk);
+    input.extend_from_slice(&png[33..]);
+    let photo = process(&input);
+    assert!(contains(&input, b"PNG-TEXT-MARK") && !contains(&photo.original, b"PNG-TEXT-MARK"));
+    assert_eq!(photo.original, png);
+}
+
+#[test]
+fn stripping_damaged_photos_never_panics() {
+    let mut jpeg = encode_jpeg(&split_image(64, 48));
+    jpeg.splice(2..2, exif_app1(6));
+    let mut png = Vec::new();
+    PngEncoder::new(&mut png)
+        .write_image(split_image(16, 8).as_raw(), 16, 8, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut webp = Vec::new();
+    WebPEncoder::new_lossless(&mut webp)
+        .write_image(split_image(16, 8).as_raw(), 16, 8, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for (bytes, format) in [(jpeg, PhotoFormat::Jpeg), (png, PhotoFormat::Png), (webp, PhotoFormat::Webp)] {
+        assert!(yizhan_media::strip_metadata(&bytes, format, 6).is_ok(), "{format:?}");
+        for n in 0..bytes.len() {
+            let _ = yizhan_media::strip_metadata(&bytes[..n], format, 6);
+        }
+        for _ in 0..2000 {
+            let mut damaged = bytes.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % damaged.len() as u64) as usize;
+                damaged[at] = next() as u8;
+            }
+            let _ = yizhan_media::strip_metadata(&damaged, format, (next() % 10) as u8);
+        }
+    }
+}

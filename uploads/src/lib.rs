@@ -83,7 +83,8 @@ pub struct VideoUpload {
 }
 
 /// Streams a video field to a temporary blob file, refusing it past `limits.video_bytes_max`.
-/// An empty field (a file input left empty) gives `None`.
+/// An empty field with no file name (a file input left empty) gives `None`; an empty file
+/// that was chosen (0 bytes) is refused.
 pub async fn stream_video(
     store: &Store,
     field: &mut Field<'_>,
@@ -100,7 +101,10 @@ pub async fn stream_video(
         writer = blocking(move || writer.write(&chunk).map(|()| writer)).await??;
     }
     if writer.size() == 0 {
-        return Ok(None);
+        if name.is_empty() {
+            return Ok(None);
+        }
+        return Err(UploadError::Invalid(format!("视频（{name}）是空文件（0 字节），请重新选择")));
     }
     Ok(Some(VideoUpload { name, writer }))
 }
@@ -136,7 +140,9 @@ pub fn prepare_photos(
         let done = yizhan_media::process_photo(&bytes, limits).map_err(|e| {
             UploadError::Invalid(format!("第 {} 张照片（{name}）：{}", i + 1, e.user_message_zh()))
         })?;
-        let orig = store.prepare_blob(bytes, done.format.mime())?;
+        drop(bytes);
+        // The original as stored is the photo without its metadata (no GPS position).
+        let orig = store.prepare_blob(done.original, done.format.mime())?;
         let group = orig.info().hash.to_string();
         let mut a = orig.info().attachment("photo", "original", &group, &name, now_ms);
         (a.width, a.height) = (done.width.into(), done.height.into());
