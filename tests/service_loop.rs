@@ -383,7 +383,7 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
     set_text(&b, "input[name=subject]", "柑橘溃疡病").unwrap();
     b.wait_for("find-similar at kiosk B", WAIT, |b| {
         Ok(text_of(b, "[data-testid=similar]")
-            .contains("知识产权：李果 · 高级农艺师 · 经县级运营中心审核发布")
+            .contains("知识产权：李果 · 高级农艺师 · 经县运管中心审核发布")
             .then_some(()))
     });
     shot(&b, "kiosk-b-similar");

@@ -103,7 +103,7 @@ function enhanceSimilar() {
   const credit = (h) => {
     const parts = [];
     if (h.owner) parts.push("知识产权：" + esc(h.owner));
-    if (h.reviewed) parts.push("经县级运营中心审核发布");
+    if (h.reviewed) parts.push("经县运管中心审核发布");
     return parts.length ? '<p class="small credit">' + parts.join(" · ") + "</p>" : "";
   };
   const search = async () => {

@@ -258,7 +258,7 @@ impl CaseView {
             | K::OnSiteDispatched
             | K::FollowedUp
             | K::KnowledgeApproved
-            | K::KnowledgeWithheld => "运营中心".to_string(),
+            | K::KnowledgeWithheld => "县运管中心".to_string(),
             K::Breach => "系统".to_string(),
             _ => {
                 if let Some(name) = self.names.get(&e.actor) {

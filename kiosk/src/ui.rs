@@ -75,8 +75,8 @@ async fn stats(state: &AppState) -> Option<HeaderInfo> {
 /// The link state in a few words, for the header.
 pub fn link_zh(s: &SyncStatus) -> (String, &'static str) {
     match &s.link {
-        LinkState::Disabled => ("未连接县中心（离线使用）".into(), "off"),
-        LinkState::Connecting => ("正在连接县中心…".into(), "busy"),
+        LinkState::Disabled => ("未连接县运管中心（离线使用）".into(), "off"),
+        LinkState::Connecting => ("正在连接县运管中心…".into(), "busy"),
         LinkState::Syncing => {
             let mut text = format!("同步中：已发 {} 条，已收 {} 条", s.docs_sent, s.docs_received);
             if let Some(p) = &s.blob_sending {
@@ -494,7 +494,7 @@ fn credit(s: &service::SimilarCase) -> Markup {
             p.small.credit {
                 @if !s.owner.is_empty() { "知识产权：" (s.owner) }
                 @if !s.owner.is_empty() && s.reviewed { " · " }
-                @if s.reviewed { "经县级运营中心审核发布" }
+                @if s.reviewed { "经县运管中心审核发布" }
             }
         }
     }

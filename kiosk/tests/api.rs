@@ -824,7 +824,7 @@ async fn the_signed_in_officer_is_recorded_by_id_and_name_and_escalating_needs_h
     let html = page(&k, None, &format!("/cases/{id}")).await;
     let tl = timeline(&html);
     assert!(
-        tl.contains("办结") && tl.contains("刘芳") && tl.contains("李果") && tl.contains("运营中心"),
+        tl.contains("办结") && tl.contains("刘芳") && tl.contains("李果") && tl.contains("县运管中心"),
         "{tl}"
     );
     for account in ["officer-1", "expert-fruit", "staff-7"] {
