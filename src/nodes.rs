@@ -77,7 +77,21 @@ pub async fn start_kiosk(
             let id = tls.identity()?;
             (RegionCode::parse(id.scope())?, Some(id.node_id().to_string()))
         }
-        None => (RegionCode::parse(region).with_context(|| format!("region {region}"))?, None),
+        // An enrolled kiosk is what its certificate says, whatever flags it was started with.
+        None => match enrolled_identity(&data_dir)? {
+            Some((node_id, scope)) => {
+                if scope != region {
+                    tracing::warn!(
+                        node_id,
+                        scope,
+                        region,
+                        "this kiosk is enrolled: its certificate's scope is used, not --region"
+                    );
+                }
+                (RegionCode::parse(&scope)?, Some(node_id))
+            }
+            None => (RegionCode::parse(region).with_context(|| format!("region {region}"))?, None),
+        },
     };
     let key_file = key_file.unwrap_or_else(|| data_dir.join("keys").join("field.key"));
     let config = KioskConfig { data_dir, key_file, listen, scope, limits: UploadLimits::default(), node_id };
@@ -133,6 +147,18 @@ pub async fn start_kiosk(
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     Ok((state, listener))
+}
+
+/// The node id and scope in this data directory's enrolment certificate, if it was enrolled.
+fn enrolled_identity(data_dir: &Path) -> anyhow::Result<Option<(String, String)>> {
+    let pki = pki_dir(data_dir);
+    if !pki.join(yizhan_identity::NODE_CHAIN_FILE).exists() {
+        return Ok(None);
+    }
+    let creds = NodeCredentials::load(&pki)
+        .with_context(|| format!("the enrolment certificate in {} cannot be read", pki.display()))?;
+    let id = creds.identity()?;
+    Ok(Some((id.node_id().to_string(), id.scope().to_string())))
 }
 
 pub async fn run_kiosk(args: KioskArgs) -> anyhow::Result<()> {
@@ -252,7 +278,8 @@ pub fn revoke(data_dir: &Path, node_id: &str) -> anyhow::Result<()> {
     let pki = pki_dir(data_dir);
     let authority = Authority::load(&pki, SystemTime::now())?;
     let issuer = authority.identity().node_id().to_string();
-    let mut db = yizhan_store::Db::open(yizhan_store::StoreConfig::new(data_dir))?;
+    // The province hub may be running on this directory: write beside it.
+    let mut db = yizhan_store::Db::open_alongside(yizhan_store::StoreConfig::new(data_dir))?;
     let id = RevocationDoc::id_for(&issuer);
     let existing = match db.load_doc(&id)? {
         Some(doc) => Some(RevocationDoc::from_doc(&doc).map_err(anyhow::Error::msg)?),

@@ -220,6 +220,24 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
     let (ok, out) = enrol(&code);
     assert!(!ok, "a used code must fail: {out}");
 
+    // Issue 13: started with no flags at all (another --region even), the enrolled kiosk is
+    // what its certificate says: it takes no new node id and no other scope.
+    {
+        let k = spawn(&["kiosk", "--data-dir", p(&kiosk), "--listen", "127.0.0.1:0", "--region", "510104"]);
+        let line = k.wait_line("kiosk ready: http://");
+        let addr = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).unwrap().to_string();
+        let status = get_json(&format!("http://{addr}/api/status"));
+        assert_eq!(
+            (status["node_id"].as_str(), status["scope"].as_str()),
+            (Some("kiosk-1"), Some("510131001001")),
+            "{status}"
+        );
+    }
+    assert!(
+        !kiosk.join("node-id").exists()
+            || std::fs::read_to_string(kiosk.join("node-id")).unwrap().trim() == "kiosk-1"
+    );
+
     // The enrolled kiosk syncs through the county to the province.
     let (k, kiosk_addr) = start_kiosk(&kiosk, &county_sync);
     post_case(&kiosk_addr, "生猪-第一例");

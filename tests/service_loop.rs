@@ -241,7 +241,10 @@ fn a_case_goes_from_the_kiosk_to_an_expert_and_back_and_is_followed_up() {
     assert_eq!(text_of(&b, "[data-testid=status]"), "待分诊");
     // Recorded under the signed-in officer's name (not a typed one, not her account id).
     let page = b.source().unwrap();
-    assert!(page.contains("刘信息员") && !page.contains(">officer-1<"), "the officer's name on the case page");
+    assert!(
+        page.contains("刘信息员") && !page.contains(">officer-1<"),
+        "the officer's name on the case page"
+    );
 
     // 2. County staff see it in the triage queue and assign the suggested fruit expert.
     let desk_case = format!("/desk/cases/{case_id}");

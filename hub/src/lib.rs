@@ -92,14 +92,19 @@ impl axum::extract::FromRef<Hub> for yizhan_accounts::Accounts {
 }
 
 pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
+    // Ports first: a hub whose address is taken stops before it creates a store, keys or
+    // documents.
+    let mut endpoint = quinn::Endpoint::server(tls.server, config.sync_listen)
+        .map_err(|source| HubError::Listen { addr: config.sync_listen, source })?;
+    let listener = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
     let store = Store::open(StoreConfig::new(&config.data_dir))?;
     // A county centre opens the phones its kiosks seal to it: its key exists (and is
     // published to them) before anything is served.
     if config.scope.len() == 6 {
         sealing::publish_county_key(&store, &config.scope, &config.data_dir).await?;
     }
-    let mut endpoint = quinn::Endpoint::server(tls.server, config.sync_listen)
-        .map_err(|source| HubError::Listen { addr: config.sync_listen, source })?;
     let sync_addr =
         endpoint.local_addr().map_err(|source| HubError::Listen { addr: config.sync_listen, source })?;
     let children: Children = Arc::default();
@@ -136,9 +141,6 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
     }
     // Every centre measures its service clocks and records breaches.
     tokio::spawn(service::run_clocks(store.clone(), config.scope.clone(), config.node_id.clone()));
-    let listener = tokio::net::TcpListener::bind(config.http_listen)
-        .await
-        .map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
     let http_addr =
         listener.local_addr().map_err(|source| HubError::Listen { addr: config.http_listen, source })?;
     let key_path = config.data_dir.join("keys").join("field.key");

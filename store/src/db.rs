@@ -16,6 +16,9 @@ pub const LIST_LIMIT_MAX: u32 = 500;
 pub struct Db {
     pub(crate) conn: Connection,
     config: StoreConfig,
+    /// This process's hold on the data directory, released when the store closes; `None` for a
+    /// maintenance command working beside a running node ([`Db::open_alongside`]).
+    _lock: Option<crate::lock::DirLock>,
     /// Sync sessions of this process (their order, and each peer's session of record).
     pub(crate) sessions: crate::sync::Sessions,
 }
@@ -121,6 +124,9 @@ const REFUSED_BY_PARENT: &str =
 
 impl Db {
     pub fn open(config: StoreConfig) -> Result<Db, StoreError> {
+        fs::create_dir_all(&config.dir).map_err(io_err(&config.dir))?;
+        // Before anything is touched: a second process on this directory stops here.
+        let lock = crate::lock::DirLock::acquire(&config.dir)?;
         let tmp = blobs::tmp_dir(&config.dir);
         fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
         // Temporary blob files belong to writes that never finished: nothing references them.
@@ -140,7 +146,7 @@ impl Db {
         // Every open is a new incarnation of the store: a backup restored and opened never
         // shares one with the history it lost (see `sync::open_incarnation`).
         crate::sync::open_incarnation(&mut conn)?;
-        let mut db = Db { conn, config, sessions: Default::default() };
+        let mut db = Db { conn, config, _lock: Some(lock), sessions: Default::default() };
         // A migration that adds a projection table fills it from the documents already held.
         if from_version > 0 && migrations::REBUILD_PROJECTIONS_AFTER.iter().any(|v| from_version < *v) {
             let n = db.rebuild_projections()?;
@@ -151,6 +157,41 @@ impl Db {
             tracing::info!(files = removed, "removed blob files of writes that never committed");
         }
         Ok(db)
+    }
+
+    /// Opens the database of a data directory that a running node may hold, for a maintenance
+    /// command that writes through SQLite's own locking (a revocation list on a live province
+    /// hub, say): no directory lock, no migration (the schema must be this build's), no clean-up
+    /// of `blobs/tmp/` or orphan files (those belong to the node's writes in flight).
+    pub fn open_alongside(config: StoreConfig) -> Result<Db, StoreError> {
+        let path = config.dir.join("yizhan.sqlite3");
+        if !path.exists() {
+            return Err(StoreError::Io {
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no database: start the node once first",
+                ),
+            });
+        }
+        let conn = Connection::open(&path)?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = migrations::known_version();
+        if version > known {
+            return Err(StoreError::TooNew { found: version, known });
+        }
+        if version < known {
+            return Err(StoreError::Io {
+                path,
+                source: std::io::Error::other(
+                    "the database needs upgrading: start the node once with this build",
+                ),
+            });
+        }
+        Ok(Db { conn, config, _lock: None, sessions: Default::default() })
     }
 
     /// Deletes blob files that no row names: bytes made durable by a write whose transaction

@@ -11,6 +11,7 @@ mod actor;
 mod blobs;
 mod db;
 pub mod keys;
+pub mod lock;
 mod migrations;
 pub mod partial;
 mod projection;
@@ -94,6 +95,9 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("the store has shut down")]
     Closed,
+    /// Another process holds this data directory (see [`lock`]).
+    #[error("data directory {} is in use by another Yizhan process{}: stop it first, or use another --data-dir", dir.display(), pid.map(|p| format!(" (PID {p})")).unwrap_or_default())]
+    InUse { dir: PathBuf, pid: Option<u32> },
     /// The operation hit a bug (it panicked); its transaction was rolled back and the store
     /// goes on serving other operations.
     #[error("a store operation failed unexpectedly (a bug; its changes were rolled back)")]

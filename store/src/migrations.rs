@@ -248,19 +248,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// The first version whose new projection tables must be filled from existing documents.
 pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4];
 
+/// The schema version this build writes.
+pub(crate) fn known_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
 /// Applies pending migrations; returns the version the database was at before.
 pub(crate) fn run(conn: &mut Connection) -> Result<i64, StoreError> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    // One immediate transaction (the write lock taken before the version is read), under the
+    // data directory's lock: two processes can never both see version 0 and both create tables.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if current > known {
         return Err(StoreError::TooNew { found: current, known });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
         tracing::info!(version = i + 1, "applied migration");
     }
+    tx.commit()?;
     Ok(current)
 }

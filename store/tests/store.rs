@@ -492,3 +492,26 @@ fn the_audit_trail_keeps_each_record_filters_by_region_and_coalesces_repeated_lo
     assert_eq!(db.audit_log("510104", 100).unwrap().len(), 1);
     assert_eq!(db.audit_log("510131", 2).unwrap().len(), 2, "limited");
 }
+
+/// Issue 13: one process per data directory. A second open of a directory in use is refused,
+/// naming the holder's PID, before it touches the database or `blobs/tmp/`; the lock goes with
+/// the store that held it.
+#[test]
+fn a_data_directory_in_use_is_refused_with_the_holders_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Db::open(StoreConfig::new(dir.path())).unwrap();
+    let in_flight = dir.path().join("blobs/tmp/in-flight");
+    std::fs::write(&in_flight, b"a blob being received").unwrap();
+    match Db::open(StoreConfig::new(dir.path())) {
+        Err(StoreError::InUse { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(_) => panic!("a second store opened a directory in use"),
+    }
+    assert!(in_flight.exists(), "the refused open left the holder's temporary blob alone");
+    let message = Db::open(StoreConfig::new(dir.path())).err().unwrap().to_string();
+    assert!(message.contains("in use by another Yizhan process") && message.contains("PID"), "{message}");
+    // A maintenance command may still write beside the running node.
+    drop(Db::open_alongside(StoreConfig::new(dir.path())).unwrap());
+    drop(first);
+    drop(Db::open(StoreConfig::new(dir.path())).unwrap());
+}
