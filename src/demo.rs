@@ -264,6 +264,7 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     }
 
     let mut kiosk_urls = Vec::new();
+    let mut kiosks = Vec::new();
     for (i, (node_id, village)) in KIOSKS.iter().enumerate() {
         let dir = base.join(node_id);
         let pki = pki_dir(&dir);
@@ -288,6 +289,7 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
         let (state, listener) =
             start_kiosk(dir, localhost(port + i as u16), village, None, i == 0, uplink).await?;
         kiosk_urls.push((node_id.to_string(), village.to_string(), listener.local_addr()?));
+        kiosks.push(state.clone());
         tokio::spawn(async move {
             if let Err(e) = yizhan_kiosk::serve(state, listener).await {
                 tracing::error!(error = %e, "kiosk stopped");
@@ -320,6 +322,11 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     println!(
         "Record a case on a kiosk, then watch it arrive on the county and province pages. Ctrl-C stops."
     );
-    tokio::signal::ctrl_c().await?;
+    crate::nodes::shutdown_signal().await;
+    for k in &kiosks {
+        k.close().await;
+    }
+    county.close().await;
+    province.close().await;
     Ok(())
 }

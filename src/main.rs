@@ -177,7 +177,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check { data } => {
-            let db = Db::open(StoreConfig::new(data_dir(data.data_dir, "kiosk")?))?;
+            // Read-only: it may check a node while it runs.
+            let db = Db::open_alongside(StoreConfig::new(data_dir(data.data_dir, "kiosk")?))?;
             let integrity = db.integrity_check()?;
             let mut bad = 0;
             let hashes = db.blob_hashes()?;

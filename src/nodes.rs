@@ -176,8 +176,34 @@ pub async fn run_kiosk(args: KioskArgs) -> anyhow::Result<()> {
     let (state, listener) =
         start_kiosk(data_dir.clone(), args.listen, &args.region, args.key_file, args.demo, uplink).await?;
     println!("驿站 kiosk ready: http://{}/  (data: {})", listener.local_addr()?, data_dir.display());
-    yizhan_kiosk::serve(state, listener).await?;
+    yizhan_kiosk::serve_until(state, listener, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (systemd's stop): the node closes its connections with a goodbye.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
 }
 
 /// Enrols this kiosk: makes a key and request, redeems the code at the hub, saves the result.
@@ -336,7 +362,8 @@ pub async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
         "驿站 hub {} ({}) ready: http://{}/  sync on {}",
         hub.config.node_id, hub.config.scope, hub.http_addr, hub.sync_addr
     );
-    tokio::signal::ctrl_c().await?;
+    shutdown_signal().await;
+    hub.close().await;
     Ok(())
 }
 

@@ -249,6 +249,29 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
         get_json(&format!("http://{kiosk_addr}/api/status"))["unsynced_docs"] == 0
     });
 
+    // Issue 13, restarts without stalls. Killed (no goodbye) and started again, the kiosk takes
+    // over its connection at once: the county closes the dead one (which would hold the kiosk's
+    // partly sent blobs until QUIC's idle timeout) as soon as the new one is authorised.
+    drop(k);
+    let (k, _) = start_kiosk(&kiosk, &county_sync);
+    county_hub.wait_line("the child reconnected");
+    // Stopped with SIGTERM (systemd's stop), the kiosk closes its connection with a goodbye
+    // that the county sees, and exits cleanly.
+    let mut k = k;
+    let term = Command::new("kill").args(["-TERM", &k.child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    county_hub.wait_line("shutting down");
+    let stopped = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(status) = k.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < stopped, "the kiosk did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(exit.success(), "a clean stop: {exit}");
+    let (k, _) = start_kiosk(&kiosk, &county_sync);
+
     // The province revokes the kiosk; the list syncs down to the county, which refuses the
     // kiosk at its next connection.
     let (ok, out) = run(&["revoke", "--data-dir", p(&prov), "--node-id", "kiosk-1"]);

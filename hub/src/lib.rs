@@ -83,6 +83,17 @@ pub struct Hub {
     pub accounts: yizhan_accounts::Accounts,
     /// Wakes the media worker (posters and proxies of experts' answer videos).
     pub jobs_notify: Arc<tokio::sync::Notify>,
+    /// The sync endpoint (children's connections and the uplink), closed on shutdown.
+    pub endpoint: quinn::Endpoint,
+}
+
+impl Hub {
+    /// Closes every sync connection with a goodbye, so that children and the parent release
+    /// this node's partly sent blobs at once instead of waiting for a timeout; waits at most
+    /// [`yizhan_net::SHUTDOWN_WAIT`] for the peers to acknowledge.
+    pub async fn close(&self) {
+        yizhan_net::close_endpoint(&self.endpoint).await;
+    }
 }
 
 impl axum::extract::FromRef<Hub> for yizhan_accounts::Accounts {
@@ -177,6 +188,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         parent_status,
         enroller: tls.enroller,
         directory: service::Directory::default(),
+        endpoint: endpoint.clone(),
     };
     let app = router(hub.clone());
     tokio::spawn(async move {

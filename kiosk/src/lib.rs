@@ -98,6 +98,8 @@ pub struct Inner {
     pub jobs_notify: Arc<Notify>,
     /// Sign-in of the village's officers; works offline (their credentials sync down).
     pub accounts: yizhan_accounts::Accounts,
+    /// The uplink's endpoint once started, closed on shutdown.
+    pub endpoint: std::sync::Mutex<Option<quinn::Endpoint>>,
 }
 
 impl axum::extract::FromRef<AppState> for yizhan_accounts::Accounts {
@@ -167,6 +169,7 @@ impl AppState {
             node_id,
             clock,
             jobs_notify: Arc::new(Notify::new()),
+            endpoint: std::sync::Mutex::new(None),
         })))
     }
 
@@ -177,6 +180,9 @@ impl AppState {
             .map_err(|_| std::io::Error::other("bad bind address"))?;
         let mut endpoint = quinn::Endpoint::client(bind)?;
         endpoint.set_default_client_config(uplink.client);
+        if let Ok(mut slot) = self.endpoint.lock() {
+            *slot = Some(endpoint.clone());
+        }
         self.sync.update(|s| s.peer = uplink.parent_id.clone());
         let mut net = uplink.net;
         net.node_id = self.node_id.clone();
@@ -191,6 +197,14 @@ impl AppState {
             self.sync.clone(),
         ));
         Ok(())
+    }
+
+    /// Closes the uplink with a goodbye (see [`yizhan_net::close_endpoint`]).
+    pub async fn close(&self) {
+        let endpoint = self.endpoint.lock().ok().and_then(|e| e.clone());
+        if let Some(endpoint) = endpoint {
+            yizhan_net::close_endpoint(&endpoint).await;
+        }
     }
 
     pub fn new_id(&self) -> String {
@@ -233,9 +247,22 @@ pub fn router(state: AppState) -> Router {
 
 /// Opens the kiosk, starts its background worker and serves until the process ends.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    serve_until(state, listener, std::future::pending()).await
+}
+
+/// [`serve`] until `shutdown` completes; then in-flight requests finish and the uplink closes
+/// with a goodbye.
+pub async fn serve_until(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     tokio::spawn(yizhan_uploads::run_worker(state.store.clone(), state.jobs_notify.clone()));
     tokio::spawn(knowledge::run(state.clone()));
     tokio::spawn(sealing::run(state.clone()));
     // The client address reaches sign-in, which locks out per account and address.
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>()).await
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    state.close().await;
+    served
 }

@@ -1,7 +1,8 @@
 //! The connection driver, the hub's accept loop and the uplink.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use quinn::{Connection, Endpoint, RecvStream, SendStream};
@@ -236,13 +237,24 @@ pub async fn serve(
     children: Children,
 ) {
     let permits = Arc::new(tokio::sync::Semaphore::new(config.children_max.max(1)));
+    // Each child's current connection. A child that reconnects (restarted, or its link dropped
+    // without a goodbye) takes over at once: its old connection is closed, which ends that
+    // session and releases the partly received blobs it held, instead of both waiting for the
+    // old one's idle timeout.
+    let current: Arc<Mutex<HashMap<String, quinn::Connection>>> = Arc::default();
     while let Some(incoming) = endpoint.accept().await {
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             incoming.refuse();
             continue;
         };
-        let (store, config, authorize, changes, children) =
-            (store.clone(), config.clone(), authorize.clone(), changes.clone(), children.clone());
+        let (store, config, authorize, changes, children, current) = (
+            store.clone(),
+            config.clone(),
+            authorize.clone(),
+            changes.clone(),
+            children.clone(),
+            current.clone(),
+        );
         tokio::spawn(async move {
             let _permit = permit;
             let conn = match incoming.await {
@@ -274,17 +286,39 @@ pub async fn serve(
             };
             status.update(|s| s.link = LinkState::Syncing);
             let peer = policy.peer_id.clone();
+            let replaced = lock_map(&current).insert(peer.clone(), conn.clone());
+            if let Some(old) = replaced {
+                tracing::info!(%peer, "the child reconnected: closing its previous connection");
+                old.close(quinn::VarInt::from_u32(CLOSE_REPLACED), b"replaced by a new connection");
+            }
             let link = Arc::new(Link::new(store, config, policy, status.clone()));
             let result = run_connection(&conn, false, link, changes).await;
             match result {
                 Ok(outcome) => tracing::info!(%peer, ?outcome, "session ended"),
                 Err(e) => {
-                    tracing::info!(%peer, error = %e, "session failed");
+                    // Why the connection ended (a peer's goodbye, a replacement, a timeout): the
+                    // stream errors alone say only "connection lost".
+                    let closed = conn.close_reason().map(|r| r.to_string()).unwrap_or_default();
+                    tracing::info!(%peer, error = %e, %closed, "session failed");
                     status.update(|s| s.link = LinkState::Offline { retry_at_ms: 0, error: e.to_string() });
                 }
             }
             conn.close(quinn::VarInt::from_u32(0), b"done");
+            let mut map = lock_map(&current);
+            if map.get(&peer).is_some_and(|c| c.stable_id() == conn.stable_id()) {
+                map.remove(&peer);
+            }
         });
+    }
+}
+
+/// The application close code of a connection that a newer one from the same peer replaced.
+pub const CLOSE_REPLACED: u32 = 409;
+
+fn lock_map<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
     }
 }
 
@@ -308,7 +342,10 @@ pub async fn uplink(
         }
         status.update(|s| s.link = LinkState::Connecting);
         let attempt = async {
-            let conn = endpoint.connect(parent_addr, &server_name)?.await?;
+            let connecting = endpoint.connect(parent_addr, &server_name)?;
+            let conn = tokio::time::timeout(config.connect_timeout, connecting)
+                .await
+                .map_err(|_| NetError::ConnectTimeout(config.connect_timeout))??;
             let link = Arc::new(Link::new(store.clone(), config.clone(), policy.clone(), status.clone()));
             let outcome = run_connection(&conn, true, link, changes.clone()).await;
             conn.close(quinn::VarInt::from_u32(0), b"done");
@@ -344,8 +381,56 @@ fn backoff(config: &NetConfig, failures: u32) -> Duration {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Issue 13: a kiosk whose hub answers nothing learns it within the connect timeout and
+    /// backs off, instead of showing "connecting" until QUIC's idle timeout (300 s).
+    #[tokio::test]
+    async fn a_dial_to_a_hub_that_answers_nothing_fails_within_the_connect_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(yizhan_store::StoreConfig::new(dir.path())).unwrap();
+        // A bound UDP port that never answers.
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = silent.local_addr().unwrap();
+        let tls =
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_protocol_versions(&[&rustls::version::TLS13])
+                .unwrap()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+        let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).unwrap();
+        let mut endpoint = Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+        endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(quic)));
+        let mut config = NetConfig::new("kiosk-test");
+        config.connect_timeout = Duration::from_millis(300);
+        config.retry_min = Duration::from_secs(60);
+        let status = SyncStatusHandle::new("hub-test");
+        let (_tx, changes) = watch::channel(0i64);
+        let policy = PeerPolicy::parent("hub-test", "510131001001");
+        let task = tokio::spawn(uplink(
+            endpoint,
+            addr,
+            "hub-test".into(),
+            store,
+            config,
+            policy,
+            changes,
+            status.clone(),
+        ));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let LinkState::Offline { error, retry_at_ms } = status.get().link {
+                assert!(error.contains("handshake"), "{error}");
+                assert!(retry_at_ms > now_ms(), "the next attempt is scheduled");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "still {:?}", status.get().link);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        task.abort();
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {

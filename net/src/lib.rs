@@ -37,6 +37,9 @@ pub struct NetConfig {
     pub retry_max: Duration,
     /// A session idle this long (no bytes either way) is closed; the uplink dials again.
     pub idle_timeout: Duration,
+    /// A dial whose handshake has not finished by then fails (an unreachable hub answers
+    /// nothing: without this bound the first retry would wait for QUIC's idle timeout).
+    pub connect_timeout: Duration,
     /// Concurrent child connections a hub serves.
     pub children_max: usize,
     /// Bytes read from the stream per read call.
@@ -101,10 +104,24 @@ impl NetConfig {
             retry_min: Duration::from_secs(1),
             retry_max: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(10),
             children_max: 1024,
             read_chunk_bytes: 64 * 1024,
             blobs: BlobConfig::default(),
         }
+    }
+}
+
+/// How long a node shutting down waits for its peers to acknowledge the closing of its
+/// connections.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
+/// Closes an endpoint's connections with a goodbye (application code 0, "shutting down") and
+/// waits at most [`SHUTDOWN_WAIT`] for the peers to acknowledge.
+pub async fn close_endpoint(endpoint: &quinn::Endpoint) {
+    endpoint.close(quinn::VarInt::from_u32(0), b"shutting down");
+    if tokio::time::timeout(SHUTDOWN_WAIT, endpoint.wait_idle()).await.is_err() {
+        tracing::info!("peers did not acknowledge the shutdown in time");
     }
 }
 
@@ -126,6 +143,8 @@ pub enum NetError {
     Store(#[from] yizhan_store::StoreError),
     #[error("session idle for {0:?}")]
     Idle(Duration),
+    #[error("no answer to the handshake within {0:?}")]
+    ConnectTimeout(Duration),
     #[error("blob transfer: {0}")]
     Blob(String),
 }
