@@ -67,6 +67,12 @@ pub struct ProcessedPhoto {
     pub display_jpeg: Vec<u8>,
     /// Oriented JPEG, longest side <= [`THUMB_LONG_SIDE_PX`] (never upscaled), no metadata.
     pub thumb_jpeg: Vec<u8>,
+    /// The original (as stored, without metadata) serves as the display copy: it is already
+    /// within the display bounds, or the re-encoded copy would not be smaller. No derived copy
+    /// is ever larger than what it derives from, and a small photo crosses a rural link once.
+    pub display_is_original: bool,
+    /// Likewise for the thumbnail: a tiny original is its own thumbnail.
+    pub thumb_is_original: bool,
     /// The original's bytes without their metadata (EXIF with GPS, XMP, comments, text chunks;
     /// see [`crate::strip_metadata`]): the coded image is copied losslessly, and an orientation
     /// other than "as stored" is kept in a minimal EXIF block. This is what is stored.
@@ -167,13 +173,19 @@ fn derive(bytes: &[u8], format: PhotoFormat, limits: &Limits) -> Result<Processe
     let thumb = fit_within(display.clone(), THUMB_LONG_SIDE_PX, FilterType::Triangle);
 
     let original = crate::strip::strip_metadata(bytes, format, orientation.to_exif())?;
+    let (display_jpeg, thumb_jpeg) = (encode_jpeg(&display)?, encode_jpeg(&thumb)?);
+    let within_display = width <= DISPLAY_LONG_SIDE_PX && height <= DISPLAY_LONG_SIDE_PX;
+    let display_is_original = within_display || display_jpeg.len() >= original.len();
+    let thumb_is_original = thumb_jpeg.len() >= original.len();
     Ok(ProcessedPhoto {
         original,
         format,
         width,
         height,
-        display_jpeg: encode_jpeg(&display)?,
-        thumb_jpeg: encode_jpeg(&thumb)?,
+        display_jpeg,
+        thumb_jpeg,
+        display_is_original,
+        thumb_is_original,
     })
 }
 

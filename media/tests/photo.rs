@@ -553,3 +553,49 @@ fn stripping_damaged_photos_never_panics() {
         }
     }
 }
+
+/// Issue 13: no derived copy is larger than what it derives from. A photo already within the
+/// display bounds (the 640x480 that messaging apps send) is its own display copy, stored and
+/// sent once; a large one gets a re-encoded copy only when that is smaller.
+#[test]
+fn a_display_copy_is_never_larger_than_its_original() {
+    let textured = |w: u32, h: u32| {
+        RgbImage::from_fn(w, h, |x, y| {
+            let n = (x.wrapping_mul(2654435761) ^ y.wrapping_mul(40503)) % 97;
+            image::Rgb([(x % 256) as u8 / 2 + n as u8, (y % 256) as u8 / 2, ((x + y) % 200) as u8])
+        })
+    };
+    let encode = |img: &RgbImage, q: u8| {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, q).encode_image(img).unwrap();
+        out
+    };
+    for (what, bytes, within_bounds) in [
+        ("640x480 at quality 80", encode(&textured(640, 480), 80), true),
+        ("1280x960 at quality 60", encode(&textured(1280, 960), 60), true),
+        ("3000x2000 at quality 95", encode(&textured(3000, 2000), 95), false),
+        ("3000x2000 at quality 30", encode(&textured(3000, 2000), 30), false),
+    ] {
+        let photo = process(&bytes);
+        let display: &[u8] = if photo.display_is_original { &photo.original } else { &photo.display_jpeg };
+        let thumb: &[u8] = if photo.thumb_is_original { &photo.original } else { &photo.thumb_jpeg };
+        assert!(
+            display.len() <= photo.original.len(),
+            "{what}: display {} > original {}",
+            display.len(),
+            photo.original.len()
+        );
+        assert!(
+            thumb.len() <= photo.original.len(),
+            "{what}: thumb {} > original {}",
+            thumb.len(),
+            photo.original.len()
+        );
+        assert!(thumb.len() <= display.len(), "{what}: thumb larger than display");
+        if within_bounds {
+            assert!(photo.display_is_original, "{what}: within the display bounds, the original is shown");
+        } else if !photo.display_is_original {
+            assert!(photo.display_jpeg.len() < photo.original.len(), "{what}");
+        }
+    }
+}

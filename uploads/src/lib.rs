@@ -142,13 +142,22 @@ pub fn prepare_photos(
         })?;
         drop(bytes);
         // The original as stored is the photo without its metadata (no GPS position).
+        // A copy that would not be smaller than the original is the original itself: the same
+        // blob (one hash, stored and sent once) under the copy's role, so it travels with that
+        // role's priority.
+        let original_copy = |is_original: bool| (is_original).then(|| done.original.clone());
+        let display = original_copy(done.display_is_original).map(|b| (b, done.format.mime()));
+        let thumb = original_copy(done.thumb_is_original).map(|b| (b, done.format.mime()));
         let orig = store.prepare_blob(done.original, done.format.mime())?;
         let group = orig.info().hash.to_string();
         let mut a = orig.info().attachment("photo", "original", &group, &name, now_ms);
         (a.width, a.height) = (done.width.into(), done.height.into());
         out.push((a, orig));
-        for (role, bytes) in [("display", done.display_jpeg), ("thumb", done.thumb_jpeg)] {
-            let blob = store.prepare_blob(bytes, "image/jpeg")?;
+        for (role, (bytes, mime)) in [
+            ("display", display.unwrap_or((done.display_jpeg, "image/jpeg"))),
+            ("thumb", thumb.unwrap_or((done.thumb_jpeg, "image/jpeg"))),
+        ] {
+            let blob = store.prepare_blob(bytes, mime)?;
             out.push((blob.info().attachment("photo", role, &group, &name, now_ms), blob));
         }
     }
