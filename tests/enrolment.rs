@@ -3,13 +3,15 @@
 //! QUIC, and a revocation issued at the province refusing the kiosk at its next connection.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
+#[path = "support/process.rs"]
+#[allow(dead_code)] // shared by the binary's end-to-end tests, each using part of it
+mod process;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_yizhan");
+use process::{BIN, Proc};
 
 fn run(args: &[&str]) -> (bool, String) {
     let out = Command::new(BIN).args(args).env("RUST_LOG", "warn").output().unwrap();
@@ -17,58 +19,8 @@ fn run(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-/// A node process, killed on drop; `lines` receives its stdout and stderr.
-struct Proc {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn spawn(args: &[&str]) -> Proc {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    Proc { child, lines: rx }
-}
-
-impl Proc {
-    /// Waits (at most 30 s) for a line containing `marker` and returns it.
-    fn wait_line(&self, marker: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut seen = Vec::new();
-        while Instant::now() < deadline {
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                if line.contains(marker) {
-                    return line;
-                }
-                seen.push(line);
-            }
-        }
-        panic!("no line with {marker:?}; output:\n{}", seen.join("\n"));
-    }
+    Proc::spawn(args, "info")
 }
 
 /// `驿站 hub X (S) ready: http://A/  sync on B` → (A, B)

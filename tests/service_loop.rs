@@ -7,6 +7,9 @@
 //!
 //! Needs Debian's `chromium chromium-driver fonts-noto-cjk` (see packaging/deps.sh).
 
+#[path = "support/process.rs"]
+#[allow(dead_code)] // shared by the binary's end-to-end tests, each using part of it
+mod process;
 #[path = "support/webdriver.rs"]
 #[allow(dead_code)] // shared with tests/browser.rs, which uses all of it
 mod webdriver;
@@ -40,23 +43,9 @@ impl Drop for Demo {
     }
 }
 
-/// A base port with the three after it free too (the demo takes four web ports).
-fn free_ports() -> u16 {
-    for _ in 0..50 {
-        let base = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if base > 65_000 {
-            continue;
-        }
-        if (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no four free ports in a row");
-}
-
 fn start_demo() -> Demo {
     let data = tempfile::Builder::new().prefix("yizhan-demo-").tempdir().unwrap();
-    let port = free_ports();
+    let port = process::free_ports(4);
     let mut child = Command::new(env!("CARGO_BIN_EXE_yizhan"))
         .args(["demo", "--port", &port.to_string(), "--data-dir"])
         .arg(data.path())

@@ -230,14 +230,7 @@ pub fn safe_next(next: &str) -> String {
 
 /// The session token from the request's cookie named `name`.
 pub fn session_token(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.trim().to_string())
+    yizhan_web::guard::cookie(headers, name)
 }
 
 fn session_cookie(accounts: &Accounts, session: &Session) -> HeaderValue {
