@@ -4,6 +4,7 @@
 //! `axum::middleware::from_fn(yizhan_web::protect)`; pages put the session's token into their
 //! forms with [`action`] and into their head with [`csrf_meta`].
 
+pub mod fmt;
 pub mod guard;
 
 pub use guard::{
