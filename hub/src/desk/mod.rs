@@ -160,3 +160,35 @@ async fn blob(
 ) -> Response {
     yizhan_uploads::serve_blob(&hub.store, &hash, req, true).await
 }
+
+/// A list of cases (an expert's work list, the knowledge queue): a first column of the
+/// caller's (`first`: its heading and value), then place, industry, question, and a button to
+/// the case; `empty` when there are none.
+fn case_list(
+    rows: &[yizhan_store::CaseRow],
+    testid: &str,
+    first: (&str, &dyn Fn(&yizhan_store::CaseRow) -> String),
+    button: &str,
+    empty: &str,
+) -> Markup {
+    let (first_th, first_td) = first;
+    maud::html! {
+        @if rows.is_empty() { p.muted { (empty) } }
+        @else {
+            table data-testid=(testid) {
+                thead { tr { th { (first_th) } th { "地点" } th { "产业" } th { "问题" } th { "" } } }
+                tbody {
+                    @for r in rows {
+                        tr {
+                            td { (first_td(r)) }
+                            td { (fmt::region(&r.region_code)) " " (r.village_name) }
+                            td { (fmt::industry(&r.industry)) }
+                            td { b { (r.subject) } " " (r.description.chars().take(60).collect::<String>()) }
+                            td { a.button href=(format!("/desk/cases/{}", r.id)) { (button) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

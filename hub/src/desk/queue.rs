@@ -10,7 +10,7 @@ use yizhan_store::QueueRow;
 use yizhan_web::fmt;
 
 use super::clocks::{counting_zh, due_cell};
-use super::{DeskError, page};
+use super::{DeskError, case_list, page};
 use crate::Hub;
 use crate::service;
 pub use crate::service::centre::{QueuePage, queue_page};
@@ -117,23 +117,8 @@ async fn worklist(hub: Hub, actor: Actor) -> Result<Markup, DeskError> {
     let body = html! {
         section.card {
             h2 { "分派给我的案例" }
-            @if rows.is_empty() { p.muted { "暂无分派给您的案例" } }
-            @else {
-                table data-testid="worklist" {
-                    thead { tr { th { "状态" } th { "地点" } th { "产业" } th { "问题" } th { "" } } }
-                    tbody {
-                        @for r in &rows {
-                            tr {
-                                td { (Status::from_code(&r.status).map(Status::name_zh).unwrap_or("")) }
-                                td { (fmt::region(&r.region_code)) " " (r.village_name) }
-                                td { (fmt::industry(&r.industry)) }
-                                td { b { (r.subject) } " " (r.description.chars().take(60).collect::<String>()) }
-                                td { a.button href=(format!("/desk/cases/{}", r.id)) { "查看并答复" } }
-                            }
-                        }
-                    }
-                }
-            }
+            @let status = |r: &yizhan_store::CaseRow| Status::from_code(&r.status).map(Status::name_zh).unwrap_or("").to_string();
+            (case_list(&rows, "worklist", ("状态", &status), "查看并答复", "暂无分派给您的案例"))
         }
     };
     Ok(page("我的案例", Some(&actor), body))
