@@ -649,7 +649,7 @@ fn signin_markup(p: &SignInPage<'_>) -> Markup {
         h1 { "登录" }
         @if let Some(e) = &p.error { p.alert role="alert" data-testid="error" { (e) } }
         @if let Some(n) = &p.notice { p.notice role="status" data-testid="notice" { (n) } }
-        div.tabs style=(format!("--n: {tabs}")) {
+        div.tabs class=(format!("n{tabs}")) {
             input type="radio" name="tab" id="tab-password" checked[p.tab == Tab::Password];
             label for="tab-password" { "密码登录" }
             input type="radio" name="tab" id="tab-code" checked[p.tab == Tab::Code];
