@@ -27,7 +27,7 @@
 //! of the backlog), as the hub does after a policy change, at "now" = 2025-06-10 15:00 (UTC+8).
 //!
 //! Measured, on the `Db` directly (the desk reaches it through the store actor: one channel hop
-//! more): the queue page's data exactly as `hub/src/desk.rs` `home` gets it (the policy, three
+//! more): the queue page's data exactly as `hub/src/desk/queue.rs` `home` gets it (the policy, three
 //! queues of 50 rows, the overdue and nearly-due counts and list: six `count_running` and three
 //! more `clock_queue` calls), also with its three queue sections rendered by
 //! `desk::queue_sections` (the overdue list and the page frame are rendered inline in `home` and
@@ -814,7 +814,7 @@ fn setup(scale: &Scale, db: &mut Db, clock: &AtomicI64, rng: &mut StdRng) -> Set
     }
 }
 
-/// The queue page: its data as `hub/src/desk.rs` `home` gets it (`desk::queue_page`), and
+/// The queue page: its data as `hub/src/desk/queue.rs` `home` gets it (`desk::queue_page`, from `hub::service::centre`), and
 /// (with `render`) its three queue sections (`desk::queue_sections`).
 fn queue_page(db: &Db, region: &str, now: i64, render: bool) -> (usize, i64, i64, usize) {
     let page = desk::queue_page(db, region, now).unwrap();

@@ -28,7 +28,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
 use yizhan_core::Actor;
@@ -62,18 +62,6 @@ where
         .route("/account/password", post(change_password))
         .route("/account/passkey/start", post(register_start))
         .route("/account/passkey/finish", post(register_finish))
-        .route(
-            "/static/signin.js",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-                        (header::CACHE_CONTROL, "no-cache"),
-                    ],
-                    JS,
-                )
-            }),
-        )
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
 }
 
@@ -640,127 +628,12 @@ async fn register_finish(
 
 // ---- markup ----
 
-const CSS: &str = r#"
-:root { --green: #2e7d32; --green-d: #1b5e20; --bg: #f4f6f1; --card: #fff; --line: #d9ddd2; --warn: #b26a00; --err: #c62828; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 18px/1.6 "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; background: var(--bg); color: #1f2a1c; }
-header.top { display: flex; align-items: center; gap: 12px 24px; padding: 10px 20px; background: var(--green); color: #fff; }
-header.top a { color: #fff; text-decoration: none; }
-.brand { font-size: 26px; font-weight: 700; min-height: 48px; display: inline-flex; align-items: center; }
-.brand .sub { font-size: 15px; font-weight: 400; margin-left: 10px; opacity: .9; }
-main { max-width: 560px; margin: 0 auto; padding: 16px; }
-h1 { font-size: 26px; margin: 8px 0 16px; }
-h2 { font-size: 20px; margin: 0 0 10px; }
-.card { background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 16px; margin-bottom: 16px; }
-form { display: grid; gap: 14px; }
-label { display: flex; flex-direction: column; gap: 4px; font-size: 17px; color: #333; }
-input { font: inherit; font-size: 20px; min-height: 56px; padding: 8px 14px; border: 1px solid #b9c0b0; border-radius: 8px; width: 100%; background: #fff; }
-button { display: inline-flex; align-items: center; justify-content: center; min-height: 56px; padding: 8px 20px; border-radius: 8px; border: 1px solid var(--line); background: #fff; color: inherit; font: inherit; cursor: pointer; }
-button.primary { background: var(--green); color: #fff; border-color: var(--green); font-weight: 700; }
-button.big { min-height: 60px; font-size: 22px; width: 100%; }
-button:disabled { opacity: .6; }
-.code-form { grid-template-columns: 1fr auto; }
-.code-form .wide { grid-column: 1 / -1; }
-.code-form .send { grid-column: 2; grid-row: 2; align-self: end; }
-.tabs { display: grid; grid-template-columns: repeat(var(--n), 1fr); gap: 6px; margin-bottom: 12px; }
-.tabs > input { position: absolute; opacity: 0; width: 1px; height: 1px; }
-.tabs > label { grid-row: 1; min-height: 56px; display: flex; align-items: center; justify-content: center; text-align: center; border: 1px solid var(--line); border-radius: 10px; background: #fff; font-size: 18px; font-weight: 700; cursor: pointer; padding: 4px 6px; }
-.tabs > input:checked + label { background: var(--green); color: #fff; border-color: var(--green); }
-.tabs > input:focus-visible + label { outline: 3px solid #81c784; }
-.panel { display: none; grid-column: 1 / -1; }
-#tab-password:checked ~ .panel.password, #tab-code:checked ~ .panel.code, #tab-passkey:checked ~ .panel.passkey { display: block; }
-.alert { background: #fdecea; color: var(--err); border: 1px solid #f5c2bf; border-radius: 8px; padding: 12px 16px; font-weight: 700; margin: 0 0 12px; }
-.notice { background: #e8f1e3; color: var(--green-d); border: 1px solid #c5dcbc; border-radius: 8px; padding: 12px 16px; font-weight: 700; margin: 0 0 12px; }
-.small { font-size: 15px; color: #666; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0 0; }
-dt { color: #666; }
-dd { margin: 0; }
-"#;
-
-/// Passkey ceremonies in the browser: base64url <-> ArrayBuffer around
-/// `navigator.credentials`, posting to the JSON endpoints.
-const JS: &str = r#"
-(function () {
-  function dec(s) { s = s.replace(/-/g, '+').replace(/_/g, '/'); while (s.length % 4) s += '=';
-    var b = atob(s), u = new Uint8Array(b.length); for (var i = 0; i < b.length; i++) u[i] = b.charCodeAt(i); return u.buffer; }
-  function enc(buf) { var u = new Uint8Array(buf), s = ''; for (var i = 0; i < u.length; i++) s += String.fromCharCode(u[i]);
-    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''); }
-  function say(el, text) { if (!el) return; el.textContent = text; el.hidden = !text; }
-  async function post(url, body) {
-    var r = await fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'x-csrf-token': (document.querySelector('meta[name=csrf-token]') || {}).content || '' }, body: JSON.stringify(body) });
-    var j = {}; try { j = await r.json(); } catch (e) {}
-    if (!r.ok) throw new Error(j.message || '操作失败，请重试'); return j;
-  }
-  function supported(msg) {
-    if (window.PublicKeyCredential && navigator.credentials) return true;
-    say(msg, '此设备或浏览器不支持指纹/通行密钥（需通过 HTTPS 访问），请使用密码或短信验证码'); return false;
-  }
-  function failed(msg, e) { say(msg, e && e.name === 'NotAllowedError' ? '已取消或超时，请重试' : (e && e.message) || '操作失败，请重试'); }
-  var signin = document.getElementById('passkey-signin');
-  if (signin) signin.addEventListener('click', async function () {
-    var msg = document.getElementById('passkey-msg'); say(msg, '');
-    if (!supported(msg)) return;
-    signin.disabled = true;
-    try {
-      var id = document.getElementById('passkey-id').value.trim();
-      var start = await post('/signin/passkey/start', { id: id || null });
-      var pk = start.options.publicKey;
-      pk.challenge = dec(pk.challenge);
-      (pk.allowCredentials || []).forEach(function (c) { c.id = dec(c.id); });
-      var cred = await navigator.credentials.get({ publicKey: pk });
-      var r = cred.response;
-      var done = await post('/signin/passkey/finish', { ceremony: start.ceremony, next: signin.dataset.next, credential: {
-        id: cred.id, rawId: enc(cred.rawId), type: cred.type, extensions: cred.getClientExtensionResults(),
-        response: { authenticatorData: enc(r.authenticatorData), clientDataJSON: enc(r.clientDataJSON),
-          signature: enc(r.signature), userHandle: r.userHandle ? enc(r.userHandle) : null } } });
-      location.href = done.next || '/';
-    } catch (e) { failed(msg, e); } finally { signin.disabled = false; }
-  });
-  var reg = document.getElementById('passkey-register');
-  if (reg) reg.addEventListener('click', async function () {
-    var msg = document.getElementById('passkey-msg'); say(msg, '');
-    if (!supported(msg)) return;
-    reg.disabled = true;
-    try {
-      var start = await post('/account/passkey/start', {});
-      var pk = start.options.publicKey;
-      pk.challenge = dec(pk.challenge); pk.user.id = dec(pk.user.id);
-      // Ask for a discoverable credential where the device can make one, so that the passkey
-      // button signs in without typing the id (the server does not depend on it).
-      pk.authenticatorSelection = Object.assign({}, pk.authenticatorSelection, { residentKey: 'preferred' });
-      (pk.excludeCredentials || []).forEach(function (c) { c.id = dec(c.id); });
-      var cred = await navigator.credentials.create({ publicKey: pk });
-      var r = cred.response;
-      await post('/account/passkey/finish', { ceremony: start.ceremony, credential: {
-        id: cred.id, rawId: enc(cred.rawId), type: cred.type, extensions: cred.getClientExtensionResults(),
-        response: { attestationObject: enc(r.attestationObject), clientDataJSON: enc(r.clientDataJSON),
-          transports: r.getTransports ? r.getTransports() : undefined } } });
-      location.href = '/account?done=passkey';
-    } catch (e) { failed(msg, e); } finally { reg.disabled = false; }
-  });
-})();
-"#;
-
+/// The sign-in and account pages' shell (they name the person and sign out themselves).
 fn page(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="zh-CN" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · 驿站" }
-                (yizhan_web::csrf_meta())
-                style { (PreEscaped(CSS)) }
-            }
-            body {
-                header.top {
-                    a.brand href="/" { "驿站" span.sub { "四川乡村振兴科技在线" } }
-                }
-                main { (body) }
-                script src="/static/signin.js" defer {}
-            }
-        }
-    }
+    let mut shell = yizhan_web::Shell::new("signin", "驿站", "/");
+    shell.brand_sub = Some("四川乡村振兴科技在线".into());
+    shell.scripts = vec!["/static/signin.js"];
+    shell.render(title, body)
 }
 
 fn signin_markup(p: &SignInPage<'_>) -> Markup {
@@ -769,7 +642,7 @@ fn signin_markup(p: &SignInPage<'_>) -> Markup {
         h1 { "登录" }
         @if let Some(e) = &p.error { p.alert role="alert" data-testid="error" { (e) } }
         @if let Some(n) = &p.notice { p.notice role="status" data-testid="notice" { (n) } }
-        div.tabs style=(format!("--n: {tabs}")) {
+        div.tabs class=(format!("n{tabs}")) {
             input type="radio" name="tab" id="tab-password" checked[p.tab == Tab::Password];
             label for="tab-password" { "密码登录" }
             input type="radio" name="tab" id="tab-code" checked[p.tab == Tab::Code];

@@ -196,6 +196,7 @@ fn serve(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> (String, Accoun
         let app = Router::new()
             .route("/home", get(|SignedIn(a): SignedIn| async move { format!("您好，{}", a.name) }))
             .merge(router())
+            .merge(yizhan_web::assets::routes())
             .with_state(accounts.clone())
             .layer(axum::middleware::from_fn(yizhan_web::protect));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

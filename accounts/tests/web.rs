@@ -26,6 +26,7 @@ const HOST: &str = "kiosk.example";
 /// The node's app: the accounts router plus a page and an API route behind the extractor.
 fn app(accounts: Accounts) -> Router {
     router::<Accounts>()
+        .merge(yizhan_web::assets::routes())
         .route("/cases", get(|SignedIn(a): SignedIn| async move { format!("案例列表 · {}", a.name) }))
         .route("/cases/{id}/events", post(|SignedIn(_): SignedIn| async { "ok" }))
         .route("/api/cases", get(|SignedIn(a): SignedIn| async move { axum::Json(a.person_id) }))
@@ -125,7 +126,17 @@ async fn the_sign_in_page_has_three_ways_in_and_big_touch_targets() {
     assert!(js.body.contains("navigator.credentials"));
     assert!(!r.body.contains("<script>"), "no inline script");
     assert!(r.body.contains(r#"name="next" value="/cases""#));
-    assert!(r.body.contains("min-height: 56px"), "inputs and buttons sized for fingers");
+    // The one stylesheet (yizhan-web's) sizes the sign-in page's inputs and buttons for fingers.
+    assert!(r.body.contains(r#"href="/static/app.css""#));
+    let css = send(&app, get_req("/static/app.css", None)).await;
+    assert!(
+        css.body.contains(".signin input { font: inherit; font-size: 20px; min-height: 56px"),
+        "inputs sized for fingers"
+    );
+    assert!(
+        css.body.contains(".signin button {") && css.body.contains("min-height: 56px"),
+        "buttons sized for fingers"
+    );
     assert!(r.body.contains(r#"autocomplete="one-time-code""#));
 
     // Without passkeys the tab is not offered; a hostile next is dropped.

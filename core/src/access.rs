@@ -261,3 +261,70 @@ fn authorize_event(
         }
     }
 }
+
+/// Something a person may do at a centre's desk that concerns no single case: the desk's
+/// pages and the centre's administration. Case actions go through [`authorize`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CentreAction {
+    /// Work at the desk: the triage queue, the expert directory, exports of service records.
+    Desk,
+    /// Export service records with farmers' numbers in clear (for the county's follow-up calls).
+    ExportPhones,
+    /// Review solved cases for publication as knowledge (the county centre signs off).
+    ReviewKnowledge,
+    /// Administer the centre: people, lockouts, the audit records, the settings page.
+    Administer,
+    /// Change the service-clock policy of the centre whose hub this is.
+    SetPolicy,
+}
+
+/// Decides whether `actor` may do `action` at the desk of the hub whose scope is `centre`.
+pub fn authorize_centre(actor: &Actor, action: CentreAction, centre: &str) -> Result<(), Denied> {
+    let county_centre = actor.is_centre() && actor.region.level() == RegionLevel::County;
+    let ok = match action {
+        CentreAction::Desk => actor.is_centre(),
+        CentreAction::ExportPhones | CentreAction::ReviewKnowledge => county_centre,
+        CentreAction::Administer => actor.role == Role::Admin,
+        CentreAction::SetPolicy => actor.role == Role::Admin && actor.region.as_str() == centre,
+    };
+    if ok { Ok(()) } else { Err(Denied::Role) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, region: &str) -> Actor {
+        Actor {
+            person_id: "p".into(),
+            name: "p".into(),
+            role,
+            region: RegionCode::parse(region).unwrap_or_else(|e| panic!("{region}: {e}")),
+        }
+    }
+
+    #[test]
+    fn centre_actions_follow_role_and_level() {
+        use CentreAction::*;
+        let check = |role, region: &str, action, centre: &str, ok: bool| {
+            assert_eq!(
+                authorize_centre(&actor(role, region), action, centre).is_ok(),
+                ok,
+                "{role:?} {region} {action:?}"
+            );
+        };
+        check(Role::Staff, "510131", Desk, "510131", true);
+        check(Role::Staff, "5101", Desk, "5101", true);
+        check(Role::Expert, "510131", Desk, "510131", false);
+        check(Role::Officer, "510131001001", Desk, "510131", false);
+        check(Role::Staff, "510131", ExportPhones, "510131", true);
+        check(Role::Staff, "5101", ExportPhones, "5101", false);
+        check(Role::Admin, "510131", ReviewKnowledge, "510131", true);
+        check(Role::Admin, "51", ReviewKnowledge, "51", false);
+        check(Role::Admin, "5101", Administer, "5101", true);
+        check(Role::Staff, "5101", Administer, "5101", false);
+        check(Role::Admin, "510131", SetPolicy, "510131", true);
+        check(Role::Admin, "51", SetPolicy, "510131", false);
+    }
+}

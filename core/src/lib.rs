@@ -19,7 +19,7 @@ pub mod sealed;
 pub mod text;
 pub mod untrusted;
 
-pub use access::{Action, Actor, Denied, authorize};
+pub use access::{Action, Actor, CentreAction, Denied, authorize, authorize_centre};
 pub use case::{
     Attachment, CaseDoc, CaseError, CaseState, ClockMarks, Event, EventKind, NewCase, Status,
     UNSIGNED_OFFICER,

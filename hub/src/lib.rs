@@ -4,11 +4,13 @@
 //! anyone the sync state and counts, never a person's data or a case's text.
 
 pub mod desk;
+pub use status::centre_name_zh;
 pub mod enrol;
 pub mod export;
 pub mod publish;
 pub mod sealing;
 pub mod service;
+mod status;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,9 +19,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use maud::{DOCTYPE, Markup, html};
 use serde::Serialize;
-use yizhan_net::{Children, LinkState, NetConfig, PeerAuthorizer, PeerPolicy, SyncStatus, SyncStatusHandle};
+use yizhan_net::{Children, NetConfig, PeerAuthorizer, PeerPolicy, SyncStatus, SyncStatusHandle};
 use yizhan_store::{CaseFilter, Store, StoreConfig};
 
 #[derive(Debug, Clone)]
@@ -320,8 +321,9 @@ fn router(hub: Hub) -> Router {
     Router::new()
         .merge(desk::routes())
         .merge(yizhan_accounts::router())
-        .route("/", get(home))
-        .route("/status", get(page))
+        .merge(yizhan_web::assets::routes())
+        .route("/", get(status::home))
+        .route("/status", get(status::page))
         .route("/api/hub", get(api))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .with_state(hub.clone())
@@ -349,146 +351,3 @@ async fn api(State(hub): State<Hub>) -> Result<axum::Json<HubView>, axum::http::
         axum::http::StatusCode::INTERNAL_SERVER_ERROR
     })
 }
-
-fn fmt_ms(ms: Option<i64>) -> String {
-    use chrono::TimeZone;
-    let Some(ms) = ms else { return "从未".to_string() };
-    let Some(cst) = chrono::FixedOffset::east_opt(8 * 3600) else { return "-".into() };
-    cst.timestamp_millis_opt(ms).single().map(|t| t.format("%m-%d %H:%M:%S").to_string()).unwrap_or_default()
-}
-
-fn link_zh(link: &LinkState) -> (String, &'static str) {
-    match link {
-        LinkState::Disabled => ("未配置".into(), "off"),
-        LinkState::Connecting => ("连接中".into(), "busy"),
-        LinkState::Syncing => ("同步中".into(), "busy"),
-        LinkState::Synced => ("已同步".into(), "ok"),
-        LinkState::Offline { error, .. } => (format!("离线：{error}"), "err"),
-    }
-}
-
-/// The centre's name in the UI: the region's name and 运管中心 (蒲江县运管中心).
-pub fn centre_name_zh(scope: &str) -> String {
-    let name = yizhan_core::regions().get(scope).map(|r| r.name.clone()).unwrap_or_default();
-    format!("{name}运管中心")
-}
-
-/// The hub's home: staff, administrators and experts who are signed in work at the desk;
-/// anyone else sees what the centre is, its counts and its sync state (no person's data).
-async fn home(
-    State(hub): State<Hub>,
-    signed_in: Option<yizhan_accounts::SignedIn>,
-) -> Result<axum::response::Response, axum::http::StatusCode> {
-    use axum::response::IntoResponse;
-    if let Some(yizhan_accounts::SignedIn(actor)) = &signed_in
-        && (actor.is_centre() || actor.role == yizhan_core::Role::Expert)
-    {
-        return Ok(axum::response::Redirect::to("/desk").into_response());
-    }
-    let v = hub.view().await.map_err(|e| {
-        tracing::error!(error = %e, "hub view");
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR
-    })?;
-    let centre = centre_name_zh(&v.scope);
-    let synced = v.children.iter().filter(|c| matches!(c.link.link, LinkState::Synced)).count();
-    Ok(html! {
-        (DOCTYPE)
-        html lang="zh-CN" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (centre) }
-                style { (maud::PreEscaped(HUB_CSS)) }
-            }
-            body {
-                h1 { (centre) }
-                p { (v.scope_name) }
-                p { a.button href="/desk" data-testid="desk-link" { "工作人员和专家登录 → 运营工作台" } }
-                h2 { "概况" }
-                (counts(&v))
-                p { "下级驿站和中心 " (v.children.len()) " 个，已同步 " (synced) " 个 · "
-                    a href="/status" data-testid="status-link" { "查看同步状态" } }
-            }
-        }
-    }
-    .into_response())
-}
-
-/// Case counts by status (no case's content).
-fn counts(v: &HubView) -> Markup {
-    html! {
-        p { "案例共 " b data-testid="hub-cases" { (v.cases) } " 个"
-            @for s in &v.cases_by_status { " · " (s.name_zh) " " (s.cases) } }
-    }
-}
-
-/// The sync state of this centre's links, for staff and anyone checking the network.
-async fn page(State(hub): State<Hub>) -> Result<Markup, axum::http::StatusCode> {
-    let v = hub.view().await.map_err(|e| {
-        tracing::error!(error = %e, "hub view");
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR
-    })?;
-    let centre = centre_name_zh(&v.scope);
-    Ok(html! {
-        (DOCTYPE)
-        html lang="zh-CN" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta http-equiv="refresh" content="5";
-                title { "同步状态 · " (centre) }
-                style { (maud::PreEscaped(HUB_CSS)) }
-            }
-            body {
-                h1 { (centre) "同步状态" }
-                p { a href="/desk" data-testid="desk-link" { "运营工作台" } " · " a href="/" { "首页" } }
-                p { (v.scope_name) "（区划代码 " (v.scope) "） · 节点编号 " (v.node_id) }
-                (counts(&v))
-                @if let Some(p) = &v.parent {
-                    @let (text, class) = link_zh(&p.link);
-                    p data-testid="parent" { "上级中心（节点编号 " (p.peer) "）：" span class=(class) { (text) } " · 最近同步 " (fmt_ms(p.last_synced_at_ms)) }
-                } @else {
-                    p data-testid="parent" { "上级中心：无（本中心为最高一级）" }
-                }
-                h2 { "下级驿站和中心（" (v.children.len()) "）" }
-                @if v.children.is_empty() { p { "暂无下级连接" } }
-                @else {
-                table data-testid="children" {
-                    thead { tr { th { "地区" } th { "节点编号" } th { "状态" } th { "最近联系" } th { "待发文档" } th { "本次收/发文档" } th { "待收文件" } th { "本次收文件" } } }
-                    tbody {
-                        @for c in &v.children {
-                            @let (text, class) = link_zh(&c.link.link);
-                            tr {
-                                td { (region_name_zh(&c.scope)) }
-                                td { (c.node_id) }
-                                td class=(class) { (text) }
-                                td { (fmt_ms(c.last_contact_ms)) }
-                                td { (c.backlog_docs) }
-                                td { (c.link.docs_received) " / " (c.link.docs_sent) }
-                                td { (c.link.blobs_waiting) " 个（" (format!("{:.1}", c.link.blob_bytes_waiting as f64 / 1_048_576.0)) " MB）" }
-                                td { (c.link.blobs_received) " 个" }
-                            }
-                        }
-                    }
-                }
-                }
-            }
-        }
-    })
-}
-
-fn region_name_zh(code: &str) -> String {
-    let r = yizhan_core::regions();
-    match r.path_name(code) {
-        p if p.is_empty() => r.get(code).map(|x| x.name.clone()).unwrap_or_else(|| code.to_string()),
-        p => p,
-    }
-}
-
-const HUB_CSS: &str = "body{font:18px/1.6 'Noto Sans CJK SC',sans-serif;margin:20px;background:#f4f6f1}
-table{border-collapse:collapse;background:#fff;width:100%}th,td{border:1px solid #d9ddd2;padding:8px 12px;text-align:left}
-.button{display:inline-block;background:#2e7d32;color:#fff;padding:8px 16px;border-radius:6px;text-decoration:none}
-.ok{color:#1b5e20;font-weight:700}.busy{color:#8a4b00}.err{color:#c62828}.off{color:#777}
-@media (max-width:640px){*{box-sizing:border-box}body{margin:10px}table,thead,tbody,tr,th,td{display:block;width:100%}
-thead{position:absolute;left:-9999px;top:-9999px}tr{border:1px solid #d9ddd2;border-radius:10px;margin:0 0 10px;padding:6px 10px;background:#fff}
-th,td{border:0;padding:3px 0}}";

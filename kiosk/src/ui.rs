@@ -7,19 +7,17 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{FixedOffset, TimeZone};
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use yizhan_core::{Actor, CaseDoc, CaseState, Industry, RegionLevel, Status, UNSIGNED_OFFICER, regions};
 use yizhan_net::{LinkState, SyncStatus};
 use yizhan_store::{CaseFilter, CaseRow, StoreStats};
+use yizhan_web::{Module, NavLink, Shell, Viewer, fmt};
 
 use crate::AppState;
 use crate::error::{AppError, PageError};
 use crate::service::{self, CaseView, EventInput};
 
-const CSS: &str = include_str!("../../assets/web/app.css");
-const JS: &str = include_str!("../../assets/web/app.js");
 pub const PAGE_SIZE: u32 = 20;
 /// A green square with 驿, so the browser's tab and home-screen shortcut are recognisable.
 const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="12" fill="#2e7d32"/><text x="32" y="46" font-size="40" text-anchor="middle" fill="#fff">驿</text></svg>"##;
@@ -34,27 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/blobs/{hash}", get(blob))
         .route("/favicon.ico", get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON) }))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-        .route(
-            "/static/app.css",
-            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }),
-        )
-        .route(
-            "/static/app.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], JS) }),
-        )
-}
-
-/// Formats a timestamp in China Standard Time (UTC+8, no daylight saving).
-pub fn fmt_time(ms: i64) -> String {
-    let Some(cst) = FixedOffset::east_opt(8 * 3600) else { return "-".to_string() };
-    match cst.timestamp_millis_opt(ms).single() {
-        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
-        None => "-".to_string(),
-    }
-}
-
-fn industry_name(code: &str) -> &'static str {
-    Industry::from_code(code).map(Industry::name_zh).unwrap_or("其他")
+        .merge(yizhan_web::assets::routes())
 }
 
 fn status_name(code: &str) -> &'static str {
@@ -89,60 +67,47 @@ pub fn link_zh(s: &SyncStatus) -> (String, &'static str) {
             (text, "busy")
         }
         LinkState::Synced => {
-            (format!("已同步 {}", s.last_synced_at_ms.map(fmt_time).unwrap_or_default()), "ok")
+            (format!("已同步 {}", s.last_synced_at_ms.map(fmt::time_full).unwrap_or_default()), "ok")
         }
         LinkState::Offline { retry_at_ms, .. } => {
-            (format!("网络不通，{} 重试", fmt_time(*retry_at_ms)), "err")
+            (format!("网络不通，{} 重试", fmt::time_full(*retry_at_ms)), "err")
         }
     }
 }
 
-fn layout(title: &str, header: Option<&HeaderInfo>, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="zh-CN" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · 驿站" }
-                (yizhan_web::csrf_meta())
-                link rel="stylesheet" href="/static/app.css";
-                script src="/static/app.js" defer {}
-            }
-            body {
-                header.top {
-                    a.brand href="/cases" { "驿站" span.sub { "村级科技服务" } }
-                    nav {
-                        a href="/cases" { "案例列表" }
-                        a.primary href="/cases/new" { "＋ 登记新案例" }
-                        a href="/account" { "账号" }
-                    }
-                    @if let Some(h) = header {
-                        @let (link, class) = link_zh(&h.sync);
-                        span class=(format!("link {class}")) data-testid="link" { (link) }
-                        span.sync title="尚未同步到县运管中心的记录" data-testid="unsynced" {
-                            @if h.stats.unsynced_docs > 0 { "未同步 " b { (h.stats.unsynced_docs) } " 条" } @else { "已全部同步" }
-                        }
-                    }
-                }
-                main { (body) }
+/// The kiosk's shell: its pages of the expert service, the link to the county hub and what is
+/// not yet synced, the signed-in officer.
+fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
+    let mut shell = Shell::new("kiosk", "驿站", "/cases");
+    shell.brand_sub = Some("村级科技服务".into());
+    shell.nav = vec![
+        NavLink::new(Module::ExpertService, "/cases", "案例列表"),
+        NavLink::new(Module::ExpertService, "/cases/new", "＋ 登记新案例").primary(),
+    ];
+    shell.account_link = true;
+    shell.viewer = who.map(|a| Viewer {
+        name: a.name.clone(),
+        role_zh: a.role.name_zh().into(),
+        region_zh: fmt::region(a.region.as_str()),
+    });
+    shell.status = header.map(|h| {
+        let (link, class) = link_zh(&h.sync);
+        html! {
+            span class=(format!("link {class}")) data-testid="link" { (link) }
+            span.sync title="尚未同步到县运管中心的记录" data-testid="unsynced" {
+                @if h.stats.unsynced_docs > 0 { "未同步 " b { (h.stats.unsynced_docs) } " 条" } @else { "已全部同步" }
             }
         }
-    }
+    });
+    shell
+}
+
+fn layout(title: &str, header: Option<&HeaderInfo>, who: Option<&Actor>, body: Markup) -> Markup {
+    shell(header, who).render(title, body)
 }
 
 pub fn error_page(e: &AppError) -> Markup {
-    layout(
-        "出错了",
-        None,
-        html! {
-            section.card.error {
-                h1 { "无法完成操作" }
-                p.msg { (e.message_zh()) }
-                p { a.button href="javascript:history.back()" { "返回上一页" } " " a.button href="/cases" { "案例列表" } }
-            }
-        },
-    )
+    shell(None, None).error_page(&e.message_zh(), "案例列表")
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -157,7 +122,11 @@ pub struct ListQuery {
     pub page: u32,
 }
 
-async fn list_page(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Result<Markup, PageError> {
+async fn list_page(
+    State(state): State<AppState>,
+    who: Option<yizhan_accounts::SignedIn>,
+    Query(q): Query<ListQuery>,
+) -> Result<Markup, PageError> {
     let page = q.page.max(1);
     let filter = CaseFilter {
         status: Some(q.status.clone()),
@@ -185,6 +154,7 @@ async fn list_page(State(state): State<AppState>, Query(q): Query<ListQuery>) ->
     Ok(layout(
         "案例列表",
         stats.as_ref(),
+        who.as_ref().map(|w| &w.0),
         html! {
             form.filters method="get" action="/cases" {
                 input type="search" name="q" value=(q.q) placeholder="搜索作物、症状、村名、农户…";
@@ -234,12 +204,12 @@ fn case_card(r: &CaseRow) -> Markup {
                 @if r.thumb_hash.is_empty() { div.thumb.none { "无照片" } }
                 @else { img.thumb src=(format!("/blobs/{}", r.thumb_hash)) alt="照片" loading="lazy"; }
                 div.info {
-                    div.title { span.tag { (industry_name(&r.industry)) } " " b { (r.subject) } }
+                    div.title { span.tag { (fmt::industry_or(&r.industry, "其他")) } " " b { (r.subject) } }
                     p.desc { (truncate(&r.description, 60)) }
                     div.meta {
                         span class=(format!("status s-{}", r.status)) { (status_name(&r.status)) }
                         span { (regions().path_name(&r.region_code)) " " (r.village_name) }
-                        span { (fmt_time(r.created_at_ms)) }
+                        span { (fmt::time_full(r.created_at_ms)) }
                         @if r.photo_count > 0 { span { "照片 " (r.photo_count) } }
                         @if r.video_count > 0 { span { "视频 " (r.video_count) } }
                         @if r.officer == UNSIGNED_OFFICER { span.unsigned data-testid="unsigned" { "未登录登记" } }
@@ -320,7 +290,12 @@ struct FormValues {
 async fn new_page(State(state): State<AppState>, who: Option<yizhan_accounts::SignedIn>) -> Markup {
     let stats = stats(&state).await;
     let who = who.map(|w| w.0);
-    layout("登记新案例", stats.as_ref(), case_form(&state, &FormValues::default(), who.as_ref(), None))
+    layout(
+        "登记新案例",
+        stats.as_ref(),
+        who.as_ref(),
+        case_form(&state, &FormValues::default(), who.as_ref(), None),
+    )
 }
 
 /// The officer who records the case: the signed-in one, by name (not a field to type in), or a
@@ -438,7 +413,7 @@ async fn create_case(
             e.log();
             let stats = stats(&state).await;
             let form = case_form(&state, &values, who.as_ref(), Some(&e.message_zh()));
-            let page = layout("登记新案例", stats.as_ref(), form);
+            let page = layout("登记新案例", stats.as_ref(), who.as_ref(), form);
             (e.status(), page).into_response()
         }
         Err(e) => PageError(e).into_response(),
@@ -484,7 +459,7 @@ async fn case_page(
             }
         }
     };
-    Ok(layout(&view.case.subject.clone(), stats.as_ref(), body))
+    Ok(layout(&view.case.subject.clone(), stats.as_ref(), who.as_ref().map(|w| &w.0), body))
 }
 
 /// Who owns a knowledge entry's answer, and whether a county centre signed it off.
@@ -513,11 +488,11 @@ fn case_body(v: &CaseView, solved_by: Option<&service::SimilarCase>, signed_in: 
     let ignored = &v.state.ignored_events;
     html! {
         article.case-detail data-case=(c.id) {
-            h1 { span.tag { (industry_name(&c.industry)) } " " (c.subject) }
+            h1 { span.tag { (fmt::industry_or(&c.industry, "其他")) } " " (c.subject) }
             p.meta {
                 span class=(format!("status s-{}", v.state.status.code())) data-testid="status" { (v.state.status.name_zh()) }
                 @if v.unsynced { " " span.unsynced { "未同步" } }
-                " 登记于 " (fmt_time(c.created_at_ms)) " · 信息员 " span data-testid="officer" { (c.officer) }
+                " 登记于 " (fmt::time_full(c.created_at_ms)) " · 信息员 " span data-testid="officer" { (c.officer) }
                 @if !c.officer_signed_in() && c.officer != UNSIGNED_OFFICER { "（未登录）" }
                 @if !c.officer_signed_in() { " " span.unsigned data-testid="unsigned" { "未登录登记" } }
             }
@@ -565,7 +540,7 @@ fn case_body(v: &CaseView, solved_by: Option<&service::SimilarCase>, signed_in: 
                             }
                             @for o in c.answer_videos(a) { div data-testid="answer-video" { (player.show(o)) } }
                         }
-                        p.small { (fmt_time(a.at_ms)) " · " (v.actor_name(a)) }
+                        p.small { (fmt::time_full(a.at_ms)) " · " (v.actor_name(a)) }
                     }
                 }
             }
@@ -594,7 +569,7 @@ fn case_body(v: &CaseView, solved_by: Option<&service::SimilarCase>, signed_in: 
                 ol.timeline data-testid="timeline" {
                     @for e in c.ordered_events() {
                         li class=[ignored.contains(&e.id).then_some("ignored")] {
-                            span.time { (fmt_time(e.at_ms)) }
+                            span.time { (fmt::time_full(e.at_ms)) }
                             b { (e.kind().name_zh()) }
                             " " (v.actor_name(e))
                             @if !e.text.is_empty() { p { (e.text) } }

@@ -3,8 +3,24 @@
 //! hub's clock; the service clocks this hub measures and the breaches it records; the expert
 //! directory the ranking scores.
 //!
+//! The desk's pages call this layer and only render what it returns: what a page may show is
+//! decided here (authorisation, masking, opening a farmer's number), and so are the audit
+//! records ([`cases`], [`centre`], [`people`], [`admin`]).
+//!
 //! Architecture invariant: an action is authorised against the case as stored, inside the
 //! same database call that appends it, so a refused action writes nothing.
+//! Architecture invariant: what concerns the centre rather than one case is authorised by
+//! `core::authorize_centre` through [`require`], never by a role test in a handler.
+
+pub mod admin;
+pub mod cases;
+pub mod centre;
+mod error;
+pub mod people;
+
+pub use admin::require;
+pub use cases::{CaseView, case_view};
+pub use error::ServiceError;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,194 @@
+//! The operations desk (运营工作台) of a centre's hub, in zh-CN for staff and experts: one
+//! module per page or page group. Each handler parses the request, calls one function of the
+//! hub's service layer (`crate::service`), which authorises, audits and opens what the page
+//! may show, and renders the result.
+//!
+//! - [`queue`]: the triage queue ordered by deadline with overdue and nearly-overdue lists, and
+//!   an expert's work list (`/desk`);
+//! - [`case`]: a case page with ranked expert suggestions, one-click assignment, escalation,
+//!   on-site dispatch with travel costs, follow-up, the knowledge sign-off; its actions and
+//!   media jobs;
+//! - [`answer`]: an expert's answer with photos and a video;
+//! - [`experts`] (找专家), [`knowledge`] (知识审核), [`export`] (导出);
+//! - [`people`]: the people list, import, one person's edit, access, password, lockout;
+//! - [`settings`] (时限设置) and [`audit`] (审计记录).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::Markup;
+use yizhan_accounts::SignedIn;
+use yizhan_core::{Actor, Role};
+use yizhan_web::{Module, NavLink, Shell, Viewer, fmt};
+
+use crate::Hub;
+use crate::service::ServiceError;
+
+pub mod answer;
+pub mod audit;
+pub mod case;
+mod clocks;
+pub mod experts;
+pub mod export;
+pub mod knowledge;
+pub mod people;
+pub mod queue;
+pub mod settings;
+
+pub use answer::{ANSWER_PHOTOS_MAX, ANSWER_TEXT_BYTES_MAX, answer_bytes_max};
+pub use case::SERVICE_CATEGORIES;
+pub use people::IMPORT_BYTES_MAX;
+pub use queue::{QueuePage, queue_page, queue_sections, queue_table};
+
+pub fn routes() -> axum::Router<Hub> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/desk", get(queue::home))
+        .route("/desk/cases/{id}", get(case::case_page))
+        .route("/desk/cases/{id}/act", post(case::act_form))
+        .route(
+            "/desk/cases/{id}/answer",
+            post(answer::answer_form).layer(axum::extract::DefaultBodyLimit::max(answer_bytes_max())),
+        )
+        .route("/desk/experts", get(experts::experts_page))
+        .route("/desk/knowledge", get(knowledge::knowledge_page))
+        .route("/desk/export", get(export::export_page))
+        .route("/desk/export/download", get(export::export_download))
+        .route(
+            "/desk/people",
+            get(people::people_page)
+                .post(people::import_people)
+                .layer(axum::extract::DefaultBodyLimit::max(IMPORT_BYTES_MAX)),
+        )
+        .route("/desk/settings", get(settings::settings_page).post(settings::save_settings))
+        .route("/desk/people/{id}/active", post(people::set_active))
+        .route("/desk/people/{id}/password", post(people::reset_password))
+        .route("/desk/people/{id}/unlock", post(people::unlock))
+        .route("/desk/people/{id}", get(people::person_page).post(people::save_person))
+        .route("/desk/audit", get(audit::audit_page))
+        .route("/desk/cases/{id}/jobs", get(case::case_jobs))
+        .route("/blobs/{hash}", get(blob))
+}
+
+/// A refusal or failure, shown as the desk's error page with its status code.
+pub struct DeskError(StatusCode, String);
+
+impl DeskError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> DeskError {
+        DeskError(StatusCode::BAD_REQUEST, message.into())
+    }
+}
+
+impl IntoResponse for DeskError {
+    fn into_response(self) -> Response {
+        (self.0, shell(None).error_page(&self.1, "工作台")).into_response()
+    }
+}
+
+impl From<ServiceError> for DeskError {
+    fn from(e: ServiceError) -> DeskError {
+        let status = match &e {
+            ServiceError::Denied(_) => StatusCode::FORBIDDEN,
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Upload(u) => u.status(),
+            ServiceError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ServiceError::Store(e) => {
+                tracing::error!(error = %e, "desk");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        DeskError(status, e.message_zh())
+    }
+}
+
+impl From<yizhan_store::StoreError> for DeskError {
+    fn from(e: yizhan_store::StoreError) -> DeskError {
+        ServiceError::Store(e).into()
+    }
+}
+
+/// The desk's pages of the platform's modules, as the hub registers them for `actor`: only
+/// what this hub serves and she may open.
+pub fn nav(actor: &Actor) -> Vec<NavLink> {
+    use yizhan_core::CentreAction;
+    let may = |a| yizhan_core::authorize_centre(actor, a, actor.region.as_str()).is_ok();
+    let (e, m) = (Module::ExpertService, Module::Management);
+    let mut links = Vec::new();
+    if actor.role == Role::Expert {
+        links.push(NavLink::new(e, "/desk", "我的案例"));
+        return links;
+    }
+    links.push(NavLink::new(e, "/desk", "分诊队列"));
+    links.push(NavLink::new(e, "/desk/experts", "找专家"));
+    if may(CentreAction::ReviewKnowledge) {
+        links.push(NavLink::new(e, "/desk/knowledge", "知识审核"));
+    }
+    links.push(NavLink::new(e, "/desk/export", "导出"));
+    if may(CentreAction::Administer) {
+        links.push(NavLink::new(m, "/desk/people", "人员"));
+        links.push(NavLink::new(m, "/desk/settings", "时限设置"));
+        links.push(NavLink::new(m, "/desk/audit", "审计记录"));
+    }
+    links.push(NavLink::new(m, "/status", "同步状态"));
+    links
+}
+
+/// The desk's shell for `actor` (none on error pages and the hub's public pages).
+pub fn shell(actor: Option<&Actor>) -> Shell {
+    let mut shell = Shell::new("desk", "运营工作台", "/desk");
+    if let Some(a) = actor {
+        shell.nav = nav(a);
+        shell.viewer = Some(Viewer {
+            name: a.name.clone(),
+            role_zh: a.role.name_zh().into(),
+            region_zh: fmt::region(a.region.as_str()),
+        });
+    }
+    shell
+}
+
+fn page(title: &str, actor: Option<&Actor>, body: Markup) -> Markup {
+    shell(actor).render(title, body)
+}
+
+async fn blob(
+    State(hub): State<Hub>,
+    SignedIn(_actor): SignedIn,
+    Path(hash): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    yizhan_uploads::serve_blob(&hub.store, &hash, req, true).await
+}
+
+/// A list of cases (an expert's work list, the knowledge queue): a first column of the
+/// caller's (`first`: its heading and value), then place, industry, question, and a button to
+/// the case; `empty` when there are none.
+fn case_list(
+    rows: &[yizhan_store::CaseRow],
+    testid: &str,
+    first: (&str, &dyn Fn(&yizhan_store::CaseRow) -> String),
+    button: &str,
+    empty: &str,
+) -> Markup {
+    let (first_th, first_td) = first;
+    maud::html! {
+        @if rows.is_empty() { p.muted { (empty) } }
+        @else {
+            table data-testid=(testid) {
+                thead { tr { th { (first_th) } th { "地点" } th { "产业" } th { "问题" } th { "" } } }
+                tbody {
+                    @for r in rows {
+                        tr {
+                            td { (first_td(r)) }
+                            td { (fmt::region(&r.region_code)) " " (r.village_name) }
+                            td { (fmt::industry(&r.industry)) }
+                            td { b { (r.subject) } " " (r.description.chars().take(60).collect::<String>()) }
+                            td { a.button href=(format!("/desk/cases/{}", r.id)) { (button) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
