@@ -1,6 +1,16 @@
 // Yizhan kiosk: progressive enhancement only; every page works without this script.
 "use strict";
 
+// "返回上一页" on error pages: back in history where there is one (the link itself goes to the
+// node's home without script; the pages' Content-Security-Policy allows no javascript: links).
+document.addEventListener("click", (ev) => {
+  const back = ev.target.closest && ev.target.closest("a[data-back]");
+  if (back && window.history.length > 1) {
+    ev.preventDefault();
+    window.history.back();
+  }
+});
+
 // Upload with a visible progress bar (photos and video can take minutes on a slow link): the
 // kiosk's case form and the desk's answer form (forms marked data-upload, with a .progress box).
 function enhanceUploadForm(form) {

@@ -525,6 +525,24 @@ async fn experts_answer_with_photos_and_a_video_that_gets_a_proxy_on_the_hub() {
     let (s, body) = post_answer(&hub, &fruit, "c1", &"长".repeat(6000), vec![]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(body.contains("答复内容过长"), "{body}");
+    // A chosen photo of 0 bytes is an error, not silently dropped; a post that is not a
+    // multipart form gets a Chinese answer, not axum's English one.
+    let (s, body) = post_answer(&hub, &fruit, "c1", "答复", vec![("photos", "empty.jpg", Vec::new())]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("empty.jpg") && body.contains("空文件"), "{body}");
+    let base = format!("http://{}", hub.http_addr);
+    let res = client()
+        .post(format!("{base}/desk/cases/c1/answer"))
+        .header(COOKIE, fruit.as_str())
+        .header(ORIGIN, &base)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("text=%E7%AD%94")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("上传格式不正确") && !body.contains("Invalid"), "{body}");
     assert_eq!(answer_footprint(&hub, dir.path()).await, before, "refused answers left something behind");
 
     // The assigned expert answers with a photo and a video.

@@ -181,7 +181,7 @@ impl Shell {
                 section.card.error {
                     h1 { "无法完成操作" }
                     p.msg data-testid="error" { (message) }
-                    p { a.button href="javascript:history.back()" { "返回上一页" } " " a.button href=(self.home) { (home_label) } }
+                    p { a.button href=(self.home) data-back { "返回上一页" } " " a.button href=(self.home) { (home_label) } }
                 }
             },
         )

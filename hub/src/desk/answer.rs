@@ -1,6 +1,7 @@
 //! An expert's answer (`/desk/cases/{id}/answer`): the text, photos and one video, read from
 //! the multipart body with every bound enforced, then stored by the service layer.
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::response::Redirect;
 use yizhan_accounts::SignedIn;
@@ -32,9 +33,10 @@ pub(super) async fn answer_form(
     State(hub): State<Hub>,
     SignedIn(actor): SignedIn,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Redirect, DeskError> {
     service::cases::authorized_case(&hub, &actor, &id, Action::Event(EventKindCode::Answered)).await?;
+    let mut multipart = multipart.map_err(|e| DeskError::not_multipart(&e))?;
     let limits = yizhan_media::Limits::default();
     let bad = |m: String| DeskError::bad_request(m);
     let mut text = String::new();
@@ -59,7 +61,10 @@ pub(super) async fn answer_form(
                 .await
                 .map_err(upload_err)?;
                 if bytes.is_empty() {
-                    continue; // the empty part a form sends when no file was chosen
+                    if file_name.is_empty() {
+                        continue; // the empty part a form sends when no file was chosen
+                    }
+                    return Err(bad(format!("照片（{file_name}）是空文件（0 字节），请重新选择")));
                 }
                 if photos.len() >= ANSWER_PHOTOS_MAX {
                     return Err(bad(format!("照片过多：每次答复最多 {ANSWER_PHOTOS_MAX} 张")));

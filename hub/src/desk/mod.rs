@@ -77,6 +77,15 @@ impl DeskError {
     pub(crate) fn bad_request(message: impl Into<String>) -> DeskError {
         DeskError(StatusCode::BAD_REQUEST, message.into())
     }
+
+    /// A post to an upload endpoint that is not a multipart form (axum's own answer is English).
+    pub(crate) fn not_multipart(e: &axum::extract::multipart::MultipartRejection) -> DeskError {
+        tracing::info!(error = %e.body_text(), "refused an upload that is not a multipart form");
+        DeskError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "上传格式不正确：请使用页面上的表单提交（multipart/form-data）".into(),
+        )
+    }
 }
 
 impl IntoResponse for DeskError {

@@ -3,6 +3,7 @@
 //! restored, passwords reset, lockouts lifted.
 
 use axum::Form;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
@@ -78,10 +79,11 @@ async fn people_view(hub: &Hub, actor: &Actor, report: Option<Markup>) -> Result
 pub(super) async fn import_people(
     State(hub): State<Hub>,
     SignedIn(actor): SignedIn,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Markup, DeskError> {
     // Refused before the upload is read.
     service::require(&hub, &actor, CentreAction::Administer)?;
+    let mut multipart = multipart.map_err(|e| DeskError::not_multipart(&e))?;
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Ok(Some(field)) = multipart.next_field().await {
         if field.name() == Some("file") {
