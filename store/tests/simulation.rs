@@ -7,7 +7,7 @@
 //! documents reference, complete and verified (originals stay below a province that does not
 //! fetch them); a second round of sessions must be two hellos per link.
 //!
-//! - `cargo test -p yizhan-sync-proto --test simulation -- --nocapture` runs the default seeds
+//! - `cargo test -p yizhan-store --test simulation -- --nocapture` runs the default seeds
 //!   and prints the protocol's cost.
 //! - `YIZHAN_SIM_SEED=<n>` replays one seed with a trace of every event.
 //! - `YIZHAN_SIM_SEEDS=<count>` (and `YIZHAN_SIM_BASE=<first seed>`) runs more.
@@ -60,7 +60,7 @@ fn print_report(r: &Report) {
          drops, {} doc changes \
          carrying {} automerge bytes; blobs {} created ({} bytes), {} received, {} content bytes sent, {} resumed, \
          {} missing; healed in {} ms / {} events; second round {} session messages, {} bytes ({} blob messages); docs held \
-         province/counties/kiosks {:?}, blobs {:?}",
+         province/cities/counties/kiosks {:?}, blobs {:?}",
         r.seed,
         r.steps,
         r.docs_created,
@@ -167,7 +167,7 @@ fn summarize(reports: &[Report]) {
         mean(&|r| u64::from(r.blob_missing)),
     );
     let r2: Vec<(u64, u64)> = reports.iter().map(|r| (r.round2_messages, r.round2_bytes)).collect();
-    let links = (sim::world::COUNTIES.len() * (1 + sim::world::KIOSKS_PER_COUNTY)) as f64;
+    let links = sim::world::LINKS as f64;
     println!(
         "second round after healing: {:.1} session messages and {:.0} bytes per link (2 hellos each, always); \
          {:.1} blob stream messages per seed (wants for blobs a restore took before they left their node)",
@@ -263,7 +263,7 @@ fn run_seeds(default_count: u64, restore: bool, strict: bool) {
         let seeds: Vec<u64> = failures.iter().map(|(s, _)| *s).collect();
         panic!(
             "{} of {count} seeds failed: {seeds:?}\nfirst: {msg}\nreplay:{mode} YIZHAN_SIM_SEED={seed} \
-             cargo test -p yizhan-sync-proto --test simulation -- --nocapture",
+             cargo test -p yizhan-store --test simulation -- --nocapture",
             failures.len()
         );
     }
