@@ -1,4 +1,5 @@
-//! A deterministic simulation of Yizhan's document sync (see `tests/simulation.rs`).
+//! A deterministic simulation of Yizhan's document sync over real stores (see
+//! `tests/simulation.rs`).
 
 pub mod blobs;
 pub mod net;

@@ -14,11 +14,11 @@
 //! The world also reads the store's bookkeeping (feed, checkpoints, shared heads, refusals)
 //! straight from its tables to check it against the truth.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ReadDoc, ScalarValue};
@@ -57,6 +57,8 @@ pub struct SimNode {
     actor: ActorId,
     dir: PathBuf,
     db: RefCell<Option<Db>>,
+    /// The feed head, known until the next write.
+    seq: Cell<Option<u64>>,
     clock: Arc<AtomicI64>,
     pub policies: BTreeMap<String, PeerPolicy>,
     /// Per peer, the session of record as the store decides it (the latest whose hello
@@ -92,6 +94,21 @@ fn sorted(mut h: Vec<ChangeHash>) -> Vec<ChangeHash> {
 
 fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
     sorted(bytes.chunks_exact(32).filter_map(|c| <[u8; 32]>::try_from(c).ok()).map(ChangeHash).collect())
+}
+
+/// An empty store with every migration run and no incarnation, made once per process: each
+/// node starts from a copy (running the migrations 36 times a seed costs more than the rest).
+fn template() -> &'static Path {
+    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = TEMPLATE.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("yizhan-sim-template").tempdir().unwrap();
+        let mut db = Db::open(StoreConfig::new(dir.path().join("store"))).unwrap();
+        db.conn().execute("DELETE FROM incarnations", []).unwrap();
+        let path = dir.path().join("template.sqlite3");
+        db.conn().execute("VACUUM INTO ?1", [path.to_string_lossy().to_string()]).unwrap();
+        (dir, path)
+    });
+    path
 }
 
 fn open_db(dir: &Path, clock: &Arc<AtomicI64>, incarnation: u64) -> Db {
@@ -153,6 +170,8 @@ pub enum Edit {
 impl SimNode {
     pub fn new(index: usize, id: &str, scope: &str, incarnation: u64, root: &Path, clock: &Arc<AtomicI64>) -> SimNode {
         let dir = root.join(format!("node-{index}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(template(), dir.join("yizhan.sqlite3")).unwrap();
         let db = open_db(&dir, clock, incarnation);
         SimNode {
             id: id.into(),
@@ -161,6 +180,7 @@ impl SimNode {
             actor: actor(index, 0),
             dir,
             db: RefCell::new(Some(db)),
+            seq: Cell::new(None),
             clock: Arc::clone(clock),
             policies: BTreeMap::new(),
             of_record: BTreeMap::new(),
@@ -217,6 +237,7 @@ impl SimNode {
     pub fn reopen(&mut self, incarnation: u64) {
         self.db.borrow_mut().take();
         *self.db.borrow_mut() = Some(open_db(&self.dir, &self.clock, incarnation));
+        self.seq.set(None);
         self.of_record.clear();
     }
 
@@ -229,7 +250,12 @@ impl SimNode {
     }
 
     pub fn seq(&self) -> u64 {
-        self.with_db(|db| db.feed_head()).max(0) as u64
+        if let Some(seq) = self.seq.get() {
+            return seq;
+        }
+        let seq = self.with_db(|db| db.feed_head()).max(0) as u64;
+        self.seq.set(Some(seq));
+        seq
     }
 
     pub fn feed_seq(&self, doc_id: &str) -> Option<u64> {
@@ -309,6 +335,7 @@ impl SimNode {
         let hash = doc.commit().unwrap();
         self.side.doc_blobs.insert(doc_id.into(), blob_refs(&doc));
         self.with_db(|db| db.create_doc(doc_id, DOC_TYPE, &mut doc));
+        self.seq.set(None);
         hash
     }
 
@@ -385,6 +412,7 @@ impl SimNode {
             })
             .unwrap();
         self.side.doc_blobs.insert(doc_id.into(), refs);
+        self.seq.set(None);
         hash
     }
 
@@ -446,6 +474,7 @@ impl SimNode {
     /// The store's replica for a session with `peer` at time `now_ms`, recording what the
     /// world checks.
     pub fn replica(&mut self, peer: &str, now_ms: u64) -> Tap<'_> {
+        self.seq.set(None);
         let db = self.db.get_mut().as_mut().unwrap();
         let policy = self.policies.get(peer).unwrap_or_else(|| panic!("no policy for peer {peer}"));
         Tap {

@@ -18,9 +18,13 @@
 //! restored stores), no document stored outside its scope, no blob slice that fails to verify,
 //! every `peer_has_upto` claim true when made, and only restored stores go back.
 //!
+//! Nodes are real stores (`sim::node`): restarts close and open the SQLite database again, and
+//! a backup is a copy of the database file (`VACUUM INTO`) that a restore puts back.
+//!
 //! Determinism: every decision comes from `rng` (seeded) or from ordered containers
-//! (`BTreeMap`, `Vec`); automerge actors are fixed per node and commits carry no timestamp, so
-//! change hashes, byte counts and the whole run are a function of the seed.
+//! (`BTreeMap`, `Vec`); automerge actors are fixed per node and commits carry no timestamp, and
+//! each store's incarnation comes from `rng`, so change hashes, byte counts and the whole run
+//! are a function of the seed.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
