@@ -166,9 +166,15 @@ pub enum Edit {
     Attach(Vec<BlobRef>),
 }
 
-
 impl SimNode {
-    pub fn new(index: usize, id: &str, scope: &str, incarnation: u64, root: &Path, clock: &Arc<AtomicI64>) -> SimNode {
+    pub fn new(
+        index: usize,
+        id: &str,
+        scope: &str,
+        incarnation: u64,
+        root: &Path,
+        clock: &Arc<AtomicI64>,
+    ) -> SimNode {
         let dir = root.join(format!("node-{index}"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy(template(), dir.join("yizhan.sqlite3")).unwrap();
@@ -429,7 +435,11 @@ impl SimNode {
                 _ => 0,
             };
             let rusqlite::types::Value::Text(peer) = &r[0] else { panic!("peer id") };
-            let cp = Checkpoint { seq: int(&r[1]) as u64, incarnation: int(&r[2]) as u64, head: int(&r[3]) as u64 };
+            let cp = Checkpoint {
+                seq: int(&r[1]) as u64,
+                incarnation: int(&r[2]) as u64,
+                head: int(&r[3]) as u64,
+            };
             (peer.clone(), cp)
         })
         .collect()
@@ -462,7 +472,9 @@ impl SimNode {
 
     /// Whether the peer refused the document (until a later version is acknowledged).
     pub fn refused_by(&self, peer: &str, doc_id: &str) -> bool {
-        !self.query::<i64>("SELECT 1 FROM peer_refusals WHERE peer_id = ?1 AND doc_id = ?2", [peer, doc_id]).is_empty()
+        !self
+            .query::<i64>("SELECT 1 FROM peer_refusals WHERE peer_id = ?1 AND doc_id = ?2", [peer, doc_id])
+            .is_empty()
     }
 
     /// Where an incarnation of this store ends (the store's own `Replica::incarnation_end`).

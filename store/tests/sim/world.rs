@@ -52,8 +52,7 @@ pub const COUNTIES: [&str; 3] = ["510131", "510104", "511324"];
 pub const CITIES: [&str; 2] = ["5101", "5113"];
 /// Real towns of each county (the store checks region codes): villages lie in the first two;
 /// the third is where a kiosk's out-of-scope cases go.
-const TOWNS: [[&str; 3]; 3] =
-    [["001", "002", "101"], ["017", "018", "019"], ["100", "101", "102"]];
+const TOWNS: [[&str; 3]; 3] = [["001", "002", "101"], ["017", "018", "019"], ["100", "101", "102"]];
 pub const KIOSKS_PER_COUNTY: usize = 10;
 /// Links: one per kiosk, county hub and city hub.
 pub const LINKS: usize = COUNTIES.len() * (1 + KIOSKS_PER_COUNTY) + CITIES.len();
@@ -313,13 +312,27 @@ impl World {
                 let i = nodes.len();
                 let scope = village_scope(county, k % VILLAGES_PER_COUNTY);
                 let incarnation = rng.random_range(1..=u64::MAX);
-                nodes.push(SimNode::new(i, &format!("kiosk-{county}-{k:02}"), &scope, incarnation, root, &clock));
+                nodes.push(SimNode::new(
+                    i,
+                    &format!("kiosk-{county}-{k:02}"),
+                    &scope,
+                    incarnation,
+                    root,
+                    &clock,
+                ));
                 links.push(new_link(&mut rng, i, hub, false, slow));
             }
         }
         for city in CITIES {
             let i = nodes.len();
-            nodes.push(SimNode::new(i, &format!("city-{city}"), city, rng.random_range(1..=u64::MAX), root, &clock));
+            nodes.push(SimNode::new(
+                i,
+                &format!("city-{city}"),
+                city,
+                rng.random_range(1..=u64::MAX),
+                root,
+                &clock,
+            ));
             links.push(new_link(&mut rng, i, 0, true, slow));
         }
         let mut node_links = vec![Vec::new(); nodes.len()];
@@ -989,10 +1002,9 @@ impl World {
         let (n, p) = (l.node(f), l.node(1 - f));
         let accept = &self.nodes[n].policies[&self.nodes[p].id].accept_scope;
         let send = &self.nodes[p].policies[&self.nodes[n].id].send_scope;
-        self.nodes[n]
-            .missing_blobs(accept)
-            .iter()
-            .any(|r| self.nodes[p].side.blobs.contains_key(&r.hash) && self.nodes[p].blob_allowed(&r.hash, send))
+        self.nodes[n].missing_blobs(accept).iter().any(|r| {
+            self.nodes[p].side.blobs.contains_key(&r.hash) && self.nodes[p].blob_allowed(&r.hash, send)
+        })
     }
 
     // ---- events ---------------------------------------------------------------------------
@@ -1504,7 +1516,9 @@ impl World {
             if seq > self.nodes[n].seq() {
                 self.fail(format!(
                     "{}: claims {} holds its feed up to {seq}, past its head {}",
-                    self.nodes[n].id, peer_id, self.nodes[n].seq()
+                    self.nodes[n].id,
+                    peer_id,
+                    self.nodes[n].seq()
                 ));
             }
             let key = (n, peer_id.clone());
@@ -1546,7 +1560,8 @@ impl World {
             if cp.seq > self.nodes[p].seq() && self.intact(p, cp.incarnation) {
                 self.fail(format!(
                     "{} holds checkpoint {cp:?} of {peer_id}, whose head is {}",
-                    self.nodes[n].id, self.nodes[p].seq()
+                    self.nodes[n].id,
+                    self.nodes[p].seq()
                 ));
             }
         }
@@ -1559,8 +1574,7 @@ impl World {
             .docs
             .iter()
             .filter(|(id, i)| {
-                self.maybe_lost.contains(&i.created_at)
-                    && !self.nodes.iter().any(|n| n.has_doc(id))
+                self.maybe_lost.contains(&i.created_at) && !self.nodes.iter().any(|n| n.has_doc(id))
             })
             .map(|(id, _)| id.clone())
             .collect();
@@ -1714,7 +1728,8 @@ impl World {
                 let msg = format!(
                     "{}: {wrongly_pending:?} held by {parent_id} but shown as not yet synced (sent_seq {sent}, \
                      feed head {}, session synced)",
-                    self.nodes[c].id, self.nodes[c].seq()
+                    self.nodes[c].id,
+                    self.nodes[c].seq()
                 );
                 self.soft(Soft::SentSeqLags, msg);
             }
