@@ -43,6 +43,9 @@ pub struct BlobSide {
     pub doc_blobs: BTreeMap<String, Vec<BlobRef>>,
 }
 
+/// (peer, document).
+pub type PeerDoc = (String, String);
+
 /// A copy of a node's store taken at some moment (its database file and its blob stand-in).
 pub struct Backup {
     pub path: PathBuf,
@@ -447,7 +450,7 @@ impl SimNode {
 
     /// The store's shared heads: (peer, doc) -> heads the peer is known to hold, and the peer's
     /// incarnation then.
-    pub fn shared(&self) -> Vec<((String, String), (Vec<ChangeHash>, u64))> {
+    pub fn shared(&self) -> Vec<(PeerDoc, (Vec<ChangeHash>, u64))> {
         self.query::<rusqlite::types::Value>(
             "SELECT peer_id, doc_id, heads, incarnation FROM peer_docs ORDER BY peer_id, doc_id",
             [],
