@@ -27,6 +27,13 @@ fn dependencies(krate: &str) -> Vec<String> {
     out
 }
 
+/// The workspace's member crates (directories), from the root manifest.
+fn workspace_members() -> Vec<String> {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("manifest");
+    let line = manifest.lines().find(|l| l.trim_start().starts_with("members")).expect("members");
+    line.split('"').skip(1).step_by(2).map(str::to_string).collect()
+}
+
 fn check_allowed(krate: &str, allowed: &[&str]) {
     for dep in dependencies(krate) {
         assert!(allowed.contains(&dep.as_str()), "{krate} must not depend on {dep}; allowed: {allowed:?}");
@@ -93,6 +100,27 @@ fn crates_depend_only_on_what_their_layer_allows() {
     // Neither node kind depends on the other.
     assert!(!dependencies("kiosk").iter().any(|d| d == "yizhan-hub"), "kiosk must not depend on hub");
     assert!(!dependencies("hub").iter().any(|d| d == "yizhan-kiosk"), "hub must not depend on kiosk");
+    // Test set-up (nodes, certificates, links) is for tests only: a dev-dependency, never a
+    // dependency of anything that ships.
+    check_allowed(
+        "test-support",
+        &[
+            "yizhan-core",
+            "yizhan-store",
+            "yizhan-net",
+            "yizhan-hub",
+            "yizhan-kiosk",
+            "yizhan-identity",
+            "quinn",
+            "tokio",
+        ],
+    );
+    for krate in workspace_members().iter().map(String::as_str).chain([""]) {
+        assert!(
+            !dependencies(krate).iter().any(|d| d == "yizhan-test-support"),
+            "{krate:?} must not depend on yizhan-test-support (a dev-dependency only)"
+        );
+    }
     // The sync protocol is sans-IO: no runtime, sockets or database.
     for forbidden in ["tokio", "quinn", "rusqlite", "axum"] {
         assert!(

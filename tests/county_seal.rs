@@ -7,13 +7,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use yizhan_core::SealKeyDoc;
 use yizhan_core::private::CasePrivate;
-use yizhan_core::{RegionCode, SealKeyDoc};
-use yizhan_hub::{Hub, HubConfig, HubTls, ParentLink};
-use yizhan_identity::{Authority, NodeIdentity, RevocationState, Role, server_name_for, system_clock};
-use yizhan_kiosk::{AppState, KioskConfig, SystemClock, Uplink, UploadLimits};
-use yizhan_net::{NetConfig, NodeTls, child_authorizer};
+use yizhan_identity::Authority;
 use yizhan_store::Store;
+use yizhan_test_support::{Kiosk, eventually, start_hub, tls};
 
 const PHONE: &str = "13812345678";
 const LATE_PHONE: &str = "13900001111";
@@ -41,96 +39,6 @@ impl std::io::Write for LogSink {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-fn net(id: &str) -> NetConfig {
-    let mut n = NetConfig::new(id);
-    n.retry_min = Duration::from_millis(100);
-    n.retry_max = Duration::from_millis(500);
-    n.idle_timeout = Duration::from_secs(2);
-    n
-}
-
-fn tls(creds: yizhan_identity::NodeCredentials, authority: &Authority) -> NodeTls {
-    let roots = authority.roots().clone();
-    NodeTls {
-        creds: Arc::new(creds),
-        revocation: Arc::new(RevocationState::new(roots.clone())),
-        roots,
-        clock: system_clock(),
-    }
-}
-
-async fn start_hub(dir: &Path, t: &NodeTls, parent: Option<(&Hub, &str)>) -> Hub {
-    let id = t.identity().unwrap();
-    let config = HubConfig {
-        node_id: id.node_id().to_string(),
-        scope: id.scope().to_string(),
-        data_dir: dir.to_path_buf(),
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        sync_listen: "127.0.0.1:0".parse().unwrap(),
-        parent: parent.map(|(p, pid)| ParentLink {
-            addr: p.sync_addr,
-            server_name: server_name_for(pid),
-            node_id: pid.to_string(),
-        }),
-        net: net(id.node_id()),
-    };
-    let hub_tls = HubTls {
-        server: t.quic_server().unwrap(),
-        client: Some(t.quic_client().unwrap()),
-        authorize: child_authorizer(id),
-        enroller: None,
-    };
-    yizhan_hub::start(config, hub_tls).await.unwrap()
-}
-
-struct Kiosk {
-    state: AppState,
-    url: String,
-    tls: NodeTls,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Kiosk {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-/// The kiosk application with its HTTP server and followers, not yet linked to its hub.
-async fn start_kiosk(dir: &Path, county: &Authority, pki: &Authority, node: &str, scope: &str) -> Kiosk {
-    let id = NodeIdentity::new(node, Role::Kiosk, scope).unwrap();
-    let t = tls(county.issue_credentials(&id, SystemTime::now()).unwrap(), pki);
-    let config = KioskConfig {
-        data_dir: dir.to_path_buf(),
-        key_file: dir.join("keys/field.key"),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        scope: RegionCode::parse(scope).unwrap(),
-        limits: UploadLimits::default(),
-        node_id: Some(node.to_string()),
-    };
-    let state = AppState::open(config, Arc::new(SystemClock)).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let s = state.clone();
-    let server = tokio::spawn(async move {
-        yizhan_kiosk::serve(s, listener).await.unwrap();
-    });
-    Kiosk { state, url, tls: t, server }
-}
-
-fn link(kiosk: &Kiosk, hub: &Hub) {
-    kiosk
-        .state
-        .start_uplink(Uplink {
-            parent_addr: hub.sync_addr,
-            server_name: server_name_for(&hub.config.node_id),
-            parent_id: hub.config.node_id.clone(),
-            client: kiosk.tls.quic_client().unwrap(),
-            net: net(&kiosk.state.node_id),
-        })
-        .unwrap();
 }
 
 /// Records a case with the farmer's phone through the kiosk's JSON API; returns its id.
@@ -161,21 +69,6 @@ async fn private_part(store: &Store, case_id: &str) -> Option<(CasePrivate, usiz
     let doc = store.call(move |db| db.load_doc(&id)).await.unwrap()?;
     let changes = doc.clone().get_changes(&[]).len();
     Some((CasePrivate::from_doc(&doc).unwrap(), changes))
-}
-
-/// Polls until `f` holds, for at most 30 s.
-async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..600 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 /// Every file under `dir`, recursively (the SQLite database, its WAL, blobs, keys).
@@ -251,8 +144,8 @@ async fn the_county_opens_the_phone_its_kiosks_seal_to_it_and_the_province_never
     assert!(province.county_key().is_err());
 
     // A kiosk links to the county, receives the key, then records a case with a phone.
-    let kiosk = start_kiosk(dirs[2].path(), &county_ca, &province_ca, "kiosk-a", "510131001001").await;
-    link(&kiosk, &county);
+    let kiosk = Kiosk::start(dirs[2].path(), &county_ca, &province_ca, "kiosk-a", "510131001001").await;
+    kiosk.link(&county);
     eventually("the kiosk receives the county key", || async {
         kiosk.state.store.call(|db| db.load_doc("seal-key:510131")).await.unwrap().is_some()
     })
@@ -277,11 +170,11 @@ async fn the_county_opens_the_phone_its_kiosks_seal_to_it_and_the_province_never
 
     // A kiosk that recorded while it had never reached its hub (so without the key) seals the
     // phone once the key arrives, and the county opens it then.
-    let late = start_kiosk(dirs[3].path(), &county_ca, &province_ca, "kiosk-b", "510131002001").await;
+    let late = Kiosk::start(dirs[3].path(), &county_ca, &province_ca, "kiosk-b", "510131002001").await;
     let late_id = post_case(&late, LATE_PHONE).await;
     let (before, _) = private_part(&late.state.store, &late_id).await.unwrap();
     assert_eq!(before.farmer_phone_county, "", "sealed without any key?");
-    link(&late, &county);
+    late.link(&county);
     eventually("the late kiosk's phone opens at the county", || async {
         county.open_phone(&late_id).await.as_deref() == Some(LATE_PHONE)
     })

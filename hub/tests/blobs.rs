@@ -3,13 +3,12 @@
 //! within scope, and an interrupted transfer resumes from its verified prefix.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use yizhan_core::{Attachment, CaseDoc, Event, EventKind, NewCase};
-use yizhan_hub::{Hub, HubConfig, HubTls, ParentLink};
-use yizhan_identity::{Authority, NodeIdentity, RevocationState, Role, server_name_for, system_clock};
-use yizhan_net::{NetConfig, NodeTls, PeerPolicy, SyncStatus, SyncStatusHandle, child_authorizer};
+use yizhan_hub::Hub;
+use yizhan_identity::{Authority, NodeIdentity, Role, server_name_for};
+use yizhan_net::{NetConfig, NodeTls, SyncStatus};
 use yizhan_store::partial::PartialBlob;
 use yizhan_store::{Db, Hash, Store, StoreConfig};
 use yizhan_sync_proto::MESSAGE_BYTES_MAX;
@@ -19,27 +18,9 @@ use yizhan_sync_proto::blob::{
 };
 use yizhan_sync_proto::wire::{Hello, Message};
 
-// ---- setup (as in three_tiers.rs) ----
+// ---- setup (nodes from yizhan-test-support) ----
 
-fn net(id: &str) -> NetConfig {
-    let mut n = NetConfig::new(id);
-    n.retry_min = Duration::from_millis(100);
-    n.retry_max = Duration::from_millis(500);
-    n.idle_timeout = Duration::from_secs(2);
-    n.blobs.retry_min = Duration::from_millis(100);
-    n.blobs.retry_max = Duration::from_millis(400);
-    n
-}
-
-fn tls(creds: yizhan_identity::NodeCredentials, authority: &Authority) -> NodeTls {
-    let roots = authority.roots().clone();
-    NodeTls {
-        creds: Arc::new(creds),
-        revocation: Arc::new(RevocationState::new(roots.clone())),
-        roots,
-        clock: system_clock(),
-    }
-}
+use yizhan_test_support::{eventually, start_hub_tuned as start_hub, start_uplink, tls};
 
 struct Pki {
     province: Authority,
@@ -53,81 +34,9 @@ fn pki() -> Pki {
     Pki { province, county }
 }
 
-async fn start_hub(
-    dir: &std::path::Path,
-    t: &NodeTls,
-    parent: Option<(&Hub, &str)>,
-    tune: impl FnOnce(&mut NetConfig),
-) -> Hub {
-    let id = t.identity().unwrap();
-    let mut net = net(id.node_id());
-    tune(&mut net);
-    let config = HubConfig {
-        node_id: id.node_id().to_string(),
-        scope: id.scope().to_string(),
-        data_dir: dir.to_path_buf(),
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        sync_listen: "127.0.0.1:0".parse().unwrap(),
-        parent: parent.map(|(p, pid)| ParentLink {
-            addr: p.sync_addr,
-            server_name: server_name_for(pid),
-            node_id: pid.to_string(),
-        }),
-        net,
-    };
-    let hub_tls = HubTls {
-        server: t.quic_server().unwrap(),
-        client: Some(t.quic_client().unwrap()),
-        authorize: child_authorizer(id),
-        enroller: None,
-    };
-    yizhan_hub::start(config, hub_tls).await.unwrap()
-}
-
-/// Dials `hub` from a kiosk store, as the kiosk does; abort the handle to cut the link.
-fn start_uplink(
-    store: &Store,
-    t: &NodeTls,
-    hub: &Hub,
-    tune: impl FnOnce(&mut NetConfig),
-) -> (tokio::task::JoinHandle<()>, SyncStatusHandle) {
-    let id = t.identity().unwrap();
-    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-    endpoint.set_default_client_config(t.quic_client().unwrap());
-    let status = SyncStatusHandle::new(&hub.config.node_id);
-    let mut net = net(id.node_id());
-    tune(&mut net);
-    let task = tokio::spawn(yizhan_net::uplink(
-        endpoint,
-        hub.sync_addr,
-        server_name_for(&hub.config.node_id),
-        store.clone(),
-        net,
-        PeerPolicy::parent(&hub.config.node_id, id.scope()),
-        store.subscribe_feed(),
-        status.clone(),
-    ));
-    (task, status)
-}
-
 fn kiosk_tls(pki: &Pki, node: &str, scope: &str) -> NodeTls {
     let id = NodeIdentity::new(node, Role::Kiosk, scope).unwrap();
     tls(pki.county.issue_credentials(&id, SystemTime::now()).unwrap(), &pki.province)
-}
-
-/// Polls until `f` holds, for at most 30 s.
-async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..600 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 fn child_status(hub: &Hub, child: &str) -> Option<SyncStatus> {

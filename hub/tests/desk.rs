@@ -3,15 +3,13 @@
 //! for administrators only, and refusals that change nothing.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use yizhan_core::{CaseDoc, Event, EventKind, NewCase, NewPerson};
-use yizhan_hub::{Hub, HubConfig, HubTls};
-use yizhan_identity::{Authority, RevocationState, system_clock};
-use yizhan_net::{NetConfig, NodeTls, child_authorizer};
+use yizhan_hub::Hub;
+use yizhan_test_support::{Pki, start_hub};
 
 const COUNTY: &str = "510131";
 const VILLAGE: &str = "510131001001";
@@ -19,33 +17,9 @@ const PASSWORD: &str = "desk-test-pw";
 
 async fn start() -> (Hub, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let now = SystemTime::now();
-    let province = Authority::init("province", "51", now).unwrap();
-    let county = province.create_child_hub("hub-510131", COUNTY, now).unwrap();
-    let roots = county.roots().clone();
-    let t = NodeTls {
-        creds: Arc::new(county.own_credentials(now).unwrap()),
-        revocation: Arc::new(RevocationState::new(roots.clone())),
-        roots,
-        clock: system_clock(),
-    };
-    let id = t.identity().unwrap();
-    let config = HubConfig {
-        node_id: id.node_id().to_string(),
-        scope: COUNTY.into(),
-        data_dir: dir.path().to_path_buf(),
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        sync_listen: "127.0.0.1:0".parse().unwrap(),
-        parent: None,
-        net: NetConfig::new(id.node_id()),
-    };
-    let tls = HubTls {
-        server: t.quic_server().unwrap(),
-        client: None,
-        authorize: child_authorizer(id),
-        enroller: None,
-    };
-    let hub = yizhan_hub::start(config, tls).await.unwrap();
+    let pki = Pki::new();
+    let county = Pki::hub(&pki.province, COUNTY);
+    let hub = start_hub(dir.path(), &pki.hub_tls(&county), None).await;
     for (pid, role, region, industries, specialities) in [
         ("admin", "admin", COUNTY, vec![], vec![]),
         ("staff", "staff", COUNTY, vec![], vec![]),

@@ -3,34 +3,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use yizhan_core::{CaseDoc, Event, EventKind, NewCase};
-use yizhan_hub::{Hub, HubConfig, HubTls, ParentLink};
-use yizhan_identity::{
-    Authority, NodeIdentity, RevocationState, Revoked, Role, server_name_for, system_clock,
-};
-use yizhan_net::{LinkState, NetConfig, NodeTls, PeerPolicy, SyncStatusHandle, child_authorizer};
-use yizhan_store::{Store, StoreConfig};
-
-fn net(id: &str) -> NetConfig {
-    let mut n = NetConfig::new(id);
-    n.retry_min = Duration::from_millis(100);
-    n.retry_max = Duration::from_millis(500);
-    n.idle_timeout = Duration::from_secs(2);
-    n
-}
-
-fn tls(creds: yizhan_identity::NodeCredentials, authority: &Authority) -> NodeTls {
-    let roots = authority.roots().clone();
-    NodeTls {
-        creds: Arc::new(creds),
-        revocation: Arc::new(RevocationState::new(roots.clone())),
-        roots,
-        clock: system_clock(),
-    }
-}
+use yizhan_identity::{Authority, NodeIdentity, Revoked, Role};
+use yizhan_net::LinkState;
+use yizhan_store::Store;
+use yizhan_test_support::{eventually, start_hub, start_kiosk_store as start_kiosk, tls};
 
 struct Pki {
     province: Authority,
@@ -44,54 +23,6 @@ fn pki() -> Pki {
     let county = province.create_child_hub("hub-510131", "510131", now).unwrap();
     let other_county = province.create_child_hub("hub-510104", "510104", now).unwrap();
     Pki { province, county, other_county }
-}
-
-async fn start_hub(dir: &std::path::Path, t: &NodeTls, parent: Option<(&Hub, &str)>) -> Hub {
-    let id = t.identity().unwrap();
-    let config = HubConfig {
-        node_id: id.node_id().to_string(),
-        scope: id.scope().to_string(),
-        data_dir: dir.to_path_buf(),
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        sync_listen: "127.0.0.1:0".parse().unwrap(),
-        parent: parent.map(|(p, pid)| ParentLink {
-            addr: p.sync_addr,
-            server_name: server_name_for(pid),
-            node_id: pid.to_string(),
-        }),
-        net: net(id.node_id()),
-    };
-    let hub_tls = HubTls {
-        server: t.quic_server().unwrap(),
-        client: Some(t.quic_client().unwrap()),
-        authorize: child_authorizer(id),
-        enroller: None,
-    };
-    yizhan_hub::start(config, hub_tls).await.unwrap()
-}
-
-struct Kiosk {
-    store: Store,
-    status: SyncStatusHandle,
-}
-
-fn start_kiosk(dir: &std::path::Path, t: &NodeTls, hub: &Hub) -> Kiosk {
-    let id = t.identity().unwrap();
-    let store = Store::open(StoreConfig::new(dir)).unwrap();
-    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-    endpoint.set_default_client_config(t.quic_client().unwrap());
-    let status = SyncStatusHandle::new(&hub.config.node_id);
-    tokio::spawn(yizhan_net::uplink(
-        endpoint,
-        hub.sync_addr,
-        server_name_for(&hub.config.node_id),
-        store.clone(),
-        net(id.node_id()),
-        PeerPolicy::parent(&hub.config.node_id, id.scope()),
-        store.subscribe_feed(),
-        status.clone(),
-    ));
-    Kiosk { store, status }
 }
 
 fn case_fields(region: &str) -> NewCase {
@@ -146,21 +77,6 @@ async fn case(store: &Store, id: &str) -> Option<CaseDoc> {
     let id = id.to_string();
     let doc = store.call(move |db| db.load_doc(&id)).await.unwrap()?;
     Some(CaseDoc::from_doc(&doc).unwrap())
-}
-
-/// Polls until `f` holds, for at most 20 s.
-async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..400 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -401,4 +317,29 @@ async fn a_solved_case_is_published_as_knowledge_and_reaches_every_kiosk_without
     assert!(!k.question.contains("13812345678"));
     // Kiosk B still holds no case of village A.
     assert!(case(&kiosk_b.store, "c1").await.is_none());
+}
+
+/// Four tiers (`yizhan_test_support::Chain`): a case climbs kiosk → county → city → province,
+/// and an edit made at the province comes back down to the kiosk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_climbs_four_tiers_through_a_city_hub_and_edits_come_back_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = yizhan_test_support::Chain::start(dir.path(), "5101", "510131").await;
+    let kiosk = chain.kiosk_store(&dir.path().join("kiosk-a"), "kiosk-a", "510131001001");
+
+    record(&kiosk.store, "c4", "510131001001").await;
+    eventually("the case reaches the province through the city", || async {
+        case(&chain.province.store, "c4").await.is_some()
+    })
+    .await;
+    assert!(case(&chain.city.store, "c4").await.is_some());
+    assert!(case(&chain.county.store, "c4").await.is_some());
+
+    let answer =
+        Event { text: "注射疫苗".into(), ..Event::new("c4-p", 10, "省专家", EventKind::Answered) };
+    append(&chain.province.store, "c4", answer).await;
+    eventually("the province's answer reaches the kiosk", || async {
+        case(&kiosk.store, "c4").await.is_some_and(|c| c.events.iter().any(|e| e.id == "c4-p"))
+    })
+    .await;
 }

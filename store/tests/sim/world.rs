@@ -18,18 +18,24 @@
 //! restored stores), no document stored outside its scope, no blob slice that fails to verify,
 //! every `peer_has_upto` claim true when made, and only restored stores go back.
 //!
+//! Nodes are real stores (`sim::node`): restarts close and open the SQLite database again, and
+//! a backup is a copy of the database file (`VACUUM INTO`) that a restore puts back.
+//!
 //! Determinism: every decision comes from `rng` (seeded) or from ordered containers
-//! (`BTreeMap`, `Vec`); automerge actors are fixed per node and commits carry no timestamp, so
-//! change hashes, byte counts and the whole run are a function of the seed.
+//! (`BTreeMap`, `Vec`); automerge actors are fixed per node and commits carry no timestamp, and
+//! each store's incarnation comes from `rng`, so change hashes, byte counts and the whole run
+//! are a function of the seed.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use automerge::ChangeHash;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use yizhan_sync_proto::wire::{FrameDecoder, Message};
-use yizhan_sync_proto::{Event, MESSAGE_BYTES_MAX, RejectReason, Replica, Session, SessionConfig};
+use yizhan_sync_proto::{Event, MESSAGE_BYTES_MAX, RejectReason, Session, SessionConfig};
 
 use yizhan_sync_proto::blob::{BlobHash, BlobMessage, SLICE_BYTES_DEFAULT, SenderConfig};
 
@@ -37,10 +43,19 @@ use super::blobs::{
     self, BlobRef, CONTROL_FRAME_BYTES_MAX, Fetched, Provider, ROUND_BLOBS_MAX, Stream, WANTS_MAX,
 };
 use super::net::{CHILD, Endpoint, Ev, Lane, Link, PARENT, fragments};
-use super::node::{Edit, Policy, SimNode};
+use super::node::{Backup as StoreBackup, Edit, SimNode};
+use yizhan_store::sync::PeerPolicy;
 
 pub const COUNTIES: [&str; 3] = ["510131", "510104", "511324"];
+/// The city hubs between the counties and the province: 成都 (5101) above 蒲江 and 锦江, 南充
+/// (5113) above 仪陇. Chains run kiosk → county → city → province.
+pub const CITIES: [&str; 2] = ["5101", "5113"];
+/// Real towns of each county (the store checks region codes): villages lie in the first two;
+/// the third is where a kiosk's out-of-scope cases go.
+const TOWNS: [[&str; 3]; 3] = [["001", "002", "101"], ["017", "018", "019"], ["100", "101", "102"]];
 pub const KIOSKS_PER_COUNTY: usize = 10;
+/// Links: one per kiosk, county hub and city hub.
+pub const LINKS: usize = COUNTIES.len() * (1 + KIOSKS_PER_COUNTY) + CITIES.len();
 /// Villages per county: kiosks share some (a village has two or more officers).
 const VILLAGES_PER_COUNTY: usize = 6;
 /// Events processed while healing before the run counts as not converging.
@@ -87,8 +102,8 @@ pub struct Report {
     pub blob_content_sent: u64,
     pub blob_resumes: u32,
     pub blob_missing: u32,
-    /// Blobs held at the end, per tier (province, counties, kiosks).
-    pub blobs_held: [usize; 3],
+    /// Blobs held at the end, per tier (province, cities, counties, kiosks).
+    pub blobs_held: [usize; 4],
     pub partitions: u32,
     pub sessions: u32,
     pub zombies: u32,
@@ -114,8 +129,8 @@ pub struct Report {
     pub round2_bytes: u64,
     /// Blob stream messages in the second round (wants for blobs held nowhere any more).
     pub round2_blob_messages: u64,
-    /// Documents at the end, per tier (province, counties, kiosks).
-    pub docs_held: [usize; 3],
+    /// Documents at the end, per tier (province, cities, counties, kiosks).
+    pub docs_held: [usize; 4],
     /// FNV-1a over every node's feed head and documents' heads at the end: equal runs of a
     /// seed give equal fingerprints.
     pub fingerprint: u64,
@@ -187,12 +202,15 @@ struct Zombie {
 }
 
 struct Backup {
-    node: SimNode,
+    store: StoreBackup,
     /// `World::edits.len()` when it was taken.
     edits_len: usize,
 }
 
 pub struct World {
+    /// The nodes' stores (removed when the world is dropped), and their clock.
+    _dir: tempfile::TempDir,
+    clock: Arc<AtomicI64>,
     seed: u64,
     verbose: bool,
     restore_mode: bool,
@@ -236,7 +254,27 @@ pub struct World {
 }
 
 fn village_scope(county: &str, v: usize) -> String {
-    format!("{county}{:03}{:03}", v / 3 + 1, v % 3 + 1)
+    let c = COUNTIES.iter().position(|c| *c == county).unwrap();
+    format!("{county}{}{:03}", TOWNS[c][v / 3], v % 3 + 1)
+}
+
+/// The node index of county `c`'s hub, and of its kiosk `k`.
+fn county_hub(c: usize) -> usize {
+    1 + c * (KIOSKS_PER_COUNTY + 1)
+}
+
+fn city_hub(city: usize) -> usize {
+    1 + COUNTIES.len() * (KIOSKS_PER_COUNTY + 1) + city
+}
+
+/// The tier a node's scope puts it in: province, cities, counties, kiosks.
+fn tier(scope: &str) -> usize {
+    match scope.len() {
+        2 => 0,
+        4 => 1,
+        6 => 2,
+        _ => 3,
+    }
 }
 
 impl World {
@@ -247,7 +285,17 @@ impl World {
         let slow = rng.random_bool(0.25);
         let mut nodes = Vec::new();
         let mut links = Vec::new();
-        nodes.push(SimNode::new(0, "province-51", "51", rng.random_range(1..=u64::MAX)));
+        // Every store on its own SQLite file: in memory-backed /dev/shm where there is one.
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            tempfile::Builder::new().prefix("yizhan-sim").tempdir_in(shm)
+        } else {
+            tempfile::Builder::new().prefix("yizhan-sim").tempdir()
+        }
+        .unwrap();
+        let clock = Arc::new(AtomicI64::new(0));
+        let root = dir.path();
+        nodes.push(SimNode::new(0, "province-51", "51", rng.random_range(1..=u64::MAX), root, &clock));
         for county in COUNTIES {
             let hub = nodes.len();
             nodes.push(SimNode::new(
@@ -255,15 +303,37 @@ impl World {
                 &format!("county-{county}"),
                 county,
                 rng.random_range(1..=u64::MAX),
+                root,
+                &clock,
             ));
-            links.push(new_link(&mut rng, hub, 0, true, slow));
+            let city = CITIES.iter().position(|c| county.starts_with(c)).unwrap();
+            links.push(new_link(&mut rng, hub, city_hub(city), true, slow));
             for k in 0..KIOSKS_PER_COUNTY {
                 let i = nodes.len();
                 let scope = village_scope(county, k % VILLAGES_PER_COUNTY);
                 let incarnation = rng.random_range(1..=u64::MAX);
-                nodes.push(SimNode::new(i, &format!("kiosk-{county}-{k:02}"), &scope, incarnation));
+                nodes.push(SimNode::new(
+                    i,
+                    &format!("kiosk-{county}-{k:02}"),
+                    &scope,
+                    incarnation,
+                    root,
+                    &clock,
+                ));
                 links.push(new_link(&mut rng, i, hub, false, slow));
             }
+        }
+        for city in CITIES {
+            let i = nodes.len();
+            nodes.push(SimNode::new(
+                i,
+                &format!("city-{city}"),
+                city,
+                rng.random_range(1..=u64::MAX),
+                root,
+                &clock,
+            ));
+            links.push(new_link(&mut rng, i, 0, true, slow));
         }
         let mut node_links = vec![Vec::new(); nodes.len()];
         for (l, link) in links.iter().enumerate() {
@@ -271,14 +341,16 @@ impl World {
             node_links[link.parent].push((l, PARENT));
             let (child_id, child_scope) = (nodes[link.child].id.clone(), nodes[link.child].scope.clone());
             let parent_id = nodes[link.parent].id.clone();
-            // A node sends its parent everything it holds and accepts from it what lies in its
-            // own scope; a parent sends and accepts only the child's scope.
-            nodes[link.child]
-                .policies
-                .insert(parent_id, Policy { send_scope: String::new(), accept_scope: child_scope.clone() });
-            nodes[link.parent]
-                .policies
-                .insert(child_id, Policy { send_scope: child_scope.clone(), accept_scope: child_scope });
+            // The store's policies: a node sends its parent everything it holds and accepts from
+            // it what lies in its own scope; a parent sends and accepts only the child's scope.
+            let child_policy = PeerPolicy::parent(&parent_id, &child_scope);
+            let parent_policy = if child_scope.len() <= 6 {
+                PeerPolicy::child_hub(&child_id, &child_scope)
+            } else {
+                PeerPolicy::child(&child_id, &child_scope)
+            };
+            nodes[link.child].policies.insert(parent_id, child_policy);
+            nodes[link.parent].policies.insert(child_id, parent_policy);
         }
         // Session tuning varies per node and seed so small batches, short windows and the
         // size-based split are all exercised.
@@ -309,6 +381,8 @@ impl World {
         let index = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
         let n = nodes.len();
         World {
+            _dir: dir,
+            clock,
             seed: opts.seed,
             verbose: opts.verbose,
             restore_mode: opts.restore,
@@ -376,9 +450,12 @@ impl World {
             Target::Live { link, side } | Target::Zombie { link, side, .. } => (link, side),
         };
         let n = self.links[link_idx].node(side);
-        let seq_before = self.nodes[n].seq;
+        let seq_before = self.nodes[n].seq();
+        let peer_id = self.nodes[self.links[link_idx].node(1 - side)].id.clone();
+        let now = self.now;
         let (result, frames, events) = {
-            let node = &mut self.nodes[n];
+            let mut replica = self.nodes[n].replica(&peer_id, now);
+            let node = &mut replica;
             let ep = match target {
                 Target::Live { link, side } => match self.links[link].live.as_mut() {
                     Some(eps) => &mut eps[side],
@@ -416,7 +493,7 @@ impl World {
             trace!(self, "{who}: {} frame(s) into a dead connection", frames.len());
         }
         self.check_replica(n);
-        if self.nodes[n].seq != seq_before {
+        if self.nodes[n].seq() != seq_before {
             self.notify(n);
         }
         // Documents first: a side starts fetching blobs once its session reported Synced.
@@ -781,7 +858,7 @@ impl World {
         while stream.outstanding.len() < WANTS_MAX
             && let Some(info) = stream.queue.pop_front()
         {
-            if self.nodes[n].blobs.contains_key(&info.hash) {
+            if self.nodes[n].side.blobs.contains_key(&info.hash) {
                 continue; // received meanwhile on another connection
             }
             if !self.partials_in_use.insert((n, info.hash)) {
@@ -789,7 +866,7 @@ impl World {
                 self.links[link].blob[f].retry.defer(&info.hash, 1000, now);
                 continue;
             }
-            let verified = self.nodes[n].partials.get(&info.hash).map_or(0, |p| p.len() as u64);
+            let verified = self.nodes[n].side.partials.get(&info.hash).map_or(0, |p| p.len() as u64);
             if verified > 0 {
                 self.report.blob_resumes += 1;
             }
@@ -844,7 +921,7 @@ impl World {
             let mut completed = Vec::new();
             for msg in msgs {
                 let hash = *msg.hash();
-                let partial = self.nodes[node].partials.entry(hash).or_default();
+                let partial = self.nodes[node].side.partials.entry(hash).or_default();
                 match blobs::fetched(&mut stream, &msg, partial) {
                     Ok(Fetched::Ack(ack)) => frames.push(ack.encode(CONTROL_FRAME_BYTES_MAX).unwrap()),
                     Ok(Fetched::Complete(ack, info)) => {
@@ -861,7 +938,7 @@ impl World {
             }
             for info in completed {
                 self.partials_in_use.remove(&(node, info.hash));
-                let content = self.nodes[node].partials.remove(&info.hash).unwrap_or_default();
+                let content = self.nodes[node].side.partials.remove(&info.hash).unwrap_or_default();
                 if let Err(e) = self.nodes[node].finish_blob(&info, content) {
                     self.fail(format!("{who}: {e}"));
                 }
@@ -894,7 +971,7 @@ impl World {
             let send_scope = self.nodes[node].policies[&peer_id].send_scope.clone();
             let server_node = &self.nodes[node];
             let allowed = |h: &BlobHash| server_node.blob_allowed(h, &send_scope);
-            let mut provider = Provider { blobs: &server_node.blobs, allowed: &allowed };
+            let mut provider = Provider { blobs: &server_node.side.blobs, allowed: &allowed };
             loop {
                 match stream.server.poll_transmit(&mut provider) {
                     Ok(Some(msg)) => {
@@ -925,15 +1002,15 @@ impl World {
         let (n, p) = (l.node(f), l.node(1 - f));
         let accept = &self.nodes[n].policies[&self.nodes[p].id].accept_scope;
         let send = &self.nodes[p].policies[&self.nodes[n].id].send_scope;
-        self.nodes[n]
-            .missing_blobs(accept)
-            .iter()
-            .any(|r| self.nodes[p].blobs.contains_key(&r.hash) && self.nodes[p].blob_allowed(&r.hash, send))
+        self.nodes[n].missing_blobs(accept).iter().any(|r| {
+            self.nodes[p].side.blobs.contains_key(&r.hash) && self.nodes[p].blob_allowed(&r.hash, send)
+        })
     }
 
     // ---- events ---------------------------------------------------------------------------
 
     fn process(&mut self, ev: Ev) {
+        self.clock.store(self.now as i64, Ordering::Relaxed);
         match ev {
             Ev::Deliver { link, epoch, to, lane: Lane::Blob { fetcher, stream }, bytes } => {
                 let l = &mut self.links[link];
@@ -1079,10 +1156,10 @@ impl World {
     fn attach_some(&mut self, node: usize) {
         let own = self.nodes[node].scope.clone();
         let candidates: Vec<String> = self.nodes[node]
-            .docs
-            .iter()
-            .filter(|(_, s)| s.scope.starts_with(&own) && s.doc_type == "case")
-            .map(|(id, _)| id.clone())
+            .doc_scopes()
+            .into_iter()
+            .filter(|(_, scope)| scope.starts_with(&own))
+            .map(|(id, _)| id)
             .collect();
         let Some(doc_id) = candidates.choose(&mut self.rng).cloned() else { return };
         let refs = self.new_blobs(node, &[("thumb", 1024, 6 * 1024), ("display", 8 * 1024, 48 * 1024)]);
@@ -1093,15 +1170,18 @@ impl World {
         self.notify(node);
     }
 
-    fn create(&mut self, node: usize, doc_type: &str, scope: String) {
+    /// `kind`: a kiosk's "case" or a hub's "notice" (both stored as cases; they differ in
+    /// what is attached).
+    fn create(&mut self, node: usize, kind: &str, scope: String) {
+        self.clock.store(self.now as i64, Ordering::Relaxed);
         let id = self.new_doc_id(node);
         let legit = scope.starts_with(&self.nodes[node].scope);
         let title = self.random_text(6);
-        let attachments = self.attachments_for(node, doc_type);
-        let hash = self.nodes[node].create(&id, doc_type, &scope, &title, &attachments);
+        let attachments = self.attachments_for(node, kind);
+        let hash = self.nodes[node].create(&id, &scope, &title, &attachments);
         trace!(
             self,
-            "{} creates {id} ({doc_type}, scope {scope}{})",
+            "{} creates {id} ({kind}, scope {scope}{})",
             self.nodes[node].id,
             if legit { "" } else { ", OUT OF SCOPE" }
         );
@@ -1146,10 +1226,10 @@ impl World {
 
     fn edit_some(&mut self, node: usize, within: &str) {
         let candidates: Vec<String> = self.nodes[node]
-            .docs
-            .iter()
-            .filter(|(_, s)| s.scope.starts_with(within))
-            .map(|(id, _)| id.clone())
+            .doc_scopes()
+            .into_iter()
+            .filter(|(_, scope)| scope.starts_with(within))
+            .map(|(id, _)| id)
             .collect();
         let Some(doc_id) = candidates.choose(&mut self.rng).cloned() else { return };
         let edit = self.random_edit(&doc_id);
@@ -1165,7 +1245,7 @@ impl World {
         if tier < 70 {
             let county = self.rng.random_range(0..COUNTIES.len());
             let k = self.rng.random_range(0..KIOSKS_PER_COUNTY);
-            let node = 1 + county * (KIOSKS_PER_COUNTY + 1) + 1 + k;
+            let node = county_hub(county) + 1 + k;
             let own = self.nodes[node].scope.clone();
             let r = self.rng.random_range(0..100);
             if r < 3 {
@@ -1174,10 +1254,10 @@ impl World {
                 let v = self.rng.random_range(0..VILLAGES_PER_COUNTY + 1);
                 let mut scope = village_scope(c, v);
                 if scope == own {
-                    scope = format!("{c}009009");
+                    scope = village_scope(c, VILLAGES_PER_COUNTY + 2);
                 }
                 self.create(node, "case", scope);
-            } else if r < 18 || self.nodes[node].docs.is_empty() {
+            } else if r < 18 || self.nodes[node].doc_scopes().is_empty() {
                 self.create(node, "case", own);
             } else if r < 21 {
                 self.attach_some(node);
@@ -1188,9 +1268,9 @@ impl World {
             }
         } else if tier < 90 {
             let county = self.rng.random_range(0..COUNTIES.len());
-            let node = 1 + county * (KIOSKS_PER_COUNTY + 1);
+            let node = county_hub(county);
             let own = self.nodes[node].scope.clone();
-            if self.rng.random_bool(0.06) || self.nodes[node].docs.is_empty() {
+            if self.rng.random_bool(0.06) || self.nodes[node].doc_scopes().is_empty() {
                 let scope = if self.rng.random_bool(0.5) {
                     own
                 } else {
@@ -1200,7 +1280,24 @@ impl World {
             } else {
                 self.edit_some(node, &own);
             }
-        } else if self.rng.random_bool(0.15) || self.nodes[0].docs.is_empty() {
+        } else if tier < 95 {
+            // A city hub: notices for its region, one of its counties or a village there.
+            let city = self.rng.random_range(0..CITIES.len());
+            let node = city_hub(city);
+            let own = self.nodes[node].scope.clone();
+            if self.rng.random_bool(0.1) || self.nodes[node].doc_scopes().is_empty() {
+                let counties: Vec<&str> = COUNTIES.iter().copied().filter(|c| c.starts_with(&own)).collect();
+                let c = *counties.choose(&mut self.rng).unwrap();
+                let scope = match self.rng.random_range(0..3) {
+                    0 => own,
+                    1 => c.to_string(),
+                    _ => village_scope(c, self.rng.random_range(0..VILLAGES_PER_COUNTY)),
+                };
+                self.create(node, "notice", scope);
+            } else {
+                self.edit_some(node, &own);
+            }
+        } else if self.rng.random_bool(0.15) || self.nodes[0].doc_scopes().is_empty() {
             let c = *COUNTIES.choose(&mut self.rng).unwrap();
             let scope = match self.rng.random_range(0..3) {
                 0 => "51".to_string(),
@@ -1216,14 +1313,17 @@ impl World {
     fn partition(&mut self) {
         let kind = self.rng.random_range(0..4);
         let county = self.rng.random_range(0..COUNTIES.len());
-        let hub = 1 + county * (KIOSKS_PER_COUNTY + 1);
+        let hub = county_hub(county);
+        let city = city_hub(self.rng.random_range(0..CITIES.len()));
         let links: Vec<usize> = match kind {
             // The county hub is cut off from everyone (power cut at the hub).
             0 => self.node_links[hub].iter().map(|(l, _)| *l).collect(),
             // The county's villages lose their uplinks (the county's mobile network is down).
             1 => self.node_links[hub].iter().filter(|(_, s)| *s == PARENT).map(|(l, _)| *l).collect(),
             // The province is unreachable.
-            2 => self.node_links[0].iter().map(|(l, _)| *l).collect(),
+            2 if self.rng.random_bool(0.5) => self.node_links[0].iter().map(|(l, _)| *l).collect(),
+            // A city hub is cut off from its counties and the province.
+            2 => self.node_links[city].iter().map(|(l, _)| *l).collect(),
             // A random third of all links.
             _ => (0..self.links.len()).filter(|_| self.rng.random_bool(0.33)).collect(),
         };
@@ -1242,8 +1342,9 @@ impl World {
         let with_backup: Vec<usize> = self.backups.keys().copied().collect();
         if with_backup.is_empty() || self.rng.random_bool(0.55) {
             let node = self.rng.random_range(0..self.nodes.len());
-            trace!(self, "{} backs up its store (feed head {})", self.nodes[node].id, self.nodes[node].seq);
-            self.backups.insert(node, Backup { node: self.nodes[node].clone(), edits_len: self.edits.len() });
+            trace!(self, "{} backs up its store (feed head {})", self.nodes[node].id, self.nodes[node].seq());
+            let store = self.nodes[node].backup();
+            self.backups.insert(node, Backup { store, edits_len: self.edits.len() });
             return;
         }
         let node = *with_backup.choose(&mut self.rng).unwrap();
@@ -1254,13 +1355,13 @@ impl World {
             self,
             "{} RESTORED from a backup: feed head {} -> {}",
             self.nodes[node].id,
-            self.nodes[node].seq,
-            backup.node.seq
+            self.nodes[node].seq(),
+            backup.store.seq
         );
         self.stop(node, "store restored");
         let incarnation = self.rng.random_range(1..=u64::MAX);
         self.restore_incarnations.insert(incarnation);
-        self.nodes[node].restore(&backup.node, node, self.generation[node], incarnation);
+        self.nodes[node].restore(&backup.store, self.generation[node], incarnation);
         for i in backup.edits_len..self.edits.len() {
             if self.edits[i].1 == node {
                 self.maybe_lost.insert(i);
@@ -1396,7 +1497,7 @@ impl World {
     /// store: the incarnation is in its list and was not cut short by a restore. What a peer
     /// recorded of `p` under such an incarnation must be true.
     fn intact(&self, p: usize, incarnation: u64) -> bool {
-        let list = &self.nodes[p].incarnations;
+        let list = self.nodes[p].incarnations();
         list.iter()
             .position(|i| i.0 == incarnation)
             .is_some_and(|k| list.get(k + 1).is_none_or(|next| !self.restore_incarnations.contains(&next.0)))
@@ -1412,10 +1513,12 @@ impl World {
                 // cut off: not a claim about the peer's store as it is now.
                 continue;
             }
-            if seq > self.nodes[n].seq {
+            if seq > self.nodes[n].seq() {
                 self.fail(format!(
                     "{}: claims {} holds its feed up to {seq}, past its head {}",
-                    self.nodes[n].id, peer_id, self.nodes[n].seq
+                    self.nodes[n].id,
+                    peer_id,
+                    self.nodes[n].seq()
                 ));
             }
             let key = (n, peer_id.clone());
@@ -1426,11 +1529,10 @@ impl World {
             // Entries up to `from` were verified before and have not changed since (a change
             // moves an entry past the head). The peer only ever gains.
             let send_scope = self.nodes[n].policies[&peer_id].send_scope.clone();
+            let scopes = self.nodes[n].doc_scopes();
             for (_, doc_id) in self.nodes[n].feed_range(from, seq) {
                 let info = self.docs.get(&doc_id);
-                if info.is_some_and(|i| !i.legit)
-                    || !self.nodes[n].docs[&doc_id].scope.starts_with(&send_scope)
-                {
+                if info.is_some_and(|i| !i.legit) || !scopes[&doc_id].starts_with(&send_scope) {
                     continue;
                 }
                 let heads = self.nodes[n].heads(&doc_id).unwrap_or_default();
@@ -1444,19 +1546,22 @@ impl World {
             self.verified.insert(key, seq);
         }
         // A document stored from a peer lies within this node's scope.
-        for doc_id in std::mem::take(&mut self.nodes[n].applied) {
-            let scope = &self.nodes[n].docs[&doc_id].scope;
+        let applied = std::mem::take(&mut self.nodes[n].applied);
+        let scopes = if applied.is_empty() { BTreeMap::new() } else { self.nodes[n].doc_scopes() };
+        for doc_id in applied {
+            let scope = &scopes[&doc_id];
             if !scope.starts_with(&self.nodes[n].scope) || self.docs.get(&doc_id).is_none_or(|i| !i.legit) {
                 self.fail(format!("{} stored {doc_id} of scope {scope}", self.nodes[n].id));
             }
         }
         // A checkpoint of an intact incarnation never passes the peer's feed head.
-        for (peer_id, cp) in &self.nodes[n].recv {
+        for (peer_id, cp) in &self.nodes[n].recv() {
             let p = self.index[peer_id];
-            if cp.seq > self.nodes[p].seq && self.intact(p, cp.incarnation) {
+            if cp.seq > self.nodes[p].seq() && self.intact(p, cp.incarnation) {
                 self.fail(format!(
                     "{} holds checkpoint {cp:?} of {peer_id}, whose head is {}",
-                    self.nodes[n].id, self.nodes[p].seq
+                    self.nodes[n].id,
+                    self.nodes[p].seq()
                 ));
             }
         }
@@ -1469,8 +1574,7 @@ impl World {
             .docs
             .iter()
             .filter(|(id, i)| {
-                self.maybe_lost.contains(&i.created_at)
-                    && !self.nodes.iter().any(|n| n.docs.contains_key(*id))
+                self.maybe_lost.contains(&i.created_at) && !self.nodes.iter().any(|n| n.has_doc(id))
             })
             .map(|(id, _)| id.clone())
             .collect();
@@ -1484,7 +1588,8 @@ impl World {
                 .filter(|(_, i)| if i.legit { i.scope.starts_with(&scope) } else { i.creator == n })
                 .map(|(id, _)| id)
                 .collect();
-            let held: BTreeSet<&String> = self.nodes[n].docs.keys().collect();
+            let held_docs = self.nodes[n].doc_scopes();
+            let held: BTreeSet<&String> = held_docs.keys().collect();
             if expected != held {
                 let missing: Vec<_> = expected.difference(&held).collect();
                 let extra: Vec<_> = held.difference(&expected).collect();
@@ -1493,23 +1598,16 @@ impl World {
                     self.nodes[n].id
                 ));
             }
-            let tier = if n == 0 {
-                0
-            } else if scope.len() == 6 {
-                1
-            } else {
-                2
-            };
-            self.report.docs_held[tier] += held.len();
+            self.report.docs_held[tier(&scope)] += held.len();
         }
         // Identical everywhere: same heads, same content.
         let doc_ids: Vec<String> = self.docs.keys().filter(|id| !vanished.contains(*id)).cloned().collect();
         for doc_id in &doc_ids {
             let holders: Vec<usize> =
-                (0..self.nodes.len()).filter(|&n| self.nodes[n].docs.contains_key(doc_id)).collect();
+                (0..self.nodes.len()).filter(|&n| self.nodes[n].has_doc(doc_id)).collect();
             let first = holders[0];
             let heads = self.nodes[first].heads(doc_id).unwrap_or_default();
-            let value = self.nodes[first].docs.get_mut(doc_id).map(|s| s.doc.document().hydrate(None));
+            let value = self.nodes[first].hydrate(doc_id);
             for &h in &holders[1..] {
                 let other_heads = self.nodes[h].heads(doc_id).unwrap_or_default();
                 if other_heads != heads {
@@ -1518,7 +1616,7 @@ impl World {
                         self.nodes[first].id, self.nodes[h].id
                     ));
                 }
-                let other = self.nodes[h].docs.get_mut(doc_id).map(|s| s.doc.document().hydrate(None));
+                let other = self.nodes[h].hydrate(doc_id);
                 if other != value {
                     self.fail(format!(
                         "{doc_id}: {} and {} hold different content",
@@ -1531,15 +1629,15 @@ impl World {
         let mut fp = Fnv::default();
         for node in &mut self.nodes {
             fp.write(node.id.as_bytes());
-            fp.write(&node.seq.to_le_bytes());
-            let ids: Vec<String> = node.docs.keys().cloned().collect();
+            fp.write(&node.seq().to_le_bytes());
+            let ids: Vec<String> = node.doc_scopes().into_keys().collect();
             for id in ids {
                 fp.write(id.as_bytes());
                 for h in node.heads(&id).unwrap_or_default() {
                     fp.write(&h.0);
                 }
             }
-            for hash in node.blobs.keys() {
+            for hash in node.side.blobs.keys() {
                 fp.write(hash);
             }
         }
@@ -1568,14 +1666,14 @@ impl World {
             }
             // Each side has applied the other's whole feed, as it is now.
             for (a, b) in [(c, p), (p, c)] {
-                let cp = self.nodes[a].recv.get(&self.nodes[b].id).copied().unwrap_or_default();
+                let cp = self.nodes[a].recv().get(&self.nodes[b].id).copied().unwrap_or_default();
                 // Recorded while the peer's head lay within that incarnation as it has it now.
-                let end = self.nodes[b].incarnation_end(cp.incarnation).unwrap();
+                let end = self.nodes[b].incarnation_end(cp.incarnation);
                 let stands = cp.seq == 0 || end.is_some_and(|e| cp.seq <= cp.head && cp.head <= e);
-                if cp.seq != self.nodes[b].seq || !stands {
+                if cp.seq != self.nodes[b].seq() || !stands {
                     self.fail(format!(
                         "{} holds checkpoint {cp:?} of {}, whose head is {} (its incarnation ends at {end:?})",
-                        self.nodes[a].id, self.nodes[b].id, self.nodes[b].seq
+                        self.nodes[a].id, self.nodes[b].id, self.nodes[b].seq()
                     ));
                 }
             }
@@ -1583,7 +1681,7 @@ impl World {
         // What each node records its peers hold is true, unless recorded under an incarnation
         // of the peer that a restore cut off (then it is no proof, only where changes start).
         for n in 0..self.nodes.len() {
-            let shared: Vec<_> = self.nodes[n].shared.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let shared = self.nodes[n].shared();
             for ((peer, doc_id), (heads, incarnation)) in shared {
                 let p = self.index[&peer];
                 if self.intact(p, incarnation) && !self.nodes[p].holds(&doc_id, &heads) {
@@ -1600,11 +1698,11 @@ impl World {
         for l in 0..self.links.len() {
             let (c, p) = (self.links[l].child, self.links[l].parent);
             let parent_id = self.nodes[p].id.clone();
-            let sent = self.nodes[c].sent_seq.get(&parent_id).copied().unwrap_or(0);
+            let sent = self.nodes[c].sent_seq(&parent_id);
             let mut shown: BTreeSet<String> = BTreeSet::new();
-            for (doc_id, _) in self.nodes[c].docs.iter() {
-                let pending = self.nodes[c].feed_seq(doc_id).unwrap_or(0) > sent;
-                let refused = self.nodes[c].refusals.contains_key(&(parent_id.clone(), doc_id.clone()));
+            for doc_id in self.nodes[c].doc_scopes().into_keys() {
+                let pending = self.nodes[c].feed_seq(&doc_id).unwrap_or(0) > sent;
+                let refused = self.nodes[c].refused_by(&parent_id, &doc_id);
                 if pending || refused {
                     shown.insert(doc_id.clone());
                 }
@@ -1613,7 +1711,7 @@ impl World {
             let truth: BTreeSet<String> = self
                 .docs
                 .iter()
-                .filter(|(id, i)| !i.legit && i.creator == c && self.nodes[c].docs.contains_key(*id))
+                .filter(|(id, i)| !i.legit && i.creator == c && self.nodes[c].has_doc(id))
                 .map(|(id, _)| id.clone())
                 .collect();
             let wrongly_synced: Vec<_> = truth.difference(&shown).cloned().collect();
@@ -1630,7 +1728,8 @@ impl World {
                 let msg = format!(
                     "{}: {wrongly_pending:?} held by {parent_id} but shown as not yet synced (sent_seq {sent}, \
                      feed head {}, session synced)",
-                    self.nodes[c].id, self.nodes[c].seq
+                    self.nodes[c].id,
+                    self.nodes[c].seq()
                 );
                 self.soft(Soft::SentSeqLags, msg);
             }
@@ -1644,12 +1743,13 @@ impl World {
     /// that none of its documents references.
     fn check_blobs(&mut self) {
         let held_anywhere: BTreeSet<BlobHash> =
-            self.nodes.iter().flat_map(|n| n.blobs.keys().copied()).collect();
+            self.nodes.iter().flat_map(|n| n.side.blobs.keys().copied()).collect();
         for n in 0..self.nodes.len() {
             let node = &self.nodes[n];
+            let held_docs = node.doc_scopes();
             let mut referenced: BTreeMap<BlobHash, BlobRef> = BTreeMap::new();
-            for (doc_id, refs) in &node.doc_blobs {
-                if node.docs.contains_key(doc_id) {
+            for (doc_id, refs) in &node.side.doc_blobs {
+                if held_docs.contains_key(doc_id) {
                     for r in refs {
                         referenced.entry(r.hash).or_insert_with(|| r.clone());
                     }
@@ -1661,14 +1761,14 @@ impl World {
                     continue;
                 }
                 let hex = yizhan_sync_proto::blob::to_hex(hash);
-                let Some(blob) = node.blobs.get(hash) else {
+                let Some(blob) = node.side.blobs.get(hash) else {
                     if !held_anywhere.contains(hash) && self.maybe_lost.contains(&attached_at) {
                         continue; // recorded after a backup its node was restored from, never sent
                     }
                     let holders: Vec<&str> = self
                         .nodes
                         .iter()
-                        .filter(|o| o.blobs.contains_key(hash))
+                        .filter(|o| o.side.blobs.contains_key(hash))
                         .map(|o| o.id.as_str())
                         .collect();
                     self.fail(format!(
@@ -1676,7 +1776,7 @@ impl World {
                         node.id,
                         r.role,
                         r.bytes,
-                        node.partials.get(hash).map_or(0, Vec::len)
+                        node.side.partials.get(hash).map_or(0, Vec::len)
                     ));
                 };
                 let (again, outboard) = yizhan_sync_proto::blob::outboard(&blob.content);
@@ -1688,28 +1788,21 @@ impl World {
                     self.fail(format!("{} holds blob {hex} with content that does not verify", node.id));
                 }
             }
-            if let Some(extra) = node.blobs.keys().find(|h| !referenced.contains_key(*h)) {
+            if let Some(extra) = node.side.blobs.keys().find(|h| !referenced.contains_key(*h)) {
                 self.fail(format!(
                     "{} holds blob {} that none of its documents references",
                     node.id,
                     yizhan_sync_proto::blob::to_hex(extra)
                 ));
             }
-            let tier = if n == 0 {
-                0
-            } else if node.scope.len() == 6 {
-                1
-            } else {
-                2
-            };
-            self.report.blobs_held[tier] += node.blobs.len();
+            self.report.blobs_held[tier(&node.scope)] += node.side.blobs.len();
         }
     }
 
     /// A second full round of sessions after healing: two hellos per link and nothing else.
     fn second_round(&mut self) {
         trace!(self, "---- second round ----");
-        let heads: Vec<u64> = self.nodes.iter().map(|n| n.seq).collect();
+        let heads: Vec<u64> = self.nodes.iter().map(|n| n.seq()).collect();
         let (msgs0, bytes0, all0) =
             (self.report.session_messages, self.report.bytes_sent, self.report.messages_total());
         for l in 0..self.links.len() {
@@ -1731,7 +1824,7 @@ impl World {
                 ));
             }
         }
-        if self.nodes.iter().map(|n| n.seq).collect::<Vec<_>>() != heads {
+        if self.nodes.iter().map(|n| n.seq()).collect::<Vec<_>>() != heads {
             self.fail("the second round changed a store");
         }
         self.report.round2_messages = self.report.session_messages - msgs0;

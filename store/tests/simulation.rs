@@ -1,13 +1,17 @@
-//! Deterministic simulation of document and blob sync across the three tiers (issue 3,
-//! DESIGN.md examples 5 and 6): one province hub, three county hubs and thirty village kiosks
-//! making random edits and attaching photos (blobs of 1 KiB to 256 KiB) over links that drop,
-//! delay, fragment and partition, nodes that restart and stores restored from older backups of
-//! themselves, in one thread per seed, with a seeded RNG and a fake clock. After healing every
-//! node must hold exactly the documents of its scope, identical everywhere, and every blob those
-//! documents reference, complete and verified (originals stay below a province that does not
-//! fetch them); a second round of sessions must be two hellos per link.
+//! Deterministic simulation of document and blob sync across the four tiers (issue 3, issue 9;
+//! DESIGN.md examples 5 and 6): one province hub, two city hubs, three county hubs and thirty
+//! village kiosks, each a real store (`yizhan_store::Db` on SQLite in a temporary directory,
+//! synced through the store's own `SyncReplica` and `PeerPolicy`: scope read from the case's
+//! content, per-peer checkpoints, shared heads, refusals and incarnations), making random edits
+//! and attaching photos (blobs of 1 KiB to 256 KiB, a stand-in beside the store) over links that
+//! drop, delay, fragment and partition, nodes that restart (their stores opened again) and stores
+//! restored from older backups of their database, in one thread per seed, with a seeded RNG and
+//! a fake clock. After healing every node must hold exactly the documents of its scope,
+//! identical everywhere, and every blob those documents reference, complete and verified
+//! (originals stay below a province that does not fetch them); a second round of sessions must
+//! be two hellos per link.
 //!
-//! - `cargo test -p yizhan-sync-proto --test simulation -- --nocapture` runs the default seeds
+//! - `cargo test -p yizhan-store --test simulation -- --nocapture` runs the default seeds
 //!   and prints the protocol's cost.
 //! - `YIZHAN_SIM_SEED=<n>` replays one seed with a trace of every event.
 //! - `YIZHAN_SIM_SEEDS=<count>` (and `YIZHAN_SIM_BASE=<first seed>`) runs more.
@@ -29,9 +33,10 @@ use sim::world::{Options, Report, Soft, World, type_name};
 
 /// The first seed of the default run. CI may rotate it with `YIZHAN_SIM_BASE`.
 const BASE_SEED: u64 = 0x7A11_0000;
-/// Seeds in the default run: about 20 s in a debug build on two idle cores (a seed with its
-/// blobs takes about 0.25 s of CPU).
-const DEFAULT_SEEDS: u64 = 160;
+/// Seeds in the default run: about 20 s in a debug build on two idle cores (a seed over 36
+/// SQLite stores takes about 1.8 s of CPU; the in-memory stand-in the simulator ran before took
+/// 0.25 s, and ran 160). Run more with `YIZHAN_SIM_SEEDS`.
+const DEFAULT_SEEDS: u64 = 24;
 
 fn env_u64(name: &str) -> Option<u64> {
     let v = std::env::var(name).ok()?;
@@ -60,7 +65,7 @@ fn print_report(r: &Report) {
          drops, {} doc changes \
          carrying {} automerge bytes; blobs {} created ({} bytes), {} received, {} content bytes sent, {} resumed, \
          {} missing; healed in {} ms / {} events; second round {} session messages, {} bytes ({} blob messages); docs held \
-         province/counties/kiosks {:?}, blobs {:?}",
+         province/cities/counties/kiosks {:?}, blobs {:?}",
         r.seed,
         r.steps,
         r.docs_created,
@@ -167,7 +172,7 @@ fn summarize(reports: &[Report]) {
         mean(&|r| u64::from(r.blob_missing)),
     );
     let r2: Vec<(u64, u64)> = reports.iter().map(|r| (r.round2_messages, r.round2_bytes)).collect();
-    let links = (sim::world::COUNTIES.len() * (1 + sim::world::KIOSKS_PER_COUNTY)) as f64;
+    let links = sim::world::LINKS as f64;
     println!(
         "second round after healing: {:.1} session messages and {:.0} bytes per link (2 hellos each, always); \
          {:.1} blob stream messages per seed (wants for blobs a restore took before they left their node)",
@@ -263,7 +268,7 @@ fn run_seeds(default_count: u64, restore: bool, strict: bool) {
         let seeds: Vec<u64> = failures.iter().map(|(s, _)| *s).collect();
         panic!(
             "{} of {count} seeds failed: {seeds:?}\nfirst: {msg}\nreplay:{mode} YIZHAN_SIM_SEED={seed} \
-             cargo test -p yizhan-sync-proto --test simulation -- --nocapture",
+             cargo test -p yizhan-store --test simulation -- --nocapture",
             failures.len()
         );
     }

@@ -1,6 +1,0 @@
-//! A deterministic simulation of Yizhan's document sync (see `tests/simulation.rs`).
-
-pub mod blobs;
-pub mod net;
-pub mod node;
-pub mod world;
