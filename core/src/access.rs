@@ -215,7 +215,7 @@ fn authorize_event(
                 return Err(Denied::NotThisCentre);
             }
             // A county may not act on a case it escalated to the city or province.
-            if actor.region.as_str().len() > state.centre.len() {
+            if Some(actor.region.level()) > crate::RegionLevel::of(&state.centre) {
                 return Err(Denied::NotThisCentre);
             }
             status_ok(match kind {

@@ -95,7 +95,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
     let store = Store::open(StoreConfig::new(&config.data_dir))?;
     // A county centre opens the phones its kiosks seal to it: its key exists (and is
     // published to them) before anything is served.
-    if config.scope.len() == 6 {
+    if is_county(&config.scope) {
         sealing::publish_county_key(&store, &config.scope, &config.data_dir).await?;
     }
     let mut endpoint = quinn::Endpoint::server(tls.server, config.sync_listen)
@@ -131,7 +131,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         }
     };
     // County hubs publish their solved cases as knowledge for the kiosks' find-similar.
-    if config.scope.len() == 6 {
+    if is_county(&config.scope) {
         tokio::spawn(publish::run(store.clone(), config.node_id.clone()));
     }
     // Every centre measures its service clocks and records breaches.
@@ -351,6 +351,12 @@ fn link_zh(link: &LinkState) -> (String, &'static str) {
         LinkState::Synced => ("已同步".into(), "ok"),
         LinkState::Offline { error, .. } => (format!("离线：{error}"), "err"),
     }
+}
+
+/// True when `scope` is a county: a county hub seals phones for its kiosks and publishes
+/// their solved cases.
+pub fn is_county(scope: &str) -> bool {
+    yizhan_core::RegionLevel::of(scope) == Some(yizhan_core::RegionLevel::County)
 }
 
 /// The centre's name in the UI: the region's name and 运管中心 (蒲江县运管中心).
