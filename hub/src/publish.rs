@@ -166,10 +166,7 @@ pub async fn run(store: Store, publisher: String) {
         .follow_persisted("publish.feed_seq", "publishing knowledge", move |after| {
             let (db_store, publisher) = (db_store.clone(), publisher.clone());
             async move {
-                let now_ms = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as i64)
-                    .unwrap_or(0);
+                let now_ms = db_store.config().clock.now_ms();
                 let (next, mut pending) =
                     db_store.call(move |db| pending_round(db, after, &publisher, now_ms)).await?;
                 if pending.is_empty() {
