@@ -12,6 +12,7 @@ pub mod industry;
 pub mod knowledge;
 pub mod people;
 pub mod private;
+pub mod publication;
 pub mod ranking;
 pub mod region;
 pub mod revocation;

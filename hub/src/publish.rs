@@ -21,7 +21,11 @@ pub fn knowledge_id(case_id: &str) -> String {
 /// expert's answer. Personal numbers and the farmer's name are scrubbed from the text.
 pub fn knowledge_of(case: &CaseDoc, publisher: &str, now_ms: i64) -> Option<KnowledgeDoc> {
     let state = case.state();
-    if !matches!(state.status, Status::Closed | Status::FollowedUp) || state.knowledge != Some(true) {
+    // Signed off on the publication pipeline (`yizhan_core::publication`).
+    if !matches!(state.status, Status::Closed | Status::FollowedUp)
+        || yizhan_core::knowledge::publication_stage(case, &state)
+            != yizhan_core::publication::Stage::SignedOff
+    {
         return None;
     }
     let answers: Vec<&str> = case

@@ -437,7 +437,9 @@ impl Db {
     }
 
     /// Solved cases of a region that an expert answered and nobody has reviewed for
-    /// publication as knowledge yet, oldest first.
+    /// publication as knowledge yet, oldest first: knowledge items waiting for review on the
+    /// publication pipeline (stage `checked`, `yizhan_core::knowledge::publication_stage`),
+    /// read from the `cases` projection.
     pub fn pending_knowledge(&self, region: &str, limit: u32) -> Result<Vec<crate::CaseRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {CASE_COLS} FROM cases c
