@@ -298,7 +298,8 @@ mod tests {
             derive(&[step(1, "au", K::Submit), step(2, "sys", K::ChecksPassed), step(3, "c1", K::Review)]);
         let ok = Ok(());
         // (rules, pipeline, item's centre, actor, step, expected)
-        let table: &[(&Rules, &Pipeline, &str, &Actor, StepKind, Result<(), Denied>)] = &[
+        type Row<'a> = (&'a Rules, &'a Pipeline, &'a str, &'a Actor, StepKind, Result<(), Denied>);
+        let table: &[Row] = &[
             (&TWO_PEOPLE, &checked, "510131", &county_staff, K::Review, ok.clone()),
             (&TWO_PEOPLE, &checked, "510131", &city_staff, K::Review, ok.clone()),
             (&TWO_PEOPLE, &checked, "510131", &other_county, K::Review, Err(Denied::OutOfRegion)),
