@@ -15,8 +15,11 @@ pub const PHOTO_HASHES_MAX: usize = 64;
 
 /// Knowledge's rules on the publication pipeline (`crate::publication`): the county centre that
 /// served the case reviews and signs off in one step, as before the pipeline existed.
-pub const PUBLICATION_RULES: crate::publication::Rules =
-    crate::publication::Rules { combined_sign_off: true, lowest_centre: crate::RegionLevel::County };
+pub const PUBLICATION_RULES: crate::publication::Rules = crate::publication::Rules {
+    combined_sign_off: true,
+    lowest_centre: crate::RegionLevel::County,
+    highest_centre: crate::RegionLevel::County,
+};
 
 /// The centre a solved case's publication belongs to: its county.
 pub fn publication_centre(case: &crate::CaseDoc) -> &str {

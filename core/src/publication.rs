@@ -107,6 +107,8 @@ pub struct Rules {
     /// The lowest centre level that may review and sign off (a county centre may act on
     /// county items; `City` would leave counties out).
     pub lowest_centre: RegionLevel,
+    /// The highest (`Province`: any centre containing the item; `County`: only the county).
+    pub highest_centre: RegionLevel,
 }
 
 /// The pipeline's state, derived from its steps.
@@ -195,7 +197,8 @@ pub fn authorize(
         // Reviewing, signing off, refusing and withdrawing: a centre's staff, at a level the
         // type allows, whose region contains the item's centre (a county may not act on a
         // province item).
-        if !actor.is_centre() || actor.region.level() > rules.lowest_centre {
+        let level = actor.region.level();
+        if !actor.is_centre() || level > rules.lowest_centre || level < rules.highest_centre {
             return Err(Denied::Role);
         }
         if !item_centre.starts_with(actor.region.as_str()) {
@@ -230,8 +233,18 @@ mod tests {
     use Stage as S;
     use StepKind as K;
 
-    const TWO_PEOPLE: Rules = Rules { combined_sign_off: false, lowest_centre: RegionLevel::County };
-    const ONE_STEP: Rules = Rules { combined_sign_off: true, lowest_centre: RegionLevel::County };
+    const TWO_PEOPLE: Rules = Rules {
+        combined_sign_off: false,
+        lowest_centre: RegionLevel::County,
+        highest_centre: RegionLevel::Province,
+    };
+    const ONE_STEP: Rules = Rules { combined_sign_off: true, ..TWO_PEOPLE };
+    const COUNTY_ONLY: Rules = Rules { combined_sign_off: true, ..COUNTY_ONLY_BASE };
+    const COUNTY_ONLY_BASE: Rules = Rules {
+        combined_sign_off: true,
+        lowest_centre: RegionLevel::County,
+        highest_centre: RegionLevel::County,
+    };
 
     fn step(n: i64, actor: &str, kind: StepKind) -> Step {
         Step { id: format!("e{n}"), at_ms: n * 1000, actor: actor.into(), kind }
@@ -316,8 +329,10 @@ mod tests {
             (&TWO_PEOPLE, &reviewed, "51", &province_staff, K::SignOff, ok.clone()),
             (&TWO_PEOPLE, &reviewed, "5101", &city_staff, K::SignOff, ok.clone()),
             // A type signed off at city level or above leaves counties out.
+            (&COUNTY_ONLY, &checked, "510131", &county_staff, K::ReviewAndSignOff, ok.clone()),
+            (&COUNTY_ONLY, &checked, "510131", &city_staff, K::ReviewAndSignOff, Err(Denied::Role)),
             (
-                &Rules { combined_sign_off: false, lowest_centre: RegionLevel::City },
+                &Rules { lowest_centre: RegionLevel::City, ..TWO_PEOPLE },
                 &checked,
                 "510131",
                 &county_staff,

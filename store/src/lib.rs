@@ -20,7 +20,7 @@ pub mod sync;
 pub use actor::Store;
 pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};
 pub use db::{CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, StoreStats};
-pub use service::{ClockRow, PeopleFilter, QueueRow, ServiceFilter, ServiceRow};
+pub use service::{ClockRow, PeopleFilter, QueueRow, ReviewItem, ServiceFilter, ServiceRow};
 
 use std::path::PathBuf;
 
