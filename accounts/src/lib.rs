@@ -33,7 +33,7 @@ use webauthn_rs::Webauthn;
 use yizhan_core::people::CREDENTIAL_DOC_TYPE;
 use yizhan_core::sealed::NONCE_LEN;
 use yizhan_core::{Actor, Credential, FieldKey, NewPerson, Person, PersonError};
-use yizhan_store::{Db, Store, StoreClock, StoreError};
+use yizhan_store::{Db, Store, StoreError};
 
 use session::{SESSION_CLIENT, plausible_id};
 #[cfg(test)]
@@ -334,8 +334,6 @@ pub struct AccountsConfig {
     /// The session cookie's name. Cookies ignore ports, so nodes sharing a host name (the
     /// demo's kiosks and hubs on one machine) each need their own.
     pub cookie_name: String,
-    /// This node's clock; tests inject one.
-    pub clock: StoreClock,
 }
 
 impl AccountsConfig {
@@ -357,7 +355,6 @@ impl Default for AccountsConfig {
             session_max_ms: SESSION_MAX_MS_DEFAULT,
             secure_cookie: false,
             cookie_name: web::COOKIE_NAME.to_string(),
-            clock: StoreClock::system(),
         }
     }
 }
@@ -447,8 +444,9 @@ impl Accounts {
         self.inner.password_checks.load(Ordering::Relaxed)
     }
 
+    /// The node's one clock: the store's (tests inject it in `StoreConfig::clock`).
     fn now_ms(&self) -> i64 {
-        self.inner.config.clock.now_ms()
+        self.inner.store.config().clock.now_ms()
     }
 
     /// Runs slow hashing work on a blocking thread, at most [`password::HASHES_IN_FLIGHT_MAX`]

@@ -419,7 +419,8 @@ async fn codes_survive_a_restart_of_the_service() {
     let again = yizhan_accounts::Accounts::new(
         n.store.clone(),
         field_key(7),
-        yizhan_accounts::AccountsConfig { clock: n.clock.store_clock(), ..Default::default() },
+        // The clock is the store's (`n.store` was opened with the test clock).
+        yizhan_accounts::AccountsConfig::default(),
         n.sms.clone(),
         None,
     )

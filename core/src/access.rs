@@ -112,6 +112,8 @@ pub enum Denied {
     Status,
     #[error("this kind of event is recorded by the system")]
     SystemOnly,
+    #[error("the reviewer may not also sign off")]
+    SamePerson,
 }
 
 impl Denied {
@@ -123,6 +125,7 @@ impl Denied {
             Denied::NotThisCentre => "无权操作：该案例不在本中心的待办中",
             Denied::Status => "当前状态下不能执行此操作",
             Denied::SystemOnly => "该记录由系统生成，不能手工添加",
+            Denied::SamePerson => "审核人不能同时签发",
         }
     }
 }
@@ -167,7 +170,7 @@ pub fn authorize(actor: &Actor, action: Action, case: &CaseDoc, state: &CaseStat
             Role::Admin => Err(Denied::OutOfRegion),
             _ => Err(Denied::Role),
         },
-        Action::Event(kind) => authorize_event(actor, kind, in_region, is_expert_of_case, state),
+        Action::Event(kind) => authorize_event(actor, kind, in_region, is_expert_of_case, case, state),
     }
 }
 
@@ -176,6 +179,7 @@ fn authorize_event(
     kind: EventKindCode,
     in_region: bool,
     is_expert_of_case: bool,
+    case: &CaseDoc,
     state: &CaseState,
 ) -> Result<(), Denied> {
     use EventKindCode as K;
@@ -215,7 +219,7 @@ fn authorize_event(
                 return Err(Denied::NotThisCentre);
             }
             // A county may not act on a case it escalated to the city or province.
-            if actor.region.as_str().len() > state.centre.len() {
+            if Some(actor.region.level()) > crate::RegionLevel::of(&state.centre) {
                 return Err(Denied::NotThisCentre);
             }
             status_ok(match kind {
@@ -240,10 +244,19 @@ fn authorize_event(
             if !in_region {
                 return Err(Denied::OutOfRegion);
             }
-            status_ok(
-                matches!(state.status, Closed | FollowedUp)
-                    && state.knowledge.is_none()
-                    && state.expert.is_some(),
+            // The rest is the publication pipeline's: the case must be waiting for sign-off.
+            let step = match kind {
+                K::KnowledgeApproved => crate::publication::StepKind::ReviewAndSignOff,
+                _ => crate::publication::StepKind::Refuse,
+            };
+            let pipeline = crate::publication::derive(&crate::knowledge::publication_steps(case, state));
+            let centre = crate::knowledge::publication_centre(case);
+            crate::publication::authorize(
+                &crate::knowledge::PUBLICATION_RULES,
+                &pipeline,
+                centre,
+                actor,
+                step,
             )
         }
         // The assigned expert's steps.

@@ -13,7 +13,7 @@ use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile};
 use serde::Serialize;
 
 use crate::industry::Industry;
-use crate::region::RegionCode;
+use crate::region::{RegionCode, RegionLevel};
 
 pub const DOC_TYPE: &str = "case";
 pub const SCHEMA_VERSION: u64 = 1;
@@ -647,7 +647,9 @@ impl CaseDoc {
             rating: None,
             followup_valid: None,
             followup_category: None,
-            centre: self.region_code.get(..6).unwrap_or(&self.region_code).to_string(),
+            centre: crate::region::ancestor_at(&self.region_code, RegionLevel::County)
+                .unwrap_or(&self.region_code)
+                .to_string(),
             experts_assigned: Vec::new(),
             travel_cost_fen: 0,
             breaches: Vec::new(),
@@ -696,9 +698,8 @@ fn apply(st: &mut CaseState, ev: &Event) -> bool {
         }
         // Up to a centre strictly above the current one that contains the case.
         (EventKind::EscalatedUp, AwaitingTriage | AwaitingAnswer)
-            if ev.target.len() < st.centre.len()
-                && st.centre.starts_with(&ev.target)
-                && matches!(ev.target.len(), 2 | 4) =>
+            if crate::region::strictly_within(&st.centre, &ev.target)
+                && matches!(RegionLevel::of(&ev.target), Some(RegionLevel::Province | RegionLevel::City)) =>
         {
             st.status = AwaitingTriage;
             st.centre = ev.target.clone();

@@ -13,6 +13,51 @@ pub const ANSWER_CHARS_MAX: usize = 8000;
 /// Photo hashes carried per entry (perceptual hashes of the case's photos).
 pub const PHOTO_HASHES_MAX: usize = 64;
 
+/// Knowledge's rules on the publication pipeline (`crate::publication`): the county centre that
+/// served the case reviews and signs off in one step, as before the pipeline existed.
+pub const PUBLICATION_RULES: crate::publication::Rules = crate::publication::Rules {
+    combined_sign_off: true,
+    lowest_centre: crate::RegionLevel::County,
+    highest_centre: crate::RegionLevel::County,
+};
+
+/// The centre a solved case's publication belongs to: its county.
+pub fn publication_centre(case: &crate::CaseDoc) -> &str {
+    crate::region::ancestor_at(&case.region_code, crate::RegionLevel::County).unwrap_or(&case.region_code)
+}
+
+/// A solved case's steps on the publication pipeline, read from its events: submitted when the
+/// officer closed it, the automatic checks passed when an expert answered it (failed when none
+/// did), then the centre's sign-off (`knowledge_approved`) or refusal (`knowledge_withheld`).
+/// Events the case itself ignored are left out.
+pub fn publication_steps(case: &crate::CaseDoc, state: &crate::CaseState) -> Vec<crate::publication::Step> {
+    use crate::EventKind;
+    use crate::publication::{Step, StepKind};
+    let mut steps = Vec::new();
+    let valid = case.ordered_events().into_iter().filter(|e| !state.ignored_events.contains(&e.id));
+    for e in valid {
+        let step = |id: String, kind| Step { id, at_ms: e.at_ms, actor: e.actor.clone(), kind };
+        match e.kind() {
+            EventKind::Closed if steps.is_empty() => {
+                // Ids that sort right after the closure's, before any later event's.
+                steps.push(step(e.id.clone(), StepKind::Submit));
+                let checks =
+                    if state.expert.is_some() { StepKind::ChecksPassed } else { StepKind::ChecksFailed };
+                steps.push(step(format!("{}\u{0}", e.id), checks));
+            }
+            EventKind::KnowledgeApproved => steps.push(step(e.id.clone(), StepKind::ReviewAndSignOff)),
+            EventKind::KnowledgeWithheld => steps.push(step(e.id.clone(), StepKind::Refuse)),
+            _ => {}
+        }
+    }
+    steps
+}
+
+/// The publication stage of a solved case (signed off: ready to publish as knowledge).
+pub fn publication_stage(case: &crate::CaseDoc, state: &crate::CaseState) -> crate::publication::Stage {
+    crate::publication::derive(&publication_steps(case, state)).stage
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate)]
 pub struct KnowledgeDoc {
     pub doc_type: String,

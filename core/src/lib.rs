@@ -7,10 +7,12 @@
 pub mod access;
 pub mod case;
 pub mod clock;
+pub mod doctype;
 pub mod industry;
 pub mod knowledge;
 pub mod people;
 pub mod private;
+pub mod publication;
 pub mod ranking;
 pub mod region;
 pub mod revocation;

@@ -11,6 +11,8 @@ use serde::Serialize;
 
 use crate::case::CaseDoc;
 use crate::people::{Availability, Person, Role};
+use crate::region::RegionLevel::{self, City, County};
+use crate::region::at_or_below;
 
 /// A speciality counts as mentioned when at least this share of its character pairs occurs in
 /// the case's text ("柑橘病害" in a text about 柑橘: one pair of three).
@@ -91,13 +93,13 @@ impl<'a> CaseQuery<'a> {
         if !r.starts_with(centre) && !centre.starts_with(r) {
             return None;
         }
-        if !case_region.starts_with(r) && r.len() >= 6 && centre.len() >= 6 {
+        if !case_region.starts_with(r) && at_or_below(r, County) && at_or_below(centre, County) {
             return None; // another county's expert at a county centre
         }
-        let tier = match r.len() {
-            n if n >= 6 && case_region.starts_with(r) => 0,
-            n if n >= 6 => 1,
-            4 => 2,
+        let tier = match RegionLevel::of(r) {
+            Some(level) if level >= County && case_region.starts_with(r) => 0,
+            Some(level) if level >= County => 1,
+            Some(City) => 2,
             _ => 3,
         };
         let industry_match = p.industries.contains(&self.case.industry);
@@ -208,12 +210,10 @@ pub fn rank<'p>(
 /// True when no expert of the centre's own level fits the case's industry: the page then
 /// proposes escalating to the city or province.
 pub fn suggest_escalation(centre: &str, suggestions: &[Suggestion]) -> bool {
-    let own_tier_max = if centre.len() >= 6 {
-        1
-    } else if centre.len() == 4 {
-        2
-    } else {
-        3
+    let own_tier_max = match RegionLevel::of(centre) {
+        Some(level) if level >= County => 1,
+        Some(City) => 2,
+        _ => 3,
     };
     !suggestions.iter().any(|s| s.industry_match && s.tier <= own_tier_max)
 }

@@ -13,6 +13,7 @@ const CITIES_CSV: &str = include_str!("../../assets/regions/cities.csv");
 const COUNTIES_CSV: &str = include_str!("../../assets/regions/counties.csv");
 const TOWNS_CSV: &str = include_str!("../../assets/regions/towns.csv");
 
+/// Ordered from the top: `Province < City < ... < Village` (a greater level lies deeper).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RegionLevel {
     Province,
@@ -23,6 +24,28 @@ pub enum RegionLevel {
 }
 
 impl RegionLevel {
+    /// The level a code names, from its digits (the one place that knows the code lengths);
+    /// `None` for anything that is not a region code's shape (including "" and non-digits).
+    /// For stored codes that were validated when written; untrusted input goes through
+    /// [`RegionCode::parse`].
+    pub fn of(code: &str) -> Option<RegionLevel> {
+        if !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        RegionLevel::from_len(code.len())
+    }
+
+    /// The number of digits of a code at this level.
+    pub fn digits(self) -> usize {
+        match self {
+            RegionLevel::Province => 2,
+            RegionLevel::City => 4,
+            RegionLevel::County => 6,
+            RegionLevel::Town => 9,
+            RegionLevel::Village => 12,
+        }
+    }
+
     fn from_len(len: usize) -> Option<RegionLevel> {
         match len {
             2 => Some(RegionLevel::Province),
@@ -65,7 +88,7 @@ impl RegionCode {
             return Err(RegionError::Malformed(code.to_string()));
         }
         let db = regions();
-        let known_prefix = if code.len() == 12 { &code[..9] } else { code };
+        let known_prefix = ancestor_at(code, RegionLevel::Town).unwrap_or(code);
         if !db.by_code.contains_key(known_prefix) {
             return Err(RegionError::Unknown(code.to_string()));
         }
@@ -88,8 +111,26 @@ impl RegionCode {
 
     /// The county this code lies in, if it is at county level or below.
     pub fn county(&self) -> Option<RegionCode> {
-        (self.0.len() >= 6).then(|| RegionCode(self.0[..6].to_string()))
+        ancestor_at(&self.0, RegionLevel::County).map(|c| RegionCode(c.to_string()))
     }
+}
+
+/// The code of the region at `level` that contains `code` (itself when it is at that level);
+/// `None` when `code` is not a region code or lies above `level`.
+pub fn ancestor_at(code: &str, level: RegionLevel) -> Option<&str> {
+    let own = RegionLevel::of(code)?;
+    (own >= level).then(|| &code[..level.digits()])
+}
+
+/// True when `code` names a region at `level` or below it (a county code and a village code
+/// are both "at or below county").
+pub fn at_or_below(code: &str, level: RegionLevel) -> bool {
+    RegionLevel::of(code).is_some_and(|l| l >= level)
+}
+
+/// True when `inner` lies strictly within `outer` (a proper sub-region; "" contains all).
+pub fn strictly_within(inner: &str, outer: &str) -> bool {
+    inner != outer && inner.starts_with(outer)
 }
 
 impl fmt::Display for RegionCode {
@@ -170,6 +211,27 @@ impl Regions {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn levels_and_ancestors() {
+        use RegionLevel::*;
+        let check = |code: &str, level: Option<RegionLevel>, county: Option<&str>| {
+            assert_eq!(RegionLevel::of(code), level, "{code}");
+            assert_eq!(ancestor_at(code, County), county, "{code}");
+        };
+        check("51", Some(Province), None);
+        check("5101", Some(City), None);
+        check("510131", Some(County), Some("510131"));
+        check("510131001", Some(Town), Some("510131"));
+        check("510131001001", Some(Village), Some("510131"));
+        check("", None, None);
+        check("5101x1", None, None);
+        check("5101311", None, None);
+        assert!(at_or_below("510131001", County) && !at_or_below("5101", County));
+        assert!(strictly_within("510131", "5101") && !strictly_within("5101", "5101"));
+        assert!(strictly_within("51", "") && !strictly_within("5101", "510131"));
+    }
+
     use super::*;
 
     #[test]

@@ -560,3 +560,37 @@ fn publication_as_knowledge_is_signed_off_once_by_the_county_after_an_expert_ans
     assert!(s.ignored_events.contains(&"k2".to_string()));
     assert_eq!(may(&county_staff, Action::Event(K::KnowledgeApproved), &doc), Err(Denied::Status));
 }
+
+#[test]
+fn knowledge_follows_the_publication_pipeline() {
+    use yizhan_core::knowledge::publication_stage;
+    use yizhan_core::publication::Stage;
+    let stage = |doc: &AutoCommit| {
+        let (c, s) = state(doc);
+        publication_stage(&c, &s)
+    };
+    let mut doc = fresh();
+    CaseDoc::append_event(&mut doc, ev("e1", 2_000, EventKind::Escalated, "")).unwrap();
+    CaseDoc::append_event(&mut doc, ev("e2", 3_000, EventKind::Assigned, "expert-a")).unwrap();
+    CaseDoc::append_event(&mut doc, ev("k0", 3_500, EventKind::KnowledgeApproved, "")).unwrap();
+    assert_eq!(stage(&doc), Stage::Draft, "an early sign-off does not apply");
+    let mut ans = ev("e3", 4_000, EventKind::Answered, "");
+    ans.text = "答复".into();
+    CaseDoc::append_event(&mut doc, ans).unwrap();
+    assert_eq!(stage(&doc), Stage::Draft);
+    CaseDoc::append_event(&mut doc, ev("e4", 5_000, EventKind::Closed, "")).unwrap();
+    assert_eq!(stage(&doc), Stage::Checked, "closed and answered: waiting for review");
+    let mut approved = doc.clone();
+    CaseDoc::append_event(&mut approved, ev("k1", 6_000, EventKind::KnowledgeApproved, "")).unwrap();
+    assert_eq!(stage(&approved), Stage::SignedOff);
+    assert_eq!(state(&approved).1.knowledge, Some(true), "the case's own reading agrees");
+    CaseDoc::append_event(&mut doc, ev("k1", 6_000, EventKind::KnowledgeWithheld, "")).unwrap();
+    CaseDoc::append_event(&mut doc, ev("k2", 7_000, EventKind::KnowledgeApproved, "")).unwrap();
+    assert_eq!(stage(&doc), Stage::Refused, "the first review holds");
+
+    // Solved by a similar case, no expert: the automatic checks fail, nothing to review.
+    let mut similar = fresh();
+    CaseDoc::append_event(&mut similar, ev("s1", 2_000, EventKind::SolvedBySimilar, "kb-x")).unwrap();
+    CaseDoc::append_event(&mut similar, ev("s2", 3_000, EventKind::Closed, "")).unwrap();
+    assert_eq!(stage(&similar), Stage::CheckFailed);
+}

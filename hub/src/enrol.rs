@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -68,7 +68,8 @@ impl Enroller {
     pub fn issue(&self, scope: &str, node_id: Option<&str>, ttl: Duration) -> Result<EnrolmentCode, String> {
         let mut codes = self.codes.lock().map_err(|_| "code store poisoned".to_string())?;
         self.reload(&mut codes)?;
-        let code = codes.issue(scope, node_id, SystemTime::now(), ttl).map_err(|e| e.to_string())?;
+        let code =
+            codes.issue(scope, node_id, yizhan_identity::system_time(), ttl).map_err(|e| e.to_string())?;
         self.save(&codes)?;
         Ok(code)
     }
@@ -80,7 +81,7 @@ impl Enroller {
             tracing::error!(error = %e, "cannot read enrolment codes");
             return Err((StatusCode::INTERNAL_SERVER_ERROR, "cannot read enrolment state".into()));
         }
-        let result = codes.redeem_from(&self.authority, code, csr_der, from, SystemTime::now());
+        let result = codes.redeem_from(&self.authority, code, csr_der, from, yizhan_identity::system_time());
         // Failed attempts count too (they lock the store), so save either way.
         if let Err(e) = self.save(&codes) {
             tracing::error!(error = %e, "cannot save enrolment codes");

@@ -114,7 +114,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
     let store = Store::open(StoreConfig::new(&config.data_dir))?;
     // A county centre opens the phones its kiosks seal to it: its key exists (and is
     // published to them) before anything is served.
-    if config.scope.len() == 6 {
+    if is_county(&config.scope) {
         sealing::publish_county_key(&store, &config.scope, &config.data_dir).await?;
     }
     let sync_addr =
@@ -148,7 +148,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         }
     };
     // County hubs publish their solved cases as knowledge for the kiosks' find-similar.
-    if config.scope.len() == 6 {
+    if is_county(&config.scope) {
         tokio::spawn(publish::run(store.clone(), config.node_id.clone()));
     }
     // Every centre measures its service clocks and records breaches.
@@ -350,4 +350,10 @@ async fn api(State(hub): State<Hub>) -> Result<axum::Json<HubView>, axum::http::
         tracing::error!(error = %e, "hub view");
         axum::http::StatusCode::INTERNAL_SERVER_ERROR
     })
+}
+
+/// True when `scope` is a county: a county hub seals phones for its kiosks and publishes
+/// their solved cases.
+pub fn is_county(scope: &str) -> bool {
+    yizhan_core::RegionLevel::of(scope) == Some(yizhan_core::RegionLevel::County)
 }

@@ -21,7 +21,11 @@ pub fn knowledge_id(case_id: &str) -> String {
 /// expert's answer. Personal numbers and the farmer's name are scrubbed from the text.
 pub fn knowledge_of(case: &CaseDoc, publisher: &str, now_ms: i64) -> Option<KnowledgeDoc> {
     let state = case.state();
-    if !matches!(state.status, Status::Closed | Status::FollowedUp) || state.knowledge != Some(true) {
+    // Signed off on the publication pipeline (`yizhan_core::publication`).
+    if !matches!(state.status, Status::Closed | Status::FollowedUp)
+        || yizhan_core::knowledge::publication_stage(case, &state)
+            != yizhan_core::publication::Stage::SignedOff
+    {
         return None;
     }
     let answers: Vec<&str> = case
@@ -166,10 +170,7 @@ pub async fn run(store: Store, publisher: String) {
         .follow_persisted("publish.feed_seq", "publishing knowledge", move |after| {
             let (db_store, publisher) = (db_store.clone(), publisher.clone());
             async move {
-                let now_ms = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as i64)
-                    .unwrap_or(0);
+                let now_ms = db_store.config().clock.now_ms();
                 let (next, mut pending) =
                     db_store.call(move |db| pending_round(db, after, &publisher, now_ms)).await?;
                 if pending.is_empty() {

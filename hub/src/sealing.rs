@@ -60,7 +60,7 @@ pub async fn publish_county_key(
     county: &str,
     data_dir: &Path,
 ) -> Result<String, SealingError> {
-    if county.len() != 6 {
+    if !crate::is_county(county) {
         return Err(SealingError::NotCounty(county.to_string()));
     }
     let path = key_path(data_dir);
@@ -71,10 +71,7 @@ pub async fn publish_county_key(
         .map_err(|source| SealingError::KeyFile { path, source })?;
     let public = CountySecretKey::from_bytes(bytes).public_key();
     let key_id = public.key_id();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
+    let now_ms = store.config().clock.now_ms();
     let county = county.to_string();
     let added = store
         .call(move |db| {
@@ -116,7 +113,7 @@ impl Hub {
     /// The county's secret sealing key, read from its file (for opening many phones in one
     /// store call with [`open_phone_in`]). Never log it or what it opens.
     pub fn county_key(&self) -> Result<CountySecretKey, SealingError> {
-        if self.config.scope.len() != 6 {
+        if !crate::is_county(&self.config.scope) {
             return Err(SealingError::NotCounty(self.config.scope.clone()));
         }
         load_key(&self.config.data_dir)

@@ -108,4 +108,4 @@ pub use identity::{
 pub use limits::{DEFAULT_CODE_TTL, ENROL_ADDRESSES_TRACKED_MAX};
 pub use revocation::{Applied, RevocationList, RevocationState, Revoked, SignedRevocationList};
 pub use rustls::time_provider::TimeProvider;
-pub use tls::{ManualClock, client_config, server_config, server_name, system_clock};
+pub use tls::{ManualClock, client_config, server_config, server_name, system_clock, system_time};

@@ -23,6 +23,13 @@ use crate::error::{IdentityError, TlsConfigError, VerifyError};
 use crate::identity::{NodeIdentity, Role};
 use crate::revocation::RevocationState;
 
+/// The time certificates, enrolment codes and revocation lists are checked against: the
+/// system's. With [`system_clock`] (rustls's), the only reading of the system time for
+/// certificate validity; domain and service code read the store's clock instead.
+pub fn system_time() -> SystemTime {
+    SystemTime::now()
+}
+
 /// A clock the configurations read at handshake time: the system clock in production, a
 /// [`ManualClock`] in tests and the simulator.
 pub fn system_clock() -> Arc<dyn TimeProvider> {

@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::sync::Notify;
 use yizhan_core::{FieldKey, RegionCode};
-use yizhan_store::{Store, StoreConfig};
+use yizhan_store::{Store, StoreClock, StoreConfig};
 
 /// Upload bounds. A request carries at most `photos_max` photos and one video.
 #[derive(Debug, Clone)]
@@ -68,16 +68,25 @@ pub struct Uplink {
     pub net: yizhan_net::NetConfig,
 }
 
-/// A source of wall-clock time, so tests can inject one.
+/// What [`AppState::open`] takes to inject a clock: it becomes the store's clock
+/// (`yizhan_store::StoreClock`), the node's one clock, which the kiosk then reads everywhere
+/// (`AppState::clock` is that same clock).
 pub trait Clock: Send + Sync {
     fn now_ms(&self) -> i64;
 }
 
+/// The system's clock (through [`StoreClock::system`]).
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        chrono::Utc::now().timestamp_millis()
+        StoreClock::system().now_ms()
+    }
+}
+
+impl Clock for StoreClock {
+    fn now_ms(&self) -> i64 {
+        StoreClock::now_ms(self)
     }
 }
 
@@ -93,7 +102,8 @@ pub struct Inner {
     pub key: FieldKey,
     pub config: KioskConfig,
     pub node_id: String,
-    pub clock: Arc<dyn Clock>,
+    /// The node's one clock: the store's.
+    pub clock: StoreClock,
     /// Woken whenever a background job is queued.
     pub jobs_notify: Arc<Notify>,
     /// Sign-in of the village's officers; works offline (their credentials sync down).
@@ -129,7 +139,9 @@ pub enum StartError {
 
 impl AppState {
     pub fn open(config: KioskConfig, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
-        let store = Store::open(StoreConfig::new(&config.data_dir))
+        let mut store_config = StoreConfig::new(&config.data_dir);
+        store_config.clock = StoreClock::from_fn(move || clock.now_ms());
+        let store = Store::open(store_config)
             .map_err(|source| StartError::Store { dir: config.data_dir.clone(), source })?;
         let key = load_or_create_key(&config.key_file)?;
         let node_id = match &config.node_id {
@@ -159,6 +171,7 @@ impl AppState {
             passkeys,
         )
         .map_err(|e| StartError::Key { path: config.key_file.clone(), detail: e.to_string() })?;
+        let store_clock = store.config().clock.clone();
         Ok(AppState(Arc::new(Inner {
             accounts,
             similar: std::sync::RwLock::new(similar),
@@ -167,7 +180,7 @@ impl AppState {
             key,
             config,
             node_id,
-            clock,
+            clock: store_clock,
             jobs_notify: Arc::new(Notify::new()),
             endpoint: std::sync::Mutex::new(None),
         })))

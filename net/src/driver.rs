@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use quinn::{Connection, Endpoint, RecvStream, SendStream};
 use rustls::pki_types::CertificateDer;
@@ -27,10 +27,6 @@ pub struct SessionOutcome {
     pub synced: bool,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 type Step = Box<dyn FnOnce(&mut Session, &mut SyncReplica<'_>) -> Result<(), SessionError> + Send>;
 
 /// Runs one step of the session on the database thread (the session moves there and back).
@@ -44,7 +40,8 @@ async fn step(
     let (session, result) = store
         .call(move |db| {
             let mut session = session;
-            let mut replica = SyncReplica { db, policy: &policy, now_ms: now_ms() };
+            let now_ms = db.config().clock.now_ms();
+            let mut replica = SyncReplica { db, policy: &policy, now_ms };
             let result = f(&mut session, &mut replica);
             Ok((session, result))
         })
@@ -139,7 +136,7 @@ async fn session_on(
                     link.synced.send_replace(true);
                     status.update(|s| {
                         s.link = LinkState::Synced;
-                        s.last_synced_at_ms = Some(now_ms());
+                        s.last_synced_at_ms = Some(store.config().clock.now_ms());
                     });
                 }
                 Event::Received { .. } | Event::Delivered { .. } => {
@@ -359,9 +356,10 @@ pub async fn uplink(
             Err(NetError::Idle(_)) if status.get().link == LinkState::Synced => failures = 0,
             Err(e) => {
                 failures = failures.saturating_add(1);
-                let delay = backoff(&config, failures);
+                let now_ms = store.config().clock.now_ms();
+                let delay = backoff(&config, failures, now_ms);
                 tracing::info!(error = %e, retry_in = ?delay, "uplink failed");
-                let retry_at_ms = now_ms() + delay.as_millis() as i64;
+                let retry_at_ms = now_ms + delay.as_millis() as i64;
                 status.update(|s| s.link = LinkState::Offline { retry_at_ms, error: e.to_string() });
                 tokio::time::sleep(delay).await;
                 continue;
@@ -373,10 +371,11 @@ pub async fn uplink(
 
 /// `retry_min * 2^(failures-1)`, capped at `retry_max`, less up to a quarter of jitter so that
 /// kiosks that lost the same link do not all redial at once.
-fn backoff(config: &NetConfig, failures: u32) -> Duration {
+/// The jitter is drawn from `now_ms`'s low digits.
+fn backoff(config: &NetConfig, failures: u32, now_ms: i64) -> Duration {
     let exp = failures.saturating_sub(1).min(20);
     let base = config.retry_min.saturating_mul(1u32 << exp).min(config.retry_max);
-    let jitter = (now_ms().unsigned_abs() % 1000) as f64 / 4000.0;
+    let jitter = (now_ms.unsigned_abs() % 1000) as f64 / 4000.0;
     base.mul_f64(1.0 - jitter)
 }
 
@@ -409,6 +408,7 @@ mod tests {
         let status = SyncStatusHandle::new("hub-test");
         let (_tx, changes) = watch::channel(0i64);
         let policy = PeerPolicy::parent("hub-test", "510131001001");
+        let started_ms = store.config().clock.now_ms();
         let task = tokio::spawn(uplink(
             endpoint,
             addr,
@@ -423,7 +423,7 @@ mod tests {
         loop {
             if let LinkState::Offline { error, retry_at_ms } = status.get().link {
                 assert!(error.contains("handshake"), "{error}");
-                assert!(retry_at_ms > now_ms(), "the next attempt is scheduled");
+                assert!(retry_at_ms > started_ms, "the next attempt is scheduled");
                 break;
             }
             assert!(tokio::time::Instant::now() < deadline, "still {:?}", status.get().link);
@@ -437,8 +437,11 @@ mod tests {
         let mut c = NetConfig::new("n");
         c.retry_min = Duration::from_secs(1);
         c.retry_max = Duration::from_secs(60);
-        let secs = |f| backoff(&c, f).as_secs_f64();
+        let secs = |f| backoff(&c, f, 1_700_000_000_321).as_secs_f64();
         assert!((0.75..=1.0).contains(&secs(1)));
+        for now_ms in [0, 999, 1_700_000_000_999] {
+            assert!((0.75..=1.0).contains(&backoff(&c, 1, now_ms).as_secs_f64()));
+        }
         assert!((3.0..=4.0).contains(&secs(3)));
         assert!((45.0..=60.0).contains(&secs(30)));
     }

@@ -132,7 +132,7 @@ pub async fn follow_revocations(store: yizhan_store::Store, revocation: Arc<Revo
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(r.list_b64.as_bytes())
                         .unwrap_or_default();
-                    match revocation.apply(&bytes, std::time::SystemTime::now()) {
+                    match revocation.apply(&bytes, yizhan_identity::system_time()) {
                         Ok(applied) => {
                             tracing::info!(issuer = %r.issuer, version = r.version, ?applied, "revocation list")
                         }

@@ -178,9 +178,13 @@ fn chain_matches(chain: &[String], short: bool) -> Vec<String> {
     codes_named(last, short)
         .into_iter()
         .filter(|code| {
-            // Ancestors top-down: city, county, town (those shorter than the code itself).
-            let ancestors: Vec<&str> =
-                [4, 6, 9].into_iter().filter(|l| *l < code.len()).filter_map(|l| code.get(..l)).collect();
+            // Ancestors top-down: city, county, town (those above the code itself).
+            use yizhan_core::RegionLevel::{City, County, Town};
+            let ancestors: Vec<&str> = [City, County, Town]
+                .into_iter()
+                .filter(|l| yizhan_core::RegionLevel::of(code).is_some_and(|own| *l < own))
+                .filter_map(|l| yizhan_core::region::ancestor_at(code, l))
+                .collect();
             let mut next = 0;
             above.iter().all(|name| {
                 while let Some(a) = ancestors.get(next) {

@@ -118,7 +118,6 @@ const UNSYNCED_SINCE: &str = "(SELECT COALESCE(MIN(sent_seq), 0) FROM peers WHER
 /// Documents the parent refused stay "not synced" whatever the checkpoint says.
 /// Not counted as "not yet synced": public documents (knowledge, revocation lists) come from
 /// above and never wait to go up; a case's private part travels with its case.
-const NOT_COUNTED_TYPES: &str = "('knowledge', 'revocation', 'case_private')";
 const REFUSED_BY_PARENT: &str =
     "(SELECT doc_id FROM peer_refusals WHERE peer_id IN (SELECT peer_id FROM peers WHERE is_parent = 1))";
 
@@ -635,8 +634,9 @@ impl Db {
             docs: q("SELECT COUNT(*) FROM docs")?,
             cases: q("SELECT COUNT(*) FROM cases")?,
             unsynced_docs: q(&format!(
-                "SELECT COUNT(*) FROM feed WHERE doc_type NOT IN {NOT_COUNTED_TYPES}
-                   AND (seq > {UNSYNCED_SINCE} OR doc_id IN {REFUSED_BY_PARENT})"
+                "SELECT COUNT(*) FROM feed WHERE doc_type NOT IN {}
+                   AND (seq > {UNSYNCED_SINCE} OR doc_id IN {REFUSED_BY_PARENT})",
+                projection::not_counted_types_sql()
             ))?,
             blobs: q("SELECT COUNT(*) FROM blobs")?,
             blob_bytes: q("SELECT COALESCE(SUM(size), 0) FROM blobs")?,

@@ -21,7 +21,7 @@ pub mod sync;
 pub use actor::Store;
 pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};
 pub use db::{CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, StoreStats};
-pub use service::{ClockRow, PeopleFilter, QueueRow, ServiceFilter, ServiceRow};
+pub use service::{ClockRow, PeopleFilter, QueueRow, ReviewItem, ServiceFilter, ServiceRow};
 
 use std::path::PathBuf;
 
@@ -40,11 +40,31 @@ pub struct StoreConfig {
     pub clock: StoreClock,
 }
 
-/// Milliseconds since the Unix epoch, on this node's clock.
+/// The node's one clock: milliseconds since the Unix epoch, on this node's time. Every node
+/// reads wall-clock time through its store's (`store.config().clock`): the kiosk's service
+/// layer, sign-in (`accounts`), the sync driver (`net`), the hub's service clocks, sealing and
+/// publishing. Tests inject one ([`StoreClock::fixed`], [`StoreClock::from_fn`]).
+///
+/// Architecture invariant: [`StoreClock::system`] is the only place outside the binaries and
+/// the certificate checks (`yizhan_identity::system_time`) that reads the system's time.
 #[derive(Clone)]
 pub struct StoreClock(pub std::sync::Arc<dyn Fn() -> i64 + Send + Sync>);
 
+/// The name other crates use for the one clock.
+pub type Clock = StoreClock;
+
 impl StoreClock {
+    /// A clock that calls `f` for the time.
+    pub fn from_fn(f: impl Fn() -> i64 + Send + Sync + 'static) -> StoreClock {
+        StoreClock(std::sync::Arc::new(f))
+    }
+
+    /// A clock that always says `ms`.
+    pub fn fixed(ms: i64) -> StoreClock {
+        StoreClock::from_fn(move || ms)
+    }
+
+    /// The system's wall clock.
     pub fn system() -> StoreClock {
         StoreClock(std::sync::Arc::new(|| {
             std::time::SystemTime::now()

@@ -1,15 +1,17 @@
 //! Query projections: tables the UI reads, derived from documents and rebuildable from them.
 //!
-//! Each document type has one projector. A type this build does not know is stored and
-//! synced but not projected.
+//! Each document type names its projector in core's table (`yizhan_core::doctype`); the
+//! dispatch here reads that table. A type this build does not know is stored but not projected.
 
 use automerge::AutoCommit;
 use rusqlite::{Connection, params};
-use yizhan_core::{CaseDoc, Credential, Person};
+use yizhan_core::doctype::{self, Flow, Projection, ScopeRule};
+use yizhan_core::{CaseDoc, Person};
 
 use crate::StoreError;
 
-/// Projects a document and returns the region it belongs to (its sync scope).
+/// Projects a document and returns the region it belongs to (its sync scope), dispatching on
+/// the document-type table (`yizhan_core::doctype`).
 pub(crate) fn project(
     tx: &Connection,
     doc_type: &str,
@@ -17,32 +19,36 @@ pub(crate) fn project(
     doc: &AutoCommit,
     now_ms: i64,
 ) -> Result<String, StoreError> {
-    match doc_type {
-        yizhan_core::case::DOC_TYPE => project_case(tx, id, doc, now_ms),
-        yizhan_core::people::DOC_TYPE => project_person(tx, id, doc),
-        yizhan_core::people::CREDENTIAL_DOC_TYPE => Ok(Credential::from_doc(doc)
-            .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?
-            .region_code),
-        yizhan_core::knowledge::DOC_TYPE | yizhan_core::revocation::DOC_TYPE => {
-            Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
-        }
-        yizhan_core::private::DOC_TYPE => project_private(tx, doc),
-        yizhan_core::seal_key::DOC_TYPE => Ok(yizhan_core::SealKeyDoc::from_doc(doc)
-            .map_err(|detail| StoreError::Corrupt { id: id.to_string(), detail })?
-            .county_code),
-        _ => Ok(String::new()),
+    let Some(t) = doctype::lookup(doc_type) else { return Ok(String::new()) };
+    match t.projection {
+        Projection::Case => project_case(tx, id, doc, now_ms),
+        Projection::Person => project_person(tx, id, doc),
+        Projection::CasePrivate => project_private(tx, doc),
+        Projection::None => match t.scope {
+            ScopeRule::Public => Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string()),
+            ScopeRule::Field(_) => {
+                (t.validate)(doc).map_err(|detail| StoreError::Corrupt { id: id.to_string(), detail })
+            }
+        },
     }
 }
 
-/// Public documents (published knowledge) may be held by every node.
-pub(crate) fn is_public_type(doc_type: &str) -> bool {
-    doc_type == yizhan_core::knowledge::DOC_TYPE || doc_type == yizhan_core::revocation::DOC_TYPE
+/// The document types this build can validate, and so accept from a peer.
+pub(crate) fn is_known_type(doc_type: &str) -> bool {
+    doctype::lookup(doc_type).is_some()
 }
 
-/// The document types this build can validate, and so accept from a peer.
-/// Private parts (phone numbers) go no further up than the county hub.
-pub(crate) fn is_private_type(doc_type: &str) -> bool {
-    doc_type == yizhan_core::private::DOC_TYPE || doc_type == yizhan_core::people::CREDENTIAL_DOC_TYPE
+/// How documents of `doc_type` flow; a type this build does not know (stored locally only)
+/// is treated as regional.
+pub(crate) fn flow(doc_type: &str) -> Flow {
+    doctype::lookup(doc_type).map_or(Flow::Regional, |t| t.flow)
+}
+
+/// The SQL list of the types not counted as "未同步", from the table.
+pub(crate) fn not_counted_types_sql() -> String {
+    let names: Vec<String> =
+        doctype::DOC_TYPES.iter().filter(|t| !t.counts_unsynced).map(|t| format!("'{}'", t.name)).collect();
+    format!("({})", names.join(", "))
 }
 
 fn project_private(tx: &Connection, doc: &AutoCommit) -> Result<String, StoreError> {
@@ -59,47 +65,12 @@ fn project_private(tx: &Connection, doc: &AutoCommit) -> Result<String, StoreErr
     Ok(p.region_code)
 }
 
-/// Documents that flow only downwards, to the nodes below their scope: a county's sealing key
-/// goes from the county hub to its kiosks, never up, and is accepted only from a parent.
-pub(crate) fn is_downward_type(doc_type: &str) -> bool {
-    doc_type == yizhan_core::seal_key::DOC_TYPE
-}
-
-pub(crate) fn is_known_type(doc_type: &str) -> bool {
-    doc_type == yizhan_core::seal_key::DOC_TYPE
-        || doc_type == yizhan_core::private::DOC_TYPE
-        || doc_type == yizhan_core::people::DOC_TYPE
-        || doc_type == yizhan_core::people::CREDENTIAL_DOC_TYPE
-        || doc_type == yizhan_core::case::DOC_TYPE
-        || doc_type == yizhan_core::knowledge::DOC_TYPE
-        || doc_type == yizhan_core::revocation::DOC_TYPE
-}
-
 /// Checks a document received from a peer and returns its scope, read from its content
-/// (never from what the sender declared).
+/// (never from what the sender declared), with the type's validation hook.
 pub(crate) fn validate(doc_type: &str, doc: &AutoCommit) -> Result<String, String> {
-    match doc_type {
-        yizhan_core::case::DOC_TYPE => {
-            let case = CaseDoc::from_doc(doc).map_err(|e| e.to_string())?;
-            yizhan_core::RegionCode::parse(&case.region_code).map_err(|e| e.to_string())?;
-            Ok(case.region_code)
-        }
-        yizhan_core::knowledge::DOC_TYPE => {
-            yizhan_core::KnowledgeDoc::from_doc(doc).map_err(|e| e.to_string())?;
-            Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
-        }
-        yizhan_core::private::DOC_TYPE => Ok(yizhan_core::private::CasePrivate::from_doc(doc)?.region_code),
-        yizhan_core::seal_key::DOC_TYPE => Ok(yizhan_core::SealKeyDoc::from_doc(doc)?.county_code),
-        yizhan_core::people::DOC_TYPE => Ok(Person::from_doc(doc).map_err(|e| e.to_string())?.region_code),
-        yizhan_core::people::CREDENTIAL_DOC_TYPE => {
-            Ok(Credential::from_doc(doc).map_err(|e| e.to_string())?.region_code)
-        }
-        // The signature is checked where the list is applied (against the trust roots).
-        yizhan_core::revocation::DOC_TYPE => {
-            yizhan_core::revocation::RevocationDoc::from_doc(doc)?;
-            Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string())
-        }
-        other => Err(format!("unknown document type {other:?}")),
+    match doctype::lookup(doc_type) {
+        Some(t) => (t.validate)(doc),
+        None => Err(format!("unknown document type {doc_type:?}")),
     }
 }
 

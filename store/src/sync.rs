@@ -19,6 +19,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use yizhan_sync_proto::{Checkpoint, DocChange, FeedEntry, Hash, Peer, RejectReason, Rejected, Replica};
 
 use crate::db::{Db, load_doc, replace_peer_sent_seq, set_peer_sent_seq, touch_feed};
+use yizhan_core::doctype::Flow;
+use yizhan_core::region::{RegionLevel, at_or_below, strictly_within};
+
 use crate::{StoreError, projection};
 
 /// Incarnations kept (one per open): a peer's checkpoint recorded under an older one is
@@ -104,7 +107,7 @@ impl PeerPolicy {
             accept_scope: own_scope.into(),
             accept_public: true,
             // A kiosk (town or village scope) sends them to its county; a hub keeps them.
-            send_private: own_scope.len() >= 9,
+            send_private: at_or_below(own_scope, RegionLevel::Town),
         }
     }
 
@@ -126,37 +129,36 @@ impl PeerPolicy {
     }
 
     /// Whether a document of `doc_type` whose scope (read from its content) is `scope` may be
-    /// sent to this peer:
-    /// - a downward document (a county's sealing key) only to a child whose scope lies strictly
-    ///   within the document's: the county's kiosks, never a parent;
-    /// - a private part only when [`PeerPolicy::send_private`];
-    /// - otherwise when its scope lies within the send scope, or it is public.
+    /// sent to this peer, by the type's flow in core's table (`yizhan_core::doctype::Flow`):
+    /// - down: only to a child whose scope lies strictly within the document's (a county's
+    ///   sealing key to the county's kiosks), never to a parent;
+    /// - private: only when [`PeerPolicy::send_private`], and within the send scope;
+    /// - regional: when its scope lies within the send scope;
+    /// - public: to every peer; node-local: never.
     pub fn sends(&self, doc_type: &str, scope: &str) -> bool {
-        if projection::is_downward_type(doc_type) {
-            return !self.is_parent
-                && self.send_scope.len() > scope.len()
-                && self.send_scope.starts_with(scope);
+        match projection::flow(doc_type) {
+            Flow::Down => !self.is_parent && strictly_within(&self.send_scope, scope),
+            Flow::Private => self.send_private && scope.starts_with(&self.send_scope),
+            Flow::Regional => scope.starts_with(&self.send_scope),
+            Flow::Public => true,
+            Flow::Local => false,
         }
-        if projection::is_private_type(doc_type) && !self.send_private {
-            return false;
-        }
-        scope.starts_with(&self.send_scope) || projection::is_public_type(doc_type)
     }
 
     /// Whether a document of `doc_type` whose scope (read from its content) is `scope` may be
-    /// accepted from this peer:
-    /// - a downward document only from the parent, and only when this node lies strictly within
-    ///   its scope (a kiosk takes its own county's key; a county hub never takes one, so nobody
-    ///   but the county hub writes its key);
-    /// - otherwise when its scope lies within the accept scope, or it is public and
-    ///   [`PeerPolicy::accept_public`].
+    /// accepted from this peer, by the type's flow:
+    /// - down: only from the parent, and only when this node lies strictly within its scope (a
+    ///   kiosk takes its own county's key; a county hub never takes one, so nobody but the
+    ///   county hub writes its key);
+    /// - regional and private: when its scope lies within the accept scope;
+    /// - public: as regional, or when [`PeerPolicy::accept_public`]; node-local: never.
     pub fn accepts(&self, doc_type: &str, scope: &str) -> bool {
-        if projection::is_downward_type(doc_type) {
-            return self.is_parent
-                && self.accept_scope.len() > scope.len()
-                && self.accept_scope.starts_with(scope);
+        match projection::flow(doc_type) {
+            Flow::Down => self.is_parent && strictly_within(&self.accept_scope, scope),
+            Flow::Regional | Flow::Private => scope.starts_with(&self.accept_scope),
+            Flow::Public => self.accept_public || scope.starts_with(&self.accept_scope),
+            Flow::Local => false,
         }
-        scope.starts_with(&self.accept_scope) || (projection::is_public_type(doc_type) && self.accept_public)
     }
 }
 

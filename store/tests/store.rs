@@ -515,3 +515,48 @@ fn a_data_directory_in_use_is_refused_with_the_holders_pid() {
     drop(first);
     drop(Db::open(StoreConfig::new(dir.path())).unwrap());
 }
+
+#[test]
+fn waiting_for_review_lists_what_the_pipeline_lets_this_person_do() {
+    use yizhan_core::publication::StepKind;
+    use yizhan_core::{Actor, RegionCode, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Db::open(StoreConfig::new(dir.path())).unwrap();
+    let actor = |id: &str, role, region: &str| Actor {
+        person_id: id.into(),
+        name: id.into(),
+        role,
+        region: RegionCode::parse(region).unwrap(),
+    };
+    let county = actor("staff-1", Role::Staff, "510104");
+    let city = actor("staff-c", Role::Staff, "5101");
+    let other_county = actor("staff-o", Role::Staff, "510131");
+    create(&mut db, "case-1", "柑橘", "叶片发黄", 1_000);
+    let step = |db: &mut Db, n: i64, kind, target: &str| {
+        db.update_doc("case-1", |doc| {
+            let mut e = Event::new(format!("e{n}"), 1_000 + n * 1_000, "x", kind);
+            e.target = target.into();
+            if e.kind() == EventKind::Answered {
+                e.text = "答复".into();
+            }
+            CaseDoc::append_event(doc, e)
+        })
+        .unwrap()
+        .unwrap();
+    };
+    step(&mut db, 1, EventKind::Escalated, "");
+    step(&mut db, 2, EventKind::Assigned, "expert-a");
+    step(&mut db, 3, EventKind::Answered, "");
+    assert!(db.waiting_for_review(&county, 10).unwrap().is_empty(), "not closed yet");
+    step(&mut db, 4, EventKind::Closed, "");
+    let items = db.waiting_for_review(&county, 10).unwrap();
+    assert_eq!(
+        items.iter().map(|i| (i.doc_type, i.step, i.case.id.as_str())).collect::<Vec<_>>(),
+        [("knowledge", StepKind::ReviewAndSignOff, "case-1")]
+    );
+    assert_eq!(db.pending_knowledge("510104", 10).unwrap().len(), 1, "the desk's query agrees");
+    assert!(db.waiting_for_review(&city, 10).unwrap().is_empty(), "knowledge is signed off by the county");
+    assert!(db.waiting_for_review(&other_county, 10).unwrap().is_empty());
+    step(&mut db, 5, EventKind::KnowledgeApproved, "");
+    assert!(db.waiting_for_review(&county, 10).unwrap().is_empty(), "signed off");
+}

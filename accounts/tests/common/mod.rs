@@ -86,14 +86,9 @@ pub fn node_with(webauthn: Option<webauthn_rs::Webauthn>, key: u8) -> Node {
     config.clock = clock.store_clock();
     let store = Store::open(config).unwrap();
     let sms = Arc::new(CapturingSender::default());
-    let accounts = Accounts::new(
-        store.clone(),
-        field_key(key),
-        AccountsConfig { clock: clock.store_clock(), ..AccountsConfig::default() },
-        sms.clone(),
-        webauthn,
-    )
-    .unwrap();
+    let accounts =
+        Accounts::new(store.clone(), field_key(key), AccountsConfig::default(), sms.clone(), webauthn)
+            .unwrap();
     Node { dir, store, accounts, clock, sms }
 }
 

@@ -30,7 +30,9 @@ use automerge::AutoCommit;
 use yizhan_core::access::{Action, EventKindCode};
 use yizhan_core::clock::{self, ClockKind};
 use yizhan_core::ranking::{self, ExpertRecord, Suggestion};
-use yizhan_core::{Actor, CaseDoc, CaseState, Event, EventKind, Person, Role, Status, authorize};
+use yizhan_core::{
+    Actor, CaseDoc, CaseState, Event, EventKind, Person, RegionLevel, Role, Status, authorize,
+};
 use yizhan_store::{Db, Store, StoreError};
 
 /// Suggestions shown on a case's triage page.
@@ -82,7 +84,9 @@ pub struct ActInput {
 fn measures(scope: &str, case: &CaseDoc, state: &CaseState, kind: ClockKind) -> bool {
     match kind {
         ClockKind::Triage | ClockKind::Response => state.centre == scope,
-        ClockKind::FollowUp => scope.len() == 6 && case.region_code.starts_with(scope),
+        ClockKind::FollowUp => {
+            RegionLevel::of(scope) == Some(RegionLevel::County) && case.region_code.starts_with(scope)
+        }
     }
 }
 

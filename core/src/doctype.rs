@@ -1,0 +1,248 @@
+//! The document types, in one table: what each is, how its scope is read from its content,
+//! which way it flows between nodes, who writes it, and the hooks the store runs for it.
+//!
+//! The store's sync policy (`store::sync::PeerPolicy`) and its projection dispatch
+//! (`store::projection`) read this table and match on nothing else, so adding a type is one
+//! entry in [`DOC_TYPES`] plus its module (and, if it has a query table, one [`Projection`]
+//! variant with its projector in the store).
+//!
+//! Architecture invariant: the scope of a document received from a peer is read from its
+//! content by [`DocType::validate`], never taken from what the sender declared.
+
+use automerge::AutoCommit;
+
+use crate::{case, knowledge, people, private, revocation, seal_key};
+
+/// Which way documents of a type travel between a node and its peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Within its region, both ways: up to every parent (all of a node's documents lie in its
+    /// scope), down to the child whose scope holds it; accepted from a peer only within the
+    /// scope that peer may write (cases, the people directory).
+    Regional,
+    /// Private, never leaves the county: like [`Flow::Regional`] downwards and from a kiosk up
+    /// to its county hub, never from a hub up to its parent (a case's phone number, a
+    /// person's credential).
+    Private,
+    /// Down to children only: sent only to a child whose scope lies strictly within the
+    /// document's, accepted only from the parent and only by a node strictly within it (a
+    /// county's sealing key goes to its kiosks; nobody but the county hub writes it).
+    Down,
+    /// Public to everyone: sent to every peer; accepted from a parent, or from a child hub
+    /// that publishes for its region (published knowledge, revocation lists).
+    Public,
+    /// Node-local: never sent, never accepted. (No document type is local today: sessions,
+    /// sign-in failures and breach observations are node-local tables, not documents.)
+    Local,
+}
+
+/// How a type's scope is read from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRule {
+    /// The region code in the named field.
+    Field(&'static str),
+    /// [`knowledge::PUBLIC_SCOPE`], the whole province: every node may hold it.
+    Public,
+}
+
+/// The kinds of node that write documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Kiosk,
+    CountyHub,
+    /// Any hub: county, city or province.
+    Hub,
+    ProvinceHub,
+}
+
+/// The store's projector for a type: which query tables it maintains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projection {
+    /// `cases`, `event_seen`, `doc_blobs`.
+    Case,
+    /// `case_private` and the masked phone in `cases`.
+    CasePrivate,
+    /// `people`.
+    Person,
+    /// No query table: the document is read where it is used.
+    None,
+}
+
+/// One document type.
+#[derive(Debug, Clone, Copy)]
+pub struct DocType {
+    /// The `doc_type` stored with the document and sent on the wire.
+    pub name: &'static str,
+    pub scope: ScopeRule,
+    pub flow: Flow,
+    /// The nodes that create documents of this type.
+    pub created_by: &'static [NodeKind],
+    /// The nodes that change them after creation (empty: written once).
+    pub changed_by: &'static [NodeKind],
+    /// The rule that decides who may write it (the function's path, for readers).
+    pub authorised_by: &'static str,
+    /// Parses the content and returns the scope read from it; the store runs it on every
+    /// document received from a peer.
+    pub validate: fn(&AutoCommit) -> Result<String, String>,
+    /// The name of the validation hook (for readers and tests).
+    pub validate_name: &'static str,
+    pub projection: Projection,
+    /// Whether a document of this type counts in the "未同步" (not yet synced) number: public
+    /// documents and private parts are not, since they do not go (or not all) to the parent.
+    pub counts_unsynced: bool,
+}
+
+/// Every document type this build knows, and so accepts from a peer.
+pub static DOC_TYPES: &[DocType] = &[
+    DocType {
+        name: case::DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        flow: Flow::Regional,
+        created_by: &[NodeKind::Kiosk],
+        changed_by: &[NodeKind::Kiosk, NodeKind::Hub],
+        authorised_by: "core::access::authorize (every event, against the stored case)",
+        validate: validate_case,
+        validate_name: "doctype::validate_case",
+        projection: Projection::Case,
+        counts_unsynced: true,
+    },
+    DocType {
+        name: private::DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        flow: Flow::Private,
+        created_by: &[NodeKind::Kiosk],
+        changed_by: &[NodeKind::Kiosk],
+        authorised_by: "kiosk::service::record_case (written with its case)",
+        validate: validate_case_private,
+        validate_name: "doctype::validate_case_private",
+        projection: Projection::CasePrivate,
+        counts_unsynced: false,
+    },
+    DocType {
+        name: people::DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        flow: Flow::Regional,
+        created_by: &[NodeKind::Hub],
+        changed_by: &[NodeKind::Hub],
+        authorised_by: "accounts (administrators of the region)",
+        validate: validate_person,
+        validate_name: "doctype::validate_person",
+        projection: Projection::Person,
+        counts_unsynced: true,
+    },
+    DocType {
+        name: people::CREDENTIAL_DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        flow: Flow::Private,
+        created_by: &[NodeKind::Hub],
+        changed_by: &[NodeKind::Kiosk, NodeKind::Hub],
+        authorised_by: "accounts (the person herself, or administrators of the region)",
+        validate: validate_credential,
+        validate_name: "doctype::validate_credential",
+        projection: Projection::None,
+        counts_unsynced: true,
+    },
+    DocType {
+        name: knowledge::DOC_TYPE,
+        scope: ScopeRule::Public,
+        flow: Flow::Public,
+        created_by: &[NodeKind::CountyHub],
+        changed_by: &[],
+        authorised_by: "hub::publish (after review and sign-off on the publication pipeline)",
+        validate: validate_knowledge,
+        validate_name: "doctype::validate_knowledge",
+        projection: Projection::None,
+        counts_unsynced: false,
+    },
+    DocType {
+        name: revocation::DOC_TYPE,
+        scope: ScopeRule::Public,
+        flow: Flow::Public,
+        created_by: &[NodeKind::ProvinceHub, NodeKind::Hub],
+        changed_by: &[NodeKind::ProvinceHub, NodeKind::Hub],
+        // The signature is checked where the list is applied (against the trust roots).
+        authorised_by: "identity::revocation (signed by the issuing CA)",
+        validate: validate_revocation,
+        validate_name: "doctype::validate_revocation",
+        projection: Projection::None,
+        counts_unsynced: false,
+    },
+    DocType {
+        name: seal_key::DOC_TYPE,
+        scope: ScopeRule::Field("county_code"),
+        flow: Flow::Down,
+        created_by: &[NodeKind::CountyHub],
+        changed_by: &[NodeKind::CountyHub],
+        authorised_by: "hub::sealing::publish_county_key (the county hub itself)",
+        validate: validate_seal_key,
+        validate_name: "doctype::validate_seal_key",
+        projection: Projection::None,
+        counts_unsynced: true,
+    },
+];
+
+/// The entry for `name`, if this build knows the type.
+pub fn lookup(name: &str) -> Option<&'static DocType> {
+    DOC_TYPES.iter().find(|t| t.name == name)
+}
+
+fn validate_case(doc: &AutoCommit) -> Result<String, String> {
+    let case = case::CaseDoc::from_doc(doc).map_err(|e| e.to_string())?;
+    crate::RegionCode::parse(&case.region_code).map_err(|e| e.to_string())?;
+    Ok(case.region_code)
+}
+
+fn validate_case_private(doc: &AutoCommit) -> Result<String, String> {
+    Ok(private::CasePrivate::from_doc(doc)?.region_code)
+}
+
+fn validate_person(doc: &AutoCommit) -> Result<String, String> {
+    Ok(people::Person::from_doc(doc).map_err(|e| e.to_string())?.region_code)
+}
+
+fn validate_credential(doc: &AutoCommit) -> Result<String, String> {
+    Ok(people::Credential::from_doc(doc).map_err(|e| e.to_string())?.region_code)
+}
+
+fn validate_knowledge(doc: &AutoCommit) -> Result<String, String> {
+    knowledge::KnowledgeDoc::from_doc(doc).map_err(|e| e.to_string())?;
+    Ok(knowledge::PUBLIC_SCOPE.to_string())
+}
+
+fn validate_revocation(doc: &AutoCommit) -> Result<String, String> {
+    revocation::RevocationDoc::from_doc(doc)?;
+    Ok(knowledge::PUBLIC_SCOPE.to_string())
+}
+
+fn validate_seal_key(doc: &AutoCommit) -> Result<String, String> {
+    Ok(seal_key::SealKeyDoc::from_doc(doc)?.county_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        for t in DOC_TYPES {
+            assert_eq!(DOC_TYPES.iter().filter(|u| u.name == t.name).count(), 1, "{}", t.name);
+            assert_eq!(lookup(t.name).map(|u| u.name), Some(t.name));
+            assert!(!t.created_by.is_empty(), "{}: somebody creates it", t.name);
+        }
+        assert!(lookup("bounty").is_none());
+    }
+
+    #[test]
+    fn public_types_have_the_public_scope_and_flow() {
+        for t in DOC_TYPES {
+            assert_eq!(t.scope == ScopeRule::Public, t.flow == Flow::Public, "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn garbage_does_not_validate() {
+        for t in DOC_TYPES {
+            assert!((t.validate)(&AutoCommit::new()).is_err(), "{}", t.name);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The sync policy, table-driven: every document type in core's table × every peer relation,
+//! for a document in the peer's region and one outside it (DESIGN example 13). A type added to
+//! `yizhan_core::doctype::DOC_TYPES` without a row here fails `every_type_has_a_row`.
+
+use yizhan_core::doctype::DOC_TYPES;
+use yizhan_store::sync::PeerPolicy;
+
+/// A village kiosk of 蒲江县 (510131) and another county's village.
+const VILLAGE: &str = "510131001001";
+const OTHER_VILLAGE: &str = "510104017001";
+const COUNTY: &str = "510131";
+const OTHER_COUNTY: &str = "510104";
+const PUBLIC: &str = "51";
+
+/// The relations, seen from the node whose policy it is.
+fn relations() -> [(&'static str, PeerPolicy); 4] {
+    [
+        ("kiosk -> its county (parent)", PeerPolicy::parent("county", VILLAGE)),
+        ("county -> province (parent)", PeerPolicy::parent("province", COUNTY)),
+        ("county -> kiosk (child)", PeerPolicy::child("kiosk", VILLAGE)),
+        ("province -> county (child hub)", PeerPolicy::child_hub("county", COUNTY)),
+    ]
+}
+
+/// (type, scope inside the relations' regions, scope outside them, per relation in the order
+/// of [`relations`]: "sa/sa", sends and accepts for the inside scope, then for the outside
+/// one; `-` where refused).
+const TABLE: &[(&str, &str, &str, [&str; 4])] = &[
+    ("case", VILLAGE, OTHER_VILLAGE, ["sa/s-", "sa/s-", "sa/--", "sa/--"]),
+    ("person", VILLAGE, OTHER_VILLAGE, ["sa/s-", "sa/s-", "sa/--", "sa/--"]),
+    // Private parts leave a kiosk for its county and go down, never up from a hub.
+    ("case_private", VILLAGE, OTHER_VILLAGE, ["sa/s-", "-a/--", "sa/--", "sa/--"]),
+    ("credential", VILLAGE, OTHER_VILLAGE, ["sa/s-", "-a/--", "sa/--", "sa/--"]),
+    // Public documents go to everyone; only a parent or a publishing child hub is believed.
+    ("knowledge", PUBLIC, PUBLIC, ["sa/sa", "sa/sa", "s-/s-", "sa/sa"]),
+    ("revocation", PUBLIC, PUBLIC, ["sa/sa", "sa/sa", "s-/s-", "sa/sa"]),
+    // The county's sealing key: down to its kiosks only, accepted only from the parent and
+    // only below the county (a county hub never takes one).
+    ("seal_key", COUNTY, OTHER_COUNTY, ["-a/--", "--/--", "s-/--", "--/--"]),
+];
+
+fn check(doc_type: &str, scope: &str, relation: &str, policy: &PeerPolicy, expected: &str) {
+    let mut e = expected.chars();
+    let (send, accept) = (e.next() == Some('s'), e.next() == Some('a'));
+    assert_eq!(
+        (policy.sends(doc_type, scope), policy.accepts(doc_type, scope)),
+        (send, accept),
+        "{doc_type} of scope {scope}, {relation}: expected {expected:?} (sends, accepts)"
+    );
+}
+
+#[test]
+fn every_type_by_every_relation() {
+    for (doc_type, inside, outside, expected) in TABLE {
+        for ((relation, policy), expected) in relations().iter().zip(expected) {
+            let (e_inside, e_outside) = expected.split_once('/').unwrap();
+            check(doc_type, inside, relation, policy, e_inside);
+            check(doc_type, outside, relation, policy, e_outside);
+        }
+    }
+}
+
+#[test]
+fn every_type_has_a_row() {
+    for t in DOC_TYPES {
+        assert!(TABLE.iter().any(|(name, ..)| *name == t.name), "{} has no row in the policy table", t.name);
+    }
+    assert_eq!(TABLE.len(), DOC_TYPES.len());
+}
+
+#[test]
+fn a_town_kiosk_sends_private_parts_and_a_city_hub_does_not() {
+    assert!(PeerPolicy::parent("county", "510131001").sends("case_private", "510131001001"));
+    assert!(!PeerPolicy::parent("province", "5101").sends("case_private", "510131001001"));
+    assert!(!PeerPolicy::parent("province", "5101").sends("credential", "510131001001"));
+}
