@@ -40,6 +40,63 @@ fn check_allowed(krate: &str, allowed: &[&str]) {
     }
 }
 
+/// Code-map rows of ARCHITECTURE.md that name a crate: (crate folder, or "" for the root
+/// package; the names in its "may depend on" column).
+fn code_map() -> Vec<(String, Vec<String>)> {
+    let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let mut rows = Vec::new();
+    for line in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+        let (Some(first), Some(last)) = (cells.first(), cells.last()) else { continue };
+        let krate = if first.contains("(package `yizhan`)") {
+            String::new()
+        } else if let Some(folder) = first.strip_prefix('`').and_then(|f| f.split_once("/` (`yizhan-")) {
+            folder.0.to_string()
+        } else {
+            continue;
+        };
+        let names = last
+            .split(',')
+            .map(|n| n.trim().split(['(', ' ']).next().unwrap_or("").to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
+        rows.push((krate, names));
+    }
+    rows
+}
+
+/// Issue 9: the code map's "may depend on" column is the truth about the workspace's layers:
+/// every member has a row, and its workspace dependencies are exactly the ones its row names.
+#[test]
+fn the_code_map_names_every_crate_and_its_workspace_dependencies() {
+    let rows = code_map();
+    let members = workspace_members();
+    for m in members.iter().map(String::as_str).chain([""]) {
+        let Some((_, allowed)) = rows.iter().find(|(k, _)| k == m) else {
+            panic!(
+                "ARCHITECTURE.md's code map has no row for {:?}",
+                if m.is_empty() { "src/main.rs" } else { m }
+            );
+        };
+        let internal: Vec<String> = dependencies(if m.is_empty() { "." } else { m })
+            .into_iter()
+            .filter_map(|d| d.strip_prefix("yizhan-").map(String::from))
+            .collect();
+        for d in &internal {
+            assert!(
+                allowed.contains(d),
+                "{m:?} depends on yizhan-{d}, which its code-map row does not allow: {allowed:?}"
+            );
+        }
+        for a in allowed.iter().filter(|a| members.contains(a)) {
+            assert!(
+                internal.contains(a),
+                "the code map says {m:?} may depend on {a}, but it does not: keep the map true"
+            );
+        }
+    }
+}
+
 #[test]
 fn crates_depend_only_on_what_their_layer_allows() {
     check_allowed(

@@ -555,7 +555,12 @@ async fn account_response(
 fn region_name(actor: &Actor) -> String {
     // Villages are not in the reference data: name the town and show the code.
     let code = actor.region.as_str();
-    let known = code.get(..9).filter(|_| code.len() > 9).unwrap_or(code);
+    let known = match actor.region.level() {
+        yizhan_core::RegionLevel::Village => {
+            yizhan_core::region::ancestor_at(code, yizhan_core::RegionLevel::Town).unwrap_or(code)
+        }
+        _ => code,
+    };
     match yizhan_core::regions().get(known) {
         Some(r) if known == code => r.name.clone(),
         Some(r) => format!("{}（{code}）", r.name),

@@ -27,6 +27,11 @@ pub fn time_full(ms: i64) -> String {
     cst(ms, "%Y-%m-%d %H:%M").unwrap_or_else(|| "-".into())
 }
 
+/// "20261208-0930" (UTC+8), for names of exported files.
+pub fn file_stamp(ms: i64) -> String {
+    cst(ms, "%Y%m%d-%H%M").unwrap_or_default()
+}
+
 /// A deadline as the wall clock shows it in Sichuan (UTC+8): "12月8日 09:30".
 pub fn deadline(ms: i64) -> String {
     cst(ms, "%-m月%-d日 %H:%M").unwrap_or_default()

@@ -234,7 +234,8 @@ pub async fn export(hub: &Hub, actor: &Actor, q: &ExportQuery) -> Result<ExportF
             rec
         })
         .collect();
-    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M");
+    // The file's name stamps the hub's clock in China's time (UTC+8).
+    let stamp = yizhan_web::fmt::file_stamp(hub.store.config().clock.now_ms());
     // Building a large XLSX takes seconds: off the async threads.
     let built = tokio::task::spawn_blocking(move || {
         if csv { Ok(yizhan_records::export_csv(&records)) } else { yizhan_records::export_xlsx(&records) }
