@@ -59,7 +59,9 @@ fn generate_key() -> Result<KeyPair, CertError> {
 /// Hub CA levels that can still exist below a scope (county and town CAs below a city, a town CA
 /// below a county, none below a town): the CA's pathLenConstraint.
 fn hub_path_len(scope: &str) -> u8 {
-    [6usize, 9].iter().filter(|&&len| len > scope.len()).count() as u8
+    use yizhan_core::RegionLevel;
+    let Some(level) = RegionLevel::of(scope) else { return 0 };
+    [RegionLevel::County, RegionLevel::Town].iter().filter(|&&below| below > level).count() as u8
 }
 
 /// What a certificate is for: decides its extensions.

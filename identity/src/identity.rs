@@ -18,9 +18,6 @@ pub const IDENTITY_URI_PREFIX: &str = "yizhan://node/";
 /// (RFC 2606), so the name can never collide with, or be issued for, a real host.
 pub const SERVER_NAME_SUFFIX: &str = ".yizhan.invalid";
 
-/// Digits of the region-code levels: province, city, county, town, village.
-pub const REGION_CODE_LENGTHS: [usize; 5] = [2, 4, 6, 9, 12];
-
 /// What a node is in the hierarchy. A city or county hub is a `Hub` whose scope is a city or
 /// county code; the province hub is the only `Province` and holds the root CA.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -52,11 +49,13 @@ impl Role {
     /// Whether a node of this role may have a scope with `digits` digits. The province is the
     /// 2-digit root; hubs sit at city, county or town level (a village has kiosks, not hubs);
     /// kiosks sit below a hub (normally a 12-digit village).
-    fn allows_scope_len(self, digits: usize) -> bool {
-        match self {
-            Role::Province => digits == 2,
-            Role::Hub => matches!(digits, 4 | 6 | 9),
-            Role::Kiosk => matches!(digits, 6 | 9 | 12),
+    fn allows_scope(self, scope: &str) -> bool {
+        use yizhan_core::RegionLevel::{City, County, Province, Town, Village};
+        match (self, yizhan_core::RegionLevel::of(scope)) {
+            (_, None) => false,
+            (Role::Province, Some(level)) => level == Province,
+            (Role::Hub, Some(level)) => matches!(level, City | County | Town),
+            (Role::Kiosk, Some(level)) => matches!(level, County | Town | Village),
         }
     }
 }
@@ -101,7 +100,7 @@ impl NodeIdentity {
     pub fn new(node_id: &str, role: Role, scope: &str) -> Result<Self, IdentityError> {
         validate_node_id(node_id)?;
         validate_scope(scope)?;
-        if !role.allows_scope_len(scope.len()) {
+        if !role.allows_scope(scope) {
             return Err(IdentityError::RoleScopeMismatch { role, scope: scope.to_owned() });
         }
         Ok(NodeIdentity { node_id: node_id.to_owned(), role, scope: scope.to_owned() })
@@ -194,7 +193,7 @@ pub fn validate_node_id(node_id: &str) -> Result<(), IdentityError> {
 
 /// A region code: 2, 4, 6, 9 or 12 ASCII digits.
 pub fn validate_scope(scope: &str) -> Result<(), IdentityError> {
-    if REGION_CODE_LENGTHS.contains(&scope.len()) && scope.bytes().all(|b| b.is_ascii_digit()) {
+    if yizhan_core::RegionLevel::of(scope).is_some() {
         Ok(())
     } else {
         Err(IdentityError::InvalidScope(shown(scope)))
@@ -208,7 +207,7 @@ pub fn scope_contains(scope: &str, code: &str) -> bool {
 
 /// `code` lies within `scope` and is a lower level than it.
 pub fn scope_strictly_contains(scope: &str, code: &str) -> bool {
-    code.len() > scope.len() && code.starts_with(scope)
+    yizhan_core::region::strictly_within(code, scope)
 }
 
 /// Input from the network can be anything: never put more than a short prefix of it into an error.

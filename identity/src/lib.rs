@@ -102,8 +102,8 @@ pub use error::{
     CertError, EnrolError, IdentityError, RevocationError, StoreError, TlsConfigError, VerifyError,
 };
 pub use identity::{
-    IDENTITY_URI_PREFIX, NodeIdentity, REGION_CODE_LENGTHS, Role, SERVER_NAME_SUFFIX, peer_identity,
-    scope_contains, scope_strictly_contains, server_name_for, validate_node_id, validate_scope,
+    IDENTITY_URI_PREFIX, NodeIdentity, Role, SERVER_NAME_SUFFIX, peer_identity, scope_contains,
+    scope_strictly_contains, server_name_for, validate_node_id, validate_scope,
 };
 pub use limits::{DEFAULT_CODE_TTL, ENROL_ADDRESSES_TRACKED_MAX};
 pub use revocation::{Applied, RevocationList, RevocationState, Revoked, SignedRevocationList};
