@@ -75,8 +75,11 @@ pub async fn worklist(hub: &Hub, actor: &Actor) -> Result<Vec<CaseRow>, ServiceE
 /// Solved cases waiting for the county centre's sign-off before they are published.
 pub async fn knowledge_queue(hub: &Hub, actor: &Actor) -> Result<Vec<CaseRow>, ServiceError> {
     require(hub, actor, CentreAction::ReviewKnowledge)?;
-    let region = actor.region.to_string();
-    Ok(hub.store.call(move |db| db.pending_knowledge(&region, LIST_ROWS)).await?)
+    // What the publication pipeline has waiting for this person (each item checked against
+    // its document with the pipeline's rules, so the queue never offers a refused step).
+    let who = actor.clone();
+    let items = hub.store.call(move |db| db.waiting_for_review(&who, LIST_ROWS)).await?;
+    Ok(items.into_iter().map(|i| i.case).collect())
 }
 
 /// The expert directory: filters of the 找专家 page.
