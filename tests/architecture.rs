@@ -219,3 +219,37 @@ fn the_domain_core_reads_no_clock_and_draws_no_randomness() {
         }
     }
 }
+
+/// Files allowed to read the system time, and why.
+const SYSTEM_TIME_ALLOWED: &[&str] = &[
+    // The one clock's system source.
+    "store/src/lib.rs",
+    // Certificate, enrolment-code and revocation-list validity.
+    "identity/src/tls.rs",
+];
+
+/// One clock (issue 9): domain and service code read wall-clock time only through the store's
+/// clock (`yizhan_store::StoreClock`, reached as `store.config().clock`). The system time is read
+/// in `StoreClock::system`, in `yizhan_identity::system_time`/`system_clock` for certificate
+/// validity, and in the binary (`src/`); nowhere else in the library crates (the test-support
+/// crate, used by tests only, aside).
+#[test]
+fn no_library_reads_the_system_time_but_through_the_one_clock() {
+    for krate in workspace_members().iter().filter(|m| m.as_str() != "test-support") {
+        let dir = root().join(krate).join("src");
+        if !dir.exists() {
+            continue;
+        }
+        for file in rust_files(&dir) {
+            let rel =
+                file.strip_prefix(root()).expect("inside the workspace").to_string_lossy().replace('\\', "/");
+            if SYSTEM_TIME_ALLOWED.contains(&rel.as_str()) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).expect("source");
+            for f in ["SystemTime::now", "Utc::now", "Local::now"] {
+                assert!(!text.contains(f), "{rel} reads {f}: use the store's clock (store.config().clock)");
+            }
+        }
+    }
+}
