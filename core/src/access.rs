@@ -290,6 +290,9 @@ pub enum CentreAction {
     Administer,
     /// Change the service-clock policy of the centre whose hub this is.
     SetPolicy,
+    /// Publish the year's holidays and make-up working days (the province's administrators,
+    /// at the province hub).
+    PublishHolidays,
 }
 
 /// Decides whether `actor` may do `action` at the desk of the hub whose scope is `centre`.
@@ -300,6 +303,11 @@ pub fn authorize_centre(actor: &Actor, action: CentreAction, centre: &str) -> Re
         CentreAction::ExportPhones | CentreAction::ReviewKnowledge => county_centre,
         CentreAction::Administer => actor.role == Role::Admin,
         CentreAction::SetPolicy => actor.role == Role::Admin && actor.region.as_str() == centre,
+        CentreAction::PublishHolidays => {
+            actor.role == Role::Admin
+                && actor.region.level() == RegionLevel::Province
+                && actor.region.as_str() == centre
+        }
     };
     if ok { Ok(()) } else { Err(Denied::Role) }
 }
@@ -339,5 +347,9 @@ mod tests {
         check(Role::Staff, "5101", Administer, "5101", false);
         check(Role::Admin, "510131", SetPolicy, "510131", true);
         check(Role::Admin, "51", SetPolicy, "510131", false);
+        check(Role::Admin, "51", PublishHolidays, "51", true);
+        check(Role::Staff, "51", PublishHolidays, "51", false);
+        check(Role::Admin, "5101", PublishHolidays, "5101", false);
+        check(Role::Admin, "510131", PublishHolidays, "510131", false);
     }
 }

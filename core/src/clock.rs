@@ -7,9 +7,12 @@
 //! the time written into an event by a kiosk may be hours off. China keeps one time zone
 //! without daylight saving, so working hours are local time at UTC+8.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::case::{CaseState, Event, EventKind};
+use crate::holidays::Calendar;
 
 pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 60 * MINUTE_MS;
@@ -75,6 +78,19 @@ pub struct ServicePolicy {
     pub hours: WorkingHours,
     /// A running clock with at most this much time left is "nearly overdue" (临期).
     pub warn_ms: i64,
+    /// Public holidays stop the working-time clocks and make-up working days (调休) run them,
+    /// whatever the weekly days say. Policies saved before this existed observe holidays.
+    #[serde(default = "observe_holidays_default")]
+    pub observe_holidays: bool,
+    /// The holiday calendar: the official years built in, replaced year by year by the
+    /// province's published calendars. Filled by the store when it reads the policy; never
+    /// saved with it.
+    #[serde(skip, default)]
+    pub calendar: Arc<Calendar>,
+}
+
+fn observe_holidays_default() -> bool {
+    true
 }
 
 impl Default for ServicePolicy {
@@ -87,6 +103,8 @@ impl Default for ServicePolicy {
             followup_ms: 7 * DAY_MS,
             hours: WorkingHours { days: [true; 7], start_min: 8 * 60, end_min: 18 * 60 },
             warn_ms: 15 * MINUTE_MS,
+            observe_holidays: true,
+            calendar: Arc::new(Calendar::official().clone()),
         }
     }
 }
@@ -109,32 +127,38 @@ impl ServicePolicy {
 
     /// The instant `dur_ms` of working time after `start_ms`.
     pub fn add_working(&self, start_ms: i64, dur_ms: i64) -> i64 {
-        add_working(&self.hours, start_ms, dur_ms)
+        add_working(&self.hours, self.calendar_in_force(), start_ms, dur_ms)
     }
 
     /// Working time between two instants (0 when `to <= from`).
     pub fn working_between(&self, from_ms: i64, to_ms: i64) -> i64 {
-        working_between(&self.hours, from_ms, to_ms)
+        working_between(&self.hours, self.calendar_in_force(), from_ms, to_ms)
+    }
+
+    /// Whether a local day (days since 1970-01-01 at UTC+8) is worked under this policy.
+    pub fn is_working_day(&self, day: i64) -> bool {
+        self.calendar_in_force().is_working_day(day, &self.hours.days)
+    }
+
+    fn calendar_in_force(&self) -> &Calendar {
+        static NONE: std::sync::OnceLock<Calendar> = std::sync::OnceLock::new();
+        if self.observe_holidays { &self.calendar } else { NONE.get_or_init(Calendar::none) }
     }
 }
 
-fn day_of(local_ms: i64) -> (i64, usize) {
-    let day = local_ms.div_euclid(DAY_MS);
-    // 1970-01-01 was a Thursday (index 3 with Monday = 0).
-    let weekday = (day + 3).rem_euclid(7) as usize;
-    (day, weekday)
+fn day_of(local_ms: i64) -> i64 {
+    local_ms.div_euclid(DAY_MS)
 }
 
-fn add_working(h: &WorkingHours, start_ms: i64, dur_ms: i64) -> i64 {
+fn add_working(h: &WorkingHours, cal: &Calendar, start_ms: i64, dur_ms: i64) -> i64 {
     if h.validate().is_err() || dur_ms <= 0 {
         return start_ms.saturating_add(dur_ms.max(0));
     }
     let mut remaining = dur_ms;
     let local = start_ms.saturating_add(UTC_OFFSET_MS);
-    let (first_day, _) = day_of(local);
+    let first_day = day_of(local);
     for day in first_day..first_day + DAYS_SEARCHED_MAX {
-        let (_, weekday) = day_of(day * DAY_MS);
-        if !h.days[weekday] {
+        if !cal.is_working_day(day, &h.days) {
             continue;
         }
         let open = day * DAY_MS + i64::from(h.start_min) * MINUTE_MS;
@@ -151,7 +175,7 @@ fn add_working(h: &WorkingHours, start_ms: i64, dur_ms: i64) -> i64 {
     i64::MAX
 }
 
-fn working_between(h: &WorkingHours, from_ms: i64, to_ms: i64) -> i64 {
+fn working_between(h: &WorkingHours, cal: &Calendar, from_ms: i64, to_ms: i64) -> i64 {
     if to_ms <= from_ms {
         return 0;
     }
@@ -159,12 +183,11 @@ fn working_between(h: &WorkingHours, from_ms: i64, to_ms: i64) -> i64 {
         return to_ms - from_ms;
     }
     let (a, b) = (from_ms + UTC_OFFSET_MS, to_ms + UTC_OFFSET_MS);
-    let (first, _) = day_of(a);
-    let (last, _) = day_of(b);
+    let first = day_of(a);
+    let last = day_of(b);
     let mut total = 0i64;
     for day in first..=last.min(first + DAYS_SEARCHED_MAX) {
-        let (_, weekday) = day_of(day * DAY_MS);
-        if !h.days[weekday] {
+        if !cal.is_working_day(day, &h.days) {
             continue;
         }
         let open = (day * DAY_MS + i64::from(h.start_min) * MINUTE_MS).max(a);

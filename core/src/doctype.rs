@@ -11,7 +11,7 @@
 
 use automerge::AutoCommit;
 
-use crate::{case, knowledge, people, private, revocation, seal_key};
+use crate::{case, holidays, knowledge, people, private, revocation, seal_key};
 
 /// Which way documents of a type travel between a node and its peers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +179,19 @@ pub static DOC_TYPES: &[DocType] = &[
         projection: Projection::None,
         counts_unsynced: true,
     },
+    DocType {
+        name: holidays::DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        // Down from the province only: a hub below can never send a calendar up or sideways.
+        flow: Flow::Down,
+        created_by: &[NodeKind::ProvinceHub],
+        changed_by: &[NodeKind::ProvinceHub],
+        authorised_by: "hub::service::admin::publish_holidays (the province's administrators)",
+        validate: validate_holidays,
+        validate_name: "doctype::validate_holidays",
+        projection: Projection::None,
+        counts_unsynced: false,
+    },
 ];
 
 /// The entry for `name`, if this build knows the type.
@@ -212,6 +225,10 @@ fn validate_knowledge(doc: &AutoCommit) -> Result<String, String> {
 fn validate_revocation(doc: &AutoCommit) -> Result<String, String> {
     revocation::RevocationDoc::from_doc(doc)?;
     Ok(knowledge::PUBLIC_SCOPE.to_string())
+}
+
+fn validate_holidays(doc: &AutoCommit) -> Result<String, String> {
+    Ok(holidays::HolidayDoc::from_doc(doc)?.region_code)
 }
 
 fn validate_seal_key(doc: &AutoCommit) -> Result<String, String> {

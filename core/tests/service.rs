@@ -344,6 +344,52 @@ fn deadlines_count_working_hours_on_the_hub_clock() {
     assert!(WorkingHours::parse_span("25:00-26:00").is_err());
 }
 
+/// Milliseconds of a local (UTC+8) date and time.
+fn local_date(date: &str, h: i64, m: i64) -> i64 {
+    let day = yizhan_core::holidays::parse_day(date).unwrap();
+    day * 24 * HOUR_MS - 8 * HOUR_MS + h * HOUR_MS + m * MINUTE_MS
+}
+
+#[test]
+fn clocks_stop_over_national_day_and_run_on_its_make_up_working_day() {
+    // 国庆 2026: 1-7 October off (Thursday to Wednesday); Sunday 20 September and Saturday
+    // 10 October are make-up working days (国务院办公厅, 2025-11-04).
+    let p = policy_9_to_5_weekdays();
+    // Wednesday 30 September 16:30 + 1 h: half an hour that day, the rest on Thursday 8 October.
+    assert_eq!(p.add_working(local_date("2026-09-30", 16, 30), HOUR_MS), local_date("2026-10-08", 9, 30));
+    // Friday 9 October 16:00 + 3 h: one hour on Friday, two on the make-up Saturday.
+    assert_eq!(p.add_working(local_date("2026-10-09", 16, 0), 3 * HOUR_MS), local_date("2026-10-10", 11, 0));
+    // A case escalated on the make-up Sunday 20 September is triaged the same day.
+    assert_eq!(p.add_working(local_date("2026-09-20", 10, 0), HOUR_MS), local_date("2026-09-20", 11, 0));
+    // Working time over the whole holiday: 30 Sept 16:00 to 8 Oct 10:00 is 2 hours.
+    assert_eq!(
+        p.working_between(local_date("2026-09-30", 16, 0), local_date("2026-10-08", 10, 0)),
+        2 * HOUR_MS
+    );
+    // The plan's every-day centres stop on holidays too; a centre may choose to work through them.
+    let every_day = ServicePolicy::default();
+    assert_eq!(
+        every_day.add_working(local_date("2026-09-30", 17, 30), HOUR_MS),
+        local_date("2026-10-08", 8, 30)
+    );
+    let through = ServicePolicy { observe_holidays: false, ..ServicePolicy::default() };
+    assert_eq!(
+        through.add_working(local_date("2026-09-30", 17, 30), HOUR_MS),
+        local_date("2026-10-01", 8, 30)
+    );
+    // Without the calendar the weekday policy would skip the make-up Saturday.
+    let weekly = ServicePolicy { observe_holidays: false, ..policy_9_to_5_weekdays() };
+    assert_eq!(
+        weekly.add_working(local_date("2026-10-09", 16, 0), 3 * HOUR_MS),
+        local_date("2026-10-12", 11, 0)
+    );
+    // Saved policies from before the calendar existed observe it.
+    let old = r#"{"triage_ms":3600000,"response_ms":10800000,"followup_ms":604800000,
+        "hours":{"days":[true,true,true,true,true,true,true],"start_min":480,"end_min":1080},"warn_ms":900000}"#;
+    let old: ServicePolicy = serde_json::from_str(old).unwrap();
+    assert!(old.observe_holidays && old.calendar.covers(2026));
+}
+
 #[test]
 fn clocks_run_on_seen_times_warn_breach_and_stop() {
     let p = policy_9_to_5_weekdays();

@@ -19,6 +19,7 @@ pub struct ReviewItem {
     pub case: crate::CaseRow,
 }
 use yizhan_core::clock::{ClockKind, ClockView, ServicePolicy};
+use yizhan_core::holidays::{Calendar, HolidayDoc};
 use yizhan_core::ranking::ExpertRecord;
 
 use crate::StoreError;
@@ -43,6 +44,8 @@ pub const SERVICE_LIST_MAX: u32 = 500;
 /// Rows one export returns at most.
 pub const EXPORT_ROWS_MAX: u32 = 200_000;
 const POLICY_KEY: &str = "service_policy";
+/// Published holiday calendars read (one per year).
+const HOLIDAY_YEARS_MAX: i64 = 200;
 
 /// What to look for in the people directory (找专家 / 人员).
 #[derive(Debug, Clone, Default)]
@@ -292,8 +295,41 @@ impl Db {
     // ---- clocks ----
 
     /// This node's service policy (the default until an administrator changes it).
+    /// The centre's policy, with the holiday calendar in force: the official years built in,
+    /// each replaced by the province's published calendar for that year when this node holds one.
     pub fn service_policy(&self) -> Result<ServicePolicy, StoreError> {
-        Ok(self.setting(POLICY_KEY)?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
+        let mut policy: ServicePolicy =
+            self.setting(POLICY_KEY)?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default();
+        let mut calendar = Calendar::official().clone();
+        for h in self.holiday_docs()? {
+            match (i32::try_from(h.year), h.entries()) {
+                (Ok(year), Ok(entries)) => calendar.set_year(year, entries),
+                (_, Err(e)) => tracing::warn!(id = %h.id, error = %e, "holiday calendar not applied"),
+                _ => {}
+            }
+        }
+        policy.calendar = std::sync::Arc::new(calendar);
+        Ok(policy)
+    }
+
+    /// The province's published holiday calendars this node holds (ids `holidays-YYYY`: a range
+    /// of the primary key, never a scan of the documents).
+    pub fn holiday_docs(&self) -> Result<Vec<HolidayDoc>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM docs WHERE id >= 'holidays-' AND id < 'holidays.' AND doc_type = ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let ids: Vec<String> = stmt
+            .query_map(params![yizhan_core::holidays::DOC_TYPE, HOLIDAY_YEARS_MAX], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(doc) = self.load_doc(&id)? else { continue };
+            match HolidayDoc::from_doc(&doc) {
+                Ok(h) => out.push(h),
+                Err(e) => tracing::warn!(%id, error = %e, "unreadable holiday calendar"),
+            }
+        }
+        Ok(out)
     }
 
     pub fn set_service_policy(&mut self, policy: &ServicePolicy) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@ const OTHER_VILLAGE: &str = "510104017001";
 const COUNTY: &str = "510131";
 const OTHER_COUNTY: &str = "510104";
 const PUBLIC: &str = "51";
+const OTHER_CITY: &str = "5120";
 
 /// The relations, seen from the node whose policy it is.
 fn relations() -> [(&'static str, PeerPolicy); 4] {
@@ -37,6 +38,9 @@ const TABLE: &[(&str, &str, &str, [&str; 4])] = &[
     // The county's sealing key: down to its kiosks only, accepted only from the parent and
     // only below the county (a county hub never takes one).
     ("seal_key", COUNTY, OTHER_COUNTY, ["-a/--", "--/--", "s-/--", "--/--"]),
+    // The province's holiday calendar: down from the province to every node, never up (a
+    // calendar can only say `51`; another city's code stands for "not above this node").
+    ("holiday_calendar", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
 ];
 
 fn check(doc_type: &str, scope: &str, relation: &str, policy: &PeerPolicy, expected: &str) {

@@ -11,7 +11,7 @@
 //! - [`answer`]: an expert's answer with photos and a video;
 //! - [`experts`] (找专家), [`knowledge`] (知识审核), [`export`] (导出);
 //! - [`people`]: the people list, import, one person's edit, access, password, lockout;
-//! - [`settings`] (时限设置) and [`audit`] (审计记录).
+//! - [`settings`] (时限设置), [`holidays`] (节假日与调休) and [`audit`] (审计记录).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,6 +30,7 @@ pub mod case;
 mod clocks;
 pub mod experts;
 pub mod export;
+pub mod holidays;
 pub mod knowledge;
 pub mod people;
 pub mod queue;
@@ -61,6 +62,7 @@ pub fn routes() -> axum::Router<Hub> {
                 .layer(axum::extract::DefaultBodyLimit::max(IMPORT_BYTES_MAX)),
         )
         .route("/desk/settings", get(settings::settings_page).post(settings::save_settings))
+        .route("/desk/holidays", get(holidays::holidays_page).post(holidays::publish))
         .route("/desk/people/{id}/active", post(people::set_active))
         .route("/desk/people/{id}/password", post(people::reset_password))
         .route("/desk/people/{id}/unlock", post(people::unlock))
@@ -137,6 +139,7 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
     if may(CentreAction::Administer) {
         links.push(NavLink::new(m, "/desk/people", "人员"));
         links.push(NavLink::new(m, "/desk/settings", "时限设置"));
+        links.push(NavLink::new(m, "/desk/holidays", "节假日"));
         links.push(NavLink::new(m, "/desk/audit", "审计记录"));
     }
     links.push(NavLink::new(m, "/status", "同步状态"));

@@ -34,6 +34,8 @@ pub struct SettingsForm {
     pub d5: Option<String>,
     #[serde(default)]
     pub d6: Option<String>,
+    #[serde(default)]
+    pub observe_holidays: Option<String>,
 }
 
 pub(super) async fn settings_page(
@@ -57,6 +59,7 @@ pub(super) async fn settings_page(
                         label { input type="checkbox" name=(format!("d{i}")) value="1" checked[p.hours.days[i]]; " 周" (d) }
                     }
                 }
+                label { input type="checkbox" name="observe_holidays" value="1" checked[p.observe_holidays]; " 法定节假日暂停计时，调休上班日照常计时（" a href="/desk/holidays" { "放假安排" } "）" }
                 button.primary type="submit" { "保存" }
             }
         }
@@ -80,6 +83,8 @@ pub(super) async fn save_settings(
         followup_ms: f.followup_days.saturating_mul(24 * 60 * MINUTE_MS),
         warn_ms: f.warn_min.saturating_mul(MINUTE_MS),
         hours: WorkingHours { days, start_min, end_min },
+        observe_holidays: f.observe_holidays.is_some(),
+        ..ServicePolicy::default()
     };
     service::admin::set_policy(&hub, &actor, policy).await?;
     Ok(Redirect::to("/desk/settings"))

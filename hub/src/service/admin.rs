@@ -77,3 +77,73 @@ pub async fn set_policy(hub: &Hub, actor: &Actor, policy: ServicePolicy) -> Resu
         .await?;
     Ok(())
 }
+
+/// The holiday calendar as this hub applies it: the years covered (built in or published) and
+/// the province's published calendars it holds.
+pub struct HolidaysView {
+    pub calendar: std::sync::Arc<yizhan_core::holidays::Calendar>,
+    pub published: Vec<yizhan_core::holidays::HolidayDoc>,
+    pub observe_holidays: bool,
+    /// Whether this viewer may publish (the province's administrators at the province hub).
+    pub may_publish: bool,
+    pub now_ms: i64,
+}
+
+/// The calendar in force, for any centre's administrator.
+pub async fn holidays(hub: &Hub, actor: &Actor) -> Result<HolidaysView, ServiceError> {
+    require(hub, actor, CentreAction::Administer)?;
+    let may_publish = require(hub, actor, CentreAction::PublishHolidays).is_ok();
+    Ok(hub
+        .store
+        .call(move |db| {
+            let policy = db.service_policy()?;
+            Ok(HolidaysView {
+                calendar: policy.calendar,
+                published: db.holiday_docs()?,
+                observe_holidays: policy.observe_holidays,
+                may_publish,
+                now_ms: db.config().clock.now_ms(),
+            })
+        })
+        .await?)
+}
+
+/// Publishes (or replaces) one year's holidays and make-up working days: a document that flows
+/// down to every hub, whose clocks then move their deadlines. Nothing changes when the text has
+/// a bad line; the error lists every one.
+pub async fn publish_holidays(hub: &Hub, actor: &Actor, year: i32, text: String) -> Result<(), ServiceError> {
+    use yizhan_core::holidays::{self, HolidayDoc};
+    require(hub, actor, CentreAction::PublishHolidays)?;
+    let mut entries = holidays::parse_year(year, &text)
+        .map_err(|errors| ServiceError::Invalid(format!("放假安排有误：{}", errors.join("；"))))?;
+    entries.sort_by_key(|e| e.day);
+    let (scope, node) = (hub.config.scope.clone(), hub.config.node_id.clone());
+    let who = actor.person_id.clone();
+    hub.store
+        .call(move |db| {
+            let next = HolidayDoc {
+                doc_type: holidays::DOC_TYPE.into(),
+                id: HolidayDoc::id_for(year),
+                region_code: holidays::PROVINCE.into(),
+                year: i64::from(year),
+                text: holidays::to_text(&entries),
+                published_by: who,
+                published_ms: db.config().clock.now_ms(),
+            };
+            let written = if db.doc_type(&next.id)?.is_some() {
+                db.update_doc(&next.id, |doc| HolidayDoc::update(doc, &next))?
+            } else {
+                match next.to_doc() {
+                    Ok(mut doc) => db.create_doc(&next.id, holidays::DOC_TYPE, &mut doc).map(|_| Ok(()))?,
+                    Err(e) => Err(e),
+                }
+            };
+            if let Err(e) = written {
+                return Ok(Err(e));
+            }
+            super::refresh_all(db, &scope, &node)?;
+            Ok(Ok(()))
+        })
+        .await?
+        .map_err(|e| ServiceError::Invalid(format!("放假安排有误：{e}")))
+}

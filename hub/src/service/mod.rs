@@ -145,19 +145,41 @@ fn refresh_case_with(
 
 /// One round over the feed after `after`: refreshes the clocks of changed cases.
 /// One transaction per round: a round over 512 cases commits (and syncs to disk) once.
+/// A holiday calendar arriving (the province published a year) moves every deadline: all
+/// clocks are recomputed.
 pub fn clocks_round(db: &mut Db, scope: &str, node_id: &str, after: i64) -> Result<i64, StoreError> {
     db.batch(|db| {
         let policy = db.service_policy()?;
         let entries = db.changes_since(after, FEED_BATCH)?;
         let mut seq = after;
+        let mut calendar_changed = false;
         for e in entries {
             seq = seq.max(e.seq);
             if e.doc_type == yizhan_core::case::DOC_TYPE {
                 refresh_case_with(db, &policy, scope, node_id, &e.doc_id)?;
+            } else if e.doc_type == yizhan_core::holidays::DOC_TYPE {
+                calendar_changed = true;
             }
+        }
+        if calendar_changed {
+            refresh_every_case(db, scope, node_id)?;
         }
         Ok(seq)
     })
+}
+
+/// Recomputes the clocks of every case this node holds, under the policy in force now.
+fn refresh_every_case(db: &mut Db, scope: &str, node_id: &str) -> Result<(), StoreError> {
+    let policy = db.service_policy()?;
+    let mut after = 0;
+    loop {
+        let entries = db.changes_since(after, FEED_BATCH)?;
+        let Some(last) = entries.last().map(|e| e.seq) else { return Ok(()) };
+        for e in entries.iter().filter(|e| e.doc_type == yizhan_core::case::DOC_TYPE) {
+            refresh_case_with(db, &policy, scope, node_id, &e.doc_id)?;
+        }
+        after = last;
+    }
 }
 
 /// Checks running clocks whose deadline passed since they were computed (one transaction).
@@ -175,14 +197,7 @@ pub fn breach_round(db: &mut Db, scope: &str, node_id: &str) -> Result<usize, St
 
 /// Recomputes every clock (after the policy changed).
 pub fn refresh_all(db: &mut Db, scope: &str, node_id: &str) -> Result<(), StoreError> {
-    let mut after = 0;
-    loop {
-        let next = clocks_round(db, scope, node_id, after)?;
-        if next == after {
-            return Ok(());
-        }
-        after = next;
-    }
+    db.batch(|db| refresh_every_case(db, scope, node_id))
 }
 
 /// Runs for the life of the hub: follows the feed, and checks deadlines every
