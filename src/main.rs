@@ -118,6 +118,24 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Back up a node's data directory (the store, its blobs, keys and certificates) into a new
+    /// directory; consistent while the node runs. Restore it with `yizhan restore`.
+    Backup {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The new (or empty) directory to write the backup into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Restore a backup into a new (or empty) data directory; check it with `yizhan check`,
+    /// then start the node on it: its hub resends what the backup lacks.
+    Restore {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The backup directory (written by `yizhan backup`).
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+    },
     /// Rebuild the query tables from the documents.
     RebuildProjections {
         #[command(flatten)]
@@ -193,6 +211,52 @@ fn main() -> anyhow::Result<()> {
             if integrity != "ok" || bad > 0 {
                 bail!("store check failed");
             }
+            Ok(())
+        }
+        Command::Backup { data, out } => {
+            let dir = data_dir(data.data_dir, "kiosk")?;
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                .unwrap_or(0);
+            let m = yizhan_store::backup::backup(&dir, &out, now_ms)
+                .with_context(|| format!("backing up {} into {}", dir.display(), out.display()))?;
+            println!(
+                "backup of {} written to {}: {} documents, {} blob files ({} bytes), {} other files",
+                if m.node_id.is_empty() { "the node" } else { &m.node_id },
+                out.display(),
+                m.docs,
+                m.blobs,
+                m.blob_bytes,
+                m.other_files
+            );
+            if !m.damaged_blobs.is_empty() {
+                println!(
+                    "warning: {} blobs were already damaged in the store: run `yizhan check`",
+                    m.damaged_blobs.len()
+                );
+            }
+            println!(
+                "next: keep it off this machine; restore with `yizhan restore --from {} --data-dir NEW_DIR`",
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Restore { data, from } => {
+            let dir = data_dir(data.data_dir, "kiosk")?;
+            let m = yizhan_store::backup::restore(&from, &dir)
+                .with_context(|| format!("restoring {} into {}", from.display(), dir.display()))?;
+            println!(
+                "restored the backup of {} ({} documents, {} blob files) into {}",
+                if m.node_id.is_empty() { "a node" } else { &m.node_id },
+                m.docs,
+                m.blobs,
+                dir.display()
+            );
+            println!(
+                "next: `yizhan check --data-dir {0}`, then start the node with `--data-dir {0}`: its hub resends what the backup lacks",
+                dir.display()
+            );
             Ok(())
         }
         Command::RebuildProjections { data } => {

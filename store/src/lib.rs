@@ -8,6 +8,7 @@
 //! records them: the metadata database is not on the data path.
 
 mod actor;
+pub mod backup;
 mod blobs;
 mod db;
 pub mod keys;
