@@ -1,5 +1,6 @@
 //! `yizhan`: one binary for every Yizhan node.
 
+mod config;
 mod demo;
 mod nodes;
 
@@ -20,7 +21,7 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 pub struct DataArgs {
     /// Where the database, media and certificates live (default: the platform data directory).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "YIZHAN_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 }
 

@@ -22,30 +22,36 @@ use yizhan_identity::{
 use yizhan_kiosk::{AppState, KioskConfig, SystemClock, Uplink, UploadLimits};
 use yizhan_net::{NetConfig, NodeTls, child_authorizer};
 
-use crate::{DataArgs, data_dir};
+use crate::{DataArgs, config, data_dir};
 
 #[derive(clap::Args)]
 pub struct KioskArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Address to serve the UI on. Use 0.0.0.0:8080 to let tablets on the station's network in.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// The region this kiosk serves (county 6, town 9 or village 12 digits). An enrolled kiosk
-    /// serves the region of its certificate.
-    #[arg(long, default_value = "510131")]
-    pub region: String,
+    /// A configuration file (TOML) with any of the options below; flags and environment
+    /// variables take precedence over it.
+    #[arg(long, value_name = "FILE", env = "YIZHAN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to serve the UI on [default: 127.0.0.1:8080]. Use 0.0.0.0:8080 to let tablets on
+    /// the station's network in.
+    #[arg(long, env = "YIZHAN_LISTEN")]
+    pub listen: Option<String>,
+    /// The region this kiosk serves (county 6, town 9 or village 12 digits) [default: 510131].
+    /// An enrolled kiosk serves the region of its certificate.
+    #[arg(long, env = "YIZHAN_REGION")]
+    pub region: Option<String>,
     /// The key for sensitive fields (default: keys/field.key in the data directory).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "YIZHAN_KEY_FILE")]
     pub key_file: Option<PathBuf>,
     /// Load demo cases into an empty kiosk.
     #[arg(long)]
     pub demo: bool,
-    /// The county hub's sync address (host:port); needs `yizhan enrol` first.
-    #[arg(long, requires = "hub_id")]
-    pub hub: Option<SocketAddr>,
+    /// The county hub's sync address (host:port); needs `yizhan enrol` first, which records it
+    /// (so it is needed only to override that).
+    #[arg(long, env = "YIZHAN_HUB")]
+    pub hub: Option<String>,
     /// The county hub's node id.
-    #[arg(long)]
+    #[arg(long, env = "YIZHAN_HUB_ID")]
     pub hub_id: Option<String>,
 }
 
@@ -161,21 +167,50 @@ fn enrolled_identity(data_dir: &Path) -> anyhow::Result<Option<(String, String)>
     Ok(Some((id.node_id().to_string(), id.scope().to_string())))
 }
 
+/// The kiosk's options after merging flags and environment, its configuration file, what
+/// enrolment recorded, and the defaults.
+pub struct KioskOptions {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub region: String,
+    pub key_file: Option<PathBuf>,
+    pub hub: Option<(SocketAddr, String)>,
+}
+
+pub fn kiosk_options(args: &KioskArgs) -> anyhow::Result<KioskOptions> {
+    let file: config::KioskFile = config::load(args.config.as_deref())?;
+    let data_dir = data_dir(args.data.data_dir.clone().or(file.data_dir), "kiosk")?;
+    let listen = args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen = config::resolve("listen", &listen)?;
+    let region = args.region.clone().or(file.region).unwrap_or_else(|| "510131".into());
+    let recorded = config::load_uplink(&data_dir)?;
+    let hub = match (args.hub.clone().or(file.hub), args.hub_id.clone().or(file.hub_id)) {
+        (Some(addr), Some(id)) => Some((config::resolve("hub", &addr)?, id)),
+        (None, None) => match recorded {
+            Some(up) => Some((config::resolve("hub", &up.hub)?, up.hub_id)),
+            None => None,
+        },
+        (Some(_), None) => bail!("--hub needs --hub-id (or hub_id in the configuration)"),
+        (None, Some(_)) => bail!("--hub-id needs --hub (or hub in the configuration)"),
+    };
+    Ok(KioskOptions { data_dir, listen, region, key_file: args.key_file.clone().or(file.key_file), hub })
+}
+
 pub async fn run_kiosk(args: KioskArgs) -> anyhow::Result<()> {
-    let data_dir = data_dir(args.data.data_dir, "kiosk")?;
-    let uplink = match (args.hub, args.hub_id) {
-        (Some(addr), Some(hub_id)) => {
-            let pki = pki_dir(&data_dir);
+    let o = kiosk_options(&args)?;
+    let uplink = match o.hub {
+        Some((addr, hub_id)) => {
+            let pki = pki_dir(&o.data_dir);
             let creds = NodeCredentials::load(&pki)
                 .with_context(|| format!("no certificate in {}: run `yizhan enrol` first", pki.display()))?;
             let roots = TrustRoots::load(&pki)?;
             Some((addr, hub_id, node_tls(creds, roots)))
         }
-        _ => None,
+        None => None,
     };
     let (state, listener) =
-        start_kiosk(data_dir.clone(), args.listen, &args.region, args.key_file, args.demo, uplink).await?;
-    println!("驿站 kiosk ready: http://{}/  (data: {})", listener.local_addr()?, data_dir.display());
+        start_kiosk(o.data_dir.clone(), o.listen, &o.region, o.key_file, args.demo, uplink).await?;
+    println!("驿站 kiosk ready: http://{}/  (data: {})", listener.local_addr()?, o.data_dir.display());
     yizhan_kiosk::serve_until(state, listener, shutdown_signal()).await?;
     Ok(())
 }
@@ -235,6 +270,18 @@ pub fn enrol(data_dir: &Path, hub_url: &str, code: &str, node_id: &str, region: 
     creds.save(&pki)?;
     roots.save(&pki)?;
     println!("enrolled {node_id} for {region}; certificates in {}", pki.display());
+    // The hub's sync endpoint: the host the officer reached it at, its sync port.
+    if !answer.hub_id.is_empty() && answer.sync_port != 0 {
+        let host = url::Url::parse(hub_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .context("the hub URL names no host")?;
+        let host = if host.contains(':') { format!("[{host}]") } else { host };
+        let uplink =
+            config::UplinkFile { hub: format!("{host}:{}", answer.sync_port), hub_id: answer.hub_id };
+        config::save_uplink(data_dir, &uplink)?;
+        println!("this kiosk syncs with {} at {}; start it with `yizhan kiosk`", uplink.hub_id, uplink.hub);
+    }
     println!(
         "check with the county operator that the province root fingerprint is {:?}",
         roots.fingerprints()
@@ -250,16 +297,21 @@ fn rustls_cert(der: Vec<u8>) -> rustls_pki_types::CertificateDer<'static> {
 pub struct HubArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Address of the status page and enrolment endpoint.
-    #[arg(long, default_value = "127.0.0.1:8090")]
-    pub http: SocketAddr,
-    /// UDP address children dial for sync (QUIC).
-    #[arg(long, default_value = "0.0.0.0:7443")]
-    pub sync: SocketAddr,
-    /// The parent hub's sync address, if this hub has one.
-    #[arg(long, requires = "parent_id")]
-    pub parent: Option<SocketAddr>,
-    #[arg(long)]
+    /// A configuration file (TOML) with any of the options below; flags and environment
+    /// variables take precedence over it.
+    #[arg(long, value_name = "FILE", env = "YIZHAN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address of the web UI, status page and enrolment endpoint [default: 127.0.0.1:8090].
+    #[arg(long, env = "YIZHAN_HTTP")]
+    pub http: Option<String>,
+    /// UDP address children dial for sync (QUIC) [default: 0.0.0.0:7443].
+    #[arg(long, env = "YIZHAN_SYNC")]
+    pub sync: Option<String>,
+    /// The parent hub's sync address (host:port), if this hub has one.
+    #[arg(long, env = "YIZHAN_PARENT")]
+    pub parent: Option<String>,
+    /// The parent hub's node id.
+    #[arg(long, env = "YIZHAN_PARENT_ID")]
     pub parent_id: Option<String>,
 }
 
@@ -348,9 +400,18 @@ pub fn revoke(data_dir: &Path, node_id: &str) -> anyhow::Result<()> {
 }
 
 pub async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
-    let data_dir = data_dir(args.data.data_dir, "hub")?;
-    let parent = args.parent.zip(args.parent_id);
-    let hub = start_hub(data_dir, args.http, args.sync, parent).await?;
+    let file: config::HubFile = config::load(args.config.as_deref())?;
+    let data_dir = data_dir(args.data.data_dir.or(file.data_dir), "hub")?;
+    let http = config::resolve("http", &args.http.or(file.http).unwrap_or_else(|| "127.0.0.1:8090".into()))?;
+    let sync = config::resolve("sync", &args.sync.or(file.sync).unwrap_or_else(|| "0.0.0.0:7443".into()))?;
+    let parent = match (args.parent.or(file.parent), args.parent_id.or(file.parent_id)) {
+        (Some(addr), Some(id)) => Some((config::resolve("parent", &addr)?, id)),
+        (None, None) => None,
+        _ => bail!(
+            "a parent hub needs both --parent and --parent-id (or parent and parent_id in the configuration)"
+        ),
+    };
+    let hub = start_hub(data_dir, http, sync, parent).await?;
     if let Some(password) = yizhan_hub::ensure_admin(&hub).await? {
         // Shown once, on the operator's console only (never logged): change it after signing in.
         println!(
@@ -402,4 +463,62 @@ pub fn ca_add_hub(ca_dir: &Path, out_dir: &Path, node_id: &str, scope: &str) -> 
     hub.save(&out)?;
     println!("hub CA {node_id} ({scope}) created in {}", out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod option_tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Kiosk {
+        #[command(flatten)]
+        args: KioskArgs,
+    }
+
+    fn parse(argv: &[&str]) -> KioskArgs {
+        let argv = std::iter::once("kiosk").chain(argv.iter().copied());
+        Kiosk::try_parse_from(argv).unwrap_or_else(|e| panic!("{e}")).args
+    }
+
+    #[test]
+    fn flags_beat_the_file_which_beats_enrolment_and_defaults() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let data = dir.path().join("data");
+        let file = dir.path().join("kiosk.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "data_dir = {:?}\nlisten = \"0.0.0.0:8081\"\nregion = \"510131001001\"\n",
+                data.to_str().unwrap_or_default()
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let f = file.to_str().unwrap_or_default();
+        let o = kiosk_options(&parse(&["--config", f])).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(
+            (o.data_dir.clone(), o.listen.port(), o.region.as_str()),
+            (data.clone(), 8081, "510131001001")
+        );
+        assert_eq!(o.hub, None);
+        let o = kiosk_options(&parse(&["--config", f, "--listen", "127.0.0.1:9000"]))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(o.listen, "127.0.0.1:9000".parse().unwrap_or_else(|e| panic!("{e}")));
+        // What enrolment recorded is used when neither flags nor file name a hub.
+        config::save_uplink(
+            &data,
+            &config::UplinkFile { hub: "127.0.0.1:7443".into(), hub_id: "hub-510131".into() },
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let o = kiosk_options(&parse(&["--config", f])).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(o.hub.map(|(a, id)| (a.port(), id)), Some((7443, "hub-510131".to_string())));
+        let o = kiosk_options(&parse(&["--config", f, "--hub", "127.0.0.1:7000", "--hub-id", "hub-x"]))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(o.hub.map(|(a, id)| (a.port(), id)), Some((7000, "hub-x".to_string())));
+        // Half a hub is an error, and so is an option the file does not know.
+        assert!(kiosk_options(&parse(&["--config", f, "--hub", "127.0.0.1:7000"])).is_err());
+        std::fs::write(&file, "hubb = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(kiosk_options(&parse(&["--config", f])).is_err());
+    }
 }

@@ -91,6 +91,8 @@ impl Enroller {
         Ok(EnrolResponse {
             chain_der_b64: chain.iter().map(|c| B64.encode(c.as_ref())).collect(),
             roots_pem: self.authority.roots().to_pem(),
+            hub_id: String::new(),
+            sync_port: 0,
         })
     }
 }
@@ -107,6 +109,12 @@ pub struct EnrolResponse {
     /// The new certificate chain (leaf first), each DER base64.
     pub chain_der_b64: Vec<String>,
     pub roots_pem: String,
+    /// The hub's node id and the UDP port of its sync endpoint, which the kiosk records so that
+    /// it syncs without being told the hub at every start (absent from older hubs).
+    #[serde(default)]
+    pub hub_id: String,
+    #[serde(default)]
+    pub sync_port: u16,
 }
 
 /// Largest enrolment request body accepted: a CSR is well under 2 KB.
@@ -134,5 +142,9 @@ pub(crate) async fn enrol(
         Ok(_) => tracing::info!("enrolled a kiosk"),
         Err((_, why)) => tracing::warn!(%why, from = %peer.ip(), "enrolment refused"),
     }
-    result.map(Json)
+    result.map(|mut answer| {
+        answer.hub_id = hub.config.node_id.clone();
+        answer.sync_port = hub.sync_addr.port();
+        Json(answer)
+    })
 }
