@@ -2,12 +2,14 @@
 # Installs the Debian 12 packages Yizhan needs, only those missing.
 #   packaging/deps.sh        build and run (FFmpeg 5.1 libraries, clang for bindgen, OpenSSL for the
 #                            SMS gateway client in accounts/)
-#   packaging/deps.sh test   also the browser tests' Chromium, ChromeDriver and CJK fonts
+#   packaging/deps.sh test   also the browser tests' Chromium, ChromeDriver and CJK fonts, and
+#                            what building and checking the .deb needs (dpkg-dev, binutils,
+#                            systemd-analyze)
 set -euo pipefail
 pkgs=(pkg-config libssl-dev clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
       libavfilter-dev libavdevice-dev libswresample-dev)
 if [ "${1:-}" = "test" ]; then
-  pkgs+=(chromium chromium-driver fonts-noto-cjk)
+  pkgs+=(chromium chromium-driver fonts-noto-cjk dpkg-dev binutils systemd)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
