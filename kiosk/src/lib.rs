@@ -253,9 +253,37 @@ pub fn router(state: AppState) -> Router {
     ui::routes()
         .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_max))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), station_network_sign_in))
         .merge(yizhan_accounts::router())
         .with_state(state)
         .layer(axum::middleware::from_fn(yizhan_web::protect))
+}
+
+/// Paths of the kiosk that hold nothing about a person or a case: served to anyone.
+fn is_public_path(path: &str) -> bool {
+    matches!(path, "/healthz" | "/favicon.ico" | "/api/openapi.json" | "/api/industries" | "/api/status")
+        || path.starts_with("/api/regions/")
+        || path.starts_with("/static/")
+}
+
+/// A kiosk that listens beyond loopback (`--listen 0.0.0.0:8080`, for the station's tablets) is
+/// reachable by anyone on the station's Wi-Fi: there every page and API that shows or changes
+/// cases, and every photo and video, needs a signed-in person. On loopback only the kiosk's own
+/// screen reaches it, and recording stays possible before anyone signs in (marked "未登录").
+async fn station_network_sign_in(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::extract::FromRequestParts;
+    if state.config.listen.ip().is_loopback() || is_public_path(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    match yizhan_accounts::SignedIn::from_request_parts(&mut parts, &state).await {
+        Ok(_) => next.run(axum::extract::Request::from_parts(parts, body)).await,
+        Err(refusal) => refusal,
+    }
 }
 
 /// Opens the kiosk, starts its background worker and serves until the process ends.
