@@ -158,12 +158,17 @@ pub fn localhost(port: u16) -> SocketAddr {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,quinn=warn".into()),
-        )
-        .init();
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,quinn=warn".into());
+    // Under systemd (which sets JOURNAL_STREAM) or when asked, one JSON object per line, which
+    // journald keeps as is and log tools parse; otherwise text for a person at a terminal.
+    let json = std::env::var_os("JOURNAL_STREAM").is_some()
+        || std::env::var("YIZHAN_LOG_FORMAT").is_ok_and(|v| v == "json");
+    if json {
+        tracing_subscriber::fmt().json().with_env_filter(filter()).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter()).init();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Kiosk(args) => tokio::runtime::Runtime::new()?.block_on(nodes::run_kiosk(args)),

@@ -7,6 +7,7 @@ pub mod desk;
 pub use status::centre_name_zh;
 pub mod enrol;
 pub mod export;
+mod metrics;
 pub mod publish;
 pub mod sealing;
 pub mod service;
@@ -86,6 +87,8 @@ pub struct Hub {
     pub jobs_notify: Arc<tokio::sync::Notify>,
     /// The sync endpoint (children's connections and the uplink), closed on shutdown.
     pub endpoint: quinn::Endpoint,
+    /// HTTP requests answered, for `/metrics`.
+    pub requests: yizhan_web::metrics::RequestMetrics,
 }
 
 impl Hub {
@@ -190,6 +193,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         enroller: tls.enroller,
         directory: service::Directory::default(),
         endpoint: endpoint.clone(),
+        requests: Default::default(),
     };
     let app = router(hub.clone());
     tokio::spawn(async move {
@@ -318,6 +322,7 @@ pub async fn ensure_admin(hub: &Hub) -> Result<Option<String>, HubError> {
 }
 
 fn router(hub: Hub) -> Router {
+    let requests = hub.requests.clone();
     Router::new()
         .merge(desk::routes())
         .merge(yizhan_accounts::router())
@@ -326,6 +331,7 @@ fn router(hub: Hub) -> Router {
         .route("/status", get(status::page))
         .route("/api/hub", get(api))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route("/metrics", get(metrics::metrics))
         .with_state(hub.clone())
         .layer(axum::middleware::from_fn(yizhan_web::protect))
         // Enrolment is a kiosk's machine-to-machine call, authenticated by its one-time code and
@@ -343,6 +349,7 @@ fn router(hub: Hub) -> Router {
                     res
                 })),
         )
+        .layer(axum::middleware::from_fn_with_state(requests, yizhan_web::metrics::track))
 }
 
 async fn api(State(hub): State<Hub>) -> Result<axum::Json<HubView>, axum::http::StatusCode> {

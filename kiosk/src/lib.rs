@@ -9,6 +9,7 @@ pub mod api;
 pub mod demo;
 pub mod error;
 pub mod knowledge;
+mod metrics;
 pub mod sealing;
 pub mod service;
 pub mod ui;
@@ -110,6 +111,8 @@ pub struct Inner {
     pub accounts: yizhan_accounts::Accounts,
     /// The uplink's endpoint once started, closed on shutdown.
     pub endpoint: std::sync::Mutex<Option<quinn::Endpoint>>,
+    /// HTTP requests answered, for `/metrics`.
+    pub requests: yizhan_web::metrics::RequestMetrics,
 }
 
 impl axum::extract::FromRef<AppState> for yizhan_accounts::Accounts {
@@ -183,6 +186,7 @@ impl AppState {
             clock: store_clock,
             jobs_notify: Arc::new(Notify::new()),
             endpoint: std::sync::Mutex::new(None),
+            requests: Default::default(),
         })))
     }
 
@@ -255,8 +259,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_max))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), station_network_sign_in))
         .merge(yizhan_accounts::router())
-        .with_state(state)
+        .route("/metrics", axum::routing::get(metrics::metrics))
+        .with_state(state.clone())
         .layer(axum::middleware::from_fn(yizhan_web::protect))
+        .layer(axum::middleware::from_fn_with_state(state.requests.clone(), yizhan_web::metrics::track))
 }
 
 /// Paths of the kiosk that hold nothing about a person or a case: served to anyone.

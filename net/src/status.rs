@@ -46,6 +46,59 @@ pub struct SyncStatus {
     pub blob_sending: Option<BlobProgress>,
 }
 
+impl SyncStatus {
+    /// The link's figures as metric samples: (name, help, value), for a node's `/metrics`;
+    /// `now_ms` on the node's clock gives the age of the last sync.
+    pub fn samples(&self, now_ms: i64) -> Vec<(&'static str, &'static str, f64)> {
+        let up = matches!(self.link, LinkState::Syncing | LinkState::Synced);
+        let mut out = vec![
+            (
+                "yizhan_peer_link_up",
+                "1 while the sync link to the peer is connected",
+                f64::from(u8::from(up)),
+            ),
+            (
+                "yizhan_peer_docs_sent",
+                "Documents sent to the peer in the current or last session",
+                self.docs_sent as f64,
+            ),
+            (
+                "yizhan_peer_docs_received",
+                "Documents received in the current or last session",
+                self.docs_received as f64,
+            ),
+            (
+                "yizhan_peer_bytes_sent",
+                "Bytes sent to the peer in the current or last session",
+                self.bytes_sent as f64,
+            ),
+            (
+                "yizhan_peer_bytes_received",
+                "Bytes received in the current or last session",
+                self.bytes_received as f64,
+            ),
+            (
+                "yizhan_peer_blobs_waiting",
+                "Blobs this node lacks that the peer may bring",
+                self.blobs_waiting as f64,
+            ),
+            (
+                "yizhan_peer_blob_bytes_waiting",
+                "Bytes of the blobs still to fetch from the peer",
+                self.blob_bytes_waiting as f64,
+            ),
+        ];
+        if let Some(t) = self.last_synced_at_ms {
+            out.push((
+                "yizhan_peer_last_sync_age_seconds",
+                "Seconds since the last complete sync with the peer",
+                (now_ms - t).max(0) as f64 / 1000.0,
+            ));
+        }
+        out
+    }
+}
+
 /// Progress of one blob transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BlobProgress {

@@ -337,6 +337,15 @@ impl Db {
         self.set_setting(POLICY_KEY, &v)
     }
 
+    /// Clock runs this node measures that ran past their deadline, by clock kind (`triage`, ...).
+    pub fn breach_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, COUNT(*) FROM case_clocks WHERE breached = 1 GROUP BY kind ORDER BY kind",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// When this node first saw each event of a case, on its own clock.
     pub fn events_seen(&self, case_id: &str) -> Result<HashMap<String, i64>, StoreError> {
         let mut stmt =

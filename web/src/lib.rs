@@ -10,6 +10,7 @@
 pub mod assets;
 pub mod fmt;
 pub mod guard;
+pub mod metrics;
 pub mod page;
 
 pub use guard::{
