@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use yizhan_core::{Attachment, CaseDoc, Event, EventKind, NewCase};
+use yizhan_core::{Attachment, CaseDoc, Event, EventKind};
 use yizhan_store::{Hash, Store};
-use yizhan_test_support::{Pki, eventually, start_hub, start_kiosk_store};
+use yizhan_test_support::{Pki, eventually, fixtures, start_hub, start_kiosk_store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_yizhan");
 const COUNTY: &str = "510131";
@@ -19,27 +19,15 @@ const VILLAGE: &str = "510131001001";
 const BACKUP_AFTER: usize = 8;
 const AFTER_BACKUP: usize = 5;
 
-/// Incompressible, reproducible bytes (a stand-in photo: the store does not decode it).
-fn content(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// Records case `id` with one 120 KB photo (a blob file) the way the kiosk does: the blob
 /// prepared off the database thread, then recorded with the document in one transaction.
 async fn record(store: &Store, id: String, seed: u64) -> Hash {
     let s = store.clone();
-    let blob =
-        tokio::task::spawn_blocking(move || s.prepare_blob(content(seed, 120_000), "image/jpeg").unwrap())
-            .await
-            .unwrap();
+    let blob = tokio::task::spawn_blocking(move || {
+        s.prepare_blob(fixtures::content(seed, 120_000), "image/jpeg").unwrap()
+    })
+    .await
+    .unwrap();
     let hash = blob.info().hash.clone();
     let attachment = Attachment {
         hash: hash.to_string(),
@@ -56,16 +44,8 @@ async fn record(store: &Store, id: String, seed: u64) -> Hash {
     };
     store
         .call(move |db| {
-            let new = NewCase {
-                region_code: VILLAGE.into(),
-                village_name: "和平村".into(),
-                industry: "pig".into(),
-                subject: "生猪".into(),
-                description: format!("不吃食 {id}"),
-                farmer_name: "王".into(),
-                farmer_phone: String::new(),
-                officer: "李".into(),
-            };
+            let mut new = fixtures::new_case(VILLAGE);
+            new.description = format!("不吃食 {id}");
             let (_, mut doc) = CaseDoc::create(
                 &new,
                 &id,

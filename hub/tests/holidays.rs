@@ -6,9 +6,9 @@
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, ORIGIN, SET_COOKIE};
+use yizhan_core::NewPerson;
 use yizhan_core::clock::{HOUR_MS, MINUTE_MS};
 use yizhan_core::holidays::{self, HolidayDoc};
-use yizhan_core::{CaseDoc, Event, EventKind, NewCase, NewPerson};
 use yizhan_hub::Hub;
 use yizhan_store::Store;
 use yizhan_test_support::{Chain, eventually};
@@ -188,27 +188,7 @@ async fn a_calendar_written_below_the_province_never_travels_up() {
         .await
         .unwrap();
     // ...then a case that does travel up: once it is at the province, the county has synced.
-    chain
-        .county
-        .store
-        .call(|db| {
-            let new = NewCase {
-                region_code: "510131001001".into(),
-                village_name: "和平村".into(),
-                industry: "pig".into(),
-                subject: "生猪".into(),
-                description: "不吃食".into(),
-                farmer_name: "王大爷".into(),
-                farmer_phone: String::new(),
-                officer: "李".into(),
-            };
-            let (_, mut doc) =
-                CaseDoc::create(&new, "c1", "kiosk", Event::new("c1-c", 1, "李", EventKind::Created))
-                    .unwrap();
-            db.create_doc("c1", "case", &mut doc)
-        })
-        .await
-        .unwrap();
+    yizhan_test_support::fixtures::record_case(&chain.county.store, "c1", "510131001001", vec![]).await;
     eventually("the case reaches the province", || async {
         chain.province.store.call(|db| db.load_doc("c1")).await.unwrap().is_some()
     })

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use yizhan_core::clock::{ServicePolicy, WorkingHours};
-use yizhan_core::{CaseDoc, Event, EventKind, NewCase};
+use yizhan_core::{Event, EventKind};
 use yizhan_test_support::{Kiosk, Pki, eventually, start_hub};
 
 const COUNTY: &str = "510131";
@@ -42,28 +42,8 @@ async fn hub_and_kiosk_expose_sync_backlog_breaches_and_requests_without_persona
     let kiosk = Kiosk::start(&dir.path().join("kiosk"), &county_ca, &pki.province, "kiosk-a", VILLAGE).await;
     kiosk.link(&hub);
 
-    kiosk
-        .state
-        .store
-        .call(|db| {
-            let new = NewCase {
-                region_code: VILLAGE.into(),
-                village_name: "和平村".into(),
-                industry: "pig".into(),
-                subject: "生猪".into(),
-                description: "不吃食".into(),
-                farmer_name: "王大爷".into(),
-                farmer_phone: String::new(),
-                officer: "李信息员".into(),
-            };
-            let (_, mut doc) =
-                CaseDoc::create(&new, "c1", "kiosk-a", Event::new("c1-c", 1, "李信息员", EventKind::Created))
-                    .unwrap();
-            CaseDoc::append_event(&mut doc, Event::new("c1-e", 2, "李信息员", EventKind::Escalated)).unwrap();
-            db.create_doc("c1", "case", &mut doc)
-        })
-        .await
-        .unwrap();
+    let escalated = Event::new("c1-e", 2, "李信息员", EventKind::Escalated);
+    yizhan_test_support::fixtures::record_case(&kiosk.state.store, "c1", VILLAGE, vec![escalated]).await;
 
     let hub_url = format!("http://{}", hub.http_addr);
     eventually("the hub counts the case and its triage breach", || async {

@@ -6,25 +6,12 @@
 #[allow(dead_code)]
 mod common;
 
-use std::sync::Arc;
-
 use common::*;
-use yizhan_kiosk::{AppState, SystemClock, UploadLimits};
+use yizhan_kiosk::UploadLimits;
 
 /// A kiosk configured to listen on every address, served here on loopback.
 async fn start_on_station_network() -> Kiosk {
-    std::sync::LazyLock::force(&LOGS);
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(dir.path(), UploadLimits::default());
-    cfg.listen = "0.0.0.0:8080".parse().unwrap();
-    let state = AppState::open(cfg, Arc::new(SystemClock)).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let s = state.clone();
-    let server = tokio::spawn(async move {
-        yizhan_kiosk::serve(s, listener).await.unwrap();
-    });
-    Kiosk { url, dir, state, server }
+    start_configured(|c| c.listen = "0.0.0.0:8080".parse().unwrap(), UploadLimits::default()).await
 }
 
 async fn status_of(k: &Kiosk, cookie: Option<&str>, path: &str) -> (u16, String) {

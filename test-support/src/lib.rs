@@ -6,6 +6,8 @@
 //! A dev-dependency only: no crate that ships depends on it (`tests/architecture.rs`).
 #![allow(clippy::unwrap_used)]
 
+pub mod fixtures;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

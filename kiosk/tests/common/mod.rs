@@ -56,9 +56,16 @@ impl std::io::Write for LogSink {
 }
 
 pub async fn start_with(limits: UploadLimits) -> Kiosk {
+    start_configured(|_| {}, limits).await
+}
+
+/// A kiosk whose configuration `tune` adjusts (it is served on loopback whatever it says).
+pub async fn start_configured(tune: impl FnOnce(&mut KioskConfig), limits: UploadLimits) -> Kiosk {
     std::sync::LazyLock::force(&LOGS);
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(config(dir.path(), limits), Arc::new(SystemClock)).unwrap();
+    let mut cfg = config(dir.path(), limits);
+    tune(&mut cfg);
+    let state = AppState::open(cfg, Arc::new(SystemClock)).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let s = state.clone();
