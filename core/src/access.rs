@@ -290,6 +290,9 @@ pub enum CentreAction {
     Administer,
     /// Change the service-clock policy of the centre whose hub this is.
     SetPolicy,
+    /// Read the statistics of a region (`centre` names it): centre staff of that region or
+    /// one above it.
+    Statistics,
 }
 
 /// Decides whether `actor` may do `action` at the desk of the hub whose scope is `centre`.
@@ -300,6 +303,12 @@ pub fn authorize_centre(actor: &Actor, action: CentreAction, centre: &str) -> Re
         CentreAction::ExportPhones | CentreAction::ReviewKnowledge => county_centre,
         CentreAction::Administer => actor.role == Role::Admin,
         CentreAction::SetPolicy => actor.role == Role::Admin && actor.region.as_str() == centre,
+        CentreAction::Statistics => {
+            if actor.is_centre() && !actor.covers(centre) {
+                return Err(Denied::OutOfRegion);
+            }
+            actor.is_centre()
+        }
     };
     if ok { Ok(()) } else { Err(Denied::Role) }
 }
@@ -332,6 +341,11 @@ mod tests {
         check(Role::Expert, "510131", Desk, "510131", false);
         check(Role::Officer, "510131001001", Desk, "510131", false);
         check(Role::Staff, "510131", ExportPhones, "510131", true);
+        check(Role::Staff, "5101", Statistics, "510131", true);
+        check(Role::Staff, "510131", Statistics, "510131001", true);
+        check(Role::Staff, "510131", Statistics, "510132", false);
+        check(Role::Staff, "510131", Statistics, "5101", false);
+        check(Role::Officer, "510131001001", Statistics, "510131001001", false);
         check(Role::Staff, "5101", ExportPhones, "5101", false);
         check(Role::Admin, "510131", ReviewKnowledge, "510131", true);
         check(Role::Admin, "51", ReviewKnowledge, "51", false);
