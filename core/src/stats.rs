@@ -127,7 +127,14 @@ pub fn contribution(case: &CaseDoc, state: &CaseState) -> Contribution {
             .filter(move |e| e.kind() == kind && !state.ignored_events.contains(&e.id))
             .count() as i64
     };
-    let breach = |clock: &str| state.breaches.iter().filter(|b| b.as_str() == clock).count() as i64;
+    // A breach record's id is derived from the clock's run, so two hubs noticing one breach
+    // write one id; merged, the list may hold it twice (with different times): counted once.
+    let mut breach_ids: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for e in case.events.iter().filter(|e| e.kind() == EventKind::Breach && !e.category.is_empty()) {
+        let c = breach_ids.entry(e.id.as_str()).or_insert(e.category.as_str());
+        *c = (*c).min(e.category.as_str());
+    }
+    let breach = |clock: &str| breach_ids.values().filter(|c| **c == clock).count() as i64;
     let b = |v: bool| i64::from(v);
     let triaged = !state.experts_assigned.is_empty();
     let answered = applied(EventKind::Answered) > 0;
@@ -153,7 +160,7 @@ pub fn contribution(case: &CaseDoc, state: &CaseState) -> Contribution {
         followed_up: b(followed_up),
         followed_up_in_time: b(followed_up && breach("followup") == 0),
         valid: b(state.followup_valid == Some(true)),
-        breaches: state.breaches.len() as i64,
+        breaches: breach_ids.len() as i64,
         breach_triage: breach("triage"),
         breach_response: breach("response"),
         breach_followup: breach("followup"),
@@ -459,6 +466,273 @@ impl Rates {
             mean_rating: ratio(c.rating_sum, c.rated),
         }
     }
+}
+
+/// What is asked: a region, a period and an optional breakdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub region: RegionCode,
+    pub period: Period,
+    pub by: Option<GroupBy>,
+}
+
+impl Query {
+    /// Parses the parameters of `/api/stats`, the page and `yizhan stats`; a missing period is
+    /// this year up to the month of `now_ms`.
+    pub fn parse(
+        region: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        by: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Query, StatsError> {
+        let region = RegionCode::parse(region)?;
+        let period = Period::parse_range(from, to, now_ms)?;
+        let by = by.filter(|s| !s.trim().is_empty()).map(GroupBy::parse).transpose()?;
+        if let Some(b) = by {
+            b.check_for(&region)?;
+        }
+        Ok(Query { region, period, by })
+    }
+}
+
+/// Counters and the rates derived from them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figures {
+    pub counts: Counts,
+    pub rates: Rates,
+}
+
+impl Figures {
+    pub fn of(counts: Counts) -> Figures {
+        Figures { rates: Rates::of(&counts), counts }
+    }
+}
+
+/// One line of a breakdown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    /// A region code, an industry code, `YYYY-MM`, or an expert level.
+    pub key: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// Cases followed up per service category (服务类别).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategoryCount {
+    pub category: String,
+    pub followed_up: i64,
+    pub valid: i64,
+}
+
+/// The statistics of a region over a period: what `/api/stats` returns and the page shows.
+/// Aggregates only: no person's name, number or case text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub region: String,
+    pub region_name: String,
+    /// First and last month, `YYYY-MM`, both included.
+    pub from: String,
+    pub to: String,
+    pub by: Option<GroupBy>,
+    pub totals: Figures,
+    /// The breakdown asked for (empty without `by`).
+    pub groups: Vec<Group>,
+    pub categories: Vec<CategoryCount>,
+    /// Kiosks that recorded at least one case of the region in the period.
+    pub active_kiosks: i64,
+}
+
+/// The name of a group's key.
+pub fn group_name(by: GroupBy, key: &str) -> String {
+    match by {
+        GroupBy::City | GroupBy::County | GroupBy::Town | GroupBy::Village => {
+            region::regions().get(key).map(|r| r.name.clone()).unwrap_or_else(|| key.to_string())
+        }
+        GroupBy::Industry => crate::Industry::from_code(key).map_or_else(|| key.to_string(), |i| i.name_zh().into()),
+        GroupBy::Month => key.to_string(),
+        GroupBy::ExpertLevel => expert_level_zh(key).to_string(),
+    }
+}
+
+/// Builds the report from summed counters: `groups` keyed as [`Group::key`] (months as
+/// `YYYYMM`); months and industries are listed in full, with zeros.
+pub fn report(
+    q: &Query,
+    totals: Counts,
+    groups: Vec<(String, Counts)>,
+    categories: Vec<CategoryCount>,
+    active_kiosks: i64,
+) -> Report {
+    let mut groups: std::collections::BTreeMap<String, Counts> = groups.into_iter().collect();
+    match q.by {
+        Some(GroupBy::Month) => {
+            let by_month = std::mem::take(&mut groups);
+            for m in q.period.months() {
+                let c = by_month.get(&m.to_string()).copied().unwrap_or_default();
+                groups.insert(month_label(m), c);
+            }
+        }
+        Some(GroupBy::Industry) => {
+            for i in crate::Industry::ALL {
+                groups.entry(i.code().to_string()).or_default();
+            }
+        }
+        Some(GroupBy::ExpertLevel) => {
+            for l in EXPERT_LEVELS {
+                groups.entry(l.to_string()).or_default();
+            }
+        }
+        _ => {}
+    }
+    let mut groups: Vec<Group> = match q.by {
+        Some(by) => groups
+            .into_iter()
+            .map(|(key, c)| Group { name: group_name(by, &key), key, figures: Figures::of(c) })
+            .collect(),
+        None => Vec::new(),
+    };
+    match q.by {
+        Some(GroupBy::Industry) => {
+            let pos = |k: &str| crate::Industry::ALL.iter().position(|i| i.code() == k).unwrap_or(usize::MAX);
+            groups.sort_by_key(|g| pos(&g.key));
+        }
+        Some(GroupBy::ExpertLevel) => {
+            let pos = |k: &str| EXPERT_LEVELS.iter().position(|l| *l == k).unwrap_or(usize::MAX);
+            groups.sort_by_key(|g| pos(&g.key));
+        }
+        _ => {}
+    }
+    Report {
+        region: q.region.to_string(),
+        region_name: region_name(q.region.as_str()),
+        from: month_label(q.period.from),
+        to: month_label(q.period.to),
+        by: q.by,
+        totals: Figures::of(totals),
+        groups,
+        categories,
+        active_kiosks,
+    }
+}
+
+/// A region's name with its path ("成都市 蒲江县"), or the province's name.
+pub fn region_name(code: &str) -> String {
+    let path = region::regions().path_name(code);
+    if path.is_empty() { region::regions().get(code).map(|r| r.name.clone()).unwrap_or_default() } else { path }
+}
+
+/// The plan's officers per village (每村至少 2 名信息员).
+pub const OFFICERS_PER_VILLAGE_PLAN: i64 = 2;
+/// Villages below the plan listed at most (the count is always exact).
+pub const VILLAGES_LISTED_MAX: usize = 500;
+
+/// People of a region: experts by level and industry, officers per village, centres' staff.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PeopleStats {
+    pub experts: i64,
+    /// `(level code, name, count)`: county, city, province.
+    pub experts_by_level: Vec<LevelCount>,
+    pub experts_by_industry: Vec<IndustryCount>,
+    pub officers: i64,
+    pub villages_with_officers: i64,
+    /// Villages with fewer officers than the plan (villages with none are not known here).
+    pub villages_below_plan: i64,
+    pub villages_below_plan_listed: Vec<VillageOfficers>,
+    /// Operations centres with their staff (staff and administrators).
+    pub centres: Vec<CentreStaff>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LevelCount {
+    pub level: String,
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndustryCount {
+    pub industry: String,
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VillageOfficers {
+    pub village: String,
+    pub name: String,
+    pub officers: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CentreStaff {
+    pub region: String,
+    pub name: String,
+    pub staff: i64,
+}
+
+/// One active person of the directory, as [`people_stats`] counts them.
+pub struct PersonFacts<'a> {
+    pub role: &'a str,
+    pub region: &'a str,
+    pub industries: Vec<&'a str>,
+}
+
+/// Counts the people of a region (pass only active people within it).
+pub fn people_stats<'a>(people: impl IntoIterator<Item = PersonFacts<'a>>) -> PeopleStats {
+    use std::collections::BTreeMap;
+    let mut by_level: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut by_industry: BTreeMap<String, i64> = BTreeMap::new();
+    let mut villages: BTreeMap<String, i64> = BTreeMap::new();
+    let mut centres: BTreeMap<String, i64> = BTreeMap::new();
+    let mut out = PeopleStats::default();
+    for p in people {
+        let level = RegionLevel::of(p.region);
+        match p.role {
+            "expert" => {
+                out.experts += 1;
+                if let Some(l) = level {
+                    *by_level.entry(level_number(l)).or_default() += 1;
+                }
+                for i in p.industries {
+                    *by_industry.entry(i.to_string()).or_default() += 1;
+                }
+            }
+            "officer" => {
+                out.officers += 1;
+                if level == Some(RegionLevel::Village) {
+                    *villages.entry(p.region.to_string()).or_default() += 1;
+                }
+            }
+            "staff" | "admin" => *centres.entry(p.region.to_string()).or_default() += 1,
+            _ => {}
+        }
+    }
+    for (n, code, name) in [(2, "county", "县级专家"), (1, "city", "市州级专家"), (0, "province", "省级专家")] {
+        out.experts_by_level.push(LevelCount {
+            level: code.into(),
+            name: name.into(),
+            count: by_level.get(&n).copied().unwrap_or(0),
+        });
+    }
+    for i in crate::Industry::ALL {
+        let count = by_industry.get(i.code()).copied().unwrap_or(0);
+        out.experts_by_industry.push(IndustryCount { industry: i.code().into(), name: i.name_zh().into(), count });
+    }
+    out.villages_with_officers = villages.len() as i64;
+    for (village, officers) in villages.into_iter().filter(|(_, n)| *n < OFFICERS_PER_VILLAGE_PLAN) {
+        out.villages_below_plan += 1;
+        if out.villages_below_plan_listed.len() < VILLAGES_LISTED_MAX {
+            out.villages_below_plan_listed.push(VillageOfficers { name: region_name(&village), village, officers });
+        }
+    }
+    out.centres = centres
+        .into_iter()
+        .map(|(region, staff)| CentreStaff { name: region_name(&region), region, staff })
+        .collect();
+    out
 }
 
 #[cfg(test)]

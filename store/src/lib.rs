@@ -16,6 +16,7 @@ mod migrations;
 pub mod partial;
 mod projection;
 pub mod service;
+mod stats;
 pub mod sync;
 
 pub use actor::Store;

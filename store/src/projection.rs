@@ -88,6 +88,7 @@ pub(crate) fn clear(tx: &Connection) -> Result<(), StoreError> {
     tx.execute("DELETE FROM cases", [])?;
     tx.execute("DELETE FROM doc_blobs", [])?;
     tx.execute("DELETE FROM people", [])?;
+    crate::stats::clear(tx)?;
     Ok(())
 }
 
@@ -156,6 +157,8 @@ fn project_case(tx: &Connection, id: &str, doc: &AutoCommit, now_ms: i64) -> Res
             state.knowledge.map(i64::from).unwrap_or(-1),
         ],
     )?;
+    // The statistics rollups follow the case in the same transaction.
+    crate::stats::update_case(tx, id, &case, &state)?;
     // When this node first saw each event, on its own clock (an observation, kept across
     // rebuilds): the service clocks start and stop at these times, not at the kiosk's.
     let mut seen = tx.prepare_cached(
