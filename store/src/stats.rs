@@ -112,7 +112,11 @@ fn recorded(tx: &Connection, case_id: &str) -> Result<Option<Contribution>, Stor
 /// before (as recorded) and adds what it contributes now. Called inside the projection's
 /// transaction; writes nothing when the contribution did not change.
 pub(crate) fn update_case(tx: &Connection, id: &str, case: &CaseDoc, state: &CaseState) -> Result<(), StoreError> {
-    let new = stats::contribution(case, state);
+    update_contribution(tx, id, stats::contribution(case, state))
+}
+
+/// The rollup update of [`update_case`], from a contribution already computed.
+fn update_contribution(tx: &Connection, id: &str, new: Contribution) -> Result<(), StoreError> {
     let old = recorded(tx, id)?;
     if old.as_ref() == Some(&new) {
         return Ok(());
@@ -175,6 +179,24 @@ fn counts_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Counts> {
 }
 
 impl Db {
+    /// Records cases' contributions in the rollups in one transaction, through the same code
+    /// the projection runs for every case write: for bulk loads of history that has no
+    /// documents here (the statistics benchmark fills a province's five years this way).
+    /// A later `rebuild_projections` recomputes the rollups from documents only.
+    pub fn apply_contributions(
+        &mut self,
+        items: impl IntoIterator<Item = (String, Contribution)>,
+    ) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for (id, c) in items {
+            update_contribution(&tx, &id, c)?;
+            n += 1;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// The statistics of a region over a period, with the breakdown asked for, from the
     /// rollups only.
     pub fn stats_report(&self, q: &Query) -> Result<Report, StoreError> {
