@@ -69,13 +69,17 @@ fn case(rng: &mut Rng, id: &str, village: &str, created_ms: i64) -> anyhow::Resu
     let county = yizhan_core::region::ancestor_at(village, RegionLevel::County).unwrap_or(village);
     let kiosk = format!("kiosk-{village}");
     let created = Event::new(format!("{id}-created"), created_ms, "演示信息员", EventKind::Created);
-    let (_, mut doc) = CaseDoc::create(&new, id, &kiosk, created)?;
+    let (mut case, doc) = CaseDoc::create(&new, id, &kiosk, created)?;
+    // Events are collected and written into the document once (appending them one by one
+    // re-reads and re-writes the whole document each time: ten times slower in a debug build).
+    let mut events: Vec<Event> = Vec::new();
     let mut at = created_ms;
-    let mut step = |doc: &mut AutoCommit, kind: EventKind, f: &dyn Fn(&mut Event)| -> anyhow::Result<()> {
+    let mut step = |events: &mut Vec<Event>, kind: EventKind, f: &dyn Fn(&mut Event)| -> anyhow::Result<()> {
         at += 20 * 60_000;
         let mut e = Event::new(format!("{id}-{}", kind.code()), at, "演示", kind);
         f(&mut e);
-        CaseDoc::append_event(doc, e)?;
+        e.validate()?;
+        events.push(e);
         Ok(())
     };
     let breach = |clock: &'static str| {
@@ -87,65 +91,73 @@ fn case(rng: &mut Rng, id: &str, village: &str, created_ms: i64) -> anyhow::Resu
     // Where the case stops: 15 % open, 20 % solved by a similar case, the rest to an expert.
     let path = rng.below(100);
     if path < 15 {
-        return Ok(doc);
+        return finish(&mut case, doc, events);
     }
     if path < 35 {
-        step(&mut doc, EventKind::SolvedBySimilar, &|e| e.target = "demo-knowledge".into())?;
+        step(&mut events, EventKind::SolvedBySimilar, &|e| e.target = "demo-knowledge".into())?;
         if rng.chance(70) {
-            step(&mut doc, EventKind::Closed, &|_| {})?;
+            step(&mut events, EventKind::Closed, &|_| {})?;
         }
-        return Ok(doc);
+        return finish(&mut case, doc, events);
     }
-    step(&mut doc, EventKind::Escalated, &|_| {})?;
+    step(&mut events, EventKind::Escalated, &|_| {})?;
     if rng.chance(12) {
-        step(&mut doc, EventKind::Breach, &breach("triage"))?;
+        step(&mut events, EventKind::Breach, &breach("triage"))?;
     }
     if path < 42 {
-        return Ok(doc); // waiting for triage
+        return finish(&mut case, doc, events); // waiting for triage
     }
     let up = rng.chance(10);
     if up {
         let city = yizhan_core::region::ancestor_at(county, RegionLevel::City).unwrap_or("51").to_string();
-        step(&mut doc, EventKind::EscalatedUp, &|e| e.target = city.clone())?;
+        step(&mut events, EventKind::EscalatedUp, &|e| e.target = city.clone())?;
     }
-    step(&mut doc, EventKind::Assigned, &|e| {
+    step(&mut events, EventKind::Assigned, &|e| {
         e.target = "expert-demo".into();
         e.text = "演示专家".into();
     })?;
     if rng.chance(15) {
-        step(&mut doc, EventKind::Breach, &breach("response"))?;
+        step(&mut events, EventKind::Breach, &breach("response"))?;
     }
     if path < 50 {
-        return Ok(doc); // waiting for the answer
+        return finish(&mut case, doc, events); // waiting for the answer
     }
     if rng.chance(15) {
-        step(&mut doc, EventKind::OnSiteRequested, &|_| {})?;
+        step(&mut events, EventKind::OnSiteRequested, &|_| {})?;
         let fen = 5_000 + 1_000 * rng.below(40) as i64;
-        step(&mut doc, EventKind::OnSiteDispatched, &|e| e.value = fen)?;
+        step(&mut events, EventKind::OnSiteDispatched, &|e| e.value = fen)?;
         if path < 55 {
-            return Ok(doc); // on site
+            return finish(&mut case, doc, events); // on site
         }
-        step(&mut doc, EventKind::OnSiteVisited, &|_| {})?;
+        step(&mut events, EventKind::OnSiteVisited, &|_| {})?;
     }
-    step(&mut doc, EventKind::Answered, &|e| e.text = "演示答复".into())?;
+    step(&mut events, EventKind::Answered, &|e| e.text = "演示答复".into())?;
     if path < 62 {
-        return Ok(doc); // answered, not closed yet
+        return finish(&mut case, doc, events); // answered, not closed yet
     }
-    step(&mut doc, EventKind::Closed, &|_| {})?;
+    step(&mut events, EventKind::Closed, &|_| {})?;
     let rating = [5, 5, 5, 4, 4, 3, 2][rng.below(7) as usize];
-    step(&mut doc, EventKind::Rated, &|e| e.value = rating)?;
+    step(&mut events, EventKind::Rated, &|e| e.value = rating)?;
     if path < 72 {
-        return Ok(doc); // closed, waiting for the call
+        return finish(&mut case, doc, events); // closed, waiting for the call
     }
     if rng.chance(10) {
-        step(&mut doc, EventKind::Breach, &breach("followup"))?;
+        step(&mut events, EventKind::Breach, &breach("followup"))?;
     }
     let valid = i64::from(rng.chance(88));
     let category = ["技术指导", "病虫害防治", "市场信息", "政策咨询"][rng.below(4) as usize];
-    step(&mut doc, EventKind::FollowedUp, &|e| {
+    step(&mut events, EventKind::FollowedUp, &|e| {
         e.value = valid;
         e.category = category.into();
     })?;
+    finish(&mut case, doc, events)
+}
+
+fn finish(case: &mut CaseDoc, mut doc: AutoCommit, events: Vec<Event>) -> anyhow::Result<AutoCommit> {
+    if !events.is_empty() {
+        case.events.extend(events);
+        autosurgeon::reconcile(&mut doc, &*case)?;
+    }
     Ok(doc)
 }
 
