@@ -157,8 +157,9 @@ fn real_writes(db: &mut Db, prefix: &str, n: usize, villages: &[String], rng: &m
         let created = Event::new(format!("{id}-c"), created_ms, "o", EventKind::Created);
         let (_, mut doc) = CaseDoc::create(&new, &id, "kiosk", created).unwrap();
         db.create_doc(&id, "case", &mut doc).unwrap();
-        for (k, kind) in
-            [EventKind::Escalated, EventKind::Assigned, EventKind::Answered, EventKind::Closed].into_iter().enumerate()
+        for (k, kind) in [EventKind::Escalated, EventKind::Assigned, EventKind::Answered, EventKind::Closed]
+            .into_iter()
+            .enumerate()
         {
             let mut e = Event::new(format!("{id}-{k}"), created_ms + 1000 * (k as i64 + 1), "x", kind);
             e.target = "expert".into();
@@ -175,7 +176,8 @@ fn main() {
     let writes = env("YIZHAN_BENCH_WRITES", 2000);
     let rebuild_docs = env("YIZHAN_BENCH_REBUILD_DOCS", 20_000);
     let tmp = tempfile::tempdir().unwrap();
-    let base = std::env::var("YIZHAN_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| tmp.path().into());
+    let base =
+        std::env::var("YIZHAN_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| tmp.path().into());
     let dir = base.join("province");
     let _ = std::fs::remove_dir_all(&dir);
     let villages = villages();
@@ -208,11 +210,17 @@ fn main() {
         write += t.elapsed();
     }
     println!("cases: {made}");
-    println!("fill_total: {:.1} s (generate {:.1} s, rollup writes {:.1} s)", started.elapsed().as_secs_f64(), generate.as_secs_f64(), write.as_secs_f64());
+    println!(
+        "fill_total: {:.1} s (generate {:.1} s, rollup writes {:.1} s)",
+        started.elapsed().as_secs_f64(),
+        generate.as_secs_f64(),
+        write.as_secs_f64()
+    );
     println!("rollup_write_per_case: {:.1} us", write.as_secs_f64() * 1e6 / made as f64);
     let rows: i64 = db.conn().query_row("SELECT COUNT(*) FROM stats_rollup", [], |r| r.get(0)).unwrap();
     println!("rollup_rows: {rows}");
-    let file_mb = std::fs::metadata(dir.join("yizhan.sqlite3")).map(|m| m.len()).unwrap_or(0) as f64 / 1048576.0;
+    let file_mb =
+        std::fs::metadata(dir.join("yizhan.sqlite3")).map(|m| m.len()).unwrap_or(0) as f64 / 1048576.0;
     println!("sqlite_file: {file_mb:.0} MiB");
 
     // ---- queries ----
@@ -220,8 +228,13 @@ fn main() {
     let cities: Vec<String> = db_regions.children("51").iter().map(|r| r.code.clone()).collect();
     let pick_region = |rng: &mut StdRng| -> RegionCode {
         let v = &villages[rng.random_range(0..villages.len())];
-        let level = [RegionLevel::Province, RegionLevel::City, RegionLevel::County, RegionLevel::Town, RegionLevel::Village]
-            [rng.random_range(0..5)];
+        let level = [
+            RegionLevel::Province,
+            RegionLevel::City,
+            RegionLevel::County,
+            RegionLevel::Town,
+            RegionLevel::Village,
+        ][rng.random_range(0..5)];
         RegionCode::parse(yizhan_core::region::ancestor_at(v, level).unwrap()).unwrap()
     };
     let pick_period = |rng: &mut StdRng| -> Period {
@@ -252,7 +265,8 @@ fn main() {
     for i in 0..queries + 50 {
         let region = pick_region(&mut rng);
         let period = pick_period(&mut rng);
-        let allowed: Vec<GroupBy> = GroupBy::ALL.into_iter().filter(|b| b.check_for(&region).is_ok()).collect();
+        let allowed: Vec<GroupBy> =
+            GroupBy::ALL.into_iter().filter(|b| b.check_for(&region).is_ok()).collect();
         let by = if rng.random_bool(0.25) { None } else { Some(allowed[rng.random_range(0..allowed.len())]) };
         let q = Query { region, period, by };
         let t = Instant::now();
@@ -270,7 +284,12 @@ fn main() {
     println!("query_max: {}", ms(*times.last().unwrap()));
     for (k, mut v) in by_kind {
         v.sort();
-        println!("query_by_{k}: n {} p50 {} p99 {}", v.len(), ms(percentile(&v, 0.5)), ms(percentile(&v, 0.99)));
+        println!(
+            "query_by_{k}: n {} p50 {} p99 {}",
+            v.len(),
+            ms(percentile(&v, 0.5)),
+            ms(percentile(&v, 0.99))
+        );
     }
     // The heaviest: the province, five years, by county.
     let q = Query {
@@ -286,7 +305,11 @@ fn main() {
         })
         .collect();
     heavy.sort();
-    println!("query_province_5y_by_county: p50 {} max {}", ms(percentile(&heavy, 0.5)), ms(*heavy.last().unwrap()));
+    println!(
+        "query_province_5y_by_county: p50 {} max {}",
+        ms(percentile(&heavy, 0.5)),
+        ms(*heavy.last().unwrap())
+    );
 
     // ---- the rollup cost of a case write, on the full store ----
     let with = real_writes(&mut db, "w", writes, &villages, &mut rng);
@@ -311,7 +334,8 @@ fn main() {
             let t = Instant::now();
             let mut made = 0;
             while made < rebuild_docs {
-                let docs: Vec<(String, &str, automerge::AutoCommit)> = (made..(made + 1000).min(rebuild_docs))
+                let docs: Vec<(String, &str, automerge::AutoCommit)> = (made..(made + 1000)
+                    .min(rebuild_docs))
                     .map(|i| {
                         let id = format!("r{i}");
                         let village = &villages[rng.random_range(0..villages.len())];

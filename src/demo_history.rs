@@ -176,7 +176,8 @@ pub async fn seed(
         for month in 0..MONTHS {
             // Spread over the 30 days of each month back from now.
             for n in 0..per_month {
-                let created = now_ms - (month * 30 + rng.below(30) as i64) * DAY_MS - rng.below(DAY_MS as u64) as i64;
+                let created =
+                    now_ms - (month * 30 + rng.below(30) as i64) * DAY_MS - rng.below(DAY_MS as u64) as i64;
                 let village = &villages[rng.below(villages.len() as u64) as usize];
                 let id = format!("demo-history-{county_code}-{month:02}-{n:02}");
                 let doc = case(&mut rng, &id, village, created.max(0))?;

@@ -274,7 +274,10 @@ fn print_stats(dir: &std::path::Path, a: &StatsArgs) -> anyhow::Result<()> {
             c.travel_cost_fen
         );
     };
-    println!("{} {} ({} .. {}), active kiosks {}", report.region, report.region_name, report.from, report.to, report.active_kiosks);
+    println!(
+        "{} {} ({} .. {}), active kiosks {}",
+        report.region, report.region_name, report.from, report.to, report.active_kiosks
+    );
     line("total", &report.totals.counts, &report.totals.rates);
     for g in &report.groups {
         line(&format!("  {} {}", g.key, g.name), &g.figures.counts, &g.figures.rates);

@@ -17,8 +17,8 @@ pub mod ranking;
 pub mod region;
 pub mod revocation;
 pub mod seal_key;
-pub mod stats;
 pub mod sealed;
+pub mod stats;
 pub mod text;
 pub mod untrusted;
 

@@ -176,7 +176,11 @@ pub fn contribution(case: &CaseDoc, state: &CaseState) -> Contribution {
         region: case.region_code.clone(),
         industry: case.industry.clone(),
         expert_level,
-        category: if followed_up { state.followup_category.clone().unwrap_or_default() } else { String::new() },
+        category: if followed_up {
+            state.followup_category.clone().unwrap_or_default()
+        } else {
+            String::new()
+        },
         kiosk: case.origin_node.clone(),
         counts,
     }
@@ -404,7 +408,10 @@ impl GroupBy {
     }
 
     pub fn parse(s: &str) -> Result<GroupBy, StatsError> {
-        GroupBy::ALL.into_iter().find(|g| g.code() == s.trim()).ok_or_else(|| StatsError::GroupBy(s.to_string()))
+        GroupBy::ALL
+            .into_iter()
+            .find(|g| g.code() == s.trim())
+            .ok_or_else(|| StatsError::GroupBy(s.to_string()))
     }
 
     /// The region level of a grouping by region.
@@ -551,7 +558,9 @@ pub fn group_name(by: GroupBy, key: &str) -> String {
         GroupBy::City | GroupBy::County | GroupBy::Town | GroupBy::Village => {
             region::regions().get(key).map(|r| r.name.clone()).unwrap_or_else(|| key.to_string())
         }
-        GroupBy::Industry => crate::Industry::from_code(key).map_or_else(|| key.to_string(), |i| i.name_zh().into()),
+        GroupBy::Industry => {
+            crate::Industry::from_code(key).map_or_else(|| key.to_string(), |i| i.name_zh().into())
+        }
         GroupBy::Month => key.to_string(),
         GroupBy::ExpertLevel => expert_level_zh(key).to_string(),
     }
@@ -621,7 +630,11 @@ pub fn report(
 /// A region's name with its path ("成都市 蒲江县"), or the province's name.
 pub fn region_name(code: &str) -> String {
     let path = region::regions().path_name(code);
-    if path.is_empty() { region::regions().get(code).map(|r| r.name.clone()).unwrap_or_default() } else { path }
+    if path.is_empty() {
+        region::regions().get(code).map(|r| r.name.clone()).unwrap_or_default()
+    } else {
+        path
+    }
 }
 
 /// The plan's officers per village (每村至少 2 名信息员).
@@ -710,7 +723,8 @@ pub fn people_stats<'a>(people: impl IntoIterator<Item = PersonFacts<'a>>) -> Pe
             _ => {}
         }
     }
-    for (n, code, name) in [(2, "county", "县级专家"), (1, "city", "市州级专家"), (0, "province", "省级专家")] {
+    for (n, code, name) in [(2, "county", "县级专家"), (1, "city", "市州级专家"), (0, "province", "省级专家")]
+    {
         out.experts_by_level.push(LevelCount {
             level: code.into(),
             name: name.into(),
@@ -719,13 +733,21 @@ pub fn people_stats<'a>(people: impl IntoIterator<Item = PersonFacts<'a>>) -> Pe
     }
     for i in crate::Industry::ALL {
         let count = by_industry.get(i.code()).copied().unwrap_or(0);
-        out.experts_by_industry.push(IndustryCount { industry: i.code().into(), name: i.name_zh().into(), count });
+        out.experts_by_industry.push(IndustryCount {
+            industry: i.code().into(),
+            name: i.name_zh().into(),
+            count,
+        });
     }
     out.villages_with_officers = villages.len() as i64;
     for (village, officers) in villages.into_iter().filter(|(_, n)| *n < OFFICERS_PER_VILLAGE_PLAN) {
         out.villages_below_plan += 1;
         if out.villages_below_plan_listed.len() < VILLAGES_LISTED_MAX {
-            out.villages_below_plan_listed.push(VillageOfficers { name: region_name(&village), village, officers });
+            out.villages_below_plan_listed.push(VillageOfficers {
+                name: region_name(&village),
+                village,
+                officers,
+            });
         }
     }
     out.centres = centres
@@ -757,7 +779,10 @@ mod tests {
         assert_eq!(p("2026-Q2"), Ok(Period { from: 202604, to: 202606 }));
         assert_eq!(p("2026-03"), Ok(Period { from: 202603, to: 202603 }));
         assert!(p("2026-Q5").is_err() && p("2026-13").is_err() && p("x").is_err() && p("0000").is_err());
-        assert_eq!(Period::parse_range(Some("2025-11"), Some("2026-02"), 0).map(|p| p.months().count()), Ok(4));
+        assert_eq!(
+            Period::parse_range(Some("2025-11"), Some("2026-02"), 0).map(|p| p.months().count()),
+            Ok(4)
+        );
         assert_eq!(Period::parse_range(Some("2026-03"), Some("2026-02"), 0), Err(StatsError::Reversed));
         assert_eq!(Period::parse_range(Some("2000-01"), Some("2026-02"), 0), Err(StatsError::TooLong));
         assert_eq!(

@@ -216,7 +216,10 @@ impl IntoParams for StatsParams {
                 .build()
         };
         vec![
-            p("region", "Region code (default: the viewer's region); must lie within the viewer's and this hub's"),
+            p(
+                "region",
+                "Region code (default: the viewer's region); must lie within the viewer's and this hub's",
+            ),
             p("from", "First month, YYYY-MM (default: January of `to`'s year)"),
             p("to", "Last month, YYYY-MM (default: this month)"),
             p("period", "A named period instead of from/to: 2026, 2026-Q2 or 2026-05"),

@@ -125,14 +125,20 @@ async fn case(hub: &Hub, id: &str, village: &str, industry: &str, events: &[(Eve
 async fn statistics_need_a_centre_member_and_stay_within_her_region() {
     let (hub, _dir) = start().await;
     use EventKind::*;
-    case(&hub, "a", "510131001001", "fruit", &[
-        (Escalated, 0, ""),
-        (Assigned, 0, ""),
-        (Answered, 0, ""),
-        (Closed, 0, ""),
-        (Rated, 4, ""),
-        (FollowedUp, 1, "技术指导"),
-    ])
+    case(
+        &hub,
+        "a",
+        "510131001001",
+        "fruit",
+        &[
+            (Escalated, 0, ""),
+            (Assigned, 0, ""),
+            (Answered, 0, ""),
+            (Closed, 0, ""),
+            (Rated, 4, ""),
+            (FollowedUp, 1, "技术指导"),
+        ],
+    )
     .await;
     case(&hub, "b", "510131001002", "fruit", &[(Escalated, 0, ""), (Breach, 0, "triage")]).await;
     case(&hub, "c", "510131002001", "tea", &[]).await;
@@ -147,7 +153,10 @@ async fn statistics_need_a_centre_member_and_stay_within_her_region() {
     assert_eq!(status, StatusCode::OK, "{s}");
     assert_eq!(s["region"], COUNTY);
     let t = &s["totals"]["counts"];
-    assert_eq!((t["cases"].as_i64(), t["escalated"].as_i64(), t["closed"].as_i64()), (Some(3), Some(2), Some(1)));
+    assert_eq!(
+        (t["cases"].as_i64(), t["escalated"].as_i64(), t["closed"].as_i64()),
+        (Some(3), Some(2), Some(1))
+    );
     assert_eq!((t["rating_sum"].as_i64(), t["rated"].as_i64()), (Some(4), Some(1)));
     assert_eq!((t["triaged"].as_i64(), t["breach_triage"].as_i64()), (Some(1), Some(1)));
     assert_eq!(s["totals"]["rates"]["mean_rating"].as_f64(), Some(4.0));
@@ -172,7 +181,8 @@ async fn statistics_need_a_centre_member_and_stay_within_her_region() {
     // A town of the county, by village; March only; another month is empty.
     let (_, s) = get_json(&hub, &staff, "/api/stats?region=510131001&period=2026-03&by=village").await;
     assert_eq!(s["totals"]["counts"]["cases"], 2);
-    let keys: Vec<&str> = s["groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> =
+        s["groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["510131001001", "510131001002"]);
     let (_, s) = get_json(&hub, &staff, "/api/stats?period=2026-04").await;
     assert_eq!(s["totals"]["counts"]["cases"], 0);
@@ -186,11 +196,16 @@ async fn statistics_need_a_centre_member_and_stay_within_her_region() {
     assert_eq!(months, [("2026-01", 0), ("2026-02", 0), ("2026-03", 3)]);
 
     // Bad parameters: 400 with a Chinese message.
-    for bad in ["from=2026-13", "by=planet", "by=county", "from=2026-05&to=2026-01", "region=12", "period=2026-Q7"] {
+    for bad in
+        ["from=2026-13", "by=planet", "by=county", "from=2026-05&to=2026-01", "region=12", "period=2026-Q7"]
+    {
         let (status, body) = get_json(&hub, &staff, &format!("/api/stats?{bad}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert_eq!(body["error"], "invalid");
-        assert!(body["message"].as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{body}"
+        );
     }
 
     // Another county's staff: refused for this county, whether asked or by default.

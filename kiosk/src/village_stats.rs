@@ -49,7 +49,9 @@ pub async fn stats_page(
 ) -> Result<Markup, PageError> {
     let by = if q.by.is_empty() { "month" } else { q.by.as_str() };
     let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
-    let report = service::village_stats(&state, &actor, opt(&q.from).as_deref(), opt(&q.to).as_deref(), Some(by)).await?;
+    let report =
+        service::village_stats(&state, &actor, opt(&q.from).as_deref(), opt(&q.to).as_deref(), Some(by))
+            .await?;
     let this_month = month_label(month_of_ms(state.clock.now_ms()));
     let c = &report.totals.counts;
     let body = html! {

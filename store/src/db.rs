@@ -265,7 +265,14 @@ impl Db {
         }
         // The case first: a private part's projection updates the case's row.
         for (id, doc_type, mut doc) in docs {
-            insert_new_doc(&tx, &id, doc_type, &mut doc, self.config.clock.now_ms(), self.config.stats_rollups)?;
+            insert_new_doc(
+                &tx,
+                &id,
+                doc_type,
+                &mut doc,
+                self.config.clock.now_ms(),
+                self.config.stats_rollups,
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -291,7 +298,8 @@ impl Db {
                 params![kind, id, hash],
             )?;
         }
-        let seq = insert_new_doc(&tx, id, doc_type, doc, self.config.clock.now_ms(), self.config.stats_rollups)?;
+        let seq =
+            insert_new_doc(&tx, id, doc_type, doc, self.config.clock.now_ms(), self.config.stats_rollups)?;
         tx.commit()?;
         Ok(seq)
     }
@@ -374,8 +382,14 @@ impl Db {
                 )?;
             }
             touch_feed(&tx, id, &doc_type)?;
-            let scope =
-                projection::project(&tx, &doc_type, id, &doc, self.config.clock.now_ms(), self.config.stats_rollups)?;
+            let scope = projection::project(
+                &tx,
+                &doc_type,
+                id,
+                &doc,
+                self.config.clock.now_ms(),
+                self.config.stats_rollups,
+            )?;
             tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
         }
         tx.commit()?;
@@ -429,7 +443,8 @@ impl Db {
         let now_ms = self.config.clock.now_ms();
         for id in ids {
             if let Some((doc, doc_type)) = load_doc(&tx, &id)? {
-                let scope = projection::project(&tx, &doc_type, &id, &doc, now_ms, self.config.stats_rollups)?;
+                let scope =
+                    projection::project(&tx, &doc_type, &id, &doc, now_ms, self.config.stats_rollups)?;
                 tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
                 n += 1;
             }

@@ -72,8 +72,13 @@ fn add_rows(
     let values = counts.to_array().map(|v| v * sign);
     for r in stats::rollup_regions(&c.region) {
         let level = RegionLevel::of(r).map_or(-1, stats::level_number);
-        let mut args: Vec<rusqlite::types::Value> =
-            vec![dim.to_string().into(), level.into(), r.to_string().into(), i64::from(c.month).into(), key.to_string().into()];
+        let mut args: Vec<rusqlite::types::Value> = vec![
+            dim.to_string().into(),
+            level.into(),
+            r.to_string().into(),
+            i64::from(c.month).into(),
+            key.to_string().into(),
+        ];
         args.extend(values.iter().map(|v| rusqlite::types::Value::from(*v)));
         stmt.execute(rusqlite::params_from_iter(args))?;
     }
@@ -111,7 +116,12 @@ fn recorded(tx: &Connection, case_id: &str) -> Result<Option<Contribution>, Stor
 /// Brings the rollups up to date with one case's new state: subtracts what it contributed
 /// before (as recorded) and adds what it contributes now. Called inside the projection's
 /// transaction; writes nothing when the contribution did not change.
-pub(crate) fn update_case(tx: &Connection, id: &str, case: &CaseDoc, state: &CaseState) -> Result<(), StoreError> {
+pub(crate) fn update_case(
+    tx: &Connection,
+    id: &str,
+    case: &CaseDoc,
+    state: &CaseState,
+) -> Result<(), StoreError> {
     update_contribution(tx, id, stats::contribution(case, state))
 }
 
@@ -204,25 +214,29 @@ impl Db {
         let level = stats::level_number(q.region.level());
         let (from, to) = (i64::from(q.period.from), i64::from(q.period.to));
         let sums = sums_sql();
-        let totals = self.conn.prepare_cached(&format!(
-            "SELECT {sums} FROM stats_rollup
+        let totals = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {sums} FROM stats_rollup
              WHERE dim = '' AND level = ?1 AND region = ?2 AND month BETWEEN ?3 AND ?4 AND key = ''"
-        ))?
-        .query_row(params![level, region, from, to], |r| counts_at(r, 0))?;
-        let grouped = |sql: String, args: Vec<rusqlite::types::Value>| -> Result<Vec<(String, Counts)>, StoreError> {
-            let mut stmt = self.conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
-                let key: rusqlite::types::Value = r.get(0)?;
-                let key = match key {
-                    rusqlite::types::Value::Integer(i) => i.to_string(),
-                    rusqlite::types::Value::Text(t) => t,
-                    _ => String::new(),
-                };
-                Ok((key, counts_at(r, 1)?))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        };
-        let base: Vec<rusqlite::types::Value> = vec![level.into(), region.to_string().into(), from.into(), to.into()];
+            ))?
+            .query_row(params![level, region, from, to], |r| counts_at(r, 0))?;
+        let grouped =
+            |sql: String, args: Vec<rusqlite::types::Value>| -> Result<Vec<(String, Counts)>, StoreError> {
+                let mut stmt = self.conn.prepare_cached(&sql)?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+                    let key: rusqlite::types::Value = r.get(0)?;
+                    let key = match key {
+                        rusqlite::types::Value::Integer(i) => i.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        _ => String::new(),
+                    };
+                    Ok((key, counts_at(r, 1)?))
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            };
+        let base: Vec<rusqlite::types::Value> =
+            vec![level.into(), region.to_string().into(), from.into(), to.into()];
         let groups = match q.by {
             None => Vec::new(),
             Some(by) => match by.level() {
@@ -269,12 +283,14 @@ impl Db {
         .filter(|(_, c)| c.followed_up > 0)
         .map(|(category, c)| CategoryCount { category, followed_up: c.followed_up, valid: c.valid })
         .collect();
-        let active_kiosks: i64 = self.conn.prepare_cached(
-            "SELECT COUNT(*) FROM (SELECT key FROM stats_rollup
+        let active_kiosks: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM (SELECT key FROM stats_rollup
              WHERE dim = ?5 AND level = ?1 AND region = ?2 AND month BETWEEN ?3 AND ?4 AND key > ''
              GROUP BY key HAVING SUM(cases) > 0)",
-        )?
-        .query_row(params![level, region, from, to, DIM_KIOSK], |r| r.get(0))?;
+            )?
+            .query_row(params![level, region, from, to, DIM_KIOSK], |r| r.get(0))?;
         Ok(stats::report(q, totals, groups, categories, active_kiosks))
     }
 

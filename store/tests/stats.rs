@@ -43,7 +43,9 @@ fn random_event(rng: &mut StdRng, case: &str, n: usize, base_ms: i64) -> Event {
     let kind = kinds[rng.random_range(0..kinds.len())].clone();
     // Roughly in the service's order (a day per step), with overlaps: out of order within
     // about a day and a half, whatever was written before.
-    let rank = |k: &EventKind| [0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 8, 9, 5][kinds.iter().position(|x| x == k).unwrap_or(0)];
+    let rank = |k: &EventKind| {
+        [0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 8, 9, 5][kinds.iter().position(|x| x == k).unwrap_or(0)]
+    };
     let (id, kind, at) = if kind == EventKind::Breach {
         // Breach records have ids derived from the clock (two hubs noticing the same breach
         // write one id, at different times): one id per clock here, so forks duplicate them.
@@ -101,7 +103,8 @@ fn recount(cases: &[CaseDoc], q: &Query) -> stats::Report {
     let mut kiosks = std::collections::BTreeSet::new();
     for case in cases {
         let c = stats::contribution(case, &case.state());
-        let inside = c.region.starts_with(q.region.as_str()) && (q.period.from..=q.period.to).contains(&c.month);
+        let inside =
+            c.region.starts_with(q.region.as_str()) && (q.period.from..=q.period.to).contains(&c.month);
         if !inside {
             continue;
         }
@@ -258,7 +261,11 @@ fn rollups_equal_a_recount_after_random_merged_histories() {
         db.rebuild_projections().unwrap();
         assert_eq!(rollup_rows(&mut db), before, "seed {seed}: a rebuild gives the same rollups");
         check_all(&mut db, &ids, seed, STEPS + 1);
-        let q = Query { region: RegionCode::parse("51").unwrap(), period: Period::new(202511, 202602).unwrap(), by: None };
+        let q = Query {
+            region: RegionCode::parse("51").unwrap(),
+            period: Period::new(202511, 202602).unwrap(),
+            by: None,
+        };
         reached.add(&db.stats_report(&q).unwrap().totals.counts);
     }
     eprintln!("{reached:?}");
@@ -305,6 +312,10 @@ fn a_case_counts_in_the_month_it_was_recorded_and_late_closures_change_that_mont
     assert_eq!(nov.active_kiosks, 1);
     assert_eq!(db.stats_report(&q(202601, 202601)).unwrap().totals.counts.closed, 0);
     // Another county sees none of it.
-    let other = Query { region: RegionCode::parse("510105").unwrap(), period: Period::new(202511, 202511).unwrap(), by: None };
+    let other = Query {
+        region: RegionCode::parse("510105").unwrap(),
+        period: Period::new(202511, 202511).unwrap(),
+        by: None,
+    };
     assert_eq!(db.stats_report(&other).unwrap().totals.counts, Counts::default());
 }

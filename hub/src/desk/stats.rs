@@ -170,7 +170,9 @@ pub(super) async fn stats_page(
     };
     let view = match service::stats::stats(&hub, &actor, &p).await {
         Ok(v) => v,
-        Err(e @ service::ServiceError::Invalid(_)) => return Ok(page("统计", Some(&actor), form_only(Some(e.message_zh())))),
+        Err(e @ service::ServiceError::Invalid(_)) => {
+            return Ok(page("统计", Some(&actor), form_only(Some(e.message_zh()))));
+        }
         Err(e) => return Err(e.into()),
     };
     let r = &view.report;

@@ -41,7 +41,8 @@ pub fn query(hub: &Hub, actor: &Actor, p: &StatsParams) -> Result<Query, Service
     let region = p.region.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or(default_region);
     let now_ms = hub.store.config().clock.now_ms();
     let invalid = |e: stats::StatsError| ServiceError::Invalid(e.message_zh());
-    let mut q = Query::parse(region, p.from.as_deref(), p.to.as_deref(), p.by.as_deref(), now_ms).map_err(invalid)?;
+    let mut q =
+        Query::parse(region, p.from.as_deref(), p.to.as_deref(), p.by.as_deref(), now_ms).map_err(invalid)?;
     if let Some(named) = p.period.as_deref().filter(|s| !s.trim().is_empty()) {
         q.period = Period::parse_named(named).map_err(invalid)?;
     }
