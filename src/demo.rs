@@ -262,6 +262,17 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     if solved > 0 {
         tracing::info!(cases = solved, "recorded the demo's solved cases for the knowledge base");
     }
+    let now_ms =
+        now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
+    let started = std::time::Instant::now();
+    let history = crate::demo_history::seed(&province, &county, COUNTY_SCOPE, now_ms).await?;
+    if history > 0 {
+        tracing::info!(
+            cases = history,
+            ms = started.elapsed().as_millis() as u64,
+            "wrote the demo's year of history"
+        );
+    }
 
     let mut kiosk_urls = Vec::new();
     let mut kiosks = Vec::new();
@@ -318,6 +329,10 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     println!(
         "The county has published {} solved cases as knowledge: 找类似 on a kiosk finds them once synced.",
         SOLVED.len()
+    );
+    println!(
+        "统计 (statistics) with a year of demo history in eight counties: /desk/stats on the province hub \
+         (province-staff) or the county hub (staff)."
     );
     println!(
         "Record a case on a kiosk, then watch it arrive on the county and province pages. Ctrl-C stops."

@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod demo_history;
 mod nodes;
 
 use std::net::SocketAddr;
@@ -142,6 +143,28 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Print the statistics of a node's data directory (the same summary as the hubs'
+    /// `/api/stats`), offline and read-only: it may run beside the node.
+    Stats {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Region code (default: the whole province, i.e. everything the node holds).
+        #[arg(long, default_value = "51")]
+        region: String,
+        /// First month, YYYY-MM (default: January of the last month's year).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last month, YYYY-MM (default: this month).
+        #[arg(long)]
+        to: Option<String>,
+        /// Breakdown: city, county, town, village (one or two levels below the region),
+        /// industry, month or expert_level.
+        #[arg(long)]
+        by: Option<String>,
+        /// Print JSON (the shape of `/api/stats`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn data_dir(arg: Option<PathBuf>, sub: &str) -> anyhow::Result<PathBuf> {
@@ -265,6 +288,10 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Stats { data, region, from, to, by, json } => {
+            let q = &StatsArgs { region, from, to, by, json };
+            print_stats(&data_dir(data.data_dir, "kiosk")?, q)
+        }
         Command::RebuildProjections { data } => {
             let mut db = Db::open(StoreConfig::new(data_dir(data.data_dir, "kiosk")?))?;
             let n = db.rebuild_projections()?;
@@ -272,4 +299,66 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+struct StatsArgs {
+    region: String,
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+    json: bool,
+}
+
+/// `yizhan stats`: reads the rollups through SQLite's own locking, never writing.
+fn print_stats(dir: &std::path::Path, a: &StatsArgs) -> anyhow::Result<()> {
+    use yizhan_core::stats::{Query, Rates};
+    let mut db = Db::open_alongside(StoreConfig::new(dir))?;
+    db.conn().pragma_update(None, "query_only", true)?;
+    let now_ms = db.config().clock.now_ms();
+    let q = Query::parse(&a.region, a.from.as_deref(), a.to.as_deref(), a.by.as_deref(), now_ms)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = db.stats_report(&q)?;
+    let people = db.people_stats(q.region.as_str())?;
+    if a.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["people"] = serde_json::to_value(&people)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let pct = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |v| format!("{:.1}%", v * 100.0));
+    let line = |name: &str, c: &yizhan_core::stats::Counts, r: &Rates| {
+        println!(
+            "{name}: cases {} solved_by_similar {} escalated {} triaged_in_1h {} responded_in_3h {} closed {} \
+             mean_rating {} followed_up_in_7d {} valid {} breaches {} onsite {} travel_fen {}",
+            c.cases,
+            c.solved_by_similar,
+            c.escalated,
+            pct(r.triaged_in_time),
+            pct(r.responded_in_time),
+            c.closed,
+            r.mean_rating.map_or_else(|| "-".to_string(), |v| format!("{v:.2}")),
+            pct(r.followed_up_in_time),
+            pct(r.valid),
+            c.breaches,
+            c.onsite_visits,
+            c.travel_cost_fen
+        );
+    };
+    println!(
+        "{} {} ({} .. {}), active kiosks {}",
+        report.region, report.region_name, report.from, report.to, report.active_kiosks
+    );
+    line("total", &report.totals.counts, &report.totals.rates);
+    for g in &report.groups {
+        line(&format!("  {} {}", g.key, g.name), &g.figures.counts, &g.figures.rates);
+    }
+    println!(
+        "people: experts {}, officers {} in {} villages ({} below the plan of 2), centres {}",
+        people.experts,
+        people.officers,
+        people.villages_with_officers,
+        people.villages_below_plan,
+        people.centres.len()
+    );
+    Ok(())
 }

@@ -463,6 +463,7 @@ fn every_main_page_fits_a_phone() {
     check(&b, "kiosk-case", &case);
     check(&b, "kiosk-new", &format!("{}/cases/new", demo.kiosk));
     check(&b, "kiosk-account", &format!("{}/account", demo.kiosk));
+    check(&b, "kiosk-stats", &format!("{}/stats?by=industry", demo.kiosk));
 
     // County hub: the overview, then staff, an expert and an administrator on the desk.
     check(&b, "hub-home", &format!("{}/", demo.county));
@@ -474,6 +475,7 @@ fn every_main_page_fits_a_phone() {
     for page in ["experts", "knowledge", "export"] {
         check(&b, &format!("desk-{page}"), &format!("{}/desk/{page}", demo.county));
     }
+    check(&b, "desk-stats", &format!("{}/desk/stats?by=town", demo.county));
     sign_out(&b);
     sign_in(&b, &demo.county, "expert-fruit", "/desk");
     check(&b, "desk-expert", &format!("{}/desk", demo.county));

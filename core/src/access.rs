@@ -293,6 +293,9 @@ pub enum CentreAction {
     /// Publish the year's holidays and make-up working days (the province's administrators,
     /// at the province hub).
     PublishHolidays,
+    /// Read the statistics of a region (`centre` names it): centre staff of that region or
+    /// one above it.
+    Statistics,
 }
 
 /// Decides whether `actor` may do `action` at the desk of the hub whose scope is `centre`.
@@ -307,6 +310,12 @@ pub fn authorize_centre(actor: &Actor, action: CentreAction, centre: &str) -> Re
             actor.role == Role::Admin
                 && actor.region.level() == RegionLevel::Province
                 && actor.region.as_str() == centre
+        }
+        CentreAction::Statistics => {
+            if actor.is_centre() && !actor.covers(centre) {
+                return Err(Denied::OutOfRegion);
+            }
+            actor.is_centre()
         }
     };
     if ok { Ok(()) } else { Err(Denied::Role) }
@@ -340,6 +349,11 @@ mod tests {
         check(Role::Expert, "510131", Desk, "510131", false);
         check(Role::Officer, "510131001001", Desk, "510131", false);
         check(Role::Staff, "510131", ExportPhones, "510131", true);
+        check(Role::Staff, "5101", Statistics, "510131", true);
+        check(Role::Staff, "510131", Statistics, "510131001", true);
+        check(Role::Staff, "510131", Statistics, "510132", false);
+        check(Role::Staff, "510131", Statistics, "5101", false);
+        check(Role::Officer, "510131001001", Statistics, "510131001001", false);
         check(Role::Staff, "5101", ExportPhones, "5101", false);
         check(Role::Admin, "510131", ReviewKnowledge, "510131", true);
         check(Role::Admin, "51", ReviewKnowledge, "51", false);

@@ -19,6 +19,7 @@ pub mod region;
 pub mod revocation;
 pub mod seal_key;
 pub mod sealed;
+pub mod stats;
 pub mod text;
 pub mod untrusted;
 

@@ -133,6 +133,13 @@ pub fn strictly_within(inner: &str, outer: &str) -> bool {
     inner != outer && inner.starts_with(outer)
 }
 
+/// The codes within `code` (itself and every region below it), as a half-open range of
+/// strings `[lo, hi)`: an index range for tables keyed by region code.
+pub fn within_range(code: &str) -> (String, String) {
+    // Codes are ASCII digits; ':' sorts right after '9'.
+    (code.to_string(), format!("{code}:"))
+}
+
 impl fmt::Display for RegionCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

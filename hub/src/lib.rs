@@ -3,6 +3,7 @@
 //! and experts who are signed in to the desk; a status page (`/status`, `/api/hub`) shows
 //! anyone the sync state and counts, never a person's data or a case's text.
 
+pub mod api;
 pub mod desk;
 pub use status::centre_name_zh;
 pub mod enrol;
@@ -325,6 +326,7 @@ fn router(hub: Hub) -> Router {
     let requests = hub.requests.clone();
     Router::new()
         .merge(desk::routes())
+        .merge(api::routes())
         .merge(yizhan_accounts::router())
         .merge(yizhan_web::assets::routes())
         .route("/", get(status::home))

@@ -14,6 +14,7 @@ pub mod sealing;
 pub mod service;
 pub mod ui;
 pub mod upload;
+pub mod village_stats;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

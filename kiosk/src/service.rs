@@ -436,3 +436,29 @@ pub async fn similar(
     }
     Ok(hits)
 }
+
+/// The figures of the kiosk's village (本村统计) for a period, read from the store's rollups:
+/// for a signed-in officer, for the narrower of her region and the kiosk's (they must nest).
+pub async fn village_stats(
+    state: &AppState,
+    actor: &yizhan_core::Actor,
+    from: Option<&str>,
+    to: Option<&str>,
+    by: Option<&str>,
+) -> Result<yizhan_core::stats::Report, AppError> {
+    use yizhan_core::{Denied, Role};
+    if actor.role != Role::Officer {
+        return Err(AppError::Forbidden(Denied::Role));
+    }
+    let (kiosk, own) = (state.config.scope.as_str(), actor.region.as_str());
+    let region = if own.starts_with(kiosk) {
+        own
+    } else if kiosk.starts_with(own) {
+        kiosk
+    } else {
+        return Err(AppError::Forbidden(Denied::OutOfRegion));
+    };
+    let q = yizhan_core::stats::Query::parse(region, from, to, by, state.clock.now_ms())
+        .map_err(|e| AppError::Invalid(e.message_zh()))?;
+    Ok(state.store.call(move |db| db.stats_report(&q)).await?)
+}

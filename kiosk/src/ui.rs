@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new", get(new_page))
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/events", post(case_event))
+        .route("/stats", get(crate::village_stats::stats_page))
         .route("/blobs/{hash}", get(blob))
         .route("/favicon.ico", get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON) }))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
@@ -43,6 +44,10 @@ fn status_name(code: &str) -> &'static str {
 pub struct HeaderInfo {
     stats: StoreStats,
     sync: SyncStatus,
+}
+
+pub(crate) async fn header_info(state: &AppState) -> Option<HeaderInfo> {
+    stats(state).await
 }
 
 async fn stats(state: &AppState) -> Option<HeaderInfo> {
@@ -83,6 +88,7 @@ fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
     shell.nav = vec![
         NavLink::new(Module::ExpertService, "/cases", "案例列表"),
         NavLink::new(Module::ExpertService, "/cases/new", "＋ 登记新案例").primary(),
+        NavLink::new(Module::Management, "/stats", "本村统计"),
     ];
     shell.account_link = true;
     shell.viewer = who.map(|a| Viewer {
@@ -102,7 +108,7 @@ fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
     shell
 }
 
-fn layout(title: &str, header: Option<&HeaderInfo>, who: Option<&Actor>, body: Markup) -> Markup {
+pub(crate) fn layout(title: &str, header: Option<&HeaderInfo>, who: Option<&Actor>, body: Markup) -> Markup {
     shell(header, who).render(title, body)
 }
 

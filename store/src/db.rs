@@ -283,7 +283,14 @@ impl Db {
         }
         // The case first: a private part's projection updates the case's row.
         for (id, doc_type, mut doc) in docs {
-            insert_new_doc(&tx, &id, doc_type, &mut doc, self.config.clock.now_ms())?;
+            insert_new_doc(
+                &tx,
+                &id,
+                doc_type,
+                &mut doc,
+                self.config.clock.now_ms(),
+                self.config.stats_rollups,
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -309,7 +316,8 @@ impl Db {
                 params![kind, id, hash],
             )?;
         }
-        let seq = insert_new_doc(&tx, id, doc_type, doc, self.config.clock.now_ms())?;
+        let seq =
+            insert_new_doc(&tx, id, doc_type, doc, self.config.clock.now_ms(), self.config.stats_rollups)?;
         tx.commit()?;
         Ok(seq)
     }
@@ -392,7 +400,14 @@ impl Db {
                 )?;
             }
             touch_feed(&tx, id, &doc_type)?;
-            let scope = projection::project(&tx, &doc_type, id, &doc, self.config.clock.now_ms())?;
+            let scope = projection::project(
+                &tx,
+                &doc_type,
+                id,
+                &doc,
+                self.config.clock.now_ms(),
+                self.config.stats_rollups,
+            )?;
             tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
         }
         tx.commit()?;
@@ -446,7 +461,8 @@ impl Db {
         let now_ms = self.config.clock.now_ms();
         for id in ids {
             if let Some((doc, doc_type)) = load_doc(&tx, &id)? {
-                let scope = projection::project(&tx, &doc_type, &id, &doc, now_ms)?;
+                let scope =
+                    projection::project(&tx, &doc_type, &id, &doc, now_ms, self.config.stats_rollups)?;
                 tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
                 n += 1;
             }
@@ -823,6 +839,7 @@ fn insert_new_doc(
     doc_type: &str,
     doc: &mut AutoCommit,
     now_ms: i64,
+    rollups: bool,
 ) -> Result<i64, StoreError> {
     let exists: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM docs WHERE id = ?1)", [id], |r| r.get(0))?;
     if exists {
@@ -833,7 +850,7 @@ fn insert_new_doc(
         params![id, doc_type, doc.save()],
     )?;
     let seq = touch_feed(tx, id, doc_type)?;
-    let scope = projection::project(tx, doc_type, id, doc, now_ms)?;
+    let scope = projection::project(tx, doc_type, id, doc, now_ms, rollups)?;
     tx.execute("UPDATE docs SET scope = ?2 WHERE id = ?1", params![id, scope])?;
     Ok(seq)
 }

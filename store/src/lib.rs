@@ -17,6 +17,7 @@ mod migrations;
 pub mod partial;
 mod projection;
 pub mod service;
+mod stats;
 pub mod sync;
 
 pub use actor::Store;
@@ -39,6 +40,10 @@ pub struct StoreConfig {
     /// This node's clock: the time at which it first saw each case event (service clocks
     /// run on the hub's time). Tests inject one.
     pub clock: StoreClock,
+    /// Keep the statistics rollups with the projections (always; `false` only for the
+    /// benchmark that measures their cost: such a store needs `rebuild_projections` before
+    /// its statistics mean anything).
+    pub stats_rollups: bool,
 }
 
 /// The node's one clock: milliseconds since the Unix epoch, on this node's time. Every node
@@ -94,6 +99,7 @@ impl StoreConfig {
             compact_after_changes: 32,
             queue_len: 256,
             clock: StoreClock::system(),
+            stats_rollups: true,
         }
     }
 }

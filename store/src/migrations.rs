@@ -243,10 +243,56 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL
     ) STRICT;
     "#,
+    // 7: statistics rollups (`core::stats`, kept by `store::stats` in the projection's
+    // transaction). `stats_case` holds each case's last contribution (what to subtract when it
+    // changes); `stats_rollup` its counters summed per dimension ('' totals, 'industry',
+    // 'expert_level', 'category', 'kiosk'), region (every level from the province down to the
+    // case's own code), month recorded (YYYYMM, UTC+8) and key. Projections: rebuildable.
+    r#"
+    CREATE TABLE stats_case (
+        case_id TEXT PRIMARY KEY,
+        month INTEGER NOT NULL,
+        region TEXT NOT NULL,
+        industry TEXT NOT NULL,
+        expert_level TEXT NOT NULL,
+        category TEXT NOT NULL,
+        kiosk TEXT NOT NULL,
+        counts TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE stats_rollup (
+        dim TEXT NOT NULL,
+        level INTEGER NOT NULL,
+        region TEXT NOT NULL,
+        month INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        cases INTEGER NOT NULL DEFAULT 0,
+        solved_by_similar INTEGER NOT NULL DEFAULT 0,
+        escalated INTEGER NOT NULL DEFAULT 0,
+        escalated_up INTEGER NOT NULL DEFAULT 0,
+        triaged INTEGER NOT NULL DEFAULT 0,
+        triaged_in_time INTEGER NOT NULL DEFAULT 0,
+        answered INTEGER NOT NULL DEFAULT 0,
+        responded INTEGER NOT NULL DEFAULT 0,
+        responded_in_time INTEGER NOT NULL DEFAULT 0,
+        onsite_visits INTEGER NOT NULL DEFAULT 0,
+        travel_cost_fen INTEGER NOT NULL DEFAULT 0,
+        closed INTEGER NOT NULL DEFAULT 0,
+        rated INTEGER NOT NULL DEFAULT 0,
+        rating_sum INTEGER NOT NULL DEFAULT 0,
+        followed_up INTEGER NOT NULL DEFAULT 0,
+        followed_up_in_time INTEGER NOT NULL DEFAULT 0,
+        valid INTEGER NOT NULL DEFAULT 0,
+        breaches INTEGER NOT NULL DEFAULT 0,
+        breach_triage INTEGER NOT NULL DEFAULT 0,
+        breach_response INTEGER NOT NULL DEFAULT 0,
+        breach_followup INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (dim, level, region, month, key)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.
-pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4];
+pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7];
 
 /// The schema version this build writes.
 pub(crate) fn known_version() -> i64 {

@@ -18,10 +18,11 @@ pub(crate) fn project(
     id: &str,
     doc: &AutoCommit,
     now_ms: i64,
+    rollups: bool,
 ) -> Result<String, StoreError> {
     let Some(t) = doctype::lookup(doc_type) else { return Ok(String::new()) };
     match t.projection {
-        Projection::Case => project_case(tx, id, doc, now_ms),
+        Projection::Case => project_case(tx, id, doc, now_ms, rollups),
         Projection::Person => project_person(tx, id, doc),
         Projection::CasePrivate => project_private(tx, doc),
         Projection::None => match t.scope {
@@ -88,6 +89,7 @@ pub(crate) fn clear(tx: &Connection) -> Result<(), StoreError> {
     tx.execute("DELETE FROM cases", [])?;
     tx.execute("DELETE FROM doc_blobs", [])?;
     tx.execute("DELETE FROM people", [])?;
+    crate::stats::clear(tx)?;
     Ok(())
 }
 
@@ -115,7 +117,13 @@ fn project_person(tx: &Connection, id: &str, doc: &AutoCommit) -> Result<String,
     Ok(p.region_code)
 }
 
-fn project_case(tx: &Connection, id: &str, doc: &AutoCommit, now_ms: i64) -> Result<String, StoreError> {
+fn project_case(
+    tx: &Connection,
+    id: &str,
+    doc: &AutoCommit,
+    now_ms: i64,
+    rollups: bool,
+) -> Result<String, StoreError> {
     let case = CaseDoc::from_doc(doc)
         .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
     let state = case.state();
@@ -156,6 +164,10 @@ fn project_case(tx: &Connection, id: &str, doc: &AutoCommit, now_ms: i64) -> Res
             state.knowledge.map(i64::from).unwrap_or(-1),
         ],
     )?;
+    // The statistics rollups follow the case in the same transaction.
+    if rollups {
+        crate::stats::update_case(tx, id, &case, &state)?;
+    }
     // When this node first saw each event, on its own clock (an observation, kept across
     // rebuilds): the service clocks start and stop at these times, not at the kiosk's.
     let mut seen = tx.prepare_cached(

@@ -350,6 +350,7 @@ impl Replica for SyncReplica<'_> {
         docs: Vec<DocChange>,
     ) -> Result<Vec<Rejected>, StoreError> {
         let of_record = self.of_record(peer);
+        let rollups = self.db.config().stats_rollups;
         let tx = self.db.conn.transaction()?;
         let mut rejected = Vec::new();
         for d in docs {
@@ -419,7 +420,7 @@ impl Replica for SyncReplica<'_> {
                     )?;
                 }
                 touch_feed(&tx, &d.doc_id, &d.doc_type)?;
-                projection::project(&tx, &d.doc_type, &d.doc_id, &doc, self.now_ms)?;
+                projection::project(&tx, &d.doc_type, &d.doc_id, &doc, self.now_ms, rollups)?;
             }
             tx.execute(
                 "INSERT OR REPLACE INTO peer_docs (peer_id, doc_id, heads, incarnation) VALUES (?1, ?2, ?3, ?4)",

@@ -11,7 +11,8 @@
 //! - [`answer`]: an expert's answer with photos and a video;
 //! - [`experts`] (找专家), [`knowledge`] (知识审核), [`export`] (导出);
 //! - [`people`]: the people list, import, one person's edit, access, password, lockout;
-//! - [`settings`] (时限设置), [`holidays`] (节假日与调休) and [`audit`] (审计记录).
+//! - [`settings`] (时限设置), [`holidays`] (节假日与调休) and [`audit`] (审计记录);
+//! - [`stats`] (统计, 管理中心): figures of a region and period, and its people.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -35,6 +36,7 @@ pub mod knowledge;
 pub mod people;
 pub mod queue;
 pub mod settings;
+pub mod stats;
 
 pub use answer::{ANSWER_PHOTOS_MAX, ANSWER_TEXT_BYTES_MAX, answer_bytes_max};
 pub use case::SERVICE_CATEGORIES;
@@ -68,6 +70,7 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/people/{id}/unlock", post(people::unlock))
         .route("/desk/people/{id}", get(people::person_page).post(people::save_person))
         .route("/desk/audit", get(audit::audit_page))
+        .route("/desk/stats", get(stats::stats_page))
         .route("/desk/cases/{id}/jobs", get(case::case_jobs))
         .route("/blobs/{hash}", get(blob))
 }
@@ -136,6 +139,9 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
         links.push(NavLink::new(e, "/desk/knowledge", "知识审核"));
     }
     links.push(NavLink::new(e, "/desk/export", "导出"));
+    if may(CentreAction::Statistics) {
+        links.push(NavLink::new(m, "/desk/stats", "统计"));
+    }
     if may(CentreAction::Administer) {
         links.push(NavLink::new(m, "/desk/people", "人员"));
         links.push(NavLink::new(m, "/desk/settings", "时限设置"));

@@ -240,3 +240,34 @@ async fn every_status_has_its_own_wording_and_only_valid_steps_are_offered() {
         assert!(list.contains(&format!(">{status}<")), "the list shows {status}");
     }
 }
+
+#[tokio::test]
+async fn the_village_statistics_page_shows_the_kiosks_own_figures_to_a_signed_in_officer() {
+    let k = start().await;
+    // Nobody signed in: sent to sign in, no figures.
+    let res = client().get(format!("{}/stats", k.url)).send().await.unwrap();
+    assert!(res.url().path().starts_with("/signin"), "{}", res.url());
+    assert!(!res.text().await.unwrap().contains("village-stats"));
+    let cookie = sign_in(&k, "officer-stats", "统计信息员").await;
+    for subject in ["柑橘", "脐橙"] {
+        let (code, body) = post_as(&k, &cookie, fields(subject)).await;
+        assert_eq!(code, 201, "{body}");
+    }
+    let list = get(&k, "/api/cases").await;
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    append(&k, &id, event("st-1", "officer-stats", yizhan_core::EventKind::SolvedBySimilar, "k1", "")).await;
+    append(&k, &id, event("st-2", "officer-stats", yizhan_core::EventKind::Closed, "", "")).await;
+    let html = page(&k, Some(&cookie), "/stats").await;
+    assert!(html.contains("本村统计"), "{html}");
+    let figures = &html[html.find("data-testid=\"village-stats\"").unwrap()..];
+    assert!(figures.contains("<b>2</b> 件"), "two cases recorded: {figures}");
+    assert!(figures.contains("1 件（50%）"), "one solved by a similar case: {figures}");
+    assert!(html.contains(r#"href="/stats""#), "in the navigation");
+    assert!(!html.contains("王大爷") && !html.contains("13812345678"), "no person's data");
+    // By industry: one line for 川果 with both cases.
+    let html = page(&k, Some(&cookie), "/stats?by=industry").await;
+    assert!(html.contains("川果") && html.contains("登记 2"), "{html}");
+    // A bad month is a Chinese message, not a failure.
+    let html = page(&k, Some(&cookie), "/stats?from=2026-13").await;
+    assert!(html.contains("月份格式应为"), "{html}");
+}
