@@ -9,6 +9,7 @@ pub mod api;
 pub mod demo;
 pub mod error;
 pub mod knowledge;
+pub mod published;
 pub mod sealing;
 pub mod service;
 pub mod ui;
@@ -251,6 +252,7 @@ fn load_or_create_node_id(dir: &Path) -> Result<String, StartError> {
 pub fn router(state: AppState) -> Router {
     let body_max = usize::try_from(state.config.limits.request_bytes_max()).unwrap_or(usize::MAX);
     ui::routes()
+        .merge(published::routes())
         .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_max))
         .merge(yizhan_accounts::router())

@@ -45,7 +45,7 @@ pub struct HeaderInfo {
     sync: SyncStatus,
 }
 
-async fn stats(state: &AppState) -> Option<HeaderInfo> {
+pub(crate) async fn stats(state: &AppState) -> Option<HeaderInfo> {
     let stats = state.store.call(|db| db.stats()).await.ok()?;
     Some(HeaderInfo { stats, sync: state.sync.get() })
 }
@@ -83,6 +83,7 @@ fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
     shell.nav = vec![
         NavLink::new(Module::ExpertService, "/cases", "案例列表"),
         NavLink::new(Module::ExpertService, "/cases/new", "＋ 登记新案例").primary(),
+        NavLink::new(Module::IndustryInfo, "/items", "已发布信息"),
     ];
     shell.account_link = true;
     shell.viewer = who.map(|a| Viewer {
@@ -102,7 +103,7 @@ fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
     shell
 }
 
-fn layout(title: &str, header: Option<&HeaderInfo>, who: Option<&Actor>, body: Markup) -> Markup {
+pub(crate) fn layout(title: &str, header: Option<&HeaderInfo>, who: Option<&Actor>, body: Markup) -> Markup {
     shell(header, who).render(title, body)
 }
 

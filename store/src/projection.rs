@@ -24,6 +24,8 @@ pub(crate) fn project(
         Projection::Case => project_case(tx, id, doc, now_ms),
         Projection::Person => project_person(tx, id, doc),
         Projection::CasePrivate => project_private(tx, doc),
+        Projection::PublicationItem => crate::publication::project_item(tx, id, doc),
+        Projection::Published => crate::publication::project_published(tx, id, doc),
         Projection::None => match t.scope {
             ScopeRule::Public => Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string()),
             ScopeRule::Field(_) => {
@@ -88,6 +90,7 @@ pub(crate) fn clear(tx: &Connection) -> Result<(), StoreError> {
     tx.execute("DELETE FROM cases", [])?;
     tx.execute("DELETE FROM doc_blobs", [])?;
     tx.execute("DELETE FROM people", [])?;
+    crate::publication::clear(tx)?;
     Ok(())
 }
 
@@ -156,6 +159,8 @@ fn project_case(tx: &Connection, id: &str, doc: &AutoCommit, now_ms: i64) -> Res
             state.knowledge.map(i64::from).unwrap_or(-1),
         ],
     )?;
+    // Its knowledge pipeline (the `publications` row), once closed.
+    crate::publication::project_case(tx, &case)?;
     // When this node first saw each event, on its own clock (an observation, kept across
     // rebuilds): the service clocks start and stop at these times, not at the kiosk's.
     let mut seen = tx.prepare_cached(

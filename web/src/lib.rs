@@ -11,6 +11,7 @@ pub mod assets;
 pub mod fmt;
 pub mod guard;
 pub mod page;
+pub mod published;
 
 pub use guard::{
     CSRF_COOKIE, CSRF_HEADER, CSRF_QUERY, action, client_cookie, client_headers, csrf_meta, csrf_token,

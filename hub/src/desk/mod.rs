@@ -11,7 +11,9 @@
 //! - [`answer`]: an expert's answer with photos and a video;
 //! - [`experts`] (找专家), [`knowledge`] (知识审核), [`export`] (导出);
 //! - [`people`]: the people list, import, one person's edit, access, password, lockout;
-//! - [`settings`] (时限设置) and [`audit`] (审计记录).
+//! - [`settings`] (时限设置) and [`audit`] (审计记录);
+//! - [`review`]: the publication pipeline, generic over kinds (审核, an item's page and steps,
+//!   the public pages of published items).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -33,6 +35,7 @@ pub mod export;
 pub mod knowledge;
 pub mod people;
 pub mod queue;
+pub mod review;
 pub mod settings;
 
 pub use answer::{ANSWER_PHOTOS_MAX, ANSWER_TEXT_BYTES_MAX, answer_bytes_max};
@@ -66,12 +69,19 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/people/{id}/unlock", post(people::unlock))
         .route("/desk/people/{id}", get(people::person_page).post(people::save_person))
         .route("/desk/audit", get(audit::audit_page))
+        .route("/desk/review", get(review::review_page))
+        .route("/desk/items", post(review::create_item))
+        .route("/desk/items/new", get(review::new_item_page))
+        .route("/desk/items/{id}", get(review::item_page))
+        .route("/desk/items/{id}/step", post(review::step_form))
+        .route("/items", get(review::public_list))
+        .route("/items/{id}", get(review::public_page))
         .route("/desk/cases/{id}/jobs", get(case::case_jobs))
         .route("/blobs/{hash}", get(blob))
 }
 
 /// A refusal or failure, shown as the desk's error page with its status code.
-pub struct DeskError(StatusCode, String);
+pub struct DeskError(pub(crate) StatusCode, pub(crate) String);
 
 impl DeskError {
     pub(crate) fn bad_request(message: impl Into<String>) -> DeskError {
@@ -134,6 +144,7 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
         links.push(NavLink::new(e, "/desk/knowledge", "知识审核"));
     }
     links.push(NavLink::new(e, "/desk/export", "导出"));
+    links.push(NavLink::new(m, "/desk/review", "审核"));
     if may(CentreAction::Administer) {
         links.push(NavLink::new(m, "/desk/people", "人员"));
         links.push(NavLink::new(m, "/desk/settings", "时限设置"));
