@@ -251,7 +251,8 @@ impl Db {
         blobs: Vec<NewBlob>,
         jobs: &[(&str, &str)],
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        // A savepoint: its own transaction, or a part of a caller's batch (`Db::batch`).
+        let tx = self.conn.savepoint()?;
         for blob in blobs {
             insert_blob(&tx, blob)?;
         }
@@ -281,7 +282,8 @@ impl Db {
         blobs: Vec<NewBlob>,
         jobs: &[(&str, &str)],
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        // A savepoint: its own transaction, or a part of a caller's batch (`Db::batch`).
+        let tx = self.conn.savepoint()?;
         for blob in blobs {
             insert_blob(&tx, blob)?;
         }

@@ -117,7 +117,7 @@ fn may_view(actor: &Actor, item: &ItemDoc) -> Result<(), Denied> {
     if !actor.is_centre() {
         return Err(Denied::Role);
     }
-    if !item.centre.starts_with(actor.region.as_str()) && !actor.region.as_str().starts_with(&item.centre) {
+    if !item.centre.starts_with(actor.region.as_str()) {
         return Err(Denied::OutOfRegion);
     }
     Ok(())
