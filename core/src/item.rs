@@ -184,7 +184,8 @@ impl ItemDoc {
         if self.id.is_empty() || self.kind.is_empty() {
             return Err(ItemError::Required(if self.id.is_empty() { "id" } else { "kind" }));
         }
-        let centre = RegionCode::parse(&self.centre).map_err(|_| ItemError::NotACentre(self.centre.clone()))?;
+        let centre =
+            RegionCode::parse(&self.centre).map_err(|_| ItemError::NotACentre(self.centre.clone()))?;
         if centre.level() > RegionLevel::County {
             return Err(ItemError::NotACentre(self.centre.clone()));
         }
@@ -254,7 +255,12 @@ impl ItemDoc {
         self.steps
             .iter()
             .filter_map(|s| {
-                Some(Step { id: s.id.clone(), at_ms: s.at_ms, actor: s.actor.clone(), kind: StepKind::parse(&s.kind)? })
+                Some(Step {
+                    id: s.id.clone(),
+                    at_ms: s.at_ms,
+                    actor: s.actor.clone(),
+                    kind: StepKind::parse(&s.kind)?,
+                })
             })
             .collect()
     }
@@ -351,9 +357,10 @@ pub fn automatic_checks(kind: &Kind, item: &ItemDoc) -> Vec<String> {
             problems.push(format!("未知字段：{key}"));
         }
     }
-    let texts = [("标题", item.title.as_str()), ("正文", item.body.as_str()), ("知识产权归属", &item.ip_owner)]
-        .into_iter()
-        .chain(item.fields.iter().map(|(k, v)| (kind.label(k), v.as_str())));
+    let texts =
+        [("标题", item.title.as_str()), ("正文", item.body.as_str()), ("知识产权归属", &item.ip_owner)]
+            .into_iter()
+            .chain(item.fields.iter().map(|(k, v)| (kind.label(k), v.as_str())));
     for (label, value) in texts {
         if has_personal_number(value) {
             problems.push(format!("{label}中含有疑似个人号码（手机号、身份证号或银行卡号），请删除"));
@@ -370,7 +377,8 @@ pub fn has_personal_number(text: &str) -> bool {
     let mut digits = 0;
     let mut after_separator = false;
     for c in text.chars() {
-        let digit = c.is_ascii_digit() || ('０'..='９').contains(&c) || (digits >= 17 && matches!(c, 'X' | 'x'));
+        let digit =
+            c.is_ascii_digit() || ('０'..='９').contains(&c) || (digits >= 17 && matches!(c, 'X' | 'x'));
         if digit {
             digits += 1;
             after_separator = false;
@@ -395,12 +403,18 @@ mod tests {
     const EXAMPLE: Kind = Kind {
         name: "example",
         name_zh: "示例",
-        rules: Rules { combined_sign_off: false, lowest_centre: RegionLevel::County, highest_centre: RegionLevel::Province },
+        rules: Rules {
+            combined_sign_off: false,
+            lowest_centre: RegionLevel::County,
+            highest_centre: RegionLevel::Province,
+        },
         fields: &[
             FieldSpec { key: "price", label_zh: "价格", required: true, multi_line: false },
             FieldSpec { key: "notes", label_zh: "说明", required: false, multi_line: true },
         ],
-        check: |item| if item.title.contains("保证") { vec!["不得承诺保证".into()] } else { Vec::new() },
+        check: |item| {
+            if item.title.contains("保证") { vec!["不得承诺保证".into()] } else { Vec::new() }
+        },
     };
 
     fn new_item() -> NewItem {
@@ -493,7 +507,10 @@ mod tests {
         let merged = ItemDoc::from_doc(&doc).unwrap();
         assert_eq!(merged.steps.len(), 4);
         let p = merged.pipeline();
-        assert_eq!((p.stage, p.reviewed_by.as_deref(), p.ignored.clone()), (publication::Stage::Reviewed, Some("a"), vec!["r-b".to_string()]));
+        assert_eq!(
+            (p.stage, p.reviewed_by.as_deref(), p.ignored.clone()),
+            (publication::Stage::Reviewed, Some("a"), vec!["r-b".to_string()])
+        );
         assert!(ItemDoc::append_step(&mut doc, step("x", 1, "a", StepKind::Submit)).is_ok());
         let mut bad = step("y", 1, "a", StepKind::Submit);
         bad.kind = "approve".into();

@@ -240,7 +240,10 @@ mod tests {
     #[test]
     fn carries_labels_and_round_trips() {
         let p = published();
-        assert_eq!(p.fields, vec![PublicField { key: "price".into(), label: "价格".into(), value: "300 元".into() }]);
+        assert_eq!(
+            p.fields,
+            vec![PublicField { key: "price".into(), label: "价格".into(), value: "300 元".into() }]
+        );
         assert_eq!(PublishedDoc::from_doc(&p.to_doc().unwrap()).unwrap(), p);
         assert!(PublishedDoc::from_doc(&AutoCommit::new()).is_err());
     }

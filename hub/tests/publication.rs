@@ -23,12 +23,18 @@ const CSRF: &str = "00112233445566778899aabbccddeeff";
 const EXAMPLE: Kind = Kind {
     name: "example",
     name_zh: "示例信息",
-    rules: Rules { combined_sign_off: false, lowest_centre: RegionLevel::County, highest_centre: RegionLevel::Province },
+    rules: Rules {
+        combined_sign_off: false,
+        lowest_centre: RegionLevel::County,
+        highest_centre: RegionLevel::Province,
+    },
     fields: &[
         FieldSpec { key: "price", label_zh: "参考价格", required: true, multi_line: false },
         FieldSpec { key: "contact", label_zh: "联系单位", required: false, multi_line: false },
     ],
-    check: |item| if item.title.contains("保证") { vec!["不得承诺保证收益".into()] } else { Vec::new() },
+    check: |item| {
+        if item.title.contains("保证") { vec!["不得承诺保证收益".into()] } else { Vec::new() }
+    },
 };
 
 async fn add_people(hub: &Hub, people: &[(&str, &str, &str)]) {
@@ -166,13 +172,21 @@ async fn publish_through_the_desk(hub: &Hub, title: &str) -> (String, String) {
     let signer = sign_in(hub, "signer").await;
     let id = create(hub, &author, title, "明前茶开始采摘，欢迎订购。").await;
     assert_eq!(stage(hub, &author, &id).await, "draft");
-    assert_eq!(step(hub, &reviewer, &id, StepKind::Submit).await, StatusCode::FORBIDDEN, "only the author submits");
+    assert_eq!(
+        step(hub, &reviewer, &id, StepKind::Submit).await,
+        StatusCode::FORBIDDEN,
+        "only the author submits"
+    );
     assert_eq!(step(hub, &author, &id, StepKind::Submit).await, StatusCode::SEE_OTHER);
     assert_eq!(stage(hub, &author, &id).await, "checked", "the automatic checks passed");
     // It waits in the reviewer's queue.
     let (_, queue) = get(hub, &reviewer, "/desk/review").await;
     assert!(queue.contains(&queued(&id)) && queue.contains(title), "{queue}");
-    assert_eq!(step(hub, &reviewer, &id, StepKind::SignOff).await, StatusCode::FORBIDDEN, "no sign-off before review");
+    assert_eq!(
+        step(hub, &reviewer, &id, StepKind::SignOff).await,
+        StatusCode::FORBIDDEN,
+        "no sign-off before review"
+    );
     assert_eq!(step(hub, &reviewer, &id, StepKind::Review).await, StatusCode::SEE_OTHER);
     assert_eq!(stage(hub, &reviewer, &id).await, "reviewed");
     // The reviewer may not also sign off: refused, nothing written.
@@ -186,7 +200,17 @@ async fn publish_through_the_desk(hub: &Hub, title: &str) -> (String, String) {
     assert_eq!(step(hub, &signer, &id, StepKind::SignOff).await, StatusCode::SEE_OTHER);
     assert_eq!(stage(hub, &signer, &id).await, "published");
     let (_, page) = get(hub, &signer, &format!("/desk/items/{id}")).await;
-    for s in ["提交审核", "自动检查通过", "审核通过", "签发", "发布", "名-author", "名-reviewer", "名-signer", "系统"] {
+    for s in [
+        "提交审核",
+        "自动检查通过",
+        "审核通过",
+        "签发",
+        "发布",
+        "名-author",
+        "名-reviewer",
+        "名-signer",
+        "系统",
+    ] {
         assert!(page.contains(s), "timeline shows {s}: {page}");
     }
     (id.clone(), format!("pub-{id}"))
@@ -196,15 +220,20 @@ async fn publish_through_the_desk(hub: &Hub, title: &str) -> (String, String) {
 async fn an_item_goes_from_draft_to_published_by_two_people_and_is_withdrawn() {
     let dir = tempfile::tempdir().unwrap();
     let hub = county_hub(dir.path(), "510131").await;
-    add_people(&hub, &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")])
-        .await;
+    add_people(
+        &hub,
+        &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")],
+    )
+    .await;
     let (id, public) = publish_through_the_desk(&hub, "春茶上市").await;
 
     // Readable without sign-in, with its IP owner and who reviewed and signed it off.
     let base = format!("http://{}", hub.http_addr);
     let (s, page) = get_url(&format!("{base}/items/{public}"), None).await;
     assert_eq!(s, StatusCode::OK);
-    for text in ["春茶上市", "参考价格", "每斤 12 元", "蒲江县茶叶协会", "审核：名-reviewer", "签发：名-signer"] {
+    for text in
+        ["春茶上市", "参考价格", "每斤 12 元", "蒲江县茶叶协会", "审核：名-reviewer", "签发：名-signer"]
+    {
         assert!(page.contains(text), "{text}: {page}");
     }
     assert!(get_url(&format!("{base}/items"), None).await.1.contains(&format!("/items/{public}")));
@@ -261,7 +290,8 @@ async fn an_item_failing_the_automatic_checks_never_reaches_review() {
     }
     // Bad input is refused with a Chinese message and stores nothing.
     let long = "长".repeat(yizhan_core::item::TITLE_CHARS_MAX + 1);
-    let (s, _) = post(&hub, &author, "/desk/items", &[("kind", "example"), ("title", &long), ("ip_owner", "x")]).await;
+    let (s, _) =
+        post(&hub, &author, "/desk/items", &[("kind", "example"), ("title", &long), ("ip_owner", "x")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = post(&hub, &author, "/desk/items", &[("kind", "lecture"), ("title", "讲座")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "a kind this hub does not serve");
@@ -274,7 +304,11 @@ async fn a_county_cannot_review_a_city_item() {
     let hub = county_hub(dir.path(), "5101").await;
     add_people(
         &hub,
-        &[("city-author", "staff", "5101"), ("city-reviewer", "staff", "5101"), ("county-staff", "staff", "510131")],
+        &[
+            ("city-author", "staff", "5101"),
+            ("city-reviewer", "staff", "5101"),
+            ("county-staff", "staff", "510131"),
+        ],
     )
     .await;
     let author = sign_in(&hub, "city-author").await;
@@ -307,9 +341,13 @@ async fn record(store: &Store, id: &str, events: Vec<Event>) {
     let id = id.to_string();
     store
         .call(move |db| {
-            let (_, mut doc) =
-                CaseDoc::create(&new, &id, "kiosk", Event::new(format!("{id}-c"), 1, "李", EventKind::Created))
-                    .unwrap();
+            let (_, mut doc) = CaseDoc::create(
+                &new,
+                &id,
+                "kiosk",
+                Event::new(format!("{id}-c"), 1, "李", EventKind::Created),
+            )
+            .unwrap();
             for e in events {
                 CaseDoc::append_event(&mut doc, e).unwrap();
             }
@@ -321,7 +359,10 @@ async fn record(store: &Store, id: &str, events: Vec<Event>) {
 
 async fn append(store: &Store, id: &str, ev: Event) {
     let id = id.to_string();
-    store.call(move |db| Ok(db.update_doc(&id, |doc| CaseDoc::append_event(doc, ev))?.unwrap())).await.unwrap();
+    store
+        .call(move |db| Ok(db.update_doc(&id, |doc| CaseDoc::append_event(doc, ev))?.unwrap()))
+        .await
+        .unwrap();
 }
 
 async fn case(store: &Store, id: &str) -> Option<CaseDoc> {
@@ -346,10 +387,15 @@ async fn published_items_and_knowledge_reach_the_kiosk_and_withdrawals_take_them
     // A generic item: published at the county, readable at the kiosk without sign-in.
     let (id, public) = publish_through_the_desk(county, "春茶上市").await;
     let url = format!("{}/items/{public}", kiosk.url);
-    eventually("the published item reaches the kiosk", || async { get_url(&url, None).await.0 == StatusCode::OK })
-        .await;
+    eventually("the published item reaches the kiosk", || async {
+        get_url(&url, None).await.0 == StatusCode::OK
+    })
+    .await;
     let (_, page) = get_url(&url, None).await;
-    assert!(page.contains("春茶上市") && page.contains("蒲江县茶叶协会") && page.contains("签发：名-signer"), "{page}");
+    assert!(
+        page.contains("春茶上市") && page.contains("蒲江县茶叶协会") && page.contains("签发：名-signer"),
+        "{page}"
+    );
     assert!(get_url(&format!("{}/items", kiosk.url), None).await.1.contains(&public));
     eventually("the province holds it too", || async {
         let p = public.clone();
@@ -394,7 +440,9 @@ async fn published_items_and_knowledge_reach_the_kiosk_and_withdrawals_take_them
     assert_eq!(step(county, &signer, &id, StepKind::Withdraw).await, StatusCode::SEE_OTHER);
     let (_, page) = get(county, &signer, "/desk/cases/c1").await;
     assert!(page.contains("knowledge-withdraw"), "the case page offers 撤回");
-    let (s, _) = post(county, &signer, "/desk/cases/c1/act", &[("kind", "knowledge_withdrawn"), ("text", "答复有误")]).await;
+    let (s, _) =
+        post(county, &signer, "/desk/cases/c1/act", &[("kind", "knowledge_withdrawn"), ("text", "答复有误")])
+            .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let c = case(&county.store, "c1").await.unwrap();
     assert!(c.state().knowledge_withdrawn);
@@ -402,10 +450,13 @@ async fn published_items_and_knowledge_reach_the_kiosk_and_withdrawals_take_them
         yizhan_core::knowledge::publication_stage(&c, &c.state()),
         yizhan_core::publication::Stage::Withdrawn
     );
-    eventually("the item is gone at the kiosk", || async { get_url(&url, None).await.0 == StatusCode::NOT_FOUND })
-        .await;
+    eventually("the item is gone at the kiosk", || async {
+        get_url(&url, None).await.0 == StatusCode::NOT_FOUND
+    })
+    .await;
     assert!(!get_url(&format!("{}/items", kiosk.url), None).await.1.contains(&public));
-    eventually("find-similar at the kiosk no longer offers the knowledge", || async { !similar().await }).await;
+    eventually("find-similar at the kiosk no longer offers the knowledge", || async { !similar().await })
+        .await;
     let doc = kiosk.state.store.call(|db| db.load_doc("kb-c1")).await.unwrap().unwrap();
     assert!(yizhan_core::KnowledgeDoc::from_doc(&doc).unwrap().is_withdrawn());
 }

@@ -163,7 +163,11 @@ pub(crate) fn project_case(tx: &Connection, case: &CaseDoc) -> Result<(), StoreE
 }
 
 /// Records the blobs a document references (what sync fetches and may serve).
-fn project_blobs(tx: &Connection, id: &str, attachments: &[yizhan_core::item::ItemAttachment]) -> Result<(), StoreError> {
+fn project_blobs(
+    tx: &Connection,
+    id: &str,
+    attachments: &[yizhan_core::item::ItemAttachment],
+) -> Result<(), StoreError> {
     tx.execute("DELETE FROM doc_blobs WHERE doc_id = ?1", [id])?;
     let mut insert = tx.prepare_cached(
         "INSERT OR REPLACE INTO doc_blobs (doc_id, hash, kind, role, mime, bytes) VALUES (?1, ?2, 'file', 'original', ?3, ?4)",
@@ -178,8 +182,8 @@ fn project_blobs(tx: &Connection, id: &str, attachments: &[yizhan_core::item::It
 }
 
 pub(crate) fn project_item(tx: &Connection, id: &str, doc: &AutoCommit) -> Result<String, StoreError> {
-    let item =
-        ItemDoc::from_doc(doc).map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
+    let item = ItemDoc::from_doc(doc)
+        .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
     upsert_row(tx, &item_row(&item))?;
     project_blobs(tx, id, &item.attachments)?;
     Ok(item.centre)
@@ -243,7 +247,8 @@ fn public_item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PublicItemRow> {
 
 const PUBLICATION_COLS: &str =
     "doc_id, doc_type, kind, centre, stage, title, reviewed_by, last_actor, last_at_ms";
-const PUBLIC_ITEM_COLS: &str = "id, item_id, kind, kind_name, centre, title, ip_owner, published_at_ms, withdrawn";
+const PUBLIC_ITEM_COLS: &str =
+    "id, item_id, kind, kind_name, centre, title, ip_owner, published_at_ms, withdrawn";
 
 impl Db {
     /// Items waiting for `actor`'s step (review or sign-off) on the publication pipeline,
@@ -303,8 +308,9 @@ impl Db {
 
     /// Every pipeline row, by id (for checks against a recount).
     pub fn all_publications(&self) -> Result<Vec<PublicationRow>, StoreError> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {PUBLICATION_COLS} FROM publications ORDER BY doc_id"))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {PUBLICATION_COLS} FROM publications ORDER BY doc_id"))?;
         let rows = stmt.query_map([], publication_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -321,8 +327,9 @@ impl Db {
 
     /// One published item's row, withdrawn or not.
     pub fn public_item(&self, id: &str) -> Result<Option<PublicItemRow>, StoreError> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {PUBLIC_ITEM_COLS} FROM public_items WHERE id = ?1"))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {PUBLIC_ITEM_COLS} FROM public_items WHERE id = ?1"))?;
         Ok(stmt.query_row([id], public_item_row).optional()?)
     }
 }

@@ -439,7 +439,8 @@ impl Db {
 
     /// One case's row (the knowledge queue lists the cases the pipeline has waiting).
     pub fn case_row(&self, id: &str) -> Result<Option<crate::CaseRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id = ?1"))?;
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id = ?1"))?;
         Ok(stmt.query_row([id], crate::db::case_row).optional()?)
     }
 

@@ -15,7 +15,11 @@ use yizhan_store::{Db, PublicationRow, StoreConfig};
 const KIND: Kind = Kind {
     name: "example",
     name_zh: "示例",
-    rules: Rules { combined_sign_off: false, lowest_centre: RegionLevel::County, highest_centre: RegionLevel::Province },
+    rules: Rules {
+        combined_sign_off: false,
+        lowest_centre: RegionLevel::County,
+        highest_centre: RegionLevel::Province,
+    },
     fields: &[FieldSpec { key: "price", label_zh: "价格", required: true, multi_line: false }],
     check: no_checks,
 };
@@ -58,7 +62,8 @@ fn case(db: &mut Db, id: &str, events: &[EventKind]) {
         officer: "officer".into(),
     };
     let (_, mut doc) =
-        CaseDoc::create(&new, id, "k", Event::new(format!("{id}-c"), 1, "officer", EventKind::Created)).unwrap();
+        CaseDoc::create(&new, id, "k", Event::new(format!("{id}-c"), 1, "officer", EventKind::Created))
+            .unwrap();
     for (n, k) in events.iter().enumerate() {
         let mut e = Event::new(format!("{id}-e{n}"), 10 + n as i64, "x", k.clone());
         if *k == EventKind::Assigned {
@@ -127,14 +132,22 @@ fn the_pipeline_table_equals_a_recount_before_and_after_a_rebuild() {
         "an open case has no pipeline; the reviewer's own sign-off does not apply"
     );
     let draft = rows.iter().find(|r| r.doc_id == "i-draft").unwrap();
-    assert_eq!((draft.last_actor.as_str(), draft.last_at_ms, draft.title.as_str()), ("author", 1_000, "标题 i-draft"));
+    assert_eq!(
+        (draft.last_actor.as_str(), draft.last_at_ms, draft.title.as_str()),
+        ("author", 1_000, "标题 i-draft")
+    );
     let published = rows.iter().find(|r| r.doc_id == "i-published").unwrap();
     assert_eq!((published.last_actor.as_str(), published.last_at_ms), ("system", 2_004));
 
     // A damaged table is made whole again by the rebuild.
     db.conn().execute("DELETE FROM publications WHERE doc_id = 'i-checked'", []).unwrap();
     db.conn().execute("UPDATE publications SET stage = 'published' WHERE doc_id = 'c-solved'", []).unwrap();
-    db.conn().execute("INSERT INTO publications VALUES ('ghost', 'pub_item', 'x', '51', 'checked', '', '', '', 0)", []).unwrap();
+    db.conn()
+        .execute(
+            "INSERT INTO publications VALUES ('ghost', 'pub_item', 'x', '51', 'checked', '', '', '', 0)",
+            [],
+        )
+        .unwrap();
     assert_ne!(db.all_publications().unwrap(), recount(&db));
     db.rebuild_projections().unwrap();
     assert_eq!(db.all_publications().unwrap(), rows);
@@ -151,14 +164,20 @@ fn the_pipeline_table_equals_a_recount_before_and_after_a_rebuild() {
     let ids = |a: &yizhan_core::Actor| -> Vec<(String, StepKind)> {
         db.waiting_for_review(a, &kinds, 50).unwrap().into_iter().map(|i| (i.row.doc_id, i.step)).collect()
     };
-    assert_eq!(ids(&actor("s", "5101")), [("i-checked".to_string(), K::Review), ("i-reviewed".to_string(), K::SignOff)]);
+    assert_eq!(
+        ids(&actor("s", "5101")),
+        [("i-checked".to_string(), K::Review), ("i-reviewed".to_string(), K::SignOff)]
+    );
     assert_eq!(ids(&actor("r", "5101")), [("i-checked".to_string(), K::Review)], "not her own review");
     assert_eq!(
         ids(&actor("c", "510131")),
         [("c-solved".to_string(), K::ReviewAndSignOff), ("i-checked".to_string(), K::Review)]
     );
     assert!(ids(&actor("o", "510104")).is_empty(), "another county");
-    assert!(db.waiting_for_review(&actor("s", "5101"), &[], 50).unwrap().is_empty(), "a kind this node does not serve");
+    assert!(
+        db.waiting_for_review(&actor("s", "5101"), &[], 50).unwrap().is_empty(),
+        "a kind this node does not serve"
+    );
 }
 
 #[test]
@@ -170,7 +189,10 @@ fn a_withdrawn_public_item_is_hidden_at_once_and_after_a_rebuild() {
     let mut doc = PublishedDoc::of_item(&it, &KIND, "hub", 5_000).to_doc().unwrap();
     let id = PublishedDoc::id_for("i1");
     db.create_doc(&id, yizhan_core::published::DOC_TYPE, &mut doc).unwrap();
-    assert_eq!(db.public_items(10).unwrap().iter().map(|r| r.title.as_str()).collect::<Vec<_>>(), ["标题 i1"]);
+    assert_eq!(
+        db.public_items(10).unwrap().iter().map(|r| r.title.as_str()).collect::<Vec<_>>(),
+        ["标题 i1"]
+    );
     let w = Withdrawal { at_ms: 6_000, by: "c".into(), by_name: "县".into(), note: String::new() };
     db.update_doc(&id, |doc| PublishedDoc::withdraw(doc, "w1", w)).unwrap().unwrap();
     assert!(db.public_items(10).unwrap().is_empty());

@@ -556,7 +556,10 @@ fn waiting_for_review_lists_what_the_pipeline_lets_this_person_do() {
         [("knowledge", StepKind::ReviewAndSignOff, "case-1")]
     );
     assert_eq!(db.publications("510104", 10).unwrap().len(), 1, "one pipeline row for the case");
-    assert!(db.waiting_for_review(&city, &[], 10).unwrap().is_empty(), "knowledge is signed off by the county");
+    assert!(
+        db.waiting_for_review(&city, &[], 10).unwrap().is_empty(),
+        "knowledge is signed off by the county"
+    );
     assert!(db.waiting_for_review(&other_county, &[], 10).unwrap().is_empty());
     step(&mut db, 5, EventKind::KnowledgeApproved, "");
     assert!(db.waiting_for_review(&county, &[], 10).unwrap().is_empty(), "signed off");

@@ -53,7 +53,10 @@ fn item_href(doc_type: &str, id: &str) -> String {
     }
 }
 
-pub(super) async fn review_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+pub(super) async fn review_page(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+) -> Result<Markup, DeskError> {
     let waiting = pipeline::review_queue(&hub, &actor).await?;
     let items = pipeline::items(&hub, &actor).await?;
     let kinds = hub.kinds.all();
@@ -258,9 +261,8 @@ pub(super) async fn public_list(State(hub): State<Hub>) -> Result<Markup, DeskEr
 
 /// One published item, for everyone (no sign-in); a withdrawn one is gone.
 pub(super) async fn public_page(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Markup, DeskError> {
-    let p = pipeline::public_item(&hub, &id).await?.ok_or(DeskError(
-        axum::http::StatusCode::NOT_FOUND,
-        "该信息不存在或已撤回".into(),
-    ))?;
+    let p = pipeline::public_item(&hub, &id)
+        .await?
+        .ok_or(DeskError(axum::http::StatusCode::NOT_FOUND, "该信息不存在或已撤回".into()))?;
     Ok(shell(None).render(&p.title, yizhan_web::published::item(&p)))
 }

@@ -125,10 +125,7 @@ fn may_view(actor: &Actor, item: &ItemDoc) -> Result<(), Denied> {
 
 /// The steps `actor` may take on the item now.
 fn actions(kind: &Kind, item: &ItemDoc, p: &Pipeline, actor: &Actor) -> Vec<StepKind> {
-    StepKind::ALL
-        .into_iter()
-        .filter(|k| may_take(kind, item, p, actor, *k).is_ok())
-        .collect()
+    StepKind::ALL.into_iter().filter(|k| may_take(kind, item, p, actor, *k).is_ok()).collect()
 }
 
 /// The pipeline's rule, plus: only the author submits her draft.
@@ -238,7 +235,8 @@ fn step_in(
     step_id: String,
 ) -> Result<Pipeline, ServiceError> {
     let item = load_item(db, id)?.ok_or(ServiceError::NotFound("条目不存在"))?;
-    let kind = kinds.get(&item.kind).ok_or_else(|| ServiceError::Invalid("本中心不处理该类别的条目".into()))?;
+    let kind =
+        kinds.get(&item.kind).ok_or_else(|| ServiceError::Invalid("本中心不处理该类别的条目".into()))?;
     may_take(&kind, &item, &item.pipeline(), actor, step)?;
     let now_ms = db.config().clock.now_ms();
     let own = ItemStep {
@@ -263,7 +261,13 @@ fn step_in(
             follow.push(system_step(format!("{step_id}-checks"), now_ms, node_id, k, text));
         }
         StepKind::SignOff | StepKind::ReviewAndSignOff => {
-            follow.push(system_step(format!("{step_id}-publish"), now_ms, node_id, StepKind::Publish, String::new()));
+            follow.push(system_step(
+                format!("{step_id}-publish"),
+                now_ms,
+                node_id,
+                StepKind::Publish,
+                String::new(),
+            ));
         }
         _ => {}
     }
@@ -279,7 +283,12 @@ fn step_in(
         db.create_doc(&public_id, yizhan_core::published::DOC_TYPE, &mut doc)?;
     }
     if step == StepKind::Withdraw && db.doc_type(&public_id)?.is_some() {
-        let w = Withdrawal { at_ms: now_ms, by: actor.person_id.clone(), by_name: actor.name.clone(), note: String::new() };
+        let w = Withdrawal {
+            at_ms: now_ms,
+            by: actor.person_id.clone(),
+            by_name: actor.name.clone(),
+            note: String::new(),
+        };
         db.update_doc(&public_id, |doc| PublishedDoc::withdraw(doc, &step_id, w))?
             .map_err(|e| ServiceError::Invalid(e.message_zh()))?;
     }
