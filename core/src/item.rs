@@ -250,6 +250,23 @@ impl ItemDoc {
         Ok(item)
     }
 
+    /// Replaces what the author wrote (title, body, fields, IP owner), leaving the steps: the
+    /// service allows it only on a draft or after failed checks.
+    pub fn edit(doc: &mut AutoCommit, content: &NewItem) -> Result<ItemDoc, ItemError> {
+        let mut item = ItemDoc::from_doc(doc)?;
+        item.title = content.title.trim().into();
+        item.body = content.body.trim().into();
+        item.fields =
+            content.fields.iter().map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+        item.ip_owner = content.ip_owner.trim().into();
+        if item.title.is_empty() {
+            return Err(ItemError::Required("title"));
+        }
+        item.validate()?;
+        reconcile(doc, &item).map_err(|e| ItemError::Document(e.to_string()))?;
+        Ok(item)
+    }
+
     /// The steps as the pipeline reads them (kinds this build does not know left out).
     pub fn pipeline_steps(&self) -> Vec<Step> {
         self.steps

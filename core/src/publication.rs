@@ -4,6 +4,7 @@
 //! ```text
 //! draft → submitted → checked (automatic) → reviewed → signed off → published → withdrawn
 //!                   ↘ check failed        ↘ refused   ↘ refused
+//!                     (fixed: submitted again)
 //! ```
 //!
 //! Each step is an event with who and when (on the hub's clock); the stage is derived from the
@@ -175,7 +176,8 @@ fn next(stage: Stage, kind: StepKind) -> Option<Stage> {
     use Stage as S;
     use StepKind as K;
     Some(match (stage, kind) {
-        (S::Draft, K::Submit) => S::Submitted,
+        // Handed in again once the author fixed what the checks found.
+        (S::Draft | S::CheckFailed, K::Submit) => S::Submitted,
         (S::Submitted, K::ChecksPassed) => S::Checked,
         (S::Submitted, K::ChecksFailed) => S::CheckFailed,
         (S::Checked, K::Review) => S::Reviewed,
@@ -324,6 +326,11 @@ mod tests {
         check(&base[..1], S::Submitted, &[]);
         check(&base, S::Checked, &[]);
         check(&[("au", K::Submit), ("sys", K::ChecksFailed)], S::CheckFailed, &[]);
+        check(
+            &[("au", K::Submit), ("sys", K::ChecksFailed), ("au", K::Submit), ("sys", K::ChecksPassed)],
+            S::Checked,
+            &[],
+        );
         check(&[base[0], base[1], ("r", K::Review)], S::Reviewed, &[]);
         check(&[base[0], base[1], ("r", K::Review), ("s", K::SignOff)], S::SignedOff, &[]);
         check(&[base[0], base[1], ("r", K::Review), ("r", K::SignOff)], S::Reviewed, &["e4"]);

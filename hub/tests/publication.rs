@@ -287,6 +287,27 @@ async fn an_item_failing_the_automatic_checks_never_reaches_review() {
         let before = item_bytes(&hub, &id).await;
         assert_eq!(step(&hub, &reviewer, &id, StepKind::Review).await, StatusCode::FORBIDDEN);
         assert_eq!(item_bytes(&hub, &id).await, before);
+        // Only the author may fix it; fixed and submitted again, it passes and waits for review.
+        let fixed = [
+            ("kind", "example"),
+            ("title", "收购鲜叶"),
+            ("body", "请到合作社咨询。"),
+            ("f.price", "每斤 8 元"),
+            ("ip_owner", "合作社"),
+        ];
+        let edit = format!("/desk/items/{id}/edit");
+        assert_eq!(post(&hub, &reviewer, &edit, &fixed).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(item_bytes(&hub, &id).await, before);
+        assert_eq!(post(&hub, &author, &edit, &fixed).await.0, StatusCode::SEE_OTHER);
+        assert_eq!(step(&hub, &author, &id, StepKind::Submit).await, StatusCode::SEE_OTHER);
+        assert_eq!(stage(&hub, &author, &id).await, "checked");
+        let (_, queue) = get(&hub, &reviewer, "/desk/review").await;
+        assert!(queue.contains(&queued(&id)), "{queue}");
+        assert_eq!(
+            post(&hub, &author, &edit, &fixed).await.0,
+            StatusCode::FORBIDDEN,
+            "no edits once checked"
+        );
     }
     // Bad input is refused with a Chinese message and stores nothing.
     let long = "长".repeat(yizhan_core::item::TITLE_CHARS_MAX + 1);

@@ -74,6 +74,7 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/items/new", get(review::new_item_page))
         .route("/desk/items/{id}", get(review::item_page))
         .route("/desk/items/{id}/step", post(review::step_form))
+        .route("/desk/items/{id}/edit", post(review::edit_item))
         .route("/items", get(review::public_list))
         .route("/items/{id}", get(review::public_page))
         .route("/desk/cases/{id}/jobs", get(case::case_jobs))

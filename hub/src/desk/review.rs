@@ -125,20 +125,7 @@ pub(super) async fn new_item_page(
     let body = html! {
         section.card.item-form {
             h1 { "新建" (kind.name_zh) }
-            form method="post" action=(yizhan_web::action("/desk/items")) data-testid="item-form" {
-                input type="hidden" name="kind" value=(kind.name);
-                label { "标题 " input type="text" name="title" required maxlength=(yizhan_core::item::TITLE_CHARS_MAX); }
-                @for f in kind.fields {
-                    label {
-                        (f.label_zh) @if f.required { " *" } " "
-                        @if f.multi_line { textarea name=(format!("f.{}", f.key)) maxlength=(yizhan_core::item::FIELD_VALUE_CHARS_MAX) {} }
-                        @else { input type="text" name=(format!("f.{}", f.key)) maxlength=(yizhan_core::item::FIELD_VALUE_CHARS_MAX); }
-                    }
-                }
-                label { "正文 " textarea name="body" maxlength=(yizhan_core::item::BODY_CHARS_MAX) {} }
-                label { "知识产权归属 " input type="text" name="ip_owner" required maxlength=(yizhan_core::item::NAME_CHARS_MAX); }
-                button.primary type="submit" { "保存草稿" }
-            }
+            (item_form(&kind, "/desk/items", None, "保存草稿"))
         }
     };
     Ok(page(&format!("新建{}", kind.name_zh), Some(&actor), body))
@@ -149,6 +136,23 @@ pub(super) async fn create_item(
     SignedIn(actor): SignedIn,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Redirect, DeskError> {
+    let input = item_input(pairs)?;
+    let id = pipeline::create_item(&hub, &actor, input).await?;
+    Ok(Redirect::to(&format!("/desk/items/{id}")))
+}
+
+pub(super) async fn edit_item(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Redirect, DeskError> {
+    pipeline::edit_item(&hub, &actor, &id, item_input(pairs)?).await?;
+    Ok(Redirect::to(&format!("/desk/items/{id}")))
+}
+
+/// The item form's fields (`f.<key>` for the kind's fields).
+fn item_input(pairs: Vec<(String, String)>) -> Result<ItemInput, DeskError> {
     let mut input = ItemInput::default();
     let mut fields = BTreeMap::new();
     for (k, v) in pairs {
@@ -168,8 +172,34 @@ pub(super) async fn create_item(
         }
     }
     input.fields = fields;
-    let id = pipeline::create_item(&hub, &actor, input).await?;
-    Ok(Redirect::to(&format!("/desk/items/{id}")))
+    Ok(input)
+}
+
+/// The item form: empty for a new item, filled for an edit.
+fn item_form(
+    kind: &yizhan_core::item::Kind,
+    target: &str,
+    item: Option<&yizhan_core::item::ItemDoc>,
+    submit: &str,
+) -> Markup {
+    use yizhan_core::item::{BODY_CHARS_MAX, FIELD_VALUE_CHARS_MAX, NAME_CHARS_MAX, TITLE_CHARS_MAX};
+    let field = |key: &str| item.and_then(|i| i.fields.get(key)).map_or("", String::as_str);
+    html! {
+        form method="post" action=(yizhan_web::action(target)) data-testid="item-form" {
+            input type="hidden" name="kind" value=(kind.name);
+            label { "标题 " input type="text" name="title" required maxlength=(TITLE_CHARS_MAX) value=(item.map_or("", |i| &i.title)); }
+            @for f in kind.fields {
+                label {
+                    (f.label_zh) @if f.required { " *" } " "
+                    @if f.multi_line { textarea name=(format!("f.{}", f.key)) maxlength=(FIELD_VALUE_CHARS_MAX) { (field(f.key)) } }
+                    @else { input type="text" name=(format!("f.{}", f.key)) maxlength=(FIELD_VALUE_CHARS_MAX) value=(field(f.key)); }
+                }
+            }
+            label { "正文 " textarea name="body" maxlength=(BODY_CHARS_MAX) { (item.map_or("", |i| &i.body)) } }
+            label { "知识产权归属 " input type="text" name="ip_owner" required maxlength=(NAME_CHARS_MAX) value=(item.map_or("", |i| &i.ip_owner)); }
+            button.primary type="submit" { (submit) }
+        }
+    }
 }
 
 pub(super) async fn item_page(
@@ -197,6 +227,14 @@ pub(super) async fn item_page(
             p { "知识产权归属：" b { (item.ip_owner) } }
             @if let Some(public) = &v.public_id {
                 @if p.stage == Stage::Published { p { a href=(format!("/items/{public}")) data-testid="public-link" { "查看公开页面" } } }
+            }
+        }
+        @if let (true, Some(kind)) = (v.editable, &v.kind) {
+            section.card.item-form data-testid="edit" {
+                details open[p.stage == Stage::CheckFailed] {
+                    summary { "修改内容" @if p.stage == Stage::CheckFailed { "（修改后重新提交审核）" } }
+                    (item_form(kind, &format!("/desk/items/{}/edit", item.id), Some(item), "保存修改"))
+                }
             }
         }
         @if !v.actions.is_empty() {

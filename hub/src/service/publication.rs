@@ -96,6 +96,37 @@ pub async fn create_item(hub: &Hub, actor: &Actor, input: ItemInput) -> Result<S
     Ok(id)
 }
 
+/// Changes what the author wrote, while the item is a draft or failed its checks (then she
+/// submits it again). Only the author.
+pub async fn edit_item(hub: &Hub, actor: &Actor, id: &str, input: ItemInput) -> Result<(), ServiceError> {
+    require(hub, actor, CentreAction::Desk)?;
+    let (actor, id) = (actor.clone(), id.to_string());
+    let content = NewItem {
+        title: input.title,
+        body: input.body,
+        fields: input.fields.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect(),
+        ip_owner: input.ip_owner,
+        ..NewItem::default()
+    };
+    hub.store
+        .call(move |db| {
+            let Some(item) = load_item(db, &id)? else {
+                return Ok(Err(ServiceError::NotFound("条目不存在")));
+            };
+            if item.author != actor.person_id {
+                return Ok(Err(Denied::Role.into()));
+            }
+            if !matches!(item.pipeline().stage, Stage::Draft | Stage::CheckFailed) {
+                return Ok(Err(Denied::Status.into()));
+            }
+            Ok(db
+                .update_doc(&id, |doc| ItemDoc::edit(doc, &content))?
+                .map(|_| ())
+                .map_err(|e| ServiceError::Invalid(e.message_zh())))
+        })
+        .await?
+}
+
 /// Everything the item page shows.
 #[derive(Debug, Clone)]
 pub struct ItemView {
@@ -107,6 +138,8 @@ pub struct ItemView {
     pub actions: Vec<StepKind>,
     /// The public document's id once published.
     pub public_id: Option<String>,
+    /// The viewer is the author and may still change it.
+    pub editable: bool,
 }
 
 /// Whether `actor` may see the item: its author, or centre staff whose region contains it.
@@ -160,7 +193,9 @@ pub async fn item_view(hub: &Hub, actor: &Actor, id: &str) -> Result<ItemView, S
     let pipeline = item.pipeline();
     let kind = hub.kinds.get(&item.kind);
     let actions = kind.as_ref().map(|k| actions(k, &item, &pipeline, actor)).unwrap_or_default();
-    Ok(ItemView { item, pipeline, kind, actions, public_id: published })
+    let editable =
+        item.author == actor.person_id && matches!(pipeline.stage, Stage::Draft | Stage::CheckFailed);
+    Ok(ItemView { item, pipeline, kind, actions, public_id: published, editable })
 }
 
 fn system_step(id: String, at_ms: i64, node_id: &str, kind: StepKind, note: String) -> ItemStep {
