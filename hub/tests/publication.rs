@@ -263,7 +263,8 @@ async fn an_item_goes_from_draft_to_published_by_two_people_and_is_withdrawn() {
     let doc = hub.store.call(move |db| db.load_doc(&p)).await.unwrap().unwrap();
     let published = yizhan_core::published::PublishedDoc::from_doc(&doc).unwrap();
     assert!(published.is_withdrawn());
-    assert_eq!(published.withdrawals.values().next().unwrap().by, "signer");
+    let w = published.withdrawals.values().next().unwrap();
+    assert_eq!((w.by.as_str(), w.note.as_str()), ("signer", "意见"), "who withdrew it, and why");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

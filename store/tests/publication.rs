@@ -10,7 +10,9 @@ use yizhan_core::publication::{Rules, StepKind};
 use yizhan_core::published::{PublishedDoc, Withdrawal};
 use yizhan_core::{CaseDoc, Event, EventKind, NewCase, RegionLevel};
 use yizhan_store::publication::{item_row, knowledge_row};
+use yizhan_store::sync::{PeerPolicy, SyncReplica};
 use yizhan_store::{Db, PublicationRow, StoreConfig};
+use yizhan_sync_proto::{Session, SessionConfig};
 
 const KIND: Kind = Kind {
     name: "example",
@@ -200,4 +202,71 @@ fn a_withdrawn_public_item_is_hidden_at_once_and_after_a_rebuild() {
     db.rebuild_projections().unwrap();
     assert!(db.public_items(10).unwrap().is_empty());
     assert!(db.public_item(&id).unwrap().unwrap().withdrawn);
+}
+
+/// One sync session between a child (`c`, with its policy towards its parent) and its parent
+/// (`p`, with its policy towards the child), driven in memory until nothing moves.
+fn sync(c: &mut Db, c_policy: &PeerPolicy, p: &mut Db, p_policy: &PeerPolicy, names: (&str, &str)) {
+    let (child, parent) = names;
+    let mut cs = Session::new(SessionConfig::new(child), parent);
+    let mut ps = Session::new(SessionConfig::new(parent), child);
+    cs.start(&mut SyncReplica { db: c, policy: c_policy, now_ms: 1 }).unwrap();
+    ps.start(&mut SyncReplica { db: p, policy: p_policy, now_ms: 1 }).unwrap();
+    loop {
+        let c_out: Vec<_> = std::iter::from_fn(|| cs.poll_transmit()).collect();
+        let p_out: Vec<_> = std::iter::from_fn(|| ps.poll_transmit()).collect();
+        if c_out.is_empty() && p_out.is_empty() {
+            break;
+        }
+        for f in c_out {
+            ps.handle_bytes(&f, &mut SyncReplica { db: p, policy: p_policy, now_ms: 2 }).unwrap();
+        }
+        for f in p_out {
+            cs.handle_bytes(&f, &mut SyncReplica { db: c, policy: c_policy, now_ms: 2 }).unwrap();
+        }
+    }
+}
+
+/// Over real sync between real stores: a withdrawal at the county and a concurrent edit at the
+/// province merge to a withdrawn item on both, and the kiosk hides it once it syncs.
+#[test]
+fn a_withdrawal_wins_against_a_concurrent_edit_across_stores() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut county = Db::open(StoreConfig::new(dirs[0].path())).unwrap();
+    let mut province = Db::open(StoreConfig::new(dirs[1].path())).unwrap();
+    let mut kiosk = Db::open(StoreConfig::new(dirs[2].path())).unwrap();
+    let up = (PeerPolicy::parent("province", "510131"), PeerPolicy::child_hub("county", "510131"));
+    let down = (PeerPolicy::parent("county", "510131001001"), PeerPolicy::child("kiosk", "510131001001"));
+    item(&mut county, "i1", "510131", &[]);
+    let it = ItemDoc::from_doc(&county.load_doc("i1").unwrap().unwrap()).unwrap();
+    let id = PublishedDoc::id_for("i1");
+    let mut doc = PublishedDoc::of_item(&it, &KIND, "hub-510131", 5_000).to_doc().unwrap();
+    county.create_doc(&id, yizhan_core::published::DOC_TYPE, &mut doc).unwrap();
+    sync(&mut county, &up.0, &mut province, &up.1, ("county", "province"));
+    sync(&mut kiosk, &down.0, &mut county, &down.1, ("kiosk", "county"));
+    for db in [&province, &kiosk] {
+        assert_eq!(db.public_items(10).unwrap().len(), 1, "published everywhere");
+    }
+    assert!(kiosk.load_doc("i1").unwrap().is_none(), "the pipeline item stays with the hubs");
+    // Concurrently: the county withdraws, the province corrects the title.
+    let w = Withdrawal { at_ms: 6_000, by: "c".into(), by_name: "县".into(), note: "有误".into() };
+    county.update_doc(&id, |doc| PublishedDoc::withdraw(doc, "w-county", w)).unwrap().unwrap();
+    province
+        .update_doc(&id, |doc| {
+            let mut p = PublishedDoc::from_doc(doc)?;
+            p.title = "更正后的标题".into();
+            autosurgeon::reconcile(doc, &p).map_err(|e| yizhan_core::item::ItemError::Document(e.to_string()))
+        })
+        .unwrap()
+        .unwrap();
+    sync(&mut county, &up.0, &mut province, &up.1, ("county", "province"));
+    for db in [&county, &province] {
+        let p = PublishedDoc::from_doc(&db.load_doc(&id).unwrap().unwrap()).unwrap();
+        assert!(p.is_withdrawn() && p.title == "更正后的标题", "{p:?}");
+        assert!(db.public_items(10).unwrap().is_empty());
+    }
+    assert_eq!(kiosk.public_items(10).unwrap().len(), 1, "the kiosk has not synced yet");
+    sync(&mut kiosk, &down.0, &mut county, &down.1, ("kiosk", "county"));
+    assert!(kiosk.public_items(10).unwrap().is_empty(), "hidden at the kiosk after its sync");
+    assert!(kiosk.public_item(&id).unwrap().unwrap().withdrawn);
 }

@@ -281,7 +281,7 @@ fn step_in(
         actor_name: actor.name.clone(),
         role: actor.role.code().into(),
         kind: step.code().into(),
-        note,
+        note: note.clone(),
     };
     let mut follow = Vec::new();
     let item = append(db, id, own)?;
@@ -318,12 +318,7 @@ fn step_in(
         db.create_doc(&public_id, yizhan_core::published::DOC_TYPE, &mut doc)?;
     }
     if step == StepKind::Withdraw && db.doc_type(&public_id)?.is_some() {
-        let w = Withdrawal {
-            at_ms: now_ms,
-            by: actor.person_id.clone(),
-            by_name: actor.name.clone(),
-            note: String::new(),
-        };
+        let w = Withdrawal { at_ms: now_ms, by: actor.person_id.clone(), by_name: actor.name.clone(), note };
         db.update_doc(&public_id, |doc| PublishedDoc::withdraw(doc, &step_id, w))?
             .map_err(|e| ServiceError::Invalid(e.message_zh()))?;
     }
