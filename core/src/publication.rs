@@ -35,6 +35,22 @@ pub enum Stage {
 }
 
 impl Stage {
+    pub const ALL: [Stage; 9] = [
+        Stage::Draft,
+        Stage::Submitted,
+        Stage::Checked,
+        Stage::CheckFailed,
+        Stage::Reviewed,
+        Stage::SignedOff,
+        Stage::Published,
+        Stage::Withdrawn,
+        Stage::Refused,
+    ];
+
+    pub fn parse(code: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Stage::Draft => "draft",
@@ -449,6 +465,9 @@ mod tests {
     fn step_codes_round_trip() {
         for k in StepKind::ALL {
             assert_eq!(StepKind::parse(k.code()), Some(k));
+        }
+        for st in Stage::ALL {
+            assert_eq!(Stage::parse(st.code()), Some(st));
         }
         assert_eq!(StepKind::parse("approve"), None);
     }

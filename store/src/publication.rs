@@ -62,22 +62,6 @@ pub struct PublicItemRow {
     pub withdrawn: bool,
 }
 
-fn stage_of(code: &str) -> Option<Stage> {
-    [
-        Stage::Draft,
-        Stage::Submitted,
-        Stage::Checked,
-        Stage::CheckFailed,
-        Stage::Reviewed,
-        Stage::SignedOff,
-        Stage::Published,
-        Stage::Withdrawn,
-        Stage::Refused,
-    ]
-    .into_iter()
-    .find(|s| s.code() == code)
-}
-
 /// The row of a pipeline from its steps (`base` names the item and who and when it was made):
 /// the last step that applied names who and when.
 fn row_of(base: PublicationRow, steps: &[publication::Step]) -> PublicationRow {
@@ -276,7 +260,9 @@ impl Db {
         let mut out = Vec::new();
         for row in stmt.query_map([actor.region.as_str()], publication_row)? {
             let row = row?;
-            let (Some(rules), Some(stage)) = (rules_of(&row.kind), stage_of(&row.stage)) else { continue };
+            let (Some(rules), Some(stage)) = (rules_of(&row.kind), Stage::parse(&row.stage)) else {
+                continue;
+            };
             let p = Pipeline {
                 stage,
                 submitted_by: None,

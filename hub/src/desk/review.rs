@@ -21,20 +21,7 @@ use crate::Hub;
 use crate::service::publication::{self as pipeline, ItemInput};
 
 fn stage_zh(code: &str) -> &'static str {
-    [
-        Stage::Draft,
-        Stage::Submitted,
-        Stage::Checked,
-        Stage::CheckFailed,
-        Stage::Reviewed,
-        Stage::SignedOff,
-        Stage::Published,
-        Stage::Withdrawn,
-        Stage::Refused,
-    ]
-    .into_iter()
-    .find(|s| s.code() == code)
-    .map_or("未知", Stage::name_zh)
+    Stage::parse(code).map_or("未知", Stage::name_zh)
 }
 
 fn kind_zh(hub: &Hub, kind: &str) -> String {
