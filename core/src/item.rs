@@ -54,11 +54,16 @@ pub struct ItemStep {
     pub note: String,
 }
 
-/// A blob the item references (a photo, a PDF), by its BLAKE3 hash.
+/// A blob the item references (a photo and its copies), by its BLAKE3 hash.
 #[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate)]
 pub struct ItemAttachment {
-    #[key]
     pub hash: String,
+    /// The original's hash, shared by its copies.
+    pub group: String,
+    /// `photo`.
+    pub kind: String,
+    /// `original`, `display` or `thumb` (as a case's attachments).
+    pub role: String,
     pub name: String,
     pub mime: String,
     pub bytes: u64,
@@ -77,7 +82,9 @@ pub struct ItemDoc {
     pub body: String,
     /// The kind's structured fields, by key.
     pub fields: BTreeMap<String, String>,
-    pub attachments: Vec<ItemAttachment>,
+    /// By [`ItemAttachment::key`] (a small photo's copies are the original itself: one hash
+    /// under several roles), so the same photo added twice merges into one.
+    pub attachments: BTreeMap<String, ItemAttachment>,
     /// Who owns its intellectual property (知识产权归属).
     pub ip_owner: String,
     /// The author's person id.
@@ -162,7 +169,7 @@ impl ItemDoc {
             title: new.title.trim().into(),
             body: new.body.trim().into(),
             fields: new.fields.iter().map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect(),
-            attachments: Vec::new(),
+            attachments: BTreeMap::new(),
             ip_owner: new.ip_owner.trim().into(),
             author: new.author.clone(),
             created_at_ms: at_ms,
@@ -203,8 +210,10 @@ impl ItemDoc {
         if self.attachments.len() > ATTACHMENTS_MAX {
             return Err(ItemError::TooMany("attachments"));
         }
-        for a in &self.attachments {
-            check_text("attachments", &a.name, NAME_CHARS_MAX, false)?;
+        for a in self.attachments.values() {
+            for text in [&a.name, &a.group, &a.kind, &a.role, &a.mime] {
+                check_text("attachments", text, NAME_CHARS_MAX, false)?;
+            }
         }
         if self.steps.len() > STEPS_MAX {
             return Err(ItemError::TooMany("steps"));
@@ -267,6 +276,24 @@ impl ItemDoc {
         Ok(item)
     }
 
+    /// Adds attachments (idempotent per [`ItemAttachment::key`]), at most [`ATTACHMENTS_MAX`].
+    pub fn add_attachments(
+        doc: &mut AutoCommit,
+        attachments: Vec<ItemAttachment>,
+    ) -> Result<ItemDoc, ItemError> {
+        let mut item = ItemDoc::from_doc(doc)?;
+        for a in attachments {
+            let key = a.key();
+            if !item.attachments.contains_key(&key) && item.attachments.len() >= ATTACHMENTS_MAX {
+                return Err(ItemError::TooMany("attachments"));
+            }
+            item.attachments.insert(key, a);
+        }
+        item.validate()?;
+        reconcile(doc, &item).map_err(|e| ItemError::Document(e.to_string()))?;
+        Ok(item)
+    }
+
     /// The steps as the pipeline reads them (kinds this build does not know left out).
     pub fn pipeline_steps(&self) -> Vec<Step> {
         self.steps
@@ -299,6 +326,13 @@ impl ItemDoc {
             .iter()
             .find(|s| s.actor == person && !s.actor_name.is_empty())
             .map_or_else(|| person.to_string(), |s| s.actor_name.clone())
+    }
+}
+
+impl ItemAttachment {
+    /// `group/role`, as a case's attachments.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.group, self.role)
     }
 }
 

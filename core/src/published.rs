@@ -81,7 +81,7 @@ pub struct PublishedDoc {
     pub title: String,
     pub body: String,
     pub fields: Vec<PublicField>,
-    pub attachments: Vec<ItemAttachment>,
+    pub attachments: BTreeMap<String, ItemAttachment>,
     /// 知识产权归属.
     pub ip_owner: String,
     pub reviewed_by: String,

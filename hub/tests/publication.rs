@@ -139,6 +139,40 @@ fn queued(id: &str) -> String {
     format!("data-id=\"{id}\"")
 }
 
+/// A small real PNG (decoded by the hub like any photo).
+fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// Uploads photos to an item as the page's form does; returns the status.
+async fn upload_photos(hub: &Hub, cookie: &str, id: &str, photos: Vec<Vec<u8>>) -> StatusCode {
+    let base = format!("http://{}", hub.http_addr);
+    let mut form = reqwest::multipart::Form::new();
+    for (n, bytes) in photos.into_iter().enumerate() {
+        form = form.part("photos", reqwest::multipart::Part::bytes(bytes).file_name(format!("茶园{n}.png")));
+    }
+    client()
+        .post(format!("{base}/desk/items/{id}/photos"))
+        .header(COOKIE, cookie)
+        .header(ORIGIN, &base)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// The hash of the item's display photo (the public page shows it).
+async fn display_photo(hub: &Hub, id: &str) -> String {
+    let id = id.to_string();
+    let doc = hub.store.call(move |db| db.load_doc(&id)).await.unwrap().unwrap();
+    let item = yizhan_core::item::ItemDoc::from_doc(&doc).unwrap();
+    item.attachments.values().find(|a| a.role == "display").unwrap().hash.clone()
+}
+
 async fn step(hub: &Hub, cookie: &str, id: &str, step: StepKind) -> StatusCode {
     post(hub, cookie, &format!("/desk/items/{id}/step"), &[("step", step.code()), ("note", "意见")]).await.0
 }
@@ -172,6 +206,14 @@ async fn publish_through_the_desk(hub: &Hub, title: &str) -> (String, String) {
     let signer = sign_in(hub, "signer").await;
     let id = create(hub, &author, title, "明前茶开始采摘，欢迎订购。").await;
     assert_eq!(stage(hub, &author, &id).await, "draft");
+    // A photo: decoded and stored with its copies; not a photo, or not the author: refused.
+    assert_eq!(
+        upload_photos(hub, &author, &id, vec![b"not a photo".to_vec()]).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(upload_photos(hub, &reviewer, &id, vec![png()]).await, StatusCode::FORBIDDEN);
+    assert_eq!(upload_photos(hub, &author, &id, vec![png()]).await, StatusCode::SEE_OTHER);
+    assert!(get(hub, &author, &format!("/desk/items/{id}")).await.1.contains("item-photos"));
     assert_eq!(
         step(hub, &reviewer, &id, StepKind::Submit).await,
         StatusCode::FORBIDDEN,
@@ -179,6 +221,11 @@ async fn publish_through_the_desk(hub: &Hub, title: &str) -> (String, String) {
     );
     assert_eq!(step(hub, &author, &id, StepKind::Submit).await, StatusCode::SEE_OTHER);
     assert_eq!(stage(hub, &author, &id).await, "checked", "the automatic checks passed");
+    assert_eq!(
+        upload_photos(hub, &author, &id, vec![png()]).await,
+        StatusCode::FORBIDDEN,
+        "submitted: no more changes"
+    );
     // It waits in the reviewer's queue.
     let (_, queue) = get(hub, &reviewer, "/desk/review").await;
     assert!(queue.contains(&queued(&id)) && queue.contains(title), "{queue}");
@@ -237,6 +284,11 @@ async fn an_item_goes_from_draft_to_published_by_two_people_and_is_withdrawn() {
         assert!(page.contains(text), "{text}: {page}");
     }
     assert!(get_url(&format!("{base}/items"), None).await.1.contains(&format!("/items/{public}")));
+    let photo_url = format!("{base}/items/{public}/photos/{}", display_photo(&hub, &id).await);
+    let (s, _) = get_url(&photo_url, None).await;
+    assert_eq!(s, StatusCode::OK, "the photo of a published item, without sign-in");
+    let other = format!("{base}/items/{public}/photos/{}", "0".repeat(64));
+    assert_eq!(get_url(&other, None).await.0, StatusCode::NOT_FOUND, "only the item's own photos");
     // A post without the session's token is refused by the cross-site guard.
     let signer = sign_in(&hub, "signer").await;
     let res = reqwest::Client::builder()
@@ -259,6 +311,7 @@ async fn an_item_goes_from_draft_to_published_by_two_people_and_is_withdrawn() {
     assert_eq!(stage(&hub, &signer, &id).await, "withdrawn");
     assert_eq!(get_url(&format!("{base}/items/{public}"), None).await.0, StatusCode::NOT_FOUND);
     assert!(!get_url(&format!("{base}/items"), None).await.1.contains(&public));
+    assert_eq!(get_url(&photo_url, None).await.0, StatusCode::NOT_FOUND);
     let p = public.clone();
     let doc = hub.store.call(move |db| db.load_doc(&p)).await.unwrap().unwrap();
     let published = yizhan_core::published::PublishedDoc::from_doc(&doc).unwrap();
@@ -419,6 +472,13 @@ async fn published_items_and_knowledge_reach_the_kiosk_and_withdrawals_take_them
         "{page}"
     );
     assert!(get_url(&format!("{}/items", kiosk.url), None).await.1.contains(&public));
+    // Its photo follows as a blob of a public document, served without sign-in.
+    let photo_url = format!("{}/items/{public}/photos/{}", kiosk.url, display_photo(county, &id).await);
+    eventually("the item's photo reaches the kiosk", || async {
+        get_url(&photo_url, None).await.0 == StatusCode::OK
+    })
+    .await;
+    assert!(page.contains("public-photos"), "{page}");
     eventually("the province holds it too", || async {
         let p = public.clone();
         chain.province.store.call(move |db| db.public_item(&p)).await.unwrap().is_some()
@@ -476,6 +536,7 @@ async fn published_items_and_knowledge_reach_the_kiosk_and_withdrawals_take_them
         get_url(&url, None).await.0 == StatusCode::NOT_FOUND
     })
     .await;
+    assert_eq!(get_url(&photo_url, None).await.0, StatusCode::NOT_FOUND, "and its photo with it");
     assert!(!get_url(&format!("{}/items", kiosk.url), None).await.1.contains(&public));
     eventually("find-similar at the kiosk no longer offers the knowledge", || async { !similar().await })
         .await;

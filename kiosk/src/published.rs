@@ -16,7 +16,10 @@ use crate::ui::{layout, stats};
 pub const LIST_MAX: u32 = 100;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/items", get(list_page)).route("/items/{id}", get(item_page))
+    Router::new()
+        .route("/items", get(list_page))
+        .route("/items/{id}", get(item_page))
+        .route("/items/{id}/photos/{hash}", get(photo))
 }
 
 /// Published items not withdrawn, newest first.
@@ -37,6 +40,22 @@ pub async fn item(state: &AppState, id: &str) -> Result<PublishedDoc, AppError> 
         })
         .await?;
     doc.and_then(|d| PublishedDoc::from_doc(&d).ok()).filter(|p| !p.is_withdrawn()).ok_or(AppError::NotFound)
+}
+
+/// A published item's photo (no sign-in); gone once the item is withdrawn.
+async fn photo(
+    State(state): State<AppState>,
+    Path((id, hash)): Path<(String, String)>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match item(&state, &id).await {
+        Ok(p) if p.attachments.values().any(|a| a.hash == hash) => {
+            yizhan_uploads::serve_blob(&state.store, &hash, req, false).await
+        }
+        Ok(_) => PageError(AppError::NotFound).into_response(),
+        Err(e) => PageError(e).into_response(),
+    }
 }
 
 async fn list_page(State(state): State<AppState>) -> Result<Markup, PageError> {

@@ -46,6 +46,17 @@ pub(crate) fn flow(doc_type: &str) -> Flow {
     doctype::lookup(doc_type).map_or(Flow::Regional, |t| t.flow)
 }
 
+/// The SQL list of the public types (their documents, and the blobs they reference, go to
+/// every node), from the table.
+pub(crate) fn public_types_sql() -> String {
+    let names: Vec<String> = doctype::DOC_TYPES
+        .iter()
+        .filter(|t| t.flow == Flow::Public)
+        .map(|t| format!("'{}'", t.name))
+        .collect();
+    format!("({})", names.join(", "))
+}
+
 /// The SQL list of the types not counted as "未同步", from the table.
 pub(crate) fn not_counted_types_sql() -> String {
     let names: Vec<String> =

@@ -150,17 +150,25 @@ pub(crate) fn project_case(tx: &Connection, case: &CaseDoc) -> Result<(), StoreE
 fn project_blobs(
     tx: &Connection,
     id: &str,
-    attachments: &[yizhan_core::item::ItemAttachment],
+    attachments: &std::collections::BTreeMap<String, yizhan_core::item::ItemAttachment>,
 ) -> Result<(), StoreError> {
     tx.execute("DELETE FROM doc_blobs WHERE doc_id = ?1", [id])?;
     let mut insert = tx.prepare_cached(
-        "INSERT OR REPLACE INTO doc_blobs (doc_id, hash, kind, role, mime, bytes) VALUES (?1, ?2, 'file', 'original', ?3, ?4)",
+        "INSERT OR REPLACE INTO doc_blobs (doc_id, hash, kind, role, mime, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    for a in attachments {
+    for a in attachments.values() {
+        // A reference that is not a hash names no blob (and must never name a path).
         if crate::blobs::Hash::parse(&a.hash).is_none() {
             continue;
         }
-        insert.execute(params![id, a.hash, a.mime, i64::try_from(a.bytes).unwrap_or(i64::MAX)])?;
+        insert.execute(params![
+            id,
+            a.hash,
+            a.kind,
+            a.role,
+            a.mime,
+            i64::try_from(a.bytes).unwrap_or(i64::MAX)
+        ])?;
     }
     Ok(())
 }

@@ -20,9 +20,15 @@ pub fn item(p: &PublishedDoc) -> Markup {
                 }
             }
             div.body { (p.body) }
-            @if !p.attachments.is_empty() {
-                ul {
-                    @for a in &p.attachments { li { a href=(format!("/blobs/{}", a.hash)) { (a.name) } } }
+            @let photos: Vec<_> = p.attachments.values().filter(|a| a.kind == "photo" && a.role == "display").collect();
+            @if !photos.is_empty() {
+                div.photos data-testid="public-photos" {
+                    @for a in photos {
+                        @let original = p.attachments.values().find(|o| o.group == a.group && o.role == "original").unwrap_or(a);
+                        a href=(format!("/items/{}/photos/{}", p.id, original.hash)) {
+                            img src=(format!("/items/{}/photos/{}", p.id, a.hash)) alt=(a.name) loading="lazy";
+                        }
+                    }
                 }
             }
             p.owner data-testid="public-owner" {

@@ -75,6 +75,11 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/items/{id}", get(review::item_page))
         .route("/desk/items/{id}/step", post(review::step_form))
         .route("/desk/items/{id}/edit", post(review::edit_item))
+        .route(
+            "/desk/items/{id}/photos",
+            post(review::photos_form).layer(axum::extract::DefaultBodyLimit::max(review::photos_bytes_max())),
+        )
+        .route("/items/{id}/photos/{hash}", get(review::public_photo))
         .route("/items", get(review::public_list))
         .route("/items/{id}", get(review::public_page))
         .route("/desk/cases/{id}/jobs", get(case::case_jobs))

@@ -211,6 +211,10 @@ pub(super) async fn item_page(
                 }
             }
             p.text { (item.body) }
+            @let thumbs: Vec<_> = item.attachments.values().filter(|a| a.role == "thumb").collect();
+            @if !thumbs.is_empty() {
+                p data-testid="item-photos" { @for t in thumbs { img src=(format!("/blobs/{}", t.hash)) alt=(t.name) width="120"; " " } }
+            }
             p { "知识产权归属：" b { (item.ip_owner) } }
             @if let Some(public) = &v.public_id {
                 @if p.stage == Stage::Published { p { a href=(format!("/items/{public}")) data-testid="public-link" { "查看公开页面" } } }
@@ -221,6 +225,10 @@ pub(super) async fn item_page(
                 details open[p.stage == Stage::CheckFailed] {
                     summary { "修改内容" @if p.stage == Stage::CheckFailed { "（修改后重新提交审核）" } }
                     (item_form(kind, &format!("/desk/items/{}/edit", item.id), Some(item), "保存修改"))
+                }
+                form method="post" enctype="multipart/form-data" action=(yizhan_web::action(&format!("/desk/items/{}/photos", item.id))) data-testid="photos-form" {
+                    label { "添加照片 " input type="file" name="photos" accept="image/*" multiple; }
+                    button type="submit" { "上传照片" }
                 }
             }
         }
@@ -273,6 +281,67 @@ pub(super) async fn step_form(
     let step = StepKind::parse(&f.step).ok_or_else(|| DeskError::bad_request("未知的操作"))?;
     pipeline::take_step(&hub, &actor, &id, step, &f.note).await?;
     Ok(Redirect::to(&format!("/desk/items/{id}")))
+}
+
+/// Photos added to a draft (multipart `photos`), every bound enforced while reading.
+pub(super) async fn photos_form(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Redirect, DeskError> {
+    let upload_err = |e| -> DeskError { crate::service::ServiceError::from(e).into() };
+    let mut multipart = multipart.map_err(|e| DeskError::not_multipart(&e))?;
+    let limits = yizhan_media::Limits::default();
+    let mut photos = Vec::new();
+    while let Some(mut field) =
+        multipart.next_field().await.map_err(|e| upload_err(yizhan_uploads::multipart_err(e)))?
+    {
+        let Some(file_name) = field.file_name().map(str::to_string) else { continue };
+        if field.name() != Some("photos") {
+            continue;
+        }
+        let bytes = yizhan_uploads::read_limited(&mut field, limits.photo_bytes_max, || {
+            format!("照片过大：每张最多 {} MB", yizhan_uploads::mb(limits.photo_bytes_max))
+        })
+        .await
+        .map_err(upload_err)?;
+        if bytes.is_empty() {
+            continue; // the empty part a form sends when no file was chosen
+        }
+        if photos.len() >= pipeline::ITEM_PHOTOS_PER_UPLOAD_MAX {
+            return Err(DeskError::bad_request(format!(
+                "照片过多：每次最多 {} 张",
+                pipeline::ITEM_PHOTOS_PER_UPLOAD_MAX
+            )));
+        }
+        photos.push((file_name, bytes));
+    }
+    pipeline::add_photos(&hub, &actor, &id, photos).await?;
+    Ok(Redirect::to(&format!("/desk/items/{id}")))
+}
+
+/// The request body of a photo upload: its photos at the media limit, and the form's framing.
+pub fn photos_bytes_max() -> usize {
+    let l = yizhan_media::Limits::default();
+    usize::try_from(l.photo_bytes_max * pipeline::ITEM_PHOTOS_PER_UPLOAD_MAX as u64 + 64 * 1024)
+        .unwrap_or(usize::MAX)
+}
+
+/// A published item's photo, for everyone (no sign-in); gone once it is withdrawn.
+pub(super) async fn public_photo(
+    State(hub): State<Hub>,
+    Path((id, hash)): Path<(String, String)>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match pipeline::public_photo(&hub, &id, &hash).await {
+        Ok(true) => yizhan_uploads::serve_blob(&hub.store, &hash, req, false).await,
+        Ok(false) => {
+            DeskError(axum::http::StatusCode::NOT_FOUND, "该图片不存在或已撤回".into()).into_response()
+        }
+        Err(e) => DeskError::from(e).into_response(),
+    }
 }
 
 /// Published items, for everyone (no sign-in).

@@ -127,6 +127,80 @@ pub async fn edit_item(hub: &Hub, actor: &Actor, id: &str, input: ItemInput) -> 
         .await?
 }
 
+/// Photos an author adds to one item in one upload.
+pub const ITEM_PHOTOS_PER_UPLOAD_MAX: usize = 6;
+
+/// Adds photos to a draft (or an item that failed its checks): each decoded, oriented and
+/// stripped of its metadata with display and thumbnail copies (`yizhan_uploads`), all stored
+/// with the item's change in one transaction, or none. Only the author.
+pub async fn add_photos(
+    hub: &Hub,
+    actor: &Actor,
+    id: &str,
+    photos: Vec<(String, Vec<u8>)>,
+) -> Result<(), ServiceError> {
+    require(hub, actor, CentreAction::Desk)?;
+    if photos.is_empty() {
+        return Err(ServiceError::Invalid("请选择照片".into()));
+    }
+    let editable = |db: &Db, id: &str, who: &str| -> Result<Result<(), ServiceError>, StoreError> {
+        let Some(item) = load_item(db, id)? else {
+            return Ok(Err(ServiceError::NotFound("条目不存在")));
+        };
+        if item.author != who {
+            return Ok(Err(Denied::Role.into()));
+        }
+        if !matches!(item.pipeline().stage, Stage::Draft | Stage::CheckFailed) {
+            return Ok(Err(Denied::Status.into()));
+        }
+        Ok(Ok(()))
+    };
+    let (who, item_id) = (actor.person_id.clone(), id.to_string());
+    hub.store.call(move |db| editable(db, &item_id, &who)).await??;
+    let limits = yizhan_media::Limits::default();
+    let store = hub.store.clone();
+    let now = hub.store.config().clock.now_ms();
+    let prepared =
+        tokio::task::spawn_blocking(move || yizhan_uploads::prepare_photos(&store, photos, &limits, now))
+            .await
+            .map_err(|_| ServiceError::Failed("照片处理失败".into()))??;
+    let (attachments, blobs): (Vec<_>, Vec<_>) = prepared
+        .into_iter()
+        .map(|(a, blob)| {
+            let name = a.name.chars().take(item::NAME_CHARS_MAX).collect();
+            let att = item::ItemAttachment {
+                hash: a.hash,
+                group: a.group,
+                kind: a.kind,
+                role: a.role,
+                name,
+                mime: a.mime,
+                bytes: a.bytes,
+            };
+            (att, blob)
+        })
+        .unzip();
+    let (who, item_id) = (actor.person_id.clone(), id.to_string());
+    hub.store
+        .call(move |db| {
+            // Checked again inside the write: a submission may have come in meanwhile.
+            if let Err(e) = editable(db, &item_id, &who)? {
+                return Ok(Err(e));
+            }
+            Ok(db
+                .update_doc_with(&item_id, blobs, |doc| ItemDoc::add_attachments(doc, attachments))?
+                .map(|_| ())
+                .map_err(|e| ServiceError::Invalid(e.message_zh())))
+        })
+        .await?
+}
+
+/// A photo of a published item, for everyone: the blob's hash when the item is published, not
+/// withdrawn, and references it.
+pub async fn public_photo(hub: &Hub, id: &str, hash: &str) -> Result<bool, ServiceError> {
+    Ok(public_item(hub, id).await?.is_some_and(|p| p.attachments.values().any(|a| a.hash == hash)))
+}
+
 /// Everything the item page shows.
 #[derive(Debug, Clone)]
 pub struct ItemView {
