@@ -464,15 +464,17 @@ fn every_main_page_fits_a_phone() {
     check(&b, "kiosk-new", &format!("{}/cases/new", demo.kiosk));
     check(&b, "kiosk-account", &format!("{}/account", demo.kiosk));
     check(&b, "kiosk-stats", &format!("{}/stats?by=industry", demo.kiosk));
+    check(&b, "kiosk-items", &format!("{}/items", demo.kiosk));
 
     // County hub: the overview, then staff, an expert and an administrator on the desk.
     check(&b, "hub-home", &format!("{}/", demo.county));
+    check(&b, "hub-items", &format!("{}/items", demo.county));
     sign_in(&b, &demo.county, "staff", "/desk");
     check(&b, "desk", &format!("{}/desk", demo.county));
     b.goto(&format!("{}/desk", demo.county)).unwrap();
     let desk_case = first_link(&b, "a[href^='/desk/cases/']");
     check(&b, "desk-case", &desk_case);
-    for page in ["experts", "knowledge", "export"] {
+    for page in ["experts", "knowledge", "export", "review"] {
         check(&b, &format!("desk-{page}"), &format!("{}/desk/{page}", demo.county));
     }
     check(&b, "desk-stats", &format!("{}/desk/stats?by=town", demo.county));

@@ -73,6 +73,7 @@ pub enum EventKindCode {
     FollowedUp,
     KnowledgeApproved,
     KnowledgeWithheld,
+    KnowledgeWithdrawn,
 }
 
 impl EventKindCode {
@@ -92,7 +93,11 @@ impl EventKindCode {
             EventKind::FollowedUp => EventKindCode::FollowedUp,
             EventKind::KnowledgeApproved => EventKindCode::KnowledgeApproved,
             EventKind::KnowledgeWithheld => EventKindCode::KnowledgeWithheld,
-            EventKind::Created | EventKind::Breach | EventKind::Unknown(_) => return None,
+            EventKind::KnowledgeWithdrawn => EventKindCode::KnowledgeWithdrawn,
+            EventKind::Created
+            | EventKind::Breach
+            | EventKind::KnowledgePublished
+            | EventKind::Unknown(_) => return None,
         })
     }
 }
@@ -257,6 +262,23 @@ fn authorize_event(
                 centre,
                 actor,
                 step,
+            )
+        }
+        // The circuit breaker: the county centre or any centre above it, once signed off.
+        K::KnowledgeWithdrawn => {
+            if !actor.is_centre() {
+                return Err(Denied::Role);
+            }
+            if !in_region {
+                return Err(Denied::OutOfRegion);
+            }
+            let pipeline = crate::publication::derive(&crate::knowledge::publication_steps(case, state));
+            crate::publication::authorize(
+                &crate::knowledge::PUBLICATION_RULES,
+                &pipeline,
+                crate::knowledge::publication_centre(case),
+                actor,
+                crate::publication::StepKind::Withdraw,
             )
         }
         // The assigned expert's steps.

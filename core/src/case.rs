@@ -169,6 +169,10 @@ pub enum EventKind {
     KnowledgeApproved,
     /// The centre decided not to publish it (wrong, local, or personal).
     KnowledgeWithheld,
+    /// The county hub published it as knowledge (recorded by the system, with the document).
+    KnowledgePublished,
+    /// A centre (the county or one above) took the published knowledge down everywhere.
+    KnowledgeWithdrawn,
     Unknown(String),
 }
 
@@ -191,6 +195,8 @@ impl EventKind {
             EventKind::FollowedUp => "followed_up",
             EventKind::KnowledgeApproved => "knowledge_approved",
             EventKind::KnowledgeWithheld => "knowledge_withheld",
+            EventKind::KnowledgePublished => "knowledge_published",
+            EventKind::KnowledgeWithdrawn => "knowledge_withdrawn",
             EventKind::Unknown(s) => s,
         }
     }
@@ -209,6 +215,8 @@ impl EventKind {
             "breach" => EventKind::Breach,
             "knowledge_approved" => EventKind::KnowledgeApproved,
             "knowledge_withheld" => EventKind::KnowledgeWithheld,
+            "knowledge_published" => EventKind::KnowledgePublished,
+            "knowledge_withdrawn" => EventKind::KnowledgeWithdrawn,
             "onsite_visited" => EventKind::OnSiteVisited,
             "closed" => EventKind::Closed,
             "rated" => EventKind::Rated,
@@ -231,6 +239,8 @@ impl EventKind {
             EventKind::Breach => "超时",
             EventKind::KnowledgeApproved => "审核发布为知识",
             EventKind::KnowledgeWithheld => "审核不发布",
+            EventKind::KnowledgePublished => "发布到知识库",
+            EventKind::KnowledgeWithdrawn => "撤回知识",
             EventKind::OnSiteVisited => "上门服务",
             EventKind::Closed => "办结",
             EventKind::Rated => "评价专家",
@@ -325,6 +335,9 @@ pub struct CaseState {
     pub breaches: Vec<String>,
     /// The centre's review for publication as knowledge: approved (true) or withheld (false).
     pub knowledge: Option<bool>,
+    /// Published as knowledge (a `knowledge_published` step), and withdrawn since.
+    pub knowledge_published: bool,
+    pub knowledge_withdrawn: bool,
     /// Ids of the events that start and stop the service clocks (see [`crate::clock`]).
     pub marks: ClockMarks,
     /// Events that arrived but did not apply in the derived order (e.g. the losing side of
@@ -654,6 +667,8 @@ impl CaseDoc {
             travel_cost_fen: 0,
             breaches: Vec::new(),
             knowledge: None,
+            knowledge_published: false,
+            knowledge_withdrawn: false,
             marks: ClockMarks::default(),
             ignored_events: Vec::new(),
             last_event_at_ms: self.created_at_ms,
@@ -735,6 +750,17 @@ fn apply(st: &mut CaseState, ev: &Event) -> bool {
             if st.knowledge.is_none() && st.expert.is_some() =>
         {
             st.knowledge = Some(ev.kind() == EventKind::KnowledgeApproved);
+            true
+        }
+        (EventKind::KnowledgePublished, _)
+            if st.knowledge == Some(true) && !st.knowledge_published && !st.knowledge_withdrawn =>
+        {
+            st.knowledge_published = true;
+            true
+        }
+        // Signed off (published or not yet): taken down once.
+        (EventKind::KnowledgeWithdrawn, _) if st.knowledge == Some(true) && !st.knowledge_withdrawn => {
+            st.knowledge_withdrawn = true;
             true
         }
         (EventKind::Breach, _) if !ev.category.is_empty() => {

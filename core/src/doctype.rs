@@ -11,7 +11,7 @@
 
 use automerge::AutoCommit;
 
-use crate::{case, holidays, knowledge, people, private, revocation, seal_key};
+use crate::{case, holidays, item, knowledge, people, private, published, revocation, seal_key};
 
 /// Which way documents of a type travel between a node and its peers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +64,11 @@ pub enum Projection {
     CasePrivate,
     /// `people`.
     Person,
+    /// `publications` (one row per pipeline item) and `doc_blobs`.
+    PublicationItem,
+    /// `public_items` (what this node shows without sign-in, withdrawn ones marked) and
+    /// `doc_blobs`.
+    Published,
     /// No query table: the document is read where it is used.
     None,
 }
@@ -147,11 +152,36 @@ pub static DOC_TYPES: &[DocType] = &[
         scope: ScopeRule::Public,
         flow: Flow::Public,
         created_by: &[NodeKind::CountyHub],
-        changed_by: &[],
-        authorised_by: "hub::publish (after review and sign-off on the publication pipeline)",
+        // Only to add a withdrawal record (the case's `knowledge_withdrawn` step).
+        changed_by: &[NodeKind::Hub],
+        authorised_by: "hub::publish (after review and sign-off on the publication pipeline; withdrawn after the case's withdrawal step)",
         validate: validate_knowledge,
         validate_name: "doctype::validate_knowledge",
         projection: Projection::None,
+        counts_unsynced: false,
+    },
+    DocType {
+        name: item::DOC_TYPE,
+        scope: ScopeRule::Field("centre"),
+        flow: Flow::Regional,
+        created_by: &[NodeKind::Hub],
+        changed_by: &[NodeKind::Hub],
+        authorised_by: "hub::service::publication (core::publication::authorize on every step, against the stored item)",
+        validate: validate_item,
+        validate_name: "doctype::validate_item",
+        projection: Projection::PublicationItem,
+        counts_unsynced: true,
+    },
+    DocType {
+        name: published::DOC_TYPE,
+        scope: ScopeRule::Public,
+        flow: Flow::Public,
+        created_by: &[NodeKind::Hub],
+        changed_by: &[NodeKind::Hub],
+        authorised_by: "hub::service::publication (made from a signed-off item; withdrawn by a centre containing it)",
+        validate: validate_published,
+        validate_name: "doctype::validate_published",
+        projection: Projection::Published,
         counts_unsynced: false,
     },
     DocType {
@@ -219,6 +249,15 @@ fn validate_credential(doc: &AutoCommit) -> Result<String, String> {
 
 fn validate_knowledge(doc: &AutoCommit) -> Result<String, String> {
     knowledge::KnowledgeDoc::from_doc(doc).map_err(|e| e.to_string())?;
+    Ok(knowledge::PUBLIC_SCOPE.to_string())
+}
+
+fn validate_item(doc: &AutoCommit) -> Result<String, String> {
+    Ok(item::ItemDoc::from_doc(doc).map_err(|e| e.to_string())?.centre)
+}
+
+fn validate_published(doc: &AutoCommit) -> Result<String, String> {
+    published::PublishedDoc::from_doc(doc).map_err(|e| e.to_string())?;
     Ok(knowledge::PUBLIC_SCOPE.to_string())
 }
 

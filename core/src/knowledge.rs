@@ -28,7 +28,9 @@ pub fn publication_centre(case: &crate::CaseDoc) -> &str {
 
 /// A solved case's steps on the publication pipeline, read from its events: submitted when the
 /// officer closed it, the automatic checks passed when an expert answered it (failed when none
-/// did), then the centre's sign-off (`knowledge_approved`) or refusal (`knowledge_withheld`).
+/// did), then the centre's sign-off (`knowledge_approved`) or refusal (`knowledge_withheld`),
+/// the hub's publication (`knowledge_published`, by the system) and a withdrawal
+/// (`knowledge_withdrawn`).
 /// Events the case itself ignored are left out.
 pub fn publication_steps(case: &crate::CaseDoc, state: &crate::CaseState) -> Vec<crate::publication::Step> {
     use crate::EventKind;
@@ -47,6 +49,8 @@ pub fn publication_steps(case: &crate::CaseDoc, state: &crate::CaseState) -> Vec
             }
             EventKind::KnowledgeApproved => steps.push(step(e.id.clone(), StepKind::ReviewAndSignOff)),
             EventKind::KnowledgeWithheld => steps.push(step(e.id.clone(), StepKind::Refuse)),
+            EventKind::KnowledgePublished => steps.push(step(e.id.clone(), StepKind::Publish)),
+            EventKind::KnowledgeWithdrawn => steps.push(step(e.id.clone(), StepKind::Withdraw)),
             _ => {}
         }
     }
@@ -81,6 +85,9 @@ pub struct KnowledgeDoc {
     /// Who reviewed and signed off the publication.
     #[autosurgeon(missing = "Default::default")]
     pub approved_by: String,
+    /// Withdrawal records (grow-only, see `crate::published`): withdrawn once it holds any.
+    #[autosurgeon(missing = "Default::default")]
+    pub withdrawals: std::collections::BTreeMap<String, crate::published::Withdrawal>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -94,6 +101,24 @@ pub enum KnowledgeError {
 }
 
 impl KnowledgeDoc {
+    /// Taken down (the case's `knowledge_withdrawn` step): kiosks drop it from find-similar.
+    pub fn is_withdrawn(&self) -> bool {
+        !self.withdrawals.is_empty()
+    }
+
+    /// Marks the document withdrawn (a new record under `key`; nothing else changes).
+    pub fn withdraw(
+        doc: &mut AutoCommit,
+        key: &str,
+        w: crate::published::Withdrawal,
+    ) -> Result<KnowledgeDoc, KnowledgeError> {
+        let mut k = KnowledgeDoc::from_doc(doc)?;
+        crate::published::add_withdrawal(&mut k.withdrawals, key, w)
+            .map_err(|e| KnowledgeError::Document(e.to_string()))?;
+        reconcile(doc, &k).map_err(|e| KnowledgeError::Document(e.to_string()))?;
+        Ok(k)
+    }
+
     pub fn validate(&self) -> Result<(), KnowledgeError> {
         if self.question.trim().is_empty() {
             return Err(KnowledgeError::Empty("question"));
@@ -109,6 +134,11 @@ impl KnowledgeDoc {
         }
         if self.photo_hashes.len() > PHOTO_HASHES_MAX {
             return Err(KnowledgeError::TooLong("photo_hashes"));
+        }
+        if self.withdrawals.len() > crate::published::WITHDRAWALS_MAX
+            || self.withdrawals.values().any(|w| w.validate().is_err())
+        {
+            return Err(KnowledgeError::TooLong("withdrawals"));
         }
         Ok(())
     }

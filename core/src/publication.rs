@@ -4,6 +4,7 @@
 //! ```text
 //! draft → submitted → checked (automatic) → reviewed → signed off → published → withdrawn
 //!                   ↘ check failed        ↘ refused   ↘ refused
+//!                     (fixed: submitted again)
 //! ```
 //!
 //! Each step is an event with who and when (on the hub's clock); the stage is derived from the
@@ -34,6 +35,22 @@ pub enum Stage {
 }
 
 impl Stage {
+    pub const ALL: [Stage; 9] = [
+        Stage::Draft,
+        Stage::Submitted,
+        Stage::Checked,
+        Stage::CheckFailed,
+        Stage::Reviewed,
+        Stage::SignedOff,
+        Stage::Published,
+        Stage::Withdrawn,
+        Stage::Refused,
+    ];
+
+    pub fn parse(code: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Stage::Draft => "draft",
@@ -83,6 +100,52 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    pub const ALL: [StepKind; 9] = [
+        StepKind::Submit,
+        StepKind::ChecksPassed,
+        StepKind::ChecksFailed,
+        StepKind::Review,
+        StepKind::SignOff,
+        StepKind::ReviewAndSignOff,
+        StepKind::Refuse,
+        StepKind::Publish,
+        StepKind::Withdraw,
+    ];
+
+    /// The code stored in a step event and sent by forms.
+    pub fn code(self) -> &'static str {
+        match self {
+            StepKind::Submit => "submit",
+            StepKind::ChecksPassed => "checks_passed",
+            StepKind::ChecksFailed => "checks_failed",
+            StepKind::Review => "review",
+            StepKind::SignOff => "sign_off",
+            StepKind::ReviewAndSignOff => "review_and_sign_off",
+            StepKind::Refuse => "refuse",
+            StepKind::Publish => "publish",
+            StepKind::Withdraw => "withdraw",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<StepKind> {
+        StepKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The step as the timeline shows it; the buttons say the same.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            StepKind::Submit => "提交审核",
+            StepKind::ChecksPassed => "自动检查通过",
+            StepKind::ChecksFailed => "自动检查未通过",
+            StepKind::Review => "审核通过",
+            StepKind::SignOff => "签发",
+            StepKind::ReviewAndSignOff => "审核并签发",
+            StepKind::Refuse => "退回",
+            StepKind::Publish => "发布",
+            StepKind::Withdraw => "撤回",
+        }
+    }
+
     /// Steps only the system records, never a person.
     pub fn is_system(self) -> bool {
         matches!(self, StepKind::ChecksPassed | StepKind::ChecksFailed | StepKind::Publish)
@@ -129,7 +192,8 @@ fn next(stage: Stage, kind: StepKind) -> Option<Stage> {
     use Stage as S;
     use StepKind as K;
     Some(match (stage, kind) {
-        (S::Draft, K::Submit) => S::Submitted,
+        // Handed in again once the author fixed what the checks found.
+        (S::Draft | S::CheckFailed, K::Submit) => S::Submitted,
         (S::Submitted, K::ChecksPassed) => S::Checked,
         (S::Submitted, K::ChecksFailed) => S::CheckFailed,
         (S::Checked, K::Review) => S::Reviewed,
@@ -196,9 +260,11 @@ pub fn authorize(
     if kind != StepKind::Submit {
         // Reviewing, signing off, refusing and withdrawing: a centre's staff, at a level the
         // type allows, whose region contains the item's centre (a county may not act on a
-        // province item).
+        // province item). Withdrawing (the circuit breaker) is also open to every centre above
+        // the levels that sign off.
         let level = actor.region.level();
-        if !actor.is_centre() || level > rules.lowest_centre || level < rules.highest_centre {
+        let too_high = level < rules.highest_centre && kind != StepKind::Withdraw;
+        if !actor.is_centre() || level > rules.lowest_centre || too_high {
             return Err(Denied::Role);
         }
         if !item_centre.starts_with(actor.region.as_str()) {
@@ -276,6 +342,11 @@ mod tests {
         check(&base[..1], S::Submitted, &[]);
         check(&base, S::Checked, &[]);
         check(&[("au", K::Submit), ("sys", K::ChecksFailed)], S::CheckFailed, &[]);
+        check(
+            &[("au", K::Submit), ("sys", K::ChecksFailed), ("au", K::Submit), ("sys", K::ChecksPassed)],
+            S::Checked,
+            &[],
+        );
         check(&[base[0], base[1], ("r", K::Review)], S::Reviewed, &[]);
         check(&[base[0], base[1], ("r", K::Review), ("s", K::SignOff)], S::SignedOff, &[]);
         check(&[base[0], base[1], ("r", K::Review), ("r", K::SignOff)], S::Reviewed, &["e4"]);
@@ -351,6 +422,31 @@ mod tests {
                 ok.clone(),
             ),
             (&TWO_PEOPLE, &checked, "510131", &county_staff, K::Withdraw, Err(Denied::Status)),
+            // Any centre above may withdraw, even where only the county signs off.
+            (
+                &COUNTY_ONLY,
+                &Pipeline { stage: S::Published, ..checked.clone() },
+                "510131",
+                &province_staff,
+                K::Withdraw,
+                ok.clone(),
+            ),
+            (
+                &COUNTY_ONLY,
+                &Pipeline { stage: S::Published, ..checked.clone() },
+                "510131",
+                &other_county,
+                K::Withdraw,
+                Err(Denied::OutOfRegion),
+            ),
+            (
+                &COUNTY_ONLY,
+                &Pipeline { stage: S::Published, ..checked.clone() },
+                "510131",
+                &expert,
+                K::Withdraw,
+                Err(Denied::Role),
+            ),
             (
                 &TWO_PEOPLE,
                 &Pipeline { stage: S::Published, ..checked.clone() },
@@ -363,6 +459,17 @@ mod tests {
         for (i, (rules, p, centre, a, kind, expected)) in table.iter().enumerate() {
             assert_eq!(&authorize(rules, p, centre, a, *kind), expected, "row {i}: {} {kind:?}", a.person_id);
         }
+    }
+
+    #[test]
+    fn step_codes_round_trip() {
+        for k in StepKind::ALL {
+            assert_eq!(StepKind::parse(k.code()), Some(k));
+        }
+        for st in Stage::ALL {
+            assert_eq!(Stage::parse(st.code()), Some(st));
+        }
+        assert_eq!(StepKind::parse("approve"), None);
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub struct Hub {
     pub enroller: Option<Arc<enrol::Enroller>>,
     /// The experts this centre may assign, cached for ranking.
     pub directory: service::Directory,
+    /// The kinds of publishable item this hub serves (registered by the modules).
+    pub kinds: service::publication::Kinds,
     /// Sign-in of the centre's staff and experts.
     pub accounts: yizhan_accounts::Accounts,
     /// Wakes the media worker (posters and proxies of experts' answer videos).
@@ -193,6 +195,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         parent_status,
         enroller: tls.enroller,
         directory: service::Directory::default(),
+        kinds: service::publication::Kinds::default(),
         endpoint: endpoint.clone(),
         requests: Default::default(),
     };

@@ -3,6 +3,12 @@
 //! `knowledge_approved` event, see the desk), the county hub turns it into a knowledge document
 //! without the farmer's personal data, naming the expert who owns the answer; it then syncs
 //! down to every kiosk for find-similar and up to the province. Nothing is published unreviewed.
+//!
+//! Both ends are steps on the case's publication pipeline: the hub records `knowledge_published`
+//! (by the system) in the same transaction as the document, and once a centre records
+//! `knowledge_withdrawn` on the case (the desk's 撤回), the hub holding the case marks the
+//! document withdrawn; the mark travels with it to every node, and kiosks drop it from
+//! find-similar.
 
 use yizhan_core::{CaseDoc, EventKind, KnowledgeDoc, Status};
 use yizhan_store::{BlobBody, Db, Store, StoreError};
@@ -69,6 +75,7 @@ pub fn knowledge_of(case: &CaseDoc, publisher: &str, now_ms: i64) -> Option<Know
         publisher: publisher.into(),
         owner: owner_of(case, &state),
         approved_by: approver_of(case, &state),
+        withdrawals: Default::default(),
     })
 }
 
@@ -109,11 +116,13 @@ pub fn pending_round(
             continue;
         }
         let kid = knowledge_id(&e.doc_id);
-        if db.doc_type(&kid)?.is_some() {
-            continue; // published already (answers added later stay with the case)
-        }
         let Some(doc) = db.load_doc(&e.doc_id)? else { continue };
         let Ok(case) = CaseDoc::from_doc(&doc) else { continue };
+        if db.doc_type(&kid)?.is_some() {
+            // Published already (answers added later stay with the case); withdrawn since?
+            withdraw_if_asked(db, &case, &kid)?;
+            continue;
+        }
         let Some(knowledge) = knowledge_of(&case, publisher, now_ms) else { continue };
         let mut photos = Vec::new();
         for a in case.farmer_media("photo", "display").into_iter().take(PHOTOS_HASHED_MAX) {
@@ -149,15 +158,53 @@ pub fn hash_photos(p: &mut Pending) {
     }
 }
 
-/// Stores the knowledge documents not published yet; returns how many.
-pub fn publish(db: &mut Db, pending: Vec<Pending>) -> Result<usize, StoreError> {
+/// Marks the knowledge document withdrawn when its case records a withdrawal step.
+fn withdraw_if_asked(db: &mut Db, case: &CaseDoc, kid: &str) -> Result<(), StoreError> {
+    let state = case.state();
+    let Some(step) = case
+        .ordered_events()
+        .into_iter()
+        .find(|e| e.kind() == EventKind::KnowledgeWithdrawn && !state.ignored_events.contains(&e.id))
+    else {
+        return Ok(());
+    };
+    let w = yizhan_core::published::Withdrawal {
+        at_ms: step.at_ms,
+        by: step.actor.clone(),
+        by_name: step.actor.clone(),
+        note: step.text.chars().take(yizhan_core::item::NOTE_CHARS_MAX).collect(),
+    };
+    let key = step.id.clone();
+    match db.update_doc(kid, |doc| KnowledgeDoc::withdraw(doc, &key, w))? {
+        Ok(k) => tracing::info!(knowledge = %kid, withdrawals = k.withdrawals.len(), "knowledge withdrawn"),
+        Err(e) => tracing::warn!(knowledge = %kid, error = %e, "cannot mark knowledge withdrawn"),
+    }
+    Ok(())
+}
+
+/// Stores the knowledge documents not published yet, each with its case's
+/// `knowledge_published` step in the same transaction; returns how many.
+pub fn publish(db: &mut Db, pending: Vec<Pending>, publisher: &str) -> Result<usize, StoreError> {
     let mut published = 0;
     for p in pending {
         if db.doc_type(&p.id)?.is_some() {
             continue;
         }
         let Ok(mut doc) = p.knowledge.to_doc() else { continue };
-        db.create_doc(&p.id, yizhan_core::knowledge::DOC_TYPE, &mut doc)?;
+        let case_id = p.knowledge.case_id.clone();
+        let now_ms = db.config().clock.now_ms();
+        let step = yizhan_core::Event::new(
+            format!("{case_id}-knowledge-published"),
+            now_ms,
+            crate::service::system_actor(publisher),
+            EventKind::KnowledgePublished,
+        );
+        db.batch(|db| {
+            db.create_doc(&p.id, yizhan_core::knowledge::DOC_TYPE, &mut doc)?;
+            db.update_doc(&case_id, |doc| CaseDoc::append_event(doc, step))?
+                .map_err(|e| StoreError::Corrupt { id: case_id.clone(), detail: e.to_string() })?;
+            Ok(())
+        })?;
         published += 1;
     }
     Ok(published)
@@ -171,8 +218,9 @@ pub async fn run(store: Store, publisher: String) {
             let (db_store, publisher) = (db_store.clone(), publisher.clone());
             async move {
                 let now_ms = db_store.config().clock.now_ms();
+                let name = publisher.clone();
                 let (next, mut pending) =
-                    db_store.call(move |db| pending_round(db, after, &publisher, now_ms)).await?;
+                    db_store.call(move |db| pending_round(db, after, &name, now_ms)).await?;
                 if pending.is_empty() {
                     return Ok(next);
                 }
@@ -183,7 +231,7 @@ pub async fn run(store: Store, publisher: String) {
                 })
                 .await
                 .map_err(|e| StoreError::Task(e.to_string()))?;
-                let n = db_store.call(move |db| publish(db, pending)).await?;
+                let n = db_store.call(move |db| publish(db, pending, &publisher)).await?;
                 if n > 0 {
                     tracing::info!(published = n, "published solved cases as knowledge");
                 }

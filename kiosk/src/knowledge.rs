@@ -1,4 +1,5 @@
-//! Knowledge arriving by sync goes into the find-similar index.
+//! Knowledge arriving by sync goes into the find-similar index; knowledge withdrawn since
+//! (a withdrawal record arriving on its document) leaves it.
 //!
 //! The index's own journal makes every upsert durable; the feed position reached is kept in
 //! `similar/feed-checkpoint`, so a restart resumes instead of re-reading every document.
@@ -40,6 +41,13 @@ pub async fn ingest_round(state: &AppState, after: i64) -> Result<(i64, usize), 
         tokio::task::spawn_blocking(move || {
             let mut index = st.similar.write().map_err(|_| "index poisoned".to_string())?;
             for k in docs {
+                // Withdrawn (the circuit breaker): no longer offered by find-similar.
+                if k.is_withdrawn() {
+                    if let Err(e) = index.remove(&k.id) {
+                        tracing::warn!(error = %e, "cannot drop withdrawn knowledge from the index");
+                    }
+                    continue;
+                }
                 // Scrubbed again by the index on insert; a refused entry is logged and skipped.
                 if let Err(e) = index.upsert(to_case(k)) {
                     tracing::warn!(error = %e, "knowledge entry refused by the index");

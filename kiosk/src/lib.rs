@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod knowledge;
 mod metrics;
+pub mod published;
 pub mod sealing;
 pub mod service;
 pub mod ui;
@@ -256,6 +257,7 @@ fn load_or_create_node_id(dir: &Path) -> Result<String, StartError> {
 pub fn router(state: AppState) -> Router {
     let body_max = usize::try_from(state.config.limits.request_bytes_max()).unwrap_or(usize::MAX);
     ui::routes()
+        .merge(published::routes())
         .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_max))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), station_network_sign_in))

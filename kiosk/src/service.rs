@@ -258,8 +258,9 @@ impl CaseView {
             | K::OnSiteDispatched
             | K::FollowedUp
             | K::KnowledgeApproved
-            | K::KnowledgeWithheld => "县运管中心".to_string(),
-            K::Breach => "系统".to_string(),
+            | K::KnowledgeWithheld
+            | K::KnowledgeWithdrawn => "县运管中心".to_string(),
+            K::Breach | K::KnowledgePublished => "系统".to_string(),
             _ => {
                 if let Some(name) = self.names.get(&e.actor) {
                     name.clone()

@@ -89,6 +89,7 @@ fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
         NavLink::new(Module::ExpertService, "/cases", "案例列表"),
         NavLink::new(Module::ExpertService, "/cases/new", "＋ 登记新案例").primary(),
         NavLink::new(Module::Management, "/stats", "本村统计"),
+        NavLink::new(Module::IndustryInfo, "/items", "已发布信息"),
     ];
     shell.account_link = true;
     shell.viewer = who.map(|a| Viewer {

@@ -269,7 +269,8 @@ impl Db {
         blobs: Vec<NewBlob>,
         jobs: &[(&str, &str)],
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        // A savepoint: its own transaction, or a part of a caller's batch (`Db::batch`).
+        let tx = self.conn.savepoint()?;
         for blob in blobs {
             insert_blob(&tx, blob)?;
         }
@@ -306,7 +307,8 @@ impl Db {
         blobs: Vec<NewBlob>,
         jobs: &[(&str, &str)],
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        // A savepoint: its own transaction, or a part of a caller's batch (`Db::batch`).
+        let tx = self.conn.savepoint()?;
         for blob in blobs {
             insert_blob(&tx, blob)?;
         }
@@ -745,10 +747,11 @@ impl Db {
         limit: u32,
     ) -> Result<Vec<(BlobInfo, String, String)>, StoreError> {
         let limit = limit.min(LIST_LIMIT_MAX);
+        let public = projection::public_types_sql();
         let sql = format!(
             "SELECT b.hash, MIN({}) AS blob_rank, b.bytes, b.mime, b.kind, b.role
              FROM doc_blobs b JOIN docs d ON d.id = b.doc_id
-             WHERE substr(d.scope, 1, length(?1)) = ?1 {}
+             WHERE (substr(d.scope, 1, length(?1)) = ?1 OR d.doc_type IN {public}) {}
                AND NOT EXISTS (SELECT 1 FROM blobs WHERE blobs.hash = b.hash)
              GROUP BY b.hash
              ORDER BY blob_rank, b.bytes, b.hash
@@ -779,11 +782,12 @@ impl Db {
     /// How many blobs [`Db::missing_blobs`] would list without a limit, and their bytes (as
     /// the referencing documents declare them).
     pub fn missing_blob_totals(&self, scope: &str, roles: &[&str]) -> Result<(u64, u64), StoreError> {
+        let public = projection::public_types_sql();
         let sql = format!(
             "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM (
                 SELECT b.hash, MAX(b.bytes) AS bytes
                 FROM doc_blobs b JOIN docs d ON d.id = b.doc_id
-                WHERE substr(d.scope, 1, length(?1)) = ?1 {}
+                WHERE (substr(d.scope, 1, length(?1)) = ?1 OR d.doc_type IN {public}) {}
                   AND NOT EXISTS (SELECT 1 FROM blobs WHERE blobs.hash = b.hash)
                 GROUP BY b.hash)",
             Self::blob_role_clause(roles)
@@ -795,11 +799,15 @@ impl Db {
     }
 
     /// Whether a peer that receives documents whose scope starts with `send_scope` may receive
-    /// blob `hash`: some document within that scope references it.
+    /// blob `hash`: some document within that scope, or a public document (which every node
+    /// receives), references it.
     pub fn blob_allowed(&self, hash: &Hash, send_scope: &str) -> Result<bool, StoreError> {
+        let public = projection::public_types_sql();
         Ok(self.conn.query_row(
-            "SELECT EXISTS(SELECT 1 FROM doc_blobs b JOIN docs d ON d.id = b.doc_id
-                           WHERE b.hash = ?1 AND substr(d.scope, 1, length(?2)) = ?2)",
+            &format!(
+                "SELECT EXISTS(SELECT 1 FROM doc_blobs b JOIN docs d ON d.id = b.doc_id
+                               WHERE b.hash = ?1 AND (substr(d.scope, 1, length(?2)) = ?2 OR d.doc_type IN {public}))"
+            ),
             params![hash.as_str(), send_scope],
             |r| r.get(0),
         )?)

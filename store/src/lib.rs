@@ -16,6 +16,7 @@ pub mod lock;
 mod migrations;
 pub mod partial;
 mod projection;
+pub mod publication;
 pub mod service;
 mod stats;
 pub mod sync;
@@ -23,7 +24,8 @@ pub mod sync;
 pub use actor::Store;
 pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};
 pub use db::{CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, StoreStats};
-pub use service::{ClockRow, PeopleFilter, QueueRow, ReviewItem, ServiceFilter, ServiceRow};
+pub use publication::{PublicItemRow, PublicationRow, ReviewItem};
+pub use service::{ClockRow, PeopleFilter, QueueRow, ServiceFilter, ServiceRow};
 
 use std::path::PathBuf;
 

@@ -289,10 +289,39 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (dim, level, region, month, key)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 8: the publication pipeline (projections, `store/src/publication.rs`): one row per
+    // pipeline item of every kind (knowledge's solved cases too), and the published documents
+    // this node holds, withdrawn ones marked.
+    r#"
+    CREATE TABLE publications (
+        doc_id TEXT PRIMARY KEY,
+        doc_type TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        centre TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        title TEXT NOT NULL,
+        reviewed_by TEXT NOT NULL,
+        last_actor TEXT NOT NULL,
+        last_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX publications_by_stage ON publications(stage, centre, last_at_ms);
+    CREATE TABLE public_items (
+        id TEXT PRIMARY KEY,
+        item_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        kind_name TEXT NOT NULL,
+        centre TEXT NOT NULL,
+        title TEXT NOT NULL,
+        ip_owner TEXT NOT NULL,
+        published_at_ms INTEGER NOT NULL,
+        withdrawn INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX public_items_by_time ON public_items(withdrawn, published_at_ms);
+    "#,
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.
-pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7];
+pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7, 8];
 
 /// The schema version this build writes.
 pub(crate) fn known_version() -> i64 {

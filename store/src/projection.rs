@@ -25,6 +25,8 @@ pub(crate) fn project(
         Projection::Case => project_case(tx, id, doc, now_ms, rollups),
         Projection::Person => project_person(tx, id, doc),
         Projection::CasePrivate => project_private(tx, doc),
+        Projection::PublicationItem => crate::publication::project_item(tx, id, doc),
+        Projection::Published => crate::publication::project_published(tx, id, doc),
         Projection::None => match t.scope {
             ScopeRule::Public => Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string()),
             ScopeRule::Field(_) => {
@@ -43,6 +45,17 @@ pub(crate) fn is_known_type(doc_type: &str) -> bool {
 /// is treated as regional.
 pub(crate) fn flow(doc_type: &str) -> Flow {
     doctype::lookup(doc_type).map_or(Flow::Regional, |t| t.flow)
+}
+
+/// The SQL list of the public types (their documents, and the blobs they reference, go to
+/// every node), from the table.
+pub(crate) fn public_types_sql() -> String {
+    let names: Vec<String> = doctype::DOC_TYPES
+        .iter()
+        .filter(|t| t.flow == Flow::Public)
+        .map(|t| format!("'{}'", t.name))
+        .collect();
+    format!("({})", names.join(", "))
 }
 
 /// The SQL list of the types not counted as "未同步", from the table.
@@ -90,6 +103,7 @@ pub(crate) fn clear(tx: &Connection) -> Result<(), StoreError> {
     tx.execute("DELETE FROM doc_blobs", [])?;
     tx.execute("DELETE FROM people", [])?;
     crate::stats::clear(tx)?;
+    crate::publication::clear(tx)?;
     Ok(())
 }
 
@@ -168,6 +182,8 @@ fn project_case(
     if rollups {
         crate::stats::update_case(tx, id, &case, &state)?;
     }
+    // Its knowledge pipeline (the `publications` row), once closed.
+    crate::publication::project_case(tx, &case)?;
     // When this node first saw each event, on its own clock (an observation, kept across
     // rebuilds): the service clocks start and stop at these times, not at the kiosk's.
     let mut seen = tx.prepare_cached(

@@ -6,18 +6,8 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use yizhan_core::{Actor, Person};
+use yizhan_core::Person;
 
-/// An item waiting for someone's step on the publication pipeline.
-#[derive(Debug, Clone)]
-pub struct ReviewItem {
-    /// The type of the document it is published as.
-    pub doc_type: &'static str,
-    /// The step waiting for the person asking.
-    pub step: yizhan_core::publication::StepKind,
-    /// The source (a solved case, for knowledge).
-    pub case: crate::CaseRow,
-}
 use yizhan_core::clock::{ClockKind, ClockView, ServicePolicy};
 use yizhan_core::holidays::{Calendar, HolidayDoc};
 use yizhan_core::ranking::ExpertRecord;
@@ -492,41 +482,11 @@ impl Db {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Items waiting for `actor`'s step (review or sign-off) on the publication pipeline, oldest
-    /// first: the candidates the projections list, each checked against its document with the
-    /// pipeline's rules (`yizhan_core::publication::waiting_for`), so the queue never offers a
-    /// step that `authorize` would refuse. Knowledge is the only published type so far.
-    pub fn waiting_for_review(&self, actor: &Actor, limit: u32) -> Result<Vec<ReviewItem>, StoreError> {
-        use yizhan_core::{knowledge, publication};
-        let mut out = Vec::new();
-        for row in self.pending_knowledge(actor.region.as_str(), limit)? {
-            let Some(doc) = self.load_doc(&row.id)? else { continue };
-            let Ok(case) = yizhan_core::CaseDoc::from_doc(&doc) else { continue };
-            let state = case.state();
-            let pipeline = publication::derive(&knowledge::publication_steps(&case, &state));
-            let centre = knowledge::publication_centre(&case);
-            if let Some(step) =
-                publication::waiting_for(&knowledge::PUBLICATION_RULES, &pipeline, centre, actor)
-            {
-                out.push(ReviewItem { doc_type: knowledge::DOC_TYPE, step, case: row });
-            }
-        }
-        Ok(out)
-    }
-
-    /// Solved cases of a region that an expert answered and nobody has reviewed for
-    /// publication as knowledge yet, oldest first: knowledge items waiting for review on the
-    /// publication pipeline (stage `checked`, `yizhan_core::knowledge::publication_stage`),
-    /// read from the `cases` projection.
-    pub fn pending_knowledge(&self, region: &str, limit: u32) -> Result<Vec<crate::CaseRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {CASE_COLS} FROM cases c
-             WHERE c.status IN ('closed', 'followed_up') AND c.expert > '' AND c.knowledge = -1
-               AND c.region_code LIKE ?1 || '%'
-             ORDER BY c.updated_at_ms, c.id LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![region, limit.clamp(1, SERVICE_LIST_MAX)], crate::db::case_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// One case's row (the knowledge queue lists the cases the pipeline has waiting).
+    pub fn case_row(&self, id: &str) -> Result<Option<crate::CaseRow>, StoreError> {
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id = ?1"))?;
+        Ok(stmt.query_row([id], crate::db::case_row).optional()?)
     }
 
     /// Service records for an export.

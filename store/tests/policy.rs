@@ -35,6 +35,12 @@ const TABLE: &[(&str, &str, &str, [&str; 4])] = &[
     // Public documents go to everyone; only a parent or a publishing child hub is believed.
     ("knowledge", PUBLIC, PUBLIC, ["sa/sa", "sa/sa", "s-/s-", "sa/sa"]),
     ("revocation", PUBLIC, PUBLIC, ["sa/sa", "sa/sa", "s-/s-", "sa/sa"]),
+    // Published items: public, like knowledge (withdrawal marks travel the same way).
+    ("published", PUBLIC, PUBLIC, ["sa/sa", "sa/sa", "s-/s-", "sa/sa"]),
+    // A centre's pipeline item: regional, scoped by its centre; never down to a kiosk (it lies
+    // above the kiosk's village) nor accepted from one, up to the parents, accepted from the
+    // hubs that may write it (a kiosk would send one up, but holds none).
+    ("pub_item", COUNTY, OTHER_COUNTY, ["s-/s-", "sa/s-", "--/--", "sa/--"]),
     // The county's sealing key: down to its kiosks only, accepted only from the parent and
     // only below the county (a county hub never takes one).
     ("seal_key", COUNTY, OTHER_COUNTY, ["-a/--", "--/--", "s-/--", "--/--"]),

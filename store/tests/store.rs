@@ -350,6 +350,7 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
          DROP INDEX cases_by_centre; DROP INDEX cases_by_expert; DROP TABLE people; DROP TABLE event_seen;
          DROP TABLE case_clocks; DROP TABLE settings; DROP TABLE sessions; DROP TABLE signin_failures;
          DROP TABLE signin_codes; DROP TABLE webauthn_ceremonies; DROP TABLE audit;
+         DROP TABLE publications; DROP TABLE public_items; DROP TABLE stats_case; DROP TABLE stats_rollup;
          ALTER TABLE cases DROP COLUMN centre; ALTER TABLE cases DROP COLUMN rating;
          ALTER TABLE cases DROP COLUMN followup_valid; ALTER TABLE cases DROP COLUMN followup_category;
          ALTER TABLE cases DROP COLUMN travel_cost_fen; ALTER TABLE cases DROP COLUMN breaches;
@@ -547,16 +548,26 @@ fn waiting_for_review_lists_what_the_pipeline_lets_this_person_do() {
     step(&mut db, 1, EventKind::Escalated, "");
     step(&mut db, 2, EventKind::Assigned, "expert-a");
     step(&mut db, 3, EventKind::Answered, "");
-    assert!(db.waiting_for_review(&county, 10).unwrap().is_empty(), "not closed yet");
+    assert!(db.waiting_for_review(&county, &[], 10).unwrap().is_empty(), "not closed yet");
     step(&mut db, 4, EventKind::Closed, "");
-    let items = db.waiting_for_review(&county, 10).unwrap();
+    let items = db.waiting_for_review(&county, &[], 10).unwrap();
     assert_eq!(
-        items.iter().map(|i| (i.doc_type, i.step, i.case.id.as_str())).collect::<Vec<_>>(),
+        items.iter().map(|i| (i.row.kind.as_str(), i.step, i.row.doc_id.as_str())).collect::<Vec<_>>(),
         [("knowledge", StepKind::ReviewAndSignOff, "case-1")]
     );
-    assert_eq!(db.pending_knowledge("510104", 10).unwrap().len(), 1, "the desk's query agrees");
-    assert!(db.waiting_for_review(&city, 10).unwrap().is_empty(), "knowledge is signed off by the county");
-    assert!(db.waiting_for_review(&other_county, 10).unwrap().is_empty());
+    assert_eq!(db.publications("510104", 10).unwrap().len(), 1, "one pipeline row for the case");
+    assert!(
+        db.waiting_for_review(&city, &[], 10).unwrap().is_empty(),
+        "knowledge is signed off by the county"
+    );
+    assert!(db.waiting_for_review(&other_county, &[], 10).unwrap().is_empty());
     step(&mut db, 5, EventKind::KnowledgeApproved, "");
-    assert!(db.waiting_for_review(&county, 10).unwrap().is_empty(), "signed off");
+    assert!(db.waiting_for_review(&county, &[], 10).unwrap().is_empty(), "signed off");
+    let row = |db: &Db| db.all_publications().unwrap().into_iter().find(|r| r.doc_id == "case-1").unwrap();
+    assert_eq!((row(&db).stage.as_str(), row(&db).last_actor.as_str()), ("signed_off", "x"));
+    // The hub's publication and a withdrawal are steps too.
+    step(&mut db, 6, EventKind::KnowledgePublished, "");
+    assert_eq!(row(&db).stage, "published");
+    step(&mut db, 7, EventKind::KnowledgeWithdrawn, "");
+    assert_eq!((row(&db).stage.as_str(), row(&db).last_at_ms), ("withdrawn", 8_000));
 }

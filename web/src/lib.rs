@@ -12,6 +12,7 @@ pub mod fmt;
 pub mod guard;
 pub mod metrics;
 pub mod page;
+pub mod published;
 
 pub use guard::{
     CSRF_COOKIE, CSRF_HEADER, CSRF_QUERY, action, client_cookie, client_headers, csrf_meta, csrf_token,

@@ -214,6 +214,17 @@ pub(super) async fn case_page(
                 }
             }
         }
+        @if may(EventKindCode::KnowledgeWithdrawn) {
+            section.card data-testid="knowledge-withdraw" {
+                h2 { "撤回知识" }
+                p.muted { "撤回后，该条知识立即在本中心下线，并随同步从各驿站的“找类似”中删除，不可恢复。" }
+                form method="post" action=(act) {
+                    input type="hidden" name="kind" value="knowledge_withdrawn";
+                    label { "撤回原因 " input type="text" name="text" maxlength="200" required; }
+                    button.danger type="submit" data-testid="knowledge-withdraw-submit" { "撤回" }
+                }
+            }
+        }
         section.card {
             h2 { "服务记录" }
             ol.timeline data-testid="timeline" {

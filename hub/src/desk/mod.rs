@@ -12,7 +12,9 @@
 //! - [`experts`] (找专家), [`knowledge`] (知识审核), [`export`] (导出);
 //! - [`people`]: the people list, import, one person's edit, access, password, lockout;
 //! - [`settings`] (时限设置), [`holidays`] (节假日与调休) and [`audit`] (审计记录);
-//! - [`stats`] (统计, 管理中心): figures of a region and period, and its people.
+//! - [`stats`] (统计, 管理中心): figures of a region and period, and its people;
+//! - [`review`]: the publication pipeline, generic over kinds (审核, an item's page and steps,
+//!   the public pages of published items).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -35,6 +37,7 @@ pub mod holidays;
 pub mod knowledge;
 pub mod people;
 pub mod queue;
+pub mod review;
 pub mod settings;
 pub mod stats;
 
@@ -71,12 +74,25 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/people/{id}", get(people::person_page).post(people::save_person))
         .route("/desk/audit", get(audit::audit_page))
         .route("/desk/stats", get(stats::stats_page))
+        .route("/desk/review", get(review::review_page))
+        .route("/desk/items", post(review::create_item))
+        .route("/desk/items/new", get(review::new_item_page))
+        .route("/desk/items/{id}", get(review::item_page))
+        .route("/desk/items/{id}/step", post(review::step_form))
+        .route("/desk/items/{id}/edit", post(review::edit_item))
+        .route(
+            "/desk/items/{id}/photos",
+            post(review::photos_form).layer(axum::extract::DefaultBodyLimit::max(review::photos_bytes_max())),
+        )
+        .route("/items/{id}/photos/{hash}", get(review::public_photo))
+        .route("/items", get(review::public_list))
+        .route("/items/{id}", get(review::public_page))
         .route("/desk/cases/{id}/jobs", get(case::case_jobs))
         .route("/blobs/{hash}", get(blob))
 }
 
 /// A refusal or failure, shown as the desk's error page with its status code.
-pub struct DeskError(StatusCode, String);
+pub struct DeskError(pub(crate) StatusCode, pub(crate) String);
 
 impl DeskError {
     pub(crate) fn bad_request(message: impl Into<String>) -> DeskError {
@@ -142,6 +158,7 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
     if may(CentreAction::Statistics) {
         links.push(NavLink::new(m, "/desk/stats", "统计"));
     }
+    links.push(NavLink::new(m, "/desk/review", "审核"));
     if may(CentreAction::Administer) {
         links.push(NavLink::new(m, "/desk/people", "人员"));
         links.push(NavLink::new(m, "/desk/settings", "时限设置"));

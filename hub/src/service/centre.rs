@@ -78,8 +78,17 @@ pub async fn knowledge_queue(hub: &Hub, actor: &Actor) -> Result<Vec<CaseRow>, S
     // What the publication pipeline has waiting for this person (each item checked against
     // its document with the pipeline's rules, so the queue never offers a refused step).
     let who = actor.clone();
-    let items = hub.store.call(move |db| db.waiting_for_review(&who, LIST_ROWS)).await?;
-    Ok(items.into_iter().map(|i| i.case).collect())
+    hub.store
+        .call(move |db| {
+            let items = db.waiting_for_review(&who, &[], LIST_ROWS)?;
+            let mut rows = Vec::new();
+            for i in items.into_iter().filter(|i| i.row.kind == yizhan_core::knowledge::DOC_TYPE) {
+                rows.extend(db.case_row(&i.row.doc_id)?);
+            }
+            Ok(rows)
+        })
+        .await
+        .map_err(ServiceError::from)
 }
 
 /// The expert directory: filters of the 找专家 page.

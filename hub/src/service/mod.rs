@@ -17,6 +17,7 @@ pub mod cases;
 pub mod centre;
 mod error;
 pub mod people;
+pub mod publication;
 pub mod stats;
 
 pub use admin::require;

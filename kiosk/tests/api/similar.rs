@@ -111,6 +111,7 @@ async fn knowledge_arriving_by_sync_is_searchable() {
         publisher: "hub-510131".into(),
         owner: "王春茶 · 高级农艺师".into(),
         approved_by: "staff".into(),
+        withdrawals: Default::default(),
     };
     // As the sync replica would store it.
     k.state
@@ -152,6 +153,7 @@ async fn a_case_solved_by_a_similar_case_shows_the_answer_that_solved_it() {
         publisher: "hub-510131".into(),
         owner: "王春茶 · 高级农艺师".into(),
         approved_by: "staff".into(),
+        withdrawals: Default::default(),
     };
     k.state
         .store
