@@ -11,6 +11,7 @@ pub mod error;
 pub mod knowledge;
 pub mod sealing;
 pub mod service;
+pub mod sync_state;
 pub mod ui;
 pub mod upload;
 

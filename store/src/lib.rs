@@ -10,6 +10,7 @@
 mod actor;
 mod blobs;
 mod db;
+pub mod held;
 pub mod keys;
 pub mod lock;
 mod migrations;

@@ -350,6 +350,7 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
          DROP INDEX cases_by_centre; DROP INDEX cases_by_expert; DROP TABLE people; DROP TABLE event_seen;
          DROP TABLE case_clocks; DROP TABLE settings; DROP TABLE sessions; DROP TABLE signin_failures;
          DROP TABLE signin_codes; DROP TABLE webauthn_ceremonies; DROP TABLE audit;
+         DROP TABLE peer_blobs;
          ALTER TABLE cases DROP COLUMN centre; ALTER TABLE cases DROP COLUMN rating;
          ALTER TABLE cases DROP COLUMN followup_valid; ALTER TABLE cases DROP COLUMN followup_category;
          ALTER TABLE cases DROP COLUMN travel_cost_fen; ALTER TABLE cases DROP COLUMN breaches;

@@ -207,13 +207,20 @@ impl Kiosk {
 
     /// Starts the kiosk's uplink to `hub`.
     pub fn link(&self, hub: &Hub) {
+        self.link_tuned(hub, |_| {});
+    }
+
+    /// Starts the kiosk's uplink to `hub`, `tune` adjusting the test [`net`] (a send cap).
+    pub fn link_tuned(&self, hub: &Hub, tune: impl FnOnce(&mut NetConfig)) {
+        let mut net = net(&self.state.node_id);
+        tune(&mut net);
         self.state
             .start_uplink(Uplink {
                 parent_addr: hub.sync_addr,
                 server_name: server_name_for(&hub.config.node_id),
                 parent_id: hub.config.node_id.clone(),
                 client: self.tls.quic_client().unwrap(),
-                net: net(&self.state.node_id),
+                net,
             })
             .unwrap();
     }
