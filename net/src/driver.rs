@@ -373,6 +373,13 @@ pub async fn uplink(
             let conn = tokio::time::timeout(config.connect_timeout, connecting)
                 .await
                 .map_err(|_| NetError::ConnectTimeout(config.connect_timeout))??;
+            // Every connection, resumed or not: the hub's chain as it stands now.
+            if let Some(check) = &config.parent_check
+                && let Err(why) = (check.0)(&peer_certs(&conn))
+            {
+                conn.close(quinn::VarInt::from_u32(403), b"not authorised");
+                return Err(NetError::Unauthorized(why));
+            }
             let link = Arc::new(Link::new(store.clone(), config.clone(), policy.clone(), status.clone()));
             let outcome = run_connection(&conn, true, link, changes.clone()).await;
             conn.close(quinn::VarInt::from_u32(0), b"done");
