@@ -20,7 +20,7 @@ use yizhan_identity::{
     server_name_for, system_clock,
 };
 use yizhan_kiosk::{AppState, KioskConfig, SystemClock, Uplink, UploadLimits};
-use yizhan_net::{NetConfig, NodeTls, child_authorizer};
+use yizhan_net::{NetConfig, NodeTls};
 
 use crate::{DataArgs, config, data_dir};
 
@@ -142,12 +142,14 @@ pub async fn start_kiosk(
     if let Some((addr, hub_id, tls)) = uplink {
         tokio::spawn(yizhan_net::follow_revocations(state.store.clone(), tls.revocation.clone()));
         let client = tls.quic_client()?;
+        let mut net = NetConfig::new(state.node_id.clone());
+        net.parent_check = Some(tls.parent_check()?);
         state.start_uplink(Uplink {
             parent_addr: addr,
             server_name: server_name_for(&hub_id),
             parent_id: hub_id,
             client,
-            net: NetConfig::new(state.node_id.clone()),
+            net,
         })?;
     }
     let listener =
@@ -336,12 +338,12 @@ pub async fn start_hub(
         http_listen: http,
         sync_listen: sync,
         parent: parent.map(|(addr, id)| ParentLink { addr, server_name: server_name_for(&id), node_id: id }),
-        net: NetConfig::new(identity.node_id()),
+        net: NetConfig { parent_check: Some(tls.parent_check()?), ..NetConfig::new(identity.node_id()) },
     };
     let hub_tls = HubTls {
         server: tls.quic_server()?,
         client: Some(tls.quic_client()?),
-        authorize: child_authorizer(identity),
+        authorize: tls.child_authorizer()?,
         enroller: Some(Arc::new(enroller)),
     };
     let hub = yizhan_hub::start(config, hub_tls).await?;

@@ -108,4 +108,7 @@ pub use identity::{
 pub use limits::{DEFAULT_CODE_TTL, ENROL_ADDRESSES_TRACKED_MAX};
 pub use revocation::{Applied, RevocationList, RevocationState, Revoked, SignedRevocationList};
 pub use rustls::time_provider::TimeProvider;
-pub use tls::{ManualClock, client_config, server_config, server_name, system_clock, system_time};
+pub use tls::{
+    ManualClock, PeerSide, RESUMPTION_CLIENT_SESSIONS_MAX, RESUMPTION_LIFETIME, RESUMPTION_SESSIONS_MAX,
+    client_config, recheck_peer, server_config, server_name, system_clock, system_time,
+};

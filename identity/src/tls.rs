@@ -1,16 +1,17 @@
 //! rustls configurations for QUIC (TLS 1.3, mutual authentication) whose verifiers add the
 //! identity, scope and revocation rules to webpki's path validation.
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, ring};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{StoresServerSessions, WebPkiClientVerifier};
 use rustls::time_provider::TimeProvider;
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, DistinguishedName, OtherError, ServerConfig,
@@ -95,11 +96,17 @@ pub fn server_config(
         .with_client_cert_verifier(Arc::new(verifier))
         .with_single_cert(creds.chain.clone(), creds.key.clone_key())?;
     config.alpn_protocols = alpn_protocols.iter().map(|p| p.to_vec()).collect();
-    // No session resumption: a resumed session skips certificate verification, so a client
-    // revoked (or expired) since its last full handshake would get in. A full handshake costs the
-    // certificate chains (~2 KB) and no extra round trip.
-    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-    config.send_tls13_tickets = 0;
+    // Session resumption, so a kiosk that reconnects does not pay for both certificate chains
+    // again (most of an up-to-date sync's bytes): one single-use ticket per handshake, kept here
+    // (stateful, so nothing of the session leaves the hub) for at most RESUMPTION_LIFETIME. A
+    // resumed session skips this verifier, so whoever accepts a connection re-checks the
+    // peer's chain (still in the session) with `recheck_peer` against the revocation list and
+    // scope as they are now (the hub's accept loop does, through `NodeTls::child_authorizer`).
+    // No 0-RTT (max_early_data_size stays 0): a replayed first flight would replay a hello,
+    // which makes a stale session the peer's session of record (docs/PROTOCOL.md).
+    config.session_storage = Arc::new(ShortLivedSessions::new(RESUMPTION_SESSIONS_MAX, RESUMPTION_LIFETIME));
+    config.send_tls13_tickets = 1;
+    config.max_early_data_size = 0;
     Ok(config)
 }
 
@@ -124,10 +131,118 @@ pub fn client_config(
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_client_auth_cert(creds.chain.clone(), creds.key.clone_key())?;
     config.alpn_protocols = alpn_protocols.iter().map(|p| p.to_vec()).collect();
-    // No resumption (see `server_config`): every connection verifies the hub's chain and the
-    // current revocation lists.
-    config.resumption = rustls::client::Resumption::disabled();
+    // Resumption with the hub's tickets (see `server_config`); the dialer re-checks the hub's
+    // chain after every handshake (`recheck_peer`, through `NodeTls::parent_check`). No 0-RTT.
+    config.resumption = rustls::client::Resumption::in_memory_sessions(RESUMPTION_CLIENT_SESSIONS_MAX);
+    config.enable_early_data = false;
     Ok(config)
+}
+
+/// How long after the full handshake that made it a TLS session may be resumed. Short, though
+/// every connection re-checks the peer's chain anyway: a resumed session also skips proving
+/// possession of the key again.
+pub const RESUMPTION_LIFETIME: Duration = Duration::from_secs(3600);
+/// Sessions a server keeps for resumption (the oldest go first).
+pub const RESUMPTION_SESSIONS_MAX: usize = 4096;
+/// Sessions a client keeps (one per server it dials, a few tickets each).
+pub const RESUMPTION_CLIENT_SESSIONS_MAX: usize = 32;
+
+/// A server's resumable sessions: bounded, each usable once and only within its lifetime (on
+/// the monotonic clock).
+#[derive(Debug)]
+struct ShortLivedSessions {
+    max: usize,
+    lifetime: Duration,
+    inner: Mutex<SessionTable>,
+}
+
+/// Sessions by ticket id with when they were made, and the ids oldest first.
+type SessionTable = (HashMap<Vec<u8>, (Instant, Vec<u8>)>, VecDeque<Vec<u8>>);
+
+impl ShortLivedSessions {
+    fn new(max: usize, lifetime: Duration) -> ShortLivedSessions {
+        ShortLivedSessions { max: max.max(1), lifetime, inner: Mutex::new((HashMap::new(), VecDeque::new())) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SessionTable> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
+impl StoresServerSessions for ShortLivedSessions {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        let mut guard = self.lock();
+        let (map, order) = &mut *guard;
+        while map.len() >= self.max {
+            match order.pop_front() {
+                Some(old) => {
+                    map.remove(&old);
+                }
+                None => map.clear(),
+            }
+        }
+        order.retain(|k| map.contains_key(k));
+        order.push_back(key.clone());
+        map.insert(key, (Instant::now(), value));
+        true
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let guard = self.lock();
+        let (made, value) = guard.0.get(key)?;
+        (made.elapsed() <= self.lifetime).then(|| value.clone())
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let (made, value) = self.lock().0.remove(key)?;
+        (made.elapsed() <= self.lifetime).then_some(value)
+    }
+
+    fn can_cache(&self) -> bool {
+        true
+    }
+}
+
+/// Which side of a connection the peer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerSide {
+    /// A child that connected to this hub: it must lie strictly within this node's scope.
+    Child,
+    /// The hub this node dialed: a hub or the province whose scope strictly contains ours.
+    Parent,
+}
+
+/// Checks a connected peer's certificate chain (as the TLS session holds it, also a resumed
+/// one, whose handshake verified nothing) against the trust roots, the revocation list and the
+/// scope rules as they are at `now`: the same rules as the handshake's verifiers. Call it on
+/// every connection before anything is exchanged.
+pub fn recheck_peer(
+    roots: &TrustRoots,
+    revocation: &RevocationState,
+    local: &NodeIdentity,
+    chain: &[CertificateDer<'_>],
+    now: UnixTime,
+    side: PeerSide,
+) -> Result<NodeIdentity, VerifyError> {
+    let (end_entity, intermediates) = chain.split_first().ok_or(VerifyError::UnknownIssuer)?;
+    let verified = verify_chain(roots, end_entity, intermediates, now.as_secs())?;
+    revocation.check(&verified)?;
+    let peer = verified.subject().clone();
+    match side {
+        PeerSide::Child if !local.is_ancestor_of(&peer) => {
+            Err(VerifyError::PeerOutsideScope { peer, local: local.clone() })
+        }
+        PeerSide::Parent if !matches!(peer.role(), Role::Hub | Role::Province) => {
+            Err(VerifyError::PeerRole { peer, what: "serve" })
+        }
+        PeerSide::Parent if !peer.is_ancestor_of(local) => {
+            Err(VerifyError::PeerOutsideScope { peer, local: local.clone() })
+        }
+        _ => Ok(peer),
+    }
 }
 
 fn to_rustls(e: VerifyError) -> rustls::Error {
@@ -276,5 +391,29 @@ impl ServerCertVerifier for ServerVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_are_single_use_bounded_and_expire() {
+        let s = ShortLivedSessions::new(2, Duration::from_secs(60));
+        assert!(s.put(b"a".to_vec(), b"1".to_vec()));
+        assert_eq!(s.get(b"a"), Some(b"1".to_vec()));
+        assert_eq!(s.take(b"a"), Some(b"1".to_vec()));
+        assert_eq!(s.take(b"a"), None, "a ticket resumes once");
+        for k in [b"b", b"c", b"d"] {
+            s.put(k.to_vec(), k.to_vec());
+        }
+        assert_eq!(s.get(b"b"), None, "the oldest went first");
+        assert!(s.get(b"c").is_some() && s.get(b"d").is_some());
+        let expired = ShortLivedSessions::new(2, Duration::ZERO);
+        expired.put(b"x".to_vec(), b"1".to_vec());
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(expired.take(b"x"), None, "past its lifetime");
     }
 }

@@ -12,8 +12,8 @@ use rcgen::{
 use rustls::CertificateError;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use yizhan_identity::{
-    Authority, NodeCredentials, NodeIdentity, RevocationState, Revoked, Role, VerifyError, client_config,
-    peer_identity, server_config, verify_chain,
+    Authority, NodeCredentials, NodeIdentity, PeerSide, RevocationState, Revoked, Role, VerifyError,
+    client_config, peer_identity, recheck_peer, server_config, verify_chain,
 };
 
 #[test]
@@ -460,23 +460,61 @@ fn revocation_applies_to_the_next_connection_of_long_running_configs() {
     let kiosk_rev = pki.revocation();
     let client_cfg = std::sync::Arc::new(client(&pki.kiosk_creds, &roots, kiosk_rev.clone(), t0()));
     let server_cfg = std::sync::Arc::new(server(&pki.hub_creds, &roots, hub_rev.clone(), t0()));
+    let now =
+        rustls::pki_types::UnixTime::since_unix_epoch(t0().duration_since(std::time::UNIX_EPOCH).unwrap());
+    let hub_id = pki.hub_creds.identity().unwrap();
+    let kiosk_id = pki.kiosk_creds.identity().unwrap();
+    let recheck = |c: &rustls::Connection, s: &rustls::Connection| {
+        let by_hub =
+            recheck_peer(&roots, &hub_rev, &hub_id, s.peer_certificates().unwrap(), now, PeerSide::Child);
+        let by_kiosk = recheck_peer(
+            &roots,
+            &kiosk_rev,
+            &kiosk_id,
+            c.peer_certificates().unwrap(),
+            now,
+            PeerSide::Parent,
+        );
+        (by_hub, by_kiosk)
+    };
+    // The first connection is a full handshake; the next ones resume the session (no
+    // certificate chains on the wire), and the peers' chains are still there to check again.
+    let (c, s) = handshake_shared(&client_cfg, &server_cfg, "hub-510131").unwrap();
+    assert_eq!(c.handshake_kind(), Some(rustls::HandshakeKind::Full));
     for _ in 0..2 {
-        let (c, _) = handshake_shared(&client_cfg, &server_cfg, "hub-510131").unwrap();
-        // Full handshakes every time: no resumption that would skip verification.
-        assert_eq!(c.handshake_kind(), Some(rustls::HandshakeKind::Full));
+        let (c, s) = handshake_shared(&client_cfg, &server_cfg, "hub-510131").unwrap();
+        assert_eq!(c.handshake_kind(), Some(rustls::HandshakeKind::Resumed));
+        assert_eq!(s.handshake_kind(), Some(rustls::HandshakeKind::Resumed));
+        let (by_hub, by_kiosk) = recheck(&c, &s);
+        assert_eq!(by_hub.unwrap(), kiosk_id);
+        assert_eq!(by_kiosk.unwrap(), hub_id);
     }
-    // The hub revokes the kiosk: its next connection, with the same configurations, is refused.
+    let _ = (c, s);
+    // The hub revokes the kiosk. Resuming skips the handshake's verifier, so TLS alone lets
+    // the kiosk back in; the check every accepted connection runs refuses it.
     let list = pki
         .hub
         .sign_revocation_list(1, BTreeSet::from([Revoked::node("kiosk-510131001001").unwrap()]))
         .unwrap();
     hub_rev.apply(&list.to_bytes(), t0()).unwrap();
-    let failure = handshake_shared(&client_cfg, &server_cfg, "hub-510131").unwrap_err();
+    let (c, s) = handshake_shared(&client_cfg, &server_cfg, "hub-510131").unwrap();
+    assert_eq!(s.handshake_kind(), Some(rustls::HandshakeKind::Resumed));
+    let (by_hub, by_kiosk) = recheck(&c, &s);
+    assert!(matches!(by_hub, Err(VerifyError::Revoked { .. })), "{by_hub:?}");
+    assert!(by_kiosk.is_ok());
+    // Without a ticket (a fresh client, or one past its lifetime), the handshake refuses it.
+    let fresh = std::sync::Arc::new(client(&pki.kiosk_creds, &roots, kiosk_rev.clone(), t0()));
+    let failure = handshake_shared(&fresh, &server_cfg, "hub-510131").unwrap_err();
     assert!(matches!(failure.server_error(), rustls::Error::InvalidCertificate(CertificateError::Revoked)));
-    // The province revokes the hub: the kiosk's client config refuses it from then on.
+    // The province revokes the hub: resuming skips the kiosk's verifier as well, and the
+    // kiosk's check of every connection refuses the hub; a full handshake refuses it too.
     let list =
         pki.province.sign_revocation_list(1, BTreeSet::from([Revoked::node("hub-510131").unwrap()])).unwrap();
     kiosk_rev.apply(&list.to_bytes(), t0()).unwrap();
-    let failure = handshake_shared(&client_cfg, &server_cfg, "hub-510131").unwrap_err();
+    let (c, s) = handshake_shared(&client_cfg, &server_cfg, "hub-510131").unwrap();
+    assert_eq!(c.handshake_kind(), Some(rustls::HandshakeKind::Resumed));
+    let (_, by_kiosk) = recheck(&c, &s);
+    assert!(matches!(by_kiosk, Err(VerifyError::Revoked { .. })), "{by_kiosk:?}");
+    let failure = handshake_shared(&fresh, &server_cfg, "hub-510131").unwrap_err();
     assert!(matches!(failure.client_error(), rustls::Error::InvalidCertificate(CertificateError::Revoked)));
 }

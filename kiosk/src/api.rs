@@ -74,12 +74,17 @@ pub struct NodeStatus {
     /// The link to the county hub: `state` is disabled, connecting, syncing, synced or offline.
     #[schema(value_type = Object)]
     pub sync: yizhan_net::SyncStatus,
+    /// What the county hub does not hold yet (documents, photos, videos, bytes, estimate), as
+    /// the header shows it; `all_synced` only when it holds everything.
+    pub to_county: crate::sync_state::SyncSummary,
 }
 
 #[utoipa::path(get, path = "/api/status", responses((status = 200, body = NodeStatus)))]
 async fn status(State(state): State<AppState>) -> Result<Json<NodeStatus>, ApiError> {
     let s = state.store.call(|db| db.stats()).await?;
+    let to_county = crate::sync_state::summary(&state).await?;
     Ok(Json(NodeStatus {
+        to_county,
         node_id: state.node_id.clone(),
         scope: state.config.scope.to_string(),
         cases: s.cases,
@@ -116,6 +121,9 @@ pub struct CaseSummary {
     /// Hash of the first photo's thumbnail (`/blobs/{hash}`), empty if none.
     pub thumb_hash: String,
     pub unsynced: bool,
+    /// The county hub holds the case whole: its documents, thumbnails, display copies, video
+    /// posters and proxies (originals not counted).
+    pub at_county: bool,
 }
 
 impl From<CaseRow> for CaseSummary {
@@ -140,6 +148,7 @@ impl From<CaseRow> for CaseSummary {
             video_count: r.video_count,
             thumb_hash: r.thumb_hash,
             unsynced: r.unsynced,
+            at_county: r.at_parent,
         }
     }
 }
@@ -307,6 +316,9 @@ pub struct CaseDetail {
     pub events: Vec<EventDto>,
     pub jobs: Vec<JobDto>,
     pub unsynced: bool,
+    /// The county hub holds the case whole: its documents, thumbnails, display copies, video
+    /// posters and proxies (originals not counted).
+    pub at_county: bool,
 }
 
 #[utoipa::path(get, path = "/api/cases/{id}", params(("id" = String, Path)),
@@ -379,6 +391,7 @@ async fn get_case(
         events,
         jobs: v.jobs.into_iter().map(JobDto::from).collect(),
         unsynced: v.unsynced,
+        at_county: v.at_parent,
     }))
 }
 

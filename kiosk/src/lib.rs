@@ -13,6 +13,7 @@ mod metrics;
 pub mod published;
 pub mod sealing;
 pub mod service;
+pub mod sync_state;
 pub mod ui;
 pub mod upload;
 pub mod village_stats;

@@ -238,6 +238,9 @@ pub struct CaseView {
     /// The case's blobs this kiosk holds (a video's proxy may still be on its way).
     pub held: std::collections::HashSet<String>,
     pub unsynced: bool,
+    /// The county hub holds the case whole: its documents and the copies it needs
+    /// (`yizhan_store::held`).
+    pub at_parent: bool,
     /// The farmer's phone as lists show it (from the private part, when this node holds it).
     pub phone_masked: String,
     /// Names of the people the events name by id, as this kiosk's directory holds them.
@@ -294,7 +297,7 @@ fn looks_like_id(s: &str) -> bool {
 
 pub async fn case_view(state: &AppState, id: &str) -> Result<CaseView, AppError> {
     let id = id.to_string();
-    let (case, jobs, held, unsynced, private, names) = state
+    let (case, jobs, held, (unsynced, at_parent), private, names) = state
         .store
         .call(move |db| {
             let Some(doc) = db.load_doc(&id)? else { return Ok(Err(AppError::NotFound)) };
@@ -304,7 +307,7 @@ pub async fn case_view(state: &AppState, id: &str) -> Result<CaseView, AppError>
             };
             let held = db.blobs_held(case.attachments.values().map(|a| a.hash.as_str()))?;
             let jobs = db.jobs_for_doc(&id)?;
-            let unsynced = db.doc_unsynced(&id)?;
+            let unsynced = (db.doc_unsynced(&id)?, db.case_at_parent(&id)?);
             let private = db.load_doc(&yizhan_core::private::CasePrivate::id_for(&id))?;
             let mut names = std::collections::HashMap::new();
             for actor in case.events.iter().map(|e| e.actor.as_str()).chain([case.officer_id.as_str()]) {
@@ -323,7 +326,7 @@ pub async fn case_view(state: &AppState, id: &str) -> Result<CaseView, AppError>
         .and_then(|p| yizhan_core::private::CasePrivate::from_doc(&p).ok())
         .map(|p| p.farmer_phone_masked)
         .unwrap_or_else(|| case.farmer_phone_masked.clone());
-    Ok(CaseView { case, state, jobs, held, unsynced, phone_masked, names })
+    Ok(CaseView { case, state, jobs, held, unsynced, at_parent, phone_masked, names })
 }
 
 /// Parses a hash from a URL.

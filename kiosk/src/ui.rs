@@ -10,13 +10,14 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 use yizhan_core::{Actor, CaseDoc, CaseState, Industry, RegionLevel, Status, UNSIGNED_OFFICER, regions};
-use yizhan_net::{LinkState, SyncStatus};
-use yizhan_store::{CaseFilter, CaseRow, StoreStats};
+use yizhan_net::SyncStatus;
+use yizhan_store::{CaseFilter, CaseRow};
 use yizhan_web::{Module, NavLink, Shell, Viewer, fmt};
 
 use crate::AppState;
 use crate::error::{AppError, PageError};
 use crate::service::{self, CaseView, EventInput};
+use crate::sync_state::SyncSummary;
 
 pub const PAGE_SIZE: u32 = 20;
 /// A green square with 驿, so the browser's tab and home-screen shortcut are recognisable.
@@ -40,9 +41,9 @@ fn status_name(code: &str) -> &'static str {
     Status::from_code(code).map(Status::name_zh).unwrap_or("未知")
 }
 
-/// What the header shows on every page: unsynced records and the link to the county hub.
+/// What the header shows on every page: what the county hub does not hold yet and the link.
 pub struct HeaderInfo {
-    stats: StoreStats,
+    summary: SyncSummary,
     sync: SyncStatus,
 }
 
@@ -51,33 +52,8 @@ pub(crate) async fn header_info(state: &AppState) -> Option<HeaderInfo> {
 }
 
 async fn stats(state: &AppState) -> Option<HeaderInfo> {
-    let stats = state.store.call(|db| db.stats()).await.ok()?;
-    Some(HeaderInfo { stats, sync: state.sync.get() })
-}
-
-/// The link state in a few words, for the header.
-pub fn link_zh(s: &SyncStatus) -> (String, &'static str) {
-    match &s.link {
-        LinkState::Disabled => ("未连接县运管中心（离线使用）".into(), "off"),
-        LinkState::Connecting => ("正在连接县运管中心…".into(), "busy"),
-        LinkState::Syncing => {
-            let mut text = format!("同步中：已发 {} 条，已收 {} 条", s.docs_sent, s.docs_received);
-            if let Some(p) = &s.blob_sending {
-                let pct = (p.done_bytes * 100).checked_div(p.total_bytes).unwrap_or(0);
-                text.push_str(&format!("，正在上传照片/视频 {pct}%"));
-            }
-            if s.blob_bytes_sent > 0 {
-                text.push_str(&format!("（已传 {:.1} MB）", s.blob_bytes_sent as f64 / 1_048_576.0));
-            }
-            (text, "busy")
-        }
-        LinkState::Synced => {
-            (format!("已同步 {}", s.last_synced_at_ms.map(fmt::time_full).unwrap_or_default()), "ok")
-        }
-        LinkState::Offline { retry_at_ms, .. } => {
-            (format!("网络不通，{} 重试", fmt::time_full(*retry_at_ms)), "err")
-        }
-    }
+    let summary = crate::sync_state::summary(state).await.ok()?;
+    Some(HeaderInfo { summary, sync: state.sync.get() })
 }
 
 /// The kiosk's shell: its pages of the expert service, the link to the county hub and what is
@@ -98,12 +74,10 @@ fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
         region_zh: fmt::region(a.region.as_str()),
     });
     shell.status = header.map(|h| {
-        let (link, class) = link_zh(&h.sync);
+        let (link, class) = h.summary.link_zh(&h.sync);
         html! {
             span class=(format!("link {class}")) data-testid="link" { (link) }
-            span.sync title="尚未同步到县运管中心的记录" data-testid="unsynced" {
-                @if h.stats.unsynced_docs > 0 { "未同步 " b { (h.stats.unsynced_docs) } " 条" } @else { "已全部同步" }
-            }
+            span.sync title="县运管中心尚未收到的记录、照片和视频" data-testid="unsynced" { (h.summary.text_zh()) }
         }
     });
     shell
@@ -221,6 +195,8 @@ fn case_card(r: &CaseRow) -> Markup {
                         @if r.video_count > 0 { span { "视频 " (r.video_count) } }
                         @if r.officer == UNSIGNED_OFFICER { span.unsigned data-testid="unsigned" { "未登录登记" } }
                         @if r.unsynced { span.unsynced { "未同步" } }
+                        @else if r.at_parent { span.at-county data-testid="at-county" { "已到县中心" } }
+                        @else { span.unsynced data-testid="media-pending" { "照片待传" } }
                     }
                 }
             }
@@ -499,6 +475,8 @@ fn case_body(v: &CaseView, solved_by: Option<&service::SimilarCase>, signed_in: 
             p.meta {
                 span class=(format!("status s-{}", v.state.status.code())) data-testid="status" { (v.state.status.name_zh()) }
                 @if v.unsynced { " " span.unsynced { "未同步" } }
+                @else if v.at_parent { " " span.at-county data-testid="at-county" { "已到县中心" } }
+                @else { " " span.unsynced data-testid="media-pending" { "照片/视频待传县中心" } }
                 " 登记于 " (fmt::time_full(c.created_at_ms)) " · 信息员 " span data-testid="officer" { (c.officer) }
                 @if !c.officer_signed_in() && c.officer != UNSIGNED_OFFICER { "（未登录）" }
                 @if !c.officer_signed_in() { " " span.unsigned data-testid="unsigned" { "未登录登记" } }

@@ -9,7 +9,8 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbImage};
 
 use crate::{
-    DERIVED_JPEG_QUALITY, DISPLAY_LONG_SIDE_PX, Limits, MediaError, PHOTO_SIDE_PX_MAX, THUMB_LONG_SIDE_PX,
+    DERIVED_JPEG_QUALITY, DISPLAY_LONG_SIDE_PX, Limits, MediaError, PHOTO_SIDE_PX_MAX, THUMB_JPEG_QUALITY,
+    THUMB_LONG_SIDE_PX,
 };
 
 /// Bytes per pixel of the widest decoded layout (RGBA, 16 bits per channel). Used to size
@@ -168,12 +169,13 @@ fn derive(bytes: &[u8], format: PhotoFormat, limits: &Limits) -> Result<Processe
     let mut display = DynamicImage::ImageRgb8(display);
     display.apply_orientation(orientation);
     let display = display.into_rgb8();
-    // 1280 -> 320 is an exact 4x reduction; Triangle (bilinear with a widened support) averages
-    // all source pixels, so the thumbnail does not alias.
+    // Triangle (bilinear with a support widened to the reduction) averages all source pixels, so
+    // the thumbnail does not alias.
     let thumb = fit_within(display.clone(), THUMB_LONG_SIDE_PX, FilterType::Triangle);
 
     let original = crate::strip::strip_metadata(bytes, format, orientation.to_exif())?;
-    let (display_jpeg, thumb_jpeg) = (encode_jpeg(&display)?, encode_jpeg(&thumb)?);
+    let (display_jpeg, thumb_jpeg) =
+        (encode_jpeg(&display, DERIVED_JPEG_QUALITY)?, encode_jpeg(&thumb, THUMB_JPEG_QUALITY)?);
     let within_display = width <= DISPLAY_LONG_SIDE_PX && height <= DISPLAY_LONG_SIDE_PX;
     let display_is_original = within_display || display_jpeg.len() >= original.len();
     let thumb_is_original = thumb_jpeg.len() >= original.len();
@@ -272,10 +274,10 @@ pub(crate) fn scaled_size(width: u32, height: u32, long_side_px: u32) -> (u32, u
     (scale(width), scale(height))
 }
 
-fn encode_jpeg(image: &RgbImage) -> Result<Vec<u8>, MediaError> {
+fn encode_jpeg(image: &RgbImage, quality: u8) -> Result<Vec<u8>, MediaError> {
     let mut out = Vec::new();
     // JpegEncoder writes only SOI, a JFIF APP0 and the image: no EXIF, XMP or ICC unless asked.
-    let encoder = JpegEncoder::new_with_quality(&mut out, DERIVED_JPEG_QUALITY);
+    let encoder = JpegEncoder::new_with_quality(&mut out, quality);
     image.write_with_encoder(encoder).map_err(MediaError::PhotoEncode)?;
     Ok(out)
 }

@@ -34,7 +34,7 @@ use yizhan_sync_proto::blob::{
 };
 use yizhan_sync_proto::{MESSAGE_BYTES_MAX, PeerInfo};
 
-use crate::limiter::RateLimiter;
+use crate::limiter::{AckRate, RateLimiter};
 use crate::status::{BlobProgress, SyncStatusHandle};
 use crate::{NetConfig, NetError};
 
@@ -57,6 +57,11 @@ const PEER_MESSAGE_BYTES_MIN: u32 = 64 * 1024;
 const RETRY_ENTRIES_MAX: usize = 4096;
 /// A blob whose partial file another transfer holds is tried again after at most this.
 const IN_USE_RETRY_MAX: Duration = Duration::from_secs(1);
+/// Blobs completed and not yet told to the peer (the session tells them in `Held` messages);
+/// past this they are left for the peer's next query.
+const HELD_QUEUED_MAX: usize = 4096;
+/// Blobs whose acknowledged length a server remembers per stream (for the ack rate).
+const ACKED_TRACKED_MAX: usize = 256;
 
 /// Paces one link's sends (documents and blobs together) to the configured cap.
 #[derive(Clone)]
@@ -127,10 +132,16 @@ pub(crate) struct Link {
     pub(crate) peer: watch::Sender<Option<PeerInfo>>,
     /// True once the document session has reported `Synced`.
     pub(crate) synced: watch::Sender<bool>,
+    /// Blobs this side completed from the peer, for the session to tell it (`Held`).
+    pub(crate) held_tx: mpsc::Sender<BlobHash>,
+    pub(crate) held_rx: Mutex<Option<mpsc::Receiver<BlobHash>>>,
+    /// How fast the peer acknowledges what this side sends.
+    pub(crate) ack_rate: Mutex<AckRate>,
 }
 
 impl Link {
     pub(crate) fn new(store: Store, config: NetConfig, policy: PeerPolicy, status: SyncStatusHandle) -> Link {
+        let (held_tx, held_rx) = mpsc::channel(HELD_QUEUED_MAX);
         Link {
             limiter: LinkLimiter::new(config.send_bytes_per_s_max),
             store,
@@ -140,6 +151,25 @@ impl Link {
             activity: Activity::new(),
             peer: watch::channel(None).0,
             synced: watch::channel(false).0,
+            held_tx,
+            held_rx: Mutex::new(Some(held_rx)),
+            ack_rate: Mutex::new(AckRate::default()),
+        }
+    }
+
+    /// Counts `bytes` newly acknowledged by the peer and publishes the measured rate.
+    fn acknowledged(&self, bytes: u64) {
+        let now = Instant::now();
+        let rate = {
+            let mut meter = match self.ack_rate.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            meter.add(bytes, now);
+            meter.bytes_per_s(now)
+        };
+        if let Some(rate) = rate {
+            self.status.update(|s| s.blob_ack_bytes_per_s = Some(rate));
         }
     }
 }
@@ -279,11 +309,15 @@ async fn serve_stream(link: &Link, mut send: SendStream, recv: RecvStream) -> Re
     );
     let runtime = tokio::runtime::Handle::current();
     let mut open = true;
+    let mut acked: HashMap<BlobHash, u64> = HashMap::new();
     loop {
         // Take in everything that has arrived.
         while open {
             match rx.try_recv() {
-                Ok(msg) => handle_from_fetcher(&mut server, msg, &mut send)?,
+                Ok(msg) => {
+                    count_ack(link, &mut acked, &msg);
+                    handle_from_fetcher(&mut server, msg, &mut send)?
+                }
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => open = false,
             }
@@ -319,13 +353,34 @@ async fn serve_stream(link: &Link, mut send: SendStream, recv: RecvStream) -> Re
             break; // the peer wants nothing more and can acknowledge nothing more
         }
         match tokio::time::timeout(link.config.idle_timeout, rx.recv()).await {
-            Ok(Some(msg)) => handle_from_fetcher(&mut server, msg, &mut send)?,
+            Ok(Some(msg)) => {
+                count_ack(link, &mut acked, &msg);
+                handle_from_fetcher(&mut server, msg, &mut send)?
+            }
             Ok(None) => open = false,
             Err(_) => break,
         }
     }
     let _ = send.finish();
     Ok(())
+}
+
+/// Feeds the bytes an acknowledgement adds to the link's ack rate (a want sets where the
+/// blob's count starts: a resumed blob's earlier prefix is not counted again).
+fn count_ack(link: &Link, acked: &mut HashMap<BlobHash, u64>, msg: &Result<BlobMessage, String>) {
+    let (hash, offset, is_ack) = match msg {
+        Ok(BlobMessage::Ack(a)) => (a.hash, a.offset, true),
+        Ok(BlobMessage::Want(w)) => (w.hash, w.offset, false),
+        _ => return,
+    };
+    if acked.len() >= ACKED_TRACKED_MAX && !acked.contains_key(&hash) {
+        acked.clear();
+    }
+    let before = acked.insert(hash, offset).unwrap_or(offset);
+    let gained = offset.saturating_sub(before);
+    if is_ack && gained > 0 {
+        link.acknowledged(gained);
+    }
 }
 
 fn handle_from_fetcher(
@@ -680,6 +735,14 @@ impl Fetcher {
         match recorded {
             Ok(_) => {
                 self.retry.clear(&info.hash);
+                if link.held_tx.try_send(hash_bytes(&info.hash)).is_err() {
+                    tracing::debug!(blob = %info.hash, "too many blobs to tell the peer: left for its query");
+                }
+                if link.policy.is_parent {
+                    // Fetched from the parent: it holds the blob.
+                    let (peer, hash) = (link.policy.peer_id.clone(), info.hash.clone());
+                    link.store.call(move |db| db.record_peer_holds(&peer, &[hash])).await?;
+                }
                 link.status.update(|s| {
                     s.blobs_received += 1;
                     s.blobs_waiting = s.blobs_waiting.saturating_sub(1);

@@ -120,7 +120,12 @@ async fn session_on(
     let mut session_config = SessionConfig::new(config.node_id.clone());
     if serves_blobs {
         session_config.capabilities.push(yizhan_sync_proto::blob::CAPABILITY.to_string());
+        if policy.is_parent {
+            // A child wants to learn which of its blobs the parent holds (honest sync state).
+            session_config.capabilities.push(yizhan_sync_proto::wire::HELD_CAPABILITY.to_string());
+        }
     }
+    let mut held_rx = link.held_rx.lock().ok().and_then(|mut r| r.take());
     let session = Session::new(session_config, policy.peer_id.clone());
     let (mut session, started) = step(store, session, policy, Box::new(|s, r| s.start(r))).await?;
     started?;
@@ -150,6 +155,9 @@ async fn session_on(
                 }
                 Event::PeerError { code, message } => {
                     tracing::warn!(code, %message, "peer reported an error")
+                }
+                Event::PeerHoldsBlobs(n) => {
+                    tracing::debug!(peer = %policy.peer_id, blobs = n, "the peer told which blobs it holds")
                 }
                 Event::Connected(info) => {
                     link.peer.send_replace(Some(info));
@@ -202,6 +210,20 @@ async fn session_on(
                     }
                 }
             },
+            Some(first) = recv_held(&mut held_rx) => {
+                // Blobs completed from the peer: tell it (with whatever else is queued).
+                let mut hashes = vec![first];
+                if let Some(rx) = held_rx.as_mut() {
+                    while hashes.len() < yizhan_sync_proto::wire::HELD_HASHES_MAX
+                        && let Ok(h) = rx.try_recv()
+                    {
+                        hashes.push(h);
+                    }
+                }
+                let (s, result) = step(store, session, policy, Box::new(move |s, _| s.tell_held(&hashes))).await?;
+                session = s;
+                result?;
+            }
             changed = changes.changed() => {
                 if changed.is_err() {
                     break; // the node is shutting down
@@ -214,6 +236,14 @@ async fn session_on(
     }
     let _ = send.finish();
     Ok(SessionOutcome { stats: session.stats(), synced })
+}
+
+/// The next blob completed from the peer (never, when this session has no such queue).
+async fn recv_held(rx: &mut Option<tokio::sync::mpsc::Receiver<[u8; 32]>>) -> Option<[u8; 32]> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn peer_certs(conn: &Connection) -> Vec<CertificateDer<'static>> {
@@ -343,6 +373,13 @@ pub async fn uplink(
             let conn = tokio::time::timeout(config.connect_timeout, connecting)
                 .await
                 .map_err(|_| NetError::ConnectTimeout(config.connect_timeout))??;
+            // Every connection, resumed or not: the hub's chain as it stands now.
+            if let Some(check) = &config.parent_check
+                && let Err(why) = (check.0)(&peer_certs(&conn))
+            {
+                conn.close(quinn::VarInt::from_u32(403), b"not authorised");
+                return Err(NetError::Unauthorized(why));
+            }
             let link = Arc::new(Link::new(store.clone(), config.clone(), policy.clone(), status.clone()));
             let outcome = run_connection(&conn, true, link, changes.clone()).await;
             conn.close(quinn::VarInt::from_u32(0), b"done");

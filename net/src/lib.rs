@@ -46,6 +46,24 @@ pub struct NetConfig {
     pub read_chunk_bytes: usize,
     /// Blob transfer on this node's links.
     pub blobs: BlobConfig,
+    /// Checks the parent's certificate chain on every connection the uplink makes (a resumed
+    /// TLS session verified nothing); see [`NodeTls::parent_check`]. `None`: not checked again.
+    pub parent_check: Option<ParentCheck>,
+}
+
+/// A check of the parent's certificate chain (verified, not revoked, in scope), run after
+/// every handshake.
+#[derive(Clone)]
+pub struct ParentCheck(pub std::sync::Arc<CheckChain>);
+
+/// A check of a certificate chain: `Err` with why it is refused.
+pub type CheckChain =
+    dyn Fn(&[rustls::pki_types::CertificateDer<'static>]) -> Result<(), String> + Send + Sync;
+
+impl std::fmt::Debug for ParentCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParentCheck")
+    }
 }
 
 /// Which blobs a node fetches from its peers, and the bounds of blob transfer on one link.
@@ -108,6 +126,7 @@ impl NetConfig {
             children_max: 1024,
             read_chunk_bytes: 64 * 1024,
             blobs: BlobConfig::default(),
+            parent_check: None,
         }
     }
 }

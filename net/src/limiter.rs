@@ -50,3 +50,39 @@ mod tests {
         assert_eq!(l.delay_for(0, t0 + Duration::from_millis(500)), Duration::ZERO);
     }
 }
+
+/// The rate at which a peer acknowledges content (bytes durable at the peer), measured over a
+/// sliding window: what the link really delivers, for estimates of the time still needed.
+#[derive(Debug, Default)]
+pub struct AckRate {
+    samples: std::collections::VecDeque<(Instant, u64)>,
+}
+
+impl AckRate {
+    /// Samples older than this are dropped.
+    pub const WINDOW: Duration = Duration::from_secs(20);
+    /// Samples kept at most.
+    pub const SAMPLES_MAX: usize = 1024;
+
+    pub fn add(&mut self, bytes: u64, now: Instant) {
+        if self.samples.len() >= Self::SAMPLES_MAX {
+            self.samples.pop_front();
+        }
+        self.samples.push_back((now, bytes));
+        while self.samples.front().is_some_and(|(t, _)| now.saturating_duration_since(*t) > Self::WINDOW) {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Bytes per second over the window, once it spans at least a second (`None` before).
+    pub fn bytes_per_s(&self, now: Instant) -> Option<u64> {
+        let (first, _) = self.samples.front()?;
+        let span = now.saturating_duration_since(*first).as_secs_f64();
+        if span < 1.0 {
+            return None;
+        }
+        // The first sample's bytes arrived before the span began.
+        let bytes: u64 = self.samples.iter().skip(1).map(|(_, b)| b).sum();
+        Some((bytes as f64 / span) as u64)
+    }
+}

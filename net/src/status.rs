@@ -44,6 +44,9 @@ pub struct SyncStatus {
     pub blob_receiving: Option<BlobProgress>,
     /// The blob being sent now, if any.
     pub blob_sending: Option<BlobProgress>,
+    /// Blob content bytes per second the peer acknowledged as durable, over the last 20 s of
+    /// sending (kept from the last measurement while nothing moves; `None` until measured).
+    pub blob_ack_bytes_per_s: Option<u64>,
 }
 
 impl SyncStatus {
@@ -131,6 +134,7 @@ impl SyncStatusHandle {
             blob_bytes_sent: 0,
             blob_receiving: None,
             blob_sending: None,
+            blob_ack_bytes_per_s: None,
         })))
     }
 

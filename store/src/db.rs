@@ -44,6 +44,9 @@ pub struct CaseRow {
     pub thumb_hash: String,
     /// True while the case has changes its parent hub has not acknowledged.
     pub unsynced: bool,
+    /// True when the parent hub holds the case whole: its documents and the copies the county
+    /// needs (`held::case_at_parent`). Filled by [`Db::list_cases`] only.
+    pub at_parent: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -132,11 +135,11 @@ impl StoreStats {
 }
 
 /// "Not yet synced" counts what the parent hub (any peer marked `is_parent`) has not applied.
-const UNSYNCED_SINCE: &str = "(SELECT COALESCE(MIN(sent_seq), 0) FROM peers WHERE is_parent = 1)";
+pub(crate) const UNSYNCED_SINCE: &str = "(SELECT COALESCE(MIN(sent_seq), 0) FROM peers WHERE is_parent = 1)";
 /// Documents the parent refused stay "not synced" whatever the checkpoint says.
 /// Not counted as "not yet synced": public documents (knowledge, revocation lists) come from
 /// above and never wait to go up; a case's private part travels with its case.
-const REFUSED_BY_PARENT: &str =
+pub(crate) const REFUSED_BY_PARENT: &str =
     "(SELECT doc_id FROM peer_refusals WHERE peer_id IN (SELECT peer_id FROM peers WHERE is_parent = 1))";
 
 impl Db {
@@ -653,8 +656,11 @@ impl Db {
             filter.offset
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows =
+        let mut rows: Vec<CaseRow> =
             stmt.query_map(rusqlite::params_from_iter(args.iter()), case_row)?.collect::<Result<_, _>>()?;
+        for row in &mut rows {
+            row.at_parent = self.case_at_parent(&row.id)?;
+        }
         Ok(rows)
     }
 
@@ -823,7 +829,7 @@ impl Db {
     }
 
     /// The fetch rank of a `doc_blobs` row `b` (lower first).
-    const BLOB_RANK: &str = "CASE
+    pub(crate) const BLOB_RANK: &str = "CASE
         WHEN b.role = 'thumb' THEN 0
         WHEN b.role IN ('display', 'poster') THEN 1
         WHEN b.role = 'proxy' THEN 2
@@ -986,6 +992,7 @@ pub(crate) fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         video_count: r.get(14)?,
         thumb_hash: r.get(15)?,
         unsynced: r.get::<_, Option<bool>>(16)?.unwrap_or(true),
+        at_parent: false,
     })
 }
 

@@ -11,6 +11,7 @@ mod actor;
 pub mod backup;
 mod blobs;
 mod db;
+pub mod held;
 pub mod keys;
 pub mod lock;
 mod migrations;

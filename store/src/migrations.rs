@@ -318,6 +318,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX public_items_by_time ON public_items(withdrawn, published_at_ms);
     "#,
+    // 9: which blobs this node's parent hub holds, complete and verified, as the hub told it
+    // (`Held` messages, docs/PROTOCOL.md): a case shows "已到县中心" only once the county
+    // holds its documents and the copies it needs (`held.rs`).
+    r#"
+    CREATE TABLE peer_blobs (
+        peer_id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (peer_id, hash)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX peer_blobs_by_hash ON peer_blobs(hash);
+    "#,
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.

@@ -1,4 +1,4 @@
-//! The publication pipeline's tables (migration 7), projections of documents kept in the
+//! The publication pipeline's tables (migration 8), projections of documents kept in the
 //! same transaction as every change and rebuilt by `rebuild-projections`:
 //!
 //! - `publications`: one row per pipeline item of every kind, its stage derived from its steps

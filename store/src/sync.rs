@@ -16,7 +16,10 @@ use std::collections::HashMap;
 
 use automerge::{AutoCommit, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, params};
-use yizhan_sync_proto::{Checkpoint, DocChange, FeedEntry, Hash, Peer, RejectReason, Rejected, Replica};
+use yizhan_sync_proto::blob::{from_hex, to_hex};
+use yizhan_sync_proto::{
+    BlobHash, Checkpoint, DocChange, FeedEntry, Hash, Peer, RejectReason, Rejected, Replica,
+};
 
 use crate::db::{Db, load_doc, replace_peer_sent_seq, set_peer_sent_seq, touch_feed};
 use yizhan_core::doctype::Flow;
@@ -547,5 +550,27 @@ impl Replica for SyncReplica<'_> {
         }
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
         set_peer_sent_seq(&self.db.conn, peer.id, self.policy.is_parent, seq, self.now_ms)
+    }
+
+    fn blobs_held(&mut self, _peer: Peer<'_>, hashes: &[BlobHash]) -> Result<Vec<BlobHash>, StoreError> {
+        let asked: Vec<crate::Hash> = hashes.iter().filter_map(|h| crate::Hash::parse(&to_hex(h))).collect();
+        let held = self.db.held_for_peer(&asked, &self.policy.send_scope)?;
+        Ok(held.iter().filter_map(|h| from_hex(h.as_str())).collect())
+    }
+
+    fn peer_holds_blobs(&mut self, peer: Peer<'_>, hashes: &[BlobHash]) -> Result<(), StoreError> {
+        if !self.policy.is_parent {
+            return Ok(()); // a hub does not track what its children hold
+        }
+        let held: Vec<crate::Hash> = hashes.iter().filter_map(|h| crate::Hash::parse(&to_hex(h))).collect();
+        self.db.record_peer_holds(peer.id, &held)
+    }
+
+    fn blobs_to_confirm(&mut self, peer: Peer<'_>, limit: usize) -> Result<Vec<BlobHash>, StoreError> {
+        if !self.policy.is_parent {
+            return Ok(Vec::new());
+        }
+        let hashes = self.db.blobs_to_confirm(peer.id, &self.policy.send_scope, limit)?;
+        Ok(hashes.iter().filter_map(|h| from_hex(h.as_str())).collect())
     }
 }

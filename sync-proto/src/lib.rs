@@ -10,7 +10,9 @@ mod replica;
 mod session;
 pub mod wire;
 
-pub use replica::{Checkpoint, FeedEntry, Peer, RejectReason, Rejected, Replica, checkpoint_stands};
+pub use replica::{
+    BlobHash, Checkpoint, FeedEntry, Peer, RejectReason, Rejected, Replica, checkpoint_stands,
+};
 pub use session::{Event, PeerInfo, Session, SessionConfig, SessionError, SessionStats};
 pub use wire::{DocChange, FrameDecoder, Hash, Message, WireError};
 

@@ -167,4 +167,26 @@ pub trait Replica {
     /// it, or the entries held nothing it lacks): `max` with what was recorded. Ignored unless
     /// this is the session of record.
     fn peer_has_upto(&mut self, peer: Peer<'_>, seq: u64) -> Result<(), Self::Error>;
+
+    /// Of `hashes`, the blobs this node holds complete that `peer` may receive (a blob outside
+    /// its send scope is answered as not held, so a query cannot probe for it).
+    fn blobs_held(&mut self, peer: Peer<'_>, hashes: &[BlobHash]) -> Result<Vec<BlobHash>, Self::Error> {
+        let _ = (peer, hashes);
+        Ok(Vec::new())
+    }
+    /// `peer` holds these blobs, complete and verified (recorded when this node wants to know:
+    /// a kiosk of its county hub).
+    fn peer_holds_blobs(&mut self, peer: Peer<'_>, hashes: &[BlobHash]) -> Result<(), Self::Error> {
+        let _ = (peer, hashes);
+        Ok(())
+    }
+    /// Blobs referenced by documents sent to `peer` that it is not recorded to hold, most
+    /// wanted first, at most `limit`: what to ask it about once documents are in sync.
+    fn blobs_to_confirm(&mut self, peer: Peer<'_>, limit: usize) -> Result<Vec<BlobHash>, Self::Error> {
+        let _ = (peer, limit);
+        Ok(Vec::new())
+    }
 }
+
+/// A blob's name on the wire: its plain BLAKE3 hash.
+pub type BlobHash = [u8; 32];

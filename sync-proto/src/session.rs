@@ -15,9 +15,12 @@
 
 use std::collections::VecDeque;
 
-use crate::replica::{Checkpoint, FeedEntry, Peer, RejectReason, Rejected, Replica, checkpoint_stands};
+use crate::replica::{
+    BlobHash, Checkpoint, FeedEntry, Peer, RejectReason, Rejected, Replica, checkpoint_stands,
+};
 use crate::wire::{
-    Ack, DocChange, Docs, ErrorMsg, FrameDecoder, Hash, Hello, Message, RejectedDoc, Rewind, Skip, WireError,
+    Ack, DocChange, Docs, ErrorMsg, FrameDecoder, HELD_CAPABILITY, HELD_HASHES_MAX, Hash, Held, HeldQuery,
+    Hello, Message, RejectedDoc, Rewind, Skip, WireError,
 };
 use crate::{MESSAGE_BYTES_MAX, PROTOCOL_VERSION};
 
@@ -26,6 +29,9 @@ const DOC_OVERHEAD_BYTES: usize = 256;
 /// Earlier refusals told again in one session (the rest in the next), and in one batch.
 const TELL_PER_SESSION_MAX: usize = 1024;
 const TELL_PER_BATCH_MAX: usize = 64;
+/// Held queries sent in one session (each at most `HELD_HASHES_MAX` hashes): blobs past these
+/// are asked about in the next session.
+const HELD_QUERIES_PER_SESSION_MAX: usize = 8;
 
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -96,6 +102,8 @@ pub enum Event {
         code: u16,
         message: String,
     },
+    /// The peer told that it holds this many blobs (recorded through the replica).
+    PeerHoldsBlobs(usize),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -178,6 +186,8 @@ pub struct Session {
     /// A Docs, Skip or Rewind arrived (a Rewind may only come first).
     batch_seen: bool,
     synced_reported: bool,
+    /// The blobs the peer holds were asked about (once per session, at the first sync).
+    held_queried: bool,
     stats: SessionStats,
 }
 
@@ -214,6 +224,7 @@ impl Session {
             hello_checkpoint: 0,
             batch_seen: false,
             synced_reported: false,
+            held_queried: false,
             stats: SessionStats::default(),
         }
     }
@@ -295,6 +306,22 @@ impl Session {
     pub fn local_changed<R: Replica>(&mut self, replica: &mut R) -> Result<(), SessionError> {
         self.pump(replica)?;
         self.check_synced(replica)
+    }
+
+    /// This node now holds these blobs, fetched from the peer: told to a peer that announced
+    /// [`HELD_CAPABILITY`] (nothing is sent otherwise, or before the peer's hello).
+    pub fn tell_held(&mut self, hashes: &[BlobHash]) -> Result<(), SessionError> {
+        if self.state != State::Open || !self.peer_wants_held() {
+            return Ok(());
+        }
+        for chunk in hashes.chunks(HELD_HASHES_MAX) {
+            self.send(&Message::Held(Held { hashes: chunk.to_vec() }))?;
+        }
+        Ok(())
+    }
+
+    fn peer_wants_held(&self) -> bool {
+        self.peer.as_ref().is_some_and(|p| p.capabilities.iter().any(|c| c == HELD_CAPABILITY))
     }
 
     /// The next bytes to send, in order.
@@ -561,6 +588,21 @@ impl Session {
                 self.pump(replica)?;
                 self.confirm(replica)?;
             }
+            Message::HeldQuery(q) => {
+                self.require_open()?;
+                let held = replica.blobs_held(self.peer_ref(), &q.hashes).map_err(store_err)?;
+                if !held.is_empty() {
+                    self.send(&Message::Held(Held { hashes: held }))?;
+                }
+            }
+            Message::Held(h) => {
+                self.require_open()?;
+                // Told to a node that did not ask: ignored, like an optional type it lacks.
+                if self.config.capabilities.iter().any(|c| c == HELD_CAPABILITY) {
+                    replica.peer_holds_blobs(self.peer_ref(), &h.hashes).map_err(store_err)?;
+                    self.events.push_back(Event::PeerHoldsBlobs(h.hashes.len()));
+                }
+            }
             Message::Error(e) => {
                 self.events.push_back(Event::PeerError { code: e.code, message: e.message.clone() });
                 return Err(SessionError::PeerClosed { code: e.code, message: e.message });
@@ -701,6 +743,16 @@ impl Session {
         {
             self.synced_reported = true;
             self.events.push_back(Event::Synced);
+            if !self.held_queried && self.config.capabilities.iter().any(|c| c == HELD_CAPABILITY) {
+                // The peer now holds every document that references the blobs: ask which of
+                // those it is not yet known to hold it has (a notice lost with a connection).
+                self.held_queried = true;
+                let limit = HELD_HASHES_MAX * HELD_QUERIES_PER_SESSION_MAX;
+                let ask = replica.blobs_to_confirm(self.peer_ref(), limit).map_err(store_err)?;
+                for chunk in ask.chunks(HELD_HASHES_MAX) {
+                    self.send(&Message::HeldQuery(HeldQuery { hashes: chunk.to_vec() }))?;
+                }
+            }
         }
         Ok(())
     }

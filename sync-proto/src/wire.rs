@@ -19,6 +19,16 @@ pub const T_REWIND: u8 = 0x05;
 pub const T_ERROR: u8 = 0x7F;
 /// The first type a receiver may ignore when it does not know it.
 pub const T_OPTIONAL_MIN: u8 = 0x80;
+/// Optional: which of these blobs do you hold? (see [`HELD_CAPABILITY`]).
+pub const T_HELD_QUERY: u8 = 0x80;
+/// Optional: the sender holds these blobs, complete and verified.
+pub const T_HELD: u8 = 0x81;
+/// Announced in the hello by a node that wants to learn which blobs the peer holds (a kiosk
+/// to its county hub): the peer then answers its [`HeldQuery`]s and tells it, in [`Held`]
+/// messages, of every blob it completes from it.
+pub const HELD_CAPABILITY: &str = "blob/held";
+/// Blob hashes in one [`HeldQuery`] or [`Held`] (32 KiB of hashes); more is a protocol error.
+pub const HELD_HASHES_MAX: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
@@ -99,6 +109,21 @@ pub struct Rewind {
     pub feed_head: u64,
 }
 
+/// Which of these blobs (plain BLAKE3 hashes) does the receiver hold, complete and verified?
+/// At most [`HELD_HASHES_MAX`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldQuery {
+    pub hashes: Vec<[u8; 32]>,
+}
+
+/// The sender holds these blobs, complete, verified and durable: an answer to a [`HeldQuery`]
+/// (the subset held) or unsolicited, as it completes blobs fetched from the receiver. At most
+/// [`HELD_HASHES_MAX`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    pub hashes: Vec<[u8; 32]>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorMsg {
     pub code: u16,
@@ -112,6 +137,8 @@ pub enum Message {
     Ack(Ack),
     Skip(Skip),
     Rewind(Rewind),
+    HeldQuery(HeldQuery),
+    Held(Held),
     Error(ErrorMsg),
     /// An optional message type this build does not know; skipped.
     Unknown {
@@ -139,6 +166,8 @@ impl Message {
             Message::Ack(_) => T_ACK,
             Message::Skip(_) => T_SKIP,
             Message::Rewind(_) => T_REWIND,
+            Message::HeldQuery(_) => T_HELD_QUERY,
+            Message::Held(_) => T_HELD,
             Message::Error(_) => T_ERROR,
             Message::Unknown { type_byte } => *type_byte,
         }
@@ -152,6 +181,8 @@ impl Message {
             Message::Ack(m) => postcard::to_allocvec(m),
             Message::Skip(m) => postcard::to_allocvec(m),
             Message::Rewind(m) => postcard::to_allocvec(m),
+            Message::HeldQuery(m) => postcard::to_allocvec(m),
+            Message::Held(m) => postcard::to_allocvec(m),
             Message::Error(m) => postcard::to_allocvec(m),
             Message::Unknown { .. } => Ok(Vec::new()),
         }
@@ -174,16 +205,43 @@ impl Message {
                 .map(|(v, _rest)| v)
                 .map_err(|e| WireError::Malformed { type_byte, detail: e.to_string() })
         }
+        fn bounded<T: HashList>(m: T, type_byte: u8) -> Result<T, WireError> {
+            if m.hash_count() > HELD_HASHES_MAX {
+                return Err(WireError::Malformed {
+                    type_byte,
+                    detail: format!("{} hashes, more than {HELD_HASHES_MAX}", m.hash_count()),
+                });
+            }
+            Ok(m)
+        }
         Ok(match type_byte {
             T_HELLO => Message::Hello(de(type_byte, payload)?),
             T_DOCS => Message::Docs(de(type_byte, payload)?),
             T_ACK => Message::Ack(de(type_byte, payload)?),
             T_SKIP => Message::Skip(de(type_byte, payload)?),
             T_REWIND => Message::Rewind(de(type_byte, payload)?),
+            T_HELD_QUERY => Message::HeldQuery(bounded(de::<HeldQuery>(type_byte, payload)?, type_byte)?),
+            T_HELD => Message::Held(bounded(de::<Held>(type_byte, payload)?, type_byte)?),
             T_ERROR => Message::Error(de(type_byte, payload)?),
             t if t >= T_OPTIONAL_MIN => Message::Unknown { type_byte: t },
             t => return Err(WireError::UnknownType(t)),
         })
+    }
+}
+
+trait HashList {
+    fn hash_count(&self) -> usize;
+}
+
+impl HashList for HeldQuery {
+    fn hash_count(&self) -> usize {
+        self.hashes.len()
+    }
+}
+
+impl HashList for Held {
+    fn hash_count(&self) -> usize {
+        self.hashes.len()
     }
 }
 

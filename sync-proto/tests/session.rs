@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use automerge::{AutoCommit, ChangeHash, ReadDoc, transaction::Transactable};
 use yizhan_sync_proto::wire::FRAME_HEADER_BYTES;
 use yizhan_sync_proto::{
-    Checkpoint, DocChange, Event, FeedEntry, Hash, Peer, RejectReason, Rejected, Replica, Session,
+    BlobHash, Checkpoint, DocChange, Event, FeedEntry, Hash, Peer, RejectReason, Rejected, Replica, Session,
     SessionConfig,
 };
 
@@ -35,6 +35,11 @@ struct Node {
     /// incarnation that recorded the refusal).
     refusals: HashMap<(String, String), RejectReason>,
     issued: BTreeMap<(String, String), (Rejected, u64)>,
+    /// Blobs held here, and blobs referenced by documents here, with their documents' scope.
+    blobs: std::collections::BTreeSet<BlobHash>,
+    blob_refs: BTreeMap<BlobHash, String>,
+    /// Blobs each peer told it holds.
+    peer_blobs: std::collections::BTreeSet<(String, BlobHash)>,
 }
 
 trait StrCompat {
@@ -294,6 +299,31 @@ impl Replica for Node {
             *e = (*e).max(seq);
         }
         Ok(())
+    }
+
+    fn blobs_held(&mut self, peer: Peer<'_>, hashes: &[BlobHash]) -> Result<Vec<BlobHash>, String> {
+        Ok(hashes
+            .iter()
+            .filter(|h| {
+                self.blobs.contains(*h) && self.blob_refs.get(*h).is_some_and(|s| self.may(peer.id, s))
+            })
+            .copied()
+            .collect())
+    }
+
+    fn peer_holds_blobs(&mut self, peer: Peer<'_>, hashes: &[BlobHash]) -> Result<(), String> {
+        self.peer_blobs.extend(hashes.iter().map(|h| (peer.id.to_string(), *h)));
+        Ok(())
+    }
+
+    fn blobs_to_confirm(&mut self, peer: Peer<'_>, limit: usize) -> Result<Vec<BlobHash>, String> {
+        Ok(self
+            .blob_refs
+            .keys()
+            .filter(|h| !self.peer_blobs.contains(&(peer.id.to_string(), **h)))
+            .take(limit)
+            .copied()
+            .collect())
     }
 }
 
@@ -702,4 +732,57 @@ fn garbage_from_the_network_is_an_error_never_a_panic() {
     let mut s = Session::new(cfg("hub-510131"), "kiosk-2");
     s.start(&mut hub).unwrap();
     assert!(s.handle_bytes(&hello, &mut hub).is_err());
+}
+
+/// A kiosk that announces `blob/held` learns which of its blobs the hub holds: by asking once
+/// the documents are in sync (so a notice lost with a connection is made good), never about a
+/// blob outside what the hub may receive from it, and not at all once it knows.
+#[test]
+fn a_kiosk_learns_which_of_its_blobs_the_hub_holds() {
+    let (mut kiosk, mut hub) = kiosk_and_hub();
+    kiosk.put("c1", "510131001001", "d", "x");
+    let (thumb, original, foreign) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+    for h in [thumb, original] {
+        kiosk.blob_refs.insert(h, "510131001001".into());
+        kiosk.blobs.insert(h);
+    }
+    // The hub already holds the thumbnail (and a blob of another village, which it must not
+    // admit to this kiosk even when asked).
+    hub.blobs.extend([thumb, foreign]);
+    hub.blob_refs.insert(thumb, "510131001001".into());
+    hub.blob_refs.insert(foreign, "510131002001".into());
+    kiosk.blob_refs.insert(foreign, "510131001001".into());
+    let wants = |id: &str| {
+        let mut c = SessionConfig::new(id);
+        if id.starts_with("kiosk") {
+            c.capabilities.push(yizhan_sync_proto::wire::HELD_CAPABILITY.into());
+        }
+        c
+    };
+    let run = sync(&mut kiosk, &mut hub, wants);
+    assert!(hub.docs.contains_key("c1"));
+    let told: Vec<_> = kiosk.peer_blobs.iter().map(|(_, h)| *h).collect();
+    assert_eq!(told, vec![thumb], "only the thumbnail: the foreign blob is not admitted");
+    assert!(run.events_a.contains(&Event::PeerHoldsBlobs(1)));
+
+    // The hub completes the original (its notice lost with the link): the next session asks
+    // about what is still unknown and learns it.
+    hub.blobs.insert(original);
+    hub.blob_refs.insert(original, "510131001001".into());
+    sync(&mut kiosk, &mut hub, wants);
+    assert!(kiosk.peer_blobs.contains(&("hub-510131".to_string(), original)));
+
+    // Once it knows about every blob its documents reference, an up-to-date sync is the two
+    // hellos again (the foreign blob, never admitted, would be asked about in every session).
+    kiosk.blob_refs.remove(&foreign);
+    let again = sync(&mut kiosk, &mut hub, wants);
+    assert_eq!((again.rounds, again.messages), (1, 2));
+    // A kiosk that does not announce the capability never asks, and a hub never tells it.
+    let (mut k2, mut h2) = kiosk_and_hub();
+    k2.put("c1", "510131001001", "d", "x");
+    k2.blob_refs.insert(thumb, "510131001001".into());
+    h2.blobs.insert(thumb);
+    h2.blob_refs.insert(thumb, "510131001001".into());
+    sync(&mut k2, &mut h2, cfg);
+    assert!(k2.peer_blobs.is_empty());
 }

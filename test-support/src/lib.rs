@@ -18,7 +18,7 @@ use yizhan_identity::{
     Authority, NodeCredentials, NodeIdentity, RevocationState, Role, server_name_for, system_clock,
 };
 use yizhan_kiosk::{AppState, KioskConfig, SystemClock, Uplink, UploadLimits};
-use yizhan_net::{NetConfig, NodeTls, PeerPolicy, SyncStatusHandle, child_authorizer};
+use yizhan_net::{NetConfig, NodeTls, PeerPolicy, SyncStatusHandle};
 use yizhan_store::{Store, StoreConfig};
 
 /// Network tuning for tests: reconnects within half a second, dead links noticed in two, blob
@@ -94,6 +94,7 @@ pub async fn start_hub_tuned(
 ) -> Hub {
     let id = t.identity().unwrap();
     let mut net = net(id.node_id());
+    net.parent_check = Some(t.parent_check().unwrap());
     tune(&mut net);
     let config = HubConfig {
         node_id: id.node_id().to_string(),
@@ -111,7 +112,7 @@ pub async fn start_hub_tuned(
     let hub_tls = HubTls {
         server: t.quic_server().unwrap(),
         client: Some(t.quic_client().unwrap()),
-        authorize: child_authorizer(id),
+        authorize: t.child_authorizer().unwrap(),
         enroller: None,
     };
     yizhan_hub::start(config, hub_tls).await.unwrap()
@@ -135,6 +136,7 @@ pub fn start_uplink(
     endpoint.set_default_client_config(t.quic_client().unwrap());
     let status = SyncStatusHandle::new(&hub.config.node_id);
     let mut net = net(id.node_id());
+    net.parent_check = Some(t.parent_check().unwrap());
     tune(&mut net);
     let task = tokio::spawn(yizhan_net::uplink(
         endpoint,
@@ -209,13 +211,21 @@ impl Kiosk {
 
     /// Starts the kiosk's uplink to `hub`.
     pub fn link(&self, hub: &Hub) {
+        self.link_tuned(hub, |_| {});
+    }
+
+    /// Starts the kiosk's uplink to `hub`, `tune` adjusting the test [`net`] (a send cap).
+    pub fn link_tuned(&self, hub: &Hub, tune: impl FnOnce(&mut NetConfig)) {
+        let mut net = net(&self.state.node_id);
+        net.parent_check = Some(self.tls.parent_check().unwrap());
+        tune(&mut net);
         self.state
             .start_uplink(Uplink {
                 parent_addr: hub.sync_addr,
                 server_name: server_name_for(&hub.config.node_id),
                 parent_id: hub.config.node_id.clone(),
                 client: self.tls.quic_client().unwrap(),
-                net: net(&self.state.node_id),
+                net,
             })
             .unwrap();
     }

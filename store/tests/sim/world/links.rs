@@ -86,7 +86,7 @@ impl World {
             }
         };
         match &event {
-            Event::Connected(_) => {}
+            Event::Connected(_) | Event::PeerHoldsBlobs(_) => {}
             Event::Synced => set_synced(self, true),
             // Only a store restored from a backup goes back, and only then does a peer hold a
             // checkpoint of it that names history it lost.
