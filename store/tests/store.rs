@@ -368,6 +368,9 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
         "the case's and its private part's scope were derived again"
     );
     assert!(CaseDoc::from_doc(&db.load_doc("c1").unwrap().unwrap()).is_ok());
+    // The statistics rollups (migration 7) were filled from the documents too.
+    let q = yizhan_core::stats::Query::parse("510104", Some("1970-01"), Some("1970-01"), None, 0).unwrap();
+    assert_eq!(db.stats_report(&q).unwrap().totals.counts.cases, 1);
 }
 
 #[test]
