@@ -116,24 +116,6 @@ pub struct StoreStats {
     pub jobs_pending: i64,
 }
 
-impl StoreStats {
-    /// The figures as metric samples: (name, help, value), for a node's `/metrics`.
-    pub fn samples(&self) -> [(&'static str, &'static str, f64); 6] {
-        [
-            ("yizhan_store_documents", "Documents in the store", self.docs as f64),
-            ("yizhan_store_cases", "Consultation cases in the store", self.cases as f64),
-            (
-                "yizhan_store_unsynced_documents",
-                "Documents the parent hub has not applied yet",
-                self.unsynced_docs as f64,
-            ),
-            ("yizhan_store_blobs", "Photos, videos and their copies held", self.blobs as f64),
-            ("yizhan_store_blob_bytes", "Bytes of blobs held", self.blob_bytes as f64),
-            ("yizhan_jobs_pending", "Background media jobs waiting or running", self.jobs_pending as f64),
-        ]
-    }
-}
-
 /// "Not yet synced" counts what the parent hub (any peer marked `is_parent`) has not applied.
 pub(crate) const UNSYNCED_SINCE: &str = "(SELECT COALESCE(MIN(sent_seq), 0) FROM peers WHERE is_parent = 1)";
 /// Documents the parent refused stay "not synced" whatever the checkpoint says.

@@ -532,3 +532,21 @@ impl Db {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+impl crate::StoreStats {
+    /// The figures as metric samples: (name, help, value), for a node's `/metrics`.
+    pub fn samples(&self) -> [(&'static str, &'static str, f64); 6] {
+        [
+            ("yizhan_store_documents", "Documents in the store", self.docs as f64),
+            ("yizhan_store_cases", "Consultation cases in the store", self.cases as f64),
+            (
+                "yizhan_store_unsynced_documents",
+                "Documents the parent hub has not applied yet",
+                self.unsynced_docs as f64,
+            ),
+            ("yizhan_store_blobs", "Photos, videos and their copies held", self.blobs as f64),
+            ("yizhan_store_blob_bytes", "Bytes of blobs held", self.blob_bytes as f64),
+            ("yizhan_jobs_pending", "Background media jobs waiting or running", self.jobs_pending as f64),
+        ]
+    }
+}
