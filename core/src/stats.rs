@@ -206,23 +206,9 @@ pub fn level_number(level: RegionLevel) -> i64 {
     }
 }
 
-/// Civil date (year, month, day) of a day number since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 /// The month (`YYYYMM`, local time UTC+8) of an instant; clamped to years 1..9999.
 pub fn month_of_ms(ms: i64) -> u32 {
-    let (y, m, _) = civil_from_days(ms.saturating_add(UTC_OFFSET_MS).div_euclid(DAY_MS));
+    let (y, m, _) = crate::holidays::civil_from_days(ms.saturating_add(UTC_OFFSET_MS).div_euclid(DAY_MS));
     (y.clamp(1, 9999) as u32) * 100 + m
 }
 
