@@ -36,7 +36,8 @@ install -d "$root/DEBIAN"
 install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm "$root/DEBIAN/"
 printf '/etc/yizhan/kiosk.toml\n/etc/yizhan/hub.toml\n' > "$root/DEBIAN/conffiles"
 
-# Depends: the package of every shared library the binary needs.
+# Depends: the package of every shared library the binary needs, and the CJK font the PDFs of
+# published items are set in (read at run time, not linked).
 deps=$(readelf -d "$binary" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | while read -r lib; do
   path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
   [ -n "$path" ] || { echo "no path for $lib" >&2; exit 1; }
@@ -53,7 +54,7 @@ Version: $version
 Architecture: $arch
 Maintainer: Yizhan developers <yizhan@localhost>
 Installed-Size: $size
-Depends: adduser, $deps
+Depends: adduser, fonts-noto-cjk, $deps
 Section: net
 Priority: optional
 Description: Yizhan (驿站): offline-first village science-station kiosk and hubs

@@ -23,7 +23,7 @@ done
 grep -q ' root/root .* ./usr/bin/yizhan$' <<<"$contents" || fail "files must belong to root"
 [ "$(dpkg-deb --field "$deb" Package)" = yizhan ] || fail "package name"
 depends=$(dpkg-deb --field "$deb" Depends)
-for lib in libavcodec libavformat libavutil libc6 adduser; do
+for lib in libavcodec libavformat libavutil libc6 adduser fonts-noto-cjk; do
   grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q conffiles || fail "no conffiles"

@@ -149,11 +149,24 @@ fn crates_depend_only_on_what_their_layer_allows() {
         ],
     );
     // The web layer is below every node kind: it knows HTTP and core's regions and industries
-    // (to name them), not stores or nodes.
+    // (to name them) and renders published items (to PDF too), not stores or nodes.
     check_allowed(
         "web",
-        &["yizhan-core", "axum", "tokio", "maud", "tracing", "serde_json", "rand", "url", "chrono"],
+        &[
+            "yizhan-core",
+            "yizhan-pdf",
+            "axum",
+            "tokio",
+            "maud",
+            "tracing",
+            "serde_json",
+            "rand",
+            "url",
+            "chrono",
+        ],
     );
+    // The PDF writer is pure over bytes: no workspace crate, no store, no network.
+    check_allowed("pdf", &["krilla", "skrifa", "lopdf", "rand", "thiserror"]);
     // Neither node kind depends on the other.
     assert!(!dependencies("kiosk").iter().any(|d| d == "yizhan-hub"), "kiosk must not depend on hub");
     assert!(!dependencies("hub").iter().any(|d| d == "yizhan-kiosk"), "hub must not depend on kiosk");

@@ -91,6 +91,32 @@ async fn get_url(url: &str, cookie: Option<&str>) -> (StatusCode, String) {
     (status, res.text().await.unwrap_or_default())
 }
 
+/// The published item's PDF from `url`, as Debian's tools read it (packaging/deps.sh test
+/// installs them): encrypted with the PDF 2.0 handler, opening without a password, modifying
+/// and copying forbidden; returns its text (decrypted with the empty user password) and the
+/// number of images it embeds.
+async fn pdf_at(url: &str) -> (String, usize) {
+    let res = reqwest::Client::builder().no_proxy().build().unwrap().get(url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{url}");
+    assert_eq!(res.headers()[CONTENT_TYPE], "application/pdf");
+    let bytes = res.bytes().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pdf, plain) = (dir.path().join("item.pdf"), dir.path().join("plain.pdf"));
+    std::fs::write(&pdf, &bytes).unwrap();
+    let tool = |program: &str, args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new(program).args(args).output().expect("qpdf and poppler-utils");
+        assert!(out.status.success(), "{program}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let enc = tool("qpdf", &["--show-encryption".as_ref(), pdf.as_os_str()]);
+    assert!(enc.contains("R = 6") && enc.contains("modify other: not allowed"), "{enc}");
+    assert!(enc.contains("extract for any purpose: not allowed"), "{enc}");
+    tool("qpdf", &["--decrypt".as_ref(), pdf.as_os_str(), plain.as_os_str()]);
+    let text = tool("pdftotext", &["-raw".as_ref(), plain.as_os_str(), "-".as_ref()]);
+    let images = tool("pdfimages", &["-list".as_ref(), plain.as_os_str()]);
+    (text.split_whitespace().collect(), images.lines().skip(2).count())
+}
+
 async fn get(hub: &Hub, cookie: &str, path: &str) -> (StatusCode, String) {
     get_url(&format!("http://{}{path}", hub.http_addr), Some(cookie)).await
 }
@@ -289,6 +315,14 @@ async fn an_item_goes_from_draft_to_published_by_two_people_and_is_withdrawn() {
     assert_eq!(s, StatusCode::OK, "the photo of a published item, without sign-in");
     let other = format!("{base}/items/{public}/photos/{}", "0".repeat(64));
     assert_eq!(get_url(&other, None).await.0, StatusCode::NOT_FOUND, "only the item's own photos");
+    // Its PDF: the text, the IP owner and platform as watermark, the photo.
+    let (text, images) = pdf_at(&format!("{base}/items/{public}/pdf")).await;
+    for t in
+        ["春茶上市", "每斤12元", "知识产权归属：蒲江县茶叶协会", "四川乡村振兴科技在线", "签发：名-signer"]
+    {
+        assert!(text.contains(t), "{t}: {text}");
+    }
+    assert_eq!(images, 1, "the item's photo");
     // A post without the session's token is refused by the cross-site guard.
     let signer = sign_in(&hub, "signer").await;
     let res = reqwest::Client::builder()
@@ -312,6 +346,7 @@ async fn an_item_goes_from_draft_to_published_by_two_people_and_is_withdrawn() {
     assert_eq!(get_url(&format!("{base}/items/{public}"), None).await.0, StatusCode::NOT_FOUND);
     assert!(!get_url(&format!("{base}/items"), None).await.1.contains(&public));
     assert_eq!(get_url(&photo_url, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get_url(&format!("{base}/items/{public}/pdf"), None).await.0, StatusCode::NOT_FOUND);
     let p = public.clone();
     let doc = hub.store.call(move |db| db.load_doc(&p)).await.unwrap().unwrap();
     let published = yizhan_core::published::PublishedDoc::from_doc(&doc).unwrap();
@@ -479,6 +514,10 @@ async fn published_items_and_knowledge_reach_the_kiosk_and_withdrawals_take_them
     })
     .await;
     assert!(page.contains("public-photos"), "{page}");
+    // The kiosk makes the same PDF itself, offline from the county: text, watermark, photo.
+    let (text, images) = pdf_at(&format!("{url}/pdf")).await;
+    assert!(text.contains("春茶上市") && text.contains("知识产权归属：蒲江县茶叶协会"), "{text}");
+    assert_eq!(images, 1);
     eventually("the province holds it too", || async {
         let p = public.clone();
         chain.province.store.call(move |db| db.public_item(&p)).await.unwrap().is_some()
@@ -537,6 +576,7 @@ async fn published_items_and_knowledge_reach_the_kiosk_and_withdrawals_take_them
     })
     .await;
     assert_eq!(get_url(&photo_url, None).await.0, StatusCode::NOT_FOUND, "and its photo with it");
+    assert_eq!(get_url(&format!("{url}/pdf"), None).await.0, StatusCode::NOT_FOUND, "and its PDF");
     assert!(!get_url(&format!("{}/items", kiosk.url), None).await.1.contains(&public));
     eventually("find-similar at the kiosk no longer offers the knowledge", || async { !similar().await })
         .await;

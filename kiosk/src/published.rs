@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/items", get(list_page))
         .route("/items/{id}", get(item_page))
         .route("/items/{id}/photos/{hash}", get(photo))
+        .route("/items/{id}/pdf", get(pdf))
 }
 
 /// Published items not withdrawn, newest first.
@@ -71,4 +72,22 @@ async fn item_page(State(state): State<AppState>, Path(id): Path<String>) -> Res
     let p = item(&state, &id).await?;
     let header = stats(&state).await;
     Ok(layout(&p.title, header.as_ref(), None, yizhan_web::published::item(&p)))
+}
+
+/// The item's watermarked, non-editable PDF (no sign-in); gone once the item is withdrawn.
+async fn pdf(State(state): State<AppState>, Path(id): Path<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let p = match item(&state, &id).await {
+        Ok(p) => p,
+        Err(e) => return PageError(e).into_response(),
+    };
+    let photos = yizhan_web::published::pdf_photos(&p);
+    let bytes_max = yizhan_media::Limits::default().photo_bytes_max;
+    let photos = yizhan_uploads::blob_bytes(&state.store, photos, bytes_max).await;
+    match yizhan_web::published::pdf(&p, photos).await {
+        Ok(response) => response,
+        Err((status, message)) => {
+            (status, crate::ui::shell(None, None).error_page(message, "案例列表")).into_response()
+        }
+    }
 }

@@ -58,7 +58,7 @@ async fn stats(state: &AppState) -> Option<HeaderInfo> {
 
 /// The kiosk's shell: its pages of the expert service, the link to the county hub and what is
 /// not yet synced, the signed-in officer.
-fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
+pub(crate) fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
     let mut shell = Shell::new("kiosk", "驿站", "/cases");
     shell.brand_sub = Some("村级科技服务".into());
     shell.nav = vec![

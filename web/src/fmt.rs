@@ -17,6 +17,11 @@ pub fn time_short(ms: i64) -> String {
     cst(ms, "%m-%d %H:%M").unwrap_or_default()
 }
 
+/// "2026-12-08" (UTC+8); "" when out of range.
+pub fn date(ms: i64) -> String {
+    cst(ms, "%Y-%m-%d").unwrap_or_default()
+}
+
 /// "12-08 09:30:05" (UTC+8), for sync times.
 pub fn time_seconds(ms: i64) -> String {
     cst(ms, "%m-%d %H:%M:%S").unwrap_or_default()

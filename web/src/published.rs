@@ -36,6 +36,7 @@ pub fn item(p: &PublishedDoc) -> Markup {
                 br;
                 "审核：" (p.reviewed_by) " · 签发：" (p.signed_off_by)
             }
+            p { a.button href=(pdf_href(&p.id)) data-testid="public-pdf" download { "下载 PDF（带水印）" } }
         }
     }
 }
@@ -55,4 +56,126 @@ pub fn list(rows: &[(String, String, String, String, i64)]) -> Markup {
             }
         }
     }
+}
+
+/// The platform's name, as every PDF's watermark names it.
+pub const PLATFORM_ZH: &str = "四川乡村振兴科技在线";
+
+/// The link to an item's PDF.
+pub fn pdf_href(id: &str) -> String {
+    format!("/items/{id}/pdf")
+}
+
+/// The hashes of the photos the PDF embeds: each photo's display copy (the original when it
+/// has none), in the document's order.
+pub fn pdf_photos(p: &PublishedDoc) -> Vec<String> {
+    let mut groups: Vec<&str> = Vec::new();
+    for a in p.attachments.values().filter(|a| a.kind == "photo") {
+        if !groups.contains(&a.group.as_str()) {
+            groups.push(&a.group);
+        }
+    }
+    groups
+        .into_iter()
+        .filter_map(|g| {
+            let of = |role: &str| p.attachments.values().find(|a| a.group == g && a.role == role);
+            of("display").or_else(|| of("original")).map(|a| a.hash.clone())
+        })
+        .take(yizhan_pdf::PHOTOS_MAX)
+        .collect()
+}
+
+/// What the PDF of `p` shows, and its watermark.
+pub fn pdf_sheet(p: &PublishedDoc, photos: Vec<Vec<u8>>) -> (yizhan_pdf::Sheet, yizhan_pdf::Watermark) {
+    let sheet = yizhan_pdf::Sheet {
+        title: p.title.clone(),
+        facts: format!(
+            "{} · {} · 发布于 {}",
+            p.kind_name,
+            fmt::region(&p.centre),
+            fmt::date(p.published_at_ms)
+        ),
+        fields: p.fields.iter().map(|f| (f.label.clone(), f.value.clone())).collect(),
+        body: p.body.clone(),
+        photos: photos.into_iter().map(|bytes| yizhan_pdf::Photo { bytes, caption: String::new() }).collect(),
+        closing: vec![format!("审核：{} · 签发：{}", p.reviewed_by, p.signed_off_by)],
+    };
+    let watermark = yizhan_pdf::Watermark {
+        platform: PLATFORM_ZH.into(),
+        ip_owner: p.ip_owner.clone(),
+        published: fmt::date(p.published_at_ms),
+    };
+    (sheet, watermark)
+}
+
+/// The CJK font, loaded at the first PDF asked for and kept (about 19 MiB).
+fn font() -> Result<&'static yizhan_pdf::CjkFont, &'static str> {
+    static FONT: std::sync::OnceLock<Result<yizhan_pdf::CjkFont, String>> = std::sync::OnceLock::new();
+    FONT.get_or_init(|| {
+        yizhan_pdf::CjkFont::system()
+            .inspect_err(|e| tracing::error!(error = %e, "no font for PDFs"))
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| e.as_str())
+}
+
+/// The watermarked, non-editable PDF of `p` (with the photos' bytes), as a download; rendered
+/// off the async threads. An error is its status and a Chinese message, for the node's error
+/// page.
+pub async fn pdf(
+    p: &PublishedDoc,
+    photos: Vec<Vec<u8>>,
+) -> Result<axum::response::Response, (axum::http::StatusCode, &'static str)> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let (sheet, watermark) = pdf_sheet(p, photos);
+    let rendered = tokio::task::spawn_blocking(move || {
+        let font = font().map_err(|_| {
+            (StatusCode::SERVICE_UNAVAILABLE, "本机缺少中文字体（fonts-noto-cjk），暂时无法生成 PDF")
+        })?;
+        yizhan_pdf::render(font, &sheet, &watermark).map_err(|e| {
+            tracing::error!(error = %e, "PDF not rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, "生成 PDF 失败")
+        })
+    })
+    .await;
+    match rendered {
+        Ok(Ok(r)) => Ok({
+            let name = format!(
+                "{}.pdf",
+                p.title.chars().filter(|c| !c.is_control() && !"/\\\"".contains(*c)).collect::<String>()
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, "application/pdf".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"item.pdf\"; filename*=UTF-8''{}", percent(&name)),
+                    ),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                ],
+                r.bytes,
+            )
+                .into_response()
+        }),
+        Ok(Err(e)) => Err(e),
+        Err(e) => {
+            tracing::error!(error = %e, "PDF task failed");
+            Err((StatusCode::INTERNAL_SERVER_ERROR, "生成 PDF 失败"))
+        }
+    }
+}
+
+/// RFC 5987 percent-encoding of a file name.
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

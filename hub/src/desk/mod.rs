@@ -87,6 +87,7 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/items/{id}/photos/{hash}", get(review::public_photo))
         .route("/items", get(review::public_list))
         .route("/items/{id}", get(review::public_page))
+        .route("/items/{id}/pdf", get(review::public_pdf))
         .route("/desk/cases/{id}/jobs", get(case::case_jobs))
         .route("/blobs/{hash}", get(blob))
 }

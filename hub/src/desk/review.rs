@@ -360,3 +360,24 @@ pub(super) async fn public_page(State(hub): State<Hub>, Path(id): Path<String>) 
         .ok_or(DeskError(axum::http::StatusCode::NOT_FOUND, "该信息不存在或已撤回".into()))?;
     Ok(shell(None).render(&p.title, yizhan_web::published::item(&p)))
 }
+
+/// A published item's watermarked, non-editable PDF, for everyone (no sign-in); a withdrawn
+/// one is gone.
+pub(super) async fn public_pdf(State(hub): State<Hub>, Path(id): Path<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let p = match pipeline::public_item(&hub, &id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return DeskError(axum::http::StatusCode::NOT_FOUND, "该信息不存在或已撤回".into())
+                .into_response();
+        }
+        Err(e) => return DeskError::from(e).into_response(),
+    };
+    let photos = yizhan_web::published::pdf_photos(&p);
+    let bytes_max = yizhan_media::Limits::default().photo_bytes_max;
+    let photos = yizhan_uploads::blob_bytes(&hub.store, photos, bytes_max).await;
+    match yizhan_web::published::pdf(&p, photos).await {
+        Ok(response) => response,
+        Err((status, message)) => DeskError(status, message.into()).into_response(),
+    }
+}
