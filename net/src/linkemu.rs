@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
@@ -58,6 +58,12 @@ pub struct LinkCounters {
     pub dropped_bytes: AtomicU64,
     /// The largest datagram seen: one packet each (the relay's sockets do not coalesce).
     pub datagram_bytes_max: AtomicU64,
+    /// Both directions' bytes as the link carries them (IP and UDP headers included), of the
+    /// datagrams it delivered: what an interface counter would show.
+    pub bytes_on_link: AtomicU64,
+    /// While set, the link drops everything (a cable pulled, a kiosk switched off mid-send:
+    /// nothing it says on the way down, not even closing its connection, gets through).
+    pub cut: AtomicBool,
 }
 
 /// IPv4 and UDP headers: the link carries them, the relay's sockets do not see them.
@@ -134,7 +140,8 @@ pub async fn start(server: SocketAddr, spec: LinkSpec) -> std::io::Result<(Socke
                 }
                 let queued: usize = dir.queued.iter().map(|(_, n)| n).sum();
                 let on_link = n + IP_UDP_HEADER_BYTES;
-                let lost = rng.lock().map(|mut r| r.next_f64() < spec.loss).unwrap_or(false);
+                let lost = rng.lock().map(|mut r| r.next_f64() < spec.loss).unwrap_or(false)
+                    || counters.cut.load(Ordering::Relaxed);
                 let full = !lost && queued + on_link > spec.queue_bytes_max;
                 if lost || full {
                     counters.dropped.fetch_add(1, Ordering::Relaxed);
@@ -152,6 +159,7 @@ pub async fn start(server: SocketAddr, spec: LinkSpec) -> std::io::Result<(Socke
                 }
                 dir.busy_until = done;
                 dir.queued.push_back((done, on_link));
+                counters.bytes_on_link.fetch_add(on_link as u64, Ordering::Relaxed);
                 if up {
                     counters.bytes_up.fetch_add(n as u64, Ordering::Relaxed);
                 } else {
