@@ -331,6 +331,13 @@ impl Period {
         Period::new(m, m)
     }
 
+    /// The `n` months (1 ..= [`PERIOD_MONTHS_MAX`]) ending with `to` (`YYYYMM`).
+    pub fn ending(to: u32, n: u32) -> Result<Period, StatsError> {
+        let n = n.clamp(1, PERIOD_MONTHS_MAX);
+        let to_index = month_index(parse_month(&to.to_string())?);
+        Period::new(month_from_index(to_index.saturating_sub(n - 1)), to)
+    }
+
     /// The months of the period in order.
     pub fn months(&self) -> impl Iterator<Item = u32> {
         (month_index(self.from)..=month_index(self.to)).map(month_from_index)
@@ -776,6 +783,9 @@ mod tests {
             Ok(Period { from: 202601, to: 202603 })
         );
         assert!(parse_month("2026-3").is_err() && parse_month("202600").is_err());
+        assert_eq!(Period::ending(202603, 12), Ok(Period { from: 202504, to: 202603 }));
+        assert_eq!(Period::ending(202603, 1), Ok(Period { from: 202603, to: 202603 }));
+        assert!(Period::ending(202613, 3).is_err());
     }
 
     #[test]
