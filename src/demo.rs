@@ -266,6 +266,7 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
         now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
     let started = std::time::Instant::now();
     let history = crate::demo_history::seed(&province, &county, COUNTY_SCOPE, now_ms).await?;
+    crate::demo_targets::seed(&province, &county, COUNTY_SCOPE).await?;
     if history > 0 {
         tracing::info!(
             cases = history,

@@ -22,6 +22,7 @@ pub mod revocation;
 pub mod seal_key;
 pub mod sealed;
 pub mod stats;
+pub mod targets;
 pub mod text;
 pub mod untrusted;
 

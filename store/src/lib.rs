@@ -20,6 +20,7 @@ mod projection;
 pub mod publication;
 pub mod service;
 mod stats;
+mod targets;
 pub mod sync;
 
 pub use actor::Store;

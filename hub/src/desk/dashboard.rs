@@ -134,12 +134,14 @@ fn json_link(url: &str) -> Markup {
     html! { a.small.json href=(url) { "JSON：" (url) } }
 }
 
-fn panel(id: &str, title: &str, class: &str, chart: Markup, table: Markup, url: &str) -> Markup {
+/// A chart's panel: its title, the chart, its numbers as a table (open when there is no
+/// chart) and the `/api/stats` query it draws.
+fn panel(id: &str, title: &str, class: &str, chart: Option<Markup>, table: Markup, url: &str) -> Markup {
     html! {
-        section.panel class=(class) data-testid=(format!("dash-{id}")) {
+        section class=(format!("panel {class}").trim_end()) data-testid=(format!("dash-{id}")) {
             h2 { (title) }
-            (chart)
-            details { summary { "数据表" } (table) }
+            @if let Some(c) = &chart { (c) }
+            details open[chart.is_none()] { summary { "数据表" } (table) }
             p.small { (json_link(url)) }
         }
     }
@@ -157,7 +159,7 @@ fn funnel_steps(f: &Figures) -> [(&'static str, i64); 6] {
     ]
 }
 
-fn body(hub: &Hub, actor_region: &str, v: &DashboardView, measure: &Measure) -> Markup {
+fn body(hub: &Hub, actor_region: &str, v: &DashboardView, measure: &Measure, targets: Markup) -> Markup {
     let scope = hub.config.scope.as_str();
     let top = if actor_region.starts_with(scope) { actor_region } else { scope };
     let q = &v.query;
@@ -215,13 +217,11 @@ fn body(hub: &Hub, actor_region: &str, v: &DashboardView, measure: &Measure) -> 
                         "map",
                         &format!("{} · {}", if map_url.is_some() { "地图" } else { ch.name_zh() }, measure.name_zh),
                         "wide",
-                        html! {
-                            @if let Some(u) = &map_url {
-                                div.chart.map #dash-map data-api=(child_url) data-geo=(u) role="img"
-                                    aria-label=(format!("{}地图，按{}着色", v.months.region_name, measure.name_zh)) {}
-                                p.small.muted { "点击" (child_name) "查看下一级。" }
-                            }
-                        },
+                        map_url.as_ref().map(|u| html! {
+                            div.chart.map #dash-map data-api=(child_url) data-geo=(u) role="img"
+                                aria-label=(format!("{}地图，按{}着色", v.months.region_name, measure.name_zh)) {}
+                            p.small.muted { "点击" (child_name) "查看下一级。" }
+                        }),
                         html! {
                             table data-testid="dash-map-table" {
                                 thead { tr { th { (child_name) } th { "登记咨询" } th { (measure.name_zh) } } }
@@ -241,7 +241,7 @@ fn body(hub: &Hub, actor_region: &str, v: &DashboardView, measure: &Measure) -> 
                     "trend",
                     "月度趋势",
                     "",
-                    html! { div.chart #dash-trend data-api=(v.api_url(Some(GroupBy::Month))) role="img" aria-label="月度趋势图" {} },
+                    Some(html! { div.chart #dash-trend data-api=(v.api_url(Some(GroupBy::Month))) role="img" aria-label="月度趋势图" {} }),
                     html! {
                         table { thead { tr { th { "月份" } th { "登记" } th { "提交专家" } th { "办结" } th { "有效" } } }
                             tbody { @for g in &v.months.groups { tr {
@@ -255,7 +255,7 @@ fn body(hub: &Hub, actor_region: &str, v: &DashboardView, measure: &Measure) -> 
                     "funnel",
                     "服务漏斗",
                     "",
-                    html! { div.chart #dash-funnel data-api=(v.api_url(None)) role="img" aria-label="服务漏斗图" {} },
+                    Some(html! { div.chart #dash-funnel data-api=(v.api_url(None)) role="img" aria-label="服务漏斗图" {} }),
                     html! {
                         table { tbody { @for (name, n) in funnel_steps(totals) { tr { td { (name) } td { (n) } } } } }
                     },
@@ -265,7 +265,7 @@ fn body(hub: &Hub, actor_region: &str, v: &DashboardView, measure: &Measure) -> 
                     "industry",
                     "产业分布",
                     "",
-                    html! { div.chart #dash-industry data-api=(v.api_url(Some(GroupBy::Industry))) role="img" aria-label="产业分布图" {} },
+                    Some(html! { div.chart #dash-industry data-api=(v.api_url(Some(GroupBy::Industry))) role="img" aria-label="产业分布图" {} }),
                     html! {
                         table { thead { tr { th { "产业" } th { "登记" } th { "办结" } th { "有效率" } } }
                             tbody { @for g in &v.industries.groups { tr {
@@ -279,7 +279,7 @@ fn body(hub: &Hub, actor_region: &str, v: &DashboardView, measure: &Measure) -> 
                     "gauges",
                     "时效与质量",
                     "",
-                    html! { div.chart #dash-gauges data-api=(v.api_url(None)) role="img" aria-label="时效与质量仪表" {} },
+                    Some(html! { div.chart #dash-gauges data-api=(v.api_url(None)) role="img" aria-label="时效与质量仪表" {} }),
                     html! {
                         table { tbody {
                             @for code in ["triaged_in_time", "responded_in_time", "valid"] {
@@ -290,13 +290,16 @@ fn body(hub: &Hub, actor_region: &str, v: &DashboardView, measure: &Measure) -> 
                     },
                     &v.api_url(None),
                 ))
+                (targets)
                 @if child.is_some() {
                     section.panel.rank data-testid="dash-ranking" {
                         h2 { (child_name) "排名 · " (measure.name_zh) }
                         table {
-                            thead { tr { th { "名次" } th { (child_name) } th { (measure.name_zh) } th { "登记咨询" } } }
+                            thead { tr { th { "名次" } th { (child_name) } th { (measure.name_zh) }
+                                @if measure.code != "cases" { th { "登记咨询" } } } }
                             tbody { @for (i, (p, f)) in ranked.iter().map(|r| (&r.0, &r.1)).enumerate() {
-                                tr { td { (i + 1) } td { (p.name) } td { (measure.show(measure.value(f))) } td { (f.counts.cases) } }
+                                tr { td { (i + 1) } td { (p.name) } td { (measure.show(measure.value(f))) }
+                                    @if measure.code != "cases" { td { (f.counts.cases) } } }
                             } }
                         }
                         p.small { (json_link(&child_url)) }
@@ -314,7 +317,10 @@ pub(super) async fn dashboard_page(
 ) -> Result<Markup, DeskError> {
     let measure = Measure::find(p.measure.as_deref().unwrap_or(""));
     let view = service::dashboard::dashboard(&hub, &actor, &p).await?;
+    let targets = service::targets::targets(&hub, &actor, Some(view.query.region.as_str())).await?;
+    let targets = super::targets::targets_panel(&targets, &format!("/api/targets?region={}", view.query.region));
     let mut shell = shell(Some(&actor));
     shell.scripts = vec![ECHARTS_PATH, DASHBOARD_PATH];
-    Ok(shell.render(&format!("可视化中心 · {}", fmt::region(view.query.region.as_str())), body(&hub, actor.region.as_str(), &view, measure)))
+    let title = format!("可视化中心 · {}", fmt::region(view.query.region.as_str()));
+    Ok(shell.render(&title, body(&hub, actor.region.as_str(), &view, measure, targets)))
 }

@@ -15,6 +15,7 @@
 //! - [`stats`] (统计, 管理中心): figures of a region and period, and its people;
 //! - [`dashboard`] (可视化中心, `/dashboard`): the map, trends, funnel, industries, gauges and
 //!   rankings of a region, drawn with ECharts from `/api/stats`;
+//! - [`targets`] (指标): goals in force for a region, progress, forecast dates, setting them;
 //! - [`review`]: the publication pipeline, generic over kinds (审核, an item's page and steps,
 //!   the public pages of published items).
 
@@ -43,6 +44,7 @@ pub mod queue;
 pub mod review;
 pub mod settings;
 pub mod stats;
+pub mod targets;
 
 pub use answer::{ANSWER_PHOTOS_MAX, ANSWER_TEXT_BYTES_MAX, answer_bytes_max};
 pub use case::SERVICE_CATEGORIES;
@@ -78,6 +80,7 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/audit", get(audit::audit_page))
         .route("/desk/stats", get(stats::stats_page))
         .route("/dashboard", get(dashboard::dashboard_page))
+        .route("/desk/targets", get(targets::targets_page).post(targets::save_targets))
         .route("/desk/review", get(review::review_page))
         .route("/desk/items", post(review::create_item))
         .route("/desk/items/new", get(review::new_item_page))
@@ -162,6 +165,7 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
     if may(CentreAction::Statistics) {
         links.push(NavLink::new(m, "/desk/stats", "统计"));
         links.push(NavLink::new(m, "/dashboard", "可视化中心"));
+        links.push(NavLink::new(m, "/desk/targets", "指标"));
     }
     links.push(NavLink::new(m, "/desk/review", "审核"));
     if may(CentreAction::Administer) {

@@ -20,6 +20,7 @@ mod error;
 pub mod people;
 pub mod publication;
 pub mod stats;
+pub mod targets;
 
 pub use admin::require;
 pub use cases::{CaseView, case_view};
