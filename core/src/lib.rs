@@ -8,6 +8,7 @@ pub mod access;
 pub mod case;
 pub mod clock;
 pub mod doctype;
+pub mod evaluation;
 pub mod holidays;
 pub mod industry;
 pub mod item;

@@ -113,6 +113,10 @@ pub struct Contribution {
     pub category: String,
     /// The kiosk (node id) that recorded it.
     pub kiosk: String,
+    /// The expert who holds it (person id; "" when none): annual performance (激励保障).
+    pub expert: String,
+    /// The officer who recorded it (person id; "" when nobody was signed in).
+    pub officer: String,
     pub counts: Counts,
 }
 
@@ -182,6 +186,8 @@ pub fn contribution(case: &CaseDoc, state: &CaseState) -> Contribution {
             String::new()
         },
         kiosk: case.origin_node.clone(),
+        expert: state.expert.clone().unwrap_or_default(),
+        officer: case.officer_id.clone(),
         counts,
     }
 }

@@ -386,8 +386,8 @@ mod tests {
         let p = progress(
             &t,
             |m| match m {
-                // 1,000 a day for 184 days to go: reached on 2025-12-31, in time.
-                Metric::Consultations => Actual { current: 816_000, per_day: Some(1000.0) },
+                // 1,000 a day for the 183 days from 2025-07-01: reached on 2025-12-31, in time.
+                Metric::Consultations => Actual { current: 817_000, per_day: Some(1000.0) },
                 Metric::Experts => Actual { current: 30_001, per_day: None },
                 Metric::IndustryItems => Actual { current: 0, per_day: Some(1.0) },
                 _ => Actual { current: 10, per_day: None },
@@ -399,7 +399,7 @@ mod tests {
         let c = of(Metric::Consultations);
         assert_eq!(c.reached_on.as_deref(), Some("2025-12-31"));
         assert_eq!(c.on_time, Some(true));
-        assert!((c.ratio - 0.816).abs() < 1e-9);
+        assert!((c.ratio - 0.817).abs() < 1e-9);
         assert_eq!(of(Metric::Experts).forecast, Forecast::Reached);
         let i = of(Metric::IndustryItems);
         assert_eq!(i.reached_on.as_deref(), Some("2028-03-27"));

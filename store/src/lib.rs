@@ -19,7 +19,7 @@ pub mod partial;
 mod projection;
 pub mod publication;
 pub mod service;
-mod stats;
+pub mod stats;
 mod targets;
 pub mod sync;
 

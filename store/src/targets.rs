@@ -1,6 +1,7 @@
-//! What the targets (指标, `core::targets`) read from the store: the `targets` documents that
-//! apply to a region (found by id, `targets-<region>`, for the region and each one above it),
-//! and the published items of the modules counted by kind prefix (`public_items`).
+//! What the targets (指标, `core::targets`) and evaluations (`core::evaluation`) read from the
+//! store: the `targets` documents that apply to a region (found by id, `targets-<region>`, for
+//! the region and each one above it), the published items of the modules counted by kind prefix
+//! (`public_items`), the province's evaluation rule (by id) and people's names.
 
 use rusqlite::params;
 use yizhan_core::targets::{DOC_TYPE, TargetDoc};
@@ -49,5 +50,35 @@ impl Db {
             recent += r;
         }
         Ok((all, recent))
+    }
+}
+
+impl Db {
+    /// The province's evaluation rule (激励保障) if this node holds it, else the default rule;
+    /// an unreadable one is logged and the default applies.
+    pub fn evaluation_rule(&self) -> Result<yizhan_core::evaluation::EvaluationRule, StoreError> {
+        use yizhan_core::evaluation::{self, EvaluationRule};
+        if self.doc_type(evaluation::RULE_ID)?.as_deref() == Some(evaluation::DOC_TYPE) {
+            if let Some(doc) = self.load_doc(evaluation::RULE_ID)? {
+                match EvaluationRule::from_doc(&doc) {
+                    Ok(r) => return Ok(r),
+                    Err(e) => tracing::warn!(error = %e, "unreadable evaluation rule: the default applies"),
+                }
+            }
+        }
+        Ok(EvaluationRule::default())
+    }
+
+    /// People's names by id (those this node's directory holds).
+    pub fn person_names(&self, ids: &[String]) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT name FROM people WHERE id = ?1")?;
+        let mut out = std::collections::HashMap::new();
+        for id in ids {
+            let mut rows = stmt.query([id])?;
+            if let Some(r) = rows.next()? {
+                out.insert(id.clone(), r.get::<_, String>(0)?);
+            }
+        }
+        Ok(out)
     }
 }

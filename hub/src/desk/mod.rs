@@ -16,6 +16,8 @@
 //! - [`dashboard`] (可视化中心, `/dashboard`): the map, trends, funnel, industries, gauges and
 //!   rankings of a region, drawn with ECharts from `/api/stats`;
 //! - [`targets`] (指标): goals in force for a region, progress, forecast dates, setting them;
+//! - [`evaluation`] (考评, 激励保障): centres' annual evaluation, county monthly ranking,
+//!   experts' and officers' performance, commendations, the province's scoring rule, XLSX;
 //! - [`review`]: the publication pipeline, generic over kinds (审核, an item's page and steps,
 //!   the public pages of published items).
 
@@ -36,6 +38,7 @@ pub mod case;
 mod clocks;
 pub mod dashboard;
 pub mod experts;
+pub mod evaluation;
 pub mod export;
 pub mod holidays;
 pub mod knowledge;
@@ -81,6 +84,9 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/stats", get(stats::stats_page))
         .route("/dashboard", get(dashboard::dashboard_page))
         .route("/desk/targets", get(targets::targets_page).post(targets::save_targets))
+        .route("/desk/evaluation", get(evaluation::evaluation_page))
+        .route("/desk/evaluation/export", get(evaluation::export))
+        .route("/desk/evaluation/rule", post(evaluation::save_rule))
         .route("/desk/review", get(review::review_page))
         .route("/desk/items", post(review::create_item))
         .route("/desk/items/new", get(review::new_item_page))
@@ -166,6 +172,7 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
         links.push(NavLink::new(m, "/desk/stats", "统计"));
         links.push(NavLink::new(m, "/dashboard", "可视化中心"));
         links.push(NavLink::new(m, "/desk/targets", "指标"));
+        links.push(NavLink::new(m, "/desk/evaluation", "考评"));
     }
     links.push(NavLink::new(m, "/desk/review", "审核"));
     if may(CentreAction::Administer) {

@@ -16,6 +16,7 @@ pub mod admin;
 pub mod cases;
 pub mod centre;
 pub mod dashboard;
+pub mod evaluation;
 mod error;
 pub mod people;
 pub mod publication;
