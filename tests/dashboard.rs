@@ -244,4 +244,12 @@ fn province_staff_see_the_map_and_drill_into_a_city_and_a_county_sees_only_its_o
     assert_eq!(status, 403, "nor the province");
     let (status, _) = page_get(&b, "/api/targets?region=510104");
     assert_eq!(status, 403, "nor another county's targets");
+
+    // 考评 at the county: the demo's experts and officers are scored from its history.
+    b.goto(&format!("{}/desk/evaluation", demo.county)).unwrap();
+    let experts = b.text(&b.find("[data-testid=eval-experts]").unwrap()).unwrap();
+    assert!(experts.contains("李果") && experts.contains("王春茶"), "{experts}");
+    let officers = b.text(&b.find("[data-testid=eval-officers]").unwrap()).unwrap();
+    assert!(officers.contains("刘信息员"), "{officers}");
+    screenshot(&b, "evaluation-county");
 }
