@@ -21,7 +21,11 @@ async fn set_once(hub: &yizhan_hub::Hub, actor: &Actor, year: i64, goals: [i64; 
 }
 
 /// Sets the province's and the county's goals (once).
-pub async fn seed(province: &yizhan_hub::Hub, county: &yizhan_hub::Hub, county_scope: &str) -> anyhow::Result<()> {
+pub async fn seed(
+    province: &yizhan_hub::Hub,
+    county: &yizhan_hub::Hub,
+    county_scope: &str,
+) -> anyhow::Result<()> {
     let plan = TargetDoc::plan_2025("", 0);
     let goals = Metric::ALL.map(|m| plan.goal(m));
     set_once(province, &admin("province-admin", "51")?, plan.year, goals).await?;

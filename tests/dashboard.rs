@@ -134,7 +134,8 @@ fn province_staff_see_the_map_and_drill_into_a_city_and_a_county_sees_only_its_o
     // Province staff: the province's map, 21 cities, each with a value.
     sign_in(&b, &demo.province, "province-staff", "/dashboard");
     let cities = map_data(&b);
-    let expected: Vec<String> = yizhan_core::regions().children("51").iter().map(|r| r.code.clone()).collect();
+    let expected: Vec<String> =
+        yizhan_core::regions().children("51").iter().map(|r| r.code.clone()).collect();
     assert_eq!(expected.len(), 21, "Sichuan has 21 cities in the regions table");
     let mut codes: Vec<String> = cities.iter().map(|d| d["code"].as_str().unwrap().to_string()).collect();
     codes.sort();
@@ -166,7 +167,8 @@ fn province_staff_see_the_map_and_drill_into_a_city_and_a_county_sees_only_its_o
                return e.id + ':' + e.getAttribute('data-ready'); })",
             vec![],
         )?;
-        let all: Vec<String> = v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+        let all: Vec<String> =
+            v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
         assert!(!all.iter().any(|s| s.ends_with(":error")), "a chart failed: {all:?}\n{}", b.diagnostics());
         Ok((all.len() >= 5 && all.iter().all(|s| s.ends_with(":1"))).then_some(()))
     });
@@ -184,12 +186,17 @@ fn province_staff_see_the_map_and_drill_into_a_city_and_a_county_sees_only_its_o
     let (status, t) = page_get(&b, "/api/targets?region=51");
     assert_eq!(status, 200, "{t}");
     assert_eq!(t["set_for"], "51");
-    let consultations = t["progress"].as_array().unwrap().iter().find(|p| p["metric"] == "consultations").unwrap();
+    let consultations =
+        t["progress"].as_array().unwrap().iter().find(|p| p["metric"] == "consultations").unwrap();
     assert_eq!(consultations["goal"], 1_000_000);
     // Cumulative: at least the twelve months the map shows (cases still syncing up only add).
-    let (all, year) = (consultations["current"].as_i64().unwrap(), api["totals"]["counts"]["cases"].as_i64().unwrap());
+    let (all, year) =
+        (consultations["current"].as_i64().unwrap(), api["totals"]["counts"]["cases"].as_i64().unwrap());
     assert!(year > 0 && all >= year, "cumulative {all} < the year's {year}");
-    assert!(consultations["per_day"].as_f64().unwrap() > 0.0 && consultations["reached_on"].is_string(), "{consultations}");
+    assert!(
+        consultations["per_day"].as_f64().unwrap() > 0.0 && consultations["reached_on"].is_string(),
+        "{consultations}"
+    );
     screenshot(&b, "dashboard-province");
 
     // A real click on 成都 (at its label point, converted to the chart's pixels) opens its counties.
@@ -208,7 +215,8 @@ fn province_staff_see_the_map_and_drill_into_a_city_and_a_county_sees_only_its_o
     b.click_at(x, y).unwrap();
     b.wait_for("成都's dashboard", WAIT, |b| Ok(b.current_url()?.contains("region=5101").then_some(())));
     let counties = map_data(&b);
-    let chengdu: Vec<String> = yizhan_core::regions().children("5101").iter().map(|r| r.code.clone()).collect();
+    let chengdu: Vec<String> =
+        yizhan_core::regions().children("5101").iter().map(|r| r.code.clone()).collect();
     let mut codes: Vec<String> = counties.iter().map(|d| d["code"].as_str().unwrap().to_string()).collect();
     codes.sort();
     assert_eq!(codes, chengdu, "成都's counties");

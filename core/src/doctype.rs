@@ -11,7 +11,9 @@
 
 use automerge::AutoCommit;
 
-use crate::{case, evaluation, holidays, item, knowledge, people, private, published, revocation, seal_key, targets};
+use crate::{
+    case, evaluation, holidays, item, knowledge, people, private, published, revocation, seal_key, targets,
+};
 
 /// Which way documents of a type travel between a node and its peers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,8 +23,8 @@
 //! 5. Commendations: those graded 优秀, best score first (services break ties), at most
 //!    `commend_max` of each list.
 
-use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile};
 use automerge::AutoCommit;
+use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile};
 use serde::Serialize;
 
 use crate::stats::Counts;
@@ -83,7 +83,9 @@ impl Measure {
             Measure::Response => ratio(c.responded_in_time, c.responded),
             Measure::Followup => ratio(c.followed_up_in_time, c.followed_up),
             Measure::Valid => ratio(c.valid, c.followed_up),
-            Measure::Rating => (c.rated > 0).then(|| ((c.rating_sum as f64 / c.rated as f64 - 1.0) / 4.0).clamp(0.0, 1.0)),
+            Measure::Rating => {
+                (c.rated > 0).then(|| ((c.rating_sum as f64 / c.rated as f64 - 1.0) / 4.0).clamp(0.0, 1.0))
+            }
             Measure::Closure => ratio(c.closed, c.answered),
             Measure::Similar => ratio(c.solved_by_similar, c.cases),
         }
@@ -235,7 +237,8 @@ impl EvaluationRule {
         if Measure::ALL.iter().any(|m| !(0..=WEIGHT_MAX).contains(&self.weight(*m))) {
             return Err(RuleError::Weight);
         }
-        if !(0 <= self.pass && self.pass <= self.good && self.good <= self.excellent && self.excellent <= 100) {
+        if !(0 <= self.pass && self.pass <= self.good && self.good <= self.excellent && self.excellent <= 100)
+        {
             return Err(RuleError::Thresholds);
         }
         if !(0..=PENALTY_MAX).contains(&self.breach_penalty)
@@ -337,7 +340,11 @@ pub fn score(rule: &EvaluationRule, subject: Subject, c: &Counts) -> f64 {
 
 /// Scores every row (`key`, name, counters) and ranks them: best score first, then more
 /// services, then key.
-pub fn evaluate(rule: &EvaluationRule, subject: Subject, rows: Vec<(String, String, Counts)>) -> Vec<Evaluation> {
+pub fn evaluate(
+    rule: &EvaluationRule,
+    subject: Subject,
+    rows: Vec<(String, String, Counts)>,
+) -> Vec<Evaluation> {
     let mut out: Vec<Evaluation> = rows
         .into_iter()
         .map(|(key, name, c)| {

@@ -11,8 +11,8 @@
 //! Progress is `current / goal`; the date a goal is reached is extrapolated at the current
 //! rate (what was added over the last year, per day): [`forecast`], pure and tested.
 
-use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile};
 use automerge::AutoCommit;
+use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile};
 use serde::Serialize;
 
 use crate::holidays::civil_from_days;
@@ -146,7 +146,13 @@ impl TargetDoc {
     }
 
     /// Goals for `region` with every value given per metric in [`Metric::ALL`]'s order.
-    pub fn new(region: &str, year: i64, goals: [i64; 6], set_by: &str, set_ms: i64) -> Result<TargetDoc, TargetError> {
+    pub fn new(
+        region: &str,
+        year: i64,
+        goals: [i64; 6],
+        set_by: &str,
+        set_ms: i64,
+    ) -> Result<TargetDoc, TargetError> {
         let t = TargetDoc {
             doc_type: DOC_TYPE.into(),
             id: TargetDoc::id_for(region),
@@ -412,7 +418,8 @@ mod tests {
 
     #[test]
     fn documents_round_trip_and_bad_ones_are_refused() {
-        let t = TargetDoc::new("510131", 2026, [1, 50, 400, 20_000, 30, 20], "admin", 5).unwrap_or_else(|e| panic!("{e}"));
+        let t = TargetDoc::new("510131", 2026, [1, 50, 400, 20_000, 30, 20], "admin", 5)
+            .unwrap_or_else(|e| panic!("{e}"));
         let doc = t.to_doc().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(TargetDoc::from_doc(&doc), Ok(t.clone()));
         assert_eq!(TargetDoc::new("510131001", 2026, [0; 6], "a", 0), Err(TargetError::Level));

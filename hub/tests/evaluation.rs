@@ -190,7 +190,10 @@ async fn a_countys_administrator_sets_its_targets_and_progress_is_read_back() {
     assert_eq!(of("experts")["forecast"]["state"], "unknown", "no history of people is kept");
     let (status, page) = get(&hub, &staff, "/desk/targets").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("data-testid=\"targets-table\"") && !page.contains("targets-form"), "staff see no form");
+    assert!(
+        page.contains("data-testid=\"targets-table\"") && !page.contains("targets-form"),
+        "staff see no form"
+    );
     let (_, page) = get(&hub, &admin, "/desk/targets").await;
     assert!(page.contains("targets-form"), "the administrator sees the form");
 
@@ -215,21 +218,33 @@ async fn evaluations_score_the_centre_its_expert_and_officer_and_export_as_xlsx(
         case(&hub, id, "510131001001", "fruit", &full).await;
     }
     // One more with a response breach: the expert's and the centre's score fall.
-    case(&hub, "f", "510131001001", "fruit", &[(Escalated, 0, ""), (Assigned, 0, ""), (Breach, 0, "response")]).await;
+    case(
+        &hub,
+        "f",
+        "510131001001",
+        "fruit",
+        &[(Escalated, 0, ""), (Assigned, 0, ""), (Breach, 0, "response")],
+    )
+    .await;
     let staff = sign_in(&hub, "staff").await;
     let (status, page) = get(&hub, &staff, "/desk/evaluation?year=2026&month=2026-03").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     // Expert: response 5 of 5 in time (the breached case never responded), valid 5/5, ratings
     // of 5; one response breach in 6 services is 16.7 per 100 services, 1 point each: 83.3.
     let expert_row = page.split("data-key=\"expert-fruit\"").nth(1).unwrap_or_else(|| panic!("{page}"));
-    assert!(expert_row.contains("名-expert-fruit") && expert_row.contains("83.3") && expert_row.contains("良好"), "{expert_row}");
-    let officer_row = page.split("data-key=\"officer-1\"").nth(1).unwrap_or_else(|| panic!("no officer: {page}"));
+    assert!(
+        expert_row.contains("名-expert-fruit") && expert_row.contains("83.3") && expert_row.contains("良好"),
+        "{expert_row}"
+    );
+    let officer_row =
+        page.split("data-key=\"officer-1\"").nth(1).unwrap_or_else(|| panic!("no officer: {page}"));
     assert!(officer_row.contains("名-officer-1"), "{officer_row}");
     let county_row = page.split("data-key=\"510131\"").nth(1).unwrap();
     assert!(county_row.contains("蒲江县"), "{county_row}");
     assert!(page.contains("通报表扬") && page.contains("data-testid=\"evaluation-rule\""));
     assert!(!page.contains("rule-form"), "a county cannot change the province's rule");
-    let (status, _) = post_form(&hub, &sign_in(&hub, "admin").await, "/desk/evaluation/rule", &[("w_triage", "1")]).await;
+    let (status, _) =
+        post_form(&hub, &sign_in(&hub, "admin").await, "/desk/evaluation/rule", &[("w_triage", "1")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "an incomplete form");
 
     let (status, _) = get(&hub, &staff, "/desk/evaluation?region=510104").await;

@@ -98,8 +98,8 @@ mod tests {
             Sheet { name: "a/b:c".into(), header: vec!["x".into()], rows: vec![] },
         ];
         let bytes = tables_xlsx(&sheets).unwrap_or_else(|e| panic!("{e}"));
-        let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let mut book: Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(book.sheet_names(), ["县级中心年度考评", "abc"]);
         let range = book.worksheet_range("县级中心年度考评").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(range.get((0, 1)), Some(&Data::String("中心".into())));

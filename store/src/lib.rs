@@ -20,8 +20,8 @@ mod projection;
 pub mod publication;
 pub mod service;
 pub mod stats;
-mod targets;
 pub mod sync;
+mod targets;
 
 pub use actor::Store;
 pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};

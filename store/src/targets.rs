@@ -45,7 +45,8 @@ impl Db {
         )?;
         let (mut all, mut recent) = (0, 0);
         for p in prefixes {
-            let (a, r): (i64, i64) = stmt.query_row(params![lo, hi, p, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let (a, r): (i64, i64) =
+                stmt.query_row(params![lo, hi, p, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
             all += a;
             recent += r;
         }
@@ -58,19 +59,22 @@ impl Db {
     /// an unreadable one is logged and the default applies.
     pub fn evaluation_rule(&self) -> Result<yizhan_core::evaluation::EvaluationRule, StoreError> {
         use yizhan_core::evaluation::{self, EvaluationRule};
-        if self.doc_type(evaluation::RULE_ID)?.as_deref() == Some(evaluation::DOC_TYPE) {
-            if let Some(doc) = self.load_doc(evaluation::RULE_ID)? {
-                match EvaluationRule::from_doc(&doc) {
-                    Ok(r) => return Ok(r),
-                    Err(e) => tracing::warn!(error = %e, "unreadable evaluation rule: the default applies"),
-                }
+        if self.doc_type(evaluation::RULE_ID)?.as_deref() == Some(evaluation::DOC_TYPE)
+            && let Some(doc) = self.load_doc(evaluation::RULE_ID)?
+        {
+            match EvaluationRule::from_doc(&doc) {
+                Ok(r) => return Ok(r),
+                Err(e) => tracing::warn!(error = %e, "unreadable evaluation rule: the default applies"),
             }
         }
         Ok(EvaluationRule::default())
     }
 
     /// People's names by id (those this node's directory holds).
-    pub fn person_names(&self, ids: &[String]) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    pub fn person_names(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
         let mut stmt = self.conn.prepare_cached("SELECT name FROM people WHERE id = ?1")?;
         let mut out = std::collections::HashMap::new();
         for id in ids {

@@ -77,10 +77,7 @@ impl Large {
             use std::io::Write;
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             // Writing into a Vec cannot fail; should it, the plain body is served instead.
-            match enc.write_all(self.body.as_bytes()).and_then(|()| enc.finish()) {
-                Ok(v) => v,
-                Err(_) => Vec::new(),
-            }
+            enc.write_all(self.body.as_bytes()).and_then(|()| enc.finish()).unwrap_or_default()
         })
     }
 
@@ -121,7 +118,10 @@ pub fn dashboard_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route(ECHARTS_PATH, get(|h: HeaderMap| async move { ECHARTS.respond(&h) }))
         .route(DASHBOARD_PATH, get(|| async { asset("text/javascript; charset=utf-8", DASHBOARD_JS) }))
-        .route(&format!("{MAPS_PATH}/sichuan.json"), get(|h: HeaderMap| async move { PROVINCE_MAP.respond(&h) }))
+        .route(
+            &format!("{MAPS_PATH}/sichuan.json"),
+            get(|h: HeaderMap| async move { PROVINCE_MAP.respond(&h) }),
+        )
         .route(
             &format!("{MAPS_PATH}/counties/{{file}}"),
             get(|Path(file): Path<String>, h: HeaderMap| async move {

@@ -176,7 +176,10 @@ fn body(hub: &Hub, actor_region: &str, v: &DashboardView, measure: &Measure, tar
     let rows = v.children.as_ref().map(|r| child_rows(&v.places, r)).unwrap_or_default();
     let mut ranked: Vec<&(&Place, Figures)> = rows.iter().collect();
     ranked.sort_by(|a, b| {
-        let (x, y) = (measure.value(&a.1).unwrap_or(f64::NEG_INFINITY), measure.value(&b.1).unwrap_or(f64::NEG_INFINITY));
+        let (x, y) = (
+            measure.value(&a.1).unwrap_or(f64::NEG_INFINITY),
+            measure.value(&b.1).unwrap_or(f64::NEG_INFINITY),
+        );
         let o = y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal);
         if measure.lower_is_better { o.reverse() } else { o }
     });
@@ -318,7 +321,8 @@ pub(super) async fn dashboard_page(
     let measure = Measure::find(p.measure.as_deref().unwrap_or(""));
     let view = service::dashboard::dashboard(&hub, &actor, &p).await?;
     let targets = service::targets::targets(&hub, &actor, Some(view.query.region.as_str())).await?;
-    let targets = super::targets::targets_panel(&targets, &format!("/api/targets?region={}", view.query.region));
+    let targets =
+        super::targets::targets_panel(&targets, &format!("/api/targets?region={}", view.query.region));
     let mut shell = shell(Some(&actor));
     shell.scripts = vec![ECHARTS_PATH, DASHBOARD_PATH];
     let title = format!("可视化中心 · {}", fmt::region(view.query.region.as_str()));

@@ -90,10 +90,13 @@ pub(super) async fn evaluation_page(
     Query(p): Query<EvaluationParams>,
 ) -> Result<Markup, DeskError> {
     let v = service::evaluation::evaluations(&hub, &actor, &p).await?;
-    let commended: Vec<(&str, &Evaluation)> = [("市州中心", &v.cities), ("县级中心", &v.counties), ("专家", &v.experts), ("信息员", &v.officers)]
-        .into_iter()
-        .flat_map(|(what, list)| evaluation::commendations(&v.rule, list).into_iter().map(move |e| (what, e)))
-        .collect();
+    let commended: Vec<(&str, &Evaluation)> =
+        [("市州中心", &v.cities), ("县级中心", &v.counties), ("专家", &v.experts), ("信息员", &v.officers)]
+            .into_iter()
+            .flat_map(|(what, list)| {
+                evaluation::commendations(&v.rule, list).into_iter().map(move |e| (what, e))
+            })
+            .collect();
     let body = html! {
         section.card {
             h1 { "考评 · " (v.region_name) " · " (v.year) "年" }
@@ -139,7 +142,10 @@ pub(super) async fn export(
     let (name, bytes) = service::evaluation::export(&hub, &actor, &p).await?;
     Ok((
         [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
         ],
         bytes,
@@ -170,10 +176,20 @@ pub(super) async fn save_rule(
     SignedIn(actor): SignedIn,
     form: Result<Form<RuleForm>, FormRejection>,
 ) -> Result<Redirect, DeskError> {
-    let Ok(Form(f)) = form else { return Err(DeskError::bad_request("请填写评价规则的全部数值")) };
+    let Ok(Form(f)) = form else {
+        return Err(DeskError::bad_request("请填写评价规则的全部数值"));
+    };
     let n = |s: &str| s.trim().parse::<i64>().map_err(|_| DeskError::bad_request("评价规则的数值应为整数"));
     let mut rule = EvaluationRule::default();
-    for (m, v) in Measure::ALL.iter().zip([&f.w_triage, &f.w_response, &f.w_followup, &f.w_valid, &f.w_rating, &f.w_closure, &f.w_similar]) {
+    for (m, v) in Measure::ALL.iter().zip([
+        &f.w_triage,
+        &f.w_response,
+        &f.w_followup,
+        &f.w_valid,
+        &f.w_rating,
+        &f.w_closure,
+        &f.w_similar,
+    ]) {
         rule.set_weight(*m, n(v)?);
     }
     rule.breach_penalty = n(&f.breach_penalty)?;

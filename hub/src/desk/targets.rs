@@ -138,10 +138,13 @@ pub(super) async fn save_targets(
     SignedIn(actor): SignedIn,
     form: Result<Form<TargetsForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Redirect, DeskError> {
-    let Ok(Form(f)) = form else { return Err(DeskError::bad_request("请填写目标年份和全部六项指标")) };
+    let Ok(Form(f)) = form else {
+        return Err(DeskError::bad_request("请填写目标年份和全部六项指标"));
+    };
     let year = number(&f.year, "目标年份")?;
     let mut goals = [0i64; 6];
-    let fields = [&f.centres, &f.experts, &f.officers, &f.consultations, &f.achievement_items, &f.industry_items];
+    let fields =
+        [&f.centres, &f.experts, &f.officers, &f.consultations, &f.achievement_items, &f.industry_items];
     for ((slot, m), v) in goals.iter_mut().zip(Metric::ALL).zip(fields) {
         *slot = number(v, m.name_zh())?;
     }

@@ -56,7 +56,11 @@ fn parse_year(s: Option<&str>, now_month: u32) -> Result<u32, ServiceError> {
 }
 
 /// The evaluations of a region (the province, a city or a county) for a year.
-pub async fn evaluations(hub: &Hub, actor: &Actor, p: &EvaluationParams) -> Result<EvaluationView, ServiceError> {
+pub async fn evaluations(
+    hub: &Hub,
+    actor: &Actor,
+    p: &EvaluationParams,
+) -> Result<EvaluationView, ServiceError> {
     let q = super::stats::query(hub, actor, &StatsParams { region: p.region.clone(), ..Default::default() })?;
     if q.region.level() > RegionLevel::County {
         return Err(ServiceError::Invalid("考评按运营中心进行：请选择全省、市州或县市区".into()));
@@ -79,33 +83,39 @@ pub async fn evaluations(hub: &Hub, actor: &Actor, p: &EvaluationParams) -> Resu
             let code = region.as_str().to_string();
             let name = |c: &str| regions().get(c).map(|r| r.name.clone()).unwrap_or_else(|| c.to_string());
             // Every centre of a level within the region, zeros for those without cases.
-            let centres = |level: RegionLevel, period: Period| -> Result<Vec<Evaluation>, yizhan_store::StoreError> {
-                let own = region.level();
-                let rows: Vec<(String, yizhan_core::stats::Counts)> = if own == level {
-                    let r = db.stats_report(&Query { region: region.clone(), period, by: None })?;
-                    vec![(code.clone(), r.totals.counts)]
-                } else {
-                    let by = if level == RegionLevel::City { GroupBy::City } else { GroupBy::County };
-                    let r = db.stats_report(&Query { region: region.clone(), period, by: Some(by) })?;
-                    let mut places: Vec<String> = Vec::new();
-                    for c in regions().children(&code) {
-                        if RegionLevel::of(&c.code) == Some(level) {
-                            places.push(c.code.clone());
-                        } else {
-                            places.extend(regions().children(&c.code).iter().map(|g| g.code.clone()));
+            let centres =
+                |level: RegionLevel, period: Period| -> Result<Vec<Evaluation>, yizhan_store::StoreError> {
+                    let own = region.level();
+                    let rows: Vec<(String, yizhan_core::stats::Counts)> = if own == level {
+                        let r = db.stats_report(&Query { region: region.clone(), period, by: None })?;
+                        vec![(code.clone(), r.totals.counts)]
+                    } else {
+                        let by = if level == RegionLevel::City { GroupBy::City } else { GroupBy::County };
+                        let r = db.stats_report(&Query { region: region.clone(), period, by: Some(by) })?;
+                        let mut places: Vec<String> = Vec::new();
+                        for c in regions().children(&code) {
+                            if RegionLevel::of(&c.code) == Some(level) {
+                                places.push(c.code.clone());
+                            } else {
+                                places.extend(regions().children(&c.code).iter().map(|g| g.code.clone()));
+                            }
                         }
-                    }
-                    places
-                        .into_iter()
-                        .map(|p| {
-                            let c = r.groups.iter().find(|g| g.key == p).map(|g| g.figures.counts).unwrap_or_default();
-                            (p, c)
-                        })
-                        .collect()
+                        places
+                            .into_iter()
+                            .map(|p| {
+                                let c = r
+                                    .groups
+                                    .iter()
+                                    .find(|g| g.key == p)
+                                    .map(|g| g.figures.counts)
+                                    .unwrap_or_default();
+                                (p, c)
+                            })
+                            .collect()
+                    };
+                    let rows = rows.into_iter().map(|(k, c)| (k.clone(), name(&k), c)).collect();
+                    Ok(evaluation::evaluate(&rule, Subject::Centre, rows))
                 };
-                let rows = rows.into_iter().map(|(k, c)| (k.clone(), name(&k), c)).collect();
-                Ok(evaluation::evaluate(&rule, Subject::Centre, rows))
-            };
             let cities = if region.level() == RegionLevel::Province {
                 centres(RegionLevel::City, year_period)?
             } else {
@@ -113,16 +123,17 @@ pub async fn evaluations(hub: &Hub, actor: &Actor, p: &EvaluationParams) -> Resu
             };
             let counties = centres(RegionLevel::County, year_period)?;
             let county_ranking = centres(RegionLevel::County, month_period)?;
-            let people = |dim: PersonDim, subject: Subject| -> Result<Vec<Evaluation>, yizhan_store::StoreError> {
-                let rows = db.stats_by_person(&region, year_period, dim)?;
-                let ids: Vec<String> = rows.iter().map(|(k, _)| k.clone()).collect();
-                let names = db.person_names(&ids)?;
-                let rows = rows
-                    .into_iter()
-                    .map(|(k, c)| (k.clone(), names.get(&k).cloned().unwrap_or_else(|| k.clone()), c))
-                    .collect();
-                Ok(evaluation::evaluate(&rule, subject, rows))
-            };
+            let people =
+                |dim: PersonDim, subject: Subject| -> Result<Vec<Evaluation>, yizhan_store::StoreError> {
+                    let rows = db.stats_by_person(&region, year_period, dim)?;
+                    let ids: Vec<String> = rows.iter().map(|(k, _)| k.clone()).collect();
+                    let names = db.person_names(&ids)?;
+                    let rows = rows
+                        .into_iter()
+                        .map(|(k, c)| (k.clone(), names.get(&k).cloned().unwrap_or_else(|| k.clone()), c))
+                        .collect();
+                    Ok(evaluation::evaluate(&rule, subject, rows))
+                };
             Ok(EvaluationView {
                 region_name: yizhan_core::stats::region_name(&code),
                 region: code,
@@ -142,7 +153,11 @@ pub async fn evaluations(hub: &Hub, actor: &Actor, p: &EvaluationParams) -> Resu
 }
 
 /// The evaluations as an XLSX workbook (audited as an export): one sheet per list.
-pub async fn export(hub: &Hub, actor: &Actor, p: &EvaluationParams) -> Result<(String, Vec<u8>), ServiceError> {
+pub async fn export(
+    hub: &Hub,
+    actor: &Actor,
+    p: &EvaluationParams,
+) -> Result<(String, Vec<u8>), ServiceError> {
     use yizhan_records::{Cell, Sheet};
     let v = evaluations(hub, actor, p).await?;
     let sheet = |name: String, subject: Subject, list: &[Evaluation]| {
@@ -153,7 +168,11 @@ pub async fn export(hub: &Hub, actor: &Actor, p: &EvaluationParams) -> Result<(S
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                let mut row = vec![Cell::Number(i as f64 + 1.0), Cell::Text(e.name.clone()), Cell::Number(e.services as f64)];
+                let mut row = vec![
+                    Cell::Number(i as f64 + 1.0),
+                    Cell::Text(e.name.clone()),
+                    Cell::Number(e.services as f64),
+                ];
                 row.extend(e.rates.iter().map(|(_, r)| r.map_or(Cell::Empty, Cell::Percent)));
                 row.push(Cell::Number(e.breaches as f64));
                 row.push(Cell::Score(e.score));
@@ -172,7 +191,9 @@ pub async fn export(hub: &Hub, actor: &Actor, p: &EvaluationParams) -> Result<(S
     sheets.push(sheet(format!("{}年专家绩效", v.year), Subject::Expert, &v.experts));
     sheets.push(sheet(format!("{}年信息员绩效", v.year), Subject::Officer, &v.officers));
     let mut commended = Vec::new();
-    for (what, list) in [("市州中心", &v.cities), ("县级中心", &v.counties), ("专家", &v.experts), ("信息员", &v.officers)] {
+    for (what, list) in
+        [("市州中心", &v.cities), ("县级中心", &v.counties), ("专家", &v.experts), ("信息员", &v.officers)]
+    {
         for e in evaluation::commendations(&v.rule, list) {
             commended.push(vec![Cell::Text(what.into()), Cell::Text(e.name.clone()), Cell::Score(e.score)]);
         }
@@ -183,7 +204,8 @@ pub async fn export(hub: &Hub, actor: &Actor, p: &EvaluationParams) -> Result<(S
         rows: commended,
     });
     let bytes = yizhan_records::tables_xlsx(&sheets).map_err(|e| ServiceError::Invalid(e.message_zh()))?;
-    let (who, region, detail) = (actor.person_id.clone(), actor.region.to_string(), format!("考评 {} {}年", v.region, v.year));
+    let (who, region, detail) =
+        (actor.person_id.clone(), actor.region.to_string(), format!("考评 {} {}年", v.region, v.year));
     hub.store.call(move |db| db.record_audit(&who, &region, super::admin::AUDIT_EXPORT, &detail)).await?;
     Ok((format!("kaoping-{}-{}.xlsx", v.region, v.year), bytes))
 }
@@ -203,7 +225,9 @@ pub async fn set_rule(hub: &Hub, actor: &Actor, mut rule: EvaluationRule) -> Res
                 db.update_doc(evaluation::RULE_ID, |doc| EvaluationRule::update(doc, &rule))?
             } else {
                 match rule.to_doc() {
-                    Ok(mut doc) => db.create_doc(evaluation::RULE_ID, evaluation::DOC_TYPE, &mut doc).map(|_| Ok(()))?,
+                    Ok(mut doc) => {
+                        db.create_doc(evaluation::RULE_ID, evaluation::DOC_TYPE, &mut doc).map(|_| Ok(()))?
+                    }
                     Err(e) => Err(e),
                 }
             };

@@ -50,11 +50,16 @@ pub async fn targets(hub: &Hub, actor: &Actor, region: Option<&str>) -> Result<T
             if let Some(t) = &applied {
                 let people = db.people_stats(&region)?;
                 let now_month = month_of_ms(now_ms);
-                let cases_in = |p: Period| db.stats_report(&Query { region: q.region.clone(), period: p, by: None });
-                let invalid = |e: yizhan_core::stats::StatsError| yizhan_store::StoreError::Task(e.to_string());
-                let all = cases_in(Period::ending(now_month, yizhan_core::stats::PERIOD_MONTHS_MAX).map_err(invalid)?)?;
+                let cases_in =
+                    |p: Period| db.stats_report(&Query { region: q.region.clone(), period: p, by: None });
+                let invalid =
+                    |e: yizhan_core::stats::StatsError| yizhan_store::StoreError::Task(e.to_string());
+                let all = cases_in(
+                    Period::ending(now_month, yizhan_core::stats::PERIOD_MONTHS_MAX).map_err(invalid)?,
+                )?;
                 // The twelve whole months before this one.
-                let last_month = if now_month % 100 == 1 { (now_month / 100 - 1) * 100 + 12 } else { now_month - 1 };
+                let last_month =
+                    if now_month % 100 == 1 { (now_month / 100 - 1) * 100 + 12 } else { now_month - 1 };
                 let year = cases_in(Period::ending(last_month, 12).map_err(invalid)?)?;
                 let since = now_ms - RATE_DAYS * DAY_MS;
                 let mut items = std::collections::HashMap::new();
