@@ -110,6 +110,23 @@ const MARCH_MS: i64 = 1_773_115_200_000;
 
 /// A case recorded in `village` in March 2026 with `events` (kind, value, category) after it.
 async fn case(hub: &Hub, id: &str, village: &str, industry: &str, events: &[(EventKind, i64, &str)]) {
+    case_at(hub, id, village, industry, MARCH_MS, events).await;
+}
+
+/// Forty days ago (so within the last year's rate whenever the test runs).
+fn recent_ms() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    i64::try_from(now).unwrap() - 40 * 86_400_000
+}
+
+async fn case_at(
+    hub: &Hub,
+    id: &str,
+    village: &str,
+    industry: &str,
+    at_ms: i64,
+    events: &[(EventKind, i64, &str)],
+) {
     let new = NewCase {
         region_code: village.into(),
         village_name: "光明村".into(),
@@ -120,10 +137,10 @@ async fn case(hub: &Hub, id: &str, village: &str, industry: &str, events: &[(Eve
         officer: "officer-1".into(),
         ..NewCase::default()
     };
-    let created = Event::new(format!("{id}-c"), MARCH_MS, "officer-1", EventKind::Created);
+    let created = Event::new(format!("{id}-c"), at_ms, "officer-1", EventKind::Created);
     let (_, mut doc) = CaseDoc::create_by(&new, id, "kiosk-a", created, "officer-1").unwrap();
     for (n, (kind, value, category)) in events.iter().enumerate() {
-        let mut e = Event::new(format!("{id}-{n}"), MARCH_MS + 1000 * (n as i64 + 1), "x", kind.clone());
+        let mut e = Event::new(format!("{id}-{n}"), at_ms + 1000 * (n as i64 + 1), "x", kind.clone());
         e.value = *value;
         e.category = category.to_string();
         e.target = match kind {
@@ -153,7 +170,7 @@ const GOALS: [(&str, &str); 7] = [
 async fn a_countys_administrator_sets_its_targets_and_progress_is_read_back() {
     let (hub, _dir) = start().await;
     use EventKind::*;
-    case(&hub, "a", "510131001001", "fruit", &[(Escalated, 0, "")]).await;
+    case_at(&hub, "a", "510131001001", "fruit", recent_ms(), &[(Escalated, 0, "")]).await;
     let staff = sign_in(&hub, "staff").await;
     let admin = sign_in(&hub, "admin").await;
 
@@ -196,6 +213,25 @@ async fn a_countys_administrator_sets_its_targets_and_progress_is_read_back() {
     );
     let (_, page) = get(&hub, &admin, "/desk/targets").await;
     assert!(page.contains("targets-form"), "the administrator sees the form");
+
+    // The OpenAPI document describes what is sent.
+    let (_, doc) = get_json(&hub, "", "/api/openapi.json").await;
+    let schemas = &doc["components"]["schemas"];
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let props = |name: &str| {
+        let mut k: Vec<String> = schemas[name]["properties"].as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert!(doc["paths"]["/api/targets"]["get"].is_object(), "{doc}");
+    assert_eq!(keys(&t), props("Targets"));
+    assert_eq!(keys(&of("consultations")), props("Progress"));
+    assert_eq!(of("consultations")["forecast"]["state"], "on", "one case in the last year: a rate");
+    assert_eq!(keys(&of("consultations")["forecast"]), props("Forecast"));
 
     // Another county's goals: refused.
     let (status, _) = get_json(&hub, &staff, "/api/targets?region=510104").await;
