@@ -336,6 +336,10 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
          (province-staff) or the county hub (staff)."
     );
     println!(
+        "可视化中心 (map, trends, funnel, targets): /dashboard on either hub; 指标 /desk/targets (set by \
+         province-admin and the county's admin); 考评 /desk/evaluation (the county's experts and officers)."
+    );
+    println!(
         "Record a case on a kiosk, then watch it arrive on the county and province pages. Ctrl-C stops."
     );
     crate::nodes::shutdown_signal().await;
