@@ -266,6 +266,7 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
         now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
     let started = std::time::Instant::now();
     let history = crate::demo_history::seed(&province, &county, COUNTY_SCOPE, now_ms).await?;
+    crate::demo_targets::seed(&province, &county, COUNTY_SCOPE).await?;
     if history > 0 {
         tracing::info!(
             cases = history,
@@ -333,6 +334,10 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     println!(
         "统计 (statistics) with a year of demo history in eight counties: /desk/stats on the province hub \
          (province-staff) or the county hub (staff)."
+    );
+    println!(
+        "可视化中心 (map, trends, funnel, targets): /dashboard on either hub; 指标 /desk/targets (set by \
+         province-admin and the county's admin); 考评 /desk/evaluation (the county's experts and officers)."
     );
     println!(
         "Record a case on a kiosk, then watch it arrive on the county and province pages. Ctrl-C stops."

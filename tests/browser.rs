@@ -9,6 +9,7 @@
 #[path = "support/kiosk.rs"]
 mod kiosk;
 #[path = "support/webdriver.rs"]
+#[allow(dead_code)] // shared with the other browser tests; `click_at` is for canvases
 mod webdriver;
 
 use std::path::{Path, PathBuf};

@@ -478,12 +478,15 @@ fn every_main_page_fits_a_phone() {
         check(&b, &format!("desk-{page}"), &format!("{}/desk/{page}", demo.county));
     }
     check(&b, "desk-stats", &format!("{}/desk/stats?by=town", demo.county));
+    check(&b, "dashboard", &format!("{}/dashboard", demo.county));
+    check(&b, "desk-targets", &format!("{}/desk/targets", demo.county));
+    check(&b, "desk-evaluation", &format!("{}/desk/evaluation", demo.county));
     sign_out(&b);
     sign_in(&b, &demo.county, "expert-fruit", "/desk");
     check(&b, "desk-expert", &format!("{}/desk", demo.county));
     sign_out(&b);
     sign_in(&b, &demo.county, "admin", "/desk");
-    for page in ["people", "settings", "audit", "people/officer-1"] {
+    for page in ["people", "settings", "audit", "people/officer-1", "targets"] {
         check(&b, &format!("desk-{}", page.replace('/', "-")), &format!("{}/desk/{page}", demo.county));
     }
     assert!(problems.is_empty(), "pages that do not fit a 390 px phone:\n{}", problems.join("\n"));

@@ -198,3 +198,12 @@ document.addEventListener("DOMContentLoaded", () => {
   enhanceTownPicker();
   pollJobs();
 });
+
+// "打印" links (the desk's reports): print the page; print rules are in app.css.
+document.addEventListener("click", (e) => {
+  const link = e.target instanceof Element ? e.target.closest("[data-print]") : null;
+  if (link) {
+    e.preventDefault();
+    window.print();
+  }
+});

@@ -318,6 +318,12 @@ pub enum CentreAction {
     /// Read the statistics of a region (`centre` names it): centre staff of that region or
     /// one above it.
     Statistics,
+    /// Set the targets (指标) of the region whose hub this is: its own administrators (the
+    /// province's for the province, a city's or county's for theirs).
+    SetTargets,
+    /// Configure the scoring rule of the evaluations (激励保障): the province's administrators,
+    /// at the province hub.
+    ConfigureEvaluation,
 }
 
 /// Decides whether `actor` may do `action` at the desk of the hub whose scope is `centre`.
@@ -328,10 +334,15 @@ pub fn authorize_centre(actor: &Actor, action: CentreAction, centre: &str) -> Re
         CentreAction::ExportPhones | CentreAction::ReviewKnowledge => county_centre,
         CentreAction::Administer => actor.role == Role::Admin,
         CentreAction::SetPolicy => actor.role == Role::Admin && actor.region.as_str() == centre,
-        CentreAction::PublishHolidays => {
+        CentreAction::PublishHolidays | CentreAction::ConfigureEvaluation => {
             actor.role == Role::Admin
                 && actor.region.level() == RegionLevel::Province
                 && actor.region.as_str() == centre
+        }
+        CentreAction::SetTargets => {
+            actor.role == Role::Admin
+                && actor.region.as_str() == centre
+                && actor.region.level() <= RegionLevel::County
         }
         CentreAction::Statistics => {
             if actor.is_centre() && !actor.covers(centre) {
@@ -387,5 +398,13 @@ mod tests {
         check(Role::Staff, "51", PublishHolidays, "51", false);
         check(Role::Admin, "5101", PublishHolidays, "5101", false);
         check(Role::Admin, "510131", PublishHolidays, "510131", false);
+        check(Role::Admin, "51", SetTargets, "51", true);
+        check(Role::Admin, "51", ConfigureEvaluation, "51", true);
+        check(Role::Admin, "5101", ConfigureEvaluation, "5101", false);
+        check(Role::Staff, "51", ConfigureEvaluation, "51", false);
+        check(Role::Admin, "510131", SetTargets, "510131", true);
+        check(Role::Admin, "51", SetTargets, "5101", false);
+        check(Role::Staff, "51", SetTargets, "51", false);
+        check(Role::Admin, "510131001", SetTargets, "510131001", false);
     }
 }

@@ -11,7 +11,9 @@
 
 use automerge::AutoCommit;
 
-use crate::{case, holidays, item, knowledge, people, private, published, revocation, seal_key};
+use crate::{
+    case, evaluation, holidays, item, knowledge, people, private, published, revocation, seal_key, targets,
+};
 
 /// Which way documents of a type travel between a node and its peers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +224,33 @@ pub static DOC_TYPES: &[DocType] = &[
         projection: Projection::None,
         counts_unsynced: false,
     },
+    DocType {
+        name: targets::DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        // Down from the centre that set it to the hubs (and kiosks) below, never up: a county
+        // hub holds its own, its city's and the province's goals.
+        flow: Flow::Down,
+        created_by: &[NodeKind::Hub],
+        changed_by: &[NodeKind::Hub],
+        authorised_by: "hub::service::targets::set_targets (CentreAction::SetTargets: the region's own administrators at its hub)",
+        validate: validate_targets,
+        validate_name: "doctype::validate_targets",
+        projection: Projection::None,
+        counts_unsynced: false,
+    },
+    DocType {
+        name: evaluation::DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        // The province's one scoring rule (激励保障), down to every hub, never up.
+        flow: Flow::Down,
+        created_by: &[NodeKind::ProvinceHub],
+        changed_by: &[NodeKind::ProvinceHub],
+        authorised_by: "hub::service::evaluation::set_rule (CentreAction::ConfigureEvaluation: the province's administrators)",
+        validate: validate_evaluation_rule,
+        validate_name: "doctype::validate_evaluation_rule",
+        projection: Projection::None,
+        counts_unsynced: false,
+    },
 ];
 
 /// The entry for `name`, if this build knows the type.
@@ -268,6 +297,14 @@ fn validate_revocation(doc: &AutoCommit) -> Result<String, String> {
 
 fn validate_holidays(doc: &AutoCommit) -> Result<String, String> {
     Ok(holidays::HolidayDoc::from_doc(doc)?.region_code)
+}
+
+fn validate_targets(doc: &AutoCommit) -> Result<String, String> {
+    Ok(targets::TargetDoc::from_doc(doc).map_err(|e| e.to_string())?.region_code)
+}
+
+fn validate_evaluation_rule(doc: &AutoCommit) -> Result<String, String> {
+    Ok(evaluation::EvaluationRule::from_doc(doc).map_err(|e| e.to_string())?.region_code)
 }
 
 fn validate_seal_key(doc: &AutoCommit) -> Result<String, String> {

@@ -8,6 +8,7 @@ pub mod access;
 pub mod case;
 pub mod clock;
 pub mod doctype;
+pub mod evaluation;
 pub mod holidays;
 pub mod industry;
 pub mod item;
@@ -22,6 +23,7 @@ pub mod revocation;
 pub mod seal_key;
 pub mod sealed;
 pub mod stats;
+pub mod targets;
 pub mod text;
 pub mod untrusted;
 

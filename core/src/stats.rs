@@ -113,6 +113,10 @@ pub struct Contribution {
     pub category: String,
     /// The kiosk (node id) that recorded it.
     pub kiosk: String,
+    /// The expert who holds it (person id; "" when none): annual performance (激励保障).
+    pub expert: String,
+    /// The officer who recorded it (person id; "" when nobody was signed in).
+    pub officer: String,
     pub counts: Counts,
 }
 
@@ -182,6 +186,8 @@ pub fn contribution(case: &CaseDoc, state: &CaseState) -> Contribution {
             String::new()
         },
         kiosk: case.origin_node.clone(),
+        expert: state.expert.clone().unwrap_or_default(),
+        officer: case.officer_id.clone(),
         counts,
     }
 }
@@ -329,6 +335,13 @@ impl Period {
         }
         let m = parse_month(s).map_err(|_| bad())?;
         Period::new(m, m)
+    }
+
+    /// The `n` months (1 ..= [`PERIOD_MONTHS_MAX`]) ending with `to` (`YYYYMM`).
+    pub fn ending(to: u32, n: u32) -> Result<Period, StatsError> {
+        let n = n.clamp(1, PERIOD_MONTHS_MAX);
+        let to_index = month_index(parse_month(&to.to_string())?);
+        Period::new(month_from_index(to_index.saturating_sub(n - 1)), to)
     }
 
     /// The months of the period in order.
@@ -776,6 +789,9 @@ mod tests {
             Ok(Period { from: 202601, to: 202603 })
         );
         assert!(parse_month("2026-3").is_err() && parse_month("202600").is_err());
+        assert_eq!(Period::ending(202603, 12), Ok(Period { from: 202504, to: 202603 }));
+        assert_eq!(Period::ending(202603, 1), Ok(Period { from: 202603, to: 202603 }));
+        assert!(Period::ending(202613, 3).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The hub's JSON API beside the desk, described by OpenAPI at `/api/openapi.json` (the kiosk
-//! has its own document). So far: `/api/stats`, the statistics of the 管理中心 (sign-in and
+//! has its own document). So far: `/api/stats`, the statistics of the 管理中心, and
+//! `/api/targets`, the targets (指标) in force for a region and its progress (sign-in and
 //! region scope enforced by the service layer). Errors are `{"error": code, "message": 中文}`.
 //!
 //! The response types live in `yizhan_core::stats` (serialised as they are); the schema types
@@ -29,6 +30,7 @@ pub fn routes() -> Router<Hub> {
     Router::new()
         .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/api/stats", get(stats))
+        .route("/api/targets", get(targets))
 }
 
 #[derive(OpenApi)]
@@ -38,7 +40,7 @@ pub fn routes() -> Router<Hub> {
         version = "1",
         description = "A county, city or province hub: statistics of the expert service for signed-in centre staff."
     ),
-    paths(stats),
+    paths(stats, targets),
     components(schemas(
         StatsDoc,
         FiguresDoc,
@@ -51,6 +53,9 @@ pub fn routes() -> Router<Hub> {
         IndustryCountDoc,
         VillageDoc,
         CentreDoc,
+        TargetsBody,
+        ProgressDoc,
+        ForecastDoc,
         ErrorBody
     ))
 )]
@@ -253,20 +258,104 @@ async fn stats(
     };
     match crate::service::stats::stats(&hub, &actor, &params).await {
         Ok(view) => Json::<StatsView>(view).into_response(),
-        Err(e) => {
-            let (status, code) = match &e {
-                ServiceError::Denied(_) => (StatusCode::FORBIDDEN, "forbidden"),
-                ServiceError::Invalid(_) | ServiceError::NotFound(_) => (StatusCode::BAD_REQUEST, "invalid"),
-                _ => {
-                    tracing::error!(error = %e, "stats");
-                    (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-                }
-            };
-            error(status, code, e.message_zh())
-        }
+        Err(e) => service_error(e),
     }
+}
+
+fn service_error(e: ServiceError) -> Response {
+    let (status, code) = match &e {
+        ServiceError::Denied(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        ServiceError::Invalid(_) | ServiceError::NotFound(_) => (StatusCode::BAD_REQUEST, "invalid"),
+        _ => {
+            tracing::error!(error = %e, "api");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    };
+    error(status, code, e.message_zh())
 }
 
 fn error(status: StatusCode, code: &str, message: String) -> Response {
     (status, Json(ErrorBody { error: code.into(), message })).into_response()
+}
+
+/// When a goal is reached at the current rate: `state` is `reached`, `on` (with `day`, days
+/// since 1970-01-01), `stalled` (nothing added in the last year) or `unknown` (no history).
+#[derive(ToSchema)]
+#[schema(as = Forecast)]
+pub struct ForecastDoc {
+    pub state: String,
+    pub day: Option<i64>,
+}
+
+/// Progress towards one goal.
+#[derive(ToSchema)]
+#[schema(as = Progress)]
+pub struct ProgressDoc {
+    /// centres | experts | officers | consultations | achievement_items | industry_items
+    pub metric: String,
+    pub name: String,
+    pub unit: String,
+    pub goal: i64,
+    pub current: i64,
+    /// current / goal (1 when the goal is 0)
+    pub ratio: f64,
+    /// Added per day over the last 365 days; null where no history is kept (people, centres)
+    pub per_day: Option<f64>,
+    pub forecast: ForecastDoc,
+    /// The forecast date, YYYY-MM-DD
+    pub reached_on: Option<String>,
+    /// Reached (or reached at this rate) by the end of the target year
+    pub on_time: Option<bool>,
+}
+
+/// The targets in force for a region: its own, else those of the nearest region above it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Targets)]
+pub struct TargetsBody {
+    pub region: String,
+    pub region_name: String,
+    /// The region whose centre set the goals in force (null: none set)
+    pub set_for: Option<String>,
+    /// The year by whose end the goals are due
+    pub year: Option<i64>,
+    #[schema(value_type = Vec<ProgressDoc>)]
+    pub progress: Vec<yizhan_core::targets::Progress>,
+}
+
+#[derive(serde::Deserialize)]
+struct TargetsParams {
+    region: Option<String>,
+}
+
+/// The targets (指标) in force for a region and its progress (管理中心).
+#[utoipa::path(
+    get,
+    path = "/api/targets",
+    params(("region" = Option<String>, Query, description = "Region code (default: the viewer's); must lie within the viewer's and this hub's")),
+    responses(
+        (status = 200, body = TargetsBody),
+        (status = 400, body = ErrorBody, description = "a parameter is invalid"),
+        (status = 401, body = ErrorBody, description = "not signed in"),
+        (status = 403, body = ErrorBody, description = "not centre staff, or the region is outside hers")
+    )
+)]
+async fn targets(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    params: Result<Query<TargetsParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return error(StatusCode::BAD_REQUEST, "invalid", "查询参数格式不正确".into());
+    };
+    match crate::service::targets::targets(&hub, &actor, params.region.as_deref()).await {
+        Ok(v) => Json(TargetsBody {
+            set_for: v.applied.as_ref().map(|t| t.region_code.clone()),
+            year: v.applied.as_ref().map(|t| t.year),
+            region: v.region,
+            region_name: v.region_name,
+            progress: v.progress,
+        })
+        .into_response(),
+        Err(e) => service_error(e),
+    }
 }

@@ -332,6 +332,7 @@ fn router(hub: Hub) -> Router {
         .merge(api::routes())
         .merge(yizhan_accounts::router())
         .merge(yizhan_web::assets::routes())
+        .merge(yizhan_web::assets::dashboard_routes())
         .route("/", get(status::home))
         .route("/status", get(status::page))
         .route("/api/hub", get(api))

@@ -1,5 +1,6 @@
 //! Spreadsheets in and out of Yizhan: importing people (experts, officers, staff) from CSV or
-//! XLSX, and exporting service records (服务台账) as CSV or XLSX.
+//! XLSX, exporting service records (服务台账) as CSV or XLSX, and reports (evaluations,
+//! rankings) as XLSX sheets ([`tables_xlsx`]).
 //!
 //! Pure functions over bytes: no store, no HTTP, no clock. The hub reads an upload's bytes,
 //! calls [`parse_people`], shows the [`RowError`]s and stores the good rows; it assembles
@@ -15,6 +16,7 @@ mod export;
 mod grid;
 mod import;
 mod region_path;
+mod table;
 mod template;
 mod time;
 
@@ -26,4 +28,5 @@ pub use import::{
     PeopleImport, ROWS_MAX, RowError, UNPACKED_BYTES_MAX, parse_people, parse_people_with,
 };
 pub use region_path::region_label;
+pub use table::{Cell, SHEETS_MAX, Sheet, tables_xlsx};
 pub use template::{people_template_csv, people_template_xlsx};

@@ -19,8 +19,9 @@ pub mod partial;
 mod projection;
 pub mod publication;
 pub mod service;
-mod stats;
+pub mod stats;
 pub mod sync;
+mod targets;
 
 pub use actor::Store;
 pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};

@@ -329,10 +329,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX peer_blobs_by_hash ON peer_blobs(hash);
     "#,
+    // 10 (dashboard: 激励保障): the rollups per expert and per officer (dimensions 'expert' and
+    // 'officer', key the person id, at the province, city and county levels only), for the
+    // annual performance of people; `stats_case` records whom a case counted for. The
+    // projections are rebuilt once, so existing cases count.
+    r#"
+    ALTER TABLE stats_case ADD COLUMN expert TEXT NOT NULL DEFAULT '';
+    ALTER TABLE stats_case ADD COLUMN officer TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.
-pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7, 8];
+pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7, 8, 10];
 
 /// The schema version this build writes.
 pub(crate) fn known_version() -> i64 {

@@ -20,6 +20,17 @@ const DIM_INDUSTRY: &str = "industry";
 const DIM_EXPERT_LEVEL: &str = "expert_level";
 const DIM_CATEGORY: &str = "category";
 const DIM_KIOSK: &str = "kiosk";
+/// Per person (migration 10), for the annual performance of experts and officers: kept only
+/// for the province, city and county rows (evaluations are by centre).
+const DIM_EXPERT: &str = "expert";
+const DIM_OFFICER: &str = "officer";
+
+/// The person dimensions [`Db::stats_by_person`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonDim {
+    Expert,
+    Officer,
+}
 
 fn encode(c: &Counts) -> String {
     c.to_array().iter().map(i64::to_string).collect::<Vec<_>>().join(",")
@@ -34,13 +45,15 @@ fn decode(s: &str) -> Counts {
 }
 
 /// The keys a contribution is counted under, one per dimension (`None`: not counted there).
-fn keys(c: &Contribution) -> [(&'static str, Option<&str>); 5] {
+fn keys(c: &Contribution) -> [(&'static str, Option<&str>); 7] {
     [
         (DIM_TOTAL, Some("")),
         (DIM_INDUSTRY, Some(c.industry.as_str())),
         (DIM_EXPERT_LEVEL, Some(c.expert_level)),
         (DIM_CATEGORY, (!c.category.is_empty()).then_some(c.category.as_str())),
         (DIM_KIOSK, Some(c.kiosk.as_str())),
+        (DIM_EXPERT, (!c.expert.is_empty()).then_some(c.expert.as_str())),
+        (DIM_OFFICER, (!c.officer.is_empty()).then_some(c.officer.as_str())),
     ]
 }
 
@@ -70,7 +83,11 @@ fn add_rows(
     }
     let mut stmt = tx.prepare_cached(&upsert_sql())?;
     let values = counts.to_array().map(|v| v * sign);
+    let per_person = dim == DIM_EXPERT || dim == DIM_OFFICER;
     for r in stats::rollup_regions(&c.region) {
+        if per_person && RegionLevel::of(r).is_none_or(|l| l > RegionLevel::County) {
+            continue;
+        }
         let level = RegionLevel::of(r).map_or(-1, stats::level_number);
         let mut args: Vec<rusqlite::types::Value> = vec![
             dim.to_string().into(),
@@ -88,7 +105,8 @@ fn add_rows(
 fn recorded(tx: &Connection, case_id: &str) -> Result<Option<Contribution>, StoreError> {
     let row = tx
         .prepare_cached(
-            "SELECT month, region, industry, expert_level, category, kiosk, counts FROM stats_case WHERE case_id = ?1",
+            "SELECT month, region, industry, expert_level, category, kiosk, counts, expert, officer
+             FROM stats_case WHERE case_id = ?1",
         )?
         .query_row([case_id], |r| {
             Ok((
@@ -99,16 +117,20 @@ fn recorded(tx: &Connection, case_id: &str) -> Result<Option<Contribution>, Stor
                 r.get::<_, String>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
             ))
         })
         .optional()?;
-    Ok(row.map(|(month, region, industry, level, category, kiosk, counts)| Contribution {
+    Ok(row.map(|(month, region, industry, level, category, kiosk, counts, expert, officer)| Contribution {
         month: u32::try_from(month).unwrap_or(0),
         region,
         industry,
         expert_level: stats::EXPERT_LEVELS.into_iter().find(|l| *l == level).unwrap_or("none"),
         category,
         kiosk,
+        expert,
+        officer,
         counts: decode(&counts),
     }))
 }
@@ -154,8 +176,8 @@ fn update_contribution(tx: &Connection, id: &str, new: Contribution) -> Result<(
         }
     }
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO stats_case (case_id, month, region, industry, expert_level, category, kiosk, counts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT OR REPLACE INTO stats_case (case_id, month, region, industry, expert_level, category, kiosk, counts,
+         expert, officer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         id,
@@ -165,7 +187,9 @@ fn update_contribution(tx: &Connection, id: &str, new: Contribution) -> Result<(
         new.expert_level,
         new.category,
         new.kiosk,
-        encode(&new.counts)
+        encode(&new.counts),
+        new.expert,
+        new.officer
     ])?;
     Ok(())
 }
@@ -309,5 +333,30 @@ impl Db {
             region,
             industries: industries.split_whitespace().collect(),
         })))
+    }
+
+    /// Counters per expert or officer (person id) of a county, city or the province over a
+    /// period, from the person rows of the rollups (kept at those levels only).
+    pub fn stats_by_person(
+        &self,
+        region_code: &yizhan_core::RegionCode,
+        period: stats::Period,
+        dim: PersonDim,
+    ) -> Result<Vec<(String, Counts)>, StoreError> {
+        let dim = match dim {
+            PersonDim::Expert => DIM_EXPERT,
+            PersonDim::Officer => DIM_OFFICER,
+        };
+        let sums = sums_sql();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT key, {sums} FROM stats_rollup
+             WHERE dim = ?1 AND level = ?2 AND region = ?3 AND month BETWEEN ?4 AND ?5 GROUP BY key ORDER BY key"
+        ))?;
+        let level = stats::level_number(region_code.level());
+        let rows = stmt.query_map(
+            params![dim, level, region_code.as_str(), i64::from(period.from), i64::from(period.to)],
+            |r| Ok((r.get::<_, String>(0)?, counts_at(r, 1)?)),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

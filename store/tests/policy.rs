@@ -47,6 +47,11 @@ const TABLE: &[(&str, &str, &str, [&str; 4])] = &[
     // The province's holiday calendar: down from the province to every node, never up (a
     // calendar can only say `51`; another city's code stands for "not above this node").
     ("holiday_calendar", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
+    // Targets (指标): down from the centre that set them, like the calendar (here the
+    // province's; another city's stand for "not above this node").
+    ("targets", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
+    // The province's evaluation rule (激励保障): down only, like the calendar.
+    ("evaluation_rule", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
 ];
 
 fn check(doc_type: &str, scope: &str, relation: &str, policy: &PeerPolicy, expected: &str) {

@@ -302,6 +302,21 @@ impl Browser {
         self.get(&format!("/element/{}/property/{name}", el.0))
     }
 
+    /// A real mouse click (pointer down and up, as a person's) at a point of the viewport, in
+    /// CSS pixels: for canvases, where there is no element to click.
+    pub fn click_at(&self, x: i64, y: i64) -> WdResult<()> {
+        let actions = json!({"actions": [{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [
+                {"type": "pointerMove", "duration": 0, "origin": "viewport", "x": x, "y": y},
+                {"type": "pointerDown", "button": 0},
+                {"type": "pause", "duration": 50},
+                {"type": "pointerUp", "button": 0}
+            ]
+        }]});
+        self.post("/actions", actions).map(drop)
+    }
+
     /// Runs a synchronous script; elements may be passed as arguments with [`Element::arg`].
     pub fn execute(&self, script: &str, args: Vec<Value>) -> WdResult<Value> {
         self.post("/execute/sync", json!({ "script": script, "args": args }))

@@ -13,6 +13,11 @@
 //! - [`people`]: the people list, import, one person's edit, access, password, lockout;
 //! - [`settings`] (时限设置), [`holidays`] (节假日与调休) and [`audit`] (审计记录);
 //! - [`stats`] (统计, 管理中心): figures of a region and period, and its people;
+//! - [`dashboard`] (可视化中心, `/dashboard`): the map, trends, funnel, industries, gauges and
+//!   rankings of a region, drawn with ECharts from `/api/stats`;
+//! - [`targets`] (指标): goals in force for a region, progress, forecast dates, setting them;
+//! - [`evaluation`] (考评, 激励保障): centres' annual evaluation, county monthly ranking,
+//!   experts' and officers' performance, commendations, the province's scoring rule, XLSX;
 //! - [`review`]: the publication pipeline, generic over kinds (审核, an item's page and steps,
 //!   the public pages of published items).
 
@@ -31,6 +36,8 @@ pub mod answer;
 pub mod audit;
 pub mod case;
 mod clocks;
+pub mod dashboard;
+pub mod evaluation;
 pub mod experts;
 pub mod export;
 pub mod holidays;
@@ -40,6 +47,7 @@ pub mod queue;
 pub mod review;
 pub mod settings;
 pub mod stats;
+pub mod targets;
 
 pub use answer::{ANSWER_PHOTOS_MAX, ANSWER_TEXT_BYTES_MAX, answer_bytes_max};
 pub use case::SERVICE_CATEGORIES;
@@ -74,6 +82,11 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/people/{id}", get(people::person_page).post(people::save_person))
         .route("/desk/audit", get(audit::audit_page))
         .route("/desk/stats", get(stats::stats_page))
+        .route("/dashboard", get(dashboard::dashboard_page))
+        .route("/desk/targets", get(targets::targets_page).post(targets::save_targets))
+        .route("/desk/evaluation", get(evaluation::evaluation_page))
+        .route("/desk/evaluation/export", get(evaluation::export))
+        .route("/desk/evaluation/rule", post(evaluation::save_rule))
         .route("/desk/review", get(review::review_page))
         .route("/desk/items", post(review::create_item))
         .route("/desk/items/new", get(review::new_item_page))
@@ -158,6 +171,9 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
     links.push(NavLink::new(e, "/desk/export", "导出"));
     if may(CentreAction::Statistics) {
         links.push(NavLink::new(m, "/desk/stats", "统计"));
+        links.push(NavLink::new(m, "/dashboard", "可视化中心"));
+        links.push(NavLink::new(m, "/desk/targets", "指标"));
+        links.push(NavLink::new(m, "/desk/evaluation", "考评"));
     }
     links.push(NavLink::new(m, "/desk/review", "审核"));
     if may(CentreAction::Administer) {

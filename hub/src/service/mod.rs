@@ -15,10 +15,13 @@
 pub mod admin;
 pub mod cases;
 pub mod centre;
+pub mod dashboard;
 mod error;
+pub mod evaluation;
 pub mod people;
 pub mod publication;
 pub mod stats;
+pub mod targets;
 
 pub use admin::require;
 pub use cases::{CaseView, case_view};
