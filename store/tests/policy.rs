@@ -41,6 +41,11 @@ const TABLE: &[(&str, &str, &str, [&str; 4])] = &[
     // above the kiosk's village) nor accepted from one, up to the parents, accepted from the
     // hubs that may write it (a kiosk would send one up, but holds none).
     ("pub_item", COUNTY, OTHER_COUNTY, ["s-/s-", "sa/s-", "--/--", "sa/--"]),
+    // A village station's draft (a farmer's listing): owned by the village, it flows like a case.
+    ("pub_item", VILLAGE, OTHER_VILLAGE, ["sa/s-", "sa/s-", "sa/--", "sa/--"]),
+    // A claim on the bounty board, scoped by the expert's region: up to the owning centre, the
+    // pick back down to the expert's hub; never to a kiosk above which it lies.
+    ("bounty_claim", COUNTY, OTHER_COUNTY, ["s-/s-", "sa/s-", "--/--", "sa/--"]),
     // The county's sealing key: down to its kiosks only, accepted only from the parent and
     // only below the county (a county hub never takes one).
     ("seal_key", COUNTY, OTHER_COUNTY, ["-a/--", "--/--", "s-/--", "--/--"]),
