@@ -158,7 +158,7 @@ pub async fn draft_listing(state: &AppState, actor: &Actor, pairs: &[(String, St
     }
     debug_assert_eq!(item.pipeline().stage, yizhan_core::publication::Stage::Checked);
     let id2 = id.clone();
-    state.store.call(move |db| db.create_doc(&id2, item::DOC_TYPE, &mut doc)).await??;
+    state.store.call(move |db| db.create_doc(&id2, item::DOC_TYPE, &mut doc)).await?;
     Ok(id)
 }
 

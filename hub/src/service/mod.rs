@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod cases;
 pub mod centre;
+pub mod market;
 mod error;
 pub mod people;
 pub mod publication;
