@@ -16,8 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
-use yizhan_core::item::{self, ItemDoc, ItemStep, NewItem};
-use yizhan_core::publication::StepKind;
+use yizhan_core::item;
 use yizhan_core::{Actor, Role};
 
 use crate::AppState;
@@ -122,41 +121,24 @@ pub async fn draft_listing(state: &AppState, actor: &Actor, pairs: &[(String, St
         return Err(AppError::Forbidden(yizhan_core::Denied::Role));
     }
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
-    let kind = yizhan_supply::kind(&get("kind")).ok_or_else(|| AppError::Invalid("请选择供应或求购".into()))?;
-    let fields = yizhan_supply::pages::fields_of_form(pairs).map_err(AppError::Invalid)?;
-    let new = NewItem {
-        kind: kind.name.into(),
-        centre: village.to_string(),
+    let draft = yizhan_supply::StationDraft {
+        kind: get("kind"),
         title: get("title"),
         body: get("body"),
-        fields,
+        fields: yizhan_supply::pages::fields_of_form(pairs).map_err(AppError::Invalid)?,
         ip_owner: get("ip_owner"),
-        author: actor.person_id.clone(),
     };
     let id = format!("item-{}", uuid::Uuid::new_v4());
     let now_ms = state.clock.now_ms();
-    let (mut item, mut doc) = ItemDoc::create(&new, &id, now_ms).map_err(|e| AppError::Invalid(e.message_zh()))?;
-    let problems = item::automatic_checks(&kind, &item);
-    if !problems.is_empty() {
-        return Err(AppError::Invalid(problems.join("；")));
-    }
-    let step = |suffix: &str, who: &str, name: &str, role: &str, kind: StepKind| ItemStep {
-        id: format!("{id}-{suffix}"),
-        at_ms: now_ms,
-        actor: who.into(),
-        actor_name: name.into(),
-        role: role.into(),
-        kind: kind.code().into(),
-        note: String::new(),
-    };
-    let system = format!("system:{}", state.node_id);
-    for s in [
-        step("submit", &actor.person_id, &actor.name, actor.role.code(), StepKind::Submit),
-        step("checks", &system, "系统", "system", StepKind::ChecksPassed),
-    ] {
-        item = ItemDoc::append_step(&mut doc, s).map_err(|e| AppError::Invalid(e.message_zh()))?;
-    }
-    debug_assert_eq!(item.pipeline().stage, yizhan_core::publication::Stage::Checked);
+    let (_, mut doc) = yizhan_supply::station_draft(
+        &draft,
+        village.as_str(),
+        (&actor.person_id, &actor.name),
+        &state.node_id,
+        &id,
+        now_ms,
+    )
+    .map_err(AppError::Invalid)?;
     let id2 = id.clone();
     state.store.call(move |db| db.create_doc(&id2, item::DOC_TYPE, &mut doc)).await?;
     Ok(id)

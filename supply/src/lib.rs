@@ -146,6 +146,70 @@ pub fn check_listing(item: &ItemDoc) -> Vec<String> {
     problems
 }
 
+/// What an officer fills in for a farmer at the station.
+#[derive(Debug, Clone, Default)]
+pub struct StationDraft {
+    /// [`OFFER`] or [`DEMAND`].
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub ip_owner: String,
+}
+
+/// A village station's listing, drafted by the signed-in officer `officer` (her person id and
+/// name) for a farmer and submitted at once, with the kind's automatic checks run at the
+/// station (`node`: its node id, the checks' recorder) so she sees what to fix while the farmer
+/// is there, online or not. Owned by the station's `village`; stamped `now_ms` on the station's
+/// clock. Errors: the problems, in Chinese; nothing is made then.
+pub fn station_draft(
+    draft: &StationDraft,
+    village: &str,
+    officer: (&str, &str),
+    node: &str,
+    id: &str,
+    now_ms: i64,
+) -> Result<(ItemDoc, automerge::AutoCommit), String> {
+    use yizhan_core::item::{ItemStep, NewItem, automatic_checks};
+    use yizhan_core::publication::StepKind;
+    if RegionLevel::of(village) != Some(RegionLevel::Village) {
+        return Err("只有村级驿站可以为农户登记".into());
+    }
+    let kind = kind(draft.kind.trim()).ok_or("请选择供应或求购")?;
+    let new = NewItem {
+        kind: kind.name.into(),
+        centre: village.into(),
+        title: draft.title.clone(),
+        body: draft.body.clone(),
+        fields: draft.fields.clone(),
+        ip_owner: draft.ip_owner.clone(),
+        author: officer.0.into(),
+    };
+    let (item, mut doc) = ItemDoc::create(&new, id, now_ms).map_err(|e| e.message_zh())?;
+    let problems = automatic_checks(&kind, &item);
+    if !problems.is_empty() {
+        return Err(problems.join("；"));
+    }
+    let step = |suffix: &str, who: &str, name: &str, role: &str, kind: StepKind| ItemStep {
+        id: format!("{id}-{suffix}"),
+        at_ms: now_ms,
+        actor: who.into(),
+        actor_name: name.into(),
+        role: role.into(),
+        kind: kind.code().into(),
+        note: String::new(),
+    };
+    let system = format!("system:{node}");
+    let mut item = item;
+    for s in [
+        step("submit", officer.0, officer.1, "officer", StepKind::Submit),
+        step("checks", &system, "系统", "system", StepKind::ChecksPassed),
+    ] {
+        item = ItemDoc::append_step(&mut doc, s).map_err(|e| e.message_zh())?;
+    }
+    Ok((item, doc))
+}
+
 /// A published listing as lists read it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing {
