@@ -31,8 +31,11 @@ pub const MATURITIES: &[&str] = &["实验室阶段", "小试", "中试", "小批
 /// 转化方式: how it may be transferred.
 pub const TRANSFER_MODES: &[&str] = &["转让", "许可", "作价入股", "合作开发", "技术服务"];
 
-pub const RULES: Rules =
-    Rules { combined_sign_off: false, lowest_centre: RegionLevel::County, highest_centre: RegionLevel::Province };
+pub const RULES: Rules = Rules {
+    combined_sign_off: false,
+    lowest_centre: RegionLevel::County,
+    highest_centre: RegionLevel::Province,
+};
 
 const fn field(key: &'static str, label_zh: &'static str, required: bool) -> FieldSpec {
     FieldSpec { key, label_zh, required, multi_line: false }
@@ -61,9 +64,19 @@ pub const BOUNTY_FIELDS: &[FieldSpec] = &[
 
 pub fn kinds() -> Vec<Kind> {
     vec![
-        Kind { name: ACHIEVEMENT, name_zh: "科技成果", rules: RULES, fields: ACHIEVEMENT_FIELDS, check: check_item },
-        Kind { name: DEMAND, name_zh: "技术需求", rules: RULES, fields: DEMAND_FIELDS, check: check_item },
-        Kind { name: BOUNTY, name_zh: "悬赏榜单", rules: RULES, fields: BOUNTY_FIELDS, check: check_item },
+        Kind {
+            name: ACHIEVEMENT,
+            name_zh: "科技成果",
+            rules: RULES,
+            fields: ACHIEVEMENT_FIELDS,
+            check: check_item,
+        },
+        Kind {
+            name: DEMAND, name_zh: "技术需求", rules: RULES, fields: DEMAND_FIELDS, check: check_item
+        },
+        Kind {
+            name: BOUNTY, name_zh: "悬赏榜单", rules: RULES, fields: BOUNTY_FIELDS, check: check_item
+        },
     ]
 }
 
@@ -148,7 +161,9 @@ impl Entry {
         if !p.kind.starts_with(PREFIX) || kind(&p.kind).is_none() {
             return None;
         }
-        let get = |k: &str| p.fields.iter().find(|f| f.key == k).map(|f| f.value.trim().to_string()).unwrap_or_default();
+        let get = |k: &str| {
+            p.fields.iter().find(|f| f.key == k).map(|f| f.value.trim().to_string()).unwrap_or_default()
+        };
         let party = if p.kind == ACHIEVEMENT { get("holder") } else { get("demander") };
         let amount = if p.kind == BOUNTY { get("reward_fen") } else { get("budget_fen") };
         Some(Entry {

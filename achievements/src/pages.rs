@@ -14,7 +14,13 @@ use crate::{ACHIEVEMENT, BOUNTY, DEMAND, Entry, Filter};
 
 /// The public list at `base`; `boards` holds the board of each bounty this node knows the
 /// claims of (by public id); a bounty without one shows its deadline state only.
-pub fn list(base: &str, entries: &[Entry], filter: &Filter, now_ms: i64, boards: &BTreeMap<String, Board>) -> Markup {
+pub fn list(
+    base: &str,
+    entries: &[Entry],
+    filter: &Filter,
+    now_ms: i64,
+    boards: &BTreeMap<String, Board>,
+) -> Markup {
     html! {
         section.card.market data-testid="achievements-list" {
             h1 { "成果转化" }
@@ -71,7 +77,9 @@ pub fn list(base: &str, entries: &[Entry], filter: &Filter, now_ms: i64, boards:
 }
 
 fn board_tag(e: &Entry, now_ms: i64, board: Option<&Board>) -> Markup {
-    let board = board.cloned().unwrap_or_else(|| yizhan_core::claim::board(e.deadline.unwrap_or(i64::MAX), now_ms, &[]));
+    let board = board
+        .cloned()
+        .unwrap_or_else(|| yizhan_core::claim::board(e.deadline.unwrap_or(i64::MAX), now_ms, &[]));
     html! {
         span.tag class=(format!("board-{}", board.status.code())) data-testid="board-status" { (board.status.name_zh()) }
         @if board.claims > 0 { " " span.muted data-testid="claims" { (board.claims) " 人抢单" } }

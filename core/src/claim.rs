@@ -91,7 +91,9 @@ impl ClaimError {
             ClaimError::TooLong("proposal") => format!("方案简述不能超过 {PROPOSAL_CHARS_MAX} 字"),
             ClaimError::TooLong(_) => "信息过长".into(),
             ClaimError::BadText(_) => "含有不允许的控制字符".into(),
-            ClaimError::Region(_) | ClaimError::Decision(_) | ClaimError::Document(_) => "抢单记录已损坏".into(),
+            ClaimError::Region(_) | ClaimError::Decision(_) | ClaimError::Document(_) => {
+                "抢单记录已损坏".into()
+            }
         }
     }
 }
@@ -134,7 +136,13 @@ impl ClaimDoc {
     }
 
     /// A new claim by `actor` (her region is its scope).
-    pub fn new(actor: &Actor, bounty: &str, bounty_centre: &str, proposal: &str, at_ms: i64) -> Result<(ClaimDoc, AutoCommit), ClaimError> {
+    pub fn new(
+        actor: &Actor,
+        bounty: &str,
+        bounty_centre: &str,
+        proposal: &str,
+        at_ms: i64,
+    ) -> Result<(ClaimDoc, AutoCommit), ClaimError> {
         let claim = ClaimDoc {
             doc_type: DOC_TYPE.into(),
             schema: SCHEMA_VERSION,
@@ -337,7 +345,13 @@ impl Refusal {
 
 /// Whether `actor` may claim a bounty owned by `bounty_centre`, deadline `deadline_day`, at
 /// `now_ms` (the claiming hub's clock), given the claims on it this hub holds.
-pub fn may_claim(actor: &Actor, bounty_centre: &str, deadline_day: i64, now_ms: i64, claims: &[ClaimDoc]) -> Result<(), Refusal> {
+pub fn may_claim(
+    actor: &Actor,
+    bounty_centre: &str,
+    deadline_day: i64,
+    now_ms: i64,
+    claims: &[ClaimDoc],
+) -> Result<(), Refusal> {
     if actor.role != Role::Expert {
         return Err(Refusal::NotExpert);
     }
@@ -360,7 +374,12 @@ pub fn may_claim(actor: &Actor, bounty_centre: &str, deadline_day: i64, now_ms: 
 /// Whether `actor` may pick `claim` (揭榜) among `claims` (its bounty's, as this hub holds them):
 /// staff or administrators of the owning centre itself; nobody picked yet; the claim made by
 /// the deadline.
-pub fn may_pick(actor: &Actor, claim: &ClaimDoc, deadline_day: i64, claims: &[ClaimDoc]) -> Result<(), Refusal> {
+pub fn may_pick(
+    actor: &Actor,
+    claim: &ClaimDoc,
+    deadline_day: i64,
+    claims: &[ClaimDoc],
+) -> Result<(), Refusal> {
     owner(actor, claim)?;
     if picked(claims).is_some() || claim.is_picked() {
         return Err(Refusal::Closed);
@@ -392,7 +411,12 @@ mod tests {
     use super::*;
 
     fn actor(id: &str, role: Role, region: &str) -> Actor {
-        Actor { person_id: id.into(), name: format!("名{id}"), role, region: RegionCode::parse(region).unwrap() }
+        Actor {
+            person_id: id.into(),
+            name: format!("名{id}"),
+            role,
+            region: RegionCode::parse(region).unwrap(),
+        }
     }
 
     const DAY_MS: i64 = 86_400_000;
@@ -405,7 +429,15 @@ mod tests {
     }
 
     fn claim(expert: &str, region: &str, at: i64) -> ClaimDoc {
-        ClaimDoc::new(&actor(expert, Role::Expert, region), "pub-b1", "5101", "先做土壤检测，再给出方案。", at).unwrap().0
+        ClaimDoc::new(
+            &actor(expert, Role::Expert, region),
+            "pub-b1",
+            "5101",
+            "先做土壤检测，再给出方案。",
+            at,
+        )
+        .unwrap()
+        .0
     }
 
     #[test]
@@ -423,7 +455,9 @@ mod tests {
         let mut other = claim("e2", "510104", noon(-1));
         let e3 = actor("e3", Role::Expert, "510104");
         assert_eq!(may_claim(&e3, "5101", deadline(), noon(0), &[other.clone()]), Ok(()));
-        other.decisions.insert(PICKED.into(), Decision { at_ms: noon(0), by: "s1".into(), by_name: "s".into() });
+        other
+            .decisions
+            .insert(PICKED.into(), Decision { at_ms: noon(0), by: "s1".into(), by_name: "s".into() });
         assert_eq!(may_claim(&e3, "5101", deadline(), noon(0), &[other]), Err(Refusal::Closed));
     }
 
@@ -446,7 +480,10 @@ mod tests {
         let all = vec![a.clone(), b.clone()];
         assert_eq!(may_pick(&staff, &b, deadline(), &all), Err(Refusal::Closed));
         assert_eq!((a.status(&all), b.status(&all)), (ClaimStatus::Picked, ClaimStatus::NotPicked));
-        assert_eq!(board(deadline(), noon(5), &all), Board { status: BoardStatus::Claimed, claims: 2, picked: Some("名e1".into()) });
+        assert_eq!(
+            board(deadline(), noon(5), &all),
+            Board { status: BoardStatus::Claimed, claims: 2, picked: Some("名e1".into()) }
+        );
         assert_eq!(may_finish(&staff, &a), Ok(()));
         let a = ClaimDoc::decide(&mut doc, DONE, d).unwrap();
         assert_eq!(may_finish(&staff, &a), Err(Refusal::Status));
@@ -471,7 +508,10 @@ mod tests {
     #[test]
     fn bad_claims_are_refused() {
         let e = actor("e1", Role::Expert, "510131");
-        assert_eq!(ClaimDoc::new(&e, "pub-b1", "5101", "  ", 1).unwrap_err(), ClaimError::Required("proposal"));
+        assert_eq!(
+            ClaimDoc::new(&e, "pub-b1", "5101", "  ", 1).unwrap_err(),
+            ClaimError::Required("proposal")
+        );
         assert_eq!(
             ClaimDoc::new(&e, "pub-b1", "5101", &"长".repeat(PROPOSAL_CHARS_MAX + 1), 1).unwrap_err(),
             ClaimError::TooLong("proposal")

@@ -73,10 +73,16 @@ async fn create_listing(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Redirect, DeskError> {
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let kind = yizhan_supply::kind(get("kind").trim()).ok_or_else(|| DeskError::bad_request("请选择供应或求购"))?;
+    let kind =
+        yizhan_supply::kind(get("kind").trim()).ok_or_else(|| DeskError::bad_request("请选择供应或求购"))?;
     let fields = yizhan_supply::pages::fields_of_form(&pairs).map_err(DeskError::bad_request)?;
-    let input =
-        ItemInput { kind: kind.name.into(), title: get("title"), body: get("body"), fields, ip_owner: get("ip_owner") };
+    let input = ItemInput {
+        kind: kind.name.into(),
+        title: get("title"),
+        body: get("body"),
+        fields,
+        ip_owner: get("ip_owner"),
+    };
     let id = pipeline::create_item(&hub, &actor, input).await?;
     Ok(Redirect::to(&format!("/desk/items/{id}")))
 }
@@ -122,7 +128,11 @@ async fn bounty_page(
     let pick = |c: &str| yizhan_web::action(&format!("/achievements/claims/{c}/pick"));
     let done = |c: &str| yizhan_web::action(&format!("/achievements/claims/{c}/done"));
     let entry = yizhan_achievements::Entry::of(&v.published);
-    let owner = v.owner.then_some((v.claims.as_slice(), &pick as &dyn Fn(&str) -> String, &done as &dyn Fn(&str) -> String));
+    let owner = v.owner.then_some((
+        v.claims.as_slice(),
+        &pick as &dyn Fn(&str) -> String,
+        &done as &dyn Fn(&str) -> String,
+    ));
     let body = html! {
         (yizhan_web::published::item(&v.published))
         (yizhan_achievements::pages::board(&v.board, Some(v.deadline), entry.and_then(|e| e.amount_fen), claim_form, owner))
@@ -146,12 +156,20 @@ async fn claim(
     Ok(Redirect::to(&format!("/achievements/bounty/{id}")))
 }
 
-async fn pick(State(hub): State<Hub>, SignedIn(actor): SignedIn, Path(id): Path<String>) -> Result<Redirect, DeskError> {
+async fn pick(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Redirect, DeskError> {
     let bounty = svc::decide(&hub, &actor, &id, false).await?;
     Ok(Redirect::to(&format!("/achievements/bounty/{bounty}")))
 }
 
-async fn done(State(hub): State<Hub>, SignedIn(actor): SignedIn, Path(id): Path<String>) -> Result<Redirect, DeskError> {
+async fn done(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Redirect, DeskError> {
     let bounty = svc::decide(&hub, &actor, &id, true).await?;
     Ok(Redirect::to(&format!("/achievements/bounty/{bounty}")))
 }

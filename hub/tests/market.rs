@@ -38,12 +38,20 @@ fn encode(pairs: &[(&str, &str)]) -> String {
 
 fn person(id: &str, role: &str, region: &str) -> NewPerson {
     let industries = if role == "expert" { vec!["tea".to_string()] } else { Vec::new() };
-    NewPerson { id: id.into(), name: format!("名-{id}"), role: role.into(), region_code: region.into(), industries, ..Default::default() }
+    NewPerson {
+        id: id.into(),
+        name: format!("名-{id}"),
+        role: role.into(),
+        region_code: region.into(),
+        industries,
+        ..Default::default()
+    }
 }
 
 /// A local date (UTC+8) `days` from today, as forms take it.
 fn date_from_today(days: i64) -> String {
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     yizhan_core::holidays::format_day(yizhan_core::holidays::local_day(now_ms) + days)
 }
 
@@ -140,14 +148,32 @@ async fn an_officers_offer_drafted_offline_is_signed_off_by_the_county_and_shown
     // Another county under the same city, with its own kiosk.
     let other_ca = Pki::hub(&chain.city_ca, "510104");
     let city_id = chain.city.config.node_id.clone();
-    let other =
-        start_hub(&dir.path().join("hub-510104"), &chain.pki.hub_tls(&other_ca), Some((&chain.city, &city_id))).await;
-    let far_kiosk = Kiosk::start(&dir.path().join("kiosk-b"), &other_ca, &chain.pki.province, "kiosk-b", "510104017001").await;
+    let other = start_hub(
+        &dir.path().join("hub-510104"),
+        &chain.pki.hub_tls(&other_ca),
+        Some((&chain.city, &city_id)),
+    )
+    .await;
+    let far_kiosk =
+        Kiosk::start(&dir.path().join("kiosk-b"), &other_ca, &chain.pki.province, "kiosk-b", "510104017001")
+            .await;
     far_kiosk.link(&other);
 
     // The officer's kiosk, not linked yet: offline.
-    let kiosk = Kiosk::start(&dir.path().join("kiosk-a"), &chain.county_ca, &chain.pki.province, "kiosk-a", "510131001001").await;
-    kiosk.state.accounts.create_person(&person("officer", "officer", "510131001001"), Some(PASSWORD)).await.unwrap();
+    let kiosk = Kiosk::start(
+        &dir.path().join("kiosk-a"),
+        &chain.county_ca,
+        &chain.pki.province,
+        "kiosk-a",
+        "510131001001",
+    )
+    .await;
+    kiosk
+        .state
+        .accounts
+        .create_person(&person("officer", "officer", "510131001001"), Some(PASSWORD))
+        .await
+        .unwrap();
     // Not signed in: no form, and a post is refused.
     let (_, page) = get(&format!("{}/supply", kiosk.url), None).await;
     assert!(page.contains("供销对接") && !page.contains("new-listing"), "{page}");
@@ -162,7 +188,8 @@ async fn an_officers_offer_drafted_offline_is_signed_off_by_the_county_and_shown
     // A phone number in the text: refused at the kiosk, nothing stored.
     let mut with_phone = OFFER_FORM.to_vec();
     with_phone.push(("body", "有意者请拨 138 1234 5678"));
-    let with_phone: Vec<(&str, &str)> = with_phone.into_iter().filter(|(k, v)| *k != "body" || v.contains("138")).collect();
+    let with_phone: Vec<(&str, &str)> =
+        with_phone.into_iter().filter(|(k, v)| *k != "body" || v.contains("138")).collect();
     let (s, _, body) = post(&kiosk.url, &officer, "/supply", &with_phone).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(body.contains("个人号码"), "{body}");
@@ -220,7 +247,11 @@ async fn an_officers_offer_drafted_offline_is_signed_off_by_the_county_and_shown
         async move { post(&base, &cookie, &path, &[("step", s.code()), ("note", "")]).await.0 }
     };
     assert_eq!(step(reviewer.clone(), StepKind::Review).await, StatusCode::SEE_OTHER);
-    assert_eq!(step(reviewer.clone(), StepKind::SignOff).await, StatusCode::FORBIDDEN, "the reviewer never signs off");
+    assert_eq!(
+        step(reviewer.clone(), StepKind::SignOff).await,
+        StatusCode::FORBIDDEN,
+        "the reviewer never signs off"
+    );
     assert_eq!(step(signer.clone(), StepKind::SignOff).await, StatusCode::SEE_OTHER);
     let public = PublishedDoc::id_for(&id);
 
@@ -230,7 +261,10 @@ async fn an_officers_offer_drafted_offline_is_signed_off_by_the_county_and_shown
     })
     .await;
     let (_, page) = get(&format!("{}/supply?industry=fruit&kind=supply.offer", far_kiosk.url), None).await;
-    assert!(page.contains("村级驿站信息员") && page.contains("¥3.50 元/斤") && page.contains(&public), "{page}");
+    assert!(
+        page.contains("村级驿站信息员") && page.contains("¥3.50 元/斤") && page.contains(&public),
+        "{page}"
+    );
     let (_, page) = get(&format!("{}/supply?industry=tea", far_kiosk.url), None).await;
     assert!(!page.contains(&public), "filtered out by industry");
     let (_, page) = get(&format!("{}/supply?region=510104", far_kiosk.url), None).await;
@@ -271,8 +305,12 @@ async fn publish_bounty(city: &Hub, title: &str, deadline: &str) -> String {
     let (s, location, _) = post(&base, &author, "/desk/items", &form).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let id = location.strip_prefix("/desk/items/").unwrap().to_string();
-    for (cookie, step) in [(&author, StepKind::Submit), (&reviewer, StepKind::Review), (&author, StepKind::SignOff)] {
-        let (s, _, body) = post(&base, cookie, &format!("/desk/items/{id}/step"), &[("step", step.code()), ("note", "")]).await;
+    for (cookie, step) in
+        [(&author, StepKind::Submit), (&reviewer, StepKind::Review), (&author, StepKind::SignOff)]
+    {
+        let (s, _, body) =
+            post(&base, cookie, &format!("/desk/items/{id}/step"), &[("step", step.code()), ("note", "")])
+                .await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{step:?}: {body}");
     }
     PublishedDoc::id_for(&id)
@@ -283,17 +321,33 @@ async fn experts_claim_a_citys_bounty_from_two_hubs_and_the_city_picks_one() {
     let dir = tempfile::tempdir().unwrap();
     let chain = Chain::start(dir.path(), "5101", "510131").await;
     let (city, county) = (&chain.city, &chain.county);
-    add_people(city, &[("city-author", "staff", "5101"), ("city-reviewer", "staff", "5101"), ("city-expert", "expert", "5101")])
-        .await;
-    add_people(county, &[("e1", "expert", "510131"), ("e2", "expert", "510131"), ("county-staff", "staff", "510131")]).await;
+    add_people(
+        city,
+        &[
+            ("city-author", "staff", "5101"),
+            ("city-reviewer", "staff", "5101"),
+            ("city-expert", "expert", "5101"),
+        ],
+    )
+    .await;
+    add_people(
+        county,
+        &[("e1", "expert", "510131"), ("e2", "expert", "510131"), ("county-staff", "staff", "510131")],
+    )
+    .await;
     let bounty = publish_bounty(city, "茶园采摘机械化改造", &date_from_today(60)).await;
     let (cb, ub) = (hub_url(county), hub_url(city));
     let page_path = format!("/achievements/bounty/{bounty}");
     let claim_path = format!("{page_path}/claim");
-    eventually("the bounty reaches the county", || async { get(&format!("{cb}{page_path}"), None).await.0 == StatusCode::OK })
-        .await;
+    eventually("the bounty reaches the county", || async {
+        get(&format!("{cb}{page_path}"), None).await.0 == StatusCode::OK
+    })
+    .await;
     let (_, page) = get(&format!("{cb}/achievements?kind=achievements.bounty"), None).await;
-    assert!(page.contains("茶园采摘机械化改造") && page.contains("抢单中") && page.contains("¥50000.00 元"), "{page}");
+    assert!(
+        page.contains("茶园采摘机械化改造") && page.contains("抢单中") && page.contains("¥50000.00 元"),
+        "{page}"
+    );
 
     // Claims: an expert at the county, once; staff may not; an expert at the city.
     let e1 = sign_in(&cb, "e1").await;
@@ -303,20 +357,29 @@ async fn experts_claim_a_citys_bounty_from_two_hubs_and_the_city_picks_one() {
         let path = claim_path.clone();
         async move { post(&base, &cookie, &path, &[("proposal", proposal)]).await }
     };
-    assert_eq!(claim(cb.clone(), e1.clone(), "   ").await.0, StatusCode::BAD_REQUEST, "a proposal is required");
+    assert_eq!(
+        claim(cb.clone(), e1.clone(), "   ").await.0,
+        StatusCode::BAD_REQUEST,
+        "a proposal is required"
+    );
     assert_eq!(claim(cb.clone(), e1.clone(), "先调研茶园坡度，再选型。").await.0, StatusCode::SEE_OTHER);
     let (s, _, body) = claim(cb.clone(), e1.clone(), "再抢一次").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(body.contains("您已抢过此单"), "{body}");
     let staff = sign_in(&cb, "county-staff").await;
-    assert_eq!(claim(cb.clone(), staff.clone(), "我也想").await.0, StatusCode::BAD_REQUEST, "only experts claim");
+    assert_eq!(
+        claim(cb.clone(), staff.clone(), "我也想").await.0,
+        StatusCode::BAD_REQUEST,
+        "only experts claim"
+    );
     let city_expert = sign_in(&ub, "city-expert").await;
     assert_eq!(claim(ub.clone(), city_expert.clone(), "提供整体改造方案。").await.0, StatusCode::SEE_OTHER);
 
     // The city sees both claims (the county's came up); the county only its own.
     let city_staff = sign_in(&ub, "city-reviewer").await;
     eventually("the county expert's claim reaches the city", || async {
-        get(&format!("{ub}{page_path}"), Some(&city_staff)).await.1.matches("data-testid=\"claim\"").count() == 2
+        get(&format!("{ub}{page_path}"), Some(&city_staff)).await.1.matches("data-testid=\"claim\"").count()
+            == 2
     })
     .await;
     let (_, page) = get(&format!("{ub}/achievements"), None).await;
@@ -328,9 +391,17 @@ async fn experts_claim_a_citys_bounty_from_two_hubs_and_the_city_picks_one() {
         post(&base, &cookie, &format!("/achievements/claims/{claim}/{what}"), &[]).await.0
     };
     assert_eq!(pick(cb.clone(), staff.clone(), e1_claim.clone(), "pick").await, StatusCode::BAD_REQUEST);
-    assert_eq!(pick(ub.clone(), city_staff.clone(), e1_claim.clone(), "done").await, StatusCode::BAD_REQUEST, "not picked yet");
+    assert_eq!(
+        pick(ub.clone(), city_staff.clone(), e1_claim.clone(), "done").await,
+        StatusCode::BAD_REQUEST,
+        "not picked yet"
+    );
     assert_eq!(pick(ub.clone(), city_staff.clone(), e1_claim.clone(), "pick").await, StatusCode::SEE_OTHER);
-    assert_eq!(pick(ub.clone(), city_staff.clone(), city_claim.clone(), "pick").await, StatusCode::BAD_REQUEST, "picking closes the others");
+    assert_eq!(
+        pick(ub.clone(), city_staff.clone(), city_claim.clone(), "pick").await,
+        StatusCode::BAD_REQUEST,
+        "picking closes the others"
+    );
     let (_, page) = get(&format!("{ub}{page_path}"), Some(&city_staff)).await;
     assert!(page.contains("已揭榜") && page.contains("未选中") && page.contains("名-e1"), "{page}");
 
@@ -356,22 +427,32 @@ async fn experts_claim_a_citys_bounty_from_two_hubs_and_the_city_picks_one() {
         centre: "5101".into(),
         title: "过期的榜单".into(),
         body: "x".into(),
-        fields: [("demander", "某合作社"), ("industry", "tea"), ("reward_fen", "100"), ("deadline", "2020-01-31")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        fields: [
+            ("demander", "某合作社"),
+            ("industry", "tea"),
+            ("reward_fen", "100"),
+            ("deadline", "2020-01-31"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
         ip_owner: "x".into(),
         author: "city-author".into(),
     };
     let (item, _) = ItemDoc::create(&new, "item-old", 1).unwrap();
-    let old = PublishedDoc::of_item(&item, &yizhan_achievements::kind("achievements.bounty").unwrap(), "city", 1);
+    let old =
+        PublishedDoc::of_item(&item, &yizhan_achievements::kind("achievements.bounty").unwrap(), "city", 1);
     let mut old_doc = old.to_doc().unwrap();
-    city.store.call(move |db| db.create_doc("pub-item-old", yizhan_core::published::DOC_TYPE, &mut old_doc)).await.unwrap();
+    city.store
+        .call(move |db| db.create_doc("pub-item-old", yizhan_core::published::DOC_TYPE, &mut old_doc))
+        .await
+        .unwrap();
     eventually("the old bounty reaches the county", || async {
         get(&format!("{cb}/achievements/bounty/pub-item-old"), None).await.0 == StatusCode::OK
     })
     .await;
-    let (s, _, body) = post(&cb, &e2, "/achievements/bounty/pub-item-old/claim", &[("proposal", "迟到的方案")]).await;
+    let (s, _, body) =
+        post(&cb, &e2, "/achievements/bounty/pub-item-old/claim", &[("proposal", "迟到的方案")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(body.contains("已过截止日期"), "{body}");
     assert!(get(&format!("{cb}/achievements/bounty/pub-item-old"), None).await.1.contains("已截止"));

@@ -56,7 +56,10 @@ impl ListQuery {
     }
 }
 
-async fn published(state: &AppState, prefix: &'static str) -> Result<Vec<yizhan_core::published::PublishedDoc>, AppError> {
+async fn published(
+    state: &AppState,
+    prefix: &'static str,
+) -> Result<Vec<yizhan_core::published::PublishedDoc>, AppError> {
     Ok(state.store.call(move |db| db.published_of_kinds(prefix, LIST_MAX)).await?)
 }
 
@@ -104,7 +107,8 @@ async fn create(
         Err(AppError::Invalid(message)) => {
             let header = header_info(&state).await;
             let scope = state.config.scope.to_string();
-            let body = yizhan_supply::pages::form(&yizhan_web::action("/supply"), Some(&scope), Some(&message));
+            let body =
+                yizhan_supply::pages::form(&yizhan_web::action("/supply"), Some(&scope), Some(&message));
             let page = layout("登记供求信息", header.as_ref(), Some(&actor), body);
             Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response())
         }
@@ -115,12 +119,18 @@ async fn create(
 /// Drafts a farmer's listing for the signed-in officer and submits it: owned by the kiosk's
 /// village, checked here (nothing is stored when a check fails: the officer sees why), stamped
 /// on the store's clock. Returns the item's id.
-pub async fn draft_listing(state: &AppState, actor: &Actor, pairs: &[(String, String)]) -> Result<String, AppError> {
+pub async fn draft_listing(
+    state: &AppState,
+    actor: &Actor,
+    pairs: &[(String, String)],
+) -> Result<String, AppError> {
     let village = state.config.scope.clone();
     if actor.role != Role::Officer || !actor.region.contains(&village) {
         return Err(AppError::Forbidden(yizhan_core::Denied::Role));
     }
-    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let get = |k: &str| {
+        pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    };
     let draft = yizhan_supply::StationDraft {
         kind: get("kind"),
         title: get("title"),

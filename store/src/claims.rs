@@ -13,7 +13,8 @@ use crate::db::Db;
 pub const CLAIMS_PER_BOUNTY_MAX: u32 = 500;
 
 pub(crate) fn project_claim(tx: &Connection, id: &str, doc: &AutoCommit) -> Result<String, StoreError> {
-    let c = ClaimDoc::from_doc(doc).map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
+    let c = ClaimDoc::from_doc(doc)
+        .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
     tx.execute(
         "INSERT OR REPLACE INTO bounty_claims (id, bounty, region_code, expert, claimed_at_ms, picked, done)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

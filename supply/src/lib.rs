@@ -36,8 +36,11 @@ pub const UNIT_CHARS_MAX: usize = 10;
 
 /// Offers and requests: reviewed by one person of the county (or a centre above), signed off by
 /// another.
-pub const RULES: Rules =
-    Rules { combined_sign_off: false, lowest_centre: RegionLevel::County, highest_centre: RegionLevel::Province };
+pub const RULES: Rules = Rules {
+    combined_sign_off: false,
+    lowest_centre: RegionLevel::County,
+    highest_centre: RegionLevel::Province,
+};
 
 const fn field(key: &'static str, label_zh: &'static str, required: bool) -> FieldSpec {
     FieldSpec { key, label_zh, required, multi_line: false }
@@ -240,7 +243,9 @@ impl Listing {
         if p.kind != OFFER && p.kind != DEMAND {
             return None;
         }
-        let get = |k: &str| p.fields.iter().find(|f| f.key == k).map(|f| f.value.trim().to_string()).unwrap_or_default();
+        let get = |k: &str| {
+            p.fields.iter().find(|f| f.key == k).map(|f| f.value.trim().to_string()).unwrap_or_default()
+        };
         Some(Listing {
             id: p.id.clone(),
             kind: p.kind.clone(),

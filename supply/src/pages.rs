@@ -111,7 +111,9 @@ pub fn form(action: &str, village: Option<&str>, error: Option<&str>) -> Markup 
 
 /// The fields of a listing from a submitted form's pairs: the price typed in yuan becomes fen;
 /// empty ones are left out. Errors in Chinese.
-pub fn fields_of_form(pairs: &[(String, String)]) -> Result<std::collections::BTreeMap<String, String>, String> {
+pub fn fields_of_form(
+    pairs: &[(String, String)],
+) -> Result<std::collections::BTreeMap<String, String>, String> {
     let mut fields = std::collections::BTreeMap::new();
     for (k, v) in pairs {
         let v = v.trim();

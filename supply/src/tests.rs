@@ -53,7 +53,10 @@ fn check(changes: &[(&str, &str)], centre: &str, expected: &str) {
     if expected.is_empty() {
         assert!(problems.is_empty(), "{changes:?}: {problems:?}");
     } else {
-        assert!(problems.iter().any(|p| p.contains(expected)), "{changes:?} expected {expected}: {problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{changes:?} expected {expected}: {problems:?}"
+        );
     }
 }
 
@@ -125,8 +128,11 @@ fn lists_filter_by_kind_industry_region_and_hide_expired() {
 
 #[test]
 fn form_pairs_become_fields() {
-    let pairs = |p: &[(&str, &str)]| p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
-    let f = pages::fields_of_form(&pairs(&[("price", "3.5"), ("product", " 丑柑 "), ("unit", ""), ("x", "y")])).unwrap();
+    let pairs =
+        |p: &[(&str, &str)]| p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+    let f =
+        pages::fields_of_form(&pairs(&[("price", "3.5"), ("product", " 丑柑 "), ("unit", ""), ("x", "y")]))
+            .unwrap();
     assert_eq!(f.get("price_fen").map(String::as_str), Some("350"));
     assert_eq!(f.get("product").map(String::as_str), Some("丑柑"));
     assert!(!f.contains_key("unit") && !f.contains_key("x"));

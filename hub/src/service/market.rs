@@ -95,9 +95,15 @@ fn refused(r: claim::Refusal) -> ServiceError {
 /// The signed-in expert claims the bounty `id` with `proposal` (抢单): refused after the deadline
 /// on this hub's clock, once a claim is picked (as far as this hub knows), a second time, or when
 /// her claim could not reach the owning centre. Returns the claim's id.
-pub async fn claim_bounty(hub: &Hub, actor: &Actor, id: &str, proposal: &str) -> Result<String, ServiceError> {
+pub async fn claim_bounty(
+    hub: &Hub,
+    actor: &Actor,
+    id: &str,
+    proposal: &str,
+) -> Result<String, ServiceError> {
     // The claim is scoped by her region: this hub must hold that region to send it up.
-    let scope = RegionCode::parse(&hub.config.scope).map_err(|_| ServiceError::Failed("本中心的辖区代码无效".into()))?;
+    let scope = RegionCode::parse(&hub.config.scope)
+        .map_err(|_| ServiceError::Failed("本中心的辖区代码无效".into()))?;
     if !scope.contains(&actor.region) {
         return Err(ServiceError::Denied(yizhan_core::Denied::OutOfRegion));
     }
@@ -141,11 +147,19 @@ pub async fn decide(hub: &Hub, actor: &Actor, claim_id: &str, done: bool) -> Res
                 return Ok(Err(ServiceError::NotFound("该榜单不存在或已撤回")));
             };
             let claims = db.claims_of(&c.bounty)?;
-            let rule = if done { claim::may_finish(&actor, &c) } else { claim::may_pick(&actor, &c, deadline, &claims) };
+            let rule = if done {
+                claim::may_finish(&actor, &c)
+            } else {
+                claim::may_pick(&actor, &c, deadline, &claims)
+            };
             if let Err(r) = rule {
                 return Ok(Err(refused(r)));
             }
-            let d = Decision { at_ms: db.config().clock.now_ms(), by: actor.person_id.clone(), by_name: actor.name.clone() };
+            let d = Decision {
+                at_ms: db.config().clock.now_ms(),
+                by: actor.person_id.clone(),
+                by_name: actor.name.clone(),
+            };
             let kind = if done { claim::DONE } else { claim::PICKED };
             match db.update_doc(&claim_id, |doc| ClaimDoc::decide(doc, kind, d))? {
                 Ok(_) => Ok(Ok(c.bounty)),

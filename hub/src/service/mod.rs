@@ -15,8 +15,8 @@
 pub mod admin;
 pub mod cases;
 pub mod centre;
-pub mod market;
 mod error;
+pub mod market;
 pub mod people;
 pub mod publication;
 pub mod stats;
