@@ -496,11 +496,15 @@ fn date_from_today(days: i64) -> String {
     yizhan_core::holidays::format_day(yizhan_core::holidays::local_day(now_ms) + days)
 }
 
-/// Goes to the first link on the current page whose text contains `text`.
+/// Goes to the first link on the current page whose text, or whose table row's text, contains
+/// `text`.
 fn follow_link(b: &Browser, text: &str) {
     let href = b
         .execute(
-            "const a = [...document.querySelectorAll('a')].find(a => a.textContent.includes(arguments[0])); return a ? a.href : null;",
+            "const t = arguments[0]; \
+             const a = [...document.querySelectorAll('a')].find(a => a.textContent.includes(t)) \
+               || [...document.querySelectorAll('tr')].filter(r => r.textContent.includes(t)).map(r => r.querySelector('a')).find(a => a); \
+             return a ? a.href : null;",
             vec![serde_json::json!(text)],
         )
         .unwrap();
