@@ -12,6 +12,9 @@ use yizhan_core::{Actor, RegionCode, Role, holidays};
 use yizhan_hub::Hub;
 use yizhan_hub::service::{market, publication as pipeline};
 
+/// (station, kind, title, body, fields, IP owner) of a farmer's listing.
+type StationListing<'a> = (usize, &'a str, &'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+
 /// The county store's setting that says the demo's market content exists.
 const SEEDED: &str = "demo_market_seeded";
 
@@ -86,7 +89,7 @@ pub async fn seed(
     // Farmers' listings, as the officers record them at the stations (drafted and checked
     // there, then reviewed and signed off by the county).
     let officers = [("officer-1", "刘信息员"), ("officer-2", "周信息员")];
-    let station: [(usize, &str, &str, &str, &[(&str, &str)], &str); 4] = [
+    let station: [StationListing<'_>; 4] = [
         (
             0,
             yizhan_supply::OFFER,

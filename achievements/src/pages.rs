@@ -86,6 +86,9 @@ fn board_tag(e: &Entry, now_ms: i64, board: Option<&Board>) -> Markup {
     }
 }
 
+/// A form target for a claim's id (already passed through `yizhan_web::action`).
+pub type ActionFor<'a> = &'a dyn Fn(&str) -> String;
+
 /// A bounty's board section under its public page: the state, the number of claims this node
 /// knows, the picked expert; `claim_form`: the signed-in expert's form (already passed through
 /// `yizhan_web::action`) or why she may not claim; `owner`: the claims with the owning centre's
@@ -95,7 +98,7 @@ pub fn board(
     deadline: Option<i64>,
     reward_fen: Option<i64>,
     claim_form: Option<Result<String, &str>>,
-    owner: Option<(&[ClaimDoc], &dyn Fn(&str) -> String, &dyn Fn(&str) -> String)>,
+    owner: Option<(&[ClaimDoc], ActionFor<'_>, ActionFor<'_>)>,
 ) -> Markup {
     html! {
         section.card.market.bounty data-testid="bounty-board" {

@@ -451,10 +451,13 @@ mod tests {
         let staff = actor("s1", Role::Staff, "5101");
         assert_eq!(may_claim(&staff, "5101", deadline(), noon(0), &[]), Err(Refusal::NotExpert));
         let mine = claim("e1", "510131", noon(-1));
-        assert_eq!(may_claim(&e, "5101", deadline(), noon(0), &[mine.clone()]), Err(Refusal::AlreadyClaimed));
+        assert_eq!(
+            may_claim(&e, "5101", deadline(), noon(0), std::slice::from_ref(&mine)),
+            Err(Refusal::AlreadyClaimed)
+        );
         let mut other = claim("e2", "510104", noon(-1));
         let e3 = actor("e3", Role::Expert, "510104");
-        assert_eq!(may_claim(&e3, "5101", deadline(), noon(0), &[other.clone()]), Ok(()));
+        assert_eq!(may_claim(&e3, "5101", deadline(), noon(0), std::slice::from_ref(&other)), Ok(()));
         other
             .decisions
             .insert(PICKED.into(), Decision { at_ms: noon(0), by: "s1".into(), by_name: "s".into() });
