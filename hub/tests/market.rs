@@ -272,6 +272,10 @@ async fn an_officers_offer_drafted_offline_is_signed_off_by_the_county_and_shown
     let (s, page) = get(&format!("{}/items/{public}", far_kiosk.url), None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("名-reviewer") && page.contains("名-signer"), "{page}");
+    assert!(
+        page.contains("川果") && page.contains("¥3.50 元") && !page.contains(">fruit<"),
+        "shown for people: {page}"
+    );
     // And at the hubs' public lists, and at the officer's own kiosk.
     eventually("the province lists it", || async {
         get(&format!("{}/supply", hub_url(&chain.province)), None).await.1.contains(&public)
