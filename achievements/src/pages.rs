@@ -144,3 +144,82 @@ pub fn board(
         }
     }
 }
+
+/// The centre's form for one of the module's kinds, posting to `action` (already passed through
+/// `yizhan_web::action`): amounts typed in 元, maturity and mode of transfer from their lists.
+pub fn form(action: &str, kind: &yizhan_core::item::Kind) -> Markup {
+    html! {
+        section.card.market {
+            h1 { "登记" (kind.name_zh) }
+            p.muted { "经本中心两人审核、签发后公开。请勿填写个人手机号、身份证号。" }
+            form.listing-form method="post" action=(action) {
+                input type="hidden" name="kind" value=(kind.name);
+                label { "标题 " input type="text" name="title" required maxlength="100"; }
+                @for f in kind.fields {
+                    @match f.key {
+                        "industry" => (industry_select()),
+                        "maturity" => (choice("maturity", f.label_zh, crate::MATURITIES)),
+                        "transfer_mode" => (choice("transfer_mode", f.label_zh, crate::TRANSFER_MODES)),
+                        "deadline" => label { (f.label_zh) " " input type="date" name="deadline" required; },
+                        key if key.ends_with("_fen") => label {
+                            (f.label_zh.replace("（分）", "")) "（元）" @if !f.required { "（可不填）" } " "
+                            input type="text" name=(key.trim_end_matches("_fen")) inputmode="decimal" maxlength="14" required[f.required];
+                        },
+                        key => label { (f.label_zh) " " input type="text" name=(key) maxlength="100" required[f.required]; },
+                    }
+                }
+                label { "说明 " textarea name="body" required maxlength="2000" rows="4" {} }
+                label { "知识产权归属 " input type="text" name="ip_owner" required maxlength="100"; }
+                button type="submit" { "保存草稿" }
+            }
+        }
+    }
+}
+
+fn industry_select() -> Markup {
+    html! {
+        label { "产业 "
+            select name="industry" required {
+                option value="" { "请选择" }
+                @for i in Industry::ALL { option value=(i.code()) { (i.name_zh()) } }
+            }
+        }
+    }
+}
+
+fn choice(name: &str, label: &str, options: &[&str]) -> Markup {
+    html! {
+        label { (label) " "
+            select name=(name) required {
+                option value="" { "请选择" }
+                @for o in options { option value=(o) { (o) } }
+            }
+        }
+    }
+}
+
+/// The fields of a submitted form for `kind`: amounts typed in 元 (`reward`, `budget`) become
+/// fen; empty ones are left out; keys the kind does not name are ignored. Errors in Chinese.
+pub fn fields_of_form(
+    kind: &yizhan_core::item::Kind,
+    pairs: &[(String, String)],
+) -> Result<BTreeMap<String, String>, String> {
+    let mut fields = BTreeMap::new();
+    for f in kind.fields {
+        let typed = f.key.strip_suffix("_fen").unwrap_or(f.key);
+        let Some(v) = pairs.iter().find(|(k, _)| k == typed).map(|(_, v)| v.trim()) else { continue };
+        if v.is_empty() {
+            continue;
+        }
+        let value = if f.key.ends_with("_fen") {
+            let fen = fmt::yuan_to_fen(v)
+                .filter(|f| *f > 0)
+                .ok_or_else(|| format!("{}须为金额（元，最多两位小数）", f.label_zh.replace("（分）", "")))?;
+            fen.to_string()
+        } else {
+            v.to_string()
+        };
+        fields.insert(f.key.to_string(), value);
+    }
+    Ok(fields)
+}

@@ -19,7 +19,8 @@ pub fn routes() -> axum::Router<Hub> {
     axum::Router::new()
         .route("/supply", get(supply_list).post(create_listing))
         .route("/supply/new", get(new_listing))
-        .route("/achievements", get(achievements_list))
+        .route("/achievements", get(achievements_list).post(create_entry))
+        .route("/achievements/new", get(new_entry))
         .route("/achievements/bounty/{id}", get(bounty_page))
         .route("/achievements/bounty/{id}/claim", post(claim))
         .route("/achievements/claims/{id}/pick", post(pick))
@@ -87,6 +88,39 @@ async fn create_listing(
     Ok(Redirect::to(&format!("/desk/items/{id}")))
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct KindQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+async fn new_entry(SignedIn(actor): SignedIn, Query(q): Query<KindQuery>) -> Result<Markup, DeskError> {
+    let kind = yizhan_achievements::kind(&q.kind).ok_or_else(|| DeskError::bad_request("未知的类别"))?;
+    let body = yizhan_achievements::pages::form(&yizhan_web::action("/achievements"), &kind);
+    Ok(shell(Some(&actor)).render(&format!("登记{}", kind.name_zh), body))
+}
+
+/// A centre's achievement, demand or bounty: a draft, then the desk's item page (submit there).
+async fn create_entry(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Redirect, DeskError> {
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let kind =
+        yizhan_achievements::kind(get("kind").trim()).ok_or_else(|| DeskError::bad_request("未知的类别"))?;
+    let fields = yizhan_achievements::pages::fields_of_form(&kind, &pairs).map_err(DeskError::bad_request)?;
+    let input = ItemInput {
+        kind: kind.name.into(),
+        title: get("title"),
+        body: get("body"),
+        fields,
+        ip_owner: get("ip_owner"),
+    };
+    let id = pipeline::create_item(&hub, &actor, input).await?;
+    Ok(Redirect::to(&format!("/desk/items/{id}")))
+}
+
 async fn achievements_list(
     State(hub): State<Hub>,
     who: Option<SignedIn>,
@@ -101,9 +135,9 @@ async fn achievements_list(
     let body = html! {
         @if staff {
             p.actions {
-                a.button href=(format!("/desk/items/new?kind={}", yizhan_achievements::ACHIEVEMENT)) { "＋ 科技成果" }
-                " " a.button href=(format!("/desk/items/new?kind={}", yizhan_achievements::DEMAND)) { "＋ 技术需求" }
-                " " a.button href=(format!("/desk/items/new?kind={}", yizhan_achievements::BOUNTY)) { "＋ 发布悬赏" }
+                a.button href=(format!("/achievements/new?kind={}", yizhan_achievements::ACHIEVEMENT)) { "＋ 科技成果" }
+                " " a.button href=(format!("/achievements/new?kind={}", yizhan_achievements::DEMAND)) { "＋ 技术需求" }
+                " " a.button href=(format!("/achievements/new?kind={}", yizhan_achievements::BOUNTY)) { "＋ 发布悬赏" }
             }
         }
         (yizhan_achievements::pages::list("/achievements", &entries, &filter, now, &boards))

@@ -296,17 +296,24 @@ async fn publish_bounty(city: &Hub, title: &str, deadline: &str) -> String {
     let base = hub_url(city);
     let author = sign_in(&base, "city-author").await;
     let reviewer = sign_in(&base, "city-reviewer").await;
-    let form = [
+    let (s, page) = get(&format!("{base}/achievements/new?kind=achievements.bounty"), Some(&author)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("悬赏金额（元）"), "amounts are typed in 元: {page}");
+    let mut form = vec![
         ("kind", "achievements.bounty"),
         ("title", title),
-        ("f.demander", "成都某茶业合作社"),
-        ("f.industry", "tea"),
-        ("f.reward_fen", "5000000"),
-        ("f.deadline", deadline),
+        ("demander", "成都某茶业合作社"),
+        ("industry", "tea"),
+        ("reward", "五万"),
+        ("deadline", deadline),
         ("body", "茶园采摘机械化改造，需现场调研。"),
         ("ip_owner", "成都某茶业合作社"),
     ];
-    let (s, location, _) = post(&base, &author, "/desk/items", &form).await;
+    let (s, _, body) = post(&base, &author, "/achievements", &form).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("悬赏金额须为金额"), "{body}");
+    form[4] = ("reward", "50000");
+    let (s, location, _) = post(&base, &author, "/achievements", &form).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let id = location.strip_prefix("/desk/items/").unwrap().to_string();
     for (cookie, step) in
