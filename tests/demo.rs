@@ -62,6 +62,11 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(page(format!("http://{kiosk}/supply?expired=1")).contains("猕猴桃 2000 斤"));
+    let kiosk_board = page(format!("http://{kiosk}/achievements?kind=achievements.bounty"));
+    let bounty =
+        kiosk_board.split("href=\"/achievements/bounty/").nth(1).unwrap_or_else(|| panic!("{kiosk_board}"));
+    let bounty = bounty.split('"').next().unwrap();
+    assert!(page(format!("http://{kiosk}/achievements/bounty/{bounty}")).contains("bounty-board"));
     let board = page(format!("http://{county}/achievements"));
     assert!(
         board.contains("已揭榜") && board.contains("2 人抢单") && board.contains("柑橘黄龙病快速检测试剂盒"),

@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/supply", get(list_page).post(create))
         .route("/supply/new", get(new_page))
         .route("/achievements", get(achievements_page))
+        .route("/achievements/bounty/{id}", get(bounty_page))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -165,4 +166,24 @@ async fn achievements_page(
     let header = header_info(&state).await;
     let body = yizhan_achievements::pages::list("/achievements", &entries, &q, now, &Default::default());
     Ok(layout("成果转化", header.as_ref(), who.map(|s| s.0).as_ref(), body))
+}
+
+/// A bounty at the kiosk, without sign-in: the public item and its board as the kiosk knows it
+/// (it holds no claims: the state from the deadline only); experts claim at their hub.
+async fn bounty_page(
+    State(state): State<AppState>,
+    who: Option<yizhan_accounts::SignedIn>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Markup, PageError> {
+    let p = crate::published::item(&state, &id).await?;
+    let entry = yizhan_achievements::Entry::of(&p).filter(|e| e.kind == yizhan_achievements::BOUNTY);
+    let Some(entry) = entry else { return Err(PageError(AppError::NotFound)) };
+    let now = state.clock.now_ms();
+    let board = yizhan_core::claim::board(entry.deadline.unwrap_or(i64::MAX), now, &[]);
+    let header = header_info(&state).await;
+    let body = html! {
+        (yizhan_web::published::item(&p))
+        (yizhan_achievements::pages::board(&board, entry.deadline, entry.amount_fen, Some(Err("专家请在所在运管中心的平台登录后抢单")), None))
+    };
+    Ok(layout(&p.title, header.as_ref(), who.map(|s| s.0).as_ref(), body))
 }
