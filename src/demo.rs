@@ -264,6 +264,7 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     }
     let now_ms =
         now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
+    crate::demo_market::seed(&province, &county, COUNTY_SCOPE, &KIOSKS, now_ms).await?;
     let started = std::time::Instant::now();
     let history = crate::demo_history::seed(&province, &county, COUNTY_SCOPE, now_ms).await?;
     crate::demo_targets::seed(&province, &county, COUNTY_SCOPE).await?;

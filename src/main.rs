@@ -4,6 +4,7 @@ mod config;
 mod demo;
 mod demo_history;
 mod demo_targets;
+mod demo_market;
 mod nodes;
 
 use std::net::SocketAddr;

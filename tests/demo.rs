@@ -19,14 +19,20 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
     // "  kiosk kiosk-510131001001 (…): http://127.0.0.1:P/"
     let mut seen = Vec::new();
     let started = Instant::now();
-    let kiosk = loop {
+    let (mut kiosk, mut county) = (None, None);
+    while kiosk.is_none() || county.is_none() {
         assert!(started.elapsed() < Duration::from_secs(60), "the demo never started:\n{}", seen.join("\n"));
         let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) else { continue };
+        let url = || line.split("http://").nth(1).map(|u| u.trim().trim_end_matches('/').to_string());
         if line.contains("kiosk kiosk-510131001001") {
-            break line.split("http://").nth(1).unwrap().trim_end_matches('/').to_string();
+            kiosk = url();
+        }
+        if line.contains("county hub") {
+            county = url();
         }
         seen.push(line);
-    };
+    }
+    let (kiosk, county) = (kiosk.unwrap(), county.unwrap());
     // The first kiosk's own demo case describes rice blast; the county has published its answer.
     let url = format!("http://{kiosk}/api/similar?q={}", "水稻叶片上有梭形褐色病斑，中间灰白色");
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -40,4 +46,30 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
         assert!(Instant::now() < deadline, "find-similar never found the demo knowledge: {text}");
         std::thread::sleep(Duration::from_millis(500));
     }
+
+    // 供销对接 and 成果转化: the stations' and the county's listings, published through the
+    // pipeline, at the kiosk without sign-in (the expired one only when asked); the board with
+    // a picked bounty at the county, which holds its claims.
+    let page = |url: String| reqwest::blocking::get(url).unwrap().text().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let list = page(format!("http://{kiosk}/supply"));
+        if list.contains("丑柑 8000 斤") && list.contains("春见 50 吨") {
+            assert!(list.contains("村级驿站信息员") && !list.contains("猕猴桃 2000 斤"), "{list}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the demo's listings never reached the kiosk: {list}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(page(format!("http://{kiosk}/supply?expired=1")).contains("猕猴桃 2000 斤"));
+    let kiosk_board = page(format!("http://{kiosk}/achievements?kind=achievements.bounty"));
+    let bounty =
+        kiosk_board.split("href=\"/achievements/bounty/").nth(1).unwrap_or_else(|| panic!("{kiosk_board}"));
+    let bounty = bounty.split('"').next().unwrap();
+    assert!(page(format!("http://{kiosk}/achievements/bounty/{bounty}")).contains("bounty-board"));
+    let board = page(format!("http://{county}/achievements"));
+    assert!(
+        board.contains("已揭榜") && board.contains("2 人抢单") && board.contains("柑橘黄龙病快速检测试剂盒"),
+        "{board}"
+    );
 }

@@ -491,3 +491,93 @@ fn every_main_page_fits_a_phone() {
     }
     assert!(problems.is_empty(), "pages that do not fit a 390 px phone:\n{}", problems.join("\n"));
 }
+
+/// A local date (UTC+8) `days` from today, as a date input holds it.
+fn date_from_today(days: i64) -> String {
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    yizhan_core::holidays::format_day(yizhan_core::holidays::local_day(now_ms) + days)
+}
+
+/// Goes to the first link on the current page whose text, or whose table row's text, contains
+/// `text`.
+fn follow_link(b: &Browser, text: &str) {
+    let href = b
+        .execute(
+            "const t = arguments[0]; \
+             const a = [...document.querySelectorAll('a')].find(a => a.textContent.includes(t)) \
+               || [...document.querySelectorAll('tr')].filter(r => r.textContent.includes(t)).map(r => r.querySelector('a')).find(a => a); \
+             return a ? a.href : null;",
+            vec![serde_json::json!(text)],
+        )
+        .unwrap();
+    let href = href
+        .as_str()
+        .unwrap_or_else(|| panic!("no link {text:?}; page:\n{}", b.source().unwrap()))
+        .to_string();
+    b.goto(&href).unwrap();
+}
+
+/// 供销对接 and 成果转化 in the browser: the officer records a farmer's offer at the kiosk;
+/// county staff review it and the administrator signs it off on the desk; it shows in the other
+/// village's kiosk's public list; an expert claims a bounty on the county's board.
+#[test]
+fn an_officers_offer_is_signed_off_at_the_county_and_an_expert_claims_a_bounty() {
+    let demo = start_demo();
+    let b = Browser::start(390, 844);
+    let title = format!("测试丑柑 {} 斤", std::process::id());
+    sign_in(&b, &demo.kiosk, "officer-1", "/supply/new");
+    choose(&b, "select[name=kind]", "supply.offer").unwrap();
+    set_text(&b, "input[name=title]", &title).unwrap();
+    set_text(&b, "input[name=product]", "丑柑").unwrap();
+    choose(&b, "select[name=industry]", "fruit").unwrap();
+    set_text(&b, "input[name=quantity]", "3000").unwrap();
+    set_text(&b, "input[name=unit]", "斤").unwrap();
+    set_text(&b, "input[name=price]", "4.2").unwrap();
+    for (name, days) in [("valid_from", 0), ("valid_to", 30)] {
+        b.execute(
+            &format!("document.querySelector('input[name={name}]').value = arguments[0]"),
+            vec![serde_json::json!(date_from_today(days))],
+        )
+        .unwrap();
+    }
+    set_text(&b, "textarea[name=body]", "果园在村口，可分批采摘。").unwrap();
+    set_text(&b, "input[name=ip_owner]", "示范村种植户（经驿站登记）").unwrap();
+    shot(&b, "market-kiosk-form");
+    b.click(&b.find("[data-testid=listing-submit]").unwrap()).unwrap();
+    b.wait_for("the offer is submitted", WAIT, |b| {
+        Ok(b.current_url()?.contains("/supply?submitted=1").then_some(()))
+    });
+    sign_out(&b);
+
+    // County staff review it, the administrator signs it off.
+    sign_in(&b, &demo.county, "staff", "/desk/review");
+    reload_until(&b, &format!("{}/desk/review", demo.county), "main", &title);
+    follow_link(&b, &title);
+    let item_url = b.current_url().unwrap();
+    b.click(&b.find("[data-testid=step-review]").unwrap()).unwrap();
+    reload_until(&b, &item_url, "main", "待签发");
+    sign_out(&b);
+    sign_in(&b, &demo.county, "admin", "/desk");
+    b.goto(&item_url).unwrap();
+    b.click(&b.find("[data-testid=step-sign_off]").unwrap()).unwrap();
+    reload_until(&b, &item_url, "main", "已发布");
+    sign_out(&b);
+
+    // Published: in the other village's kiosk's public list, without sign-in.
+    reload_until(&b, &format!("{}/supply?industry=fruit", demo.kiosk_b), "[data-testid=supply-list]", &title);
+    let listing = text_of(&b, "[data-testid=supply-list]");
+    assert!(listing.contains("¥4.20 元/斤") && listing.contains("村级驿站信息员"), "{listing}");
+    shot(&b, "market-kiosk-list");
+
+    // An expert claims the open tea bounty on the county's board.
+    sign_in(&b, &demo.county, "expert-fruit", "/achievements");
+    follow_link(&b, "茶园病虫害绿色防控技术指导");
+    let bounty_url = b.current_url().unwrap();
+    assert_eq!(text_of(&b, "[data-testid=bounty-board] [data-testid=claims]"), "1");
+    set_text(&b, "textarea[name=proposal]", "建立虫情监测点，推广色板与生物农药。").unwrap();
+    b.click(&b.find("[data-testid=claim-submit]").unwrap()).unwrap();
+    reload_until(&b, &bounty_url, "[data-testid=bounty-board] [data-testid=claims]", "2");
+    assert!(text_of(&b, "[data-testid=claim-refused]").contains("您已抢过此单"));
+    shot(&b, "market-bounty-claimed");
+}

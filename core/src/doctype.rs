@@ -12,7 +12,8 @@
 use automerge::AutoCommit;
 
 use crate::{
-    case, evaluation, holidays, item, knowledge, people, private, published, revocation, seal_key, targets,
+    case, claim, evaluation, holidays, item, knowledge, people, private, published, revocation, seal_key,
+    targets,
 };
 
 /// Which way documents of a type travel between a node and its peers.
@@ -71,6 +72,8 @@ pub enum Projection {
     /// `public_items` (what this node shows without sign-in, withdrawn ones marked) and
     /// `doc_blobs`.
     Published,
+    /// `bounty_claims` (the claims on each bounty this node holds).
+    BountyClaim,
     /// No query table: the document is read where it is used.
     None,
 }
@@ -166,9 +169,11 @@ pub static DOC_TYPES: &[DocType] = &[
         name: item::DOC_TYPE,
         scope: ScopeRule::Field("centre"),
         flow: Flow::Regional,
-        created_by: &[NodeKind::Hub],
-        changed_by: &[NodeKind::Hub],
-        authorised_by: "hub::service::publication (core::publication::authorize on every step, against the stored item)",
+        // A village station drafts a farmer's listing (owned by its village, flowing up to the
+        // county); hubs draft their centre's items and take every step after submission.
+        created_by: &[NodeKind::Kiosk, NodeKind::Hub],
+        changed_by: &[NodeKind::Kiosk, NodeKind::Hub],
+        authorised_by: "hub::service::publication (core::publication::authorize on every step, against the stored item; a kiosk's submission checked again before review), kiosk::market::draft_listing (the signed-in officer of the village)",
         validate: validate_item,
         validate_name: "doctype::validate_item",
         projection: Projection::PublicationItem,
@@ -251,6 +256,20 @@ pub static DOC_TYPES: &[DocType] = &[
         projection: Projection::None,
         counts_unsynced: false,
     },
+    DocType {
+        name: claim::DOC_TYPE,
+        // The expert's region: it flows up to the centre that owns the bounty (which must
+        // contain it, `claim::may_claim`) and that centre's pick flows back down.
+        scope: ScopeRule::Field("region_code"),
+        flow: Flow::Regional,
+        created_by: &[NodeKind::Hub],
+        changed_by: &[NodeKind::Hub],
+        authorised_by: "hub::market (core::claim::may_claim at the expert's hub; may_pick and may_finish at the owning centre)",
+        validate: validate_claim,
+        validate_name: "doctype::validate_claim",
+        projection: Projection::BountyClaim,
+        counts_unsynced: true,
+    },
 ];
 
 /// The entry for `name`, if this build knows the type.
@@ -288,6 +307,10 @@ fn validate_item(doc: &AutoCommit) -> Result<String, String> {
 fn validate_published(doc: &AutoCommit) -> Result<String, String> {
     published::PublishedDoc::from_doc(doc).map_err(|e| e.to_string())?;
     Ok(knowledge::PUBLIC_SCOPE.to_string())
+}
+
+fn validate_claim(doc: &AutoCommit) -> Result<String, String> {
+    Ok(claim::ClaimDoc::from_doc(doc).map_err(|e| e.to_string())?.region_code)
 }
 
 fn validate_revocation(doc: &AutoCommit) -> Result<String, String> {

@@ -76,7 +76,8 @@ pub struct ItemDoc {
     pub id: String,
     /// The [`Kind`]'s name.
     pub kind: String,
-    /// The region code of the centre that owns it (and signs it off): its sync scope.
+    /// The region code of the centre that owns it (and signs it off), or of the village station
+    /// that drafted it (signed off by its county): its sync scope.
     pub centre: String,
     pub title: String,
     pub body: String,
@@ -115,7 +116,7 @@ pub enum ItemError {
     BadText(&'static str),
     #[error("too many {0}")]
     TooMany(&'static str),
-    #[error("the centre {0:?} is not a county, city or province")]
+    #[error("the owner {0:?} is not a county, city or province centre or a village station")]
     NotACentre(String),
     #[error("unknown step {0:?}")]
     Step(String),
@@ -193,7 +194,9 @@ impl ItemDoc {
         }
         let centre =
             RegionCode::parse(&self.centre).map_err(|_| ItemError::NotACentre(self.centre.clone()))?;
-        if centre.level() > RegionLevel::County {
+        // A centre owns its items; a village station's draft (a farmer's listing recorded by
+        // the officer) is owned by its village and reviewed and signed off by its county.
+        if centre.level() == RegionLevel::Town {
             return Err(ItemError::NotACentre(self.centre.clone()));
         }
         check_text("kind", &self.kind, NAME_CHARS_MAX, false)?;
@@ -531,8 +534,10 @@ mod tests {
     #[test]
     fn bad_input_is_refused() {
         let mut n = new_item();
-        n.centre = "510131001001".into();
+        n.centre = "510131001".into();
         assert!(matches!(ItemDoc::create(&n, "i", 1), Err(ItemError::NotACentre(_))));
+        n.centre = "510131001001".into();
+        assert!(ItemDoc::create(&n, "i", 1).is_ok(), "a village station's draft");
         let mut n = new_item();
         n.title = "x".repeat(TITLE_CHARS_MAX + 1);
         assert!(matches!(ItemDoc::create(&n, "i", 1), Err(ItemError::TooLong { .. })));

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod case;
+pub mod claim;
 pub mod clock;
 pub mod doctype;
 pub mod evaluation;

@@ -8,6 +8,7 @@ pub mod desk;
 pub use status::centre_name_zh;
 pub mod enrol;
 pub mod export;
+pub mod market;
 mod metrics;
 pub mod publish;
 pub mod sealing;
@@ -199,6 +200,10 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         endpoint: endpoint.clone(),
         requests: Default::default(),
     };
+    // The modules this hub serves: their kinds on the publication pipeline.
+    for kind in yizhan_supply::kinds().into_iter().chain(yizhan_achievements::kinds()) {
+        hub.kinds.register(kind);
+    }
     let app = router(hub.clone());
     tokio::spawn(async move {
         // The peer's address reaches handlers (enrolment limits wrong codes per address).
@@ -329,6 +334,7 @@ fn router(hub: Hub) -> Router {
     let requests = hub.requests.clone();
     Router::new()
         .merge(desk::routes())
+        .merge(market::routes())
         .merge(api::routes())
         .merge(yizhan_accounts::router())
         .merge(yizhan_web::assets::routes())

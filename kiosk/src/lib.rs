@@ -9,6 +9,7 @@ pub mod api;
 pub mod demo;
 pub mod error;
 pub mod knowledge;
+pub mod market;
 mod metrics;
 pub mod published;
 pub mod sealing;
@@ -259,6 +260,7 @@ pub fn router(state: AppState) -> Router {
     let body_max = usize::try_from(state.config.limits.request_bytes_max()).unwrap_or(usize::MAX);
     ui::routes()
         .merge(published::routes())
+        .merge(market::routes())
         .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_max))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), station_network_sign_in))

@@ -66,6 +66,8 @@ pub(crate) fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
         NavLink::new(Module::ExpertService, "/cases/new", "＋ 登记新案例").primary(),
         NavLink::new(Module::Management, "/stats", "本村统计"),
         NavLink::new(Module::IndustryInfo, "/items", "已发布信息"),
+        NavLink::new(Module::SupplySales, "/supply", "供销"),
+        NavLink::new(Module::Achievements, "/achievements", "成果"),
     ];
     shell.account_link = true;
     shell.viewer = who.map(|a| Viewer {

@@ -10,6 +10,7 @@
 mod actor;
 pub mod backup;
 mod blobs;
+pub mod claims;
 mod db;
 pub mod held;
 pub mod keys;

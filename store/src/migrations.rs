@@ -337,10 +337,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE stats_case ADD COLUMN expert TEXT NOT NULL DEFAULT '';
     ALTER TABLE stats_case ADD COLUMN officer TEXT NOT NULL DEFAULT '';
     "#,
+    // 11 (成果转化): the claims on the bounty board this node holds, by bounty (`claims.rs`).
+    r#"
+    CREATE TABLE bounty_claims (
+        id TEXT PRIMARY KEY,
+        bounty TEXT NOT NULL,
+        region_code TEXT NOT NULL,
+        expert TEXT NOT NULL,
+        claimed_at_ms INTEGER NOT NULL,
+        picked INTEGER NOT NULL,
+        done INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX bounty_claims_by_bounty ON bounty_claims(bounty, claimed_at_ms);
+    "#,
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.
-pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7, 8, 10];
+pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7, 8, 10, 11];
 
 /// The schema version this build writes.
 pub(crate) fn known_version() -> i64 {

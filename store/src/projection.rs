@@ -27,6 +27,7 @@ pub(crate) fn project(
         Projection::CasePrivate => project_private(tx, doc),
         Projection::PublicationItem => crate::publication::project_item(tx, id, doc),
         Projection::Published => crate::publication::project_published(tx, id, doc),
+        Projection::BountyClaim => crate::claims::project_claim(tx, id, doc),
         Projection::None => match t.scope {
             ScopeRule::Public => Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string()),
             ScopeRule::Field(_) => {
@@ -104,6 +105,7 @@ pub(crate) fn clear(tx: &Connection) -> Result<(), StoreError> {
     tx.execute("DELETE FROM people", [])?;
     crate::stats::clear(tx)?;
     crate::publication::clear(tx)?;
+    crate::claims::clear(tx)?;
     Ok(())
 }
 

@@ -41,6 +41,9 @@ const TABLE: &[(&str, &str, &str, [&str; 4])] = &[
     // above the kiosk's village) nor accepted from one, up to the parents, accepted from the
     // hubs that may write it (a kiosk would send one up, but holds none).
     ("pub_item", COUNTY, OTHER_COUNTY, ["s-/s-", "sa/s-", "--/--", "sa/--"]),
+    // A claim on the bounty board, scoped by the expert's region: up to the owning centre, the
+    // pick back down to the expert's hub; never to a kiosk above which it lies.
+    ("bounty_claim", COUNTY, OTHER_COUNTY, ["s-/s-", "sa/s-", "--/--", "sa/--"]),
     // The county's sealing key: down to its kiosks only, accepted only from the parent and
     // only below the county (a county hub never takes one).
     ("seal_key", COUNTY, OTHER_COUNTY, ["-a/--", "--/--", "s-/--", "--/--"]),
@@ -72,6 +75,17 @@ fn every_type_by_every_relation() {
             check(doc_type, inside, relation, policy, e_inside);
             check(doc_type, outside, relation, policy, e_outside);
         }
+    }
+}
+
+/// A village station's draft (a farmer's listing, `supply.offer`): owned by the village, it flows
+/// like a case: up from the kiosk, accepted by its county, down to that kiosk only.
+#[test]
+fn a_station_draft_flows_like_a_case() {
+    for ((relation, policy), expected) in relations().iter().zip(["sa/s-", "sa/s-", "sa/--", "sa/--"]) {
+        let (inside, outside) = expected.split_once('/').unwrap();
+        check("pub_item", VILLAGE, relation, policy, inside);
+        check("pub_item", OTHER_VILLAGE, relation, policy, outside);
     }
 }
 

@@ -8,6 +8,22 @@ use yizhan_core::published::PublishedDoc;
 
 use crate::fmt;
 
+/// A field as people read it, by the kinds' shared conventions: an `industry` holds a 10+3
+/// industry's code (shown by its name), a key ending in `_fen` an amount in fen (shown in 元,
+/// its label without the unit); anything else as written.
+fn shown(f: &yizhan_core::published::PublicField) -> (String, String) {
+    if f.key == "industry" {
+        let name = fmt::industry_or(&f.value, "");
+        return (f.label.clone(), if name.is_empty() { f.value.clone() } else { name.to_string() });
+    }
+    if f.key.ends_with("_fen")
+        && let Ok(fen) = f.value.trim().parse::<i64>()
+    {
+        return (f.label.replace("（分）", ""), fmt::money(fen));
+    }
+    (f.label.clone(), f.value.clone())
+}
+
 /// The item's page body.
 pub fn item(p: &PublishedDoc) -> Markup {
     html! {
@@ -16,7 +32,7 @@ pub fn item(p: &PublishedDoc) -> Markup {
             h1 { (p.title) }
             @if !p.fields.is_empty() {
                 dl data-testid="public-fields" {
-                    @for f in &p.fields { dt { (f.label) } dd { (f.value) } }
+                    @for f in &p.fields { @let (label, value) = shown(f); dt { (label) } dd { (value) } }
                 }
             }
             div.body { (p.body) }
@@ -178,4 +194,24 @@ fn percent(s: &str) -> String {
             }
         })
         .collect()
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yizhan_core::published::PublicField;
+
+    fn check(key: &str, label: &str, value: &str, expected: (&str, &str)) {
+        let f = PublicField { key: key.into(), label: label.into(), value: value.into() };
+        let (l, v) = shown(&f);
+        assert_eq!((l.as_str(), v.as_str()), expected, "{key}={value}");
+    }
+
+    #[test]
+    fn fields_are_shown_by_the_shared_conventions() {
+        check("industry", "产业", "tea", ("产业", "川茶"));
+        check("industry", "产业", "durian", ("产业", "durian"));
+        check("reward_fen", "悬赏金额（分）", "2000000", ("悬赏金额", "¥20000.00 元"));
+        check("price_fen", "单价（分）", "三块", ("单价（分）", "三块"));
+        check("price", "参考价格", "每斤 12 元", ("参考价格", "每斤 12 元"));
+    }
 }

@@ -159,10 +159,15 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
     let may = |a| yizhan_core::authorize_centre(actor, a, actor.region.as_str()).is_ok();
     let (e, m) = (Module::ExpertService, Module::Management);
     let mut links = Vec::new();
+    let (supply, achievements) = (Module::SupplySales, Module::Achievements);
     if actor.role == Role::Expert {
         links.push(NavLink::new(e, "/desk", "我的案例"));
+        links.push(NavLink::new(supply, "/supply", "供求信息"));
+        links.push(NavLink::new(achievements, "/achievements", "成果与榜单"));
         return links;
     }
+    links.push(NavLink::new(supply, "/supply", "供求信息"));
+    links.push(NavLink::new(achievements, "/achievements", "成果与榜单"));
     links.push(NavLink::new(e, "/desk", "分诊队列"));
     links.push(NavLink::new(e, "/desk/experts", "找专家"));
     if may(CentreAction::ReviewKnowledge) {

@@ -347,6 +347,14 @@ fn step_in(
     let kind =
         kinds.get(&item.kind).ok_or_else(|| ServiceError::Invalid("本中心不处理该类别的条目".into()))?;
     may_take(&kind, &item, &item.pipeline(), actor, step)?;
+    // The checks run again before anyone reviews: an item submitted at a village station was
+    // checked there, by code this hub does not control.
+    if matches!(step, StepKind::Review | StepKind::ReviewAndSignOff) {
+        let problems = item::automatic_checks(&kind, &item);
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(format!("自动检查未通过：{}", problems.join("；"))));
+        }
+    }
     let now_ms = db.config().clock.now_ms();
     let own = ItemStep {
         id: step_id.clone(),
