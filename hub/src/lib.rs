@@ -199,6 +199,10 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         endpoint: endpoint.clone(),
         requests: Default::default(),
     };
+    // The modules this hub serves: their kinds on the publication pipeline.
+    for kind in yizhan_industry::kinds() {
+        hub.kinds.register(kind);
+    }
     let app = router(hub.clone());
     tokio::spawn(async move {
         // The peer's address reaches handlers (enrolment limits wrong codes per address).

@@ -98,7 +98,8 @@ fn remember(records: &[Arc<Record>]) {
 /// [`RECORDS_MAX`]).
 pub async fn records(store: &Store) -> Result<Vec<Arc<Record>>, StoreError> {
     let rows = store.call(|db| db.public_items_of_module(kinds::KIND_PREFIX, RECORDS_MAX)).await?;
-    let missing: Vec<String> = rows.iter().filter(|r| cached(&r.id).is_none()).map(|r| r.id.clone()).collect();
+    let missing: Vec<String> =
+        rows.iter().filter(|r| cached(&r.id).is_none()).map(|r| r.id.clone()).collect();
     if !missing.is_empty() {
         let docs = store
             .call(move |db| {
@@ -164,7 +165,8 @@ impl Filter {
         if !self.region.trim().is_empty() {
             let Ok(wanted) = RegionCode::parse(self.region.trim()) else { return false };
             let own = r.region().is_some_and(|own| wanted.contains(&own));
-            let named = r.entities.regions.iter().any(|c| RegionCode::parse(c).is_ok_and(|c| wanted.contains(&c)));
+            let named =
+                r.entities.regions.iter().any(|c| RegionCode::parse(c).is_ok_and(|c| wanted.contains(&c)));
             if !(own || named) {
                 return false;
             }
@@ -209,7 +211,9 @@ impl Shared {
         match self {
             Shared::Enterprise(n) | Shared::Institution(n) | Shared::Crop(n) => n.clone(),
             Shared::Region(code) => yizhan_core::regions().get(code).map_or(code.clone(), |r| r.name.clone()),
-            Shared::Industry(code) => yizhan_core::Industry::from_code(code).map_or(code.clone(), |i| i.name_zh().into()),
+            Shared::Industry(code) => {
+                yizhan_core::Industry::from_code(code).map_or(code.clone(), |i| i.name_zh().into())
+            }
         }
     }
 }

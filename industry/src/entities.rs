@@ -38,8 +38,17 @@ pub struct Entities {
 }
 
 /// Name endings of enterprises, longest first.
-const ENTERPRISE_SUFFIXES: &[&str] =
-    &["股份有限公司", "有限责任公司", "有限公司", "专业合作社", "合作社", "家庭农场", "公司", "集团", "联合社"];
+const ENTERPRISE_SUFFIXES: &[&str] = &[
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "专业合作社",
+    "合作社",
+    "家庭农场",
+    "公司",
+    "集团",
+    "联合社",
+];
 /// Name endings of institutions, longest first.
 const INSTITUTION_SUFFIXES: &[&str] = &[
     "农业科学院",
@@ -78,8 +87,19 @@ struct RegionIndex {
 }
 
 /// Suffixes left out in short forms of city and county names (雅安 for 雅安市), longest first.
-const REGION_SUFFIXES: &[&str] =
-    &["藏族羌族自治州", "藏族自治州", "彝族自治州", "藏族自治县", "彝族自治县", "羌族自治县", "自治县", "市", "县", "区", "州"];
+const REGION_SUFFIXES: &[&str] = &[
+    "藏族羌族自治州",
+    "藏族自治州",
+    "彝族自治州",
+    "藏族自治县",
+    "彝族自治县",
+    "羌族自治县",
+    "自治县",
+    "市",
+    "县",
+    "区",
+    "州",
+];
 
 static REGION_INDEX: LazyLock<RegionIndex> = LazyLock::new(|| {
     let mut names: HashMap<String, Vec<&'static str>> = HashMap::new();
@@ -146,7 +166,8 @@ pub fn regions_in(text: &str, context: Option<&str>) -> BTreeSet<String> {
     let mut out = sure.clone();
     for codes in ambiguous {
         for code in codes {
-            if sure.iter().any(|s| within(code, s)) || context.is_some_and(|c| within(code, c) || code == &c) {
+            if sure.iter().any(|s| within(code, s)) || context.is_some_and(|c| within(code, c) || code == &c)
+            {
                 out.insert(code.to_string());
             }
         }
@@ -294,7 +315,12 @@ pub fn extract(text: &str, context: Option<&str>) -> Entities {
 pub fn of_record(title: &str, body: &str, fields: &HashMap<String, String>) -> Entities {
     let get = |k: &str| fields.get(k).map_or("", String::as_str);
     let region = kinds::region(get(kinds::F_REGION));
-    let text = format!("{title}\n{body}\n{}\n{}\n{}", get(kinds::F_CROPS), get(kinds::F_ENTERPRISES), get(kinds::F_INSTITUTIONS));
+    let text = format!(
+        "{title}\n{body}\n{}\n{}\n{}",
+        get(kinds::F_CROPS),
+        get(kinds::F_ENTERPRISES),
+        get(kinds::F_INSTITUTIONS)
+    );
     let mut e = extract(&text, region.as_ref().map(|r| r.as_str()));
     if let Some(r) = &region
         && r.level() != RegionLevel::Province

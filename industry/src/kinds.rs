@@ -47,8 +47,11 @@ const FIELDS: &[FieldSpec] = &[
 
 /// Reviewed by one person and signed off by another (never the uploader), at a county, city
 /// or province centre whose region contains the record's centre.
-const RULES: Rules =
-    Rules { combined_sign_off: false, lowest_centre: RegionLevel::County, highest_centre: RegionLevel::Province };
+const RULES: Rules = Rules {
+    combined_sign_off: false,
+    lowest_centre: RegionLevel::County,
+    highest_centre: RegionLevel::Province,
+};
 
 pub const NEWS_KIND: Kind =
     Kind { name: NEWS, name_zh: "宏观产业资讯", rules: RULES, fields: FIELDS, check: check_news };
@@ -75,9 +78,7 @@ pub fn database(value: &str) -> Option<(&'static str, &'static str)> {
 pub fn industry(value: &str) -> Option<Industry> {
     let v = value.trim();
     Industry::from_code(v).or_else(|| {
-        Industry::ALL
-            .into_iter()
-            .find(|i| i.name_zh() == v || i.name_zh().split('(').next() == Some(v))
+        Industry::ALL.into_iter().find(|i| i.name_zh() == v || i.name_zh().split('(').next() == Some(v))
     })
 }
 
@@ -206,6 +207,9 @@ mod tests {
         assert!(region("5101").is_some());
         assert!(region("519999").is_none(), "a well-formed code that names no county");
         assert!(region("abc").is_none());
-        assert_eq!(names("四川农业大学、 蒲江县猕猴桃研究所，x"), vec!["四川农业大学", "蒲江县猕猴桃研究所", "x"]);
+        assert_eq!(
+            names("四川农业大学、 蒲江县猕猴桃研究所，x"),
+            vec!["四川农业大学", "蒲江县猕猴桃研究所", "x"]
+        );
     }
 }

@@ -134,12 +134,18 @@ fn write_template() -> Result<Vec<u8>, XlsxError> {
 }
 
 fn normalise(header: &str) -> String {
-    header.chars().filter(|c| !c.is_whitespace() && *c != '*' && *c != '＊').collect::<String>().to_lowercase()
+    header
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '*' && *c != '＊')
+        .collect::<String>()
+        .to_lowercase()
 }
 
 fn column_of(header: &str) -> Option<usize> {
     let h = normalise(header);
-    COLUMNS.iter().position(|(name, aliases, _, _)| normalise(name) == h || aliases.iter().any(|a| normalise(a) == h))
+    COLUMNS
+        .iter()
+        .position(|(name, aliases, _, _)| normalise(name) == h || aliases.iter().any(|a| normalise(a) == h))
 }
 
 /// An Excel date serial (days since 1899-12-30) as `YYYY-MM-DD`.
@@ -234,7 +240,8 @@ fn read_row(row: &SheetRow, map: &[Option<usize>], centre: &str, errors: &mut Ve
             Col::Kind => match kinds::kinds().into_iter().find(|k| k.name_zh == v || k.name == v) {
                 Some(k) => r.kind = k.name.to_string(),
                 None if v.is_empty() => {}
-                None => errors.push(err(Some(name), format!("类别应为 宏观产业资讯 或 地方特色产业，而不是“{v}”"))),
+                None => errors
+                    .push(err(Some(name), format!("类别应为 宏观产业资讯 或 地方特色产业，而不是“{v}”"))),
             },
             Col::Title => r.title = v.to_string(),
             Col::Body => r.body = v.to_string(),
@@ -249,7 +256,10 @@ fn read_row(row: &SheetRow, map: &[Option<usize>], centre: &str, errors: &mut Ve
                     match yizhan_records::resolve_region(v) {
                         Resolved::One(code) => Some(code),
                         Resolved::Many(_) => {
-                            errors.push(err(Some(name), format!("地区“{v}”有多个同名地区，请写出上级，如“成都市/蒲江县”")));
+                            errors.push(err(
+                                Some(name),
+                                format!("地区“{v}”有多个同名地区，请写出上级，如“成都市/蒲江县”"),
+                            ));
                             None
                         }
                         Resolved::None => {
@@ -306,6 +316,13 @@ fn read_row(row: &SheetRow, map: &[Option<usize>], centre: &str, errors: &mut Ve
 
 impl From<RecordInput> for NewItem {
     fn from(r: RecordInput) -> NewItem {
-        NewItem { kind: r.kind, title: r.title, body: r.body, fields: r.fields, ip_owner: r.ip_owner, ..NewItem::default() }
+        NewItem {
+            kind: r.kind,
+            title: r.title,
+            body: r.body,
+            fields: r.fields,
+            ip_owner: r.ip_owner,
+            ..NewItem::default()
+        }
     }
 }

@@ -49,7 +49,11 @@ fn regions_are_found_by_full_and_short_names() {
 fn crops_and_industries_come_from_the_vocabulary() {
     let e = extract(PUJIANG, None);
     assert!(e.crops.contains("猕猴桃"), "{:?}", e.crops);
-    assert!(e.industries.contains("fruit") && e.industries.contains("drying_cold_chain"), "{:?}", e.industries);
+    assert!(
+        e.industries.contains("fruit") && e.industries.contains("drying_cold_chain"),
+        "{:?}",
+        e.industries
+    );
     let e = extract(YAAN, None);
     assert!(e.crops.iter().any(|c| c.contains("茶")), "{:?}", e.crops);
     assert!(e.industries.contains("tea"), "{:?}", e.industries);
@@ -115,7 +119,12 @@ fn corpus() -> Vec<Arc<Record>> {
             kinds::NEWS,
             "四川农业大学猕猴桃团队服务全省产区",
             "四川农业大学园艺学院猕猴桃团队在蒲江、都江堰、苍溪等地建立示范园，推广溃疡病综合防控技术。",
-            &[("database", "技术依托单位"), ("region", "51"), ("industry", "川果"), ("institutions", "四川农业大学")],
+            &[
+                ("database", "技术依托单位"),
+                ("region", "51"),
+                ("industry", "川果"),
+                ("institutions", "四川农业大学"),
+            ],
             4,
         ),
         record(
@@ -139,7 +148,12 @@ fn corpus() -> Vec<Arc<Record>> {
             kinds::LOCAL,
             "眉山晚熟柑橘产业现状",
             MEISHAN,
-            &[("database", "产业现状"), ("region", "511424"), ("industry", "fruit"), ("crops", "不知火、春见")],
+            &[
+                ("database", "产业现状"),
+                ("region", "511424"),
+                ("industry", "fruit"),
+                ("crops", "不知火、春见"),
+            ],
             1,
         ),
     ]
@@ -185,7 +199,10 @@ fn search_across_the_four_databases() {
         vec!["sicau-support"],
         "named in the text: 蒲江"
     );
-    assert!(ids(Filter { q: "猕猴桃 藏茶".into(), ..Default::default() }).is_empty(), "every word must occur");
+    assert!(
+        ids(Filter { q: "猕猴桃 藏茶".into(), ..Default::default() }).is_empty(),
+        "every word must occur"
+    );
     assert!(ids(Filter { region: "not-a-code".into(), ..Default::default() }).is_empty());
 }
 

@@ -333,7 +333,11 @@ impl Db {
              ORDER BY published_at_ms DESC, id LIMIT ?3"
         ))?;
         let rows = stmt.query_map(
-            rusqlite::params![kind_prefix.chars().count() as i64, kind_prefix, limit.clamp(1, MODULE_LIST_MAX)],
+            rusqlite::params![
+                kind_prefix.chars().count() as i64,
+                kind_prefix,
+                limit.clamp(1, MODULE_LIST_MAX)
+            ],
             public_item_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)

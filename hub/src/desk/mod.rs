@@ -14,7 +14,8 @@
 //! - [`settings`] (时限设置), [`holidays`] (节假日与调休) and [`audit`] (审计记录);
 //! - [`stats`] (统计, 管理中心): figures of a region and period, and its people;
 //! - [`review`]: the publication pipeline, generic over kinds (审核, an item's page and steps,
-//!   the public pages of published items).
+//!   the public pages of published items);
+//! - [`industry`]: 产业信息's public pages and its bulk upload (`yizhan_industry`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -34,6 +35,7 @@ mod clocks;
 pub mod experts;
 pub mod export;
 pub mod holidays;
+pub mod industry;
 pub mod knowledge;
 pub mod people;
 pub mod queue;
@@ -83,6 +85,15 @@ pub fn routes() -> axum::Router<Hub> {
         .route(
             "/desk/items/{id}/photos",
             post(review::photos_form).layer(axum::extract::DefaultBodyLimit::max(review::photos_bytes_max())),
+        )
+        .route("/industry", get(industry::public_list))
+        .route("/industry/{id}", get(industry::public_record))
+        .route("/desk/industry/template.xlsx", get(industry::template))
+        .route(
+            "/desk/industry/import",
+            get(industry::import_page)
+                .post(industry::import_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(industry::import_bytes_max())),
         )
         .route("/items/{id}/photos/{hash}", get(review::public_photo))
         .route("/items", get(review::public_list))
@@ -145,8 +156,10 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
     let may = |a| yizhan_core::authorize_centre(actor, a, actor.region.as_str()).is_ok();
     let (e, m) = (Module::ExpertService, Module::Management);
     let mut links = Vec::new();
+    let industry = NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息");
     if actor.role == Role::Expert {
         links.push(NavLink::new(e, "/desk", "我的案例"));
+        links.push(industry);
         return links;
     }
     links.push(NavLink::new(e, "/desk", "分诊队列"));
@@ -158,6 +171,8 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
     if may(CentreAction::Statistics) {
         links.push(NavLink::new(m, "/desk/stats", "统计"));
     }
+    links.push(industry);
+    links.push(NavLink::new(Module::IndustryInfo, "/desk/industry/import", "上传产业信息"));
     links.push(NavLink::new(m, "/desk/review", "审核"));
     if may(CentreAction::Administer) {
         links.push(NavLink::new(m, "/desk/people", "人员"));
@@ -172,6 +187,8 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
 /// The desk's shell for `actor` (none on error pages and the hub's public pages).
 pub fn shell(actor: Option<&Actor>) -> Shell {
     let mut shell = Shell::new("desk", "运营工作台", "/desk");
+    // The public pages (产业信息) for everyone, signed in or not.
+    shell.nav = vec![NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息")];
     if let Some(a) = actor {
         shell.nav = nav(a);
         shell.viewer = Some(Viewer {
