@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod demo_history;
+mod demo_industry;
 mod nodes;
 
 use std::net::SocketAddr;
