@@ -120,9 +120,18 @@ pub fn names(value: &str) -> Vec<String> {
 }
 
 /// The region of a record: a known Sichuan division (province, city, county, town or village
-/// code of the regions data).
+/// code of the regions data), or its name as people write it ("成都市/蒲江县", "雅安市") when
+/// that names exactly one division.
 pub fn region(value: &str) -> Option<RegionCode> {
-    let code = RegionCode::parse(value.trim()).ok()?;
+    let value = value.trim();
+    let code = match RegionCode::parse(value) {
+        Ok(code) => code,
+        Err(_) if value.chars().any(|c| !c.is_ascii_digit()) => match yizhan_records::resolve_region(value) {
+            yizhan_records::Resolved::One(code) => RegionCode::parse(&code).ok()?,
+            _ => return None,
+        },
+        Err(_) => return None,
+    };
     // Villages are not in the reference data: their town must be.
     let known = regions().get(code.as_str()).is_some()
         || (code.level() == RegionLevel::Village
@@ -147,7 +156,9 @@ fn check_common(item: &ItemDoc) -> Vec<String> {
     }
     let r = field(item, F_REGION);
     if !r.is_empty() && region(r).is_none() {
-        problems.push(format!("地区“{r}”不是有效的四川省行政区划代码"));
+        problems.push(format!(
+            "地区“{r}”不是有效的四川省行政区划代码或地区名称（同名地区请写出上级，如“成都市/蒲江县”）"
+        ));
     }
     let i = field(item, F_INDUSTRY);
     if !i.is_empty() && industry(i).is_none() {
@@ -207,6 +218,8 @@ mod tests {
         assert!(region("5101").is_some());
         assert!(region("519999").is_none(), "a well-formed code that names no county");
         assert!(region("abc").is_none());
+        assert_eq!(region("成都市/蒲江县").map(|r| r.to_string()), Some("510131".into()));
+        assert!(region("城关镇").is_none(), "names several towns");
         assert_eq!(
             names("四川农业大学、 蒲江县猕猴桃研究所，x"),
             vec!["四川农业大学", "蒲江县猕猴桃研究所", "x"]

@@ -250,8 +250,8 @@ fn read_row(row: &SheetRow, map: &[Option<usize>], centre: &str, errors: &mut Ve
                 let _ = key;
             }
             Col::Field(kinds::F_REGION) => {
-                let code = if kinds::region(v).is_some() {
-                    Some(v.to_string())
+                let code = if let Some(code) = kinds::region(v) {
+                    Some(code.to_string())
                 } else {
                     match yizhan_records::resolve_region(v) {
                         Resolved::One(code) => Some(code),
