@@ -42,7 +42,7 @@ fn doc(n: usize) -> PublishedDoc {
         schema: 1,
         id: format!("pub-{n}"),
         item_id: format!("item-{n}"),
-        kind: if n % 2 == 0 { "industry.local" } else { "industry.news" }.into(),
+        kind: if n.is_multiple_of(2) { "industry.local" } else { "industry.news" }.into(),
         kind_name: String::new(),
         centre: "51".into(),
         title: format!("{place}{crop}产业现状（{n}）"),
