@@ -482,8 +482,7 @@ pub async fn review_queue(hub: &Hub, actor: &Actor) -> Result<Vec<ReviewItem>, S
             // for its own uploader is dropped here (`core::publication::authorize` refuses it).
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
-                let signs = matches!(r.step, StepKind::SignOff | StepKind::ReviewAndSignOff);
-                if signs
+                if r.step == StepKind::SignOff
                     && r.row.doc_type == item::DOC_TYPE
                     && load_item(db, &r.row.doc_id)?
                         .is_some_and(|i| i.pipeline().submitted_by.as_deref() == Some(who.person_id.as_str()))
