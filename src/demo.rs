@@ -262,6 +262,10 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     if solved > 0 {
         tracing::info!(cases = solved, "recorded the demo's solved cases for the knowledge base");
     }
+    let industry = crate::demo_industry::seed(&province, &county).await?;
+    if industry > 0 {
+        tracing::info!(records = industry, "published the demo's industry information");
+    }
     let now_ms =
         now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
     crate::demo_market::seed(&province, &county, COUNTY_SCOPE, &KIOSKS, now_ms).await?;
@@ -328,6 +332,16 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
         };
         println!("    {id:<16} {name} ({role}, {place})");
     }
+    for (id, name, role, region) in crate::demo_industry::people() {
+        println!(
+            "    {id:<16} {name} ({role}, {})",
+            yizhan_core::regions().get(region).map_or("", |r| r.name.as_str())
+        );
+    }
+    println!(
+        "产业信息: published industry records (both kinds, all four databases) at /industry on the hubs and kiosks; \
+         upload more at /desk/industry/import (staff), review (reviewer) and sign off (admin) on the county hub."
+    );
     println!(
         "The county has published {} solved cases as knowledge: 找类似 on a kiosk finds them once synced.",
         SOLVED.len()

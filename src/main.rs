@@ -5,6 +5,7 @@ mod demo;
 mod demo_history;
 mod demo_targets;
 mod demo_market;
+mod demo_industry;
 mod nodes;
 
 use std::net::SocketAddr;

@@ -1,5 +1,7 @@
 //! `yizhan demo` as a newcomer runs it: after the nodes start and sync settles, a kiosk's
-//! find-similar (找类似) already finds the solved cases the county centre published.
+//! find-similar (找类似) already finds the solved cases the county centre published, and its
+//! 产业信息 shows the industry records the county and the province published (both kinds, all
+//! four databases), each with its IP owner and 相关信息.
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/process.rs"]
@@ -72,4 +74,47 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
         board.contains("已揭榜") && board.contains("2 人抢单") && board.contains("柑橘黄龙病快速检测试剂盒"),
         "{board}"
     );
+
+    // 产业信息: the county's 5 records and the province's 9 reach the kiosk as public documents.
+    let get = |path: &str| {
+        reqwest::blocking::get(format!("http://{kiosk}{path}"))
+            .ok()
+            .and_then(|r| r.text().ok())
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let list = loop {
+        let list = get("/industry");
+        if list.matches("<li data-id=\"pub-").count() >= 14 {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "the demo's industry records never reached the kiosk: {list}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for text in [
+        "宏观产业资讯",
+        "地方特色产业",
+        "产业现状",
+        "龙头企业",
+        "技术依托单位",
+        "发展趋势",
+        "雅安藏茶产业现状",
+        "蒲江县猕猴桃产业现状",
+    ] {
+        assert!(list.contains(text), "{text}: {list}");
+    }
+    let tea = get("/industry?industry=tea");
+    assert!(tea.contains("雅安藏茶产业现状") && !tea.contains("眉山晚熟柑橘产业现状"), "{tea}");
+    let at = list.find("蒲江县猕猴桃产业现状").unwrap();
+    let href = list[..at].rsplit("href=\"").next().unwrap().split('"').next().unwrap().to_string();
+    let page = get(&href);
+    for text in [
+        "知识产权归属",
+        "蒲江县农业农村局",
+        "相关信息",
+        "四川农业大学猕猴桃团队服务全省产区",
+        "签发：蒲江县管理员",
+    ] {
+        assert!(page.contains(text), "{text}: {page}");
+    }
 }

@@ -12,7 +12,8 @@
 //! its place is kept but ignored (like the case's). Who may take which step is a pure rule
 //! ([`authorize`]): reviewing, signing off and withdrawing are for staff of a centre whose region
 //! contains the item's centre (so a county may not sign off a province item), and the signer must
-//! not be the reviewer. The automatic checks and publishing are recorded by the system.
+//! be neither the reviewer nor the person who submitted the item (its uploader), unless the
+//! type's rules allow review and sign-off in one step by one person (knowledge). The automatic checks and publishing are recorded by the system.
 //!
 //! A type whose rules allow it ([`Rules::combined_sign_off`]) may review and sign off in one
 //! step by one person ([`StepKind::ReviewAndSignOff`]): knowledge from a solved case does, as
@@ -220,7 +221,11 @@ pub fn derive(steps: &[Step]) -> Pipeline {
     };
     for s in sorted {
         // The signer is never the reviewer, whatever a peer wrote.
-        let same_person = s.kind == StepKind::SignOff && p.reviewed_by.as_deref() == Some(s.actor.as_str());
+        // Nor the person who submitted it (the uploader never signs off her own item; a type
+        // whose rules allow one person to review and sign off in one step is exempt).
+        let same_person = s.kind == StepKind::SignOff
+            && (p.reviewed_by.as_deref() == Some(s.actor.as_str())
+                || p.submitted_by.as_deref() == Some(s.actor.as_str()));
         let Some(stage) = next(p.stage, s.kind).filter(|_| !same_person) else {
             p.ignored.push(s.id.clone());
             continue;
@@ -272,6 +277,9 @@ pub fn authorize(
         }
     }
     if kind == StepKind::SignOff && p.reviewed_by.as_deref() == Some(actor.person_id.as_str()) {
+        return Err(Denied::SamePerson);
+    }
+    if kind == StepKind::SignOff && p.submitted_by.as_deref() == Some(actor.person_id.as_str()) {
         return Err(Denied::SamePerson);
     }
     if next(p.stage, kind).is_none() {
@@ -351,6 +359,9 @@ mod tests {
         check(&[base[0], base[1], ("r", K::Review), ("s", K::SignOff)], S::SignedOff, &[]);
         check(&[base[0], base[1], ("r", K::Review), ("r", K::SignOff)], S::Reviewed, &["e4"]);
         check(&[base[0], base[1], ("r", K::Review), ("s", K::Refuse)], S::Refused, &[]);
+        // The uploader never signs off her own item, whatever a peer wrote.
+        check(&[base[0], base[1], ("r", K::Review), ("au", K::SignOff)], S::Reviewed, &["e4"]);
+        check(&[base[0], base[1], ("au", K::ReviewAndSignOff)], S::SignedOff, &[]);
         check(&[base[0], base[1], ("r", K::ReviewAndSignOff), ("sys", K::Publish)], S::Published, &[]);
         check(
             &[base[0], base[1], ("r", K::Review), ("s", K::SignOff), ("sys", K::Publish), ("w", K::Withdraw)],
@@ -395,6 +406,23 @@ mod tests {
             (&TWO_PEOPLE, &reviewed, "510131", &county_staff, K::SignOff, Err(Denied::SamePerson)),
             (&TWO_PEOPLE, &reviewed, "510131", &county_staff_2, K::SignOff, ok.clone()),
             (&TWO_PEOPLE, &reviewed, "510131", &county_staff_2, K::Refuse, ok.clone()),
+            // The uploader (who submitted it) may review it but never sign it off.
+            (
+                &TWO_PEOPLE,
+                &reviewed,
+                "510131",
+                &actor("au", Role::Staff, "510131"),
+                K::SignOff,
+                Err(Denied::SamePerson),
+            ),
+            (
+                &ONE_STEP,
+                &checked,
+                "510131",
+                &actor("au", Role::Staff, "510131"),
+                K::ReviewAndSignOff,
+                ok.clone(),
+            ),
             // A county may not sign off a province item; the province may.
             (&TWO_PEOPLE, &reviewed, "51", &county_staff_2, K::SignOff, Err(Denied::OutOfRegion)),
             (&TWO_PEOPLE, &reviewed, "51", &province_staff, K::SignOff, ok.clone()),

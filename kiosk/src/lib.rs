@@ -8,6 +8,7 @@
 pub mod api;
 pub mod demo;
 pub mod error;
+pub mod industry;
 pub mod knowledge;
 pub mod market;
 mod metrics;
@@ -261,6 +262,7 @@ pub fn router(state: AppState) -> Router {
     ui::routes()
         .merge(published::routes())
         .merge(market::routes())
+        .merge(industry::routes())
         .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_max))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), station_network_sign_in))
@@ -276,6 +278,11 @@ fn is_public_path(path: &str) -> bool {
     matches!(path, "/healthz" | "/favicon.ico" | "/api/openapi.json" | "/api/industries" | "/api/status")
         || path.starts_with("/api/regions/")
         || path.starts_with("/static/")
+        // 产业信息: published public documents, and their photos (each served only while the
+        // item is published and references it).
+        || path == "/industry"
+        || path.starts_with("/industry/")
+        || (path.starts_with("/items/") && path.contains("/photos/"))
 }
 
 /// A kiosk that listens beyond loopback (`--listen 0.0.0.0:8080`, for the station's tablets) is

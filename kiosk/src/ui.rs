@@ -65,7 +65,9 @@ pub(crate) fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
         NavLink::new(Module::ExpertService, "/cases", "案例列表"),
         NavLink::new(Module::ExpertService, "/cases/new", "＋ 登记新案例").primary(),
         NavLink::new(Module::Management, "/stats", "本村统计"),
-        NavLink::new(Module::IndustryInfo, "/items", "已发布信息"),
+        // 产业信息's records (the published items of every kind stay at `/items`); short labels
+        // keep the header on one line on a 10-inch tablet.
+        NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息"),
         NavLink::new(Module::SupplySales, "/supply", "供销"),
         NavLink::new(Module::Achievements, "/achievements", "成果"),
     ];

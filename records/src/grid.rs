@@ -17,7 +17,7 @@ use crate::import::{ImportError, ImportLimits};
 /// One non-empty row: its number as the user sees it (the first row is 1) and its cells,
 /// trimmed, indexed by column.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Row {
+pub struct Row {
     pub number: usize,
     pub cells: Vec<String>,
 }
@@ -28,11 +28,7 @@ const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 /// Formats that a user may pick but that are not read: say so instead of "damaged".
 const UNSUPPORTED_EXTENSIONS: [&str; 5] = ["xls", "xlsb", "ods", "et", "numbers"];
 
-pub(crate) fn read_rows(
-    bytes: &[u8],
-    file_name: &str,
-    limits: &ImportLimits,
-) -> Result<Vec<Row>, ImportError> {
+pub fn read_rows(bytes: &[u8], file_name: &str, limits: &ImportLimits) -> Result<Vec<Row>, ImportError> {
     if bytes.len() > limits.file_bytes_max {
         return Err(ImportError::TooLarge { max_bytes: limits.file_bytes_max });
     }

@@ -23,10 +23,13 @@ mod time;
 pub use export::{
     EXPORT_HEADER, EXPORT_ROWS_MAX, ExportError, ServiceRecord, XLSX_TEXT_CHARS_MAX, export_csv, export_xlsx,
 };
+/// The sheet reader every import shares (other modules' imports, e.g. `yizhan-industry`, map
+/// their own columns over it): the non-empty rows of the first worksheet with every bound.
+pub use grid::{Row as SheetRow, read_rows};
 pub use import::{
     CELL_CHARS_MAX, COLUMNS_MAX, ERRORS_MAX, FILE_BYTES_MAX, HEADER_SCAN_ROWS, ImportError, ImportLimits,
     PeopleImport, ROWS_MAX, RowError, UNPACKED_BYTES_MAX, parse_people, parse_people_with,
 };
-pub use region_path::region_label;
+pub use region_path::{Resolved, region_label, resolve as resolve_region};
 pub use table::{Cell, SHEETS_MAX, Sheet, tables_xlsx};
 pub use template::{people_template_csv, people_template_xlsx};

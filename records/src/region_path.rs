@@ -57,14 +57,14 @@ fn name_of(code: &str) -> &'static str {
 
 /// What a written path resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Resolved {
+pub enum Resolved {
     One(String),
     None,
     /// Several divisions fit; their codes in code order.
     Many(Vec<String>),
 }
 
-pub(crate) fn resolve(path: &str) -> Resolved {
+pub fn resolve(path: &str) -> Resolved {
     let mut segments: Vec<&str> = path
         .split(|c: char| c.is_whitespace() || SEPARATORS.contains(&c))
         .filter(|s| !s.is_empty())

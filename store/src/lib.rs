@@ -27,7 +27,7 @@ mod targets;
 pub use actor::Store;
 pub use blobs::{BlobBody, BlobInfo, BlobWriter, FinishedBlob, Hash, NewBlob};
 pub use db::{CaseFilter, CaseRow, Db, FeedEntry, Job, JobState, StoreStats};
-pub use publication::{PublicItemRow, PublicationRow, ReviewItem};
+pub use publication::{MODULE_LIST_MAX, PublicItemRow, PublicationRow, ReviewItem};
 pub use service::{ClockRow, PeopleFilter, QueueRow, ServiceFilter, ServiceRow};
 
 use std::path::PathBuf;

@@ -20,6 +20,8 @@ use crate::db::Db;
 
 /// Rows a pipeline list returns at most.
 pub const PUBLICATION_LIST_MAX: u32 = 500;
+/// Rows a module's list of its published items returns at most.
+pub const MODULE_LIST_MAX: u32 = 10_000;
 
 /// One pipeline item as the `publications` table holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -339,6 +341,28 @@ impl Db {
             }
         }
         Ok(out)
+    }
+
+    /// Published items not withdrawn whose kind starts with `kind_prefix` (a module's items:
+    /// `industry.`), newest first, at most `limit` (clamped to [`MODULE_LIST_MAX`]).
+    pub fn public_items_of_module(
+        &self,
+        kind_prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<PublicItemRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {PUBLIC_ITEM_COLS} FROM public_items WHERE withdrawn = 0 AND substr(kind, 1, ?1) = ?2
+             ORDER BY published_at_ms DESC, id LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(
+            rusqlite::params![
+                kind_prefix.chars().count() as i64,
+                kind_prefix,
+                limit.clamp(1, MODULE_LIST_MAX)
+            ],
+            public_item_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// One published item's row, withdrawn or not.

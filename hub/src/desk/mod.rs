@@ -19,7 +19,8 @@
 //! - [`evaluation`] (考评, 激励保障): centres' annual evaluation, county monthly ranking,
 //!   experts' and officers' performance, commendations, the province's scoring rule, XLSX;
 //! - [`review`]: the publication pipeline, generic over kinds (审核, an item's page and steps,
-//!   the public pages of published items).
+//!   the public pages of published items);
+//! - [`industry`]: 产业信息's public pages and its bulk upload (`yizhan_industry`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -41,6 +42,7 @@ pub mod evaluation;
 pub mod experts;
 pub mod export;
 pub mod holidays;
+pub mod industry;
 pub mod knowledge;
 pub mod people;
 pub mod queue;
@@ -96,6 +98,15 @@ pub fn routes() -> axum::Router<Hub> {
         .route(
             "/desk/items/{id}/photos",
             post(review::photos_form).layer(axum::extract::DefaultBodyLimit::max(review::photos_bytes_max())),
+        )
+        .route("/industry", get(industry::public_list))
+        .route("/industry/{id}", get(industry::public_record))
+        .route("/desk/industry/template.xlsx", get(industry::template))
+        .route(
+            "/desk/industry/import",
+            get(industry::import_page)
+                .post(industry::import_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(industry::import_bytes_max())),
         )
         .route("/items/{id}/photos/{hash}", get(review::public_photo))
         .route("/items", get(review::public_list))
@@ -160,8 +171,10 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
     let (e, m) = (Module::ExpertService, Module::Management);
     let mut links = Vec::new();
     let (supply, achievements) = (Module::SupplySales, Module::Achievements);
+    let industry = NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息");
     if actor.role == Role::Expert {
         links.push(NavLink::new(e, "/desk", "我的案例"));
+        links.push(industry);
         links.push(NavLink::new(supply, "/supply", "供求信息"));
         links.push(NavLink::new(achievements, "/achievements", "成果与榜单"));
         return links;
@@ -180,6 +193,8 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
         links.push(NavLink::new(m, "/desk/targets", "指标"));
         links.push(NavLink::new(m, "/desk/evaluation", "考评"));
     }
+    links.push(industry);
+    links.push(NavLink::new(Module::IndustryInfo, "/desk/industry/import", "上传产业信息"));
     links.push(NavLink::new(m, "/desk/review", "审核"));
     if may(CentreAction::Administer) {
         links.push(NavLink::new(m, "/desk/people", "人员"));
@@ -194,6 +209,8 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
 /// The desk's shell for `actor` (none on error pages and the hub's public pages).
 pub fn shell(actor: Option<&Actor>) -> Shell {
     let mut shell = Shell::new("desk", "运营工作台", "/desk");
+    // The public pages (产业信息) for everyone, signed in or not.
+    shell.nav = vec![NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息")];
     if let Some(a) = actor {
         shell.nav = nav(a);
         shell.viewer = Some(Viewer {

@@ -96,6 +96,64 @@ pub async fn create_item(hub: &Hub, actor: &Actor, input: ItemInput) -> Result<S
     Ok(id)
 }
 
+/// Drafts a file of records may create at once (the bulk upload's bound).
+pub const ITEMS_PER_BATCH_MAX: usize = 500;
+
+/// Creates several drafts owned by the author's centre in one transaction: every one, or (on
+/// any refusal) none. Returns their ids in the order given.
+pub async fn create_items(
+    hub: &Hub,
+    actor: &Actor,
+    inputs: Vec<ItemInput>,
+) -> Result<Vec<String>, ServiceError> {
+    require(hub, actor, CentreAction::Desk)?;
+    if inputs.len() > ITEMS_PER_BATCH_MAX {
+        return Err(ServiceError::Invalid(format!("每次最多创建 {ITEMS_PER_BATCH_MAX} 条")));
+    }
+    let mut news = Vec::new();
+    for input in inputs {
+        let kind =
+            hub.kinds.get(input.kind.trim()).ok_or_else(|| ServiceError::Invalid("未知的类别".into()))?;
+        news.push(NewItem {
+            kind: kind.name.into(),
+            centre: actor.region.to_string(),
+            title: input.title,
+            body: input.body,
+            fields: input.fields.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect(),
+            ip_owner: input.ip_owner,
+            author: actor.person_id.clone(),
+        });
+    }
+    let ids: Vec<String> = news.iter().map(|_| format!("item-{}", uuid::Uuid::new_v4())).collect();
+    let ids2 = ids.clone();
+    hub.store
+        .call(move |db| {
+            let now_ms = db.config().clock.now_ms();
+            let mut refused = None;
+            let done = db.batch(|db| {
+                for (n, (new, id)) in news.iter().zip(&ids2).enumerate() {
+                    let mut doc = match ItemDoc::create(new, id, now_ms) {
+                        Ok((_, doc)) => doc,
+                        Err(e) => {
+                            refused =
+                                Some(ServiceError::Invalid(format!("第 {} 条：{}", n + 1, e.message_zh())));
+                            return Err(StoreError::Task("item refused".into()));
+                        }
+                    };
+                    db.create_doc(id, item::DOC_TYPE, &mut doc)?;
+                }
+                Ok(())
+            });
+            match (done, refused) {
+                (Ok(()), _) => Ok(Ok(())),
+                (Err(_), Some(e)) => Ok(Err(e)),
+                (Err(e), None) => Err(e),
+            }
+        })
+        .await??;
+    Ok(ids)
+}
+
 /// Changes what the author wrote, while the item is a draft or failed its checks (then she
 /// submits it again). Only the author.
 pub async fn edit_item(hub: &Hub, actor: &Actor, id: &str, input: ItemInput) -> Result<(), ServiceError> {
@@ -424,7 +482,26 @@ fn append(db: &mut Db, id: &str, s: ItemStep) -> Result<ItemDoc, ServiceError> {
 pub async fn review_queue(hub: &Hub, actor: &Actor) -> Result<Vec<ReviewItem>, ServiceError> {
     require(hub, actor, CentreAction::Desk)?;
     let (who, rules) = (actor.clone(), hub.kinds.rules());
-    Ok(hub.store.call(move |db| db.waiting_for_review(&who, &rules, REVIEW_ROWS_MAX)).await?)
+    Ok(hub
+        .store
+        .call(move |db| {
+            let rows = db.waiting_for_review(&who, &rules, REVIEW_ROWS_MAX)?;
+            // The `publications` row does not name who submitted an item: a sign-off waiting
+            // for its own uploader is dropped here (`core::publication::authorize` refuses it).
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                if r.step == StepKind::SignOff
+                    && r.row.doc_type == item::DOC_TYPE
+                    && load_item(db, &r.row.doc_id)?
+                        .is_some_and(|i| i.pipeline().submitted_by.as_deref() == Some(who.person_id.as_str()))
+                {
+                    continue;
+                }
+                out.push(r);
+            }
+            Ok(out)
+        })
+        .await?)
 }
 
 /// The pipeline rows of the viewer's region (drafts, checks, published...), newest first.
