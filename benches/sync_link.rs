@@ -75,7 +75,8 @@ fn photo(seed: u64, width: u32, height: u32, target: usize) -> Vec<u8> {
         let (fx, fy, phase) = (3.0 + next() * 2.0, 2.0 + next() * 2.0, next() * 6.0);
         let img = image::RgbImage::from_fn(width, height, |px, py| {
             let (u, v) = (px as f32 / width as f32, py as f32 / height as f32);
-            let base = ((u * fx * 6.28 + phase).sin() * (v * fy * 6.28).cos() + 1.0) * 0.5;
+            let tau = std::f32::consts::TAU;
+            let base = ((u * fx * tau + phase).sin() * (v * fy * tau).cos() + 1.0) * 0.5;
             let g = next() * grain;
             let c = |k: f32| ((base * k + g) * 255.0).clamp(0.0, 255.0) as u8;
             image::Rgb([c(0.55), c(0.85), c(0.35)])
@@ -373,8 +374,16 @@ async fn main() {
         let line_rate = |bytes: u64| bytes as f64 / spec.rate_bytes_per_s as f64;
         let f = run(w, &photos, &spec, false).await;
         println!("recorded_bytes: {} (at line rate {:.1} s)", f.recorded, line_rate(f.recorded));
-        println!("stored_bytes: {} (documents {}, blobs {}: what the kiosk holds to send)", f.stored, f.recorded - f.photo_bytes, f.stored - (f.recorded - f.photo_bytes));
-        println!("wire_bytes: {} (hub to kiosk {}; datagrams {}, {} dropped)", f.wire, f.down, f.datagrams, f.dropped);
+        println!(
+            "stored_bytes: {} (documents {}, blobs {}: what the kiosk holds to send)",
+            f.stored,
+            f.recorded - f.photo_bytes,
+            f.stored - (f.recorded - f.photo_bytes)
+        );
+        println!(
+            "wire_bytes: {} (hub to kiosk {}; datagrams {}, {} dropped)",
+            f.wire, f.down, f.datagrams, f.dropped
+        );
         println!("wire_over_recorded: {:.3}", f.wire as f64 / f.recorded as f64);
         println!(
             "time_to_triage_s: {:.1} ({:.3} of recorded at line rate)",

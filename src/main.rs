@@ -3,9 +3,9 @@
 mod config;
 mod demo;
 mod demo_history;
-mod demo_targets;
-mod demo_market;
 mod demo_industry;
+mod demo_market;
+mod demo_targets;
 mod nodes;
 
 use std::net::SocketAddr;
