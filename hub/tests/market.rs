@@ -291,11 +291,13 @@ async fn an_officers_offer_drafted_offline_is_signed_off_by_the_county_and_shown
     }
 }
 
-/// A bounty published at the city (two people), with `deadline`; returns its public id.
+/// A bounty published at the city (three people: who submits it may not sign it off), with
+/// `deadline`; returns its public id.
 async fn publish_bounty(city: &Hub, title: &str, deadline: &str) -> String {
     let base = hub_url(city);
     let author = sign_in(&base, "city-author").await;
     let reviewer = sign_in(&base, "city-reviewer").await;
+    let signer = sign_in(&base, "city-signer").await;
     let (s, page) = get(&format!("{base}/achievements/new?kind=achievements.bounty"), Some(&author)).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("悬赏金额（元）"), "amounts are typed in 元: {page}");
@@ -317,7 +319,7 @@ async fn publish_bounty(city: &Hub, title: &str, deadline: &str) -> String {
     assert_eq!(s, StatusCode::SEE_OTHER);
     let id = location.strip_prefix("/desk/items/").unwrap().to_string();
     for (cookie, step) in
-        [(&author, StepKind::Submit), (&reviewer, StepKind::Review), (&author, StepKind::SignOff)]
+        [(&author, StepKind::Submit), (&reviewer, StepKind::Review), (&signer, StepKind::SignOff)]
     {
         let (s, _, body) =
             post(&base, cookie, &format!("/desk/items/{id}/step"), &[("step", step.code()), ("note", "")])
@@ -337,6 +339,7 @@ async fn experts_claim_a_citys_bounty_from_two_hubs_and_the_city_picks_one() {
         &[
             ("city-author", "staff", "5101"),
             ("city-reviewer", "staff", "5101"),
+            ("city-signer", "admin", "5101"),
             ("city-expert", "expert", "5101"),
         ],
     )
