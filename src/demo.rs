@@ -343,6 +343,10 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
          upload more at /desk/industry/import (staff), review (reviewer) and sign off (admin) on the county hub."
     );
     println!(
+        "供销对接 and 成果转化: farmers' offers and requests at /supply (a signed-in officer adds them at a kiosk: 为农户登记供求信息), \
+         achievements, technology demands and the bounty board at /achievements (experts claim 抢单 on the county hub)."
+    );
+    println!(
         "The county has published {} solved cases as knowledge: 找类似 on a kiosk finds them once synced.",
         SOLVED.len()
     );
