@@ -278,11 +278,12 @@ fn is_public_path(path: &str) -> bool {
     matches!(path, "/healthz" | "/favicon.ico" | "/api/openapi.json" | "/api/industries" | "/api/status")
         || path.starts_with("/api/regions/")
         || path.starts_with("/static/")
-        // 产业信息: published public documents, and their photos (each served only while the
-        // item is published and references it).
-        || path == "/industry"
-        || path.starts_with("/industry/")
-        || (path.starts_with("/items/") && path.contains("/photos/"))
+        // Published public documents (产业信息, 供销对接, 成果转化, every published item and its
+        // PDF), and their photos (each served only while the item is published and references
+        // it). Drafting a listing there needs a signed-in officer: its handlers check.
+        || ["/industry", "/items", "/supply", "/achievements"]
+            .iter()
+            .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
 }
 
 /// A kiosk that listens beyond loopback (`--listen 0.0.0.0:8080`, for the station's tablets) is

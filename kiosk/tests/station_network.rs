@@ -72,6 +72,32 @@ async fn on_the_station_network_cases_photos_and_the_api_need_sign_in() {
     for path in ["/signin", "/static/app.css", "/healthz", "/api/openapi.json", "/api/industries"] {
         assert_eq!(status_of(&k, None, path).await.0, 200, "{path}");
     }
+    // Published content is public: the modules' lists, every published item's list.
+    for path in ["/industry", "/items", "/supply", "/achievements"] {
+        let (status, body) = status_of(&k, None, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    // Drafting a listing for a farmer is not: the form sends to sign-in, a post is refused and
+    // stores nothing.
+    let (status, location) = status_of(&k, None, "/supply/new").await;
+    assert!(status == 303 && location.starts_with("/signin"), "{status} {location}");
+    let res = reqwest::Client::builder()
+        .default_headers(csrf_headers())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/supply", k.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("kind=supply.offer&title=%E5%81%B7%E5%81%B7")
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+    assert!(
+        res.status().is_client_error() || location.as_deref().is_some_and(|l| l.starts_with("/signin")),
+        "{} {location:?}",
+        res.status()
+    );
     // Signed in, everything is there.
     for path in ["/cases", &format!("/cases/{id}"), &format!("/blobs/{photo}"), "/api/cases"] {
         assert_eq!(status_of(&k, Some(&cookie), path).await.0, 200, "{path}");
