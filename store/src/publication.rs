@@ -325,16 +325,10 @@ impl Db {
     /// module's, `supply.`), newest first, at most `limit` ([`PUBLICATION_LIST_MAX`]); a
     /// document that no longer loads is left out.
     pub fn published_of_kinds(&self, prefix: &str, limit: u32) -> Result<Vec<PublishedDoc>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id FROM public_items WHERE withdrawn = 0 AND substr(kind, 1, length(?1)) = ?1
-             ORDER BY published_at_ms DESC, id LIMIT ?2",
-        )?;
-        let ids = stmt
-            .query_map(params![prefix, limit.clamp(1, PUBLICATION_LIST_MAX)], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(doc) = self.load_doc(&id)?
+        let rows = self.public_items_of_module(prefix, limit.clamp(1, PUBLICATION_LIST_MAX))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(doc) = self.load_doc(&row.id)?
                 && let Ok(p) = PublishedDoc::from_doc(&doc)
             {
                 out.push(p);
