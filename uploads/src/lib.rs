@@ -223,25 +223,37 @@ pub async fn serve_blob(store: &Store, hash: &str, req: axum::extract::Request, 
 /// The bytes of blobs held here, in order (those missing, unreadable or larger than
 /// `bytes_max` left out): for the photos a published item's PDF embeds.
 pub async fn blob_bytes(store: &Store, hashes: Vec<String>, bytes_max: u64) -> Vec<Vec<u8>> {
+    // The store's thread only looks the blobs up; files are read off it, on a blocking thread.
     let found = store
         .call(move |db| {
             let mut out = Vec::new();
             for h in hashes.iter().filter_map(|h| Hash::parse(h)) {
                 match db.blob(&h)? {
-                    Some((info, _)) if info.size > bytes_max => {}
-                    Some((_, BlobBody::Inline(bytes))) => out.push(bytes),
-                    Some((_, BlobBody::File(path))) => match std::fs::read(&path) {
-                        Ok(bytes) => out.push(bytes),
-                        Err(e) => tracing::warn!(error = %e, "cannot read a blob file"),
-                    },
-                    None => {}
+                    Some((info, body)) if info.size <= bytes_max => out.push(body),
+                    _ => {}
                 }
             }
             Ok(out)
         })
         .await;
-    found.unwrap_or_else(|e| {
+    let bodies = found.unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot read blobs");
+        Vec::new()
+    });
+    let read = tokio::task::spawn_blocking(move || {
+        bodies
+            .into_iter()
+            .filter_map(|body| match body {
+                BlobBody::Inline(bytes) => Some(bytes),
+                BlobBody::File(path) => std::fs::read(&path)
+                    .inspect_err(|e| tracing::warn!(error = %e, "cannot read a blob file"))
+                    .ok(),
+            })
+            .collect()
+    })
+    .await;
+    read.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "reading blob files failed");
         Vec::new()
     })
 }
