@@ -201,6 +201,21 @@ impl EventKind {
         }
     }
 
+    /// Recorded by the officer at the village kiosk (every other kind is recorded at a hub:
+    /// by a centre, an expert, or the hub's system). A hub refuses other kinds from a kiosk.
+    pub fn is_recorded_at_kiosk(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Created
+                | EventKind::SimilarOffered
+                | EventKind::SolvedBySimilar
+                | EventKind::Escalated
+                | EventKind::Closed
+                | EventKind::Rated
+                | EventKind::OnSiteVisited
+        )
+    }
+
     pub fn parse(code: &str) -> EventKind {
         match code {
             "created" => EventKind::Created,

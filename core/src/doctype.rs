@@ -100,6 +100,18 @@ pub struct DocType {
     /// Whether a document of this type counts in the "未同步" (not yet synced) number: public
     /// documents and private parts are not, since they do not go (or not all) to the parent.
     pub counts_unsynced: bool,
+    /// What a change received from a kiosk may do to a document of this type, beyond the
+    /// node kinds in [`DocType::created_by`] and [`DocType::changed_by`] (which the store
+    /// checks first): given the kiosk's node id, the document as held before the change
+    /// (`None`: new) and after it.
+    /// A hub runs it on every change a kiosk sends, so a tampered kiosk cannot write another
+    /// person's steps (a review, an answer) into a document it may otherwise change.
+    pub kiosk_change: fn(&str, Option<&AutoCommit>, &AutoCommit) -> Result<(), String>,
+    /// Whether a document of this type is ready to go up to the node's parent; one that is not
+    /// waits (and goes when a later change makes it ready). A farmer's phone recorded before the
+    /// kiosk held its county's key is useless to the county until sealed to that key, so it
+    /// goes up once, sealed, not twice.
+    pub ready_to_send_up: fn(&AutoCommit) -> bool,
 }
 
 /// Every document type this build knows, and so accepts from a peer.
@@ -115,6 +127,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_case",
         projection: Projection::Case,
         counts_unsynced: true,
+        kiosk_change: case_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: private::DOC_TYPE,
@@ -127,6 +141,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_case_private",
         projection: Projection::CasePrivate,
         counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: private_ready_to_send_up,
     },
     DocType {
         name: people::DOC_TYPE,
@@ -139,6 +155,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_person",
         projection: Projection::Person,
         counts_unsynced: true,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: people::CREDENTIAL_DOC_TYPE,
@@ -151,6 +169,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_credential",
         projection: Projection::None,
         counts_unsynced: true,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: knowledge::DOC_TYPE,
@@ -164,6 +184,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_knowledge",
         projection: Projection::None,
         counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: item::DOC_TYPE,
@@ -178,6 +200,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_item",
         projection: Projection::PublicationItem,
         counts_unsynced: true,
+        kiosk_change: item_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: published::DOC_TYPE,
@@ -190,6 +214,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_published",
         projection: Projection::Published,
         counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: revocation::DOC_TYPE,
@@ -203,6 +229,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_revocation",
         projection: Projection::None,
         counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: seal_key::DOC_TYPE,
@@ -215,6 +243,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_seal_key",
         projection: Projection::None,
         counts_unsynced: true,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: holidays::DOC_TYPE,
@@ -228,6 +258,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_holidays",
         projection: Projection::None,
         counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: targets::DOC_TYPE,
@@ -242,6 +274,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_targets",
         projection: Projection::None,
         counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: evaluation::DOC_TYPE,
@@ -255,6 +289,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_evaluation_rule",
         projection: Projection::None,
         counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
     },
     DocType {
         name: claim::DOC_TYPE,
@@ -269,6 +305,8 @@ pub static DOC_TYPES: &[DocType] = &[
         validate_name: "doctype::validate_claim",
         projection: Projection::BountyClaim,
         counts_unsynced: true,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
     },
 ];
 
@@ -332,6 +370,84 @@ fn validate_evaluation_rule(doc: &AutoCommit) -> Result<String, String> {
 
 fn validate_seal_key(doc: &AutoCommit) -> Result<String, String> {
     Ok(seal_key::SealKeyDoc::from_doc(doc)?.county_code)
+}
+
+/// For types that go up as soon as they are written.
+fn always_ready(_doc: &AutoCommit) -> bool {
+    true
+}
+
+/// A case's private part goes up once its phone (if any) is sealed to the county's key; a
+/// document that does not hydrate goes (the hub refuses it and says why).
+fn private_ready_to_send_up(doc: &AutoCommit) -> bool {
+    match private::CasePrivate::from_doc(doc) {
+        Ok(p) => p.farmer_phone_sealed.is_empty() || crate::sealed::is_county_sealed(&p.farmer_phone_county),
+        Err(_) => true,
+    }
+}
+
+/// For types a kiosk may write with no restriction beyond its scope and the node kinds.
+fn any_kiosk_change(_kiosk: &str, _before: Option<&AutoCommit>, _after: &AutoCommit) -> Result<(), String> {
+    Ok(())
+}
+
+/// Elements of `before` (by id) that `after` no longer holds unchanged.
+fn removed_or_changed<'a, T: PartialEq>(
+    before: &'a [T],
+    after: &[T],
+    id: impl Fn(&T) -> &str,
+) -> Option<&'a T> {
+    before.iter().find(|b| !after.iter().any(|a| id(a) == id(b) && a == *b))
+}
+
+/// A kiosk records the officer's steps of a case (recording, similar cases, escalation,
+/// closing, rating): it never removes or rewrites an event, and never adds a centre's or an
+/// expert's (an assignment, an answer, a follow-up), which only hubs record.
+fn case_kiosk_change(_kiosk: &str, before: Option<&AutoCommit>, after: &AutoCommit) -> Result<(), String> {
+    let after = case::CaseDoc::from_doc(after).map_err(|e| e.to_string())?;
+    let before = match before {
+        Some(doc) => case::CaseDoc::from_doc(doc).map_err(|e| e.to_string())?.events,
+        None => Vec::new(),
+    };
+    if let Some(e) = removed_or_changed(&before, &after.events, |e| &e.id) {
+        return Err(format!("a kiosk may not remove or change event {} ({})", e.id, e.kind));
+    }
+    for e in after.events.iter().filter(|a| !before.iter().any(|b| b.id == a.id)) {
+        // A kind this build does not know (a newer kiosk's) means nothing to this hub's rules.
+        if !e.kind().is_recorded_at_kiosk() && !matches!(e.kind(), case::EventKind::Unknown(_)) {
+            return Err(format!("a kiosk may not record a {} event ({})", e.kind, e.id));
+        }
+    }
+    Ok(())
+}
+
+/// A village station drafts and submits a listing: it never removes or rewrites a step, and
+/// adds only its author's submission and its own automatic checks (`system:<kiosk>`, checked
+/// again at the hub before review); reviews, sign-offs and publication are taken at hubs.
+fn item_kiosk_change(kiosk: &str, before: Option<&AutoCommit>, after: &AutoCommit) -> Result<(), String> {
+    let after = item::ItemDoc::from_doc(after).map_err(|e| e.to_string())?;
+    let before = match before {
+        Some(doc) => item::ItemDoc::from_doc(doc).map_err(|e| e.to_string())?.steps,
+        None => Vec::new(),
+    };
+    if let Some(s) = removed_or_changed(&before, &after.steps, |s| &s.id) {
+        return Err(format!("a kiosk may not remove or change step {} ({})", s.id, s.kind));
+    }
+    for s in after.steps.iter().filter(|a| !before.iter().any(|b| b.id == a.id)) {
+        use crate::publication::StepKind as K;
+        let allowed = match K::parse(&s.kind) {
+            Some(K::Submit) => s.actor == after.author,
+            Some(K::ChecksPassed | K::ChecksFailed) => s.actor.strip_prefix("system:") == Some(kiosk),
+            _ => false,
+        };
+        if !allowed {
+            return Err(format!(
+                "a kiosk may only add its author's submission and its checks, not a {} by {} ({})",
+                s.kind, s.actor, s.id
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -506,3 +506,55 @@ async fn a_transfer_cut_mid_blob_resumes_from_the_verified_prefix() {
     assert_eq!(resent, VIDEO - verified, "exactly the bytes past the verified prefix");
     assert!(sent_before_cut + resent <= VIDEO + IN_FLIGHT_BYTES_DEFAULT + u64::from(SLICE_BYTES_DEFAULT));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_cases_thumbnail_comes_before_an_earlier_cases_original_in_flight() {
+    const VIDEO: u64 = 6_000_000;
+    let pki = pki();
+    let now = SystemTime::now();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let county_tls = tls(pki.county.own_credentials(now).unwrap(), &pki.province);
+    let county = start_hub(dirs[0].path(), &county_tls, None, |_| {}).await;
+    let kiosk_store = Store::open(StoreConfig::new(dirs[1].path())).unwrap();
+    let video = record_with_media(
+        &kiosk_store,
+        "c1",
+        "510131001001",
+        vec![media("video", "original", 51, VIDEO as usize)],
+    )
+    .await[0]
+        .0
+        .clone();
+    let t = kiosk_tls(&pki, "kiosk-a", "510131001001");
+    // 1 MB/s: the video takes about six seconds.
+    let cap = |n: &mut NetConfig| n.send_bytes_per_s_max = Some(1_000_000);
+    let (_uplink, status) = start_uplink(&kiosk_store, &t, &county, cap);
+    eventually("the video is partly at the county", || async {
+        child_status(&county, "kiosk-a")
+            .and_then(|s| s.blob_receiving)
+            .is_some_and(|p| p.done_bytes >= 1_000_000 && p.total_bytes == VIDEO)
+    })
+    .await;
+
+    // A new case while the original is on its way: its thumbnail and display copy are what the
+    // county needs first.
+    let later = record_with_media(
+        &kiosk_store,
+        "c2",
+        "510131001001",
+        vec![media("photo", "thumb", 52, 6_000), media("photo", "display", 53, 40_000)],
+    )
+    .await;
+    eventually("the later case's copies are at the county", || async {
+        holds(&county.store, &later[0].0).await && holds(&county.store, &later[1].0).await
+    })
+    .await;
+    assert!(!recorded(&county.store, &video).await, "the thumbnail did not wait for the whole original");
+
+    eventually("the county holds the video, verified", || async { holds(&county.store, &video).await }).await;
+    let sent = status.get().blob_bytes_sent;
+    println!("sent {sent} blob bytes for {} recorded", VIDEO + 46_000);
+    // Giving up the transfer in flight wastes at most what was on its way; the rest resumed
+    // from the verified prefix.
+    assert!(sent <= VIDEO + 46_000 + IN_FLIGHT_BYTES_DEFAULT + u64::from(SLICE_BYTES_DEFAULT), "sent {sent}");
+}

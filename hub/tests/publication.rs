@@ -524,13 +524,22 @@ async fn published_items_and_knowledge_reach_the_kiosk_and_withdrawals_take_them
     })
     .await;
 
-    // Knowledge: solved at the kiosk, signed off at the county, published with its step.
+    // Knowledge: recorded and escalated at the kiosk, answered through the county (a kiosk may
+    // not write the county's or the expert's events), closed at the kiosk, signed off at the
+    // county, published with its step.
     let mut asg = Event::new("asg", 20, "县中心", EventKind::Assigned);
     asg.target = "expert-1".into();
     let mut ans = Event::new("ans", 30, "expert-1", EventKind::Answered);
     ans.text = "疑似猪丹毒：注射青霉素，隔离病猪。".into();
     let esc = Event::new("esc", 10, "李", EventKind::Escalated);
-    record(&kiosk.state.store, "c1", vec![esc, asg, ans]).await;
+    record(&kiosk.state.store, "c1", vec![esc]).await;
+    eventually("the case reaches the county", || async { case(&county.store, "c1").await.is_some() }).await;
+    append(&county.store, "c1", asg).await;
+    append(&county.store, "c1", ans).await;
+    eventually("the answer reaches the kiosk", || async {
+        case(&kiosk.state.store, "c1").await.map(|c| c.state().status) == Some(yizhan_core::Status::Answered)
+    })
+    .await;
     append(&kiosk.state.store, "c1", Event::new("close", 40, "李", EventKind::Closed)).await;
     eventually("the closed case reaches the county", || async {
         case(&county.store, "c1").await.map(|c| c.state().status) == Some(yizhan_core::Status::Closed)

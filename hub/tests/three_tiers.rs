@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
-use yizhan_core::{CaseDoc, Event, EventKind, NewCase};
+use yizhan_core::{CaseDoc, Event, EventKind, NewCase, SealKeyDoc};
 use yizhan_identity::{Authority, NodeIdentity, Revoked, Role};
 use yizhan_net::LinkState;
 use yizhan_store::Store;
@@ -106,16 +106,23 @@ async fn cases_flow_up_three_tiers_and_concurrent_edits_merge_everywhere() {
     ));
 
     // A case's private part (the sealed phone) reaches the county, which phones back, and
-    // never the province.
+    // never the province. It goes up once sealed to the county's key (published by the county
+    // hub, synced down to the kiosk).
     {
+        let key_doc =
+            || async { kiosk.store.call(|db| db.load_doc(&SealKeyDoc::id_for("510131"))).await.unwrap() };
+        eventually("the county's sealing key reaches the kiosk", || async { key_doc().await.is_some() })
+            .await;
+        let (_, key) = SealKeyDoc::from_doc(&key_doc().await.unwrap()).unwrap().current().unwrap();
         let new = NewCase { farmer_phone: "13812345678".into(), ..case_fields("510131001001") };
-        let private = yizhan_core::private::CasePrivate::for_case(
+        let mut private = yizhan_core::private::CasePrivate::for_case(
             &new,
             "c1",
             "13812345678",
             "v1:SEALED-PHONE-BYTES".into(),
         )
         .unwrap();
+        private.seal_for_county("13812345678", &key, [7; 32], [9; 24]).unwrap();
         kiosk
             .store
             .call(move |db| {

@@ -42,6 +42,8 @@ use crate::{NetConfig, NetError};
 const CODE_PROTOCOL: u32 = 1;
 const CODE_BUSY: u32 = 2;
 const CODE_CORRUPT: u32 = 3;
+/// The fetcher gave up the stream's transfers for more urgent blobs.
+const CODE_SUPERSEDED: u32 = 4;
 /// The largest frame a server reads: wants and acks are about 50 bytes; the rest is room for
 /// fields a later revision may append.
 const CONTROL_FRAME_BYTES_MAX: u32 = 64 * 1024;
@@ -490,8 +492,50 @@ struct Wanted {
     role: String,
     hash: BlobHash,
     receiver: BlobReceiver,
-    partial: PartialBlob,
+    partial: Sink,
 }
+
+/// Where a fetched blob's verified bytes go. A small blob is held in memory and made durable
+/// once, whole, when it completes: a partial file costs about six fsyncs per blob (files
+/// created, each slice and its group records, the finished file, its directory), which for
+/// thumbnails took longer than the link took to carry them (issue 13). Losing a small blob's
+/// verified prefix to an interruption costs at most [`MEMORY_BLOB_BYTES_MAX`] again.
+enum Sink {
+    Partial(PartialBlob),
+    Memory(Vec<u8>),
+}
+
+impl yizhan_sync_proto::blob::BlobSink for Sink {
+    fn write_verified(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Sink::Partial(p) => p.write_verified(offset, bytes),
+            Sink::Memory(buf) => {
+                // The receiver writes in order and never past the size it was told at most.
+                if offset != buf.len() as u64 {
+                    return Err(std::io::Error::other(format!("write at {offset}, holding {}", buf.len())));
+                }
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The order in which the county needs a blob's roles (as `Db::missing_blobs` ranks them):
+/// thumbnails, then display copies and posters, video proxies, originals.
+fn role_rank(role: &str) -> u8 {
+    match role {
+        "thumb" => 0,
+        "display" | "poster" => 1,
+        "proxy" => 2,
+        _ => 3,
+    }
+}
+
+/// Blobs up to this size (as the referencing documents declare it) are fetched into memory;
+/// a peer that sends a larger one is treated as sending corrupt data, and the blob is fetched
+/// into a partial file the next time.
+const MEMORY_BLOB_BYTES_MAX: u64 = 256 * 1024;
 
 enum Round {
     /// Blobs were asked for: look again at once.
@@ -515,10 +559,16 @@ pub(crate) async fn fetch(conn: Connection, link: Arc<Link>, mut changes: watch:
         return;
     }
     let blobs = &link.config.blobs;
-    let mut fetcher =
-        Fetcher { link: link.clone(), conn, retry: Retry::new(blobs.retry_min, blobs.retry_max) };
+    let mut fetcher = Fetcher {
+        link: link.clone(),
+        conn,
+        retry: Retry::new(blobs.retry_min, blobs.retry_max),
+        not_in_memory: std::collections::HashSet::new(),
+        changes: changes.clone(),
+    };
     loop {
         changes.mark_unchanged();
+        fetcher.changes.mark_unchanged();
         match fetcher.round().await {
             Ok(Round::Worked) => {}
             Ok(Round::Idle) => {
@@ -549,6 +599,10 @@ struct Fetcher {
     link: Arc<Link>,
     conn: Connection,
     retry: Retry,
+    /// Blobs a peer sent larger than their documents declared: fetched into partial files.
+    not_in_memory: std::collections::HashSet<Hash>,
+    /// New documents since the round began: their blobs may come before the round's.
+    changes: watch::Receiver<i64>,
 }
 
 impl Fetcher {
@@ -599,6 +653,7 @@ impl Fetcher {
         let wants_max = link.config.blobs.wants_in_flight_max.clamp(1, 64);
         let mut queue = list.into_iter();
         let mut outstanding: Vec<Wanted> = Vec::with_capacity(wants_max);
+        let mut superseded = false;
         loop {
             while outstanding.len() < wants_max {
                 let Some((info, _kind, role)) = queue.next() else { break };
@@ -612,7 +667,25 @@ impl Fetcher {
                 let _ = send.finish();
                 return Ok(());
             }
-            let msg = match tokio::time::timeout(link.config.idle_timeout, rx.recv()).await {
+            let received = tokio::select! {
+                biased;
+                received = tokio::time::timeout(link.config.idle_timeout, rx.recv()) => received,
+                Ok(()) = self.changes.changed(), if !superseded => {
+                    // New documents: ask for nothing more from this round's list, and give up the
+                    // transfers in flight if the new documents' blobs come first (a later case's
+                    // thumbnails before an earlier one's originals). A partial file keeps its
+                    // verified prefix for the next round.
+                    superseded = true;
+                    queue = Vec::new().into_iter();
+                    if self.comes_before(&outstanding).await {
+                        tracing::debug!(peer = %link.policy.peer_id, "new documents' blobs come first: the round ends");
+                        let _ = send.reset(VarInt::from_u32(CODE_SUPERSEDED));
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            let msg = match received {
                 Err(_) => {
                     let _ = send.reset(VarInt::from_u32(CODE_PROTOCOL));
                     return Err(NetError::Blob(format!("no answer for {:?}", link.config.idle_timeout)));
@@ -658,6 +731,11 @@ impl Fetcher {
                         Ok(ReceiveEvent::Corrupt { offset, detail }) => {
                             // Nothing of it was stored; the verified prefix stays for a later try.
                             tracing::warn!(peer = %link.policy.peer_id, blob = %wanted.info.hash, offset, %detail, "a peer sent a blob slice that does not verify");
+                            if matches!(wanted.partial, Sink::Memory(_))
+                                && self.not_in_memory.len() < RETRY_ENTRIES_MAX
+                            {
+                                self.not_in_memory.insert(wanted.info.hash.clone());
+                            }
                             self.retry.fail(&wanted.info.hash, Instant::now());
                             let _ = send.reset(VarInt::from_u32(CODE_CORRUPT));
                             return Ok(());
@@ -689,16 +767,50 @@ impl Fetcher {
         }
     }
 
+    /// Whether the most urgent blob missing now ranks before a transfer in flight that keeps its
+    /// progress in a partial file (an original or a video proxy), so giving it up costs only the
+    /// bytes already on the way.
+    async fn comes_before(&self, outstanding: &[Wanted]) -> bool {
+        let Some(in_flight) = outstanding
+            .iter()
+            .filter(|w| matches!(w.partial, Sink::Partial(_)))
+            .map(|w| role_rank(&w.role))
+            .max()
+        else {
+            return false;
+        };
+        let scope = self.link.policy.accept_scope.clone();
+        let roles = self.link.config.blobs.fetch_roles();
+        let first = self.link.store.call(move |db| db.missing_blobs(&scope, &roles, 1)).await;
+        let in_flight_hashes: Vec<&Hash> = outstanding.iter().map(|w| &w.info.hash).collect();
+        match first {
+            Ok(list) => list.first().is_some_and(|(info, _, role)| {
+                role_rank(role) < in_flight && !in_flight_hashes.contains(&&info.hash)
+            }),
+            Err(_) => false,
+        }
+    }
+
     /// Opens (or resumes) the partial blob. `None` when it cannot be opened now (another
     /// transfer holds it, or the disk fails): it is tried again later.
     async fn start(&mut self, info: BlobInfo, role: String) -> Option<Wanted> {
+        if info.size <= MEMORY_BLOB_BYTES_MAX && !self.not_in_memory.contains(&info.hash) {
+            let config = ReceiverConfig { blob_bytes_max: MEMORY_BLOB_BYTES_MAX };
+            return Some(Wanted {
+                hash: hash_bytes(&info.hash),
+                receiver: BlobReceiver::new(hash_bytes(&info.hash), 0, config),
+                partial: Sink::Memory(Vec::with_capacity(usize::try_from(info.size).unwrap_or(0))),
+                info,
+                role,
+            });
+        }
         let dir = self.link.store.config().dir.clone();
         let hash = info.hash.clone();
         match tokio::task::spawn_blocking(move || PartialBlob::open(&dir, &hash)).await {
             Ok(Ok(partial)) => Some(Wanted {
                 hash: hash_bytes(&info.hash),
                 receiver: partial.receiver(ReceiverConfig::default()),
-                partial,
+                partial: Sink::Partial(partial),
                 info,
                 role,
             }),
@@ -722,9 +834,21 @@ impl Fetcher {
         let inline_max = link.store.config().inline_blob_bytes_max;
         let Wanted { info, partial, .. } = wanted;
         let mime = info.mime.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
-            let finished = partial.finish(size_bytes)?;
-            NewBlob::from_finished(finished, &mime, inline_max)
+        let dir = link.store.config().dir.clone();
+        let expected = info.hash.clone();
+        let prepared = tokio::task::spawn_blocking(move || match partial {
+            Sink::Partial(partial) => {
+                let finished = partial.finish(size_bytes)?;
+                NewBlob::from_finished(finished, &mime, inline_max)
+            }
+            // Verified slice by slice already; hashed once more whole, as a partial file is.
+            Sink::Memory(bytes) if Hash::of(&bytes) == expected => {
+                NewBlob::prepare(&dir, bytes, &mime, inline_max)
+            }
+            Sink::Memory(_) => Err(yizhan_store::StoreError::BlobCorrupt {
+                hash: expected.to_string(),
+                detail: "does not hash to its name".into(),
+            }),
         })
         .await
         .map_err(join_err)?;

@@ -44,6 +44,11 @@ pub(crate) fn is_known_type(doc_type: &str) -> bool {
 
 /// How documents of `doc_type` flow; a type this build does not know (stored locally only)
 /// is treated as regional.
+/// Whether a document may go up to the parent now (core's table).
+pub(crate) fn ready_to_send_up(doc_type: &str, doc: &AutoCommit) -> bool {
+    doctype::lookup(doc_type).is_none_or(|t| (t.ready_to_send_up)(doc))
+}
+
 pub(crate) fn flow(doc_type: &str) -> Flow {
     doctype::lookup(doc_type).map_or(Flow::Regional, |t| t.flow)
 }

@@ -97,6 +97,10 @@ pub struct PeerPolicy {
     /// Private parts (phone numbers) are sent to this peer: a kiosk's to its county hub, a
     /// hub's to its children; never from a hub to its parent.
     pub send_private: bool,
+    /// True when the peer is a village kiosk below this hub: what it sends is checked against
+    /// the node kinds that may create and change each type, and the type's
+    /// `kiosk_change` rule (`yizhan_core::doctype::DocType`).
+    pub peer_is_kiosk: bool,
 }
 
 impl PeerPolicy {
@@ -111,10 +115,12 @@ impl PeerPolicy {
             accept_public: true,
             // A kiosk (town or village scope) sends them to its county; a hub keeps them.
             send_private: at_or_below(own_scope, RegionLevel::Town),
+            peer_is_kiosk: false,
         }
     }
 
-    /// A hub talking to a child (kiosk or lower hub): both ways only the child's scope.
+    /// A hub talking to a child kiosk: both ways only the kiosk's scope, and only what a kiosk
+    /// may write.
     pub fn child(peer_id: &str, child_scope: &str) -> PeerPolicy {
         PeerPolicy {
             peer_id: peer_id.into(),
@@ -123,12 +129,37 @@ impl PeerPolicy {
             accept_scope: child_scope.into(),
             accept_public: false,
             send_private: true,
+            peer_is_kiosk: true,
         }
     }
 
-    /// A hub talking to a child hub: like [`PeerPolicy::child`], and the child may publish.
+    /// A hub talking to a child hub: both ways only the child's scope; the child may publish.
     pub fn child_hub(peer_id: &str, child_scope: &str) -> PeerPolicy {
-        PeerPolicy { accept_public: true, ..PeerPolicy::child(peer_id, child_scope) }
+        PeerPolicy { accept_public: true, peer_is_kiosk: false, ..PeerPolicy::child(peer_id, child_scope) }
+    }
+
+    /// Whether this peer may make the change `before` → `after` to a document of `doc_type`
+    /// by the type's writers in core's table: a kiosk only creates and changes the types whose
+    /// `created_by`/`changed_by` name kiosks, and only as the type's `kiosk_change` allows.
+    /// Hubs are trusted with every type within the scope they may write.
+    pub fn may_write(
+        &self,
+        doc_type: &str,
+        before: Option<&AutoCommit>,
+        after: &AutoCommit,
+    ) -> Result<(), String> {
+        if !self.peer_is_kiosk {
+            return Ok(());
+        }
+        let Some(t) = yizhan_core::doctype::lookup(doc_type) else {
+            return Err(format!("unknown type {doc_type:?}"));
+        };
+        let writers = if before.is_none() { t.created_by } else { t.changed_by };
+        if !writers.contains(&yizhan_core::doctype::NodeKind::Kiosk) {
+            let verb = if before.is_none() { "create" } else { "change" };
+            return Err(format!("a kiosk may not {verb} a {doc_type}"));
+        }
+        (t.kiosk_change)(&self.peer_id, before, after)
     }
 
     /// Whether a document of `doc_type` whose scope (read from its content) is `scope` may be
@@ -329,6 +360,9 @@ impl Replica for SyncReplica<'_> {
             return Ok(None);
         }
         let Some((mut doc, doc_type)) = load_doc(&self.db.conn, &entry.doc_id)? else { return Ok(None) };
+        if self.policy.is_parent && !projection::ready_to_send_up(&doc_type, &doc) {
+            return Ok(None); // goes with the change that makes it ready (a later feed entry)
+        }
         let (shared, shared_incarnation) = self.shared_heads(&entry.doc_id)?;
         let heads = doc.get_heads();
         let mut sorted = heads.clone();
@@ -372,6 +406,8 @@ impl Replica for SyncReplica<'_> {
             let is_new = existing.is_none();
             let mut doc = existing.map(|(doc, _)| doc).unwrap_or_else(AutoCommit::new);
             let before = doc.get_heads();
+            // What a kiosk changes is checked against the document as held before its change.
+            let held = (self.policy.peer_is_kiosk && !is_new).then(|| doc.clone());
             if let Err(e) = yizhan_core::untrusted::load_incremental(&mut doc, &d.data) {
                 rejected.push(reject(RejectReason::Invalid, e.to_string()));
                 continue;
@@ -401,6 +437,12 @@ impl Replica for SyncReplica<'_> {
                     RejectReason::OutOfScope,
                     format!("{scope} is outside {}", self.policy.accept_scope),
                 ));
+                continue;
+            }
+            if doc.get_heads() != before
+                && let Err(why) = self.policy.may_write(&d.doc_type, held.as_ref(), &doc)
+            {
+                rejected.push(reject(RejectReason::Forbidden, why));
                 continue;
             }
             if doc.get_heads() != before {

@@ -349,3 +349,176 @@ fn document_data_that_panics_automerge_is_refused_and_the_rest_of_the_batch_appl
     assert!(hub.load_doc("bad").unwrap().is_none());
     assert!(hub.load_doc("good").unwrap().is_some(), "the rest of the batch applied");
 }
+
+fn refused(out: &Outcome) -> Vec<String> {
+    out.kiosk_events
+        .iter()
+        .filter_map(|e| match e {
+            SyncEvent::RefusedByPeer(r) => Some(r.iter().map(|r| r.doc_id.clone()).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn events_at(db: &Db, id: &str) -> Vec<String> {
+    let doc = db.load_doc(id).unwrap().unwrap();
+    CaseDoc::from_doc(&doc).unwrap().events.iter().map(|e| e.id.clone()).collect()
+}
+
+#[test]
+fn a_kiosk_cannot_write_a_centres_or_an_experts_event_nor_remove_one() {
+    let (kd, hd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    record(&mut kiosk, "c1", "510131001001");
+    record(&mut kiosk, "c2", "510131001001");
+    append(&mut kiosk, "c1", Event::new("esc", 10, "李", EventKind::Escalated));
+    sync(&mut kiosk, &mut hub);
+    let mut asg = Event::new("asg", 20, "县中心", EventKind::Assigned);
+    asg.target = "expert-9".into();
+    append(&mut hub, "c1", asg);
+    sync(&mut kiosk, &mut hub);
+
+    // A tampered kiosk writes the expert's answer itself, on c1; and the officer's ordinary
+    // escalation of c2 travels in the same session.
+    let mut forged = Event::new("forged-answer", 30, "expert-9", EventKind::Answered);
+    forged.text = "不用管".into();
+    append(&mut kiosk, "c1", forged);
+    append(&mut kiosk, "c2", Event::new("esc2", 31, "李", EventKind::Escalated));
+    let out = sync(&mut kiosk, &mut hub);
+    assert_eq!(refused(&out), ["c1"], "{:?}", out.kiosk_events);
+    assert!(!events_at(&hub, "c1").contains(&"forged-answer".to_string()));
+    assert!(events_at(&hub, "c2").contains(&"esc2".to_string()), "the officer's own event applies");
+
+    // Nor may it drop the assignment the county made.
+    let (kd2, hd2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut kiosk, mut hub) = (open(kd2.path()), open(hd2.path()));
+    record(&mut kiosk, "c1", "510131001001");
+    append(&mut kiosk, "c1", Event::new("esc", 10, "李", EventKind::Escalated));
+    sync(&mut kiosk, &mut hub);
+    let mut asg = Event::new("asg", 20, "县中心", EventKind::Assigned);
+    asg.target = "expert-9".into();
+    append(&mut hub, "c1", asg);
+    sync(&mut kiosk, &mut hub);
+    kiosk
+        .update_doc("c1", |doc| {
+            let mut case = CaseDoc::from_doc(doc).map_err(|e| e.to_string())?;
+            case.events.retain(|e| e.id != "asg");
+            autosurgeon::reconcile(doc, &case).map_err(|e| e.to_string())
+        })
+        .unwrap()
+        .unwrap();
+    let out = sync(&mut kiosk, &mut hub);
+    assert_eq!(refused(&out), ["c1"]);
+    assert!(events_at(&hub, "c1").contains(&"asg".to_string()));
+}
+
+#[test]
+fn a_kiosk_submits_its_listing_but_cannot_review_it_or_write_a_hubs_types() {
+    use yizhan_core::item::{ItemDoc, ItemStep, NewItem};
+    let step = |id: &str, actor: &str, kind: &str| ItemStep {
+        id: id.into(),
+        at_ms: 5,
+        actor: actor.into(),
+        actor_name: "某人".into(),
+        role: "officer".into(),
+        kind: kind.into(),
+        note: String::new(),
+    };
+    let (kd, hd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    let new = NewItem {
+        kind: "supply.offer".into(),
+        centre: "510131001001".into(),
+        title: "出售脐橙".into(),
+        body: "五吨".into(),
+        author: "officer-1".into(),
+        ip_owner: "和平村驿站".into(),
+        ..Default::default()
+    };
+    let draft = |db: &mut Db, id: &str, steps: Vec<ItemStep>| {
+        let (_, mut doc) = ItemDoc::create(&new, id, 1).unwrap();
+        for s in steps {
+            ItemDoc::append_step(&mut doc, s).unwrap();
+        }
+        db.create_doc(id, "pub_item", &mut doc).unwrap();
+    };
+    draft(
+        &mut kiosk,
+        "ok",
+        vec![step("ok-s", "officer-1", "submit"), step("ok-c", &format!("system:{KIOSK}"), "checks_passed")],
+    );
+    // The review a staff member would take at the county, forged by the kiosk.
+    draft(&mut kiosk, "forged", vec![step("f-s", "officer-1", "submit"), step("f-r", "staff-1", "review")]);
+    // A submission in another person's name.
+    draft(&mut kiosk, "other", vec![step("o-s", "officer-2", "submit")]);
+    let out = sync(&mut kiosk, &mut hub);
+    let mut refused = refused(&out);
+    refused.sort();
+    assert_eq!(refused, ["forged", "other"]);
+    assert!(hub.load_doc("ok").unwrap().is_some());
+    assert!(hub.load_doc("forged").unwrap().is_none());
+
+    // Once at the hub, a later forged step on the accepted draft is refused too.
+    kiosk
+        .update_doc("ok", |doc| ItemDoc::append_step(doc, step("ok-r", "staff-1", "review")))
+        .unwrap()
+        .unwrap();
+    let out = sync(&mut kiosk, &mut hub);
+    assert!(refused_has(&out, "ok"));
+    let held = ItemDoc::from_doc(&hub.load_doc("ok").unwrap().unwrap()).unwrap();
+    assert_eq!(held.steps.len(), 2);
+
+    // A type only hubs write (the people directory) is refused from a kiosk.
+    let person = yizhan_core::people::Person {
+        doc_type: yizhan_core::people::DOC_TYPE.into(),
+        schema: 1,
+        id: "p-forged".into(),
+        name: "假专家".into(),
+        role: "expert".into(),
+        region_code: "510131001001".into(),
+        industries: vec![],
+        specialities: vec![],
+        availability: String::new(),
+        title: String::new(),
+        phone_masked: String::new(),
+        active: true,
+        updated_at_ms: 1,
+    };
+    let mut doc = person.to_doc().unwrap();
+    kiosk.create_doc("p-forged", yizhan_core::people::DOC_TYPE, &mut doc).unwrap();
+    let out = sync(&mut kiosk, &mut hub);
+    assert!(refused_has(&out, "p-forged"));
+    assert!(hub.load_doc("p-forged").unwrap().is_none());
+}
+
+fn refused_has(out: &Outcome, id: &str) -> bool {
+    refused(out).iter().any(|r| r == id)
+}
+
+#[test]
+fn a_phone_goes_up_once_sealed_to_the_countys_key_not_before() {
+    use yizhan_core::private::CasePrivate;
+    use yizhan_core::sealed::CountySecretKey;
+    let (kd, hd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    record(&mut kiosk, "c1", "510131001001");
+    let new = NewCase { farmer_phone: "13812345678".into(), ..case("510131001001") };
+    // Recorded before the kiosk held its county's key: sealed only to the kiosk's field key,
+    // which the county cannot open.
+    let mut private = CasePrivate::for_case(&new, "c1", "13812345678", "v1:FIELD-SEALED".into()).unwrap();
+    let mut doc = private.to_doc().unwrap();
+    kiosk.create_doc("c1.private", "case_private", &mut doc).unwrap();
+    sync(&mut kiosk, &mut hub);
+    assert!(hub.load_doc("c1").unwrap().is_some());
+    assert!(hub.load_doc("c1.private").unwrap().is_none(), "not before it is sealed to the county");
+
+    // The key arrives and the kiosk seals the phone to it: now it goes, once.
+    let county = CountySecretKey::from_bytes([3; 32]).public_key();
+    private.seal_for_county("13812345678", &county, [7; 32], [9; 24]).unwrap();
+    kiosk.update_doc("c1.private", |doc| private.update_doc(doc)).unwrap().unwrap();
+    let out = sync(&mut kiosk, &mut hub);
+    let held = CasePrivate::from_doc(&hub.load_doc("c1.private").unwrap().unwrap()).unwrap();
+    assert!(held.sealed_for_county(&county.key_id()));
+    assert!(out.bytes < 4_000, "the private part went once: {} bytes", out.bytes);
+}
