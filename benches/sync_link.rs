@@ -228,7 +228,11 @@ struct Figures {
     /// Documents plus every distinct blob the kiosk stored (originals and their copies).
     stored: u64,
     wire: u64,
+    /// Every case document at the county.
+    docs_s: f64,
     triage_s: f64,
+    /// Bytes on the link until the county could triage.
+    triage_wire: u64,
     all_s: f64,
     resync_bytes: Option<u64>,
     /// (seconds from the restart until everything, the bound: remaining bytes at line rate + 10 s)
@@ -285,13 +289,18 @@ async fn run(w: Workload, photos: &[Vec<u8>], spec: &LinkSpec, kill_at_half: boo
     let started = Instant::now();
     let mut uplink = start_uplink(config.clone(), link, &r.store);
     let give_up = Duration::from_secs_f64(6.0 * recorded as f64 / spec.rate_bytes_per_s as f64 + 300.0);
-    let (mut triage, mut all, mut restarted) = (None, None, None);
+    let (mut triage, mut all, mut restarted, mut docs_at) = (None, None, None, None);
+    let mut triage_wire = 0;
     let mut restart_bound = 0.0;
     while all.is_none() && started.elapsed() < give_up {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let (_, can_triage, holds_all, bytes) = hub.holds(&r);
+        let (docs, can_triage, holds_all, bytes) = hub.holds(&r);
+        if docs && docs_at.is_none() {
+            docs_at = Some(started.elapsed());
+        }
         if can_triage && triage.is_none() {
             triage = Some(started.elapsed());
+            triage_wire = counters.bytes_on_link.load(Relaxed);
         }
         if holds_all {
             all = Some(started.elapsed());
@@ -333,7 +342,9 @@ async fn run(w: Workload, photos: &[Vec<u8>], spec: &LinkSpec, kill_at_half: boo
         photo_bytes: r.photo_bytes,
         stored: r.doc_bytes + blob_total,
         wire,
+        docs_s: docs_at.unwrap_or(all).as_secs_f64(),
         triage_s: triage.unwrap_or(all).as_secs_f64(),
+        triage_wire,
         all_s: all.as_secs_f64(),
         resync_bytes,
         restart: restarted
@@ -385,10 +396,13 @@ async fn main() {
             f.wire, f.down, f.datagrams, f.dropped
         );
         println!("wire_over_recorded: {:.3}", f.wire as f64 / f.recorded as f64);
+        println!("time_to_documents_s: {:.1}", f.docs_s);
         println!(
-            "time_to_triage_s: {:.1} ({:.3} of recorded at line rate)",
+            "time_to_triage_s: {:.1} ({:.3} of recorded at line rate; {} bytes on the link by then, {:.1} s at line rate)",
             f.triage_s,
-            f.triage_s / line_rate(f.recorded)
+            f.triage_s / line_rate(f.recorded),
+            f.triage_wire,
+            line_rate(f.triage_wire)
         );
         println!(
             "time_to_everything_s: {:.1} ({:.3} of recorded at line rate)",

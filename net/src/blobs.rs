@@ -495,11 +495,11 @@ struct Wanted {
     partial: Sink,
 }
 
-/// Where a fetched blob's verified bytes go. A small blob is held in memory and made durable
-/// once, whole, when it completes: a partial file costs about six fsyncs per blob (files
-/// created, each slice and its group records, the finished file, its directory), which for
-/// thumbnails took longer than the link took to carry them (issue 13). Losing a small blob's
-/// verified prefix to an interruption costs at most [`MEMORY_BLOB_BYTES_MAX`] again.
+/// Where a fetched blob's verified bytes go. A blob the store keeps inline (a thumbnail) is
+/// held in memory and recorded once, whole, when it completes: a partial file costs about six
+/// fsyncs per blob (files created, each slice and its group records, the finished file, its
+/// directory). Losing such a blob's verified prefix to an interruption costs at most the inline
+/// size again per blob in flight.
 enum Sink {
     Partial(PartialBlob),
     Memory(Vec<u8>),
@@ -531,11 +531,6 @@ fn role_rank(role: &str) -> u8 {
         _ => 3,
     }
 }
-
-/// Blobs up to this size (as the referencing documents declare it) are fetched into memory;
-/// a peer that sends a larger one is treated as sending corrupt data, and the blob is fetched
-/// into a partial file the next time.
-const MEMORY_BLOB_BYTES_MAX: u64 = 256 * 1024;
 
 enum Round {
     /// Blobs were asked for: look again at once.
@@ -794,8 +789,12 @@ impl Fetcher {
     /// Opens (or resumes) the partial blob. `None` when it cannot be opened now (another
     /// transfer holds it, or the disk fails): it is tried again later.
     async fn start(&mut self, info: BlobInfo, role: String) -> Option<Wanted> {
-        if info.size <= MEMORY_BLOB_BYTES_MAX && !self.not_in_memory.contains(&info.hash) {
-            let config = ReceiverConfig { blob_bytes_max: MEMORY_BLOB_BYTES_MAX };
+        // Blobs the store keeps inline, as the referencing documents declare their size, are
+        // fetched into memory; a peer that sends a larger one is treated as sending corrupt data,
+        // and the blob is fetched into a partial file the next time.
+        let memory_max = self.link.store.config().inline_blob_bytes_max;
+        if info.size <= memory_max && !self.not_in_memory.contains(&info.hash) {
+            let config = ReceiverConfig { blob_bytes_max: memory_max };
             return Some(Wanted {
                 hash: hash_bytes(&info.hash),
                 receiver: BlobReceiver::new(hash_bytes(&info.hash), 0, config),
