@@ -60,6 +60,16 @@ pub fn county_map_cities() -> impl Iterator<Item = &'static str> {
     MAP_COUNTIES.iter().map(|(c, _)| *c)
 }
 
+/// Sichuan's cities as served (GeoJSON, features with `code`), for code that places points.
+pub fn province_map() -> &'static str {
+    MAP_PROVINCE
+}
+
+/// One city's counties as served (GeoJSON), by the city's code.
+pub fn county_map(city: &str) -> Option<&'static str> {
+    MAP_COUNTIES.iter().find(|(c, _)| *c == city).map(|(_, json)| *json)
+}
+
 /// A large file, kept with its gzip encoding made once on first use.
 struct Large {
     content_type: &'static str,
