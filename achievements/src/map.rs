@@ -13,8 +13,8 @@ use crate::platform::{LEVELS, NEAREST_MAX, PLATFORM_TYPES, Platform, PlatformFil
 /// The map page's public path, and its JSON's.
 pub const PAGE_PATH: &str = "/innovation";
 pub const API_PATH: &str = "/api/innovation";
-/// Platforms read for the map at most.
-pub const PLATFORMS_MAX: u32 = 2_000;
+/// Platforms read for the map at most (the store's list bound).
+pub const PLATFORMS_MAX: u32 = 500;
 
 /// The filter as a query string (`type=...&level=...`), empty fields left out.
 pub fn query_string(f: &PlatformFilter) -> String {
@@ -176,4 +176,13 @@ pub fn nearest_section(industry: &str, nearest: &[(&Platform, f64)]) -> Markup {
             }
         }
     }
+}
+
+/// The 基地选择的参考 section for a record of `industry` in `region` (its centre point), or
+/// nothing when the record names no industry or lies nowhere (a province-wide record).
+pub fn suggestion(platforms: &[Platform], region: &str, industry: &str) -> Option<Markup> {
+    let industry = industry.trim();
+    Industry::from_code(industry)?;
+    let from = crate::platform::locate(region.trim(), None)?;
+    Some(nearest_section(industry, &crate::platform::nearest(platforms, industry, from)))
 }

@@ -184,8 +184,8 @@ pub fn check_item(item: &ItemDoc) -> Vec<String> {
     check_fields(&item.fields, &item.centre)
 }
 
-/// A published platform as the map and list read it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A published platform as the map and list read it (and `/api/innovation` sends it).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Platform {
     /// The public document's id (its page is `/items/{id}`).
     pub id: String,

@@ -8,6 +8,7 @@ pub mod desk;
 pub use status::centre_name_zh;
 pub mod enrol;
 pub mod export;
+pub mod innovation;
 pub mod market;
 mod metrics;
 pub mod publish;
@@ -337,6 +338,7 @@ fn router(hub: Hub) -> Router {
     Router::new()
         .merge(desk::routes())
         .merge(market::routes())
+        .merge(innovation::routes())
         .merge(api::routes())
         .merge(yizhan_accounts::router())
         .merge(yizhan_web::assets::routes())
