@@ -129,7 +129,9 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
         assert!(Instant::now() < deadline, "the demo's platforms never reached the kiosk: {map}");
         std::thread::sleep(Duration::from_millis(500));
     };
-    for text in ["星创天地", "众创空间", "科技企业孵化器", "农业科技园区", "国家级", "省级", "市级", "innovation-map"] {
+    for text in
+        ["星创天地", "众创空间", "科技企业孵化器", "农业科技园区", "国家级", "省级", "市级", "innovation-map"]
+    {
         assert!(map.contains(text), "{text}: {map}");
     }
     let parks = get("/innovation?type=park");

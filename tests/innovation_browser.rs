@@ -64,7 +64,10 @@ fn the_map_shows_the_platforms_a_filter_reduces_them_and_a_point_or_row_opens_on
     while kiosk.is_none() && Instant::now() < deadline {
         if let Ok(line) = proc.lines.recv_timeout(Duration::from_millis(200)) {
             if line.contains("kiosk kiosk-510131001001") {
-                kiosk = line.split("http://").nth(1).map(|r| format!("http://{}", r.trim().trim_end_matches('/')));
+                kiosk = line
+                    .split("http://")
+                    .nth(1)
+                    .map(|r| format!("http://{}", r.trim().trim_end_matches('/')));
             }
             seen.push(line);
         }
@@ -108,6 +111,8 @@ fn the_map_shows_the_platforms_a_filter_reduces_them_and_a_point_or_row_opens_on
     let row = b.find("tr[data-testid=platform] td a").unwrap();
     let name = b.text(&row).unwrap();
     b.click(&row).unwrap();
-    b.wait_for("the row's platform page", WAIT, |b| Ok(b.current_url()?.contains("/items/pub-").then_some(())));
+    b.wait_for("the row's platform page", WAIT, |b| {
+        Ok(b.current_url()?.contains("/items/pub-").then_some(()))
+    });
     assert!(b.source().unwrap().contains(&name));
 }

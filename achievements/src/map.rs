@@ -18,7 +18,8 @@ pub const PLATFORMS_MAX: u32 = 500;
 
 /// The filter as a query string (`type=...&level=...`), empty fields left out.
 pub fn query_string(f: &PlatformFilter) -> String {
-    let pairs = [("type", &f.platform_type), ("level", &f.level), ("industry", &f.industry), ("city", &f.city)];
+    let pairs =
+        [("type", &f.platform_type), ("level", &f.level), ("industry", &f.industry), ("city", &f.city)];
     let mut out = String::new();
     for (k, v) in pairs {
         let v = v.trim();
@@ -144,8 +145,12 @@ pub fn form(action: &str, problem: Option<&str>) -> Markup {
 pub fn fields_of_form(pairs: &[(String, String)]) -> std::collections::BTreeMap<String, String> {
     let mut fields = std::collections::BTreeMap::new();
     for f in crate::platform::PLATFORM_FIELDS {
-        let values: Vec<&str> =
-            pairs.iter().filter(|(k, _)| k == f.key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty()).collect();
+        let values: Vec<&str> = pairs
+            .iter()
+            .filter(|(k, _)| k == f.key)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .collect();
         if !values.is_empty() {
             fields.insert(f.key.to_string(), values.join(","));
         }

@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
+use yizhan_core::Industry;
 use yizhan_core::item::{FieldSpec, ItemDoc, ORGANISATION_PHONE_FIELD};
 use yizhan_core::published::PublishedDoc;
 use yizhan_core::region::{self, RegionCode, RegionLevel};
-use yizhan_core::Industry;
 
 use crate::geo;
 
@@ -93,7 +93,8 @@ pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     const EARTH_RADIUS_KM: f64 = 6371.0088;
     let (lon1, lat1) = (a.0.to_radians(), a.1.to_radians());
     let (lon2, lat2) = (b.0.to_radians(), b.1.to_radians());
-    let h = ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+    let h =
+        ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
     2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
 }
 

@@ -39,6 +39,9 @@
     });
     var chart = echarts.init(el, null, { renderer: 'canvas' });
     chart.setOption({
+      // No entry animation: the points are clickable as soon as the map says it is ready (and
+      // village tablets are slow).
+      animation: false,
       tooltip: {
         trigger: 'item',
         formatter: function (p) {

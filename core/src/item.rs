@@ -411,15 +411,18 @@ pub fn automatic_checks(kind: &Kind, item: &ItemDoc) -> Vec<String> {
             problems.push(format!("未知字段：{key}"));
         }
     }
-    let texts = [("", "标题", item.title.as_str()), ("", "正文", item.body.as_str()), ("", "知识产权归属", &item.ip_owner)]
-        .into_iter()
-        .chain(item.fields.iter().map(|(k, v)| (k.as_str(), kind.label(k), v.as_str())));
+    let texts = [
+        ("", "标题", item.title.as_str()),
+        ("", "正文", item.body.as_str()),
+        ("", "知识产权归属", &item.ip_owner),
+    ]
+    .into_iter()
+    .chain(item.fields.iter().map(|(k, v)| (k.as_str(), kind.label(k), v.as_str())));
     for (key, label, value) in texts {
         if key == ORGANISATION_PHONE_FIELD {
             if !value.trim().is_empty() && !is_organisation_phone(value.trim()) {
-                problems.push(format!(
-                    "{label}须为单位座机（如 028-85001234）或 400/800 电话，不能填个人手机号"
-                ));
+                problems
+                    .push(format!("{label}须为单位座机（如 028-85001234）或 400/800 电话，不能填个人手机号"));
             }
         } else if has_personal_number(value) {
             problems.push(format!("{label}中含有疑似个人号码（手机号、身份证号或银行卡号），请删除"));
@@ -446,7 +449,8 @@ pub fn is_organisation_phone(text: &str) -> bool {
         return digits.len() == 10;
     }
     // A mobile with a trunk 0 in front (013812345678) is still a mobile; Beijing's 010 is not.
-    let mobile_behind_zero = digits.len() == 12 && digits[1..].starts_with('1') && !digits[1..].starts_with("10");
+    let mobile_behind_zero =
+        digits.len() == 12 && digits[1..].starts_with('1') && !digits[1..].starts_with("10");
     digits.starts_with('0')
         && !digits.starts_with("00")
         && (10..=12).contains(&digits.len())

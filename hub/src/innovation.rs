@@ -4,14 +4,14 @@
 //! anything is stored, then the desk's item page for photos and submission); and the nearest
 //! platforms beside industry records and bounties (基地选择的参考).
 
+use axum::Json;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Json;
 use maud::Markup;
 use yizhan_accounts::SignedIn;
-use yizhan_core::item::ORGANISATION_PHONE_FIELD;
 use yizhan_achievements::map;
 use yizhan_achievements::platform::{self, Platform, PlatformFilter};
+use yizhan_core::item::ORGANISATION_PHONE_FIELD;
 
 use crate::Hub;
 use crate::desk::{DeskError, shell};
@@ -67,7 +67,10 @@ pub struct PlatformsBody {
     ),
     responses((status = 200, description = "农村双创平台, public", body = PlatformsBody))
 )]
-pub async fn api(State(hub): State<Hub>, Query(filter): Query<PlatformFilter>) -> Result<Response, DeskError> {
+pub async fn api(
+    State(hub): State<Hub>,
+    Query(filter): Query<PlatformFilter>,
+) -> Result<Response, DeskError> {
     let platforms = platforms(&hub, &filter).await?;
     Ok(Json(PlatformsBody { platforms }).into_response())
 }

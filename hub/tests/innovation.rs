@@ -95,13 +95,30 @@ async fn item_count(hub: &Hub) -> usize {
 }
 
 /// A platform to register: name, type, level, region, longitude, latitude, industries.
-type Place = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static [&'static str]);
+type Place = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
 
 /// Real places: 蒲江县城, 雅安 名山区, 康定, 宜宾 翠屏区, 广元 利州区.
-const PUJIANG: Place = ("蒲江县茶果星创天地", "xingchuang", "national", "510131", "103.4900", "30.2000", &["tea", "fruit"]);
+const PUJIANG: Place =
+    ("蒲江县茶果星创天地", "xingchuang", "national", "510131", "103.4900", "30.2000", &["tea", "fruit"]);
 const OTHERS: &[Place] = &[
     ("名山区茶叶科技园区", "park", "provincial", "511803", "103.1093", "30.0697", &["tea"]),
-    ("康定高原牧业众创空间", "zhongchuang", "city", "513301", "101.9649", "30.0498", &["tea", "cattle_sheep"]),
+    (
+        "康定高原牧业众创空间",
+        "zhongchuang",
+        "city",
+        "513301",
+        "101.9649",
+        "30.0498",
+        &["tea", "cattle_sheep"],
+    ),
     ("宜宾翠屏茶业孵化器", "incubator", "provincial", "511502", "104.6200", "28.7650", &["tea"]),
     ("广元利州果业园区", "park", "provincial", "510802", "105.8436", "32.4354", &["fruit"]),
 ];
@@ -149,15 +166,26 @@ async fn register(hub: &Hub, people: [&str; 3], p: &Place) -> String {
 async fn platforms_are_checked_signed_off_shown_at_a_kiosk_and_suggested_beside_an_industry_record() {
     let dir = tempfile::tempdir().unwrap();
     let chain = Chain::start(dir.path(), "5101", "510131").await;
-    let kiosk =
-        Kiosk::start(&dir.path().join("kiosk"), &chain.county_ca, &chain.pki.province, "kiosk-a", "510131001001")
-            .await;
+    let kiosk = Kiosk::start(
+        &dir.path().join("kiosk"),
+        &chain.county_ca,
+        &chain.pki.province,
+        "kiosk-a",
+        "510131001001",
+    )
+    .await;
     kiosk.link(&chain.county);
     let county = &chain.county;
-    add_people(county, &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")])
-        .await;
-    add_people(&chain.province, &[("p-author", "staff", "51"), ("p-reviewer", "staff", "51"), ("p-signer", "admin", "51")])
-        .await;
+    add_people(
+        county,
+        &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")],
+    )
+    .await;
+    add_people(
+        &chain.province,
+        &[("p-author", "staff", "51"), ("p-reviewer", "staff", "51"), ("p-signer", "admin", "51")],
+    )
+    .await;
     let base = hub_url(county);
     let author = sign_in(&base, "author").await;
     let (s, page) = get(&format!("{base}/innovation/new"), Some(&author)).await;
@@ -209,8 +237,14 @@ async fn platforms_are_checked_signed_off_shown_at_a_kiosk_and_suggested_beside_
     .await;
     let (s, page) = get(&format!("{}/innovation", kiosk.url), None).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("data-testid=\"innovation-map\"") && page.contains("/static/innovation.js"), "{page}");
-    assert!(page.contains("蒲江县茶果星创天地") && page.contains("国家级") && page.contains("028-88551234"), "{page}");
+    assert!(
+        page.contains("data-testid=\"innovation-map\"") && page.contains("/static/innovation.js"),
+        "{page}"
+    );
+    assert!(
+        page.contains("蒲江县茶果星创天地") && page.contains("国家级") && page.contains("028-88551234"),
+        "{page}"
+    );
     let json = |q: &'static str| {
         let url = format!("{}/api/innovation{q}", kiosk.url);
         async move {
@@ -259,9 +293,14 @@ async fn platforms_are_checked_signed_off_shown_at_a_kiosk_and_suggested_beside_
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     let record = location.strip_prefix("/desk/items/").unwrap().to_string();
     let (reviewer, signer) = (sign_in(&base, "reviewer").await, sign_in(&base, "signer").await);
-    for (cookie, step) in [(&author, StepKind::Submit), (&reviewer, StepKind::Review), (&signer, StepKind::SignOff)] {
+    for (cookie, step) in
+        [(&author, StepKind::Submit), (&reviewer, StepKind::Review), (&signer, StepKind::SignOff)]
+    {
         let path = format!("/desk/items/{record}/step");
-        assert_eq!(post(&base, cookie, &path, &[("step", step.code()), ("note", "")]).await.0, StatusCode::SEE_OTHER);
+        assert_eq!(
+            post(&base, cookie, &path, &[("step", step.code()), ("note", "")]).await.0,
+            StatusCode::SEE_OTHER
+        );
     }
     let record = PublishedDoc::id_for(&record);
     let url = format!("{}/industry/{record}", kiosk.url);
@@ -273,7 +312,10 @@ async fn platforms_are_checked_signed_off_shown_at_a_kiosk_and_suggested_beside_
         .map(|rest| rest.split('"').next().unwrap())
         .collect();
     assert_eq!(order, vec![ids[0].as_str(), ids[1].as_str(), ids[2].as_str()], "{page}");
-    assert!(page.contains("基地选择的参考") && page.contains("41 公里") && page.contains("149 公里"), "{page}");
+    assert!(
+        page.contains("基地选择的参考") && page.contains("41 公里") && page.contains("149 公里"),
+        "{page}"
+    );
     // The same at the hub.
     let (_, page) = get(&format!("{base}/industry/{record}"), None).await;
     assert!(page.contains("41 公里") && !page.contains(&ids[3]), "{page}");

@@ -49,7 +49,8 @@ pub(super) async fn public_record(
     let get = |k: &str| r.fields.get(k).map_or("", String::as_str);
     let industry = yizhan_industry::kinds::industry(get("industry")).map_or("", |i| i.code());
     let nearby = crate::innovation::suggestion(&hub, get("region"), industry).await?;
-    Ok(shell(None).render(&r.doc.title, html! { (pages::record(r, &related)) @if let Some(n) = nearby { (n) } }))
+    Ok(shell(None)
+        .render(&r.doc.title, html! { (pages::record(r, &related)) @if let Some(n) = nearby { (n) } }))
 }
 
 /// The template to fill in.
