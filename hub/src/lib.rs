@@ -14,6 +14,7 @@ mod metrics;
 pub mod publish;
 pub mod sealing;
 pub mod service;
+pub mod showcase;
 mod status;
 
 use std::net::SocketAddr;
@@ -339,6 +340,7 @@ fn router(hub: Hub) -> Router {
         .merge(desk::routes())
         .merge(market::routes())
         .merge(innovation::routes())
+        .merge(showcase::routes())
         .merge(api::routes())
         .merge(yizhan_accounts::router())
         .merge(yizhan_web::assets::routes())

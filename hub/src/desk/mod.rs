@@ -215,6 +215,7 @@ pub fn shell(actor: Option<&Actor>) -> Shell {
     shell.nav = vec![
         NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息"),
         NavLink::new(Module::Achievements, "/innovation", "双创平台"),
+        NavLink::new(Module::ExpertService, "/experts", "特派员风采"),
     ];
     if let Some(a) = actor {
         shell.nav = nav(a);
