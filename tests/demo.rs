@@ -140,4 +140,11 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
     assert_eq!(json["platforms"].as_array().map(Vec::len), Some(2), "{json}");
     let nearest = page.split("data-testid=\"nearest\"").nth(1).unwrap_or_else(|| panic!("{page}"));
     assert!(nearest.contains("蒲江县猕猴桃星创天地"), "{page}");
+
+    // 特派员风采 at the county hub, without sign-in: its experts, each with a page of figures.
+    let fetch = |url: String| reqwest::blocking::get(url).unwrap().text().unwrap();
+    let experts = fetch(format!("http://{county}/experts"));
+    let first = experts.split("href=\"/experts/").nth(1).unwrap_or_else(|| panic!("{experts}"));
+    let expert = fetch(format!("http://{county}/experts/{}", first.split('"').next().unwrap()));
+    assert!(expert.contains("data-testid=\"answered\"") && expert.contains("特派员讲堂"), "{expert}");
 }
