@@ -266,6 +266,7 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     if industry > 0 {
         tracing::info!(records = industry, "published the demo's industry information");
     }
+    crate::demo_showcase::seed(&province).await?;
     let now_ms =
         now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
     crate::demo_market::seed(&province, &county, COUNTY_SCOPE, &KIOSKS, now_ms).await?;

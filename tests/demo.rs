@@ -117,4 +117,34 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
     ] {
         assert!(page.contains(text), "{text}: {page}");
     }
+
+    // 农村双创平台: the province's eight platforms on the kiosk's map and list, filtered by type;
+    // 蒲江's kiwifruit record suggests the nearest fruit platforms, 蒲江's own first.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let map = loop {
+        let map = get("/innovation");
+        if map.matches("data-testid=\"platform\"").count() >= 8 {
+            break map;
+        }
+        assert!(Instant::now() < deadline, "the demo's platforms never reached the kiosk: {map}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for text in
+        ["星创天地", "众创空间", "科技企业孵化器", "农业科技园区", "国家级", "省级", "市级", "innovation-map"]
+    {
+        assert!(map.contains(text), "{text}: {map}");
+    }
+    let parks = get("/innovation?type=park");
+    assert_eq!(parks.matches("data-testid=\"platform\"").count(), 3, "{parks}");
+    let json: serde_json::Value = serde_json::from_str(&get("/api/innovation?city=5101")).unwrap();
+    assert_eq!(json["platforms"].as_array().map(Vec::len), Some(2), "{json}");
+    let nearest = page.split("data-testid=\"nearest\"").nth(1).unwrap_or_else(|| panic!("{page}"));
+    assert!(nearest.contains("蒲江县猕猴桃星创天地"), "{page}");
+
+    // 特派员风采 at the county hub, without sign-in: its experts, each with a page of figures.
+    let fetch = |url: String| reqwest::blocking::get(url).unwrap().text().unwrap();
+    let experts = fetch(format!("http://{county}/experts"));
+    let first = experts.split("href=\"/experts/").nth(1).unwrap_or_else(|| panic!("{experts}"));
+    let expert = fetch(format!("http://{county}/experts/{}", first.split('"').next().unwrap()));
+    assert!(expert.contains("data-testid=\"answered\"") && expert.contains("特派员讲堂"), "{expert}");
 }

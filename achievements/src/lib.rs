@@ -13,7 +13,12 @@ use yizhan_core::publication::Rules;
 use yizhan_core::published::PublishedDoc;
 use yizhan_core::{Industry, RegionCode, RegionLevel, holidays};
 
+pub mod geo;
+pub mod map;
 pub mod pages;
+pub mod platform;
+
+pub use platform::PLATFORM;
 
 pub const ACHIEVEMENT: &str = "achievements.achievement";
 pub const DEMAND: &str = "achievements.demand";
@@ -77,6 +82,13 @@ pub fn kinds() -> Vec<Kind> {
         Kind {
             name: BOUNTY, name_zh: "悬赏榜单", rules: RULES, fields: BOUNTY_FIELDS, check: check_item
         },
+        Kind {
+            name: PLATFORM,
+            name_zh: "农村双创平台",
+            rules: RULES,
+            fields: platform::PLATFORM_FIELDS,
+            check: check_platform,
+        },
     ]
 }
 
@@ -138,6 +150,13 @@ pub fn check_item(item: &ItemDoc) -> Vec<String> {
     problems
 }
 
+/// A platform's checks: a centre registers it (as for the other kinds), then its own fields.
+fn check_platform(item: &ItemDoc) -> Vec<String> {
+    let mut problems = check_item(item);
+    problems.extend(platform::check_item(item));
+    problems
+}
+
 /// A published entry of this module as lists read it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -158,7 +177,8 @@ pub struct Entry {
 
 impl Entry {
     pub fn of(p: &PublishedDoc) -> Option<Entry> {
-        if !p.kind.starts_with(PREFIX) || kind(&p.kind).is_none() {
+        // Platforms are not supply or demand: the map (`platform`) lists them.
+        if !p.kind.starts_with(PREFIX) || p.kind == PLATFORM || kind(&p.kind).is_none() {
             return None;
         }
         let get = |k: &str| {

@@ -411,17 +411,50 @@ pub fn automatic_checks(kind: &Kind, item: &ItemDoc) -> Vec<String> {
             problems.push(format!("未知字段：{key}"));
         }
     }
-    let texts =
-        [("标题", item.title.as_str()), ("正文", item.body.as_str()), ("知识产权归属", &item.ip_owner)]
-            .into_iter()
-            .chain(item.fields.iter().map(|(k, v)| (kind.label(k), v.as_str())));
-    for (label, value) in texts {
-        if has_personal_number(value) {
+    let texts = [
+        ("", "标题", item.title.as_str()),
+        ("", "正文", item.body.as_str()),
+        ("", "知识产权归属", &item.ip_owner),
+    ]
+    .into_iter()
+    .chain(item.fields.iter().map(|(k, v)| (k.as_str(), kind.label(k), v.as_str())));
+    for (key, label, value) in texts {
+        if key == ORGANISATION_PHONE_FIELD {
+            if !value.trim().is_empty() && !is_organisation_phone(value.trim()) {
+                problems
+                    .push(format!("{label}须为单位座机（如 028-85001234）或 400/800 电话，不能填个人手机号"));
+            }
+        } else if has_personal_number(value) {
             problems.push(format!("{label}中含有疑似个人号码（手机号、身份证号或银行卡号），请删除"));
         }
     }
     problems.extend((kind.check)(item));
     problems
+}
+
+/// The one field key whose value may be a telephone number: an organisation's (a platform's,
+/// a centre's) landline or 400/800 line, never a mobile. Every other text is checked with
+/// [`has_personal_number`].
+pub const ORGANISATION_PHONE_FIELD: &str = "org_phone";
+
+/// An organisation's telephone: a landline with its area code (0 + 2 or 3 digits, then 7 or 8
+/// digits; a hyphen or space between them) or a 400/800 number (10 digits), and nothing else.
+/// A mobile number (11 digits from 1) is not one.
+pub fn is_organisation_phone(text: &str) -> bool {
+    let digits: String = text.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || text.contains("--") {
+        return false;
+    }
+    if digits.starts_with("400") || digits.starts_with("800") {
+        return digits.len() == 10;
+    }
+    // A mobile with a trunk 0 in front (013812345678) is still a mobile; Beijing's 010 is not.
+    let mobile_behind_zero =
+        digits.len() == 12 && digits[1..].starts_with('1') && !digits[1..].starts_with("10");
+    digits.starts_with('0')
+        && !digits.starts_with("00")
+        && (10..=12).contains(&digits.len())
+        && !mobile_behind_zero
 }
 
 /// Whether `text` holds a run of at least [`PERSONAL_NUMBER_DIGITS_MIN`] digits (ASCII or
@@ -513,6 +546,28 @@ mod tests {
         check(&|i| drop(i.fields.insert("notes".into(), "身份证51010419900101123X".into())), "说明中含有");
         check(&|i| i.title = "保证增产".into(), "不得承诺保证");
         check(&|i| drop(i.fields.insert("price".into(), "一\n二".into())), "只能填一行");
+    }
+
+    #[test]
+    fn organisation_phones() {
+        for (text, expected) in [
+            ("028-85001234", true),
+            ("0833 2345678", true),
+            ("08162345678", true),
+            ("400-123-4567", true),
+            ("13812345678", false),
+            ("138-1234-5678", false),
+            ("85001234", false),
+            ("028-8500", false),
+            ("0028-85001234", false),
+            ("013812345678", false),
+            ("010-12345678", true),
+            ("028--85001234", false),
+            ("电话 028-85001234", false),
+            ("", false),
+        ] {
+            assert_eq!(is_organisation_phone(text), expected, "{text}");
+        }
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub fn routes() -> Router<Hub> {
         version = "1",
         description = "A county, city or province hub: statistics of the expert service for signed-in centre staff."
     ),
-    paths(stats, targets),
+    paths(stats, targets, crate::innovation::api),
     components(schemas(
         StatsDoc,
         FiguresDoc,
@@ -56,7 +56,9 @@ pub fn routes() -> Router<Hub> {
         TargetsBody,
         ProgressDoc,
         ForecastDoc,
-        ErrorBody
+        ErrorBody,
+        crate::innovation::PlatformsBody,
+        yizhan_achievements::platform::Platform
     ))
 )]
 pub struct ApiDoc;

@@ -8,11 +8,13 @@ pub mod desk;
 pub use status::centre_name_zh;
 pub mod enrol;
 pub mod export;
+pub mod innovation;
 pub mod market;
 mod metrics;
 pub mod publish;
 pub mod sealing;
 pub mod service;
+pub mod showcase;
 mod status;
 
 use std::net::SocketAddr;
@@ -337,6 +339,8 @@ fn router(hub: Hub) -> Router {
     Router::new()
         .merge(desk::routes())
         .merge(market::routes())
+        .merge(innovation::routes())
+        .merge(showcase::routes())
         .merge(api::routes())
         .merge(yizhan_accounts::router())
         .merge(yizhan_web::assets::routes())

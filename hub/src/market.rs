@@ -152,6 +152,11 @@ async fn bounty_page(
 ) -> Result<Markup, DeskError> {
     let actor = who.map(|s| s.0);
     let v = svc::bounty_view(&hub, actor.as_ref(), &id).await?;
+    // 基地选择的参考: platforms near the owning centre serving the bounty's industry.
+    let nearby = match yizhan_achievements::Entry::of(&v.published) {
+        Some(e) => crate::innovation::suggestion(&hub, &e.centre, &e.industry).await?,
+        None => None,
+    };
     let claim_form = match (&v.may_claim, &actor) {
         (Some(Ok(())), _) => Some(Ok(yizhan_web::action(&format!("/achievements/bounty/{id}/claim")))),
         // Staff see the claims, not a refusal to claim.
@@ -169,7 +174,8 @@ async fn bounty_page(
     ));
     let body = html! {
         (yizhan_web::published::item(&v.published))
-        (yizhan_achievements::pages::board(&v.board, Some(v.deadline), entry.and_then(|e| e.amount_fen), claim_form, owner))
+        (yizhan_achievements::pages::board(&v.board, Some(v.deadline), entry.as_ref().and_then(|e| e.amount_fen), claim_form, owner))
+        @if let Some(n) = nearby { (n) }
     };
     Ok(shell(actor.as_ref()).render(&v.published.title, body))
 }

@@ -29,6 +29,11 @@ async fn record_page(State(state): State<AppState>, Path(id): Path<String>) -> R
     let all = catalogue::records(&state.store).await.map_err(AppError::from)?;
     let r = all.iter().find(|r| r.doc.id == id).ok_or(AppError::NotFound)?;
     let related = catalogue::related(r, &all);
+    // The industry as written (川果 or fruit) to its code; the record's region's centre point.
+    let get = |k: &str| r.fields.get(k).map_or("", String::as_str);
+    let industry = yizhan_industry::kinds::industry(get("industry")).map_or("", |i| i.code());
+    let nearby = crate::innovation::suggestion(&state, get("region"), industry).await?;
     let header = header_info(&state).await;
-    Ok(layout(&r.doc.title, header.as_ref(), None, pages::record(r, &related)))
+    let body = maud::html! { (pages::record(r, &related)) @if let Some(n) = nearby { (n) } };
+    Ok(layout(&r.doc.title, header.as_ref(), None, body))
 }

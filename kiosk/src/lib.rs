@@ -9,6 +9,7 @@ pub mod api;
 pub mod demo;
 pub mod error;
 pub mod industry;
+pub mod innovation;
 pub mod knowledge;
 pub mod market;
 mod metrics;
@@ -263,6 +264,7 @@ pub fn router(state: AppState) -> Router {
         .merge(published::routes())
         .merge(market::routes())
         .merge(industry::routes())
+        .merge(innovation::routes())
         .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_max))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), station_network_sign_in))
@@ -278,10 +280,10 @@ fn is_public_path(path: &str) -> bool {
     matches!(path, "/healthz" | "/favicon.ico" | "/api/openapi.json" | "/api/industries" | "/api/status")
         || path.starts_with("/api/regions/")
         || path.starts_with("/static/")
-        // Published public documents (产业信息, 供销对接, 成果转化, every published item and its
+        // Published public documents (产业信息, 供销对接, 成果转化 and its 双创平台 map, every published item and its
         // PDF), and their photos (each served only while the item is published and references
         // it). Drafting a listing there needs a signed-in officer: its handlers check.
-        || ["/industry", "/items", "/supply", "/achievements"]
+        || ["/industry", "/items", "/supply", "/achievements", "/innovation", "/api/innovation"]
             .iter()
             .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
 }

@@ -180,10 +180,12 @@ async fn bounty_page(
     let Some(entry) = entry else { return Err(PageError(AppError::NotFound)) };
     let now = state.clock.now_ms();
     let board = yizhan_core::claim::board(entry.deadline.unwrap_or(i64::MAX), now, &[]);
+    let nearby = crate::innovation::suggestion(&state, &entry.centre, &entry.industry).await?;
     let header = header_info(&state).await;
     let body = html! {
         (yizhan_web::published::item(&p))
         (yizhan_achievements::pages::board(&board, entry.deadline, entry.amount_fen, Some(Err("专家请在所在运管中心的平台登录后抢单")), None))
+        @if let Some(n) = nearby { (n) }
     };
     Ok(layout(&p.title, header.as_ref(), who.map(|s| s.0).as_ref(), body))
 }

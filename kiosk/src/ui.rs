@@ -35,6 +35,8 @@ pub fn routes() -> Router<AppState> {
         .route("/favicon.ico", get(|| async { ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON) }))
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .merge(yizhan_web::assets::routes())
+        // ECharts and the Sichuan map, for the 双创平台 map.
+        .merge(yizhan_web::assets::dashboard_routes())
 }
 
 fn status_name(code: &str) -> &'static str {
@@ -70,6 +72,7 @@ pub(crate) fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
         NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息"),
         NavLink::new(Module::SupplySales, "/supply", "供销"),
         NavLink::new(Module::Achievements, "/achievements", "成果"),
+        NavLink::new(Module::Achievements, "/innovation", "双创"),
     ];
     shell.account_link = true;
     shell.viewer = who.map(|a| Viewer {

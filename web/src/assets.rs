@@ -35,6 +35,9 @@ pub const ECHARTS_PATH: &str = "/static/vendor/echarts-6.1.0.min.js";
 /// `/api/stats` and the maps, draws the charts.
 pub const DASHBOARD_JS: &str = include_str!("../../assets/web/dashboard.js");
 pub const DASHBOARD_PATH: &str = "/static/dashboard.js";
+/// The 农村双创平台 map's script (`/innovation`, hubs and kiosks).
+pub const INNOVATION_JS: &str = include_str!("../../assets/web/innovation.js");
+pub const INNOVATION_PATH: &str = "/static/innovation.js";
 /// The maps' path prefix (versioned with the files: cached for a year).
 pub const MAPS_PATH: &str = "/static/maps/v1";
 
@@ -58,6 +61,16 @@ county_maps!(
 /// The codes of the cities whose county map is served.
 pub fn county_map_cities() -> impl Iterator<Item = &'static str> {
     MAP_COUNTIES.iter().map(|(c, _)| *c)
+}
+
+/// Sichuan's cities as served (GeoJSON, features with `code`), for code that places points.
+pub fn province_map() -> &'static str {
+    MAP_PROVINCE
+}
+
+/// One city's counties as served (GeoJSON), by the city's code.
+pub fn county_map(city: &str) -> Option<&'static str> {
+    MAP_COUNTIES.iter().find(|(c, _)| *c == city).map(|(_, json)| *json)
 }
 
 /// A large file, kept with its gzip encoding made once on first use.
@@ -118,6 +131,7 @@ pub fn dashboard_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route(ECHARTS_PATH, get(|h: HeaderMap| async move { ECHARTS.respond(&h) }))
         .route(DASHBOARD_PATH, get(|| async { asset("text/javascript; charset=utf-8", DASHBOARD_JS) }))
+        .route(INNOVATION_PATH, get(|| async { asset("text/javascript; charset=utf-8", INNOVATION_JS) }))
         .route(
             &format!("{MAPS_PATH}/sichuan.json"),
             get(|h: HeaderMap| async move { PROVINCE_MAP.respond(&h) }),

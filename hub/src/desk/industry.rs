@@ -45,7 +45,12 @@ pub(super) async fn public_record(
         .find(|r| r.doc.id == id)
         .ok_or(DeskError(StatusCode::NOT_FOUND, "该产业信息不存在或已撤回".into()))?;
     let related = catalogue::related(r, &all);
-    Ok(shell(None).render(&r.doc.title, pages::record(r, &related)))
+    // The industry as written (川果 or fruit) to its code; the record's region's centre point.
+    let get = |k: &str| r.fields.get(k).map_or("", String::as_str);
+    let industry = yizhan_industry::kinds::industry(get("industry")).map_or("", |i| i.code());
+    let nearby = crate::innovation::suggestion(&hub, get("region"), industry).await?;
+    Ok(shell(None)
+        .render(&r.doc.title, html! { (pages::record(r, &related)) @if let Some(n) = nearby { (n) } }))
 }
 
 /// The template to fill in.

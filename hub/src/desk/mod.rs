@@ -177,10 +177,12 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
         links.push(industry);
         links.push(NavLink::new(supply, "/supply", "供求信息"));
         links.push(NavLink::new(achievements, "/achievements", "成果与榜单"));
+        links.push(NavLink::new(achievements, "/innovation", "双创平台"));
         return links;
     }
     links.push(NavLink::new(supply, "/supply", "供求信息"));
     links.push(NavLink::new(achievements, "/achievements", "成果与榜单"));
+    links.push(NavLink::new(achievements, "/innovation", "双创平台"));
     links.push(NavLink::new(e, "/desk", "分诊队列"));
     links.push(NavLink::new(e, "/desk/experts", "找专家"));
     if may(CentreAction::ReviewKnowledge) {
@@ -210,7 +212,11 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
 pub fn shell(actor: Option<&Actor>) -> Shell {
     let mut shell = Shell::new("desk", "运营工作台", "/desk");
     // The public pages (产业信息) for everyone, signed in or not.
-    shell.nav = vec![NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息")];
+    shell.nav = vec![
+        NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息"),
+        NavLink::new(Module::Achievements, "/innovation", "双创平台"),
+        NavLink::new(Module::ExpertService, "/experts", "特派员风采"),
+    ];
     if let Some(a) = actor {
         shell.nav = nav(a);
         shell.viewer = Some(Viewer {
