@@ -13,7 +13,7 @@ use automerge::AutoCommit;
 
 use crate::{
     case, claim, evaluation, holidays, item, knowledge, people, private, published, revocation, seal_key,
-    targets,
+    takedown, targets,
 };
 
 /// Which way documents of a type travel between a node and its peers.
@@ -270,6 +270,23 @@ pub static DOC_TYPES: &[DocType] = &[
         projection: Projection::BountyClaim,
         counts_unsynced: true,
     },
+    DocType {
+        name: takedown::DOC_TYPE,
+        scope: ScopeRule::Public,
+        // Public: a county's takedown goes up (its parents hide the item too) and down to
+        // every kiosk; the province's to every node.
+        flow: Flow::Public,
+        created_by: &[NodeKind::Hub],
+        // Only to add the signed lift.
+        changed_by: &[NodeKind::Hub],
+        // The signature is checked where it is applied (against the trust roots), as for
+        // revocation lists: a relaying node cannot forge or alter one.
+        authorised_by: "hub::service::breaker (province or county staff, their region's items; signed by the hub's identity key, verified by yizhan_net::follow_takedowns)",
+        validate: validate_takedown,
+        validate_name: "doctype::validate_takedown",
+        projection: Projection::None,
+        counts_unsynced: false,
+    },
 ];
 
 /// The entry for `name`, if this build knows the type.
@@ -315,6 +332,11 @@ fn validate_claim(doc: &AutoCommit) -> Result<String, String> {
 
 fn validate_revocation(doc: &AutoCommit) -> Result<String, String> {
     revocation::RevocationDoc::from_doc(doc)?;
+    Ok(knowledge::PUBLIC_SCOPE.to_string())
+}
+
+fn validate_takedown(doc: &AutoCommit) -> Result<String, String> {
+    takedown::TakedownDoc::from_doc(doc)?;
     Ok(knowledge::PUBLIC_SCOPE.to_string())
 }
 

@@ -219,6 +219,12 @@ pub(super) async fn item_page(
             @if let Some(public) = &v.public_id {
                 @if p.stage == Stage::Published { p { a href=(format!("/items/{public}")) data-testid="public-link" { "查看公开页面" } } }
             }
+            @if let Some(t) = &v.taken_down {
+                p.warn role="alert" data-testid="taken-down" {
+                    b { "已熔断" } "：" (t.reason) "（" (t.by_name) " · " (yizhan_web::fmt::time_short(t.at_ms)) "，"
+                    a href="/desk/breaker" { "安全熔断" } "）"
+                }
+            }
         }
         @if let (true, Some(kind)) = (v.editable, &v.kind) {
             section.card.item-form data-testid="edit" {

@@ -272,6 +272,8 @@ pub struct ItemView {
     pub public_id: Option<String>,
     /// The viewer is the author and may still change it.
     pub editable: bool,
+    /// The takedown in force hiding its public document (安全熔断), shown to staff as 已熔断.
+    pub taken_down: Option<yizhan_store::takedown::TakedownRow>,
 }
 
 /// Whether `actor` may see the item: its author, or centre staff whose region contains it.
@@ -327,7 +329,11 @@ pub async fn item_view(hub: &Hub, actor: &Actor, id: &str) -> Result<ItemView, S
     let actions = kind.as_ref().map(|k| actions(k, &item, &pipeline, actor)).unwrap_or_default();
     let editable =
         item.author == actor.person_id && matches!(pipeline.stage, Stage::Draft | Stage::CheckFailed);
-    Ok(ItemView { item, pipeline, kind, actions, public_id: published, editable })
+    let taken_down = match &published {
+        Some(public) => super::breaker::of_item(hub, public).await?,
+        None => None,
+    };
+    Ok(ItemView { item, pipeline, kind, actions, public_id: published, editable, taken_down })
 }
 
 fn system_step(id: String, at_ms: i64, node_id: &str, kind: StepKind, note: String) -> ItemStep {
@@ -511,19 +517,11 @@ pub async fn items(hub: &Hub, actor: &Actor) -> Result<Vec<yizhan_store::Publica
     Ok(hub.store.call(move |db| db.publications(&region, REVIEW_ROWS_MAX)).await?)
 }
 
-/// A published item for anyone, without sign-in: `None` when unknown or withdrawn.
+/// A published item for anyone, without sign-in: `None` when unknown, withdrawn or taken
+/// down (安全熔断).
 pub async fn public_item(hub: &Hub, id: &str) -> Result<Option<PublishedDoc>, ServiceError> {
     let id = id.to_string();
-    let doc = hub
-        .store
-        .call(move |db| {
-            if db.doc_type(&id)?.as_deref() != Some(yizhan_core::published::DOC_TYPE) {
-                return Ok(None);
-            }
-            db.load_doc(&id)
-        })
-        .await?;
-    Ok(doc.and_then(|d| PublishedDoc::from_doc(&d).ok()).filter(|p| !p.is_withdrawn()))
+    Ok(hub.store.call(move |db| db.shown_published(&id)).await?)
 }
 
 /// Published items that are not withdrawn, newest first, for everyone.
