@@ -13,7 +13,7 @@ use automerge::AutoCommit;
 
 use crate::{
     case, claim, evaluation, holidays, item, knowledge, people, private, published, revocation, seal_key,
-    takedown, targets,
+    sensitive, takedown, targets,
 };
 
 /// Which way documents of a type travel between a node and its peers.
@@ -287,6 +287,19 @@ pub static DOC_TYPES: &[DocType] = &[
         projection: Projection::None,
         counts_unsynced: false,
     },
+    DocType {
+        name: sensitive::DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        // The province's one list (安全熔断), down to every hub and kiosk, never up.
+        flow: Flow::Down,
+        created_by: &[NodeKind::ProvinceHub],
+        changed_by: &[NodeKind::ProvinceHub],
+        authorised_by: "hub::service::breaker::set_words (the province's staff and administrators)",
+        validate: validate_sensitive_words,
+        validate_name: "doctype::validate_sensitive_words",
+        projection: Projection::None,
+        counts_unsynced: false,
+    },
 ];
 
 /// The entry for `name`, if this build knows the type.
@@ -338,6 +351,10 @@ fn validate_revocation(doc: &AutoCommit) -> Result<String, String> {
 fn validate_takedown(doc: &AutoCommit) -> Result<String, String> {
     takedown::TakedownDoc::from_doc(doc)?;
     Ok(knowledge::PUBLIC_SCOPE.to_string())
+}
+
+fn validate_sensitive_words(doc: &AutoCommit) -> Result<String, String> {
+    Ok(sensitive::SensitiveWords::from_doc(doc)?.region_code)
 }
 
 fn validate_holidays(doc: &AutoCommit) -> Result<String, String> {

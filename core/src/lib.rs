@@ -22,6 +22,7 @@ pub mod ranking;
 pub mod region;
 pub mod revocation;
 pub mod seal_key;
+pub mod sensitive;
 pub mod sealed;
 pub mod stats;
 pub mod takedown;

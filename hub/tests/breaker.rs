@@ -412,3 +412,183 @@ async fn module_region_and_account_takedowns_hide_every_matching_item_also_later
     breaker::lift(county, &county_staff, &account, "核实无误").await.unwrap();
     eventually("shown again", || async { shown(&kiosk.state.store, &demo).await }).await;
 }
+
+/// A local date (UTC+8) `days` from today, as forms take it.
+fn date_from_today(days: i64) -> String {
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    yizhan_core::holidays::format_day(yizhan_core::holidays::local_day(now_ms) + days)
+}
+
+async fn stage(hub: &Hub, id: &str) -> String {
+    let id = id.to_string();
+    let rows = hub.store.call(|db| db.all_publications()).await.unwrap();
+    rows.into_iter().find(|r| r.doc_id == id).map(|r| r.stage).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sensitive_word_holds_a_kiosk_listing_at_the_county_until_a_reviewer_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::start(dir.path(), "5101", "510131").await;
+    let county = &chain.county;
+    add_people(county, &[("reviewer", "staff", "510131"), ("signer", "admin", "510131")]).await;
+    add_people(&chain.province, &[("prov-admin", "admin", "51")]).await;
+    // The province's list (neutral placeholder words), down to every node.
+    let prov = sign_in(&chain.province, "prov-admin").await;
+    let (s, _, body) = post(
+        &chain.province,
+        &prov,
+        "/desk/breaker/words",
+        &[("words", "违禁词示例\n假种子，"), ("per_hour", "50"), ("per_day", "500")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let long = "字".repeat(65);
+    let (s, _, body) =
+        post(&chain.province, &prov, "/desk/breaker/words", &[("words", &long), ("per_hour", "50"), ("per_day", "500")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a word over 64 characters: {body}");
+    assert!(body.contains("64"), "{body}");
+    let county_staff = actor("reviewer", Role::Staff, "510131");
+    assert!(breaker::set_words(county, &county_staff, "x", 5, 5).await.is_err(), "a county may not");
+    let kiosk = chain.kiosk(&dir.path().join("kiosk"), "kiosk-1", "510131001001").await;
+    eventually("the list reaches the kiosk", || async {
+        kiosk.state.store.call(|db| db.sensitive_words()).await.unwrap().is_some_and(|w| w.words.len() == 2)
+    })
+    .await;
+    assert!(audit_actions(&chain.province, "51").await.iter().any(|a| a.starts_with("sensitive_words 2 个词")));
+
+    // The officer drafts a listing whose text hides a listed word behind a space.
+    kiosk
+        .state
+        .accounts
+        .create_person(
+            &NewPerson {
+                id: "officer".into(),
+                name: "名-officer".into(),
+                role: "officer".into(),
+                region_code: "510131001001".into(),
+                ..Default::default()
+            },
+            Some(PASSWORD),
+        )
+        .await
+        .unwrap();
+    let res = client()
+        .post(format!("{}/signin/password", kiosk.url))
+        .header(ORIGIN, &kiosk.url)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(encode(&[("id", "officer"), ("password", PASSWORD), ("next", "/supply")]))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+    let officer = format!("{}; {}={CSRF}", cookie.split(';').next().unwrap(), yizhan_web::CSRF_COOKIE);
+    let (from, to) = (date_from_today(-1), date_from_today(90));
+    let form = [
+        ("kind", "supply.offer"),
+        ("title", "蒲江丑柑 5000 斤待售"),
+        ("product", "丑柑"),
+        ("industry", "fruit"),
+        ("quantity", "5000"),
+        ("unit", "斤"),
+        ("price", "3.5"),
+        ("valid_from", from.as_str()),
+        ("valid_to", to.as_str()),
+        ("body", "果形端正，另有违禁 词示例出售。"),
+        ("ip_owner", "寿安镇某村种植户（经驿站登记）"),
+    ];
+    let res = client()
+        .post(format!("{}/supply", kiosk.url))
+        .header(COOKIE, &officer)
+        .header(ORIGIN, &kiosk.url)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(encode(&form))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let id = kiosk.state.store.call(|db| db.all_publications()).await.unwrap()[0].doc_id.clone();
+    eventually("the draft reaches the county", || async { stage(county, &id).await == "checked" }).await;
+
+    // At the county: the reviewer's review holds it instead; nobody signs it off.
+    let reviewer = actor("reviewer", Role::Staff, "510131");
+    let signer = actor("signer", Role::Admin, "510131");
+    let p = take_step(county, &reviewer, &id, StepKind::Review, "").await.unwrap();
+    assert_eq!(p.stage.code(), "held");
+    assert_eq!(stage(county, &id).await, "held");
+    assert!(take_step(county, &signer, &id, StepKind::SignOff, "").await.is_err());
+    assert!(take_step(county, &reviewer, &id, StepKind::Review, "").await.is_err());
+    let e = take_step(county, &reviewer, &id, StepKind::Clear, " ").await.unwrap_err();
+    assert!(e.message_zh().contains("意见"), "{e}");
+    // The reviewer sees the matched word on the item page and in her queue.
+    let cookie = sign_in(county, "reviewer").await;
+    let (_, page) = get(&format!("{}/desk/items/{id}", hub_url(county)), Some(&cookie)).await;
+    assert!(page.contains("命中敏感词：违禁词示例") && page.contains("待复核"), "{page}");
+    let (_, queue) = get(&format!("{}/desk/review", hub_url(county)), Some(&cookie)).await;
+    assert!(queue.contains(&id), "{queue}");
+    // Cleared with a note: reviewed and signed off by two people, published.
+    take_step(county, &reviewer, &id, StepKind::Clear, "经核实为品种名称，非违规内容").await.unwrap();
+    assert_eq!(take_step(county, &reviewer, &id, StepKind::Review, "").await.unwrap().stage.code(), "reviewed");
+    assert_eq!(take_step(county, &signer, &id, StepKind::SignOff, "").await.unwrap().stage.code(), "published");
+
+    // A county's own item with a listed word is held at once on submission.
+    county.kinds.register(DEMO_NOTE);
+    let author = actor("reviewer", Role::Staff, "510131");
+    let input = ItemInput {
+        kind: "demo.note".into(),
+        title: "出售假种子".into(),
+        body: "正文".into(),
+        fields: Default::default(),
+        ip_owner: "某合作社".into(),
+    };
+    let own = create_item(county, &author, input).await.unwrap();
+    assert_eq!(take_step(county, &author, &own, StepKind::Submit, "").await.unwrap().stage.code(), "held");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_over_its_limit_trips_its_breaker_until_staff_lift_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::start(dir.path(), "5101", "510131").await;
+    let county = &chain.county;
+    county.kinds.register(DEMO_NOTE);
+    add_people(county, &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")])
+        .await;
+    let prov = actor("prov-admin", Role::Admin, "51");
+    breaker::set_words(&chain.province, &prov, "违禁词示例", 2, 100).await.unwrap();
+    eventually("the limits reach the county", || async {
+        county.store.call(|db| db.sensitive_words()).await.unwrap().is_some()
+    })
+    .await;
+    let kiosk = chain.kiosk(&dir.path().join("kiosk"), "kiosk-1", "510131001001").await;
+    let first = publish(county, "demo.note", "第一条", "author").await;
+    eventually("the item reaches the kiosk", || async { shown(&kiosk.state.store, &first).await }).await;
+    let a = actor("author", Role::Staff, "510131");
+    let draft = |title: &'static str| {
+        let a = a.clone();
+        async move {
+            let input = ItemInput {
+                kind: "demo.note".into(),
+                title: title.into(),
+                body: "正文".into(),
+                fields: Default::default(),
+                ip_owner: "某合作社".into(),
+            };
+            let id = create_item(county, &a, input).await.unwrap();
+            take_step(county, &a, &id, StepKind::Submit, "").await.unwrap().stage.code().to_string()
+        }
+    };
+    assert_eq!(draft("第二条").await, "checked", "two within the hour: the limit");
+    assert_eq!(draft("第三条").await, "held", "the third trips the breaker");
+    // The account's published items go offline everywhere.
+    eventually("the account's item is hidden at the kiosk", || async { !shown(&kiosk.state.store, &first).await })
+        .await;
+    let rows = county.store.call(|db| db.takedowns("510131", 10)).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].target_kind.as_str(), rows[0].target.as_str()), ("account", "author"));
+    assert!(rows[0].reason.contains("提交过于频繁"), "{:?}", rows[0]);
+    assert_eq!(draft("第四条").await, "held", "held while the breaker is tripped");
+    assert!(audit_actions(county, "510131").await.iter().any(|a| a.starts_with("takedown ")));
+    // Staff lift it: the items show again.
+    breaker::lift(county, &actor("reviewer", Role::Staff, "510131"), &rows[0].id, "已与作者核实").await.unwrap();
+    eventually("shown again", || async { shown(&kiosk.state.store, &first).await }).await;
+}

@@ -376,6 +376,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX takedown_items_by_item ON takedown_items(item);
     ALTER TABLE publications ADD COLUMN author TEXT NOT NULL DEFAULT '';
+    CREATE TABLE submissions (
+        person TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX submissions_by_person ON submissions(person, at_ms);
     "#,
 ];
 

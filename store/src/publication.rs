@@ -265,7 +265,7 @@ impl Db {
         };
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {PUBLICATION_COLS} FROM publications
-             WHERE stage IN ('checked', 'reviewed') AND substr(centre, 1, length(?1)) = ?1
+             WHERE stage IN ('checked', 'reviewed', 'held') AND substr(centre, 1, length(?1)) = ?1
              ORDER BY last_at_ms, doc_id"
         ))?;
         let mut out = Vec::new();

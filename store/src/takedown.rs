@@ -178,3 +178,50 @@ impl Db {
         Ok(Some(p))
     }
 }
+
+/// How long a submission counts towards an account's limits (the daily one).
+pub const SUBMISSION_WINDOW_MS: i64 = 24 * 3600 * 1000;
+const HOUR_MS: i64 = 3600 * 1000;
+
+impl Db {
+    /// Records a submission by `person` now and returns how many she made within the last hour
+    /// and the last day, this one included (rows older than a day are dropped, so the table
+    /// holds at most a day of submissions).
+    pub fn record_submission(&mut self, person: &str) -> Result<(u64, u64), StoreError> {
+        let now = self.config().clock.now_ms();
+        self.conn.execute("DELETE FROM submissions WHERE at_ms <= ?1", [now - SUBMISSION_WINDOW_MS])?;
+        self.conn.execute("INSERT INTO submissions (person, at_ms) VALUES (?1, ?2)", params![person, now])?;
+        let count = |since: i64| -> Result<u64, StoreError> {
+            let n: i64 = self.conn.query_row(
+                "SELECT COUNT(*) FROM submissions WHERE person = ?1 AND at_ms > ?2",
+                params![person, since],
+                |r| r.get(0),
+            )?;
+            Ok(n.max(0) as u64)
+        };
+        Ok((count(now - HOUR_MS)?, count(now - SUBMISSION_WINDOW_MS)?))
+    }
+
+    /// Whether an account takedown in force names `person` (her breaker has tripped).
+    pub fn account_taken_down(&self, person: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM takedowns WHERE target_kind = 'account' AND target = ?1 AND lifted = 0)",
+            [person],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The province's sensitive-word list, if this node holds it (an unreadable one is logged
+    /// and treated as absent).
+    pub fn sensitive_words(&self) -> Result<Option<yizhan_core::sensitive::SensitiveWords>, StoreError> {
+        use yizhan_core::sensitive::{DOC_ID, SensitiveWords};
+        let Some(doc) = self.load_doc(DOC_ID)? else { return Ok(None) };
+        match SensitiveWords::from_doc(&doc) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable sensitive-word list");
+                Ok(None)
+            }
+        }
+    }
+}

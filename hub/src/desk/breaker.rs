@@ -23,6 +23,13 @@ pub struct TakeDownForm {
 }
 
 #[derive(Debug, Deserialize)]
+pub struct WordsForm {
+    pub words: String,
+    pub per_hour: u64,
+    pub per_day: u64,
+}
+
+#[derive(Debug, Deserialize)]
 pub struct LiftForm {
     pub reason: String,
 }
@@ -39,6 +46,11 @@ fn kind_zh(code: &str) -> &'static str {
 
 pub(super) async fn breaker_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
     let rows = breaker::list(&hub, &actor).await?;
+    let (words, may_set_words) = breaker::words(&hub, &actor).await?;
+    let (per_hour, per_day) = words.as_ref().map_or(
+        (yizhan_core::sensitive::DEFAULT_PER_HOUR, yizhan_core::sensitive::DEFAULT_PER_DAY),
+        |w| (w.per_hour, w.per_day),
+    );
     let body = html! {
         section.card {
             h1 { "安全熔断" }
@@ -56,6 +68,25 @@ pub(super) async fn breaker_page(State(hub): State<Hub>, SignedIn(actor): Signed
                 label { "编号或代码 " input type="text" name="target" required maxlength="100"; }
                 label { "原因 " textarea name="reason" rows="3" maxlength="500" required {} }
                 button.primary type="submit" { "立即熔断" }
+            }
+        }
+        section.card data-testid="sensitive-words" {
+            h2 { "敏感词与提交上限" }
+            p { "提交的信息（讲座、供求、成果、需求、榜单等）命中敏感词时不会发布，转为“待复核”，须审核人员写明意见后复核放行。"
+                "匹配前统一全角半角、大小写，并去掉字间的空格和标点。"
+                "同一账号 1 小时内提交超过 " b { (per_hour) } " 条或 24 小时内超过 " b { (per_day) } " 条即自动熔断该账号，待工作人员解除。" }
+            p.muted { "词表共 " (words.as_ref().map_or(0, |w| w.words.len())) " 个词（上限 " (yizhan_core::sensitive::WORDS_MAX) " 个，每个不超过 " (yizhan_core::sensitive::WORD_CHARS_MAX) " 字）。" }
+            @if may_set_words {
+                form.settings method="post" action=(yizhan_web::action("/desk/breaker/words")) {
+                    label { "敏感词（每行一个，或以逗号分隔）"
+                        textarea name="words" rows="8" {
+                            @if let Some(w) = &words { (w.words.join("\n")) }
+                        }
+                    }
+                    label { "每小时提交上限 " input type="number" name="per_hour" min="1" max=(yizhan_core::sensitive::LIMIT_MAX) value=(per_hour) required; }
+                    label { "每天提交上限 " input type="number" name="per_day" min="1" max=(yizhan_core::sensitive::LIMIT_MAX) value=(per_day) required; }
+                    button.primary type="submit" { "保存并下发" }
+                }
             }
         }
         section.card {
@@ -106,6 +137,15 @@ pub(super) async fn take_down(
         }
     };
     breaker::take_down(&hub, &actor, request, &f.reason).await?;
+    Ok(Redirect::to("/desk/breaker"))
+}
+
+pub(super) async fn save_words(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Form(f): Form<WordsForm>,
+) -> Result<Redirect, DeskError> {
+    breaker::set_words(&hub, &actor, &f.words, f.per_hour, f.per_day).await?;
     Ok(Redirect::to("/desk/breaker"))
 }
 

@@ -86,6 +86,7 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/audit", get(audit::audit_page))
         .route("/desk/breaker", get(breaker::breaker_page).post(breaker::take_down))
         .route("/desk/breaker/{id}/lift", post(breaker::lift))
+        .route("/desk/breaker/words", post(breaker::save_words))
         .route("/desk/stats", get(stats::stats_page))
         .route("/dashboard", get(dashboard::dashboard_page))
         .route("/desk/targets", get(targets::targets_page).post(targets::save_targets))

@@ -53,6 +53,11 @@ pub async fn take_down(hub: &Hub, actor: &Actor, request: Request, reason: &str)
     if !may_use(actor) {
         return Err(ServiceError::Invalid("只有省级或县级中心的工作人员可以熔断".into()));
     }
+    issue(hub, actor, request, reason).await
+}
+
+/// Signs and stores a takedown for `actor` (authorised by the caller).
+async fn issue(hub: &Hub, actor: &Actor, request: Request, reason: &str) -> Result<String, ServiceError> {
     let reason = reason.trim().to_string();
     if reason.is_empty() {
         return Err(ServiceError::Invalid("请填写熔断原因".into()));
@@ -188,4 +193,140 @@ pub async fn list(hub: &Hub, actor: &Actor) -> Result<Vec<TakedownRow>, ServiceE
 pub async fn of_item(hub: &Hub, id: &str) -> Result<Option<TakedownRow>, ServiceError> {
     let id = id.to_string();
     Ok(hub.store.call(move |db| db.takedown_of(&id)).await?)
+}
+
+/// What a hold for sensitive words notes before the matched words.
+pub const HOLD_WORDS_PREFIX: &str = "命中敏感词：";
+
+/// The listed sensitive words in an item's text fields (none without a list).
+pub(super) fn sensitive_hits(
+    db: &yizhan_store::Db,
+    item: &yizhan_core::item::ItemDoc,
+) -> Result<Vec<String>, yizhan_store::StoreError> {
+    Ok(db.sensitive_words()?.map(|w| w.matcher().find_in_item(item)).unwrap_or_default())
+}
+
+/// An account's state at a submission: over its limits (just now), or already taken down.
+#[derive(Debug, Clone)]
+pub(super) enum AccountState {
+    OverLimit { person: String, hour: u64, day: u64, per_hour: u64, per_day: u64 },
+    TakenDown,
+}
+
+/// A breaker to trip once the step is written: the account and why.
+#[derive(Debug, Clone)]
+pub struct Trip {
+    pub person: String,
+    pub reason: String,
+}
+
+impl AccountState {
+    pub(super) fn note(&self) -> String {
+        match self {
+            AccountState::OverLimit { hour, day, per_hour, per_day, .. } => format!(
+                "账号提交过于频繁（1 小时内 {hour} 条，上限 {per_hour}；24 小时内 {day} 条，上限 {per_day}），已熔断"
+            ),
+            AccountState::TakenDown => "账号已熔断，提交须复核".into(),
+        }
+    }
+
+    pub(super) fn newly_tripped(self) -> Option<Trip> {
+        match &self {
+            AccountState::OverLimit { person, .. } => Some(Trip { person: person.clone(), reason: self.note() }),
+            AccountState::TakenDown => None,
+        }
+    }
+}
+
+/// Records a submission by `person` and tells whether her account is taken down or has just
+/// gone over the province's limits (the list's, or the defaults without one).
+pub(super) fn account_check(
+    db: &mut yizhan_store::Db,
+    person: &str,
+) -> Result<Option<AccountState>, yizhan_store::StoreError> {
+    let (hour, day) = db.record_submission(person)?;
+    if db.account_taken_down(person)? {
+        return Ok(Some(AccountState::TakenDown));
+    }
+    let (per_hour, per_day) = db.sensitive_words()?.map_or(
+        (yizhan_core::sensitive::DEFAULT_PER_HOUR, yizhan_core::sensitive::DEFAULT_PER_DAY),
+        |w| (w.per_hour, w.per_day),
+    );
+    Ok((hour > per_hour || day > per_day).then(|| AccountState::OverLimit {
+        person: person.to_string(),
+        hour,
+        day,
+        per_hour,
+        per_day,
+    }))
+}
+
+/// Trips an account's breaker: a takedown of its published items (within this hub's region),
+/// issued by the hub itself, which staff lift on the breaker page. Audited.
+pub async fn trip_account(hub: &Hub, trip: Trip) -> Result<String, ServiceError> {
+    let system = Actor {
+        person_id: crate::service::system_actor(&hub.config.node_id),
+        name: "系统".into(),
+        role: yizhan_core::Role::Staff,
+        region: yizhan_core::RegionCode::parse(&hub.config.scope)
+            .map_err(|e| ServiceError::Failed(e.to_string()))?,
+    };
+    issue(hub, &system, Request::Account(trip.person), &trip.reason).await
+}
+
+/// Audit action of a change to the sensitive-word list.
+pub const AUDIT_WORDS: &str = "sensitive_words";
+
+/// The sensitive-word list and limits in force at this hub (the defaults without a list), and
+/// whether `actor` may change them (the province's staff and administrators, at the province).
+pub async fn words(
+    hub: &Hub,
+    actor: &Actor,
+) -> Result<(Option<yizhan_core::sensitive::SensitiveWords>, bool), ServiceError> {
+    require(hub, actor, CentreAction::Desk)?;
+    let may = may_set_words(hub, actor);
+    Ok((hub.store.call(|db| db.sensitive_words()).await?, may))
+}
+
+fn may_set_words(hub: &Hub, actor: &Actor) -> bool {
+    actor.is_centre()
+        && actor.region.level() == RegionLevel::Province
+        && hub.config.scope == actor.region.as_str()
+}
+
+/// Replaces the province's list (words one per line or separated by commas) and limits; the
+/// document flows down to every node. Audited with the number of words.
+pub async fn set_words(
+    hub: &Hub,
+    actor: &Actor,
+    text: &str,
+    per_hour: u64,
+    per_day: u64,
+) -> Result<usize, ServiceError> {
+    require(hub, actor, CentreAction::Desk)?;
+    if !may_set_words(hub, actor) {
+        return Err(ServiceError::Invalid("只有省平台的工作人员可以修改敏感词表".into()));
+    }
+    let now = hub.store.config().clock.now_ms();
+    let list = yizhan_core::sensitive::SensitiveWords::new(&hub.config.scope, text, per_hour, per_day, now, &actor.person_id)
+        .map_err(ServiceError::Invalid)?;
+    let n = list.words.len();
+    let (who, region) = (actor.person_id.clone(), actor.region.to_string());
+    hub.store
+        .call(move |db| {
+            use yizhan_core::sensitive::{DOC_ID, DOC_TYPE, SensitiveWords};
+            if db.doc_type(DOC_ID)?.is_some() {
+                db.update_doc(DOC_ID, |doc| SensitiveWords::update(doc, &list))?
+                    .map_err(|detail| yizhan_store::StoreError::Corrupt { id: DOC_ID.into(), detail })?;
+            } else {
+                let mut doc = list
+                    .to_doc()
+                    .map_err(|detail| yizhan_store::StoreError::Corrupt { id: DOC_ID.into(), detail })?;
+                db.create_doc(DOC_ID, DOC_TYPE, &mut doc)?;
+            }
+            let detail = format!("{n} 个词，每小时 {} 条，每天 {} 条", list.per_hour, list.per_day);
+            db.record_audit(&who, &region, AUDIT_WORDS, &detail)
+        })
+        .await?;
+    Ok(n)
 }
