@@ -221,7 +221,8 @@ mod tests {
         assert_eq!(SensitiveWords::from_doc(&doc).unwrap(), s);
         let long = "字".repeat(WORD_CHARS_MAX + 1);
         assert!(SensitiveWords::new("51", &long, 5, 50, 1, "a").is_err());
-        assert!(SensitiveWords::new("51", "，。！", 5, 50, 1, "a").is_ok(), "separators only: an empty list");
+        assert!(SensitiveWords::new("51", "，、\n；", 5, 50, 1, "a").unwrap().words.is_empty(), "separators only");
+        assert!(SensitiveWords::new("51", "。！", 5, 50, 1, "a").is_err(), "punctuation only");
         assert!(SensitiveWords::new("51", "“”", 5, 50, 1, "a").is_err(), "punctuation only");
         let many: String = (0..=WORDS_MAX).map(|i| format!("词{i}\n")).collect();
         assert!(SensitiveWords::new("51", &many, 5, 50, 1, "a").is_err());
