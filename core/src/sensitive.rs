@@ -94,7 +94,10 @@ impl SensitiveWords {
         }
         for w in &self.words {
             if w.chars().count() > WORD_CHARS_MAX {
-                return Err(format!("敏感词“{}…”超过 {WORD_CHARS_MAX} 个字", w.chars().take(10).collect::<String>()));
+                return Err(format!(
+                    "敏感词“{}…”超过 {WORD_CHARS_MAX} 个字",
+                    w.chars().take(10).collect::<String>()
+                ));
             }
             if normalise(w).is_empty() {
                 return Err(format!("“{w}”只有空格或标点，不能作为敏感词"));
@@ -209,7 +212,11 @@ mod tests {
         for (words, text, expected) in CASES {
             let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
             let found = Matcher::new(&words).find([*text]);
-            assert_eq!(found, expected.iter().map(|w| w.to_string()).collect::<Vec<_>>(), "{words:?} in {text:?}");
+            assert_eq!(
+                found,
+                expected.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+                "{words:?} in {text:?}"
+            );
         }
     }
 
@@ -221,7 +228,10 @@ mod tests {
         assert_eq!(SensitiveWords::from_doc(&doc).unwrap(), s);
         let long = "字".repeat(WORD_CHARS_MAX + 1);
         assert!(SensitiveWords::new("51", &long, 5, 50, 1, "a").is_err());
-        assert!(SensitiveWords::new("51", "，、\n；", 5, 50, 1, "a").unwrap().words.is_empty(), "separators only");
+        assert!(
+            SensitiveWords::new("51", "，、\n；", 5, 50, 1, "a").unwrap().words.is_empty(),
+            "separators only"
+        );
         assert!(SensitiveWords::new("51", "。！", 5, 50, 1, "a").is_err(), "punctuation only");
         assert!(SensitiveWords::new("51", "“”", 5, 50, 1, "a").is_err(), "punctuation only");
         let many: String = (0..=WORDS_MAX).map(|i| format!("词{i}\n")).collect();

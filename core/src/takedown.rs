@@ -274,7 +274,12 @@ mod tests {
 
     #[test]
     fn documents_round_trip() {
-        let d = TakedownDoc { doc_type: DOC_TYPE.into(), id: "takedown-1".into(), signed_b64: "AA==".into(), lift_b64: None };
+        let d = TakedownDoc {
+            doc_type: DOC_TYPE.into(),
+            id: "takedown-1".into(),
+            signed_b64: "AA==".into(),
+            lift_b64: None,
+        };
         let mut doc = d.to_doc().unwrap();
         assert_eq!(TakedownDoc::from_doc(&doc).unwrap(), d);
         TakedownDoc::lift(&mut doc, "AQ==".into()).unwrap();

@@ -44,7 +44,9 @@ const DEMO_NOTE: Kind = kind("demo.note");
 const OTHER_NOTE: Kind = kind("other.note");
 
 fn actor(id: &str, role: Role, region: &str) -> Actor {
-    Actor { person_id: id.into(), name: format!("名-{id}"), role, region: RegionCode::parse(region).unwrap() }
+    Actor {
+        person_id: id.into(), name: format!("名-{id}"), role, region: RegionCode::parse(region).unwrap()
+    }
 }
 
 async fn add_people(hub: &Hub, people: &[(&str, &str, &str)]) {
@@ -170,8 +172,11 @@ async fn a_province_takedown_hides_the_item_at_kiosks_also_one_offline_and_a_lif
     let chain = Chain::start(dir.path(), "5101", "510131").await;
     let county = &chain.county;
     county.kinds.register(DEMO_NOTE);
-    add_people(county, &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")])
-        .await;
+    add_people(
+        county,
+        &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")],
+    )
+    .await;
     add_people(&chain.province, &[("prov-staff", "staff", "51")]).await;
     let kiosk = chain.kiosk(&dir.path().join("kiosk"), "kiosk-1", "510131001001").await;
     let offline = chain.kiosk_store(&dir.path().join("kiosk-2"), "kiosk-2", "510131001002");
@@ -180,7 +185,8 @@ async fn a_province_takedown_hides_the_item_at_kiosks_also_one_offline_and_a_lif
     let page = format!("{}/items/{public}", kiosk.url);
     eventually("the item reaches the kiosk", || async { get(&page, None).await.0 == StatusCode::OK }).await;
     eventually("the item reaches the other kiosk", || async { shown(&offline.store, &public).await }).await;
-    eventually("the item reaches the province", || async { holds(&chain.province.store, &public).await }).await;
+    eventually("the item reaches the province", || async { holds(&chain.province.store, &public).await })
+        .await;
     assert_eq!(get(&format!("{page}/pdf"), None).await.0, StatusCode::OK);
     // The second kiosk goes offline.
     offline.uplink.abort();
@@ -190,11 +196,21 @@ async fn a_province_takedown_hides_the_item_at_kiosks_also_one_offline_and_a_lif
     let (s, page_body) = get(&format!("{}/desk/breaker", hub_url(&chain.province)), Some(&staff)).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page_body.contains("takedown-form"), "{page_body}");
-    let (s, _, body) = post(&chain.province, &staff, "/desk/breaker", &[("target_kind", "item"), ("target", ""), ("reason", "x")])
-        .await;
+    let (s, _, body) = post(
+        &chain.province,
+        &staff,
+        "/desk/breaker",
+        &[("target_kind", "item"), ("target", ""), ("reason", "x")],
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "an empty target names nothing: {body}");
-    let (s, _, body) = post(&chain.province, &staff, "/desk/breaker", &[("target_kind", "item"), ("target", &public), ("reason", " ")])
-        .await;
+    let (s, _, body) = post(
+        &chain.province,
+        &staff,
+        "/desk/breaker",
+        &[("target_kind", "item"), ("target", &public), ("reason", " ")],
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "a reason is required: {body}");
     let (s, location, body) = post(
         &chain.province,
@@ -216,18 +232,23 @@ async fn a_province_takedown_hides_the_item_at_kiosks_also_one_offline_and_a_lif
     assert!(!shown(&county.store, &public).await, "hidden at the county too");
     // Staff see it marked with its reason.
     let (_, desk) = get(&format!("{}/desk/breaker", hub_url(&chain.province)), Some(&staff)).await;
-    assert!(desk.contains("已熔断") && desk.contains("含违禁词示例，先行下线") && desk.contains(&public), "{desk}");
+    assert!(
+        desk.contains("已熔断") && desk.contains("含违禁词示例，先行下线") && desk.contains(&public),
+        "{desk}"
+    );
 
     // The kiosk that was offline still shows it, until it reconnects.
     assert!(shown(&offline.store, &public).await, "offline: nothing arrived");
     let t = chain.pki.kiosk_tls(&chain.county_ca, "kiosk-2", "510131001002");
     let (uplink, _) = start_uplink(&offline.store, &t, county, |_| {});
-    eventually("hidden at the kiosk that reconnected", || async { !shown(&offline.store, &public).await }).await;
+    eventually("hidden at the kiosk that reconnected", || async { !shown(&offline.store, &public).await })
+        .await;
 
     // Lifted: shown again everywhere after the next sync.
     let id = chain.province.store.call(|db| db.takedowns("51", 10)).await.unwrap()[0].id.clone();
     let (s, _, body) =
-        post(&chain.province, &staff, &format!("/desk/breaker/{id}/lift"), &[("reason", "复核无问题，恢复")]).await;
+        post(&chain.province, &staff, &format!("/desk/breaker/{id}/lift"), &[("reason", "复核无问题，恢复")])
+            .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     eventually("shown again at the kiosk", || async { get(&page, None).await.0 == StatusCode::OK }).await;
     assert!(get(&format!("{}/items", kiosk.url), None).await.1.contains(&public));
@@ -282,8 +303,11 @@ async fn counties_act_on_their_own_items_only_and_forged_takedowns_are_ignored()
     let chain = Chain::start(dir.path(), "5101", "510131").await;
     let county = &chain.county;
     county.kinds.register(DEMO_NOTE);
-    add_people(county, &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")])
-        .await;
+    add_people(
+        county,
+        &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")],
+    )
+    .await;
     // Another county under the same city.
     let other_ca = Pki::hub(&chain.city_ca, "510104");
     let other_tls = chain.pki.hub_tls(&other_ca);
@@ -313,9 +337,26 @@ async fn counties_act_on_their_own_items_only_and_forged_takedowns_are_ignored()
     let other_creds = &other_tls.creds;
     let province_creds = &chain.pki.hub_tls(&chain.pki.province).creds;
     let forged = [
-        signed_doc(other_creds, &takedown("takedown-f1", Target::Item { id: public.clone() }, "510131", &other.config.node_id), false),
-        signed_doc(province_creds, &takedown("takedown-f2", Target::Item { id: "pub-nothing".into() }, "51", "province"), true),
-        signed_doc(other_creds, &takedown("takedown-f3", Target::Region { code: "510104".into() }, "510104", &other.config.node_id), false),
+        signed_doc(
+            other_creds,
+            &takedown("takedown-f1", Target::Item { id: public.clone() }, "510131", &other.config.node_id),
+            false,
+        ),
+        signed_doc(
+            province_creds,
+            &takedown("takedown-f2", Target::Item { id: "pub-nothing".into() }, "51", "province"),
+            true,
+        ),
+        signed_doc(
+            other_creds,
+            &takedown(
+                "takedown-f3",
+                Target::Region { code: "510104".into() },
+                "510104",
+                &other.config.node_id,
+            ),
+            false,
+        ),
         TakedownDoc {
             doc_type: yizhan_core::takedown::DOC_TYPE.into(),
             id: "takedown-f4".into(),
@@ -335,7 +376,16 @@ async fn counties_act_on_their_own_items_only_and_forged_takedowns_are_ignored()
     let other_public = publish(county, "demo.note", "第二条", "author").await;
     store_doc(
         &county.store,
-        signed_doc(county_creds, &takedown("takedown-g1", Target::Item { id: other_public.clone() }, "510131", &county.config.node_id), false),
+        signed_doc(
+            county_creds,
+            &takedown(
+                "takedown-g1",
+                Target::Item { id: other_public.clone() },
+                "510131",
+                &county.config.node_id,
+            ),
+            false,
+        ),
     )
     .await;
     eventually("the genuine takedown applies at the kiosk", || async {
@@ -346,7 +396,10 @@ async fn counties_act_on_their_own_items_only_and_forged_takedowns_are_ignored()
     let applied = kiosk.state.store.call(|db| db.takedowns("51", 10)).await.unwrap();
     let ids: Vec<&str> = applied.iter().map(|t| t.id.as_str()).collect();
     assert!(ids.contains(&"takedown-g1") && ids.contains(&"takedown-f3"), "{ids:?}");
-    assert!(!ids.contains(&"takedown-f1") && !ids.contains(&"takedown-f2") && !ids.contains(&"takedown-f4"), "{ids:?}");
+    assert!(
+        !ids.contains(&"takedown-f1") && !ids.contains(&"takedown-f2") && !ids.contains(&"takedown-f4"),
+        "{ids:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -376,8 +429,11 @@ async fn module_region_and_account_takedowns_hide_every_matching_item_also_later
     // The module `demo.` at the province: its items go, the other module's stay, and an item of
     // the module published afterwards never shows.
     let province = actor("prov-staff", Role::Staff, "51");
-    let module = breaker::take_down(&chain.province, &province, Request::Module("demo.".into()), "模块整改").await.unwrap();
-    eventually("the module is hidden at the kiosk", || async { !shown(&kiosk.state.store, &demo).await }).await;
+    let module = breaker::take_down(&chain.province, &province, Request::Module("demo.".into()), "模块整改")
+        .await
+        .unwrap();
+    eventually("the module is hidden at the kiosk", || async { !shown(&kiosk.state.store, &demo).await })
+        .await;
     assert!(shown(&kiosk.state.store, &other).await);
     let later = publish(county, "demo.note", "示例二", "author").await;
     eventually("the later item arrives", || async { holds(&kiosk.state.store, &later).await }).await;
@@ -387,8 +443,11 @@ async fn module_region_and_account_takedowns_hide_every_matching_item_also_later
 
     // The county's whole region, by its own staff.
     let county_staff = actor("reviewer", Role::Staff, "510131");
-    let region = breaker::take_down(county, &county_staff, Request::Region("510131".into()), "全县整改").await.unwrap();
-    eventually("the region is hidden at the kiosk", || async { !shown(&kiosk.state.store, &other).await }).await;
+    let region = breaker::take_down(county, &county_staff, Request::Region("510131".into()), "全县整改")
+        .await
+        .unwrap();
+    eventually("the region is hidden at the kiosk", || async { !shown(&kiosk.state.store, &other).await })
+        .await;
     // The county may not lift the province's takedown; the province may lift the county's.
     let e = breaker::lift(county, &county_staff, &module, "x").await;
     assert!(e.is_err());
@@ -404,7 +463,9 @@ async fn module_region_and_account_takedowns_hide_every_matching_item_also_later
     }
 
     // An account's items: author's go, author-2's stay.
-    let account = breaker::take_down(county, &county_staff, Request::Account("author".into()), "账号异常").await.unwrap();
+    let account = breaker::take_down(county, &county_staff, Request::Account("author".into()), "账号异常")
+        .await
+        .unwrap();
     for id in [&demo, &later] {
         eventually("the account's items are hidden", || async { !shown(&kiosk.state.store, id).await }).await;
     }
@@ -444,8 +505,13 @@ async fn a_sensitive_word_holds_a_kiosk_listing_at_the_county_until_a_reviewer_c
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     let long = "字".repeat(65);
-    let (s, _, body) =
-        post(&chain.province, &prov, "/desk/breaker/words", &[("words", &long), ("per_hour", "50"), ("per_day", "500")]).await;
+    let (s, _, body) = post(
+        &chain.province,
+        &prov,
+        "/desk/breaker/words",
+        &[("words", &long), ("per_hour", "50"), ("per_day", "500")],
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "a word over 64 characters: {body}");
     assert!(body.contains("64"), "{body}");
     let county_staff = actor("reviewer", Role::Staff, "510131");
@@ -455,7 +521,9 @@ async fn a_sensitive_word_holds_a_kiosk_listing_at_the_county_until_a_reviewer_c
         kiosk.state.store.call(|db| db.sensitive_words()).await.unwrap().is_some_and(|w| w.words.len() == 2)
     })
     .await;
-    assert!(audit_actions(&chain.province, "51").await.iter().any(|a| a.starts_with("sensitive_words 2 个词")));
+    assert!(
+        audit_actions(&chain.province, "51").await.iter().any(|a| a.starts_with("sensitive_words 2 个词"))
+    );
 
     // The officer drafts a listing whose text hides a listed word behind a space.
     kiosk
@@ -528,8 +596,14 @@ async fn a_sensitive_word_holds_a_kiosk_listing_at_the_county_until_a_reviewer_c
     assert!(queue.contains(&id), "{queue}");
     // Cleared with a note: reviewed and signed off by two people, published.
     take_step(county, &reviewer, &id, StepKind::Clear, "经核实为品种名称，非违规内容").await.unwrap();
-    assert_eq!(take_step(county, &reviewer, &id, StepKind::Review, "").await.unwrap().stage.code(), "reviewed");
-    assert_eq!(take_step(county, &signer, &id, StepKind::SignOff, "").await.unwrap().stage.code(), "published");
+    assert_eq!(
+        take_step(county, &reviewer, &id, StepKind::Review, "").await.unwrap().stage.code(),
+        "reviewed"
+    );
+    assert_eq!(
+        take_step(county, &signer, &id, StepKind::SignOff, "").await.unwrap().stage.code(),
+        "published"
+    );
 
     // A county's own item with a listed word is held at once on submission.
     county.kinds.register(DEMO_NOTE);
@@ -551,8 +625,11 @@ async fn an_account_over_its_limit_trips_its_breaker_until_staff_lift_it() {
     let chain = Chain::start(dir.path(), "5101", "510131").await;
     let county = &chain.county;
     county.kinds.register(DEMO_NOTE);
-    add_people(county, &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")])
-        .await;
+    add_people(
+        county,
+        &[("author", "staff", "510131"), ("reviewer", "staff", "510131"), ("signer", "admin", "510131")],
+    )
+    .await;
     let prov = actor("prov-admin", Role::Admin, "51");
     breaker::set_words(&chain.province, &prov, "违禁词示例", 2, 100).await.unwrap();
     eventually("the limits reach the county", || async {
@@ -580,8 +657,10 @@ async fn an_account_over_its_limit_trips_its_breaker_until_staff_lift_it() {
     assert_eq!(draft("第二条").await, "checked", "two within the hour: the limit");
     assert_eq!(draft("第三条").await, "held", "the third trips the breaker");
     // The account's published items go offline everywhere.
-    eventually("the account's item is hidden at the kiosk", || async { !shown(&kiosk.state.store, &first).await })
-        .await;
+    eventually("the account's item is hidden at the kiosk", || async {
+        !shown(&kiosk.state.store, &first).await
+    })
+    .await;
     let rows = county.store.call(|db| db.takedowns("510131", 10)).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].target_kind.as_str(), rows[0].target.as_str()), ("account", "author"));
@@ -589,6 +668,8 @@ async fn an_account_over_its_limit_trips_its_breaker_until_staff_lift_it() {
     assert_eq!(draft("第四条").await, "held", "held while the breaker is tripped");
     assert!(audit_actions(county, "510131").await.iter().any(|a| a.starts_with("takedown ")));
     // Staff lift it: the items show again.
-    breaker::lift(county, &actor("reviewer", Role::Staff, "510131"), &rows[0].id, "已与作者核实").await.unwrap();
+    breaker::lift(county, &actor("reviewer", Role::Staff, "510131"), &rows[0].id, "已与作者核实")
+        .await
+        .unwrap();
     eventually("shown again", || async { shown(&kiosk.state.store, &first).await }).await;
 }

@@ -109,7 +109,8 @@ impl SignedStatement {
         if bytes.len() > STATEMENT_BYTES_MAX {
             return Err(StatementError::TooLarge { len: bytes.len(), max: STATEMENT_BYTES_MAX });
         }
-        let wire: Wire = serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed(e.to_string()))?;
+        let wire: Wire =
+            serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed(e.to_string()))?;
         if wire.format != FORMAT_VERSION {
             return Err(StatementError::Malformed(format!("unknown format {}", wire.format)));
         }

@@ -54,10 +54,18 @@ pub fn check(
         return Err(TakedownRefused::Rule(format!("signed for {}, found in {}", t.id, doc.id)));
     }
     if t.issuer != signer.node_id() {
-        return Err(TakedownRefused::Rule(format!("names {} but is signed by {}", t.issuer, signer.node_id())));
+        return Err(TakedownRefused::Rule(format!(
+            "names {} but is signed by {}",
+            t.issuer,
+            signer.node_id()
+        )));
     }
     if !yizhan_identity::scope_contains(signer.scope(), &t.region) {
-        return Err(TakedownRefused::Rule(format!("region {} outside the signer's {}", t.region, signer.scope())));
+        return Err(TakedownRefused::Rule(format!(
+            "region {} outside the signer's {}",
+            t.region,
+            signer.scope()
+        )));
     }
     if let yizhan_core::takedown::Target::Region { code } = &t.target
         && !yizhan_identity::scope_contains(&t.region, code)

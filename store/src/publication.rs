@@ -179,7 +179,8 @@ pub(crate) fn project_item(tx: &Connection, id: &str, doc: &AutoCommit) -> Resul
     let item = ItemDoc::from_doc(doc)
         .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
     upsert_row(tx, &item_row(&item))?;
-    tx.prepare_cached("UPDATE publications SET author = ?2 WHERE doc_id = ?1")?.execute(params![id, item.author])?;
+    tx.prepare_cached("UPDATE publications SET author = ?2 WHERE doc_id = ?1")?
+        .execute(params![id, item.author])?;
     project_blobs(tx, id, &item.attachments)?;
     Ok(item.centre)
 }

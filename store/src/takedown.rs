@@ -10,7 +10,7 @@
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use yizhan_core::takedown::{Target, Takedown};
+use yizhan_core::takedown::{Takedown, Target};
 
 use crate::StoreError;
 use crate::db::Db;
@@ -98,7 +98,8 @@ impl Db {
         )?;
         tx.execute("DELETE FROM takedown_items WHERE takedown = ?1", [&t.id])?;
         if let Target::Account { items, .. } = &t.target {
-            let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO takedown_items (takedown, item) VALUES (?1, ?2)")?;
+            let mut insert =
+                tx.prepare_cached("INSERT OR IGNORE INTO takedown_items (takedown, item) VALUES (?1, ?2)")?;
             for item in items {
                 insert.execute(params![t.id, item])?;
             }
@@ -164,11 +165,15 @@ impl Db {
     /// A published item as the public may read it: `None` when the id is not a published
     /// document, or it is withdrawn, or a takedown in force hides it. Every public read of one
     /// item (pages, photos, PDFs, APIs) goes through this.
-    pub fn shown_published(&self, id: &str) -> Result<Option<yizhan_core::published::PublishedDoc>, StoreError> {
+    pub fn shown_published(
+        &self,
+        id: &str,
+    ) -> Result<Option<yizhan_core::published::PublishedDoc>, StoreError> {
         if self.doc_type(id)?.as_deref() != Some(yizhan_core::published::DOC_TYPE) {
             return Ok(None);
         }
-        let Some(p) = self.load_doc(id)?.and_then(|d| yizhan_core::published::PublishedDoc::from_doc(&d).ok())
+        let Some(p) =
+            self.load_doc(id)?.and_then(|d| yizhan_core::published::PublishedDoc::from_doc(&d).ok())
         else {
             return Ok(None);
         };

@@ -44,13 +44,17 @@ fn kind_zh(code: &str) -> &'static str {
     }
 }
 
-pub(super) async fn breaker_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+pub(super) async fn breaker_page(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+) -> Result<Markup, DeskError> {
     let rows = breaker::list(&hub, &actor).await?;
     let (words, may_set_words) = breaker::words(&hub, &actor).await?;
-    let (per_hour, per_day) = words.as_ref().map_or(
-        (yizhan_core::sensitive::DEFAULT_PER_HOUR, yizhan_core::sensitive::DEFAULT_PER_DAY),
-        |w| (w.per_hour, w.per_day),
-    );
+    let (per_hour, per_day) = words
+        .as_ref()
+        .map_or((yizhan_core::sensitive::DEFAULT_PER_HOUR, yizhan_core::sensitive::DEFAULT_PER_DAY), |w| {
+            (w.per_hour, w.per_day)
+        });
     let body = html! {
         section.card {
             h1 { "安全熔断" }

@@ -48,7 +48,12 @@ fn sign(hub: &Hub, body: Vec<u8>) -> Result<String, ServiceError> {
 /// Takes something offline: checks who asks and what (a county's staff: their county's items
 /// only), signs the takedown, stores the document (which syncs to every node) and the audit
 /// record. Returns the takedown's id.
-pub async fn take_down(hub: &Hub, actor: &Actor, request: Request, reason: &str) -> Result<String, ServiceError> {
+pub async fn take_down(
+    hub: &Hub,
+    actor: &Actor,
+    request: Request,
+    reason: &str,
+) -> Result<String, ServiceError> {
     require(hub, actor, CentreAction::Desk)?;
     if !may_use(actor) {
         return Err(ServiceError::Invalid("只有省级或县级中心的工作人员可以熔断".into()));
@@ -122,7 +127,12 @@ async fn issue(hub: &Hub, actor: &Actor, request: Request, reason: &str) -> Resu
         issuer: hub.config.node_id.clone(),
     };
     let body = t.to_json().map_err(|e| ServiceError::Invalid(format!("熔断内容无效：{e}")))?;
-    let doc = TakedownDoc { doc_type: DOC_TYPE.into(), id: id.clone(), signed_b64: sign(hub, body)?, lift_b64: None };
+    let doc = TakedownDoc {
+        doc_type: DOC_TYPE.into(),
+        id: id.clone(),
+        signed_b64: sign(hub, body)?,
+        lift_b64: None,
+    };
     let mut automerge = doc.to_doc().map_err(ServiceError::Failed)?;
     let detail = format!("{} {} {}：{}", id, t.target.code(), t.target.name(), t.reason);
     let (who, id2) = (actor.person_id.clone(), id.clone());
@@ -173,9 +183,8 @@ pub async fn lift(hub: &Hub, actor: &Actor, id: &str, reason: &str) -> Result<()
     let detail = format!("{id}：{reason}");
     hub.store
         .call(move |db| {
-            db.update_doc(&id, |doc| TakedownDoc::lift(doc, b64))?.map_err(|detail| {
-                yizhan_store::StoreError::Corrupt { id: id.clone(), detail }
-            })?;
+            db.update_doc(&id, |doc| TakedownDoc::lift(doc, b64))?
+                .map_err(|detail| yizhan_store::StoreError::Corrupt { id: id.clone(), detail })?;
             db.record_audit(&who, &region, AUDIT_LIFT, &detail)
         })
         .await?;
@@ -232,7 +241,9 @@ impl AccountState {
 
     pub(super) fn newly_tripped(self) -> Option<Trip> {
         match &self {
-            AccountState::OverLimit { person, .. } => Some(Trip { person: person.clone(), reason: self.note() }),
+            AccountState::OverLimit { person, .. } => {
+                Some(Trip { person: person.clone(), reason: self.note() })
+            }
             AccountState::TakenDown => None,
         }
     }
@@ -248,10 +259,11 @@ pub(super) fn account_check(
     if db.account_taken_down(person)? {
         return Ok(Some(AccountState::TakenDown));
     }
-    let (per_hour, per_day) = db.sensitive_words()?.map_or(
-        (yizhan_core::sensitive::DEFAULT_PER_HOUR, yizhan_core::sensitive::DEFAULT_PER_DAY),
-        |w| (w.per_hour, w.per_day),
-    );
+    let (per_hour, per_day) = db
+        .sensitive_words()?
+        .map_or((yizhan_core::sensitive::DEFAULT_PER_HOUR, yizhan_core::sensitive::DEFAULT_PER_DAY), |w| {
+            (w.per_hour, w.per_day)
+        });
     Ok((hour > per_hour || day > per_day).then(|| AccountState::OverLimit {
         person: person.to_string(),
         hour,
@@ -308,8 +320,15 @@ pub async fn set_words(
         return Err(ServiceError::Invalid("只有省平台的工作人员可以修改敏感词表".into()));
     }
     let now = hub.store.config().clock.now_ms();
-    let list = yizhan_core::sensitive::SensitiveWords::new(&hub.config.scope, text, per_hour, per_day, now, &actor.person_id)
-        .map_err(ServiceError::Invalid)?;
+    let list = yizhan_core::sensitive::SensitiveWords::new(
+        &hub.config.scope,
+        text,
+        per_hour,
+        per_day,
+        now,
+        &actor.person_id,
+    )
+    .map_err(ServiceError::Invalid)?;
     let n = list.words.len();
     let (who, region) = (actor.person_id.clone(), actor.region.to_string());
     hub.store

@@ -437,7 +437,8 @@ fn step_in(
         let hits = super::breaker::sensitive_hits(db, &item)?;
         let p = item.pipeline();
         if !hits.is_empty() && !yizhan_core::publication::held_since_submitted(&item.pipeline_steps(), &p) {
-            let hold = system_step(format!("{step_id}-hold"), now_ms, node_id, StepKind::Hold, hold_note(&hits));
+            let hold =
+                system_step(format!("{step_id}-hold"), now_ms, node_id, StepKind::Hold, hold_note(&hits));
             return Ok(append(db, id, hold)?.pipeline());
         }
     }
@@ -477,7 +478,13 @@ fn step_in(
                     notes.push(n.note());
                 }
                 if !notes.is_empty() {
-                    follow.push(system_step(format!("{step_id}-hold"), now_ms, node_id, StepKind::Hold, note_of(&notes.join("；"))));
+                    follow.push(system_step(
+                        format!("{step_id}-hold"),
+                        now_ms,
+                        node_id,
+                        StepKind::Hold,
+                        note_of(&notes.join("；")),
+                    ));
                 }
                 *tripped = account.and_then(|a| a.newly_tripped());
             }
