@@ -575,15 +575,14 @@ async fn a_sensitive_word_holds_a_kiosk_listing_at_the_county_until_a_reviewer_c
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let id = kiosk.state.store.call(|db| db.all_publications()).await.unwrap()[0].doc_id.clone();
-    eventually("the draft reaches the county", || async { stage(county, &id).await == "checked" }).await;
+    let rows = kiosk.state.store.call(|db| db.all_publications()).await.unwrap();
+    let id = rows[0].doc_id.clone();
+    assert_eq!(rows[0].stage, "held", "held at the kiosk already");
+    eventually("the draft reaches the county, held", || async { stage(county, &id).await == "held" }).await;
 
-    // At the county: the reviewer's review holds it instead; nobody signs it off.
+    // At the county: nobody reviews or signs it off while it is held.
     let reviewer = actor("reviewer", Role::Staff, "510131");
     let signer = actor("signer", Role::Admin, "510131");
-    let p = take_step(county, &reviewer, &id, StepKind::Review, "").await.unwrap();
-    assert_eq!(p.stage.code(), "held");
-    assert_eq!(stage(county, &id).await, "held");
     assert!(take_step(county, &signer, &id, StepKind::SignOff, "").await.is_err());
     assert!(take_step(county, &reviewer, &id, StepKind::Review, "").await.is_err());
     let e = take_step(county, &reviewer, &id, StepKind::Clear, " ").await.unwrap_err();
@@ -604,6 +603,44 @@ async fn a_sensitive_word_holds_a_kiosk_listing_at_the_county_until_a_reviewer_c
         take_step(county, &signer, &id, StepKind::SignOff, "").await.unwrap().stage.code(),
         "published"
     );
+
+    // A kiosk that has no list yet (or an older build) submits a draft that matches: the county
+    // checks again and holds it when a reviewer first acts on it.
+    let draft = yizhan_supply::StationDraft {
+        kind: "supply.offer".into(),
+        title: "假 种 子 处理".into(),
+        body: "低价处理。".into(),
+        fields: [
+            ("product", "种子"),
+            ("industry", "fruit"),
+            ("quantity", "10"),
+            ("unit", "斤"),
+            ("price_fen", "100"),
+            ("valid_from", from.as_str()),
+            ("valid_to", to.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        ip_owner: "某村种植户".into(),
+    };
+    let (_, mut doc) = yizhan_supply::station_draft(
+        &draft,
+        "510131001001",
+        ("officer", "名-officer"),
+        "kiosk-1",
+        "item-unheld",
+        kiosk.state.clock.now_ms(),
+    )
+    .unwrap();
+    kiosk.state.store.call(move |db| db.create_doc("item-unheld", "pub_item", &mut doc)).await.unwrap();
+    eventually("the unheld draft reaches the county", || async {
+        stage(county, "item-unheld").await == "checked"
+    })
+    .await;
+    let p = take_step(county, &reviewer, "item-unheld", StepKind::Review, "").await.unwrap();
+    assert_eq!(p.stage.code(), "held", "held instead of reviewed");
+    assert!(take_step(county, &signer, "item-unheld", StepKind::SignOff, "").await.is_err());
 
     // A county's own item with a listed word is held at once on submission.
     county.kinds.register(DEMO_NOTE);

@@ -108,6 +108,15 @@ impl Db {
         Ok(())
     }
 
+    /// Records a lift of a recorded takedown (the lifting hub, which signed it).
+    pub fn apply_lift(&mut self, id: &str, lift: &LiftRecord) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE takedowns SET lifted = 1, lift_reason = ?2, lifted_by_name = ?3, lifted_at_ms = ?4 WHERE id = ?1",
+            params![id, lift.reason, lift.by_name, lift.at_ms],
+        )?;
+        Ok(())
+    }
+
     /// The takedowns this node applies or applied, newest first, within `region` or above it
     /// (a county's staff see the province's takedowns that act on their county too).
     pub fn takedowns(&self, region: &str, limit: u32) -> Result<Vec<TakedownRow>, StoreError> {

@@ -139,6 +139,9 @@ async fn issue(hub: &Hub, actor: &Actor, request: Request, reason: &str) -> Resu
     hub.store
         .call(move |db| {
             db.create_doc(&id2, DOC_TYPE, &mut automerge)?;
+            // Applied here at once (this hub signed it); every other node applies it once its
+            // follower has verified the signature.
+            db.apply_takedown(&t, None)?;
             db.record_audit(&who, &region, AUDIT_TAKEDOWN, &detail)
         })
         .await?;
@@ -181,10 +184,12 @@ pub async fn lift(hub: &Hub, actor: &Actor, id: &str, reason: &str) -> Result<()
     let b64 = sign(hub, body)?;
     let (who, region) = (actor.person_id.clone(), actor.region.to_string());
     let detail = format!("{id}：{reason}");
+    let lifted = yizhan_store::takedown::LiftRecord { reason, by_name: actor.name.clone(), at_ms: l.at_ms };
     hub.store
         .call(move |db| {
             db.update_doc(&id, |doc| TakedownDoc::lift(doc, b64))?
                 .map_err(|detail| yizhan_store::StoreError::Corrupt { id: id.clone(), detail })?;
+            db.apply_lift(&id, &lifted)?;
             db.record_audit(&who, &region, AUDIT_LIFT, &detail)
         })
         .await?;
