@@ -120,10 +120,7 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
 
     // 安全熔断: the province's sensitive-word list reached the kiosk (read from its database,
     // read-only beside the running kiosk: no page shows the words).
-    let db = directories::ProjectDirs::from("cn", "Sichuan", "Yizhan")
-        .unwrap()
-        .data_dir()
-        .join("demo/kiosk-510131001001/yizhan.sqlite3");
+    let db = dir.path().join("kiosk-510131001001/yizhan.sqlite3");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let conn =
