@@ -654,6 +654,13 @@ async fn a_sensitive_word_holds_a_kiosk_listing_at_the_county_until_a_reviewer_c
     };
     let own = create_item(county, &author, input).await.unwrap();
     assert_eq!(take_step(county, &author, &own, StepKind::Submit, "").await.unwrap().stage.code(), "held");
+    // Its author does not see which word (the matched words are for reviewers).
+    let (_, page) = get(&format!("{}/desk/items/{own}", hub_url(county)), Some(&cookie)).await;
+    assert!(page.contains("内容待复核") && !page.contains("命中敏感词：假种子"), "{page}");
+    add_people(county, &[("reviewer-2", "staff", "510131")]).await;
+    let other = sign_in(county, "reviewer-2").await;
+    let (_, page) = get(&format!("{}/desk/items/{own}", hub_url(county)), Some(&other)).await;
+    assert!(page.contains("命中敏感词：假种子"), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -259,8 +259,11 @@ pub(super) async fn item_page(
                         span.t { (fmt::time_short(s.at_ms)) } " "
                         b { (StepKind::parse(&s.kind).map_or("其他", StepKind::name_zh)) } " "
                         span.muted { (s.actor_name) }
-                        @if !s.note.is_empty() {
-                            p.text class=[(s.kind == StepKind::ChecksFailed.code()).then_some("problems")] { (s.note) }
+                        // A hold's matched words are for reviewers, not for the item's author.
+                        @if s.kind == StepKind::Hold.code() && item.author == actor.person_id {
+                            p.text.problems { "内容待复核" }
+                        } @else if !s.note.is_empty() {
+                            p.text class=[(s.kind == StepKind::ChecksFailed.code() || s.kind == StepKind::Hold.code()).then_some("problems")] { (s.note) }
                         }
                         @if p.ignored.contains(&s.id) { " " span.muted { "（与其他操作冲突，未生效）" } }
                     }
