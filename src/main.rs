@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod demo_breaker;
 mod demo_history;
 mod demo_industry;
 mod demo_market;

@@ -141,6 +141,7 @@ pub async fn start_kiosk(
     }
     if let Some((addr, hub_id, tls)) = uplink {
         tokio::spawn(yizhan_net::follow_revocations(state.store.clone(), tls.revocation.clone()));
+        tokio::spawn(yizhan_net::follow_takedowns(state.store.clone(), tls.roots.clone()));
         let client = tls.quic_client()?;
         let mut net = NetConfig::new(state.node_id.clone());
         net.parent_check = Some(tls.parent_check()?);
@@ -345,6 +346,7 @@ pub async fn start_hub(
         client: Some(tls.quic_client()?),
         authorize: tls.child_authorizer()?,
         enroller: Some(Arc::new(enroller)),
+        node: Some(tls.clone()),
     };
     let hub = yizhan_hub::start(config, hub_tls).await?;
     tokio::spawn(yizhan_net::follow_revocations(hub.store.clone(), tls.revocation.clone()));

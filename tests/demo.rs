@@ -147,4 +147,29 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
     let first = experts.split("href=\"/experts/").nth(1).unwrap_or_else(|| panic!("{experts}"));
     let expert = fetch(format!("http://{county}/experts/{}", first.split('"').next().unwrap()));
     assert!(expert.contains("data-testid=\"answered\"") && expert.contains("特派员讲堂"), "{expert}");
+
+    // 安全熔断: the province's sensitive-word list reached the kiosk (read from its database,
+    // read-only beside the running kiosk: no page shows the words).
+    let db = dir.path().join("kiosk-510131001001/yizhan.sqlite3");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let conn =
+            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let held: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM docs WHERE id = 'sensitive-words' AND doc_type = 'sensitive_words'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if held == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sensitive-word list never reached the kiosk ({})",
+            db.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

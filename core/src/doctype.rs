@@ -13,7 +13,7 @@ use automerge::AutoCommit;
 
 use crate::{
     case, claim, evaluation, holidays, item, knowledge, people, private, published, revocation, seal_key,
-    targets,
+    sensitive, takedown, targets,
 };
 
 /// Which way documents of a type travel between a node and its peers.
@@ -308,6 +308,40 @@ pub static DOC_TYPES: &[DocType] = &[
         kiosk_change: any_kiosk_change,
         ready_to_send_up: always_ready,
     },
+    DocType {
+        name: takedown::DOC_TYPE,
+        scope: ScopeRule::Public,
+        // Public: a county's takedown goes up (its parents hide the item too) and down to
+        // every kiosk; the province's to every node.
+        flow: Flow::Public,
+        created_by: &[NodeKind::Hub],
+        // Only to add the signed lift.
+        changed_by: &[NodeKind::Hub],
+        // The signature is checked where it is applied (against the trust roots), as for
+        // revocation lists: a relaying node cannot forge or alter one.
+        authorised_by: "hub::service::breaker (province or county staff, their region's items; signed by the hub's identity key, verified by yizhan_net::follow_takedowns)",
+        validate: validate_takedown,
+        validate_name: "doctype::validate_takedown",
+        projection: Projection::None,
+        counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
+    },
+    DocType {
+        name: sensitive::DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        // The province's one list (安全熔断), down to every hub and kiosk, never up.
+        flow: Flow::Down,
+        created_by: &[NodeKind::ProvinceHub],
+        changed_by: &[NodeKind::ProvinceHub],
+        authorised_by: "hub::service::breaker::set_words (the province's staff and administrators)",
+        validate: validate_sensitive_words,
+        validate_name: "doctype::validate_sensitive_words",
+        projection: Projection::None,
+        counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
+    },
 ];
 
 /// The entry for `name`, if this build knows the type.
@@ -354,6 +388,15 @@ fn validate_claim(doc: &AutoCommit) -> Result<String, String> {
 fn validate_revocation(doc: &AutoCommit) -> Result<String, String> {
     revocation::RevocationDoc::from_doc(doc)?;
     Ok(knowledge::PUBLIC_SCOPE.to_string())
+}
+
+fn validate_takedown(doc: &AutoCommit) -> Result<String, String> {
+    takedown::TakedownDoc::from_doc(doc)?;
+    Ok(knowledge::PUBLIC_SCOPE.to_string())
+}
+
+fn validate_sensitive_words(doc: &AutoCommit) -> Result<String, String> {
+    Ok(sensitive::SensitiveWords::from_doc(doc)?.region_code)
 }
 
 fn validate_holidays(doc: &AutoCommit) -> Result<String, String> {
@@ -422,8 +465,9 @@ fn case_kiosk_change(_kiosk: &str, before: Option<&AutoCommit>, after: &AutoComm
 }
 
 /// A village station drafts and submits a listing: it never removes or rewrites a step, and
-/// adds only its author's submission and its own automatic checks (`system:<kiosk>`, checked
-/// again at the hub before review); reviews, sign-offs and publication are taken at hubs.
+/// adds only its author's submission and its own automatic checks (`system:<kiosk>`: checks
+/// passed or failed, or held for a sensitive word; checked again at the hub before review);
+/// reviews, clearing a hold, sign-offs and publication are taken at hubs.
 fn item_kiosk_change(kiosk: &str, before: Option<&AutoCommit>, after: &AutoCommit) -> Result<(), String> {
     let after = item::ItemDoc::from_doc(after).map_err(|e| e.to_string())?;
     let before = match before {
@@ -437,7 +481,9 @@ fn item_kiosk_change(kiosk: &str, before: Option<&AutoCommit>, after: &AutoCommi
         use crate::publication::StepKind as K;
         let allowed = match K::parse(&s.kind) {
             Some(K::Submit) => s.actor == after.author,
-            Some(K::ChecksPassed | K::ChecksFailed) => s.actor.strip_prefix("system:") == Some(kiosk),
+            Some(K::ChecksPassed | K::ChecksFailed | K::Hold) => {
+                s.actor.strip_prefix("system:") == Some(kiosk)
+            }
             _ => false,
         };
         if !allowed {

@@ -33,10 +33,13 @@ pub enum Stage {
     Published,
     Withdrawn,
     Refused,
+    /// Held for review (安全熔断): the text matched the sensitive-word list, or the account's
+    /// breaker tripped; nobody reviews or signs it off until a reviewer clears it with a note.
+    Held,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 9] = [
+    pub const ALL: [Stage; 10] = [
         Stage::Draft,
         Stage::Submitted,
         Stage::Checked,
@@ -46,6 +49,7 @@ impl Stage {
         Stage::Published,
         Stage::Withdrawn,
         Stage::Refused,
+        Stage::Held,
     ];
 
     pub fn parse(code: &str) -> Option<Stage> {
@@ -63,6 +67,7 @@ impl Stage {
             Stage::Published => "published",
             Stage::Withdrawn => "withdrawn",
             Stage::Refused => "refused",
+            Stage::Held => "held",
         }
     }
 
@@ -77,6 +82,7 @@ impl Stage {
             Stage::Published => "已发布",
             Stage::Withdrawn => "已撤回",
             Stage::Refused => "不发布",
+            Stage::Held => "待复核",
         }
     }
 }
@@ -98,10 +104,14 @@ pub enum StepKind {
     Publish,
     /// Taken down everywhere (the circuit breaker).
     Withdraw,
+    /// Held for review (recorded by the system: a sensitive word, or the account's breaker).
+    Hold,
+    /// A reviewer clears a held item, with a note: it goes on to review.
+    Clear,
 }
 
 impl StepKind {
-    pub const ALL: [StepKind; 9] = [
+    pub const ALL: [StepKind; 11] = [
         StepKind::Submit,
         StepKind::ChecksPassed,
         StepKind::ChecksFailed,
@@ -111,6 +121,8 @@ impl StepKind {
         StepKind::Refuse,
         StepKind::Publish,
         StepKind::Withdraw,
+        StepKind::Hold,
+        StepKind::Clear,
     ];
 
     /// The code stored in a step event and sent by forms.
@@ -125,6 +137,8 @@ impl StepKind {
             StepKind::Refuse => "refuse",
             StepKind::Publish => "publish",
             StepKind::Withdraw => "withdraw",
+            StepKind::Hold => "hold",
+            StepKind::Clear => "clear",
         }
     }
 
@@ -144,12 +158,14 @@ impl StepKind {
             StepKind::Refuse => "退回",
             StepKind::Publish => "发布",
             StepKind::Withdraw => "撤回",
+            StepKind::Hold => "暂停发布，待复核",
+            StepKind::Clear => "复核放行",
         }
     }
 
     /// Steps only the system records, never a person.
     pub fn is_system(self) -> bool {
-        matches!(self, StepKind::ChecksPassed | StepKind::ChecksFailed | StepKind::Publish)
+        matches!(self, StepKind::ChecksPassed | StepKind::ChecksFailed | StepKind::Publish | StepKind::Hold)
     }
 }
 
@@ -199,7 +215,9 @@ fn next(stage: Stage, kind: StepKind) -> Option<Stage> {
         (S::Submitted, K::ChecksFailed) => S::CheckFailed,
         (S::Checked, K::Review) => S::Reviewed,
         (S::Checked, K::ReviewAndSignOff) | (S::Reviewed, K::SignOff) => S::SignedOff,
-        (S::Checked | S::Reviewed, K::Refuse) => S::Refused,
+        (S::Checked | S::Reviewed | S::Held, K::Refuse) => S::Refused,
+        (S::Checked, K::Hold) => S::Held,
+        (S::Held, K::Clear) => S::Checked,
         (S::SignedOff, K::Publish) => S::Published,
         (S::SignedOff | S::Published, K::Withdraw) => S::Withdrawn,
         _ => return None,
@@ -240,7 +258,11 @@ pub fn derive(steps: &[Step]) -> Pipeline {
             }
             StepKind::Publish => p.published_at_ms = Some(s.at_ms),
             StepKind::Withdraw => p.withdrawn_by = Some(s.actor.clone()),
-            StepKind::ChecksPassed | StepKind::ChecksFailed | StepKind::Refuse => {}
+            StepKind::ChecksPassed
+            | StepKind::ChecksFailed
+            | StepKind::Refuse
+            | StepKind::Hold
+            | StepKind::Clear => {}
         }
         p.stage = stage;
     }
@@ -288,6 +310,15 @@ pub fn authorize(
     Ok(())
 }
 
+/// Whether the item was held (a [`StepKind::Hold`] that applied) since it was last submitted:
+/// a held and cleared item is not held again for the same submission.
+pub fn held_since_submitted(steps: &[Step], p: &Pipeline) -> bool {
+    let mut sorted: Vec<&Step> = steps.iter().filter(|s| !p.ignored.contains(&s.id)).collect();
+    sorted.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+    let last_submit = sorted.iter().rposition(|s| s.kind == StepKind::Submit);
+    sorted.iter().enumerate().any(|(i, s)| s.kind == StepKind::Hold && last_submit.is_none_or(|j| i > j))
+}
+
 /// The step waiting for `actor` on this item, if any: review or sign-off by someone allowed to
 /// take it (the queue "waiting for my review").
 pub fn waiting_for(rules: &Rules, p: &Pipeline, item_centre: &str, actor: &Actor) -> Option<StepKind> {
@@ -295,6 +326,7 @@ pub fn waiting_for(rules: &Rules, p: &Pipeline, item_centre: &str, actor: &Actor
         Stage::Checked if rules.combined_sign_off => &[StepKind::ReviewAndSignOff, StepKind::Review],
         Stage::Checked => &[StepKind::Review],
         Stage::Reviewed => &[StepKind::SignOff],
+        Stage::Held => &[StepKind::Clear],
         _ => &[],
     };
     candidates.iter().copied().find(|k| authorize(rules, p, item_centre, actor, *k).is_ok())

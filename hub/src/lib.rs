@@ -55,6 +55,10 @@ pub struct HubTls {
     pub authorize: PeerAuthorizer,
     /// Present when this hub enrols kiosks (it holds a hub CA).
     pub enroller: Option<Arc<enrol::Enroller>>,
+    /// The hub's own TLS identity: it signs the circuit breaker's takedowns with it and
+    /// verifies everyone's against its trust roots (`yizhan_net::follow_takedowns`). Without
+    /// it the hub neither issues nor applies takedowns.
+    pub node: Option<yizhan_net::NodeTls>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +99,8 @@ pub struct Hub {
     pub endpoint: quinn::Endpoint,
     /// HTTP requests answered, for `/metrics`.
     pub requests: yizhan_web::metrics::RequestMetrics,
+    /// The key that signs this hub's takedowns (安全熔断), from [`HubTls::node`].
+    pub signer: Option<Arc<yizhan_identity::NodeCredentials>>,
 }
 
 impl Hub {
@@ -201,7 +207,12 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         kinds: service::publication::Kinds::default(),
         endpoint: endpoint.clone(),
         requests: Default::default(),
+        signer: tls.node.as_ref().map(|n| n.creds.clone()),
     };
+    // The circuit breaker's takedowns, verified and applied as they arrive (or are made here).
+    if let Some(node) = &tls.node {
+        tokio::spawn(yizhan_net::follow_takedowns(hub.store.clone(), node.roots.clone()));
+    }
     // The modules this hub serves: their kinds on the publication pipeline.
     for kind in
         yizhan_supply::kinds().into_iter().chain(yizhan_achievements::kinds()).chain(yizhan_industry::kinds())

@@ -91,6 +91,7 @@ mod files;
 mod identity;
 pub mod limits;
 mod revocation;
+mod statement;
 mod tls;
 
 pub use authority::{
@@ -108,6 +109,7 @@ pub use identity::{
 pub use limits::{DEFAULT_CODE_TTL, ENROL_ADDRESSES_TRACKED_MAX};
 pub use revocation::{Applied, RevocationList, RevocationState, Revoked, SignedRevocationList};
 pub use rustls::time_provider::TimeProvider;
+pub use statement::{STATEMENT_BYTES_MAX, SignedStatement, StatementError};
 pub use tls::{
     ManualClock, PeerSide, RESUMPTION_CLIENT_SESSIONS_MAX, RESUMPTION_LIFETIME, RESUMPTION_SESSIONS_MAX,
     client_config, recheck_peer, server_config, server_name, system_clock, system_time,

@@ -150,8 +150,39 @@ pub async fn draft_listing(
         now_ms,
     )
     .map_err(AppError::Invalid)?;
-    let id2 = id.clone();
-    state.store.call(move |db| db.create_doc(&id2, item::DOC_TYPE, &mut doc)).await?;
+    let (id2, node) = (id.clone(), state.node_id.clone());
+    state
+        .store
+        .call(move |db| {
+            // 安全熔断: a listed sensitive word holds the listing for the county's review (the
+            // province's list, synced down); the county checks again before anyone reviews.
+            if let Some(words) = db.sensitive_words()? {
+                let item = item::ItemDoc::from_doc(&doc).map_err(|e| yizhan_store::StoreError::Corrupt {
+                    id: id2.clone(),
+                    detail: e.to_string(),
+                })?;
+                let hits = words.matcher().find_in_item(&item);
+                if !hits.is_empty() {
+                    let hold = item::ItemStep {
+                        id: format!("{id2}-hold"),
+                        at_ms: now_ms,
+                        actor: format!("system:{node}"),
+                        actor_name: "系统".into(),
+                        role: "system".into(),
+                        kind: yizhan_core::publication::StepKind::Hold.code().into(),
+                        note: format!("命中敏感词：{}", hits.join("、"))
+                            .chars()
+                            .take(item::NOTE_CHARS_MAX)
+                            .collect(),
+                    };
+                    item::ItemDoc::append_step(&mut doc, hold).map_err(|e| {
+                        yizhan_store::StoreError::Corrupt { id: id2.clone(), detail: e.to_string() }
+                    })?;
+                }
+            }
+            db.create_doc(&id2, item::DOC_TYPE, &mut doc)
+        })
+        .await?;
     Ok(id)
 }
 

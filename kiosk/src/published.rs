@@ -1,6 +1,7 @@
 //! Published items (`yizhan_core::published`) at the kiosk, readable without sign-in: the list
 //! of what is published and not withdrawn (the `public_items` projection), and one item's page.
-//! A withdrawn item is gone from both the moment its withdrawal arrives by sync.
+//! A withdrawn or taken-down item is gone from both the moment its withdrawal or takedown
+//! arrives by sync.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -28,19 +29,10 @@ pub async fn list(state: &AppState) -> Result<Vec<yizhan_store::PublicItemRow>, 
     Ok(state.store.call(|db| db.public_items(LIST_MAX)).await?)
 }
 
-/// One published item, unless it is unknown or withdrawn.
+/// One published item, unless it is unknown, withdrawn or taken down (安全熔断).
 pub async fn item(state: &AppState, id: &str) -> Result<PublishedDoc, AppError> {
     let id = id.to_string();
-    let doc = state
-        .store
-        .call(move |db| {
-            if db.doc_type(&id)?.as_deref() != Some(yizhan_core::published::DOC_TYPE) {
-                return Ok(None);
-            }
-            db.load_doc(&id)
-        })
-        .await?;
-    doc.and_then(|d| PublishedDoc::from_doc(&d).ok()).filter(|p| !p.is_withdrawn()).ok_or(AppError::NotFound)
+    state.store.call(move |db| db.shown_published(&id)).await?.ok_or(AppError::NotFound)
 }
 
 /// A published item's photo (no sign-in); gone once the item is withdrawn.

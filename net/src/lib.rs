@@ -16,11 +16,13 @@ mod driver;
 mod limiter;
 pub mod linkemu;
 mod status;
+pub mod takedown;
 mod tls;
 
 pub use driver::{PeerAuthorizer, SessionOutcome, run_session, serve, uplink};
 pub use limiter::RateLimiter;
 pub use status::{BlobProgress, ChildEntry, Children, LinkState, SyncStatus, SyncStatusHandle};
+pub use takedown::follow_takedowns;
 pub use tls::{NodeTls, TlsError, child_authorizer, follow_revocations};
 pub use yizhan_store::sync::PeerPolicy;
 

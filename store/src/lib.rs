@@ -22,6 +22,7 @@ pub mod publication;
 pub mod service;
 pub mod stats;
 pub mod sync;
+pub mod takedown;
 mod targets;
 
 pub use actor::Store;

@@ -350,10 +350,42 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX bounty_claims_by_bounty ON bounty_claims(bounty, claimed_at_ms);
     "#,
+    // 12 (安全熔断, `takedown.rs`): the takedowns this node has verified and applies (node-local:
+    // written by `yizhan_net::follow_takedowns` after checking each signature, never synced),
+    // the published items an account takedown lists, and who submitted each pipeline item (an
+    // account's items are found by it).
+    r#"
+    CREATE TABLE takedowns (
+        id TEXT PRIMARY KEY,
+        target_kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        region TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        by_name TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        lifted INTEGER NOT NULL,
+        lift_reason TEXT NOT NULL,
+        lifted_by_name TEXT NOT NULL,
+        lifted_at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE takedown_items (
+        takedown TEXT NOT NULL,
+        item TEXT NOT NULL,
+        PRIMARY KEY (takedown, item)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX takedown_items_by_item ON takedown_items(item);
+    ALTER TABLE publications ADD COLUMN author TEXT NOT NULL DEFAULT '';
+    CREATE TABLE submissions (
+        person TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX submissions_by_person ON submissions(person, at_ms);
+    "#,
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.
-pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7, 8, 10, 11];
+pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7, 8, 10, 11, 12];
 
 /// The schema version this build writes.
 pub(crate) fn known_version() -> i64 {

@@ -179,6 +179,8 @@ pub(crate) fn project_item(tx: &Connection, id: &str, doc: &AutoCommit) -> Resul
     let item = ItemDoc::from_doc(doc)
         .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
     upsert_row(tx, &item_row(&item))?;
+    tx.prepare_cached("UPDATE publications SET author = ?2 WHERE doc_id = ?1")?
+        .execute(params![id, item.author])?;
     project_blobs(tx, id, &item.attachments)?;
     Ok(item.centre)
 }
@@ -264,7 +266,7 @@ impl Db {
         };
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {PUBLICATION_COLS} FROM publications
-             WHERE stage IN ('checked', 'reviewed') AND substr(centre, 1, length(?1)) = ?1
+             WHERE stage IN ('checked', 'reviewed', 'held') AND substr(centre, 1, length(?1)) = ?1
              ORDER BY last_at_ms, doc_id"
         ))?;
         let mut out = Vec::new();
@@ -314,8 +316,9 @@ impl Db {
     /// Published items that are not withdrawn, newest first.
     pub fn public_items(&self, limit: u32) -> Result<Vec<PublicItemRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {PUBLIC_ITEM_COLS} FROM public_items WHERE withdrawn = 0
-             ORDER BY published_at_ms DESC, id LIMIT ?1"
+            "SELECT {PUBLIC_ITEM_COLS} FROM public_items p WHERE withdrawn = 0 AND {}
+             ORDER BY published_at_ms DESC, id LIMIT ?1",
+            crate::takedown::NOT_TAKEN_DOWN
         ))?;
         let rows = stmt.query_map([limit.clamp(1, PUBLICATION_LIST_MAX)], public_item_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -345,8 +348,9 @@ impl Db {
         limit: u32,
     ) -> Result<Vec<PublicItemRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {PUBLIC_ITEM_COLS} FROM public_items WHERE withdrawn = 0 AND substr(kind, 1, ?1) = ?2
-             ORDER BY published_at_ms DESC, id LIMIT ?3"
+            "SELECT {PUBLIC_ITEM_COLS} FROM public_items p WHERE withdrawn = 0 AND substr(kind, 1, ?1) = ?2 AND {}
+             ORDER BY published_at_ms DESC, id LIMIT ?3",
+            crate::takedown::NOT_TAKEN_DOWN
         ))?;
         let rows = stmt.query_map(
             rusqlite::params![

@@ -39,10 +39,12 @@ impl Db {
         since_ms: i64,
     ) -> Result<(i64, i64), StoreError> {
         let (lo, hi) = region::within_range(region_code);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT COUNT(*), COALESCE(SUM(published_at_ms >= ?4), 0) FROM public_items
-             WHERE withdrawn = 0 AND centre >= ?1 AND centre < ?2 AND substr(kind, 1, length(?3)) = ?3",
-        )?;
+        // Taken-down items (安全熔断) are not counted, as they are not shown.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT COUNT(*), COALESCE(SUM(published_at_ms >= ?4), 0) FROM public_items p
+             WHERE withdrawn = 0 AND centre >= ?1 AND centre < ?2 AND substr(kind, 1, length(?3)) = ?3 AND {}",
+            crate::takedown::NOT_TAKEN_DOWN
+        ))?;
         let (mut all, mut recent) = (0, 0);
         for p in prefixes {
             let (a, r): (i64, i64) =

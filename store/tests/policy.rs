@@ -55,6 +55,11 @@ const TABLE: &[(&str, &str, &str, [&str; 4])] = &[
     ("targets", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
     // The province's evaluation rule (激励保障): down only, like the calendar.
     ("evaluation_rule", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
+    // 安全熔断's takedowns: public like published items (the signature is checked where they
+    // are applied, not by the sync policy).
+    ("takedown", PUBLIC, PUBLIC, ["sa/sa", "sa/sa", "s-/s-", "sa/sa"]),
+    // The province's sensitive-word list: down only, like the calendar.
+    ("sensitive_words", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
 ];
 
 fn check(doc_type: &str, scope: &str, relation: &str, policy: &PeerPolicy, expected: &str) {

@@ -146,7 +146,8 @@ fn the_pipeline_table_equals_a_recount_before_and_after_a_rebuild() {
     db.conn().execute("UPDATE publications SET stage = 'published' WHERE doc_id = 'c-solved'", []).unwrap();
     db.conn()
         .execute(
-            "INSERT INTO publications VALUES ('ghost', 'pub_item', 'x', '51', 'checked', '', '', '', 0)",
+            "INSERT INTO publications (doc_id, doc_type, kind, centre, stage, title, reviewed_by, last_actor, last_at_ms)
+             VALUES ('ghost', 'pub_item', 'x', '51', 'checked', '', '', '', 0)",
             [],
         )
         .unwrap();

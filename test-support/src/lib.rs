@@ -114,6 +114,7 @@ pub async fn start_hub_tuned(
         client: Some(t.quic_client().unwrap()),
         authorize: t.child_authorizer().unwrap(),
         enroller: None,
+        node: Some(t.clone()),
     };
     yizhan_hub::start(config, hub_tls).await.unwrap()
 }
@@ -161,6 +162,7 @@ pub struct KioskStore {
 /// Opens a kiosk store in `dir` and links it to `hub`.
 pub fn start_kiosk_store(dir: &Path, t: &NodeTls, hub: &Hub) -> KioskStore {
     let store = Store::open(StoreConfig::new(dir)).unwrap();
+    tokio::spawn(yizhan_net::follow_takedowns(store.clone(), t.roots.clone()));
     let (uplink, status) = start_uplink(&store, t, hub, |_| {});
     KioskStore { store, status, uplink }
 }
@@ -202,6 +204,7 @@ impl Kiosk {
         let state = AppState::open(config, Arc::new(SystemClock)).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(yizhan_net::follow_takedowns(state.store.clone(), t.roots.clone()));
         let s = state.clone();
         let server = tokio::spawn(async move {
             yizhan_kiosk::serve(s, listener).await.unwrap();

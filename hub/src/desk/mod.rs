@@ -35,6 +35,7 @@ use crate::service::ServiceError;
 
 pub mod answer;
 pub mod audit;
+pub mod breaker;
 pub mod case;
 mod clocks;
 pub mod dashboard;
@@ -83,6 +84,9 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/people/{id}/unlock", post(people::unlock))
         .route("/desk/people/{id}", get(people::person_page).post(people::save_person))
         .route("/desk/audit", get(audit::audit_page))
+        .route("/desk/breaker", get(breaker::breaker_page).post(breaker::take_down))
+        .route("/desk/breaker/{id}/lift", post(breaker::lift))
+        .route("/desk/breaker/words", post(breaker::save_words))
         .route("/desk/stats", get(stats::stats_page))
         .route("/dashboard", get(dashboard::dashboard_page))
         .route("/desk/targets", get(targets::targets_page).post(targets::save_targets))
@@ -198,6 +202,9 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
     links.push(industry);
     links.push(NavLink::new(Module::IndustryInfo, "/desk/industry/import", "上传产业信息"));
     links.push(NavLink::new(m, "/desk/review", "审核"));
+    if matches!(actor.region.level(), yizhan_core::RegionLevel::Province | yizhan_core::RegionLevel::County) {
+        links.push(NavLink::new(m, "/desk/breaker", "安全熔断"));
+    }
     if may(CentreAction::Administer) {
         links.push(NavLink::new(m, "/desk/people", "人员"));
         links.push(NavLink::new(m, "/desk/settings", "时限设置"));

@@ -219,6 +219,12 @@ pub(super) async fn item_page(
             @if let Some(public) = &v.public_id {
                 @if p.stage == Stage::Published { p { a href=(format!("/items/{public}")) data-testid="public-link" { "查看公开页面" } } }
             }
+            @if let Some(t) = &v.taken_down {
+                p.warn role="alert" data-testid="taken-down" {
+                    b { "已熔断" } "：" (t.reason) "（" (t.by_name) " · " (yizhan_web::fmt::time_short(t.at_ms)) "，"
+                    a href="/desk/breaker" { "安全熔断" } "）"
+                }
+            }
         }
         @if let (true, Some(kind)) = (v.editable, &v.kind) {
             section.card.item-form data-testid="edit" {
@@ -253,8 +259,11 @@ pub(super) async fn item_page(
                         span.t { (fmt::time_short(s.at_ms)) } " "
                         b { (StepKind::parse(&s.kind).map_or("其他", StepKind::name_zh)) } " "
                         span.muted { (s.actor_name) }
-                        @if !s.note.is_empty() {
-                            p.text class=[(s.kind == StepKind::ChecksFailed.code()).then_some("problems")] { (s.note) }
+                        // A hold's matched words are for reviewers, not for the item's author.
+                        @if s.kind == StepKind::Hold.code() && item.author == actor.person_id {
+                            p.text.problems { "内容待复核" }
+                        } @else if !s.note.is_empty() {
+                            p.text class=[(s.kind == StepKind::ChecksFailed.code() || s.kind == StepKind::Hold.code()).then_some("problems")] { (s.note) }
                         }
                         @if p.ignored.contains(&s.id) { " " span.muted { "（与其他操作冲突，未生效）" } }
                     }

@@ -22,11 +22,9 @@ pub async fn published(hub: &Hub, prefix: &'static str) -> Result<Vec<PublishedD
 
 /// A bounty as the board reads it: its public document (not withdrawn) and its deadline day.
 fn bounty(db: &Db, id: &str) -> Result<Option<(PublishedDoc, i64)>, StoreError> {
-    if db.doc_type(id)?.as_deref() != Some(yizhan_core::published::DOC_TYPE) {
-        return Ok(None);
-    }
-    let Some(p) = db.load_doc(id)?.and_then(|d| PublishedDoc::from_doc(&d).ok()) else { return Ok(None) };
-    if p.kind != yizhan_achievements::BOUNTY || p.is_withdrawn() {
+    // Not withdrawn, not taken down (安全熔断).
+    let Some(p) = db.shown_published(id)? else { return Ok(None) };
+    if p.kind != yizhan_achievements::BOUNTY {
         return Ok(None);
     }
     let deadline = yizhan_achievements::Entry::of(&p).and_then(|e| e.deadline);

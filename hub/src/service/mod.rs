@@ -13,6 +13,7 @@
 //! `core::authorize_centre` through [`require`], never by a role test in a handler.
 
 pub mod admin;
+pub mod breaker;
 pub mod cases;
 pub mod centre;
 pub mod dashboard;

@@ -272,6 +272,8 @@ pub struct ItemView {
     pub public_id: Option<String>,
     /// The viewer is the author and may still change it.
     pub editable: bool,
+    /// The takedown in force hiding its public document (安全熔断), shown to staff as 已熔断.
+    pub taken_down: Option<yizhan_store::takedown::TakedownRow>,
 }
 
 /// Whether `actor` may see the item: its author, or centre staff whose region contains it.
@@ -327,7 +329,11 @@ pub async fn item_view(hub: &Hub, actor: &Actor, id: &str) -> Result<ItemView, S
     let actions = kind.as_ref().map(|k| actions(k, &item, &pipeline, actor)).unwrap_or_default();
     let editable =
         item.author == actor.person_id && matches!(pipeline.stage, Stage::Draft | Stage::CheckFailed);
-    Ok(ItemView { item, pipeline, kind, actions, public_id: published, editable })
+    let taken_down = match &published {
+        Some(public) => super::breaker::of_item(hub, public).await?,
+        None => None,
+    };
+    Ok(ItemView { item, pipeline, kind, actions, public_id: published, editable, taken_down })
 }
 
 fn system_step(id: String, at_ms: i64, node_id: &str, kind: StepKind, note: String) -> ItemStep {
@@ -368,26 +374,35 @@ pub async fn take_step(
     let kinds = hub.kinds.clone();
     let node_id = hub.config.node_id.clone();
     let step_id = uuid::Uuid::new_v4().to_string();
-    hub.store
+    let (pipeline, trip) = hub
+        .store
         .call(move |db| {
             // One transaction: a refusal anywhere (the step, the checks, the public document)
             // rolls every write back.
             let mut refused = None;
-            let done = db.batch(|db| match step_in(db, &kinds, &node_id, &actor, &id, step, note, step_id) {
-                Ok(p) => Ok(p),
-                Err(ServiceError::Store(e)) => Err(e),
-                Err(e) => {
-                    refused = Some(e);
-                    Err(StoreError::Task("step refused".into()))
+            let mut tripped = None;
+            let done = db.batch(|db| {
+                match step_in(db, &kinds, &node_id, &actor, &id, step, note, step_id, &mut tripped) {
+                    Ok(p) => Ok(p),
+                    Err(ServiceError::Store(e)) => Err(e),
+                    Err(e) => {
+                        refused = Some(e);
+                        Err(StoreError::Task("step refused".into()))
+                    }
                 }
             });
             match (done, refused) {
-                (Ok(p), _) => Ok(Ok(p)),
+                (Ok(p), _) => Ok(Ok((p, tripped))),
                 (Err(_), Some(e)) => Ok(Err(e)),
                 (Err(e), None) => Err(e),
             }
         })
-        .await?
+        .await??;
+    // An account over its submission limits: its breaker trips (a signed account takedown).
+    if let Some(trip) = trip {
+        super::breaker::trip_account(hub, trip).await?;
+    }
+    Ok(pipeline)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -400,6 +415,7 @@ fn step_in(
     step: StepKind,
     note: String,
     step_id: String,
+    tripped: &mut Option<super::breaker::Trip>,
 ) -> Result<Pipeline, ServiceError> {
     let item = load_item(db, id)?.ok_or(ServiceError::NotFound("条目不存在"))?;
     let kind =
@@ -414,6 +430,21 @@ fn step_in(
         }
     }
     let now_ms = db.config().clock.now_ms();
+    // The sensitive words, checked again here before anyone reviews (安全熔断): an item that
+    // matches and was not held since it was submitted (a kiosk's draft, or a list that changed)
+    // is held instead of reviewed.
+    if matches!(step, StepKind::Review | StepKind::ReviewAndSignOff) {
+        let hits = super::breaker::sensitive_hits(db, &item)?;
+        let p = item.pipeline();
+        if !hits.is_empty() && !yizhan_core::publication::held_since_submitted(&item.pipeline_steps(), &p) {
+            let hold =
+                system_step(format!("{step_id}-hold"), now_ms, node_id, StepKind::Hold, hold_note(&hits));
+            return Ok(append(db, id, hold)?.pipeline());
+        }
+    }
+    if step == StepKind::Clear && note.is_empty() {
+        return Err(ServiceError::Invalid("复核放行须写明意见".into()));
+    }
     let own = ItemStep {
         id: step_id.clone(),
         at_ms: now_ms,
@@ -434,6 +465,29 @@ fn step_in(
                 (StepKind::ChecksFailed, note_of(&problems.join("；")))
             };
             follow.push(system_step(format!("{step_id}-checks"), now_ms, node_id, k, text));
+            // 安全熔断: a sensitive word, or an account over its limits or taken down, holds
+            // the item for review (it is not refused).
+            if problems.is_empty() {
+                let hits = super::breaker::sensitive_hits(db, &item)?;
+                let account = super::breaker::account_check(db, &item.author)?;
+                let mut notes = Vec::new();
+                if !hits.is_empty() {
+                    notes.push(hold_note(&hits));
+                }
+                if let Some(n) = &account {
+                    notes.push(n.note());
+                }
+                if !notes.is_empty() {
+                    follow.push(system_step(
+                        format!("{step_id}-hold"),
+                        now_ms,
+                        node_id,
+                        StepKind::Hold,
+                        note_of(&notes.join("；")),
+                    ));
+                }
+                *tripped = account.and_then(|a| a.newly_tripped());
+            }
         }
         StepKind::SignOff | StepKind::ReviewAndSignOff => {
             follow.push(system_step(
@@ -463,6 +517,11 @@ fn step_in(
             .map_err(|e| ServiceError::Invalid(e.message_zh()))?;
     }
     Ok(pipeline)
+}
+
+/// The note of a hold for sensitive words (shown to reviewers).
+fn hold_note(hits: &[String]) -> String {
+    note_of(&format!("{}{}", super::breaker::HOLD_WORDS_PREFIX, hits.join("、")))
 }
 
 fn append(db: &mut Db, id: &str, s: ItemStep) -> Result<ItemDoc, ServiceError> {
@@ -511,19 +570,11 @@ pub async fn items(hub: &Hub, actor: &Actor) -> Result<Vec<yizhan_store::Publica
     Ok(hub.store.call(move |db| db.publications(&region, REVIEW_ROWS_MAX)).await?)
 }
 
-/// A published item for anyone, without sign-in: `None` when unknown or withdrawn.
+/// A published item for anyone, without sign-in: `None` when unknown, withdrawn or taken
+/// down (安全熔断).
 pub async fn public_item(hub: &Hub, id: &str) -> Result<Option<PublishedDoc>, ServiceError> {
     let id = id.to_string();
-    let doc = hub
-        .store
-        .call(move |db| {
-            if db.doc_type(&id)?.as_deref() != Some(yizhan_core::published::DOC_TYPE) {
-                return Ok(None);
-            }
-            db.load_doc(&id)
-        })
-        .await?;
-    Ok(doc.and_then(|d| PublishedDoc::from_doc(&d).ok()).filter(|p| !p.is_withdrawn()))
+    Ok(hub.store.call(move |db| db.shown_published(&id)).await?)
 }
 
 /// Published items that are not withdrawn, newest first, for everyone.
