@@ -324,6 +324,17 @@ pub enum CentreAction {
     /// Configure the scoring rule of the evaluations (激励保障): the province's administrators,
     /// at the province hub.
     ConfigureEvaluation,
+    /// Set the subsidy standard (补贴标准): the province's administrators, at the province hub.
+    SetSubsidyStandard,
+    /// Enter payees' details and prepare, change and submit the monthly subsidy statement of
+    /// the county whose hub this is (`centre`): that county centre's own staff.
+    PrepareSubsidies,
+    /// Approve or return a county's statement (`centre` names the county): centre staff of
+    /// the city or the province containing it.
+    ApproveSubsidies,
+    /// Export the approved payment list with ID-card and bank-card numbers in clear: the
+    /// county's own administrators (the finance office works from their list).
+    ExportPayments,
 }
 
 /// Decides whether `actor` may do `action` at the desk of the hub whose scope is `centre`.
@@ -343,6 +354,21 @@ pub fn authorize_centre(actor: &Actor, action: CentreAction, centre: &str) -> Re
             actor.role == Role::Admin
                 && actor.region.as_str() == centre
                 && actor.region.level() <= RegionLevel::County
+        }
+        CentreAction::SetSubsidyStandard => {
+            actor.role == Role::Admin
+                && actor.region.level() == RegionLevel::Province
+                && actor.region.as_str() == centre
+        }
+        CentreAction::PrepareSubsidies => county_centre && actor.region.as_str() == centre,
+        CentreAction::ExportPayments => {
+            county_centre && actor.role == Role::Admin && actor.region.as_str() == centre
+        }
+        CentreAction::ApproveSubsidies => {
+            if actor.is_centre() && !actor.covers(centre) {
+                return Err(Denied::OutOfRegion);
+            }
+            actor.is_centre() && actor.region.level() < RegionLevel::County
         }
         CentreAction::Statistics => {
             if actor.is_centre() && !actor.covers(centre) {
