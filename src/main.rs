@@ -5,6 +5,7 @@ mod demo;
 mod demo_history;
 mod demo_industry;
 mod demo_market;
+mod demo_subsidies;
 mod demo_targets;
 mod nodes;
 
