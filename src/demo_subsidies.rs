@@ -45,7 +45,11 @@ async fn wait_for(what: &str, mut f: impl AsyncFnMut() -> anyhow::Result<bool>) 
 }
 
 /// Seeds the standard, payees and last month's approved statement (once).
-pub async fn seed(province: &yizhan_hub::Hub, county: &yizhan_hub::Hub, county_scope: &str) -> anyhow::Result<()> {
+pub async fn seed(
+    province: &yizhan_hub::Hub,
+    county: &yizhan_hub::Hub,
+    county_scope: &str,
+) -> anyhow::Result<()> {
     let province_admin = actor("province-admin", Role::Admin, "51")?;
     let province_staff = actor("province-staff", Role::Staff, "51")?;
     let staff = actor("staff", Role::Staff, county_scope)?;

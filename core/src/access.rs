@@ -432,5 +432,22 @@ mod tests {
         check(Role::Admin, "51", SetTargets, "5101", false);
         check(Role::Staff, "51", SetTargets, "51", false);
         check(Role::Admin, "510131001", SetTargets, "510131001", false);
+        // 补贴发放: the province sets the standard, the county prepares, the city or province
+        // approves, the county's administrators export numbers in clear.
+        check(Role::Admin, "51", SetSubsidyStandard, "51", true);
+        check(Role::Staff, "51", SetSubsidyStandard, "51", false);
+        check(Role::Admin, "5101", SetSubsidyStandard, "5101", false);
+        check(Role::Staff, "510131", PrepareSubsidies, "510131", true);
+        check(Role::Staff, "510131", PrepareSubsidies, "510132", false);
+        check(Role::Staff, "5101", PrepareSubsidies, "5101", false);
+        check(Role::Expert, "510131", PrepareSubsidies, "510131", false);
+        check(Role::Staff, "5101", ApproveSubsidies, "510131", true);
+        check(Role::Staff, "51", ApproveSubsidies, "510131", true);
+        check(Role::Staff, "5120", ApproveSubsidies, "510131", false);
+        check(Role::Admin, "510131", ApproveSubsidies, "510131", false);
+        check(Role::Admin, "510131", ExportPayments, "510131", true);
+        check(Role::Staff, "510131", ExportPayments, "510131", false);
+        check(Role::Admin, "510132", ExportPayments, "510131", false);
+        check(Role::Admin, "5101", ExportPayments, "5101", false);
     }
 }

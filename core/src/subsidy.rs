@@ -98,12 +98,18 @@ impl Standard {
             self.officer_per_closed_fen,
             self.officer_month_cap_fen,
         ];
-        if amounts.iter().chain(self.per_category.iter().map(|c| &c.fen)).any(|a| !(0..=AMOUNT_FEN_MAX).contains(a))
+        if amounts
+            .iter()
+            .chain(self.per_category.iter().map(|c| &c.fen))
+            .any(|a| !(0..=AMOUNT_FEN_MAX).contains(a))
         {
             return Err(SubsidyError::Amount);
         }
         if self.per_category.len() > CATEGORIES_MAX
-            || self.per_category.iter().any(|c| c.category.trim().is_empty() || c.category.chars().count() > TEXT_CHARS_MAX)
+            || self
+                .per_category
+                .iter()
+                .any(|c| c.category.trim().is_empty() || c.category.chars().count() > TEXT_CHARS_MAX)
         {
             return Err(SubsidyError::Category);
         }
@@ -301,7 +307,9 @@ impl StatementDoc {
     }
 
     pub fn validate(&self) -> Result<(), SubsidyError> {
-        if self.doc_type != STATEMENT_DOC_TYPE || self.id != StatementDoc::id_for(&self.region_code, self.month) {
+        if self.doc_type != STATEMENT_DOC_TYPE
+            || self.id != StatementDoc::id_for(&self.region_code, self.month)
+        {
             return Err(SubsidyError::Malformed("not a subsidy statement".into()));
         }
         county(&self.region_code)?;
@@ -310,7 +318,14 @@ impl StatementDoc {
             return Err(SubsidyError::TooMany);
         }
         for l in &self.lines {
-            let amounts = [l.service_fen, l.onsite_fen, l.travel_recorded_fen, l.travel_fen, l.officer_fen, l.total_fen];
+            let amounts = [
+                l.service_fen,
+                l.onsite_fen,
+                l.travel_recorded_fen,
+                l.travel_fen,
+                l.officer_fen,
+                l.total_fen,
+            ];
             if amounts.iter().any(|a| !(0..=AMOUNT_FEN_MAX).contains(a)) {
                 return Err(SubsidyError::Amount);
             }
@@ -392,7 +407,13 @@ pub struct State {
 pub fn derive(steps: &[Step]) -> State {
     let mut order: Vec<(usize, &Step)> = steps.iter().enumerate().collect();
     order.sort_by_key(|(i, s)| (s.at_ms, *i));
-    let mut st = State { status: Status::Draft, preparers: Vec::new(), submitted_by: None, approved: None, returned: None };
+    let mut st = State {
+        status: Status::Draft,
+        preparers: Vec::new(),
+        submitted_by: None,
+        approved: None,
+        returned: None,
+    };
     for (_, s) in order {
         match (s.kind.as_str(), st.status) {
             (_, Status::Approved) => {}
@@ -407,7 +428,8 @@ pub fn derive(steps: &[Step]) -> State {
                 st.returned = None;
             }
             ("approved", Status::Submitted)
-                if !st.preparers.contains(&s.person_id) && st.submitted_by.as_deref() != Some(&s.person_id) =>
+                if !st.preparers.contains(&s.person_id)
+                    && st.submitted_by.as_deref() != Some(&s.person_id) =>
             {
                 st.status = Status::Approved;
                 st.approved = Some((s.person_id.clone(), s.at_ms));
@@ -510,17 +532,64 @@ mod tests {
         check(&[step("prepared", "a", 1)], Status::Draft);
         check(&[step("prepared", "a", 1), step("submitted", "a", 2)], Status::Submitted);
         // The preparer's own approval is ignored.
-        check(&[step("prepared", "a", 1), step("submitted", "b", 2), step("approved", "a", 3)], Status::Submitted);
-        check(&[step("prepared", "a", 1), step("submitted", "b", 2), step("approved", "b", 3)], Status::Submitted);
-        check(&[step("prepared", "a", 1), step("submitted", "a", 2), step("approved", "c", 3)], Status::Approved);
-        // Approved is locked: later steps change nothing.
         check(
-            &[step("prepared", "a", 1), step("submitted", "a", 2), step("approved", "c", 3), step("returned", "c", 4)],
+            &[step("prepared", "a", 1), step("submitted", "b", 2), step("approved", "a", 3)],
+            Status::Submitted,
+        );
+        check(
+            &[step("prepared", "a", 1), step("submitted", "b", 2), step("approved", "b", 3)],
+            Status::Submitted,
+        );
+        check(
+            &[step("prepared", "a", 1), step("submitted", "a", 2), step("approved", "c", 3)],
             Status::Approved,
         );
-        check(&[step("prepared", "a", 1), step("submitted", "a", 2), step("returned", "c", 3)], Status::Draft);
+        // Approved is locked: later steps change nothing.
+        check(
+            &[
+                step("prepared", "a", 1),
+                step("submitted", "a", 2),
+                step("approved", "c", 3),
+                step("returned", "c", 4),
+            ],
+            Status::Approved,
+        );
+        check(
+            &[step("prepared", "a", 1), step("submitted", "a", 2), step("returned", "c", 3)],
+            Status::Draft,
+        );
         // Order is by time, not by position.
-        check(&[step("approved", "c", 3), step("submitted", "a", 2), step("prepared", "a", 1)], Status::Approved);
+        check(
+            &[step("approved", "c", 3), step("submitted", "a", 2), step("prepared", "a", 1)],
+            Status::Approved,
+        );
+    }
+
+    #[test]
+    fn a_payee_document_with_a_clear_number_does_not_validate() {
+        let good = PayeeDoc {
+            doc_type: PAYEE_DOC_TYPE.into(),
+            id: PayeeDoc::id_for("e1"),
+            region_code: "510131".into(),
+            person_id: "e1".into(),
+            name: "e".into(),
+            id_card_sealed: "x1:AAAA".into(),
+            id_card_masked: "5101**********0031".into(),
+            bank_card_sealed: "x1:BBBB".into(),
+            bank_card_masked: "6228 **** **** 8903".into(),
+            bank_name: "银行".into(),
+            key_id: "k".into(),
+            set_by: "s".into(),
+            set_ms: 0,
+        };
+        assert!(good.validate().is_ok());
+        let clear = PayeeDoc { id_card_sealed: "510131198506120031".into(), ..good.clone() };
+        assert!(clear.validate().is_err());
+        let unmasked = PayeeDoc { bank_card_masked: "6228480012345678903*".into(), ..good.clone() };
+        assert!(unmasked.validate().is_err());
+        // Only a county keeps payees (a kiosk's village or the province cannot).
+        assert!(PayeeDoc { region_code: "510131001001".into(), ..good.clone() }.validate().is_err());
+        assert!(PayeeDoc { region_code: "51".into(), ..good }.validate().is_err());
     }
 
     #[test]

@@ -193,9 +193,12 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
     let county_admin = sign_in(&chain.county, "c-admin", "admin", COUNTY).await;
     let city_staff = sign_in(&chain.city, "ci-staff", "staff", "5101").await;
     let other_county = sign_in(&chain.city, "o-staff", "staff", "510104").await;
-    for (id, role, region) in
-        [("e1", "expert", COUNTY), ("e2", "expert", COUNTY), ("o1", "officer", VILLAGE), ("o2", "officer", VILLAGE)]
-    {
+    for (id, role, region) in [
+        ("e1", "expert", COUNTY),
+        ("e2", "expert", COUNTY),
+        ("o1", "officer", VILLAGE),
+        ("o2", "officer", VILLAGE),
+    ] {
         person(&chain.county, id, role, region).await;
     }
 
@@ -211,7 +214,9 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
         ("officer_cap", "10"),
     ];
     assert_eq!(county_staff.post("/desk/subsidies/standard", &standard).await.0, StatusCode::FORBIDDEN);
-    let (status, page) = province_admin.post("/desk/subsidies/standard", &[("effective_from", "2026-01"), ("per_valid", "五十")]).await;
+    let (status, page) = province_admin
+        .post("/desk/subsidies/standard", &[("effective_from", "2026-01"), ("per_valid", "五十")])
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("应为金额"), "{page}");
     assert_eq!(province_admin.post("/desk/subsidies/standard", &standard).await.0, StatusCode::SEE_OTHER);
@@ -273,15 +278,23 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
     let payee = |id: &'static str, card: &'static str| {
         [("person_id", "e1"), ("id_card", id), ("bank_card", card), ("bank_name", "中国农业银行")]
     };
-    let (status, page) = county_staff.post("/desk/subsidies/payees", &payee("510131198506120032", BANK_CARD)).await;
+    let (status, page) =
+        county_staff.post("/desk/subsidies/payees", &payee("510131198506120032", BANK_CARD)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("身份证号码校验位不正确"), "{page}");
-    let (status, page) = county_staff.post("/desk/subsidies/payees", &payee(ID_CARD, "6228480012345678904")).await;
+    let (status, page) =
+        county_staff.post("/desk/subsidies/payees", &payee(ID_CARD, "6228480012345678904")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("银行卡号校验不通过"), "{page}");
     assert!(doc_type(&chain.county.store, "payee-e1").await.is_none(), "nothing stored");
-    assert_eq!(city_staff.post("/desk/subsidies/payees", &payee(ID_CARD, BANK_CARD)).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(county_staff.post("/desk/subsidies/payees", &payee(ID_CARD, BANK_CARD)).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        city_staff.post("/desk/subsidies/payees", &payee(ID_CARD, BANK_CARD)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        county_staff.post("/desk/subsidies/payees", &payee(ID_CARD, BANK_CARD)).await.0,
+        StatusCode::SEE_OTHER
+    );
     let (status, page) = county_staff.get("/desk/subsidies/payees").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("5101**********0031") && page.contains("6228 **** **** 8903"), "{page}");
@@ -296,10 +309,24 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
         s.lines.iter().map(|l| (l.person_id.as_str(), l.role.as_str(), l.total_fen)).collect();
     // By hand: e1: 50 + 80 (valid) + 2 × 100 (visits) + min(200, 150) + min(90, 150) = 570 元;
     // e2: 50 元; o1: 3 closed × 5 = 15, capped at 10 元; o2: 1 closed (case-e is not) = 5 元.
-    assert_eq!(got, vec![("e1", "expert", 57_000), ("e2", "expert", 5_000), ("o1", "officer", 1_000), ("o2", "officer", 500)]);
+    assert_eq!(
+        got,
+        vec![
+            ("e1", "expert", 57_000),
+            ("e2", "expert", 5_000),
+            ("o1", "officer", 1_000),
+            ("o2", "officer", 500)
+        ]
+    );
     let e1 = &s.lines[0];
-    assert_eq!((e1.valid_services, e1.onsite_visits, e1.travel_recorded_fen, e1.travel_fen), (2, 2, 29_000, 24_000));
-    assert_eq!((e1.id_card_masked.as_str(), e1.bank_card_masked.as_str()), ("5101**********0031", "6228 **** **** 8903"));
+    assert_eq!(
+        (e1.valid_services, e1.onsite_visits, e1.travel_recorded_fen, e1.travel_fen),
+        (2, 2, 29_000, 24_000)
+    );
+    assert_eq!(
+        (e1.id_card_masked.as_str(), e1.bank_card_masked.as_str()),
+        ("5101**********0031", "6228 **** **** 8903")
+    );
     // The per-person rollups agree with the statement's counts.
     let rollup = chain
         .county
@@ -318,9 +345,12 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
 
     // The county excludes o2's line with a reason, and submits.
     let act = format!("/desk/subsidies/{id}/act");
-    let (status, page) = county_staff.post(&act, &[("action", "exclude"), ("person_id", "o2"), ("role", "officer"), ("reason", "")]).await;
+    let (status, page) = county_staff
+        .post(&act, &[("action", "exclude"), ("person_id", "o2"), ("role", "officer"), ("reason", "")])
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a reason is required: {page}");
-    let exclude = [("action", "exclude"), ("person_id", "o2"), ("role", "officer"), ("reason", "当月已另行发放")];
+    let exclude =
+        [("action", "exclude"), ("person_id", "o2"), ("role", "officer"), ("reason", "当月已另行发放")];
     assert_eq!(county_staff.post(&act, &exclude).await.0, StatusCode::SEE_OTHER);
     let (_, page) = county_staff.get(&format!("/desk/subsidies/{id}")).await;
     assert!(page.contains("¥630.00 元") && page.contains("当月已另行发放"), "{page}");
@@ -330,7 +360,9 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
     assert_eq!(county_staff.post(&act, &[("action", "approve")]).await.0, StatusCode::FORBIDDEN);
     assert_eq!(county_admin.post(&act, &[("action", "approve")]).await.0, StatusCode::FORBIDDEN);
     eventually("the submitted statement reaches the city", || async {
-        statement(&chain.city.store, &id).await.is_some_and(|s| subsidy::derive(&s.steps).status == Status::Submitted)
+        statement(&chain.city.store, &id)
+            .await
+            .is_some_and(|s| subsidy::derive(&s.steps).status == Status::Submitted)
     })
     .await;
     // Another county's staff neither sees nor approves it.
@@ -341,10 +373,15 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
     // The city sees masked numbers only, and approves.
     let (status, page) = city_staff.get(&format!("/desk/subsidies/{id}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("待审批") && page.contains("5101**********0031") && !page.contains(ID_CARD), "{page}");
+    assert!(
+        page.contains("待审批") && page.contains("5101**********0031") && !page.contains(ID_CARD),
+        "{page}"
+    );
     assert_eq!(city_staff.post(&act, &[("action", "approve")]).await.0, StatusCode::SEE_OTHER);
     eventually("the approval reaches the county", || async {
-        statement(&chain.county.store, &id).await.is_some_and(|s| subsidy::derive(&s.steps).status == Status::Approved)
+        statement(&chain.county.store, &id)
+            .await
+            .is_some_and(|s| subsidy::derive(&s.steps).status == Status::Approved)
     })
     .await;
 
@@ -353,8 +390,14 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
     let (status, page) = county_staff.post(&act, &include).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("已锁定"), "{page}");
-    assert_eq!(county_staff.post("/desk/subsidies/prepare", &[("month", "2026-03")]).await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(city_staff.post(&act, &[("action", "return"), ("reason", "重算")]).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        county_staff.post("/desk/subsidies/prepare", &[("month", "2026-03")]).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        city_staff.post(&act, &[("action", "return"), ("reason", "重算")]).await.0,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(statement(&chain.county.store, &id).await.unwrap().total_fen(), 63_000);
 
     // The payment list: masked for staff, in clear for the county's administrator (audited).
@@ -364,7 +407,10 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
     assert_eq!(status, StatusCode::OK);
     let rows = xlsx_rows(&bytes);
     let flat = rows.concat().join("|");
-    assert!(flat.contains("5101**********0031") && !flat.contains(ID_CARD) && !flat.contains(BANK_CARD), "{flat}");
+    assert!(
+        flat.contains("5101**********0031") && !flat.contains(ID_CARD) && !flat.contains(BANK_CARD),
+        "{flat}"
+    );
     assert!(!flat.contains("名-o2"), "the excluded line is not paid: {flat}");
     let (status, bytes) = county_admin.bytes(&export).await;
     assert_eq!(status, StatusCode::OK);
@@ -375,7 +421,11 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
     let audit = chain.county.store.call(|db| db.audit_log(COUNTY, 50)).await.unwrap();
     let opened: Vec<_> = audit.iter().filter(|a| a.action == "export_payments").collect();
     assert_eq!(opened.len(), 1, "{audit:?}");
-    assert!(opened[0].person_id == "c-admin" && opened[0].detail.contains(&id) && !opened[0].detail.contains(ID_CARD));
+    assert!(
+        opened[0].person_id == "c-admin"
+            && opened[0].detail.contains(&id)
+            && !opened[0].detail.contains(ID_CARD)
+    );
 
     // The 统计 page counts the approved month.
     let (_, page) = county_staff.get("/desk/stats?from=2026-03&to=2026-03").await;
@@ -389,7 +439,9 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
     // document the county holds, saved uncompressed, shows its masked copies and sealed values
     // (the check can fail) and never the numbers.
     let plain = documents_uncompressed(&chain.county.store).await;
-    assert!(contains(&plain, "x1:") && contains(&plain, "5101**********0031") && contains(&plain, "中国农业银行"));
+    assert!(
+        contains(&plain, "x1:") && contains(&plain, "5101**********0031") && contains(&plain, "中国农业银行")
+    );
     assert!(!contains(&plain, ID_CARD) && !contains(&plain, BANK_CARD));
     for hub in [&chain.city, &chain.province] {
         assert!(doc_type(&hub.store, "payee-e1").await.is_none());
@@ -400,7 +452,10 @@ async fn a_county_prepares_a_month_the_city_approves_and_the_numbers_stay_sealed
     // The kiosk's link runs: an officer added at the county now reaches it; by then everything
     // the county would send it has been offered.
     person(&chain.county, "o3", "officer", VILLAGE).await;
-    eventually("a new officer reaches the kiosk", || async { doc_type(&kiosk.store, "person:o3").await.is_some() }).await;
+    eventually("a new officer reaches the kiosk", || async {
+        doc_type(&kiosk.store, "person:o3").await.is_some()
+    })
+    .await;
     let kiosk_docs = kiosk.store.call(|db| db.changes_since(0, 10_000)).await.unwrap();
     assert!(kiosk_docs.iter().any(|e| e.doc_type == "person"));
     for e in &kiosk_docs {

@@ -375,7 +375,12 @@ impl Db {
     /// The contributions of the consultations recorded in `month` (`YYYYMM`) within `region`
     /// (a county's monthly subsidy statement: the rows the person rollups are summed from).
     /// At most `limit` rows, by case id.
-    pub fn case_counts_in(&self, region: &str, month: u32, limit: u32) -> Result<Vec<CaseCounts>, StoreError> {
+    pub fn case_counts_in(
+        &self,
+        region: &str,
+        month: u32,
+        limit: u32,
+    ) -> Result<Vec<CaseCounts>, StoreError> {
         let (lo, hi) = region::within_range(region);
         let mut stmt = self.conn.prepare_cached(
             "SELECT case_id, expert, officer, category, counts FROM stats_case
@@ -395,11 +400,16 @@ impl Db {
 
     /// The ids of the documents of `doc_type` whose id starts with `prefix` (at most `limit`,
     /// in id order): a region's subsidy statements, `subsidy-<county>-<month>`.
-    pub fn doc_ids_with_prefix(&self, doc_type: &str, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+    pub fn doc_ids_with_prefix(
+        &self,
+        doc_type: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
         let hi = format!("{prefix}\u{10FFFF}");
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM docs WHERE id >= ?1 AND id < ?2 AND doc_type = ?3 ORDER BY id LIMIT ?4")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM docs WHERE id >= ?1 AND id < ?2 AND doc_type = ?3 ORDER BY id LIMIT ?4",
+        )?;
         let rows = stmt.query_map(params![prefix, hi, doc_type, limit], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

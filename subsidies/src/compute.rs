@@ -139,7 +139,15 @@ mod tests {
         }
     }
 
-    fn case(expert: &str, officer: &str, category: &str, valid: bool, visits: i64, travel: i64, closed: bool) -> CaseFigures {
+    fn case(
+        expert: &str,
+        officer: &str,
+        category: &str,
+        valid: bool,
+        visits: i64,
+        travel: i64,
+        closed: bool,
+    ) -> CaseFigures {
         CaseFigures {
             expert: expert.into(),
             officer: officer.into(),
@@ -200,24 +208,40 @@ mod tests {
     #[test]
     fn the_officer_cap_and_no_caps() {
         let closed = vec![case("", "o1", "", false, 0, 0, true); 3];
-        check(&standard(), &closed, &["officer o1: valid=0 service=0 visits=0 onsite=0 travel=0/0 closed=3 officer=1200 total=1200"]);
+        check(
+            &standard(),
+            &closed,
+            &["officer o1: valid=0 service=0 visits=0 onsite=0 travel=0/0 closed=3 officer=1200 total=1200"],
+        );
         let uncapped = Standard { officer_month_cap_fen: 0, travel_cap_per_visit_fen: 0, ..standard() };
-        check(&uncapped, &closed, &["officer o1: valid=0 service=0 visits=0 onsite=0 travel=0/0 closed=3 officer=1500 total=1500"]);
+        check(
+            &uncapped,
+            &closed,
+            &["officer o1: valid=0 service=0 visits=0 onsite=0 travel=0/0 closed=3 officer=1500 total=1500"],
+        );
         check(
             &uncapped,
             &[case("e1", "", "技术指导", false, 1, 99_999, false)],
-            &["expert e1: valid=0 service=0 visits=1 onsite=10000 travel=99999/99999 closed=0 officer=0 total=109999"],
+            &[
+                "expert e1: valid=0 service=0 visits=1 onsite=10000 travel=99999/99999 closed=0 officer=0 total=109999",
+            ],
         );
     }
 
     #[test]
     fn nothing_to_pay_gives_no_line() {
-        check(&standard(), &[case("e1", "", "", false, 0, 0, false), case("", "", "", true, 0, 0, true)], &[]);
+        check(
+            &standard(),
+            &[case("e1", "", "", false, 0, 0, false), case("", "", "", true, 0, 0, true)],
+            &[],
+        );
         let zero = Standard { per_valid_fen: 0, per_category: vec![], ..standard() };
         // A valid service at a zero rate still shows (the count matters to the reviewer).
-        check(&zero, &[case("e1", "", "其他", true, 0, 0, false)], &[
-            "expert e1: valid=1 service=0 visits=0 onsite=0 travel=0/0 closed=0 officer=0 total=0",
-        ]);
+        check(
+            &zero,
+            &[case("e1", "", "其他", true, 0, 0, false)],
+            &["expert e1: valid=1 service=0 visits=0 onsite=0 travel=0/0 closed=0 officer=0 total=0"],
+        );
     }
 
     #[test]

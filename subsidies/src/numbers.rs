@@ -46,7 +46,8 @@ impl NumberError {
 pub fn check_id_card(typed: &str) -> Result<String, NumberError> {
     let s: String = typed.chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
     let b = s.as_bytes();
-    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
+    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X')
+    {
         return Err(NumberError::IdCardShape);
     }
     let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
@@ -72,7 +73,8 @@ pub fn check_id_card(typed: &str) -> Result<String, NumberError> {
 /// Checks a bank-card number as typed (spaces and dashes ignored) and returns its digits.
 pub fn check_bank_card(typed: &str) -> Result<String, NumberError> {
     let s: String = typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-    if !(BANK_CARD_DIGITS_MIN..=BANK_CARD_DIGITS_MAX).contains(&s.len()) || !s.bytes().all(|c| c.is_ascii_digit())
+    if !(BANK_CARD_DIGITS_MIN..=BANK_CARD_DIGITS_MAX).contains(&s.len())
+        || !s.bytes().all(|c| c.is_ascii_digit())
     {
         return Err(NumberError::BankCardShape);
     }

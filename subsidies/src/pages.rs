@@ -35,7 +35,12 @@ fn standard_summary(s: &Standard) -> Markup {
 }
 
 /// 补贴标准: the version in force, the history, and the province's form.
-pub fn standard_page(current_month: i64, versions: &[Standard], may_set: bool, categories: &[&str]) -> Markup {
+pub fn standard_page(
+    current_month: i64,
+    versions: &[Standard],
+    may_set: bool,
+    categories: &[&str],
+) -> Markup {
     let mut history: Vec<&Standard> = versions.iter().collect();
     history.sort_by_key(|v| std::cmp::Reverse((v.effective_from, v.set_ms)));
     let current = history.iter().find(|v| v.effective_from <= current_month).copied();

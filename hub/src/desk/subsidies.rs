@@ -19,18 +19,29 @@ use crate::Hub;
 use crate::service;
 use crate::service::subsidies::{PayeeInput, StatementAction};
 
-pub(super) async fn statements_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+pub(super) async fn statements_page(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+) -> Result<Markup, DeskError> {
     let (name, rows, may_prepare, last, has_standard) = service::subsidies::statements(&hub, &actor).await?;
     Ok(page("补贴造册", Some(&actor), pages::statements_page(&name, &rows, may_prepare, last, has_standard)))
 }
 
-pub(super) async fn standard_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+pub(super) async fn standard_page(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+) -> Result<Markup, DeskError> {
     let (versions, may_set) = service::subsidies::standard(&hub, &actor).await?;
     let month = i64::from(yizhan_core::stats::month_of_ms(hub.store.config().clock.now_ms()));
     Ok(page("补贴标准", Some(&actor), pages::standard_page(month, &versions, may_set, &SERVICE_CATEGORIES)))
 }
 
-fn yuan(form: &HashMap<String, String>, field: &str, what: &str, required: bool) -> Result<Option<i64>, DeskError> {
+fn yuan(
+    form: &HashMap<String, String>,
+    field: &str,
+    what: &str,
+    required: bool,
+) -> Result<Option<i64>, DeskError> {
     let v = form.get(field).map(|s| s.trim()).unwrap_or_default();
     if v.is_empty() {
         return if required { Err(DeskError::bad_request(format!("请填写{what}"))) } else { Ok(None) };
@@ -46,7 +57,9 @@ pub(super) async fn save_standard(
     SignedIn(actor): SignedIn,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Result<Redirect, DeskError> {
-    let Ok(Form(f)) = form else { return Err(DeskError::bad_request("请填写补贴标准的各项金额")) };
+    let Ok(Form(f)) = form else {
+        return Err(DeskError::bad_request("请填写补贴标准的各项金额"));
+    };
     let month = f.get("effective_from").map(String::as_str).unwrap_or_default();
     let effective_from = yizhan_core::stats::parse_month(month)
         .map_err(|_| DeskError::bad_request("请选择起始月份（如 2026-05）"))?;
@@ -72,7 +85,10 @@ pub(super) async fn save_standard(
     Ok(Redirect::to(pages::STANDARD_PATH))
 }
 
-pub(super) async fn payees_page(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Markup, DeskError> {
+pub(super) async fn payees_page(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+) -> Result<Markup, DeskError> {
     let (county, rows, may_edit) = service::subsidies::payees(&hub, &actor).await?;
     Ok(page("收款信息", Some(&actor), pages::payees_page(&county, &rows, may_edit)))
 }
@@ -90,9 +106,15 @@ pub(super) async fn save_payee(
     SignedIn(actor): SignedIn,
     form: Result<Form<PayeeForm>, FormRejection>,
 ) -> Result<Redirect, DeskError> {
-    let Ok(Form(f)) = form else { return Err(DeskError::bad_request("请填写人员、身份证号、银行卡号和开户银行")) };
-    let input =
-        PayeeInput { person_id: f.person_id, id_card: f.id_card, bank_card: f.bank_card, bank_name: f.bank_name };
+    let Ok(Form(f)) = form else {
+        return Err(DeskError::bad_request("请填写人员、身份证号、银行卡号和开户银行"));
+    };
+    let input = PayeeInput {
+        person_id: f.person_id,
+        id_card: f.id_card,
+        bank_card: f.bank_card,
+        bank_name: f.bank_name,
+    };
     service::subsidies::set_payee(&hub, &actor, input).await?;
     Ok(Redirect::to(pages::PAYEES_PATH))
 }
@@ -159,7 +181,10 @@ pub(super) async fn export(
     let (name, bytes) = service::subsidies::export(&hub, &actor, &id).await?;
     Ok((
         [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],

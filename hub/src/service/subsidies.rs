@@ -53,7 +53,8 @@ fn read_standard(db: &Db) -> Result<Option<StandardDoc>, yizhan_store::StoreErro
 pub async fn standard(hub: &Hub, actor: &Actor) -> Result<(Vec<Standard>, bool), ServiceError> {
     super::require(hub, actor, CentreAction::Desk)?;
     let may_set = super::require(hub, actor, CentreAction::SetSubsidyStandard).is_ok();
-    let versions = hub.store.call(|db| Ok(read_standard(db)?.map(|d| d.versions).unwrap_or_default())).await?;
+    let versions =
+        hub.store.call(|db| Ok(read_standard(db)?.map(|d| d.versions).unwrap_or_default())).await?;
     Ok((versions, may_set))
 }
 
@@ -120,9 +121,9 @@ pub async fn payees(hub: &Hub, actor: &Actor) -> Result<(String, Vec<PayeeRow>, 
                 let payee = read_payee(db, &p.id)?;
                 rows.push(PayeeRow {
                     role_zh: role_zh(&p.role),
-                    details: payee.as_ref().map(|d| {
-                        (d.id_card_masked.clone(), d.bank_card_masked.clone(), d.bank_name.clone())
-                    }),
+                    details: payee
+                        .as_ref()
+                        .map(|d| (d.id_card_masked.clone(), d.bank_card_masked.clone(), d.bank_name.clone())),
                     set_ms: payee.as_ref().map_or(0, |d| d.set_ms),
                     person_id: p.id,
                     name: p.name,
@@ -164,7 +165,9 @@ pub async fn set_payee(hub: &Hub, actor: &Actor, input: PayeeInput) -> Result<()
             let Some(person) = db.person(&input.person_id)? else {
                 return Ok(Err(ServiceError::NotFound("人员不存在")));
             };
-            if !person.region_code.starts_with(&county) || !(person.role == "expert" || person.role == "officer") {
+            if !person.region_code.starts_with(&county)
+                || !(person.role == "expert" || person.role == "officer")
+            {
                 return Ok(Err(ServiceError::Invalid("只能为本县的科技特派员和信息员填写收款信息".into())));
             }
             let next = PayeeDoc {
@@ -186,7 +189,9 @@ pub async fn set_payee(hub: &Hub, actor: &Actor, input: PayeeInput) -> Result<()
                 db.update_doc(&next.id, |doc| PayeeDoc::update(doc, &next))?
             } else {
                 match next.to_doc() {
-                    Ok(mut doc) => db.create_doc(&next.id, subsidy::PAYEE_DOC_TYPE, &mut doc).map(|_| Ok(()))?,
+                    Ok(mut doc) => {
+                        db.create_doc(&next.id, subsidy::PAYEE_DOC_TYPE, &mut doc).map(|_| Ok(()))?
+                    }
                     Err(e) => Err(e),
                 }
             };
@@ -218,13 +223,20 @@ fn read_statement(db: &Db, id: &str) -> Result<Option<StatementDoc>, yizhan_stor
 
 /// The statements of the region `actor` sees here, newest month first, with whether she may
 /// prepare one, last month, and whether a standard is known.
-pub async fn statements(hub: &Hub, actor: &Actor) -> Result<(String, Vec<StatementRow>, bool, i64, bool), ServiceError> {
+pub async fn statements(
+    hub: &Hub,
+    actor: &Actor,
+) -> Result<(String, Vec<StatementRow>, bool, i64, bool), ServiceError> {
     let region = region_seen(hub, actor)?;
     let may_prepare = super::require(hub, actor, CentreAction::PrepareSubsidies).is_ok();
     let name = yizhan_core::stats::region_name(&region);
     hub.store
         .call(move |db| {
-            let ids = db.doc_ids_with_prefix(STATEMENT_DOC_TYPE, &format!("subsidy-{region}"), STATEMENTS_LISTED_MAX)?;
+            let ids = db.doc_ids_with_prefix(
+                STATEMENT_DOC_TYPE,
+                &format!("subsidy-{region}"),
+                STATEMENTS_LISTED_MAX,
+            )?;
             let mut rows = Vec::new();
             for id in ids {
                 if let Some(s) = read_statement(db, &id)? {
@@ -250,8 +262,14 @@ pub async fn statements(hub: &Hub, actor: &Actor) -> Result<(String, Vec<Stateme
 
 /// Approved totals in fen of the statements within `region` for the months `from..=to`
 /// (`YYYYMM`): (approved statements, total). For the 统计 page.
-pub fn approved_total(db: &Db, region: &str, from: u32, to: u32) -> Result<(i64, i64), yizhan_store::StoreError> {
-    let ids = db.doc_ids_with_prefix(STATEMENT_DOC_TYPE, &format!("subsidy-{region}"), STATEMENTS_LISTED_MAX)?;
+pub fn approved_total(
+    db: &Db,
+    region: &str,
+    from: u32,
+    to: u32,
+) -> Result<(i64, i64), yizhan_store::StoreError> {
+    let ids =
+        db.doc_ids_with_prefix(STATEMENT_DOC_TYPE, &format!("subsidy-{region}"), STATEMENTS_LISTED_MAX)?;
     let (mut n, mut fen) = (0, 0);
     for id in ids {
         if let Some(s) = read_statement(db, &id)?
@@ -267,8 +285,14 @@ pub fn approved_total(db: &Db, region: &str, from: u32, to: u32) -> Result<(i64,
 
 /// [`approved_total`] for the 统计 page: `from` and `to` as `YYYY-MM`. The statements a hub
 /// holds are those of its region (a county's own, a city's or the province's synced up).
-pub async fn approved_totals(hub: &Hub, region: &str, from: &str, to: &str) -> Result<(i64, i64), ServiceError> {
-    let month = |m: &str| yizhan_core::stats::parse_month(m).map_err(|e| ServiceError::Invalid(e.message_zh()));
+pub async fn approved_totals(
+    hub: &Hub,
+    region: &str,
+    from: &str,
+    to: &str,
+) -> Result<(i64, i64), ServiceError> {
+    let month =
+        |m: &str| yizhan_core::stats::parse_month(m).map_err(|e| ServiceError::Invalid(e.message_zh()));
     let (from, to, region) = (month(from)?, month(to)?, region.to_string());
     Ok(hub.store.call(move |db| approved_total(db, &region, from, to)).await?)
 }
@@ -302,7 +326,8 @@ pub async fn prepare(hub: &Hub, actor: &Actor, month: &str) -> Result<String, Se
             if month > yizhan_core::stats::month_of_ms(now) {
                 return Ok(Err(ServiceError::Invalid("不能为尚未到来的月份造册".into())));
             }
-            let Some(standard) = read_standard(db)?.and_then(|d| d.applicable(i64::from(month)).cloned()) else {
+            let Some(standard) = read_standard(db)?.and_then(|d| d.applicable(i64::from(month)).cloned())
+            else {
                 return Ok(Err(ServiceError::Invalid("该月没有适用的补贴标准（须由省级先设定）".into())));
             };
             let id = StatementDoc::id_for(&county, i64::from(month));
@@ -479,7 +504,9 @@ pub async fn act(hub: &Hub, actor: &Actor, id: &str, action: StatementAction) ->
             if let Err(e) = checked {
                 return Ok(Err(e));
             }
-            Ok(db.update_doc(&id, |doc| StatementDoc::update(doc, &s))?.map_err(|e| ServiceError::Invalid(e.message_zh())))
+            Ok(db
+                .update_doc(&id, |doc| StatementDoc::update(doc, &s))?
+                .map_err(|e| ServiceError::Invalid(e.message_zh())))
         })
         .await?
 }
@@ -560,8 +587,20 @@ pub async fn export(hub: &Hub, actor: &Actor, id: &str) -> Result<(String, Vec<u
         ]);
     }
     let header = [
-        "序号", "姓名", "身份", "身份证号", "银行卡号", "开户银行", "有效服务次数", "服务补贴（元）", "上门次数",
-        "上门补贴（元）", "差旅费（元）", "办结件数", "信息员补贴（元）", "合计（元）",
+        "序号",
+        "姓名",
+        "身份",
+        "身份证号",
+        "银行卡号",
+        "开户银行",
+        "有效服务次数",
+        "服务补贴（元）",
+        "上门次数",
+        "上门补贴（元）",
+        "差旅费（元）",
+        "办结件数",
+        "信息员补贴（元）",
+        "合计（元）",
     ];
     let approved = state.approved.clone().unwrap_or_default();
     let about = Sheet {
@@ -576,7 +615,8 @@ pub async fn export(hub: &Hub, actor: &Actor, id: &str) -> Result<(String, Vec<u
         ],
     };
     let sheets = [Sheet { name: "发放清单".into(), header: header.map(String::from).to_vec(), rows }, about];
-    let bytes = yizhan_records::tables_xlsx(&sheets).map_err(|e| ServiceError::Failed(format!("导出失败：{e}")))?;
+    let bytes =
+        yizhan_records::tables_xlsx(&sheets).map_err(|e| ServiceError::Failed(format!("导出失败：{e}")))?;
     let (who, region) = (actor.person_id.clone(), actor.region.to_string());
     let (action, detail) = if key.is_some() {
         (AUDIT_EXPORT_PAYMENTS, format!("补贴发放清单 {}：完整号码 {opened} 人", s.id))
