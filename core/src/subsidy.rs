@@ -417,10 +417,8 @@ pub fn derive(steps: &[Step]) -> State {
     for (_, s) in order {
         match (s.kind.as_str(), st.status) {
             (_, Status::Approved) => {}
-            ("prepared" | "excluded" | "included", Status::Draft) => {
-                if !st.preparers.contains(&s.person_id) {
-                    st.preparers.push(s.person_id.clone());
-                }
+            ("prepared" | "excluded" | "included", Status::Draft) if !st.preparers.contains(&s.person_id) => {
+                st.preparers.push(s.person_id.clone());
             }
             ("submitted", Status::Draft) => {
                 st.status = Status::Submitted;

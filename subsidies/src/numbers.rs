@@ -92,7 +92,7 @@ pub fn check_bank_card(typed: &str) -> Result<String, NumberError> {
             }
         })
         .sum();
-    if sum % 10 != 0 {
+    if !sum.is_multiple_of(10) {
         return Err(NumberError::BankCardCheck);
     }
     Ok(s)
