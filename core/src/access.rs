@@ -447,7 +447,7 @@ mod tests {
         check(Role::Admin, "510131", ApproveSubsidies, "510131", false);
         check(Role::Admin, "510131", ExportPayments, "510131", true);
         check(Role::Staff, "510131", ExportPayments, "510131", false);
-        check(Role::Admin, "510132", ExportPayments, "510131", false);
+        check(Role::Admin, "510104", ExportPayments, "510131", false);
         check(Role::Admin, "5101", ExportPayments, "5101", false);
     }
 }
