@@ -274,6 +274,7 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     let history = crate::demo_history::seed(&province, &county, COUNTY_SCOPE, now_ms).await?;
     crate::demo_targets::seed(&province, &county, COUNTY_SCOPE).await?;
     crate::demo_breaker::seed(&province).await?;
+    crate::demo_subsidies::seed(&province, &county, COUNTY_SCOPE).await?;
     if history > 0 {
         tracing::info!(
             cases = history,
@@ -359,6 +360,11 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     println!(
         "可视化中心 (map, trends, funnel, targets): /dashboard on either hub; 指标 /desk/targets (set by \
          province-admin and the county's admin); 考评 /desk/evaluation (the county's experts and officers)."
+    );
+    println!(
+        "补贴发放: /desk/subsidies on the county hub (staff prepares a month, admin exports the payment list with \
+         full numbers) and on the province hub (province-staff approves); the standard at /desk/subsidies/standard \
+         (province-admin). Last month's statement of 蒲江县 is prepared and approved; payees' numbers are fake."
     );
     println!(
         "Record a case on a kiosk, then watch it arrive on the county and province pages. Ctrl-C stops."

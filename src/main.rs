@@ -7,6 +7,7 @@ mod demo_history;
 mod demo_industry;
 mod demo_market;
 mod demo_showcase;
+mod demo_subsidies;
 mod demo_targets;
 mod nodes;
 

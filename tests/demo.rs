@@ -172,4 +172,53 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // 补贴发放: last month's statement of 蒲江县, prepared at the county and approved at the
+    // province, is approved at the county (the decision came back down), with masked numbers.
+    let http =
+        reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let (csrf, token) = yizhan_web::client_cookie();
+    let base = format!("http://{county}");
+    let res = http
+        .post(format!("{base}/signin/password"))
+        .header(reqwest::header::ORIGIN, &base)
+        .header(reqwest::header::COOKIE, &csrf)
+        .header(yizhan_web::CSRF_HEADER, &token)
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("id=staff&password=yizhan2026&next=%2Fdesk")
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    let session =
+        res.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let desk = |path: &str| {
+        http.get(format!("{base}{path}"))
+            .header(reqwest::header::COOKIE, format!("{session}; {csrf}"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let list = loop {
+        let list = desk("/desk/subsidies");
+        if list.contains("data-testid=\"approved-totals\"") {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "the demo's statement is never approved at the county: {list}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let id = list.split("href=\"/desk/subsidies/subsidy-").nth(1).unwrap().split('"').next().unwrap();
+    let statement = desk(&format!("/desk/subsidies/subsidy-{id}"));
+    assert!(
+        statement.contains("已批准")
+            && statement.contains("data-person=")
+            && statement.contains(" **** **** "),
+        "{statement}"
+    );
+    for number in ["6228480012345678903", "6222021234567890128", "4111111111111111", "510104199003070015"] {
+        assert!(!statement.contains(number), "{statement}");
+    }
+    let payees = desk("/desk/subsidies/payees");
+    assert!(payees.contains("5101**********0031") && !payees.contains("510131198506120031"), "{payees}");
 }

@@ -324,6 +324,17 @@ pub enum CentreAction {
     /// Configure the scoring rule of the evaluations (激励保障): the province's administrators,
     /// at the province hub.
     ConfigureEvaluation,
+    /// Set the subsidy standard (补贴标准): the province's administrators, at the province hub.
+    SetSubsidyStandard,
+    /// Enter payees' details and prepare, change and submit the monthly subsidy statement of
+    /// the county whose hub this is (`centre`): that county centre's own staff.
+    PrepareSubsidies,
+    /// Approve or return a county's statement (`centre` names the county): centre staff of
+    /// the city or the province containing it.
+    ApproveSubsidies,
+    /// Export the approved payment list with ID-card and bank-card numbers in clear: the
+    /// county's own administrators (the finance office works from their list).
+    ExportPayments,
 }
 
 /// Decides whether `actor` may do `action` at the desk of the hub whose scope is `centre`.
@@ -343,6 +354,21 @@ pub fn authorize_centre(actor: &Actor, action: CentreAction, centre: &str) -> Re
             actor.role == Role::Admin
                 && actor.region.as_str() == centre
                 && actor.region.level() <= RegionLevel::County
+        }
+        CentreAction::SetSubsidyStandard => {
+            actor.role == Role::Admin
+                && actor.region.level() == RegionLevel::Province
+                && actor.region.as_str() == centre
+        }
+        CentreAction::PrepareSubsidies => county_centre && actor.region.as_str() == centre,
+        CentreAction::ExportPayments => {
+            county_centre && actor.role == Role::Admin && actor.region.as_str() == centre
+        }
+        CentreAction::ApproveSubsidies => {
+            if actor.is_centre() && !actor.covers(centre) {
+                return Err(Denied::OutOfRegion);
+            }
+            actor.is_centre() && actor.region.level() < RegionLevel::County
         }
         CentreAction::Statistics => {
             if actor.is_centre() && !actor.covers(centre) {
@@ -406,5 +432,22 @@ mod tests {
         check(Role::Admin, "51", SetTargets, "5101", false);
         check(Role::Staff, "51", SetTargets, "51", false);
         check(Role::Admin, "510131001", SetTargets, "510131001", false);
+        // 补贴发放: the province sets the standard, the county prepares, the city or province
+        // approves, the county's administrators export numbers in clear.
+        check(Role::Admin, "51", SetSubsidyStandard, "51", true);
+        check(Role::Staff, "51", SetSubsidyStandard, "51", false);
+        check(Role::Admin, "5101", SetSubsidyStandard, "5101", false);
+        check(Role::Staff, "510131", PrepareSubsidies, "510131", true);
+        check(Role::Staff, "510131", PrepareSubsidies, "510132", false);
+        check(Role::Staff, "5101", PrepareSubsidies, "5101", false);
+        check(Role::Expert, "510131", PrepareSubsidies, "510131", false);
+        check(Role::Staff, "5101", ApproveSubsidies, "510131", true);
+        check(Role::Staff, "51", ApproveSubsidies, "510131", true);
+        check(Role::Staff, "5120", ApproveSubsidies, "510131", false);
+        check(Role::Admin, "510131", ApproveSubsidies, "510131", false);
+        check(Role::Admin, "510131", ExportPayments, "510131", true);
+        check(Role::Staff, "510131", ExportPayments, "510131", false);
+        check(Role::Admin, "510104", ExportPayments, "510131", false);
+        check(Role::Admin, "5101", ExportPayments, "5101", false);
     }
 }

@@ -13,7 +13,7 @@ use automerge::AutoCommit;
 
 use crate::{
     case, claim, evaluation, holidays, item, knowledge, people, private, published, revocation, seal_key,
-    sensitive, takedown, targets,
+    sensitive, subsidy, takedown, targets,
 };
 
 /// Which way documents of a type travel between a node and its peers.
@@ -31,6 +31,10 @@ pub enum Flow {
     /// document's, accepted only from the parent and only by a node strictly within it (a
     /// county's sealing key goes to its kiosks; nobody but the county hub writes it).
     Down,
+    /// Down to child hubs only: like [`Flow::Down`], but never sent to a kiosk (a town or
+    /// village scope) nor accepted by one (the province's subsidy standard: kiosks have no use
+    /// for it).
+    DownToHubs,
     /// Public to everyone: sent to every peer; accepted from a parent, or from a child hub
     /// that publishes for its region (published knowledge, revocation lists).
     Public,
@@ -342,6 +346,53 @@ pub static DOC_TYPES: &[DocType] = &[
         kiosk_change: any_kiosk_change,
         ready_to_send_up: always_ready,
     },
+    DocType {
+        name: subsidy::STANDARD_DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        // The province's amounts, down to every hub that prepares or approves statements.
+        flow: Flow::DownToHubs,
+        created_by: &[NodeKind::ProvinceHub],
+        changed_by: &[NodeKind::ProvinceHub],
+        authorised_by: "hub::service::subsidies::set_standard (CentreAction::SetSubsidyStandard: the province's administrators)",
+        validate: validate_subsidy_standard,
+        validate_name: "doctype::validate_subsidy_standard",
+        projection: Projection::None,
+        counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
+    },
+    DocType {
+        name: subsidy::PAYEE_DOC_TYPE,
+        // The county: private, so it never leaves the county hub (no kiosk's scope holds a
+        // county code; a hub never sends private documents to its parent).
+        scope: ScopeRule::Field("region_code"),
+        flow: Flow::Private,
+        created_by: &[NodeKind::CountyHub],
+        changed_by: &[NodeKind::CountyHub],
+        authorised_by: "hub::service::subsidies::set_payee (CentreAction::PrepareSubsidies: the county centre's staff; numbers sealed to the county key)",
+        validate: validate_subsidy_payee,
+        validate_name: "doctype::validate_subsidy_payee",
+        projection: Projection::None,
+        counts_unsynced: false,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
+    },
+    DocType {
+        name: subsidy::STATEMENT_DOC_TYPE,
+        // The county: up to the city and province that approve it (masked numbers only), the
+        // decision back down; never to a kiosk.
+        scope: ScopeRule::Field("region_code"),
+        flow: Flow::Regional,
+        created_by: &[NodeKind::CountyHub],
+        changed_by: &[NodeKind::Hub],
+        authorised_by: "hub::service::subsidies (core::subsidy::may_edit at the county, may_decide at the city or province, against the stored statement)",
+        validate: validate_subsidy_statement,
+        validate_name: "doctype::validate_subsidy_statement",
+        projection: Projection::None,
+        counts_unsynced: true,
+        kiosk_change: any_kiosk_change,
+        ready_to_send_up: always_ready,
+    },
 ];
 
 /// The entry for `name`, if this build knows the type.
@@ -409,6 +460,18 @@ fn validate_targets(doc: &AutoCommit) -> Result<String, String> {
 
 fn validate_evaluation_rule(doc: &AutoCommit) -> Result<String, String> {
     Ok(evaluation::EvaluationRule::from_doc(doc).map_err(|e| e.to_string())?.region_code)
+}
+
+fn validate_subsidy_standard(doc: &AutoCommit) -> Result<String, String> {
+    Ok(subsidy::StandardDoc::from_doc(doc).map_err(|e| e.to_string())?.region_code)
+}
+
+fn validate_subsidy_payee(doc: &AutoCommit) -> Result<String, String> {
+    Ok(subsidy::PayeeDoc::from_doc(doc).map_err(|e| e.to_string())?.region_code)
+}
+
+fn validate_subsidy_statement(doc: &AutoCommit) -> Result<String, String> {
+    Ok(subsidy::StatementDoc::from_doc(doc).map_err(|e| e.to_string())?.region_code)
 }
 
 fn validate_seal_key(doc: &AutoCommit) -> Result<String, String> {

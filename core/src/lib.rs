@@ -25,6 +25,7 @@ pub mod seal_key;
 pub mod sealed;
 pub mod sensitive;
 pub mod stats;
+pub mod subsidy;
 pub mod takedown;
 pub mod targets;
 pub mod text;

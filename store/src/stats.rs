@@ -360,3 +360,57 @@ impl Db {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+/// One consultation's counters with whom and what it counted for (a `stats_case` row).
+#[derive(Debug, Clone)]
+pub struct CaseCounts {
+    pub case_id: String,
+    pub expert: String,
+    pub officer: String,
+    pub category: String,
+    pub counts: Counts,
+}
+
+impl Db {
+    /// The contributions of the consultations recorded in `month` (`YYYYMM`) within `region`
+    /// (a county's monthly subsidy statement: the rows the person rollups are summed from).
+    /// At most `limit` rows, by case id.
+    pub fn case_counts_in(
+        &self,
+        region: &str,
+        month: u32,
+        limit: u32,
+    ) -> Result<Vec<CaseCounts>, StoreError> {
+        let (lo, hi) = region::within_range(region);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT case_id, expert, officer, category, counts FROM stats_case
+             WHERE month = ?1 AND region >= ?2 AND region < ?3 ORDER BY case_id LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![i64::from(month), lo, hi, limit], |r| {
+            Ok(CaseCounts {
+                case_id: r.get(0)?,
+                expert: r.get(1)?,
+                officer: r.get(2)?,
+                category: r.get(3)?,
+                counts: decode(&r.get::<_, String>(4)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The ids of the documents of `doc_type` whose id starts with `prefix` (at most `limit`,
+    /// in id order): a region's subsidy statements, `subsidy-<county>-<month>`.
+    pub fn doc_ids_with_prefix(
+        &self,
+        doc_type: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let hi = format!("{prefix}\u{10FFFF}");
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM docs WHERE id >= ?1 AND id < ?2 AND doc_type = ?3 ORDER BY id LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![prefix, hi, doc_type, limit], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -165,13 +165,19 @@ impl PeerPolicy {
     /// Whether a document of `doc_type` whose scope (read from its content) is `scope` may be
     /// sent to this peer, by the type's flow in core's table (`yizhan_core::doctype::Flow`):
     /// - down: only to a child whose scope lies strictly within the document's (a county's
-    ///   sealing key to the county's kiosks), never to a parent;
+    ///   sealing key to the county's kiosks), never to a parent; down to hubs: the same, but
+    ///   never to a kiosk (a town or village scope);
     /// - private: only when [`PeerPolicy::send_private`], and within the send scope;
     /// - regional: when its scope lies within the send scope;
     /// - public: to every peer; node-local: never.
     pub fn sends(&self, doc_type: &str, scope: &str) -> bool {
         match projection::flow(doc_type) {
             Flow::Down => !self.is_parent && strictly_within(&self.send_scope, scope),
+            Flow::DownToHubs => {
+                !self.is_parent
+                    && strictly_within(&self.send_scope, scope)
+                    && !at_or_below(&self.send_scope, RegionLevel::Town)
+            }
             Flow::Private => self.send_private && scope.starts_with(&self.send_scope),
             Flow::Regional => scope.starts_with(&self.send_scope),
             Flow::Public => true,
@@ -183,12 +189,17 @@ impl PeerPolicy {
     /// accepted from this peer, by the type's flow:
     /// - down: only from the parent, and only when this node lies strictly within its scope (a
     ///   kiosk takes its own county's key; a county hub never takes one, so nobody but the
-    ///   county hub writes its key);
+    ///   county hub writes its key); down to hubs: the same, and never at a kiosk;
     /// - regional and private: when its scope lies within the accept scope;
     /// - public: as regional, or when [`PeerPolicy::accept_public`]; node-local: never.
     pub fn accepts(&self, doc_type: &str, scope: &str) -> bool {
         match projection::flow(doc_type) {
             Flow::Down => self.is_parent && strictly_within(&self.accept_scope, scope),
+            Flow::DownToHubs => {
+                self.is_parent
+                    && strictly_within(&self.accept_scope, scope)
+                    && !at_or_below(&self.accept_scope, RegionLevel::Town)
+            }
             Flow::Regional | Flow::Private => scope.starts_with(&self.accept_scope),
             Flow::Public => self.accept_public || scope.starts_with(&self.accept_scope),
             Flow::Local => false,

@@ -60,6 +60,13 @@ const TABLE: &[(&str, &str, &str, [&str; 4])] = &[
     ("takedown", PUBLIC, PUBLIC, ["sa/sa", "sa/sa", "s-/s-", "sa/sa"]),
     // The province's sensitive-word list: down only, like the calendar.
     ("sensitive_words", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
+    // The province's subsidy standard: down to hubs only, never to or from a kiosk.
+    ("subsidy_standard", PUBLIC, OTHER_CITY, ["--/--", "-a/--", "--/--", "s-/--"]),
+    // A payee's sealed numbers: private at the county hub: never up, never to a kiosk.
+    ("subsidy_payee", COUNTY, OTHER_COUNTY, ["s-/s-", "-a/--", "--/--", "sa/--"]),
+    // A county's monthly statement: up to the city and province for approval, the decision
+    // back down to the county; never to a kiosk.
+    ("subsidy_statement", COUNTY, OTHER_COUNTY, ["s-/s-", "sa/s-", "--/--", "sa/--"]),
 ];
 
 fn check(doc_type: &str, scope: &str, relation: &str, policy: &PeerPolicy, expected: &str) {
@@ -100,6 +107,16 @@ fn every_type_has_a_row() {
         assert!(TABLE.iter().any(|(name, ..)| *name == t.name), "{} has no row in the policy table", t.name);
     }
     assert_eq!(TABLE.len(), DOC_TYPES.len());
+}
+
+/// The subsidy standard reaches a city hub from the province and a county hub from its city,
+/// never a town's kiosk.
+#[test]
+fn the_subsidy_standard_goes_down_to_hubs_only() {
+    assert!(PeerPolicy::child_hub("city", "5101").sends("subsidy_standard", PUBLIC));
+    assert!(PeerPolicy::parent("province", "5101").accepts("subsidy_standard", PUBLIC));
+    assert!(!PeerPolicy::child("kiosk", "510131001").sends("subsidy_standard", PUBLIC));
+    assert!(!PeerPolicy::parent("county", "510131001").accepts("subsidy_standard", PUBLIC));
 }
 
 #[test]

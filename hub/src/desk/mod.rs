@@ -18,6 +18,8 @@
 //! - [`targets`] (指标): goals in force for a region, progress, forecast dates, setting them;
 //! - [`evaluation`] (考评, 激励保障): centres' annual evaluation, county monthly ranking,
 //!   experts' and officers' performance, commendations, the province's scoring rule, XLSX;
+//! - [`subsidies`] (补贴发放): the standard, payees (masked), the monthly statements, their
+//!   approval and the payment list (`yizhan_subsidies`' pages);
 //! - [`review`]: the publication pipeline, generic over kinds (审核, an item's page and steps,
 //!   the public pages of published items);
 //! - [`industry`]: 产业信息's public pages and its bulk upload (`yizhan_industry`).
@@ -50,6 +52,7 @@ pub mod queue;
 pub mod review;
 pub mod settings;
 pub mod stats;
+pub mod subsidies;
 pub mod targets;
 
 pub use answer::{ANSWER_PHOTOS_MAX, ANSWER_TEXT_BYTES_MAX, answer_bytes_max};
@@ -93,6 +96,13 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/evaluation", get(evaluation::evaluation_page))
         .route("/desk/evaluation/export", get(evaluation::export))
         .route("/desk/evaluation/rule", post(evaluation::save_rule))
+        .route("/desk/subsidies", get(subsidies::statements_page))
+        .route("/desk/subsidies/standard", get(subsidies::standard_page).post(subsidies::save_standard))
+        .route("/desk/subsidies/payees", get(subsidies::payees_page).post(subsidies::save_payee))
+        .route("/desk/subsidies/prepare", post(subsidies::prepare))
+        .route("/desk/subsidies/{id}", get(subsidies::statement_page))
+        .route("/desk/subsidies/{id}/act", post(subsidies::act))
+        .route("/desk/subsidies/{id}/payments.xlsx", get(subsidies::export))
         .route("/desk/review", get(review::review_page))
         .route("/desk/items", post(review::create_item))
         .route("/desk/items/new", get(review::new_item_page))
@@ -198,6 +208,7 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
         links.push(NavLink::new(m, "/dashboard", "可视化中心"));
         links.push(NavLink::new(m, "/desk/targets", "指标"));
         links.push(NavLink::new(m, "/desk/evaluation", "考评"));
+        links.push(NavLink::new(m, "/desk/subsidies", "补贴发放"));
     }
     links.push(industry);
     links.push(NavLink::new(Module::IndustryInfo, "/desk/industry/import", "上传产业信息"));

@@ -176,6 +176,7 @@ pub(super) async fn stats_page(
         Err(e) => return Err(e.into()),
     };
     let r = &view.report;
+    let subsidies = service::subsidies::approved_totals(&hub, &r.region, &r.from, &r.to).await?;
     let body = html! {
         section.card {
             h1 { "统计 · " (r.region_name) }
@@ -195,6 +196,8 @@ pub(super) async fn stats_page(
             }
         }
         (people_section(&view))
+        p data-testid="stats-subsidies" { "已批准补贴（补贴发放）：" b { (yizhan_web::fmt::money(subsidies.1)) }
+            "，" (subsidies.0) " 份月度清册（按清册月份）" }
         p.small { "数据接口：" a href="/api/openapi.json" { "/api/stats" } "（JSON，说明见 OpenAPI 文档）" }
     };
     Ok(page("统计", Some(&actor), body))

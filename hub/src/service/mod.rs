@@ -23,6 +23,7 @@ pub mod market;
 pub mod people;
 pub mod publication;
 pub mod stats;
+pub mod subsidies;
 pub mod targets;
 
 pub use admin::require;
