@@ -4,6 +4,7 @@ mod config;
 mod demo;
 mod demo_history;
 mod demo_industry;
+mod demo_lectures;
 mod demo_market;
 mod demo_targets;
 mod nodes;

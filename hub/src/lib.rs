@@ -8,6 +8,7 @@ pub mod desk;
 pub use status::centre_name_zh;
 pub mod enrol;
 pub mod export;
+pub mod lectures;
 pub mod market;
 mod metrics;
 pub mod publish;
@@ -203,6 +204,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
     // The modules this hub serves: their kinds on the publication pipeline.
     for kind in
         yizhan_supply::kinds().into_iter().chain(yizhan_achievements::kinds()).chain(yizhan_industry::kinds())
+            .chain(yizhan_lectures::kinds())
     {
         hub.kinds.register(kind);
     }
@@ -337,6 +339,7 @@ fn router(hub: Hub) -> Router {
     Router::new()
         .merge(desk::routes())
         .merge(market::routes())
+        .merge(lectures::routes())
         .merge(api::routes())
         .merge(yizhan_accounts::router())
         .merge(yizhan_web::assets::routes())

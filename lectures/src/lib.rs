@@ -76,6 +76,12 @@ pub fn check_item(item: &ItemDoc) -> Vec<String> {
     if !has_video && !has_pdf {
         problems.push("请上传讲座视频或 PDF 课件".into());
     }
+    // The published document is made from the item as signed off: a video is published with
+    // its proxy (what hubs and kiosks play), so it waits for the transcoding.
+    let has_proxy = item.attachments.values().any(|a| a.kind == BLOB_KIND && a.role == "proxy");
+    if has_video && !has_proxy {
+        problems.push("视频正在转码，完成后再提交审核".into());
+    }
     problems
 }
 

@@ -45,7 +45,8 @@ fn kind_checks() {
     let bad = [("industry", "citrus"), ("speaker", "王教授")];
     let ind = Industry::ALL[0].code();
     let fields = [("industry", ind), ("speaker", "王教授")];
-    check(&item("510131", &fields, "四川省农科院", &[(BLOB_KIND, "original")]), &[]);
+    check(&item("510131", &fields, "四川省农科院", &[(BLOB_KIND, "original"), (BLOB_KIND, "proxy")]), &[]);
+    check(&item("510131", &fields, "四川省农科院", &[(BLOB_KIND, "original")]), &["转码"]);
     check(&item("510131", &fields, "四川省农科院", &[(BLOB_KIND, PDF_ROLE)]), &[]);
     check(&item("510131", &fields, "四川省农科院", &[("photo", "original")]), &["视频或 PDF"]);
     check(&item("510131", &bad, "四川省农科院", &[(BLOB_KIND, PDF_ROLE)]), &["10+3"]);

@@ -42,6 +42,15 @@ use crate::{NetConfig, NetError};
 const CODE_PROTOCOL: u32 = 1;
 const CODE_BUSY: u32 = 2;
 const CODE_CORRUPT: u32 = 3;
+/// The fetcher stops a lecture's transfer because more urgent work waits on the link; it
+/// resumes from its verified length later (docs/PROTOCOL.md, "Lectures last").
+const CODE_PAUSED: u32 = 4;
+/// A lecture's transfer paused for more urgent work is looked at again after this.
+const LECTURE_PAUSE: Duration = Duration::from_millis(500);
+/// Missing blobs looked at when deciding whether a lecture may go on.
+const PRIORITY_LOOKED_AT_MAX: u32 = 64;
+/// The attachment kind of lecture files (`yizhan_store::lectures::LECTURE_BLOB_KIND`).
+const LECTURE_KIND: &str = yizhan_store::lectures::LECTURE_BLOB_KIND;
 /// The largest frame a server reads: wants and acks are about 50 bytes; the rest is room for
 /// fields a later revision may append.
 const CONTROL_FRAME_BYTES_MAX: u32 = 64 * 1024;
@@ -491,6 +500,8 @@ struct Wanted {
     hash: BlobHash,
     receiver: BlobReceiver,
     partial: PartialBlob,
+    /// A lecture's file: it pauses whenever more urgent work waits.
+    lecture: bool,
 }
 
 enum Round {
@@ -552,6 +563,22 @@ struct Fetcher {
 }
 
 impl Fetcher {
+    /// Whether more urgent work than a lecture waits on this link, in either direction:
+    /// documents or a case's copies still to reach the parent, or blobs other than lecture
+    /// files this side lacks (except those the peer lacks too, waiting for a retry). No
+    /// lecture byte is asked for meanwhile.
+    async fn lecture_must_wait(&self) -> Result<bool, NetError> {
+        let scope = self.link.policy.accept_scope.clone();
+        let roles = self.link.config.blobs.fetch_roles();
+        let (up, down) = self
+            .link
+            .store
+            .call(move |db| db.priority_work(&scope, &roles, PRIORITY_LOOKED_AT_MAX))
+            .await?;
+        let now = Instant::now();
+        Ok(up || down.iter().any(|h| !self.retry.blocked(h, now)))
+    }
+
     /// Asks the store what is missing, then fetches up to a round's worth of it on one stream.
     async fn round(&mut self) -> Result<Round, NetError> {
         let link = &self.link;
@@ -601,8 +628,19 @@ impl Fetcher {
         let mut outstanding: Vec<Wanted> = Vec::with_capacity(wants_max);
         loop {
             while outstanding.len() < wants_max {
-                let Some((info, _kind, role)) = queue.next() else { break };
-                if let Some(w) = self.start(info, role).await {
+                let Some((info, kind, role)) = queue.next() else { break };
+                if kind == LECTURE_KIND {
+                    // Lectures go last and one at a time, and only while nothing more urgent
+                    // waits (the list is in fetch order: lectures are at its end).
+                    if !outstanding.is_empty() {
+                        break;
+                    }
+                    if self.lecture_must_wait().await? {
+                        self.retry.defer(&info.hash, LECTURE_PAUSE, Instant::now());
+                        break;
+                    }
+                }
+                if let Some(w) = self.start(info, role, kind == LECTURE_KIND).await {
                     let want = BlobMessage::Want(w.receiver.want());
                     write_control(&link, &mut send, &want).await?;
                     outstanding.push(w);
@@ -640,6 +678,14 @@ impl Fetcher {
                     link.status.update(|s| s.blob_bytes_received += gained);
                     match event {
                         Ok(ReceiveEvent::Progress { verified_bytes, size_bytes }) => {
+                            if wanted.lecture && self.lecture_must_wait().await? {
+                                // Kept on disk up to its verified length; resumed later.
+                                tracing::debug!(peer = %link.policy.peer_id, blob = %wanted.info.hash, verified_bytes, "a lecture's transfer paused for more urgent work");
+                                self.retry.defer(&wanted.info.hash, LECTURE_PAUSE, Instant::now());
+                                let _ = send.reset(VarInt::from_u32(CODE_PAUSED));
+                                link.status.update(|s| s.blob_receiving = None);
+                                return Ok(());
+                            }
                             write_control(&link, &mut send, &BlobMessage::Ack(wanted.receiver.ack())).await?;
                             link.status.update(|s| {
                                 s.blob_receiving = Some(BlobProgress {
@@ -691,7 +737,7 @@ impl Fetcher {
 
     /// Opens (or resumes) the partial blob. `None` when it cannot be opened now (another
     /// transfer holds it, or the disk fails): it is tried again later.
-    async fn start(&mut self, info: BlobInfo, role: String) -> Option<Wanted> {
+    async fn start(&mut self, info: BlobInfo, role: String, lecture: bool) -> Option<Wanted> {
         let dir = self.link.store.config().dir.clone();
         let hash = info.hash.clone();
         match tokio::task::spawn_blocking(move || PartialBlob::open(&dir, &hash)).await {
@@ -701,6 +747,7 @@ impl Fetcher {
                 partial,
                 info,
                 role,
+                lecture,
             }),
             Ok(Err(e)) => {
                 tracing::debug!(blob = %info.hash, error = %e, "cannot open the partial blob now");
