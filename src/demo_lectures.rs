@@ -18,7 +18,8 @@ const VIDEO: &[u8] = include_bytes!("../media/tests/fixtures/landscape_960x540_h
 const TRANSCODE_WAIT: Duration = Duration::from_secs(180);
 
 /// (title, industry, speaker, description, IP owner, video, PDF pages)
-type Lecture = (&'static str, &'static str, &'static str, &'static str, &'static str, bool, &'static [&'static str]);
+type Lecture =
+    (&'static str, &'static str, &'static str, &'static str, &'static str, bool, &'static [&'static str]);
 
 const LECTURES: [Lecture; 3] = [
     (
@@ -28,7 +29,12 @@ const LECTURES: [Lecture; 3] = [
         "讲解猕猴桃溃疡病的发病规律、冬季清园、伤口保护和春季喷药时机，配合现场演示。",
         "四川农业大学",
         true,
-        &["Kiwifruit canker: winter control", "1. Prune and burn infected canes", "2. Protect wounds", "3. Spray copper before sprouting"],
+        &[
+            "Kiwifruit canker: winter control",
+            "1. Prune and burn infected canes",
+            "2. Protect wounds",
+            "3. Spray copper before sprouting",
+        ],
     ),
     (
         "生猪非洲猪瘟生物安全",
@@ -37,7 +43,12 @@ const LECTURES: [Lecture; 3] = [
         "规模猪场和散养户的生物安全要点：人员车辆消毒、分区管理、异常猪只报告。",
         "蒲江县农业农村局",
         false,
-        &["African swine fever: biosecurity", "Disinfect people and vehicles", "Zones: clean and dirty", "Report sick pigs at once"],
+        &[
+            "African swine fever: biosecurity",
+            "Disinfect people and vehicles",
+            "Zones: clean and dirty",
+            "Report sick pigs at once",
+        ],
     ),
     (
         "茶园春季管理",
@@ -83,7 +94,8 @@ pub fn text_pdf(pages: &[&str]) -> Vec<u8> {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1)
+            .as_bytes(),
     );
     out
 }
@@ -100,11 +112,14 @@ pub async fn seed(county: &yizhan_hub::Hub) -> anyhow::Result<usize> {
     let author = actor("staff", "张敏", Role::Staff, "510131")?;
     let reviewer = actor("reviewer", "李审核", Role::Staff, "510131")?;
     let signer = actor("admin", "蒲江县管理员", Role::Admin, "510131")?;
-    let err = |title: &str, e: yizhan_hub::service::ServiceError| anyhow::anyhow!("{title}: {}", e.message_zh());
+    let err =
+        |title: &str, e: yizhan_hub::service::ServiceError| anyhow::anyhow!("{title}: {}", e.message_zh());
     let mut n = 0;
     for (title, industry, speaker, body, owner, video, pages) in LECTURES {
-        let fields: BTreeMap<String, String> =
-            [("industry", industry), ("speaker", speaker)].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let fields: BTreeMap<String, String> = [("industry", industry), ("speaker", speaker)]
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         let input = ItemInput {
             kind: yizhan_lectures::LECTURE.into(),
             title: title.into(),
@@ -114,7 +129,9 @@ pub async fn seed(county: &yizhan_hub::Hub) -> anyhow::Result<usize> {
         };
         let id = pipeline::create_item(county, &author, input).await.map_err(|e| err(title, e))?;
         let video = match video {
-            true => Some(svc::video_upload(county, "lecture.mp4", VIDEO.to_vec()).await.map_err(|e| err(title, e))?),
+            true => Some(
+                svc::video_upload(county, "lecture.mp4", VIDEO.to_vec()).await.map_err(|e| err(title, e))?,
+            ),
             false => None,
         };
         let pdf = (!pages.is_empty()).then(|| ("课件.pdf".to_string(), text_pdf(pages)));
@@ -123,7 +140,9 @@ pub async fn seed(county: &yizhan_hub::Hub) -> anyhow::Result<usize> {
         if has_video {
             wait_for_proxy(county, &id).await?;
         }
-        for (who, step) in [(&author, StepKind::Submit), (&reviewer, StepKind::Review), (&signer, StepKind::SignOff)] {
+        for (who, step) in
+            [(&author, StepKind::Submit), (&reviewer, StepKind::Review), (&signer, StepKind::SignOff)]
+        {
             pipeline::take_step(county, who, &id, step, "").await.map_err(|e| err(title, e))?;
         }
         n += 1;

@@ -130,7 +130,8 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
         assert!(Instant::now() < deadline, "the demo's lectures never reached the kiosk: {list}");
         std::thread::sleep(Duration::from_millis(500));
     };
-    for text in ["猕猴桃溃疡病冬季防控", "生猪非洲猪瘟生物安全", "茶园春季管理", "主讲：王建国"] {
+    for text in ["猕猴桃溃疡病冬季防控", "生猪非洲猪瘟生物安全", "茶园春季管理", "主讲：王建国"]
+    {
         assert!(lectures.contains(text), "{text}: {lectures}");
     }
     let at = lectures.find("猕猴桃溃疡病冬季防控").unwrap();
@@ -143,7 +144,9 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
         assert!(Instant::now() < deadline, "the kiwifruit lecture was never pre-fetched: {lecture}");
         std::thread::sleep(Duration::from_millis(500));
     };
-    for text in ["data-testid=\"video-player\"", "data-testid=\"lecture-pdf\"", "四川农业大学", "签发：蒲江县管理员"] {
+    for text in
+        ["data-testid=\"video-player\"", "data-testid=\"lecture-pdf\"", "四川农业大学", "签发：蒲江县管理员"]
+    {
         assert!(lecture.contains(text), "{text}: {lecture}");
     }
 }

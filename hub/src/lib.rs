@@ -202,9 +202,11 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         requests: Default::default(),
     };
     // The modules this hub serves: their kinds on the publication pipeline.
-    for kind in
-        yizhan_supply::kinds().into_iter().chain(yizhan_achievements::kinds()).chain(yizhan_industry::kinds())
-            .chain(yizhan_lectures::kinds())
+    for kind in yizhan_supply::kinds()
+        .into_iter()
+        .chain(yizhan_achievements::kinds())
+        .chain(yizhan_industry::kinds())
+        .chain(yizhan_lectures::kinds())
     {
         hub.kinds.register(kind);
     }

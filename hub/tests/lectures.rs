@@ -23,7 +23,12 @@ const RATE_BYTES_PER_S: u64 = 1_000_000;
 const PDF_BYTES: usize = 12_000_000;
 
 fn actor(id: &str, role: Role) -> Actor {
-    Actor { person_id: id.into(), name: format!("名-{id}"), role, region: RegionCode::parse("510131").unwrap() }
+    Actor {
+        person_id: id.into(),
+        name: format!("名-{id}"),
+        role,
+        region: RegionCode::parse("510131").unwrap(),
+    }
 }
 
 async fn publish_lecture(county: &Hub) -> Hash {
@@ -41,7 +46,9 @@ async fn publish_lecture(county: &Hub) -> Hash {
     let mut pdf = b"%PDF-1.4\n".to_vec();
     pdf.extend(content(7, PDF_BYTES));
     let hash = Hash::of(&pdf);
-    svc::add_files(county, &staff, &id, Files { video: None, pdf: Some(("课件.pdf".into(), pdf)) }).await.unwrap();
+    svc::add_files(county, &staff, &id, Files { video: None, pdf: Some(("课件.pdf".into(), pdf)) })
+        .await
+        .unwrap();
     for (who, step) in [
         (actor("staff", Role::Staff), StepKind::Submit),
         (actor("reviewer", Role::Staff), StepKind::Review),
@@ -60,7 +67,12 @@ async fn record_case(store: &Store) -> Vec<Hash> {
             let mut atts = Vec::new();
             let mut blobs = Vec::new();
             for (i, (role, n)) in [("thumb", 20_000), ("display", 200_000)].into_iter().enumerate() {
-                let blob = yizhan_store::NewBlob::prepare(&dir, content(100 + i as u64, n), "image/jpeg", 16 * 1024)?;
+                let blob = yizhan_store::NewBlob::prepare(
+                    &dir,
+                    content(100 + i as u64, n),
+                    "image/jpeg",
+                    16 * 1024,
+                )?;
                 atts.push(Attachment {
                     hash: blob.info().hash.to_string(),
                     kind: "photo".into(),
@@ -78,7 +90,8 @@ async fn record_case(store: &Store) -> Vec<Hash> {
             }
             let hashes = blobs.iter().map(|b| b.info().hash.clone()).collect();
             let created = Event::new("case-1-c", 1, "李信息员", EventKind::Created);
-            let (_, mut doc) = CaseDoc::create(&new_case("510131001001"), "case-1", "kiosk", created).unwrap();
+            let (_, mut doc) =
+                CaseDoc::create(&new_case("510131001001"), "case-1", "kiosk", created).unwrap();
             CaseDoc::add_attachments(&mut doc, atts).unwrap();
             db.create_doc_with("case-1", yizhan_core::case::DOC_TYPE, &mut doc, blobs, &[])?;
             Ok(hashes)
@@ -158,7 +171,8 @@ async fn a_case_recorded_during_a_lecture_download_reaches_the_county_before_the
                 name: "answer.jpg".into(),
                 added_at_ms: 2,
             };
-            db.update_doc_with("case-1", vec![blob], |doc| CaseDoc::add_attachments(doc, vec![att]))?.unwrap();
+            db.update_doc_with("case-1", vec![blob], |doc| CaseDoc::add_attachments(doc, vec![att]))?
+                .unwrap();
             Ok(hash)
         })
         .await
@@ -168,7 +182,10 @@ async fn a_case_recorded_during_a_lecture_download_reaches_the_county_before_the
         async move { holds(&s, &h).await }
     })
     .await;
-    assert!(!holds(&kiosk.store, &pdf).await, "the lecture completed before the answer's photo reached the kiosk");
+    assert!(
+        !holds(&kiosk.store, &pdf).await,
+        "the lecture completed before the answer's photo reached the kiosk"
+    );
     // Paused, not lost: it resumes and completes.
     eventually("the lecture completes at the kiosk", || {
         let (s, h) = (kiosk.store.clone(), pdf.clone());

@@ -170,11 +170,9 @@ pub async fn plan_once(state: &AppState) -> Result<yizhan_lectures::Plan, AppErr
     let docs = published(state, yizhan_lectures::PREFIX).await?;
     let lectures = yizhan_lectures::lectures(&docs, &Filter::default());
     let now = state.clock.now_ms();
-    let (rows, budget) = state
-        .store
-        .call(|db| Ok((db.lecture_plan()?, db.setting(BUDGET_SETTING)?)))
-        .await?;
-    let budget = budget.and_then(|b| b.trim().parse::<u64>().ok()).unwrap_or(yizhan_lectures::BUDGET_BYTES_DEFAULT);
+    let (rows, budget) = state.store.call(|db| Ok((db.lecture_plan()?, db.setting(BUDGET_SETTING)?))).await?;
+    let budget =
+        budget.and_then(|b| b.trim().parse::<u64>().ok()).unwrap_or(yizhan_lectures::BUDGET_BYTES_DEFAULT);
     let candidates: Vec<Candidate> = lectures
         .iter()
         .map(|l| Candidate {

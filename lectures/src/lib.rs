@@ -169,8 +169,7 @@ impl Lecture {
 
 /// Published lectures among `docs`, newest first, passing `filter`.
 pub fn lectures(docs: &[PublishedDoc], filter: &Filter) -> Vec<Lecture> {
-    let mut out: Vec<Lecture> =
-        docs.iter().filter_map(Lecture::of).filter(|l| filter.matches(l)).collect();
+    let mut out: Vec<Lecture> = docs.iter().filter_map(Lecture::of).filter(|l| filter.matches(l)).collect();
     out.sort_by(|a, b| b.published_at_ms.cmp(&a.published_at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }

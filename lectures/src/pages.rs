@@ -19,7 +19,11 @@ pub fn file_url(base: &str, id: &str, hash: &str) -> String {
 
 fn size_zh(bytes: u64) -> String {
     const MB: u64 = 1024 * 1024;
-    if bytes < MB { format!("{} KB", bytes.div_ceil(1024)) } else { format!("{:.1} MB", bytes as f64 / MB as f64) }
+    if bytes < MB {
+        format!("{} KB", bytes.div_ceil(1024))
+    } else {
+        format!("{:.1} MB", bytes as f64 / MB as f64)
+    }
 }
 
 fn state_tag(state: CacheState) -> Markup {

@@ -57,7 +57,13 @@ fn kind_checks() {
 }
 
 fn cand(id: &str, industry: &str, bytes: u64, published: i64, watched: Option<i64>) -> Candidate {
-    Candidate { id: id.into(), industry: industry.into(), bytes, published_at_ms: published, last_watched_ms: watched }
+    Candidate {
+        id: id.into(),
+        industry: industry.into(),
+        bytes,
+        published_at_ms: published,
+        last_watched_ms: watched,
+    }
 }
 
 fn ids(s: &BTreeSet<String>) -> Vec<&str> {
@@ -95,7 +101,10 @@ fn eviction_takes_the_least_recently_watched_first_and_never_the_one_being_watch
     let p = plan(&c, &inds, 40, now);
     assert_eq!(ids(&p.wanted), ["recent-watch"], "the least recently watched goes first");
     // Being watched now: kept even past the budget, and it takes its room first.
-    let c2 = [cand("watching", "tea", 60, 1, Some(now - 1000)), cand("other", "tea", 30, 2, Some(now - 2 * WATCHING_MS))];
+    let c2 = [
+        cand("watching", "tea", 60, 1, Some(now - 1000)),
+        cand("other", "tea", 30, 2, Some(now - 2 * WATCHING_MS)),
+    ];
     let p = plan(&c2, &inds, 50, now);
     assert_eq!(ids(&p.wanted), ["watching"]);
     assert_eq!(ids(&p.evict), ["other"]);

@@ -570,11 +570,8 @@ impl Fetcher {
     async fn lecture_must_wait(&self) -> Result<bool, NetError> {
         let scope = self.link.policy.accept_scope.clone();
         let roles = self.link.config.blobs.fetch_roles();
-        let (up, down) = self
-            .link
-            .store
-            .call(move |db| db.priority_work(&scope, &roles, PRIORITY_LOOKED_AT_MAX))
-            .await?;
+        let (up, down) =
+            self.link.store.call(move |db| db.priority_work(&scope, &roles, PRIORITY_LOOKED_AT_MAX)).await?;
         let now = Instant::now();
         Ok(up || down.iter().any(|h| !self.retry.blocked(h, now)))
     }

@@ -49,7 +49,10 @@ impl Db {
             "SELECT doc_id, wanted, last_watched_ms FROM lecture_plan ORDER BY doc_id LIMIT {PLAN_ROWS_MAX}"
         ))?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, PlanRow { wanted: r.get::<_, i64>(1)? != 0, last_watched_ms: r.get(2)? }))
+            Ok((
+                r.get::<_, String>(0)?,
+                PlanRow { wanted: r.get::<_, i64>(1)? != 0, last_watched_ms: r.get(2)? },
+            ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -173,7 +176,8 @@ impl Db {
 
     /// The industries of the cases this node holds (codes, at most 64).
     pub fn case_industries(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT DISTINCT industry FROM cases WHERE industry <> '' LIMIT 64")?;
+        let mut stmt =
+            self.conn.prepare("SELECT DISTINCT industry FROM cases WHERE industry <> '' LIMIT 64")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

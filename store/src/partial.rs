@@ -44,7 +44,7 @@ pub fn outboard_dir(dir: &Path) -> PathBuf {
 pub fn partial_len(dir: &Path, hash: &Hash) -> u64 {
     let groups = partial_dir(dir).join(format!("{hash}.groups"));
     fs::metadata(groups)
-        .map(|m| m.len().saturating_sub(GROUPS_HEADER_BYTES) / RECORD_BYTES * GROUP_BYTES as u64)
+        .map(|m| m.len().saturating_sub(GROUPS_HEADER_BYTES) / RECORD_BYTES * GROUP_BYTES)
         .unwrap_or(0)
 }
 

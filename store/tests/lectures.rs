@@ -13,7 +13,11 @@ use yizhan_store::{BlobBody, Db, Hash, NewBlob, StoreConfig};
 const KIND: Kind = Kind {
     name: "lectures.lecture",
     name_zh: "特派员讲堂",
-    rules: Rules { combined_sign_off: false, lowest_centre: RegionLevel::County, highest_centre: RegionLevel::Province },
+    rules: Rules {
+        combined_sign_off: false,
+        lowest_centre: RegionLevel::County,
+        highest_centre: RegionLevel::Province,
+    },
     fields: &[],
     check: |_| Vec::new(),
 };
@@ -41,7 +45,9 @@ fn lecture(db: &mut Db, n: u8) -> (String, Vec<NewBlob>) {
     let blobs: Vec<NewBlob> = [("video/mp4", 40_000), ("video/mp4", 30_000), ("application/pdf", 20_000)]
         .iter()
         .enumerate()
-        .map(|(i, (mime, len))| NewBlob::prepare(&dir, bytes(n * 3 + i as u8, *len), mime, 16 * 1024).unwrap())
+        .map(|(i, (mime, len))| {
+            NewBlob::prepare(&dir, bytes(n * 3 + i as u8, *len), mime, 16 * 1024).unwrap()
+        })
         .collect();
     let new = NewItem {
         kind: KIND.name.into(),
@@ -75,7 +81,8 @@ fn case_missing_photo(db: &mut Db) -> Vec<Hash> {
         farmer_phone: String::new(),
         officer: "李信息员".into(),
     };
-    let (_, mut doc) = CaseDoc::create(&new, "case-1", "kiosk", Event::new("c", 1, "李", EventKind::Created)).unwrap();
+    let (_, mut doc) =
+        CaseDoc::create(&new, "case-1", "kiosk", Event::new("c", 1, "李", EventKind::Created)).unwrap();
     let mut hashes = Vec::new();
     let mut atts = Vec::new();
     for (i, role) in ["thumb", "display"].iter().enumerate() {
@@ -186,7 +193,8 @@ fn eviction_keeps_a_blob_that_a_case_references_too() {
         farmer_phone: String::new(),
         officer: "李信息员".into(),
     };
-    let (_, mut doc) = CaseDoc::create(&new, "case-2", "kiosk", Event::new("c", 1, "李", EventKind::Created)).unwrap();
+    let (_, mut doc) =
+        CaseDoc::create(&new, "case-2", "kiosk", Event::new("c", 1, "李", EventKind::Created)).unwrap();
     let shared = yizhan_core::Attachment {
         hash: pdf.to_string(),
         kind: "photo".into(),

@@ -61,10 +61,10 @@ pub async fn add_files(hub: &Hub, actor: &Actor, id: &str, files: Files) -> Resu
     if video.is_none() && pdf.is_none() {
         return Err(ServiceError::Invalid("请选择视频或 PDF 课件".into()));
     }
-    if let Some((name, bytes)) = &pdf {
-        if !yizhan_lectures::is_pdf(bytes) {
-            return Err(ServiceError::Invalid(format!("“{name}”不是 PDF 文件")));
-        }
+    if let Some((name, bytes)) = &pdf
+        && !yizhan_lectures::is_pdf(bytes)
+    {
+        return Err(ServiceError::Invalid(format!("“{name}”不是 PDF 文件")));
     }
     let (who, item_id) = (actor.person_id.clone(), id.to_string());
     hub.store.call(move |db| editable(db, &item_id, &who)).await??;
@@ -87,7 +87,8 @@ pub async fn add_files(hub: &Hub, actor: &Actor, id: &str, files: Files) -> Resu
     })
     .await
     .map_err(|_| ServiceError::Failed("视频或课件处理失败".into()))??;
-    let jobs: Vec<String> = prepared.iter().filter(|(a, _)| a.role == "original").map(|(a, _)| a.hash.clone()).collect();
+    let jobs: Vec<String> =
+        prepared.iter().filter(|(a, _)| a.role == "original").map(|(a, _)| a.hash.clone()).collect();
     let (attachments, blobs): (Vec<_>, Vec<_>) = prepared.into_iter().unzip();
     let (who, item_id) = (actor.person_id.clone(), id.to_string());
     hub.store
@@ -96,9 +97,12 @@ pub async fn add_files(hub: &Hub, actor: &Actor, id: &str, files: Files) -> Resu
             if let Err(e) = editable(db, &item_id, &who)? {
                 return Ok(Err(e));
             }
-            let jobs: Vec<(&str, &str)> = jobs.iter().map(|h| (yizhan_uploads::JOB_VIDEO, h.as_str())).collect();
+            let jobs: Vec<(&str, &str)> =
+                jobs.iter().map(|h| (yizhan_uploads::JOB_VIDEO, h.as_str())).collect();
             Ok(db
-                .update_doc_with_jobs(&item_id, blobs, &jobs, |doc| ItemDoc::add_attachments(doc, attachments))?
+                .update_doc_with_jobs(&item_id, blobs, &jobs, |doc| {
+                    ItemDoc::add_attachments(doc, attachments)
+                })?
                 .map(|_| ())
                 .map_err(|e| ServiceError::Invalid(e.message_zh())))
         })
@@ -108,7 +112,11 @@ pub async fn add_files(hub: &Hub, actor: &Actor, id: &str, files: Files) -> Resu
 }
 
 /// A video given as bytes (the demo's), as an upload streamed to a temporary blob.
-pub async fn video_upload(hub: &Hub, name: &str, bytes: Vec<u8>) -> Result<yizhan_uploads::VideoUpload, ServiceError> {
+pub async fn video_upload(
+    hub: &Hub,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<yizhan_uploads::VideoUpload, ServiceError> {
     let store = hub.store.clone();
     let name = name.to_string();
     tokio::task::spawn_blocking(move || {
