@@ -169,7 +169,11 @@ async fn run(spec: &LinkSpec, lecture_bytes: Option<usize>, n: u64) -> (f64, Opt
     let county_ca = Pki::hub(&pki.province, "510131");
     let county = start_hub(&tmp.path().join("county"), &pki.hub_tls(&county_ca), None).await;
     let pdf = match lecture_bytes {
-        Some(b) => Some(publish_lecture(&county, b, n).await),
+        Some(b) => {
+            let h = publish_lecture(&county, b, n).await;
+            eprintln!("published a lecture of {b} bytes");
+            Some(h)
+        }
         None => None,
     };
     let (link, _counters) = linkemu::start(county.sync_addr, spec.clone()).await.unwrap();
@@ -188,7 +192,16 @@ async fn run(spec: &LinkSpec, lecture_bytes: Option<usize>, n: u64) -> (f64, Opt
         // Downloading: at least 1 MB of it verified.
         Some(h) => {
             let deadline = Instant::now() + Duration::from_secs(600);
-            while lecture_len(h.clone()).await < 1_000_000 {
+            let mut said = Instant::now();
+            loop {
+                let n = lecture_len(h.clone()).await;
+                if n >= 1_000_000 {
+                    break;
+                }
+                if said.elapsed() > Duration::from_secs(10) {
+                    eprintln!("waiting for the lecture's download: {n} bytes so far");
+                    said = Instant::now();
+                }
                 assert!(Instant::now() < deadline, "the lecture never started downloading");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
