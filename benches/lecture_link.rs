@@ -28,7 +28,7 @@ use yizhan_identity::server_name_for;
 use yizhan_net::linkemu::{self, LinkSpec};
 use yizhan_net::{NetConfig, NodeTls, PeerPolicy, SyncStatusHandle};
 use yizhan_store::{Hash, Store, StoreConfig};
-use yizhan_test_support::{Pki, start_hub};
+use yizhan_test_support::{Pki, start_hub_tuned};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -167,7 +167,12 @@ async fn run(spec: &LinkSpec, lecture_bytes: Option<usize>, n: u64) -> (f64, Opt
     let tmp = tempfile::tempdir().unwrap();
     let pki = Pki::new();
     let county_ca = Pki::hub(&pki.province, "510131");
-    let county = start_hub(&tmp.path().join("county"), &pki.hub_tls(&county_ca), None).await;
+    // The tests' hub configuration times idle streams out after 2 s: far less than a slice takes
+    // on this link.
+    let county = start_hub_tuned(&tmp.path().join("county"), &pki.hub_tls(&county_ca), None, |n| {
+        n.idle_timeout = Duration::from_secs(120);
+    })
+    .await;
     let pdf = match lecture_bytes {
         Some(b) => {
             let h = publish_lecture(&county, b, n).await;
@@ -230,6 +235,11 @@ async fn run(spec: &LinkSpec, lecture_bytes: Option<usize>, n: u64) -> (f64, Opt
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // `RUST_LOG=yizhan_net=debug` shows the lecture's pauses.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
     let rural = LinkSpec::rural();
     let spec = LinkSpec {
         loss: env_or("YIZHAN_BENCH_LOSS", rural.loss),
