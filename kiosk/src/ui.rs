@@ -70,7 +70,8 @@ pub(crate) fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
         NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息"),
         NavLink::new(Module::SupplySales, "/supply", "供销"),
         NavLink::new(Module::Achievements, "/achievements", "成果"),
-        NavLink::new(Module::Achievements, crate::lectures::LIST_PATH, "特派员讲堂"),
+        // 特派员讲堂, shortened like the others (the full name heads its page).
+        NavLink::new(Module::Achievements, crate::lectures::LIST_PATH, "讲堂"),
     ];
     shell.account_link = true;
     shell.viewer = who.map(|a| Viewer {
