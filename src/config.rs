@@ -28,6 +28,8 @@ pub struct KioskFile {
     pub key_file: Option<PathBuf>,
     pub hub: Option<String>,
     pub hub_id: Option<String>,
+    /// 特派员讲堂: the storage budget for pre-fetched lectures, in GB (default 20).
+    pub lecture_budget_gb: Option<u64>,
 }
 
 /// `/etc/yizhan/hub.toml`: the hub's options (all optional).

@@ -270,6 +270,7 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     let now_ms =
         now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
     crate::demo_market::seed(&province, &county, COUNTY_SCOPE, &KIOSKS, now_ms).await?;
+    crate::demo_lectures::seed(&county).await?;
     let started = std::time::Instant::now();
     let history = crate::demo_history::seed(&province, &county, COUNTY_SCOPE, now_ms).await?;
     crate::demo_targets::seed(&province, &county, COUNTY_SCOPE).await?;
@@ -344,6 +345,9 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     println!(
         "产业信息: published industry records (both kinds, all four databases) at /industry on the hubs and kiosks; \
          upload more at /desk/industry/import (staff), review (reviewer) and sign off (admin) on the county hub."
+    );
+    println!(
+        "特派员讲堂: lectures (video and PDF) at /lectures on the hubs and kiosks; kiosks pre-fetch those of their region's industries."
     );
     println!(
         "供销对接 and 成果转化: farmers' offers and requests at /supply (a signed-in officer adds them at a kiosk: 为农户登记供求信息), \

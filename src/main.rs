@@ -5,6 +5,7 @@ mod demo;
 mod demo_breaker;
 mod demo_history;
 mod demo_industry;
+mod demo_lectures;
 mod demo_market;
 mod demo_showcase;
 mod demo_subsidies;

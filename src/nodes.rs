@@ -53,7 +53,14 @@ pub struct KioskArgs {
     /// The county hub's node id.
     #[arg(long, env = "YIZHAN_HUB_ID")]
     pub hub_id: Option<String>,
+    /// 特派员讲堂: disk space for lectures fetched in the background, in GB [default: 20]; the
+    /// least recently watched are deleted past it.
+    #[arg(long, value_name = "GB", env = "YIZHAN_LECTURE_BUDGET_GB")]
+    pub lecture_budget_gb: Option<u64>,
 }
+
+/// The largest lecture budget accepted, in GB.
+pub const LECTURE_BUDGET_GB_MAX: u64 = 100_000;
 
 pub fn pki_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("pki")
@@ -178,6 +185,7 @@ pub struct KioskOptions {
     pub region: String,
     pub key_file: Option<PathBuf>,
     pub hub: Option<(SocketAddr, String)>,
+    pub lecture_budget_bytes: u64,
 }
 
 pub fn kiosk_options(args: &KioskArgs) -> anyhow::Result<KioskOptions> {
@@ -196,7 +204,19 @@ pub fn kiosk_options(args: &KioskArgs) -> anyhow::Result<KioskOptions> {
         (Some(_), None) => bail!("--hub needs --hub-id (or hub_id in the configuration)"),
         (None, Some(_)) => bail!("--hub-id needs --hub (or hub in the configuration)"),
     };
-    Ok(KioskOptions { data_dir, listen, region, key_file: args.key_file.clone().or(file.key_file), hub })
+    let lecture_budget_bytes = match args.lecture_budget_gb.or(file.lecture_budget_gb) {
+        None => yizhan_lectures::BUDGET_BYTES_DEFAULT,
+        Some(gb) if (1..=LECTURE_BUDGET_GB_MAX).contains(&gb) => gb * 1_000_000_000,
+        Some(gb) => bail!("--lecture-budget-gb must be from 1 to {LECTURE_BUDGET_GB_MAX}, not {gb}"),
+    };
+    Ok(KioskOptions {
+        data_dir,
+        listen,
+        region,
+        key_file: args.key_file.clone().or(file.key_file),
+        hub,
+        lecture_budget_bytes,
+    })
 }
 
 pub async fn run_kiosk(args: KioskArgs) -> anyhow::Result<()> {
@@ -213,6 +233,8 @@ pub async fn run_kiosk(args: KioskArgs) -> anyhow::Result<()> {
     };
     let (state, listener) =
         start_kiosk(o.data_dir.clone(), o.listen, &o.region, o.key_file, args.demo, uplink).await?;
+    let budget = o.lecture_budget_bytes.to_string();
+    state.store.call(move |db| db.set_setting(yizhan_kiosk::lectures::BUDGET_SETTING, &budget)).await?;
     println!("驿站 kiosk ready: http://{}/  (data: {})", listener.local_addr()?, o.data_dir.display());
     yizhan_kiosk::serve_until(state, listener, shutdown_signal()).await?;
     Ok(())

@@ -1,6 +1,7 @@
 //! `yizhan demo` as a newcomer runs it: after the nodes start and sync settles, a kiosk's
 //! find-similar (找类似) already finds the solved cases the county centre published, and its
-//! 产业信息 shows the industry records the county and the province published (both kinds, all
+//! 特派员讲堂 lists the county's lectures and pre-fetches the kiwifruit one, which plays from the
+//! kiosk's copy. 产业信息 shows the industry records the county and the province published (both kinds, all
 //! four databases), each with its IP owner and 相关信息.
 #![allow(clippy::unwrap_used)]
 
@@ -221,4 +222,35 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
     }
     let payees = desk("/desk/subsidies/payees");
     assert!(payees.contains("5101**********0031") && !payees.contains("510131198506120031"), "{payees}");
+
+    // 特派员讲堂: the county's three lectures reach the kiosk; the kiwifruit one (fruit, an
+    // industry of the county's published records) is pre-fetched and plays from the kiosk's copy.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let lectures = loop {
+        let list = get("/lectures");
+        if list.matches("data-testid=\"lecture\"").count() >= 3 {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "the demo's lectures never reached the kiosk: {list}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for text in ["猕猴桃溃疡病冬季防控", "生猪非洲猪瘟生物安全", "茶园春季管理", "主讲：王建国"]
+    {
+        assert!(lectures.contains(text), "{text}: {lectures}");
+    }
+    let at = lectures.find("猕猴桃溃疡病冬季防控").unwrap();
+    let href = lectures[..at].rsplit("href=\"").next().unwrap().split('"').next().unwrap().to_string();
+    let lecture = loop {
+        let lecture = get(&href);
+        if lecture.contains("已缓存") {
+            break lecture;
+        }
+        assert!(Instant::now() < deadline, "the kiwifruit lecture was never pre-fetched: {lecture}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for text in
+        ["data-testid=\"video-player\"", "data-testid=\"lecture-pdf\"", "四川农业大学", "签发：蒲江县管理员"]
+    {
+        assert!(lecture.contains(text), "{text}: {lecture}");
+    }
 }

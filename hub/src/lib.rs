@@ -9,6 +9,7 @@ pub use status::centre_name_zh;
 pub mod enrol;
 pub mod export;
 pub mod innovation;
+pub mod lectures;
 pub mod market;
 mod metrics;
 pub mod publish;
@@ -214,8 +215,11 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         tokio::spawn(yizhan_net::follow_takedowns(hub.store.clone(), node.roots.clone()));
     }
     // The modules this hub serves: their kinds on the publication pipeline.
-    for kind in
-        yizhan_supply::kinds().into_iter().chain(yizhan_achievements::kinds()).chain(yizhan_industry::kinds())
+    for kind in yizhan_supply::kinds()
+        .into_iter()
+        .chain(yizhan_achievements::kinds())
+        .chain(yizhan_industry::kinds())
+        .chain(yizhan_lectures::kinds())
     {
         hub.kinds.register(kind);
     }
@@ -352,6 +356,7 @@ fn router(hub: Hub) -> Router {
         .merge(market::routes())
         .merge(innovation::routes())
         .merge(showcase::routes())
+        .merge(lectures::routes())
         .merge(api::routes())
         .merge(yizhan_accounts::router())
         .merge(yizhan_web::assets::routes())

@@ -11,6 +11,7 @@ pub mod error;
 pub mod industry;
 pub mod innovation;
 pub mod knowledge;
+pub mod lectures;
 pub mod market;
 mod metrics;
 pub mod published;
@@ -265,6 +266,7 @@ pub fn router(state: AppState) -> Router {
         .merge(market::routes())
         .merge(industry::routes())
         .merge(innovation::routes())
+        .merge(lectures::routes())
         .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_max))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), station_network_sign_in))
@@ -280,10 +282,11 @@ fn is_public_path(path: &str) -> bool {
     matches!(path, "/healthz" | "/favicon.ico" | "/api/openapi.json" | "/api/industries" | "/api/status")
         || path.starts_with("/api/regions/")
         || path.starts_with("/static/")
-        // Published public documents (产业信息, 供销对接, 成果转化 and its 双创平台 map, every published item and its
-        // PDF), and their photos (each served only while the item is published and references
-        // it). Drafting a listing there needs a signed-in officer: its handlers check.
-        || ["/industry", "/items", "/supply", "/achievements", "/innovation", "/api/innovation"]
+        // Published public documents (产业信息, 供销对接, 成果转化 with 特派员讲堂 and its 双创平台 map,
+        // every published item and its PDF), and their photos (each served only while the item is
+        // published and references it). Drafting a listing there needs a signed-in officer: its
+        // handlers check.
+        || ["/industry", "/items", "/supply", "/achievements", "/lectures", "/innovation", "/api/innovation"]
             .iter()
             .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
 }
@@ -322,6 +325,7 @@ pub async fn serve_until(
 ) -> std::io::Result<()> {
     tokio::spawn(yizhan_uploads::run_worker(state.store.clone(), state.jobs_notify.clone()));
     tokio::spawn(knowledge::run(state.clone()));
+    tokio::spawn(lectures::run(state.clone()));
     tokio::spawn(sealing::run(state.clone()));
     // The client address reaches sign-in, which locks out per account and address.
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

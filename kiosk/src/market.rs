@@ -195,7 +195,11 @@ async fn achievements_page(
     let now = state.clock.now_ms();
     let entries = yizhan_achievements::entries(&docs, &q, now);
     let header = header_info(&state).await;
-    let body = yizhan_achievements::pages::list("/achievements", &entries, &q, now, &Default::default());
+    let list = yizhan_achievements::pages::list("/achievements", &entries, &q, now, &Default::default());
+    let body = maud::html! {
+        p.module-links { "另见：" a href=(crate::lectures::LIST_PATH) { "特派员讲堂" } " · " a href="/innovation" { "农村双创平台地图" } }
+        (list)
+    };
     Ok(layout("成果转化", header.as_ref(), who.map(|s| s.0).as_ref(), body))
 }
 

@@ -72,7 +72,9 @@ pub(crate) fn shell(header: Option<&HeaderInfo>, who: Option<&Actor>) -> Shell {
         NavLink::new(Module::IndustryInfo, yizhan_industry::pages::LIST_PATH, "产业信息"),
         NavLink::new(Module::SupplySales, "/supply", "供销"),
         NavLink::new(Module::Achievements, "/achievements", "成果"),
-        NavLink::new(Module::Achievements, "/innovation", "双创"),
+        // 特派员讲堂, shortened like the others (the full name heads its page); the 双创 map is
+        // linked from 成果转化's page: a seventh link wraps the header on a 10-inch tablet.
+        NavLink::new(Module::Achievements, crate::lectures::LIST_PATH, "讲堂"),
     ];
     shell.account_link = true;
     shell.viewer = who.map(|a| Viewer {

@@ -42,8 +42,16 @@ use crate::{NetConfig, NetError};
 const CODE_PROTOCOL: u32 = 1;
 const CODE_BUSY: u32 = 2;
 const CODE_CORRUPT: u32 = 3;
-/// The fetcher gave up the stream's transfers for more urgent blobs.
-const CODE_SUPERSEDED: u32 = 4;
+/// The fetcher gives up the stream's transfers because more urgent work waits on the link (a
+/// lecture's file, or an earlier case's originals before a later case's thumbnails); each
+/// resumes from its verified length later (docs/PROTOCOL.md).
+const CODE_PAUSED: u32 = 4;
+/// A lecture's transfer paused for more urgent work is looked at again after this.
+const LECTURE_PAUSE: Duration = Duration::from_millis(500);
+/// Missing blobs looked at when deciding whether a lecture may go on.
+const PRIORITY_LOOKED_AT_MAX: u32 = 64;
+/// The attachment kind of lecture files (`yizhan_store::lectures::LECTURE_BLOB_KIND`).
+const LECTURE_KIND: &str = yizhan_store::lectures::LECTURE_BLOB_KIND;
 /// The largest frame a server reads: wants and acks are about 50 bytes; the rest is room for
 /// fields a later revision may append.
 const CONTROL_FRAME_BYTES_MAX: u32 = 64 * 1024;
@@ -493,6 +501,8 @@ struct Wanted {
     hash: BlobHash,
     receiver: BlobReceiver,
     partial: Sink,
+    /// A lecture's file: it pauses whenever more urgent work waits.
+    lecture: bool,
 }
 
 /// Where a fetched blob's verified bytes go. A blob the store keeps inline (a thumbnail) is
@@ -530,6 +540,7 @@ fn role_rank(role: &str) -> u8 {
         "proxy" => 2,
         _ => 3,
     }
+
 }
 
 enum Round {
@@ -601,6 +612,19 @@ struct Fetcher {
 }
 
 impl Fetcher {
+    /// Whether more urgent work than a lecture waits on this link, in either direction:
+    /// documents or a case's copies still to reach the parent, or blobs other than lecture
+    /// files this side lacks (except those the peer lacks too, waiting for a retry). No
+    /// lecture byte is asked for meanwhile.
+    async fn lecture_must_wait(&self) -> Result<bool, NetError> {
+        let scope = self.link.policy.accept_scope.clone();
+        let roles = self.link.config.blobs.fetch_roles();
+        let (up, down) =
+            self.link.store.call(move |db| db.priority_work(&scope, &roles, PRIORITY_LOOKED_AT_MAX)).await?;
+        let now = Instant::now();
+        Ok(up || down.iter().any(|h| !self.retry.blocked(h, now)))
+    }
+
     /// Asks the store what is missing, then fetches up to a round's worth of it on one stream.
     async fn round(&mut self) -> Result<Round, NetError> {
         let link = &self.link;
@@ -651,8 +675,19 @@ impl Fetcher {
         let mut superseded = false;
         loop {
             while outstanding.len() < wants_max {
-                let Some((info, _kind, role)) = queue.next() else { break };
-                if let Some(w) = self.start(info, role).await {
+                let Some((info, kind, role)) = queue.next() else { break };
+                if kind == LECTURE_KIND {
+                    // Lectures go last and one at a time, and only while nothing more urgent
+                    // waits (the list is in fetch order: lectures are at its end).
+                    if !outstanding.is_empty() {
+                        break;
+                    }
+                    if self.lecture_must_wait().await? {
+                        self.retry.defer(&info.hash, LECTURE_PAUSE, Instant::now());
+                        break;
+                    }
+                }
+                if let Some(w) = self.start(info, role, kind == LECTURE_KIND).await {
                     let want = BlobMessage::Want(w.receiver.want());
                     write_control(&link, &mut send, &want).await?;
                     outstanding.push(w);
@@ -674,7 +709,7 @@ impl Fetcher {
                     queue = Vec::new().into_iter();
                     if self.comes_before(&outstanding).await {
                         tracing::debug!(peer = %link.policy.peer_id, "new documents' blobs come first: the round ends");
-                        let _ = send.reset(VarInt::from_u32(CODE_SUPERSEDED));
+                        let _ = send.reset(VarInt::from_u32(CODE_PAUSED));
                         return Ok(());
                     }
                     continue;
@@ -708,6 +743,14 @@ impl Fetcher {
                     link.status.update(|s| s.blob_bytes_received += gained);
                     match event {
                         Ok(ReceiveEvent::Progress { verified_bytes, size_bytes }) => {
+                            if wanted.lecture && self.lecture_must_wait().await? {
+                                // Kept on disk up to its verified length; resumed later.
+                                tracing::debug!(peer = %link.policy.peer_id, blob = %wanted.info.hash, verified_bytes, "a lecture's transfer paused for more urgent work");
+                                self.retry.defer(&wanted.info.hash, LECTURE_PAUSE, Instant::now());
+                                let _ = send.reset(VarInt::from_u32(CODE_PAUSED));
+                                link.status.update(|s| s.blob_receiving = None);
+                                return Ok(());
+                            }
                             write_control(&link, &mut send, &BlobMessage::Ack(wanted.receiver.ack())).await?;
                             link.status.update(|s| {
                                 s.blob_receiving = Some(BlobProgress {
@@ -788,7 +831,7 @@ impl Fetcher {
 
     /// Opens (or resumes) the partial blob. `None` when it cannot be opened now (another
     /// transfer holds it, or the disk fails): it is tried again later.
-    async fn start(&mut self, info: BlobInfo, role: String) -> Option<Wanted> {
+    async fn start(&mut self, info: BlobInfo, role: String, lecture: bool) -> Option<Wanted> {
         // Blobs the store keeps inline, as the referencing documents declare their size, are
         // fetched into memory; a peer that sends a larger one is treated as sending corrupt data,
         // and the blob is fetched into a partial file the next time.
@@ -801,6 +844,7 @@ impl Fetcher {
                 partial: Sink::Memory(Vec::with_capacity(usize::try_from(info.size).unwrap_or(0))),
                 info,
                 role,
+                lecture,
             });
         }
         let dir = self.link.store.config().dir.clone();
@@ -812,6 +856,7 @@ impl Fetcher {
                 partial: Sink::Partial(partial),
                 info,
                 role,
+                lecture,
             }),
             Ok(Err(e)) => {
                 tracing::debug!(blob = %info.hash, error = %e, "cannot open the partial blob now");

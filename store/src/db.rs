@@ -723,7 +723,8 @@ impl Db {
 
     /// Blobs referenced by documents whose scope starts with `scope` that this node does not
     /// hold, most wanted first: thumbnails, then display copies and posters, then video
-    /// proxies, then originals (photos before videos), then any other role; smaller first
+    /// proxies, then originals (photos before videos), then any other role, then lecture files
+    /// (on a node with a lecture plan, only those it wants: `lectures.rs`); smaller first
     /// within a rank. A partially received blob is missing until it is recorded. `roles` limits
     /// the roles fetched (empty: every role); a blob referenced in several roles ranks by its
     /// most wanted one. At most `limit` (capped at [`LIST_LIMIT_MAX`]) blobs, each as
@@ -736,11 +737,13 @@ impl Db {
     ) -> Result<Vec<(BlobInfo, String, String)>, StoreError> {
         let limit = limit.min(LIST_LIMIT_MAX);
         let public = projection::public_types_sql();
+        let lectures = crate::lectures::LECTURE_FILTER_SQL;
         let sql = format!(
             "SELECT b.hash, MIN({}) AS blob_rank, b.bytes, b.mime, b.kind, b.role
              FROM doc_blobs b JOIN docs d ON d.id = b.doc_id
              WHERE (substr(d.scope, 1, length(?1)) = ?1 OR d.doc_type IN {public}) {}
                AND NOT EXISTS (SELECT 1 FROM blobs WHERE blobs.hash = b.hash)
+               AND {lectures}
              GROUP BY b.hash
              ORDER BY blob_rank, b.bytes, b.hash
              LIMIT {limit}",
@@ -771,12 +774,14 @@ impl Db {
     /// the referencing documents declare them).
     pub fn missing_blob_totals(&self, scope: &str, roles: &[&str]) -> Result<(u64, u64), StoreError> {
         let public = projection::public_types_sql();
+        let lectures = crate::lectures::LECTURE_FILTER_SQL;
         let sql = format!(
             "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM (
                 SELECT b.hash, MAX(b.bytes) AS bytes
                 FROM doc_blobs b JOIN docs d ON d.id = b.doc_id
                 WHERE (substr(d.scope, 1, length(?1)) = ?1 OR d.doc_type IN {public}) {}
                   AND NOT EXISTS (SELECT 1 FROM blobs WHERE blobs.hash = b.hash)
+                  AND {lectures}
                 GROUP BY b.hash)",
             Self::blob_role_clause(roles)
         );
@@ -812,6 +817,7 @@ impl Db {
 
     /// The fetch rank of a `doc_blobs` row `b` (lower first).
     pub(crate) const BLOB_RANK: &str = "CASE
+        WHEN b.kind = 'lecture' THEN 9
         WHEN b.role = 'thumb' THEN 0
         WHEN b.role IN ('display', 'poster') THEN 1
         WHEN b.role = 'proxy' THEN 2

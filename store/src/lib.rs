@@ -14,6 +14,7 @@ pub mod claims;
 mod db;
 pub mod held;
 pub mod keys;
+pub mod lectures;
 pub mod lock;
 mod migrations;
 pub mod partial;

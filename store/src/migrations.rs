@@ -382,6 +382,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX submissions_by_person ON submissions(person, at_ms);
     "#,
+    // 13 (特派员讲堂): a kiosk's pre-fetch plan of lectures, node-local (`lectures.rs`): which
+    // published lectures it wants and when each was last watched here (the store's clock).
+    r#"
+    CREATE TABLE lecture_plan (
+        doc_id TEXT PRIMARY KEY,
+        wanted INTEGER NOT NULL,
+        last_watched_ms INTEGER
+    ) STRICT;
+    "#,
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.

@@ -39,6 +39,15 @@ pub fn outboard_dir(dir: &Path) -> PathBuf {
     dir.join("blobs").join("outboard")
 }
 
+/// About how many bytes of blob `hash` a partial transfer holds verified (its recorded groups),
+/// for progress shown to people; 0 when none.
+pub fn partial_len(dir: &Path, hash: &Hash) -> u64 {
+    let groups = partial_dir(dir).join(format!("{hash}.groups"));
+    fs::metadata(groups)
+        .map(|m| m.len().saturating_sub(GROUPS_HEADER_BYTES) / RECORD_BYTES * GROUP_BYTES)
+        .unwrap_or(0)
+}
+
 /// The raw 32 bytes of a hash, as the wire carries it.
 pub fn hash_bytes(hash: &Hash) -> BlobHash {
     proto::from_hex(hash.as_str()).expect("a Hash is 64 hex digits")

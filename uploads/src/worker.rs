@@ -1,5 +1,6 @@
 //! Background video processing: a poster frame and a low-bitrate proxy for each recorded video,
-//! on whichever node recorded it (a kiosk for the farmer's video, a hub for an expert's).
+//! on whichever node recorded it (a kiosk for the farmer's video, a hub for an expert's or a
+//! lecture's).
 //!
 //! Jobs live in the store, so a job interrupted by a crash or power cut runs again at the
 //! next start. Progress is written to the job row (in steps of 2 %) for the UI to poll.
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use yizhan_core::CaseDoc;
+use yizhan_core::item::{self, ItemDoc};
 use yizhan_store::{BlobBody, Hash, Job, JobState, Store};
 
 /// The job that makes a video's poster and proxy.
@@ -127,12 +129,45 @@ async fn video_job(store: &Store, job: &Job) -> Result<(), JobError> {
     let poster_att = poster.info().attachment("video", "poster", &group, "", now);
     store
         .call(move |db| {
-            db.update_doc_with(&doc_id, vec![proxy, poster], |doc| {
-                CaseDoc::add_attachments(doc, vec![proxy_att, poster_att])
-            })
+            // A case's video, or a publishable item's (a lecture): the derived copies go into
+            // the document that references the original, with the original's kind for the
+            // proxy (a lecture's files rank last in sync) and `video` for the poster.
+            if db.doc_type(&doc_id)?.as_deref() == Some(item::DOC_TYPE) {
+                return Ok(db
+                    .update_doc_with(&doc_id, vec![proxy, poster], |doc| {
+                        let kind = ItemDoc::from_doc(doc)?
+                            .attachments
+                            .values()
+                            .find(|a| a.hash == group && a.role == "original")
+                            .map_or_else(|| "video".to_string(), |a| a.kind.clone());
+                        let proxy = item_attachment(&proxy_att, &kind);
+                        ItemDoc::add_attachments(doc, vec![proxy, item_attachment(&poster_att, "video")])
+                    })?
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()));
+            }
+            Ok(db
+                .update_doc_with(&doc_id, vec![proxy, poster], |doc| {
+                    CaseDoc::add_attachments(doc, vec![proxy_att, poster_att])
+                })?
+                .map(|_| ())
+                .map_err(|e| e.to_string()))
         })
         .await
         .map_err(op)?
-        .map_err(|e| JobError::Operating(e.to_string()))?;
+        .map_err(JobError::Operating)?;
     Ok(())
+}
+
+/// A case attachment as a publishable item's, under `kind`.
+fn item_attachment(a: &yizhan_core::Attachment, kind: &str) -> item::ItemAttachment {
+    item::ItemAttachment {
+        hash: a.hash.clone(),
+        group: a.group.clone(),
+        kind: kind.into(),
+        role: a.role.clone(),
+        name: a.name.chars().take(item::NAME_CHARS_MAX).collect(),
+        mime: a.mime.clone(),
+        bytes: a.bytes,
+    }
 }

@@ -192,11 +192,15 @@ pub fn nav(actor: &Actor) -> Vec<NavLink> {
         links.push(NavLink::new(supply, "/supply", "供求信息"));
         links.push(NavLink::new(achievements, "/achievements", "成果与榜单"));
         links.push(NavLink::new(achievements, "/innovation", "双创平台"));
+        links.push(NavLink::new(achievements, crate::lectures::LIST_PATH, "特派员讲堂"));
+        links.push(NavLink::new(achievements, "/desk/items/new?kind=lectures.lecture", "上传讲座"));
         return links;
     }
     links.push(NavLink::new(supply, "/supply", "供求信息"));
     links.push(NavLink::new(achievements, "/achievements", "成果与榜单"));
     links.push(NavLink::new(achievements, "/innovation", "双创平台"));
+    links.push(NavLink::new(achievements, crate::lectures::LIST_PATH, "特派员讲堂"));
+    links.push(NavLink::new(achievements, "/desk/items/new?kind=lectures.lecture", "上传讲座"));
     links.push(NavLink::new(e, "/desk", "分诊队列"));
     links.push(NavLink::new(e, "/desk/experts", "找专家"));
     if may(CentreAction::ReviewKnowledge) {

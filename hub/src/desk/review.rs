@@ -232,6 +232,18 @@ pub(super) async fn item_page(
                     summary { "修改内容" @if p.stage == Stage::CheckFailed { "（修改后重新提交审核）" } }
                     (item_form(kind, &format!("/desk/items/{}/edit", item.id), Some(item), "保存修改"))
                 }
+                @if item.kind == yizhan_lectures::LECTURE {
+                    form method="post" enctype="multipart/form-data" action=(yizhan_web::action(&format!("/desk/lectures/{}/files", item.id))) data-testid="lecture-files-form" {
+                        label { "讲座视频 " input type="file" name="video" accept="video/*"; }
+                        label { "课件 PDF " input type="file" name="pdf" accept="application/pdf,.pdf"; }
+                        p.muted { "PPT/PPTX 请先另存为 PDF 再上传。视频上传后在本机转码，完成后可播放。" }
+                        button type="submit" { "上传视频/课件" }
+                    }
+                    @let files: Vec<_> = item.attachments.values().filter(|a| a.kind == yizhan_lectures::BLOB_KIND).collect();
+                    @if !files.is_empty() {
+                        ul data-testid="lecture-files" { @for f in files { li { (f.name) " · " (f.role) " · " (f.bytes / 1024) " KB" } } }
+                    }
+                }
                 form method="post" enctype="multipart/form-data" action=(yizhan_web::action(&format!("/desk/items/{}/photos", item.id))) data-testid="photos-form" {
                     label { "添加照片 " input type="file" name="photos" accept="image/*" multiple; }
                     button type="submit" { "上传照片" }

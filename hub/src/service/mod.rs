@@ -19,6 +19,7 @@ pub mod centre;
 pub mod dashboard;
 mod error;
 pub mod evaluation;
+pub mod lectures;
 pub mod market;
 pub mod people;
 pub mod publication;

@@ -303,7 +303,7 @@ fn may_take(kind: &Kind, item: &ItemDoc, p: &Pipeline, actor: &Actor, step: Step
     publication::authorize(&kind.rules, p, &item.centre, actor, step)
 }
 
-fn load_item(db: &Db, id: &str) -> Result<Option<ItemDoc>, StoreError> {
+pub(crate) fn load_item(db: &Db, id: &str) -> Result<Option<ItemDoc>, StoreError> {
     if db.doc_type(id)?.as_deref() != Some(item::DOC_TYPE) {
         return Ok(None);
     }
