@@ -540,7 +540,6 @@ fn role_rank(role: &str) -> u8 {
         "proxy" => 2,
         _ => 3,
     }
-
 }
 
 enum Round {
