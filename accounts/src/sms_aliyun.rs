@@ -132,8 +132,8 @@ struct AliyunReply {
 impl AliyunSmsSender {
     /// Refuses an endpoint that is not an http(s) URL and empty keys, sign name or templates.
     pub fn new(config: AliyunSmsConfig) -> Result<AliyunSmsSender, SmsError> {
-        let url =
-            url::Url::parse(&config.endpoint).map_err(|e| SmsError::Config(format!("Aliyun endpoint: {e}")))?;
+        let url = url::Url::parse(&config.endpoint)
+            .map_err(|e| SmsError::Config(format!("Aliyun endpoint: {e}")))?;
         if url.scheme() != "https" && url.scheme() != "http" {
             return Err(SmsError::Config(format!("Aliyun endpoint scheme {:?}", url.scheme())));
         }
@@ -196,7 +196,13 @@ impl AliyunSmsSender {
         query
     }
 
-    async fn send_template(&self, phone: &str, template: &str, variable: &str, value: &str) -> Result<(), SmsError> {
+    async fn send_template(
+        &self,
+        phone: &str,
+        template: &str,
+        variable: &str,
+        value: &str,
+    ) -> Result<(), SmsError> {
         let param = serde_json::json!({ variable: value }).to_string();
         let query = self.signed_query(phone, template, &param);
         let base = self.config.endpoint.split('?').next().unwrap_or_default();

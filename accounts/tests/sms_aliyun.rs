@@ -86,7 +86,10 @@ async fn codes_and_notices_go_to_their_templates_signed() {
     assert_eq!(accepted[0].1, serde_json::json!({ "code": "042137" }));
     assert_eq!(accepted[1].0, "SMS_NOTICE_2");
     // Aliyun adds the sign name itself: the text goes without it.
-    assert_eq!(accepted[1].1, serde_json::json!({ "content": "新案件：水稻 叶片发黄（双流区），请在3小时内答复。" }));
+    assert_eq!(
+        accepted[1].1,
+        serde_json::json!({ "content": "新案件：水稻 叶片发黄（双流区），请在3小时内答复。" })
+    );
 }
 
 #[tokio::test]

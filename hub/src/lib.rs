@@ -111,6 +111,15 @@ impl axum::extract::FromRef<Hub> for yizhan_accounts::Accounts {
 }
 
 pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
+    start_with_sms(config, tls, Arc::new(yizhan_accounts::DevLogSender)).await
+}
+
+/// Like [`start`], sending sign-in codes and notices (assignments, answers) through `sms`.
+pub async fn start_with_sms(
+    config: HubConfig,
+    tls: HubTls,
+    sms: Arc<dyn yizhan_accounts::SmsSender>,
+) -> Result<Hub, HubError> {
     // Ports first: a hub whose address is taken stops before it creates a store, keys or
     // documents.
     let mut endpoint = quinn::Endpoint::server(tls.server, config.sync_listen)
@@ -180,7 +189,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         store.clone(),
         field_key,
         yizhan_accounts::AccountsConfig::for_node(&config.node_id),
-        Arc::new(yizhan_accounts::DevLogSender),
+        sms,
         passkeys,
     )?;
     let jobs_notify = Arc::new(tokio::sync::Notify::new());
