@@ -10,6 +10,7 @@ pub mod enrol;
 pub mod export;
 pub mod market;
 mod metrics;
+pub mod notify;
 pub mod publish;
 pub mod sealing;
 pub mod service;
@@ -93,6 +94,8 @@ pub struct Hub {
     pub endpoint: quinn::Endpoint,
     /// HTTP requests answered, for `/metrics`.
     pub requests: yizhan_web::metrics::RequestMetrics,
+    /// SMS notices of assignments and answers, sent in the background.
+    pub notices: notify::Notifier,
 }
 
 impl Hub {
@@ -194,6 +197,7 @@ pub async fn start_with_sms(
     )?;
     let jobs_notify = Arc::new(tokio::sync::Notify::new());
     tokio::spawn(yizhan_uploads::run_worker(store.clone(), jobs_notify.clone()));
+    let notices = notify::Notifier::start(store.clone(), accounts.clone());
     let hub = Hub {
         jobs_notify,
         accounts,
@@ -208,6 +212,7 @@ pub async fn start_with_sms(
         kinds: service::publication::Kinds::default(),
         endpoint: endpoint.clone(),
         requests: Default::default(),
+        notices,
     };
     // The modules this hub serves: their kinds on the publication pipeline.
     for kind in
