@@ -30,6 +30,8 @@ pub struct KioskFile {
     pub hub_id: Option<String>,
     /// 特派员讲堂: the storage budget for pre-fetched lectures, in GB (default 20).
     pub lecture_budget_gb: Option<u64>,
+    /// `[sms]`: how sign-in codes and notices are sent.
+    pub sms: Option<SmsFile>,
 }
 
 /// `/etc/yizhan/hub.toml`: the hub's options (all optional).
@@ -41,6 +43,117 @@ pub struct HubFile {
     pub sync: Option<String>,
     pub parent: Option<String>,
     pub parent_id: Option<String>,
+    /// `[sms]`: how sign-in codes and notices are sent.
+    pub sms: Option<SmsFile>,
+}
+
+/// `[sms]` of kiosk.toml / hub.toml: `provider = "log" | "http" | "aliyun"` and its fields.
+/// `Debug` leaves the token and the secret out.
+#[derive(Default, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsFile {
+    pub provider: Option<String>,
+    /// The HTTP gateway's URL (`http`), or Aliyun's endpoint (`aliyun`, default Aliyun's own).
+    pub url: Option<String>,
+    /// The HTTP gateway's bearer token.
+    pub token: Option<String>,
+    pub access_key_id: Option<String>,
+    pub access_key_secret: Option<String>,
+    pub sign_name: Option<String>,
+    pub code_template: Option<String>,
+    pub notice_template: Option<String>,
+    pub region_id: Option<String>,
+}
+
+impl std::fmt::Debug for SmsFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsFile")
+            .field("provider", &self.provider)
+            .field("url", &self.url)
+            .field("access_key_id", &self.access_key_id)
+            .field("sign_name", &self.sign_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `[sms]` options as flags and environment variables (over the file's).
+#[derive(clap::Args, Default, Clone)]
+pub struct SmsArgs {
+    /// How SMS are sent: log (development: written to the log, not sent), http (a gateway
+    /// taking JSON), aliyun (Aliyun SMS) [default: log].
+    #[arg(long = "sms-provider", env = "YIZHAN_SMS_PROVIDER")]
+    pub provider: Option<String>,
+    /// The gateway URL (http) or Aliyun's endpoint (aliyun).
+    #[arg(long = "sms-url", env = "YIZHAN_SMS_URL")]
+    pub url: Option<String>,
+    /// The gateway's bearer token (http).
+    #[arg(long = "sms-token", env = "YIZHAN_SMS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Aliyun AccessKey id.
+    #[arg(long = "sms-access-key-id", env = "YIZHAN_SMS_ACCESS_KEY_ID")]
+    pub access_key_id: Option<String>,
+    /// Aliyun AccessKey secret (prefer the environment or the file: flags show in `ps`).
+    #[arg(long = "sms-access-key-secret", env = "YIZHAN_SMS_ACCESS_KEY_SECRET", hide_env_values = true)]
+    pub access_key_secret: Option<String>,
+    /// Aliyun sign name (签名).
+    #[arg(long = "sms-sign-name", env = "YIZHAN_SMS_SIGN_NAME")]
+    pub sign_name: Option<String>,
+    /// Aliyun template for sign-in codes (variable ${code}).
+    #[arg(long = "sms-code-template", env = "YIZHAN_SMS_CODE_TEMPLATE")]
+    pub code_template: Option<String>,
+    /// Aliyun template for notices (variable ${content}).
+    #[arg(long = "sms-notice-template", env = "YIZHAN_SMS_NOTICE_TEMPLATE")]
+    pub notice_template: Option<String>,
+    /// Aliyun region [default: cn-hangzhou].
+    #[arg(long = "sms-region-id", env = "YIZHAN_SMS_REGION_ID")]
+    pub region_id: Option<String>,
+}
+
+/// The SMS sender the options choose; a provider missing a field is refused here, at start.
+pub fn sms_sender(
+    args: &SmsArgs,
+    file: Option<&SmsFile>,
+) -> anyhow::Result<std::sync::Arc<dyn yizhan_accounts::SmsSender>> {
+    let f = file.cloned().unwrap_or_default();
+    let given = |v: &String| !v.trim().is_empty();
+    let pick = |a: &Option<String>, b: Option<String>| a.clone().filter(given).or(b.filter(given));
+    let need = |v: Option<String>, name: &str, provider: &str| {
+        v.with_context(|| {
+            format!(
+                "SMS provider {provider} needs {name} ([sms] {name} in the configuration, or --sms-{})",
+                name.replace('_', "-")
+            )
+        })
+    };
+    let provider = pick(&args.provider, f.provider).unwrap_or_else(|| "log".into());
+    match provider.as_str() {
+        "log" => Ok(std::sync::Arc::new(yizhan_accounts::DevLogSender)),
+        "http" => {
+            let url = need(pick(&args.url, f.url), "url", "http")?;
+            let token = need(pick(&args.token, f.token), "token", "http")?;
+            let sender = yizhan_accounts::HttpSmsSender::new(yizhan_accounts::HttpSmsConfig::new(url, token))
+                .context("SMS provider http")?;
+            Ok(std::sync::Arc::new(sender))
+        }
+        "aliyun" => {
+            let mut c = yizhan_accounts::AliyunSmsConfig::new(
+                need(pick(&args.access_key_id, f.access_key_id), "access_key_id", "aliyun")?,
+                need(pick(&args.access_key_secret, f.access_key_secret), "access_key_secret", "aliyun")?,
+                need(pick(&args.sign_name, f.sign_name), "sign_name", "aliyun")?,
+                need(pick(&args.code_template, f.code_template), "code_template", "aliyun")?,
+                need(pick(&args.notice_template, f.notice_template), "notice_template", "aliyun")?,
+            );
+            if let Some(url) = pick(&args.url, f.url) {
+                c.endpoint = url;
+            }
+            if let Some(region) = pick(&args.region_id, f.region_id) {
+                c.region_id = region;
+            }
+            let sender = yizhan_accounts::AliyunSmsSender::new(c).context("SMS provider aliyun")?;
+            Ok(std::sync::Arc::new(sender))
+        }
+        other => bail!("SMS provider {other:?} is not one of log, http, aliyun"),
+    }
 }
 
 /// The county hub a kiosk syncs with, as enrolment recorded it.
@@ -127,5 +240,45 @@ mod tests {
         assert_eq!(load_uplink(dir.path()).unwrap_or_else(|e| panic!("{e:#}")), Some(up));
         assert_eq!(resolve("hub", "127.0.0.1:7443").unwrap_or_else(|e| panic!("{e}")).port(), 7443);
         assert!(resolve("hub", "nonsense").is_err());
+    }
+
+    #[test]
+    fn sms_providers_are_chosen_by_file_then_flags_and_misconfiguration_is_refused() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("hub.toml");
+        std::fs::write(
+            &path,
+            "[sms]\nprovider = \"aliyun\"\naccess_key_id = \"LTAIx\"\naccess_key_secret = \"s3cret\"\n\
+             sign_name = \"驿站\"\ncode_template = \"SMS_1\"\nnotice_template = \"SMS_2\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let h: HubFile = load(Some(&path)).unwrap_or_else(|e| panic!("{e:#}"));
+        let sms = h.sms.clone().unwrap_or_else(|| panic!("no [sms]"));
+        assert_eq!(sms.provider.as_deref(), Some("aliyun"));
+        assert!(!format!("{h:?}").contains("s3cret"));
+        assert!(format!("{:?}", sms_sender(&SmsArgs::default(), h.sms.as_ref()).map(|_| ())).contains("Ok"));
+        // The default is the development sender; a flag overrides the file.
+        assert!(sms_sender(&SmsArgs::default(), None).is_ok());
+        let args = SmsArgs { provider: Some("http".into()), ..Default::default() };
+        let err =
+            format!("{:#}", sms_sender(&args, h.sms.as_ref()).err().unwrap_or_else(|| panic!("no url")));
+        assert!(err.contains("url"), "{err}");
+        let args = SmsArgs {
+            access_key_secret: Some(String::new()),
+            sign_name: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(sms_sender(&args, h.sms.as_ref()).is_ok(), "an empty flag falls back to the file");
+        let mut missing = sms.clone();
+        missing.notice_template = None;
+        let err = format!(
+            "{:#}",
+            sms_sender(&SmsArgs::default(), Some(&missing)).err().unwrap_or_else(|| panic!("accepted"))
+        );
+        assert!(err.contains("notice_template"), "{err}");
+        let bogus = SmsArgs { provider: Some("smtp".into()), ..Default::default() };
+        assert!(sms_sender(&bogus, None).is_err());
+        std::fs::write(&path, "[sms]\nprovder = \"log\"\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(load::<HubFile>(Some(&path)).is_err(), "a typo in [sms] is refused");
     }
 }

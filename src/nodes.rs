@@ -57,6 +57,8 @@ pub struct KioskArgs {
     /// least recently watched are deleted past it.
     #[arg(long, value_name = "GB", env = "YIZHAN_LECTURE_BUDGET_GB")]
     pub lecture_budget_gb: Option<u64>,
+    #[command(flatten)]
+    pub sms: config::SmsArgs,
 }
 
 /// The largest lecture budget accepted, in GB.
@@ -83,6 +85,7 @@ pub async fn start_kiosk(
     key_file: Option<PathBuf>,
     demo: bool,
     uplink: Option<(SocketAddr, String, NodeTls)>,
+    sms: Arc<dyn yizhan_accounts::SmsSender>,
 ) -> anyhow::Result<(AppState, tokio::net::TcpListener)> {
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let (scope, node_id) = match &uplink {
@@ -108,7 +111,7 @@ pub async fn start_kiosk(
     };
     let key_file = key_file.unwrap_or_else(|| data_dir.join("keys").join("field.key"));
     let config = KioskConfig { data_dir, key_file, listen, scope, limits: UploadLimits::default(), node_id };
-    let state = AppState::open(config, Arc::new(SystemClock))?;
+    let state = AppState::open_with_sms(config, Arc::new(SystemClock), sms)?;
     if demo {
         let n = yizhan_kiosk::demo::load_if_empty(&state)
             .await
@@ -186,10 +189,12 @@ pub struct KioskOptions {
     pub key_file: Option<PathBuf>,
     pub hub: Option<(SocketAddr, String)>,
     pub lecture_budget_bytes: u64,
+    pub sms: Arc<dyn yizhan_accounts::SmsSender>,
 }
 
 pub fn kiosk_options(args: &KioskArgs) -> anyhow::Result<KioskOptions> {
     let file: config::KioskFile = config::load(args.config.as_deref())?;
+    let sms = config::sms_sender(&args.sms, file.sms.as_ref())?;
     let data_dir = data_dir(args.data.data_dir.clone().or(file.data_dir), "kiosk")?;
     let listen = args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
     let listen = config::resolve("listen", &listen)?;
@@ -216,6 +221,7 @@ pub fn kiosk_options(args: &KioskArgs) -> anyhow::Result<KioskOptions> {
         key_file: args.key_file.clone().or(file.key_file),
         hub,
         lecture_budget_bytes,
+        sms,
     })
 }
 
@@ -232,7 +238,7 @@ pub async fn run_kiosk(args: KioskArgs) -> anyhow::Result<()> {
         None => None,
     };
     let (state, listener) =
-        start_kiosk(o.data_dir.clone(), o.listen, &o.region, o.key_file, args.demo, uplink).await?;
+        start_kiosk(o.data_dir.clone(), o.listen, &o.region, o.key_file, args.demo, uplink, o.sms).await?;
     let budget = o.lecture_budget_bytes.to_string();
     state.store.call(move |db| db.set_setting(yizhan_kiosk::lectures::BUDGET_SETTING, &budget)).await?;
     println!("驿站 kiosk ready: http://{}/  (data: {})", listener.local_addr()?, o.data_dir.display());
@@ -338,6 +344,8 @@ pub struct HubArgs {
     /// The parent hub's node id.
     #[arg(long, env = "YIZHAN_PARENT_ID")]
     pub parent_id: Option<String>,
+    #[command(flatten)]
+    pub sms: config::SmsArgs,
 }
 
 /// Starts a hub whose CA lives in `data_dir/pki`.
@@ -346,6 +354,7 @@ pub async fn start_hub(
     http: SocketAddr,
     sync: SocketAddr,
     parent: Option<(SocketAddr, String)>,
+    sms: Arc<dyn yizhan_accounts::SmsSender>,
 ) -> anyhow::Result<Hub> {
     let pki = pki_dir(&data_dir);
     let authority = Authority::load(&pki, SystemTime::now()).with_context(|| {
@@ -370,7 +379,7 @@ pub async fn start_hub(
         enroller: Some(Arc::new(enroller)),
         node: Some(tls.clone()),
     };
-    let hub = yizhan_hub::start(config, hub_tls).await?;
+    let hub = yizhan_hub::start_with_sms(config, hub_tls, sms).await?;
     tokio::spawn(yizhan_net::follow_revocations(hub.store.clone(), tls.revocation.clone()));
     Ok(hub)
 }
@@ -427,6 +436,7 @@ pub fn revoke(data_dir: &Path, node_id: &str) -> anyhow::Result<()> {
 
 pub async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
     let file: config::HubFile = config::load(args.config.as_deref())?;
+    let sms = config::sms_sender(&args.sms, file.sms.as_ref())?;
     let data_dir = data_dir(args.data.data_dir.or(file.data_dir), "hub")?;
     let http = config::resolve("http", &args.http.or(file.http).unwrap_or_else(|| "127.0.0.1:8090".into()))?;
     let sync = config::resolve("sync", &args.sync.or(file.sync).unwrap_or_else(|| "0.0.0.0:7443".into()))?;
@@ -437,7 +447,7 @@ pub async fn run_hub(args: HubArgs) -> anyhow::Result<()> {
             "a parent hub needs both --parent and --parent-id (or parent and parent_id in the configuration)"
         ),
     };
-    let hub = start_hub(data_dir, http, sync, parent).await?;
+    let hub = start_hub(data_dir, http, sync, parent, sms).await?;
     if let Some(password) = yizhan_hub::ensure_admin(&hub).await? {
         // Shown once, on the operator's console only (never logged): change it after signing in.
         println!(

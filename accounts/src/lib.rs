@@ -18,6 +18,7 @@ mod passkey;
 pub mod password;
 mod session;
 pub mod sms;
+pub mod sms_aliyun;
 mod tables;
 pub mod web;
 
@@ -42,6 +43,7 @@ use session::{plausible_token, token_hash};
 pub use passkey::passkeys;
 pub use password::PasswordError;
 pub use sms::{DevLogSender, HttpSmsConfig, HttpSmsSender, SmsError, SmsSender};
+pub use sms_aliyun::{AliyunSmsConfig, AliyunSmsSender};
 pub use web::{COOKIE_NAME, SignedIn, router};
 /// The WebAuthn types callers hand over (re-exported so callers need not name webauthn-rs).
 pub use webauthn_rs::prelude::{
@@ -687,6 +689,22 @@ impl Accounts {
         h.finalize().to_hex().to_string()
     }
 
+    /// The SMS sender this node was started with (sign-in codes and notices share it).
+    pub fn sms(&self) -> Arc<dyn SmsSender> {
+        self.inner.sms.clone()
+    }
+
+    /// The person's phone for notices, opened with this node's key: `None` when none is on
+    /// record or it was sealed by another node. Never logged.
+    pub async fn open_phone(&self, person_id: &str) -> Result<Option<String>, SignInError> {
+        let known = self.known(person_id.trim()).await?;
+        let Some(credential) = known.credential else { return Ok(None) };
+        if credential.phone_sealed.is_empty() {
+            return Ok(None);
+        }
+        Ok(self.inner.field_key.open(&credential.phone_sealed).ok())
+    }
+
     /// Sends a sign-in code to the person's phone. At most one per minute and
     /// [`CODE_SENDS_PER_WINDOW_MAX`] a day; the code is valid [`CODE_TTL_MS`] for
     /// [`CODE_ATTEMPTS_MAX`] attempts. Unknown ids and people without a phone get
@@ -752,8 +770,7 @@ impl Accounts {
                 Ok(Ok(old))
             })
             .await??;
-        let text = sms::code_text(&code, CODE_TTL_MS / 60_000);
-        if let Err(e) = self.inner.sms.send(&phone, &text).await {
+        if let Err(e) = self.inner.sms.send_code(&phone, &code, CODE_TTL_MS / 60_000).await {
             tracing::error!(person = %id, error = %e, "sending a sign-in code failed");
             // Give the reservation back so the person can try again at once.
             let owned = id.to_string();

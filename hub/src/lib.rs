@@ -12,6 +12,7 @@ pub mod innovation;
 pub mod lectures;
 pub mod market;
 mod metrics;
+pub mod notify;
 pub mod publish;
 pub mod sealing;
 pub mod service;
@@ -102,6 +103,8 @@ pub struct Hub {
     pub requests: yizhan_web::metrics::RequestMetrics,
     /// The key that signs this hub's takedowns (安全熔断), from [`HubTls::node`].
     pub signer: Option<Arc<yizhan_identity::NodeCredentials>>,
+    /// SMS notices of assignments and answers, sent in the background.
+    pub notices: notify::Notifier,
 }
 
 impl Hub {
@@ -120,6 +123,15 @@ impl axum::extract::FromRef<Hub> for yizhan_accounts::Accounts {
 }
 
 pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
+    start_with_sms(config, tls, Arc::new(yizhan_accounts::DevLogSender)).await
+}
+
+/// Like [`start`], sending sign-in codes and notices (assignments, answers) through `sms`.
+pub async fn start_with_sms(
+    config: HubConfig,
+    tls: HubTls,
+    sms: Arc<dyn yizhan_accounts::SmsSender>,
+) -> Result<Hub, HubError> {
     // Ports first: a hub whose address is taken stops before it creates a store, keys or
     // documents.
     let mut endpoint = quinn::Endpoint::server(tls.server, config.sync_listen)
@@ -189,11 +201,12 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         store.clone(),
         field_key,
         yizhan_accounts::AccountsConfig::for_node(&config.node_id),
-        Arc::new(yizhan_accounts::DevLogSender),
+        sms,
         passkeys,
     )?;
     let jobs_notify = Arc::new(tokio::sync::Notify::new());
     tokio::spawn(yizhan_uploads::run_worker(store.clone(), jobs_notify.clone()));
+    let notices = notify::Notifier::start(store.clone(), accounts.clone());
     let hub = Hub {
         jobs_notify,
         accounts,
@@ -209,6 +222,7 @@ pub async fn start(config: HubConfig, tls: HubTls) -> Result<Hub, HubError> {
         endpoint: endpoint.clone(),
         requests: Default::default(),
         signer: tls.node.as_ref().map(|n| n.creds.clone()),
+        notices,
     };
     // The circuit breaker's takedowns, verified and applied as they arrive (or are made here).
     if let Some(node) = &tls.node {

@@ -149,6 +149,15 @@ pub enum StartError {
 
 impl AppState {
     pub fn open(config: KioskConfig, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+        AppState::open_with_sms(config, clock, Arc::new(yizhan_accounts::DevLogSender))
+    }
+
+    /// Like [`AppState::open`], sending sign-in codes through `sms`.
+    pub fn open_with_sms(
+        config: KioskConfig,
+        clock: Arc<dyn Clock>,
+        sms: Arc<dyn yizhan_accounts::SmsSender>,
+    ) -> Result<AppState, StartError> {
         let mut store_config = StoreConfig::new(&config.data_dir);
         store_config.clock = StoreClock::from_fn(move || clock.now_ms());
         let store = Store::open(store_config)
@@ -177,7 +186,7 @@ impl AppState {
             store.clone(),
             key.clone(),
             yizhan_accounts::AccountsConfig::for_node(&node_id),
-            Arc::new(yizhan_accounts::DevLogSender),
+            sms,
             passkeys,
         )
         .map_err(|e| StartError::Key { path: config.key_file.clone(), detail: e.to_string() })?;

@@ -128,9 +128,11 @@ pub async fn act(hub: &Hub, actor: &Actor, id: &str, input: ActInput) -> Result<
     let (actor, case_id) = (actor.clone(), id.to_string());
     let event_id = uuid::Uuid::new_v4().to_string();
     let assigned = input.kind == "assigned";
+    let ev = event_id.clone();
     hub.store.call(move |db| Ok(super::act(db, &actor, &case_id, input, event_id))).await??;
     if assigned {
         hub.directory.invalidate();
+        crate::notify::event_written(hub, id, &ev).await;
     }
     Ok(())
 }
@@ -172,8 +174,10 @@ pub async fn answer(hub: &Hub, actor: &Actor, id: &str, answer: Answer) -> Resul
     let input = ActInput { kind: "answered".into(), text, target: groups.join(","), ..Default::default() };
     let (actor, case_id) = (actor.clone(), id.to_string());
     let event_id = uuid::Uuid::new_v4().to_string();
+    let ev = event_id.clone();
     hub.store.call(move |db| Ok(super::act_with(db, &actor, &case_id, input, event_id, carried))).await??;
     hub.jobs_notify.notify_one();
+    crate::notify::event_written(hub, id, &ev).await;
     Ok(())
 }
 
