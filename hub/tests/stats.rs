@@ -178,6 +178,32 @@ async fn statistics_need_a_centre_member_and_stay_within_her_region() {
         assert!(!text.contains(personal), "{personal} in {text}");
     }
 
+    // The same figures as XLSX from the 统计 page's link: the totals sheet first, then the
+    // breakdown; another county's figures are refused, and nothing without sign-in.
+    let (_, page) = get(&hub, &staff, "/desk/stats?from=2026-01&to=2026-12&by=industry").await;
+    let href = page.split("data-testid=\"stats-xlsx\"").next().unwrap().rsplit("href=\"").next().unwrap();
+    let href = href.split('"').next().unwrap().replace("&amp;", "&");
+    assert_eq!(href, "/desk/stats/export?region=510131&from=2026-01&to=2026-12&by=industry");
+    let res =
+        client().get(format!("http://{}{href}", hub.http_addr)).header(COOKIE, &staff).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().contains("spreadsheetml"));
+    let bytes = res.bytes().await.unwrap();
+    let rows = yizhan_records::read_rows(&bytes, "tongji.xlsx", &Default::default()).unwrap();
+    let cell = |name: &str| {
+        rows.iter()
+            .find(|r| r.cells[0] == name)
+            .map(|r| r.cells[1..].to_vec())
+            .unwrap_or_else(|| panic!("{name}: {rows:?}"))
+    };
+    assert_eq!(cell("登记咨询")[0], t["cases"].as_i64().unwrap().to_string());
+    assert_eq!(cell("已办结")[0], t["closed"].as_i64().unwrap().to_string());
+    assert_eq!(cell("有效服务"), ["1", "1"], "the count and its rate (100 %)");
+    let (status, _) = get(&hub, &staff, "/desk/stats/export?region=510104").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another county");
+    let (status, _) = get(&hub, "", "/desk/stats/export").await;
+    assert_ne!(status, StatusCode::OK, "sign-in needed");
+
     // A town of the county, by village; March only; another month is empty.
     let (_, s) = get_json(&hub, &staff, "/api/stats?region=510131001&period=2026-03&by=village").await;
     assert_eq!(s["totals"]["counts"]["cases"], 2);

@@ -95,6 +95,7 @@ pub fn routes() -> axum::Router<Hub> {
         .route("/desk/targets", get(targets::targets_page).post(targets::save_targets))
         .route("/desk/evaluation", get(evaluation::evaluation_page))
         .route("/desk/evaluation/export", get(evaluation::export))
+        .route("/desk/stats/export", get(stats::export))
         .route("/desk/evaluation/rule", post(evaluation::save_rule))
         .route("/desk/subsidies", get(subsidies::statements_page))
         .route("/desk/subsidies/standard", get(subsidies::standard_page).post(subsidies::save_standard))

@@ -198,7 +198,42 @@ pub(super) async fn stats_page(
         (people_section(&view))
         p data-testid="stats-subsidies" { "已批准补贴（补贴发放）：" b { (yizhan_web::fmt::money(subsidies.1)) }
             "，" (subsidies.0) " 份月度清册（按清册月份）" }
-        p.small { "数据接口：" a href="/api/openapi.json" { "/api/stats" } "（JSON，说明见 OpenAPI 文档）" }
+        p.small {
+            a href=(export_href(r)) data-testid="stats-xlsx" { "导出 XLSX" }
+            " · 数据接口：" a href="/api/openapi.json" { "/api/stats" } "（JSON，说明见 OpenAPI 文档）"
+        }
     };
     Ok(page("统计", Some(&actor), body))
+}
+
+/// The export of what the page shows (region, months and breakdown as resolved).
+fn export_href(r: &Report) -> String {
+    let mut pairs = vec![("region", r.region.as_str()), ("from", r.from.as_str()), ("to", r.to.as_str())];
+    if let Some(by) = r.by {
+        pairs.push(("by", by.code()));
+    }
+    let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("/desk/stats/export?{}", query.join("&"))
+}
+
+/// The statistics as XLSX (the same figures, region and period as the page).
+pub(super) async fn export(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Query(p): Query<StatsParams>,
+) -> Result<axum::response::Response, DeskError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let (name, bytes) = service::stats::export(&hub, &actor, &p).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
 }

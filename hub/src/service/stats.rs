@@ -65,3 +65,101 @@ pub async fn stats(hub: &Hub, actor: &Actor, p: &StatsParams) -> Result<StatsVie
         })
         .await?)
 }
+
+/// The statistics as an XLSX workbook (audited as an export): the totals first (one measure a
+/// row: its count and, where it has one, its rate), then the breakdown asked for and the service
+/// categories. Aggregates only, like the page.
+pub async fn export(hub: &Hub, actor: &Actor, p: &StatsParams) -> Result<(String, Vec<u8>), ServiceError> {
+    use yizhan_records::{Cell, Sheet};
+    let v = stats(hub, actor, p).await?;
+    let r = &v.report;
+    let rate = |x: Option<f64>| x.map_or(Cell::Empty, Cell::Percent);
+    let n = |x: i64| Cell::Number(x as f64);
+    let c = &r.totals.counts;
+    let t = &r.totals.rates;
+    let measures: Vec<(&str, Cell, Cell)> = vec![
+        ("登记咨询", n(c.cases), Cell::Empty),
+        ("类似案例解决", n(c.solved_by_similar), rate(t.solved_by_similar)),
+        ("提交专家", n(c.escalated), Cell::Empty),
+        ("上报市州或省", n(c.escalated_up), Cell::Empty),
+        ("已分诊", n(c.triaged), Cell::Empty),
+        ("1小时内分诊", n(c.triaged_in_time), rate(t.triaged_in_time)),
+        ("已响应", n(c.responded), Cell::Empty),
+        ("3小时内响应", n(c.responded_in_time), rate(t.responded_in_time)),
+        ("上门服务", n(c.onsite_visits), Cell::Empty),
+        ("差旅费（元）", Cell::Number(c.travel_cost_fen as f64 / 100.0), Cell::Empty),
+        ("已办结", n(c.closed), Cell::Empty),
+        ("评价次数", n(c.rated), Cell::Empty),
+        ("平均评分", t.mean_rating.map_or(Cell::Empty, Cell::Score), Cell::Empty),
+        ("已回访", n(c.followed_up), Cell::Empty),
+        ("一周内回访", n(c.followed_up_in_time), rate(t.followed_up_in_time)),
+        ("有效服务", n(c.valid), rate(t.valid)),
+        ("超时记录", n(c.breaches), Cell::Empty),
+        ("活跃驿站", n(r.active_kiosks), Cell::Empty),
+    ];
+    let mut sheets = vec![Sheet {
+        name: "合计".into(),
+        header: vec!["指标".into(), "数值".into(), "比率".into()],
+        rows: measures
+            .into_iter()
+            .map(|(name, value, ratio)| vec![Cell::Text(name.into()), value, ratio])
+            .collect(),
+    }];
+    if let Some(by) = r.by {
+        let header = [
+            by.name_zh(),
+            "登记",
+            "类似解决",
+            "提交专家",
+            "1小时分诊率",
+            "3小时响应率",
+            "上门",
+            "办结",
+            "平均评分",
+            "一周回访率",
+            "有效率",
+            "超时",
+        ];
+        let rows = r
+            .groups
+            .iter()
+            .map(|g| {
+                let (c, t) = (&g.figures.counts, &g.figures.rates);
+                vec![
+                    Cell::Text(g.name.clone()),
+                    n(c.cases),
+                    n(c.solved_by_similar),
+                    n(c.escalated),
+                    rate(t.triaged_in_time),
+                    rate(t.responded_in_time),
+                    n(c.onsite_visits),
+                    n(c.closed),
+                    t.mean_rating.map_or(Cell::Empty, Cell::Score),
+                    rate(t.followed_up_in_time),
+                    rate(t.valid),
+                    n(c.breaches),
+                ]
+            })
+            .collect();
+        sheets.push(Sheet { name: by.name_zh().into(), header: header.map(String::from).to_vec(), rows });
+    }
+    if !r.categories.is_empty() {
+        sheets.push(Sheet {
+            name: "服务类别".into(),
+            header: vec!["类别".into(), "回访".into(), "有效".into()],
+            rows: r
+                .categories
+                .iter()
+                .map(|k| vec![Cell::Text(k.category.clone()), n(k.followed_up), n(k.valid)])
+                .collect(),
+        });
+    }
+    let bytes = yizhan_records::tables_xlsx(&sheets).map_err(|e| ServiceError::Invalid(e.message_zh()))?;
+    let (who, region, detail) = (
+        actor.person_id.clone(),
+        actor.region.to_string(),
+        format!("统计 {} {}至{}", r.region, r.from, r.to),
+    );
+    hub.store.call(move |db| db.record_audit(&who, &region, super::admin::AUDIT_EXPORT, &detail)).await?;
+    Ok((format!("tongji-{}-{}-{}.xlsx", r.region, r.from, r.to), bytes))
+}
