@@ -193,3 +193,84 @@ async fn a_case_recorded_during_a_lecture_download_reaches_the_county_before_the
     })
     .await;
 }
+
+/// The kiosk's lecture plan comes to want a lecture after every document is in sync and no
+/// other document follows: its blob fetcher, idle since it fetched a case's photo, wakes on the
+/// plan alone and fetches the lecture. (`yizhan demo` on a fast machine left every lecture at
+/// 下载中 0%: the plan was written after the last document arrived, and the fetcher slept.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lecture_the_plan_comes_to_want_is_fetched_with_no_new_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new();
+    let county_ca = Pki::hub(&pki.province, "510131");
+    // One connection for the whole test (the test default closes an idle one after 2 s, and a
+    // new connection's first round would find the lecture anyway).
+    let idle = std::time::Duration::from_secs(60);
+    let county = start_hub_tuned(&dir.path().join("county"), &pki.hub_tls(&county_ca), None, |n| {
+        n.idle_timeout = idle
+    })
+    .await;
+    let pdf = publish_lecture(&county).await;
+    // A case of the kiosk's village with a photo, written at the county: the fetcher's work.
+    let photo = county
+        .store
+        .call(|db| {
+            let dir = db.config().dir.clone();
+            let blob = yizhan_store::NewBlob::prepare(&dir, content(400, 50_000), "image/jpeg", 16 * 1024)?;
+            let hash = blob.info().hash.clone();
+            let att = Attachment {
+                hash: hash.to_string(),
+                kind: "photo".into(),
+                role: "display".into(),
+                group: "g1".into(),
+                mime: "image/jpeg".into(),
+                bytes: 50_000,
+                width: 0,
+                height: 0,
+                duration_ms: 0,
+                name: "p.jpg".into(),
+                added_at_ms: 1,
+            };
+            let created = Event::new("case-2-c", 1, "张敏", EventKind::Created);
+            let (_, mut doc) = CaseDoc::create(&new_case("510131001001"), "case-2", "hub", created).unwrap();
+            CaseDoc::add_attachments(&mut doc, vec![att]).unwrap();
+            db.create_doc_with("case-2", yizhan_core::case::DOC_TYPE, &mut doc, vec![blob], &[])?;
+            Ok(hash)
+        })
+        .await
+        .unwrap();
+    // The kiosk plans its lectures and, at first, wants none.
+    let store = Store::open(yizhan_store::StoreConfig::new(dir.path().join("kiosk"))).unwrap();
+    store.call(|db| db.set_lectures_planned()).await.unwrap();
+    let tls = pki.kiosk_tls(&county_ca, "kiosk-1", "510131001001");
+    let (_uplink, _status) =
+        yizhan_test_support::start_uplink(&store, &tls, &county, |n| n.idle_timeout = idle);
+    let lecture_id = county
+        .store
+        .call(|db| {
+            Ok(db
+                .all_publications()?
+                .into_iter()
+                .find(|r| r.kind == yizhan_lectures::LECTURE)
+                .map(|r| r.doc_id))
+        })
+        .await
+        .unwrap()
+        .map(|item| yizhan_core::published::PublishedDoc::id_for(&item))
+        .expect("the county holds the lecture");
+    eventually("the kiosk holds the case's photo and the lecture's document", || {
+        let (s, h, id) = (store.clone(), photo.clone(), lecture_id.clone());
+        async move { holds(&s, &h).await && s.call(move |db| Ok(db.doc_type(&id)?.is_some())).await.unwrap() }
+    })
+    .await;
+    // Let the fetcher finish its round and go idle: nothing it may fetch is missing.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(!holds(&store, &pdf).await, "a lecture the plan does not want was fetched");
+    let id = lecture_id.clone();
+    store.call(move |db| db.set_lecture_plan(&[id], &[])).await.unwrap();
+    eventually("the lecture the plan now wants reaches the kiosk", || {
+        let (s, h) = (store.clone(), pdf.clone());
+        async move { holds(&s, &h).await }
+    })
+    .await;
+}

@@ -551,7 +551,8 @@ enum Round {
 
 /// Fetches, over streams this side opens, the blobs it lacks that documents within the peer's
 /// accept scope reference (in priority order, filtered by role), starting once the documents
-/// are in sync and again whenever new documents arrive. Ends when the connection does.
+/// are in sync and again whenever new documents arrive or the lecture plan wants more. Ends
+/// when the connection does.
 pub(crate) async fn fetch(conn: Connection, link: Arc<Link>, mut changes: watch::Receiver<i64>) {
     let mut synced = link.synced.subscribe();
     if synced.wait_for(|s| *s).await.is_err() {
@@ -571,9 +572,11 @@ pub(crate) async fn fetch(conn: Connection, link: Arc<Link>, mut changes: watch:
         not_in_memory: std::collections::HashSet::new(),
         changes: changes.clone(),
     };
+    let mut plan = link.store.subscribe_fetch_plan();
     loop {
         changes.mark_unchanged();
         fetcher.changes.mark_unchanged();
+        plan.mark_unchanged();
         match fetcher.round().await {
             Ok(Round::Worked) => {}
             Ok(Round::Idle) => {
@@ -586,6 +589,8 @@ pub(crate) async fn fetch(conn: Connection, link: Arc<Link>, mut changes: watch:
                 };
                 tokio::select! {
                     changed = changes.changed() => if changed.is_err() { return },
+                    // The lecture plan wants more, with no new document to say so.
+                    changed = plan.changed() => if changed.is_err() { return },
                     () = retry => {}
                 }
             }

@@ -20,6 +20,7 @@ pub struct Store {
     tx: mpsc::Sender<Command>,
     config: StoreConfig,
     feed: watch::Receiver<i64>,
+    fetch_plan: watch::Receiver<u64>,
 }
 
 impl Store {
@@ -28,6 +29,7 @@ impl Store {
         let (tx, mut rx) = mpsc::channel::<Command>(config.queue_len.max(1));
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
         let (feed_tx, feed_rx) = watch::channel(0i64);
+        let (plan_tx, plan_rx) = watch::channel(0u64);
         let thread_config = config.clone();
         thread::Builder::new()
             .name("yizhan-store".into())
@@ -66,6 +68,10 @@ impl Store {
                         head = now;
                         feed_tx.send_replace(head);
                     }
+                    let plan = db.fetch_plan_epoch();
+                    if plan != *plan_tx.borrow() {
+                        plan_tx.send_replace(plan);
+                    }
                 }
             })
             .map_err(|source| StoreError::Io { path: config.dir.clone(), source })?;
@@ -81,7 +87,7 @@ impl Store {
                 let _ = tx.try_send(Box::new(|_db: &mut Db| {}));
             }
         });
-        Ok(Store { tx, config, feed: feed_rx })
+        Ok(Store { tx, config, feed: feed_rx, fetch_plan: plan_rx })
     }
 
     pub fn config(&self) -> &StoreConfig {
@@ -92,6 +98,12 @@ impl Store {
     /// locally or received from a peer). Sync sessions wake on it.
     pub fn subscribe_feed(&self) -> watch::Receiver<i64> {
         self.feed.clone()
+    }
+
+    /// Watches what this node should fetch where no document changed (the lecture plan wants
+    /// a lecture it did not): blob fetchers wake on it as on the feed.
+    pub fn subscribe_fetch_plan(&self) -> watch::Receiver<u64> {
+        self.fetch_plan.clone()
     }
 
     /// A writer for a blob of at most `size_max` bytes. Creating it touches only the blob

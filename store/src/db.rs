@@ -21,6 +21,9 @@ pub struct Db {
     _lock: Option<crate::lock::DirLock>,
     /// Sync sessions of this process (their order, and each peer's session of record).
     pub(crate) sessions: crate::sync::Sessions,
+    /// Moves whenever what this node should fetch changes for a reason other than a document
+    /// (the lecture plan): blob fetchers idle on the feed would not see it otherwise.
+    pub(crate) fetch_plan_epoch: u64,
 }
 
 /// One row of the case projection, as lists show it.
@@ -148,7 +151,8 @@ impl Db {
         // Every open is a new incarnation of the store: a backup restored and opened never
         // shares one with the history it lost (see `sync::open_incarnation`).
         crate::sync::open_incarnation(&mut conn)?;
-        let mut db = Db { conn, config, _lock: Some(lock), sessions: Default::default() };
+        let mut db =
+            Db { conn, config, _lock: Some(lock), sessions: Default::default(), fetch_plan_epoch: 0 };
         // A migration that adds a projection table fills it from the documents already held.
         if from_version > 0 && migrations::REBUILD_PROJECTIONS_AFTER.iter().any(|v| from_version < *v) {
             let n = db.rebuild_projections()?;
@@ -193,7 +197,7 @@ impl Db {
                 ),
             });
         }
-        Ok(Db { conn, config, _lock: None, sessions: Default::default() })
+        Ok(Db { conn, config, _lock: None, sessions: Default::default(), fetch_plan_epoch: 0 })
     }
 
     /// Deletes blob files that no row names: bytes made durable by a write whose transaction
@@ -480,6 +484,12 @@ impl Db {
     }
 
     /// The sequence number of the latest local change (0 when none).
+    /// Moves when what this node should fetch changes without a document changing (see
+    /// [`crate::Store::subscribe_fetch_plan`]).
+    pub fn fetch_plan_epoch(&self) -> u64 {
+        self.fetch_plan_epoch
+    }
+
     pub fn feed_head(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM feed", [], |r| r.get(0))?)
     }

@@ -60,19 +60,23 @@ impl Db {
     /// Records which lectures are wanted (every id given; the others not), keeping watch times.
     pub fn set_lecture_plan(&mut self, wanted: &[String], not_wanted: &[String]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        let mut changed = 0;
         {
             let mut up = tx.prepare_cached(
                 "INSERT INTO lecture_plan (doc_id, wanted) VALUES (?1, ?2)
-                 ON CONFLICT(doc_id) DO UPDATE SET wanted = ?2",
+                 ON CONFLICT(doc_id) DO UPDATE SET wanted = ?2 WHERE lecture_plan.wanted <> ?2",
             )?;
             for id in wanted.iter().take(PLAN_ROWS_MAX) {
-                up.execute(params![id, 1])?;
+                changed += up.execute(params![id, 1])?;
             }
             for id in not_wanted.iter().take(PLAN_ROWS_MAX) {
-                up.execute(params![id, 0])?;
+                changed += up.execute(params![id, 0])?;
             }
         }
         tx.commit()?;
+        if changed > 0 {
+            self.fetch_plan_epoch += 1;
+        }
         Ok(())
     }
 
