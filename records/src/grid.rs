@@ -1,5 +1,6 @@
-//! Reading a spreadsheet's cells: CSV (UTF-8, UTF-16 with BOM, GB18030/GBK) or XLSX, into
-//! the non-empty rows of the first worksheet, each with the row number the user sees.
+//! Reading a spreadsheet's cells: CSV (UTF-8, UTF-16 with BOM, GB18030/GBK), XLSX or XLS
+//! (Excel 97-2003, [`crate::xls`]), into the non-empty rows of the first worksheet, each with
+//! the row number the user sees.
 //!
 //! Every bound is checked before the work it bounds: the file's size first, an XLSX's unpacked
 //! size (every part decompressed once, into nothing) before calamine reads it, then columns
@@ -23,18 +24,24 @@ pub struct Row {
 }
 
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
-/// An OLE compound file: an .xls of Excel 97-2003, or an encrypted .xlsx.
+/// An OLE compound file: an .xls of Excel 97-2003 (or WPS's .et), or an encrypted .xlsx.
 const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 /// Formats that a user may pick but that are not read: say so instead of "damaged".
-const UNSUPPORTED_EXTENSIONS: [&str; 5] = ["xls", "xlsb", "ods", "et", "numbers"];
+const UNSUPPORTED_EXTENSIONS: [&str; 3] = ["xlsb", "ods", "numbers"];
 
 pub fn read_rows(bytes: &[u8], file_name: &str, limits: &ImportLimits) -> Result<Vec<Row>, ImportError> {
     if bytes.len() > limits.file_bytes_max {
         return Err(ImportError::TooLarge { max_bytes: limits.file_bytes_max });
     }
     let ext = file_name.rsplit_once('.').map(|(_, e)| e.trim().to_ascii_lowercase()).unwrap_or_default();
-    if bytes.starts_with(OLE_MAGIC) || UNSUPPORTED_EXTENSIONS.contains(&ext.as_str()) {
+    if bytes.starts_with(OLE_MAGIC) {
+        return crate::xls::read_xls(bytes, limits);
+    }
+    if UNSUPPORTED_EXTENSIONS.contains(&ext.as_str()) {
         return Err(ImportError::Unsupported);
+    }
+    if ext == "xls" || ext == "et" {
+        return Err(ImportError::Damaged("not an Excel 97-2003 file".into()));
     }
     if bytes.starts_with(ZIP_MAGIC) {
         return read_xlsx(bytes, limits);
@@ -116,7 +123,7 @@ fn read_csv(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Row>, ImportError
 }
 
 /// Keeps a row if any cell is non-empty, enforcing the column and row bounds.
-fn push_row(
+pub(crate) fn push_row(
     rows: &mut Vec<Row>,
     number: usize,
     mut cells: Vec<String>,
@@ -236,7 +243,7 @@ fn cell_text(value: &DataRef<'_>) -> String {
     text.trim().to_string()
 }
 
-fn number_text(f: f64) -> String {
+pub(crate) fn number_text(f: f64) -> String {
     if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", f as i64) } else { format!("{f}") }
 }
 

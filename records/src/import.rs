@@ -85,8 +85,10 @@ pub enum ImportError {
     TooLarge { max_bytes: usize },
     #[error("workbook unpacks to more than {max_bytes} bytes")]
     Unpacked { max_bytes: u64 },
-    #[error("unsupported format (xls, xlsb, ods, encrypted)")]
+    #[error("unsupported format (xlsb, ods, encrypted, or an OLE file that is no workbook)")]
     Unsupported,
+    #[error("the sheets span more than {cells_max} cells")]
+    Extent { cells_max: u64 },
     #[error("text is neither UTF-8, UTF-16 with BOM nor GB18030")]
     Encoding,
     #[error("damaged file: {0}")]
@@ -113,12 +115,15 @@ impl ImportError {
                 format!("表格内容太多（解压后超过 {} MB），请分成几个文件导入", max_bytes / (1024 * 1024))
             }
             ImportError::Unsupported => {
-                "不支持这种文件（如 .xls、.ods 或加密的文件）：请在 Excel 或 WPS 中“另存为”\
+                "不支持这种文件（如 .xlsb、.ods 或加密的文件）：请在 Excel 或 WPS 中“另存为”\
                                          .xlsx 或 CSV 后再导入"
                     .into()
             }
             ImportError::Encoding => "无法识别文件的编码：请保存为 .xlsx，或 UTF-8、GBK 编码的 CSV".into(),
-            ImportError::Damaged(_) => "文件已损坏，或不是有效的 .xlsx / CSV 文件".into(),
+            ImportError::Damaged(_) => "文件已损坏，或不是有效的 .xlsx / .xls / CSV 文件".into(),
+            ImportError::Extent { cells_max } => format!(
+                "表格的范围太大（超过 {cells_max} 个单元格）：可能有很远的格子写了内容，请删除后再导入，或另存为 .xlsx"
+            ),
             ImportError::NoSheet => "工作簿中没有工作表".into(),
             ImportError::Empty => format!("文件中没有内容：第一行应为表头（{}）", expected_columns()),
             ImportError::TooManyRows { max } => {

@@ -1,5 +1,5 @@
-//! Spreadsheets in and out of Yizhan: importing people (experts, officers, staff) from CSV or
-//! XLSX, exporting service records (服务台账) as CSV or XLSX, and reports (evaluations,
+//! Spreadsheets in and out of Yizhan: importing people (experts, officers, staff) from CSV,
+//! XLSX or XLS (Excel 97-2003), exporting service records (服务台账) as CSV or XLSX, and reports (evaluations,
 //! rankings) as XLSX sheets ([`tables_xlsx`]).
 //!
 //! Pure functions over bytes: no store, no HTTP, no clock. The hub reads an upload's bytes,
@@ -9,7 +9,7 @@
 //! encoding_rs) and formats stay out of `core` and the nodes that never touch a spreadsheet.
 //!
 //! Every bound is a named constant: [`FILE_BYTES_MAX`], [`ROWS_MAX`], [`CELL_CHARS_MAX`],
-//! [`COLUMNS_MAX`], [`UNPACKED_BYTES_MAX`], [`ERRORS_MAX`] for imports (overridable through
+//! [`COLUMNS_MAX`], [`UNPACKED_BYTES_MAX`], [`XLS_DENSE_CELLS_MAX`], [`ERRORS_MAX`] for imports (overridable through
 //! [`ImportLimits`]), [`EXPORT_ROWS_MAX`] for XLSX exports.
 
 mod export;
@@ -19,6 +19,7 @@ mod region_path;
 mod table;
 mod template;
 mod time;
+mod xls;
 
 pub use export::{
     EXPORT_HEADER, EXPORT_ROWS_MAX, ExportError, ServiceRecord, XLSX_TEXT_CHARS_MAX, export_csv, export_xlsx,
@@ -33,3 +34,4 @@ pub use import::{
 pub use region_path::{Resolved, region_label, resolve as resolve_region};
 pub use table::{Cell, SHEETS_MAX, Sheet, tables_xlsx};
 pub use template::{people_template_csv, people_template_xlsx};
+pub use xls::DENSE_CELLS_MAX as XLS_DENSE_CELLS_MAX;

@@ -204,6 +204,40 @@ fn gbk_csv_from_excel_on_chinese_windows() {
     assert_error(&import, 6, "产业", "专家至少要有一个产业");
 }
 
+/// Excel 97-2003 (.xls) as xlwt writes it (tests/data/people.xls: the rows of the GBK CSV above
+/// on a sheet 专家名单 with a title row, the phone typed as a number, and a second sheet).
+#[test]
+fn xls_from_excel_97_2003() {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/people.xls")).unwrap();
+    let import = parse_people(&bytes, "专家名单.xls").unwrap();
+    let kept: Vec<(usize, &str, &str, &str)> = import
+        .rows
+        .iter()
+        .map(|(r, p)| (*r, p.name.as_str(), p.region_code.as_str(), p.phone.as_str()))
+        .collect();
+    assert_eq!(kept, [(3, "李华", "511102", "13900001111"), (5, "徐敏", "510104017", "")]);
+    assert_eq!(import.rows[0].1.industries, ["tea", "bamboo"]);
+    assert_error(&import, 6, "产业", "专家至少要有一个产业");
+    // The file's name does not decide: the same bytes named .et (WPS) or .xlsx read the same.
+    assert_eq!(parse_people(&bytes, "名单.et").unwrap().rows.len(), 2);
+    assert_eq!(parse_people(&bytes, "名单.xlsx").unwrap().rows.len(), 2);
+}
+
+/// A 5 KB .xls whose one far cell (IV65536) would make the reader hold 16.7 million cells is
+/// refused before it is read, with a message that says what to do.
+#[test]
+fn an_xls_with_a_far_away_cell_is_refused_before_it_is_read() {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/far-cell.xls")).unwrap();
+    assert!(bytes.len() < 10_000);
+    let err = parse_people(&bytes, "far.xls").unwrap_err();
+    assert_eq!(err, ImportError::Extent { cells_max: yizhan_records::XLS_DENSE_CELLS_MAX });
+    assert!(err.message_zh().contains("范围太大"), "{}", err.message_zh());
+    // Truncated: a damaged file, not a panic.
+    for cut in [512, 1024, 2048, bytes.len() - 100] {
+        assert!(parse_people(&bytes[..cut], "far.xls").is_err());
+    }
+}
+
 #[test]
 fn utf8_with_bom_english_headers_and_utf16_tab_separated() {
     let csv = "\u{feff}ID,Name,Role,Region_Code,Industries,Status\nexp1,甲,expert,5101,\"fruit, tea\",away\n";
@@ -254,8 +288,9 @@ fn header_problems_are_file_errors_listing_the_expected_columns() {
 #[test]
 fn formats_that_are_not_read_say_so() {
     let ole = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0, 0, 0];
-    assert_eq!(parse_people(&ole, "名单.xlsx").unwrap_err(), ImportError::Unsupported);
-    assert_eq!(parse_people(b"anything", "名单.XLS").unwrap_err(), ImportError::Unsupported);
+    assert!(matches!(parse_people(&ole, "名单.xlsx"), Err(ImportError::Damaged(_))), "a broken OLE file");
+    assert!(matches!(parse_people(b"anything", "名单.XLS"), Err(ImportError::Damaged(_))));
+    assert_eq!(parse_people(b"anything", "名单.ods").unwrap_err(), ImportError::Unsupported);
     assert!(ImportError::Unsupported.message_zh().contains("另存为"));
     assert!(matches!(parse_people("编号,姓名".as_bytes(), "a.xlsx"), Err(ImportError::Damaged(_))));
     assert!(matches!(parse_people(b"PK\x03\x04garbage", "a.csv"), Err(ImportError::Damaged(_))));

@@ -81,7 +81,7 @@ fn upload_page(report: Option<Markup>) -> Markup {
             p { a.button href="/desk/industry/template.xlsx" data-testid="industry-template" { "下载模板（XLSX）" } }
             p.muted { "每个文件最多 " (xlsx::IMPORT_ROWS_MAX) " 条、" (xlsx::IMPORT_BYTES_MAX / (1024 * 1024)) " MB。任何一行有误时整个文件都不导入，请按提示改正后重新上传。" }
             form method="post" enctype="multipart/form-data" action=(yizhan_web::action("/desk/industry/import")) data-testid="industry-import-form" {
-                label { "选择文件（.xlsx 或 CSV） " input type="file" name="file" accept=".xlsx,.csv" required; }
+                label { "选择文件（.xlsx、.xls 或 CSV） " input type="file" name="file" accept=".xlsx,.xls,.et,.csv" required; }
                 button.primary type="submit" { "上传" }
             }
         }

@@ -33,7 +33,7 @@ async fn people_view(hub: &Hub, actor: &Actor, report: Option<Markup>) -> Result
         section.card {
             h1 { "导入专家和信息员" }
             form method="post" action=(yizhan_web::action("/desk/people")) enctype="multipart/form-data" {
-                input type="file" name="file" accept=".csv,.xlsx" required;
+                input type="file" name="file" accept=".csv,.xlsx,.xls,.et" required;
                 button.primary type="submit" data-testid="import-submit" { "导入" }
             }
             p.muted { "表头：编号、姓名、角色、地区代码（或地区）、产业、专长、状态、职称、手机号。出错的行会逐行列出，其余行照常导入。" }
