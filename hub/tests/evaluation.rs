@@ -204,7 +204,16 @@ async fn a_countys_administrator_sets_its_targets_and_progress_is_read_back() {
     assert_eq!(of("centres")["current"].as_i64(), Some(1), "the county centre has staff");
     assert_eq!(of("consultations")["current"].as_i64(), Some(1));
     assert_eq!(of("industry_items")["current"].as_i64(), Some(0), "no industry module yet");
-    assert_eq!(of("experts")["forecast"]["state"], "unknown", "no history of people is kept");
+    // People added within the last year give the rate (people_since): the expert and the centre
+    // were imported now, so each is forecast at 1 a day over 365.
+    for m in ["experts", "officers"] {
+        assert_eq!(of(m)["forecast"]["state"], "on", "{m}: {}", of(m));
+    }
+    assert_eq!(of("centres")["forecast"]["state"], "reached", "the county's own goal is one centre");
+    assert!(of("centres")["per_day"].as_f64().unwrap() > 0.0, "{}", of("centres"));
+    let rate = of("experts")["per_day"].as_f64().unwrap();
+    assert!((rate - 1.0 / 365.0).abs() < 1e-9, "{rate}");
+    assert_eq!(of("officers")["per_day"].as_f64(), Some(3.0 / 365.0));
     let (status, page) = get(&hub, &staff, "/desk/targets").await;
     assert_eq!(status, StatusCode::OK);
     assert!(

@@ -391,6 +391,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         last_watched_ms INTEGER
     ) STRICT;
     "#,
+    // 14 (管理中心 targets): since when this node knows each person: the earliest `updated_at_ms`
+    // of their directory entry it has projected. An observation, never cleared by a rebuild (as
+    // `event_seen`): the rate at which experts, officers and centres are added.
+    r#"
+    CREATE TABLE people_since (
+        id TEXT PRIMARY KEY,
+        since_ms INTEGER NOT NULL
+    ) STRICT;
+    INSERT OR IGNORE INTO people_since (id, since_ms) SELECT id, updated_at_ms FROM people;
+    "#,
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.

@@ -135,6 +135,11 @@ fn project_person(tx: &Connection, id: &str, doc: &AutoCommit) -> Result<String,
             p.updated_at_ms
         ],
     )?;
+    tx.execute(
+        "INSERT INTO people_since (id, since_ms) VALUES (?1, ?2)
+         ON CONFLICT(id) DO UPDATE SET since_ms = MIN(since_ms, excluded.since_ms)",
+        params![p.id, p.updated_at_ms],
+    )?;
     Ok(p.region_code)
 }
 

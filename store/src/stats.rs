@@ -335,6 +335,29 @@ impl Db {
         })))
     }
 
+    /// Experts, officers and operations centres (regions with staff) of `region` and below,
+    /// still active, that this node has known only since `since_ms` (`people_since`): what was
+    /// added lately, for the targets' rates.
+    pub fn people_added_since(&self, region: &str, since_ms: i64) -> Result<(i64, i64, i64), StoreError> {
+        let (lo, hi) = region::within_range(region);
+        let (experts, officers) = self.conn.query_row(
+            "SELECT COALESCE(SUM(p.role = 'expert'), 0), COALESCE(SUM(p.role = 'officer'), 0)
+             FROM people p JOIN people_since s ON s.id = p.id
+             WHERE p.active = 1 AND p.region_code >= ?1 AND p.region_code < ?2 AND s.since_ms >= ?3",
+            params![lo, hi, since_ms],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )?;
+        let centres = self.conn.query_row(
+            "SELECT COUNT(*) FROM (
+                SELECT p.region_code FROM people p JOIN people_since s ON s.id = p.id
+                WHERE p.active = 1 AND p.role IN ('staff', 'admin') AND p.region_code >= ?1 AND p.region_code < ?2
+                GROUP BY p.region_code HAVING MIN(s.since_ms) >= ?3)",
+            params![lo, hi, since_ms],
+            |r| r.get::<_, i64>(0),
+        )?;
+        Ok((experts, officers, centres))
+    }
+
     /// Counters per expert or officer (person id) of a county, city or the province over a
     /// period, from the person rows of the rollups (kept at those levels only).
     pub fn stats_by_person(

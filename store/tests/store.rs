@@ -351,7 +351,7 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
          DROP TABLE case_clocks; DROP TABLE settings; DROP TABLE sessions; DROP TABLE signin_failures;
          DROP TABLE signin_codes; DROP TABLE webauthn_ceremonies; DROP TABLE audit;
          DROP TABLE publications; DROP TABLE public_items; DROP TABLE stats_case; DROP TABLE stats_rollup;
-         DROP TABLE peer_blobs; DROP TABLE bounty_claims; DROP TABLE takedowns; DROP TABLE takedown_items; DROP TABLE submissions; DROP TABLE lecture_plan;
+         DROP TABLE peer_blobs; DROP TABLE bounty_claims; DROP TABLE takedowns; DROP TABLE takedown_items; DROP TABLE submissions; DROP TABLE lecture_plan; DROP TABLE people_since;
          ALTER TABLE cases DROP COLUMN centre; ALTER TABLE cases DROP COLUMN rating;
          ALTER TABLE cases DROP COLUMN followup_valid; ALTER TABLE cases DROP COLUMN followup_category;
          ALTER TABLE cases DROP COLUMN travel_cost_fen; ALTER TABLE cases DROP COLUMN breaches;
@@ -574,4 +574,48 @@ fn waiting_for_review_lists_what_the_pipeline_lets_this_person_do() {
     assert_eq!(row(&db).stage, "published");
     step(&mut db, 7, EventKind::KnowledgeWithdrawn, "");
     assert_eq!((row(&db).stage.as_str(), row(&db).last_at_ms), ("withdrawn", 8_000));
+}
+
+/// The targets' rate of people added: a node keeps the earliest time it knew each directory
+/// entry (`people_since`), through later changes and through a rebuild of the projections.
+#[test]
+fn people_are_known_since_their_earliest_entry_through_changes_and_rebuilds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Db::open(StoreConfig::new(dir.path())).unwrap();
+    let person = |id: &str, role: &str, region: &str, at_ms: i64| yizhan_core::people::Person {
+        doc_type: yizhan_core::people::DOC_TYPE.into(),
+        schema: 1,
+        id: id.into(),
+        name: "名".into(),
+        role: role.into(),
+        region_code: region.into(),
+        industries: vec!["fruit".into()],
+        specialities: vec![],
+        availability: "available".into(),
+        title: String::new(),
+        phone_masked: String::new(),
+        active: true,
+        updated_at_ms: at_ms,
+    };
+    for (id, role, region, at) in [
+        ("e1", "expert", "510131", 1_000),
+        ("e2", "expert", "510131", 9_000),
+        ("o1", "officer", "510131001001", 9_000),
+        ("s1", "staff", "510131", 1_000),
+        ("s2", "staff", "510104", 9_000),
+    ] {
+        let mut doc = person(id, role, region, at).to_doc().unwrap();
+        db.create_doc(id, yizhan_core::people::DOC_TYPE, &mut doc).unwrap();
+    }
+    // e1 changes later: still known since 1,000.
+    db.update_doc("e1", |doc| person("e1", "expert", "510131", 20_000).update_doc(doc)).unwrap().unwrap();
+    assert_eq!(
+        db.people_added_since("510131", 5_000).unwrap(),
+        (1, 1, 0),
+        "e2 and o1; the county centre is old"
+    );
+    assert_eq!(db.people_added_since("51", 5_000).unwrap(), (1, 1, 1), "and the centre of 510104");
+    assert_eq!(db.people_added_since("51", 0).unwrap(), (2, 1, 2));
+    db.rebuild_projections().unwrap();
+    assert_eq!(db.people_added_since("510131", 5_000).unwrap(), (1, 1, 0), "a rebuild keeps what was known");
 }

@@ -66,10 +66,14 @@ pub async fn targets(hub: &Hub, actor: &Actor, region: Option<&str>) -> Result<T
                 for m in [Metric::AchievementItems, Metric::IndustryItems] {
                     items.insert(m.code(), db.published_counts(m.kind_prefixes(), &region, since)?);
                 }
+                let (experts_added, officers_added, centres_added) = db.people_added_since(&region, since)?;
+                let rate = |added: i64| targets::rate_per_day(added, RATE_DAYS);
                 let actual = |m: Metric| match m {
-                    Metric::Centres => Actual { current: people.centres.len() as i64, per_day: None },
-                    Metric::Experts => Actual { current: people.experts, per_day: None },
-                    Metric::Officers => Actual { current: people.officers, per_day: None },
+                    Metric::Centres => {
+                        Actual { current: people.centres.len() as i64, per_day: rate(centres_added) }
+                    }
+                    Metric::Experts => Actual { current: people.experts, per_day: rate(experts_added) },
+                    Metric::Officers => Actual { current: people.officers, per_day: rate(officers_added) },
                     Metric::Consultations => Actual {
                         current: all.totals.counts.cases,
                         per_day: targets::rate_per_day(year.totals.counts.cases, RATE_DAYS),
