@@ -86,7 +86,42 @@ enum Command {
         #[arg(long, default_value = "province")]
         node_id: String,
     },
-    /// Create a city or county hub's certificate authority, signed by the province CA.
+    /// On a new city or county hub's machine: make its CA key (it never leaves the machine) and
+    /// a signing request to carry to the province (`ca-sign`), then install the answer
+    /// (`ca-install`).
+    CaRequest {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        node_id: String,
+        /// City (4 digits) or county (6) code.
+        #[arg(long)]
+        scope: String,
+    },
+    /// Where the province's CA is kept (its directory, which need not be the live hub's): sign a
+    /// hub's request; writes the answer (`ca.pem`, `roots.pem`) into a new directory.
+    CaSign {
+        /// The directory holding the province CA (`pki/ca.pem`, `pki/ca.key`).
+        #[arg(long, value_name = "DIR")]
+        ca_dir: PathBuf,
+        /// The hub's request (`ca-request.csr`).
+        #[arg(long, value_name = "FILE")]
+        csr: PathBuf,
+        /// Where to write the answer, to carry back to the hub.
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+    },
+    /// On the hub's machine: install the province's answer to its pending request as its CA.
+    CaInstall {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The directory `ca-sign` wrote.
+        #[arg(long, value_name = "DIR")]
+        answer: PathBuf,
+    },
+    /// Create a city or county hub's certificate authority, signed by the province CA, on the
+    /// province's machine (the key is carried to the hub: for a test or a single machine;
+    /// `ca-request` keeps it on the hub).
     CaAddHub {
         /// The province hub's data directory.
         #[arg(long, value_name = "DIR")]
@@ -211,6 +246,11 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Revoke { data, node_id } => nodes::revoke(&data_dir(data.data_dir, "hub")?, &node_id),
         Command::CaInit { data, node_id } => nodes::ca_init(&data_dir(data.data_dir, "hub")?, &node_id),
+        Command::CaRequest { data, node_id, scope } => {
+            nodes::ca_request(&data_dir(data.data_dir, "hub")?, &node_id, &scope)
+        }
+        Command::CaSign { ca_dir, csr, out_dir } => nodes::ca_sign(&ca_dir, &csr, &out_dir),
+        Command::CaInstall { data, answer } => nodes::ca_install(&data_dir(data.data_dir, "hub")?, &answer),
         Command::CaAddHub { ca_dir, out_dir, node_id, scope } => {
             nodes::ca_add_hub(&ca_dir, &out_dir, &node_id, &scope)
         }

@@ -501,6 +501,51 @@ pub fn ca_add_hub(ca_dir: &Path, out_dir: &Path, node_id: &str, scope: &str) -> 
     Ok(())
 }
 
+pub fn ca_request(data_dir: &Path, node_id: &str, scope: &str) -> anyhow::Result<()> {
+    let csr = yizhan_identity::request_hub_ca(&pki_dir(data_dir), node_id, scope)?;
+    println!(
+        "hub {node_id} ({scope}): its CA key stays in {}; carry the request {} to the province, which runs \
+         `yizhan ca-sign --ca-dir PROVINCE_DIR --csr ca-request.csr --out-dir ANSWER`; then here: \
+         `yizhan ca-install --data-dir {} --answer ANSWER`",
+        pki_dir(data_dir).display(),
+        csr.display(),
+        data_dir.display()
+    );
+    Ok(())
+}
+
+pub fn ca_sign(ca_dir: &Path, csr: &Path, out_dir: &Path) -> anyhow::Result<()> {
+    let authority = Authority::load(&pki_dir(ca_dir), SystemTime::now())?;
+    if out_dir.join(yizhan_identity::CA_CHAIN_FILE).exists() {
+        bail!("{} already holds an answer; choose a new directory", out_dir.display());
+    }
+    let hub = yizhan_identity::sign_hub_request(&authority, csr, out_dir, SystemTime::now())?;
+    println!(
+        "signed the CA of {} ({}) into {}; carry it to the hub and run `yizhan ca-install --answer DIR` there. \
+         Root fingerprint {:?}",
+        hub.node_id(),
+        hub.scope(),
+        out_dir.display(),
+        authority.roots().fingerprints()
+    );
+    Ok(())
+}
+
+pub fn ca_install(data_dir: &Path, answer: &Path) -> anyhow::Result<()> {
+    let pki = pki_dir(data_dir);
+    let authority = yizhan_identity::install_hub_ca(&pki, answer, SystemTime::now())?;
+    println!(
+        "hub CA {} ({}) installed in {}. Check that the root fingerprint {:?} is the one the province \
+         printed at `ca-init`; then start the hub: `yizhan hub --data-dir {}` (with --parent and --parent-id)",
+        authority.identity().node_id(),
+        authority.identity().scope(),
+        pki.display(),
+        authority.roots().fingerprints(),
+        data_dir.display()
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod option_tests {
     use clap::Parser;

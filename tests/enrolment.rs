@@ -1,5 +1,6 @@
-//! The command line end to end, with real processes: the province CA and a county hub CA,
-//! both hubs running, a kiosk enrolled with a one-time code, its case reaching the province over
+//! The command line end to end, with real processes: the province CA and a county hub CA made
+//! from the county's signing request (its key never leaves the county's directory), both hubs
+//! running, a kiosk enrolled with a one-time code, its case reaching the province over
 //! QUIC, and a revocation issued at the province refusing the kiosk at its next connection.
 #![allow(clippy::unwrap_used)]
 
@@ -94,20 +95,38 @@ fn enrol_a_kiosk_with_a_code_sync_to_the_province_and_revoke_it() {
 
     let (ok, out) = run(&["ca-init", "--data-dir", p(&prov)]);
     assert!(ok, "{out}");
-    let (ok, out) = run(&[
-        "ca-add-hub",
-        "--ca-dir",
-        p(&prov),
-        "--out-dir",
-        p(&county),
-        "--node-id",
-        "hub-510131",
-        "--scope",
-        "510131",
-    ]);
-    assert!(ok, "{out}");
+    // The county's CA key is made on the county's machine; only its signing request travels.
+    let request = |dir: &Path, id: &str, scope: &str| {
+        run(&["ca-request", "--data-dir", p(dir), "--node-id", id, "--scope", scope])
+    };
+    let (ok, out) = request(&county, "hub-510131", "510131");
+    assert!(ok && out.contains("ca-sign"), "{out}");
+    assert!(!request(&county, "hub-510131", "510131").0, "a pending request is not replaced");
+    let csr = county.join("pki").join("ca-request.csr");
+    let answer = tmp.path().join("answer");
+    let (ok, out) = run(&["ca-sign", "--ca-dir", p(&prov), "--csr", p(&csr), "--out-dir", p(&answer)]);
+    assert!(ok && out.contains("hub-510131"), "{out}");
+    // An answer to another hub's request (another key) is refused and installs nothing.
+    let other = tmp.path().join("other");
+    assert!(request(&other, "hub-510104", "510104").0);
+    let other_answer = tmp.path().join("other-answer");
+    let other_csr = other.join("pki").join("ca-request.csr");
+    assert!(run(&["ca-sign", "--ca-dir", p(&prov), "--csr", p(&other_csr), "--out-dir", p(&other_answer)]).0);
+    let (ok, out) = run(&["ca-install", "--data-dir", p(&county), "--answer", p(&other_answer)]);
+    assert!(!ok && out.contains("does not match"), "{out}");
+    assert!(!county.join("pki").join("ca.key").exists());
+    let (ok, out) = run(&["ca-install", "--data-dir", p(&county), "--answer", p(&answer)]);
+    assert!(ok && out.contains("installed"), "{out}");
+    assert!(!county.join("pki").join("ca-request.key").exists(), "the pending key became the CA key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(county.join("pki").join("ca.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     // A second CA in the same place is refused, not overwritten.
     assert!(!run(&["ca-init", "--data-dir", p(&prov)]).0);
+    assert!(!request(&county, "hub-510131", "510131").0, "a hub with a CA makes no new request");
 
     let province = spawn(&["hub", "--data-dir", p(&prov), "--http", "127.0.0.1:0", "--sync", "127.0.0.1:0"]);
     let (prov_http, prov_sync) = hub_addrs(&province.wait_line("ready: http://"));

@@ -465,6 +465,10 @@ impl EnrolmentRequest {
         &self.csr_der
     }
 
+    pub(crate) fn key(&self) -> &KeyPair {
+        &self.key
+    }
+
     pub fn csr_pem(&self) -> String {
         files::pem_block("CERTIFICATE REQUEST", &self.csr_der)
     }

@@ -88,6 +88,7 @@ mod chain;
 mod enrol;
 mod error;
 mod files;
+mod hub_request;
 mod identity;
 pub mod limits;
 mod revocation;
@@ -101,6 +102,9 @@ pub use chain::{ChainCert, KeyId, ROOTS_FILE, TrustRoots, VerifiedChain, verify_
 pub use enrol::{EnrolmentCode, EnrolmentCodes, EnrolmentLimits};
 pub use error::{
     CertError, EnrolError, IdentityError, RevocationError, StoreError, TlsConfigError, VerifyError,
+};
+pub use hub_request::{
+    CA_REQUEST_FILE, CA_REQUEST_KEY_FILE, install_hub_ca, request_hub_ca, sign_hub_request,
 };
 pub use identity::{
     IDENTITY_URI_PREFIX, NodeIdentity, Role, SERVER_NAME_SUFFIX, peer_identity, scope_contains,
