@@ -149,11 +149,7 @@ impl AliyunSmsSender {
                 return Err(SmsError::Config(format!("Aliyun SMS needs {name}")));
             }
         }
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .build()
-            .map_err(|e| SmsError::Config(e.to_string()))?;
+        let client = crate::sms::https_client(config.timeout)?;
         Ok(AliyunSmsSender { client, config })
     }
 
