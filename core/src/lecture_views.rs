@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn counts_grow_and_only_the_owner_writes() {
-        let (_, mut doc) = LectureViewsDoc::new("kiosk-a", "410102001001", 202612, "lec-1").unwrap();
+        let (_, mut doc) = LectureViewsDoc::new("kiosk-a", "510131001001", 202612, "lec-1").unwrap();
         let before = doc.clone();
         LectureViewsDoc::add_view(&mut doc, "lec-1").unwrap();
         let v = LectureViewsDoc::add_view(&mut doc, "lec-2").unwrap();
@@ -212,9 +212,9 @@ mod tests {
 
     #[test]
     fn bad_documents_are_refused() {
-        assert!(LectureViewsDoc::new("kiosk a", "410102001001", 202612, "l").is_err());
+        assert!(LectureViewsDoc::new("kiosk a", "510131001001", 202612, "l").is_err());
         assert!(LectureViewsDoc::new("k", "4101x", 202612, "l").is_err());
-        assert!(LectureViewsDoc::new("k", "410102001001", 202613, "l").is_err());
+        assert!(LectureViewsDoc::new("k", "510131001001", 202613, "l").is_err());
         assert!(LectureViewsDoc::from_doc(&AutoCommit::new()).is_err());
     }
 }
