@@ -97,8 +97,14 @@ async fn list_page(State(state): State<AppState>, Query(filter): Query<Filter>) 
     let docs = published(&state, yizhan_lectures::PREFIX).await?;
     let lectures = yizhan_lectures::lectures(&docs, &filter);
     let states = states(&state, &lectures).await?;
+    let region = state.config.scope.to_string();
+    let views = state
+        .store
+        .call(move |db| db.lecture_views_by_lecture(&region, 0, VIEW_MONTH_MAX))
+        .await
+        .map_err(AppError::from)?;
     let header = header_info(&state).await;
-    let body = pages::list(LIST_PATH, &lectures, &filter, &states, &BTreeMap::new());
+    let body = pages::list(LIST_PATH, &lectures, &filter, &states, &views);
     Ok(layout("特派员讲堂", header.as_ref(), None, body))
 }
 

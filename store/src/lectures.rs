@@ -4,6 +4,9 @@
 //! eviction of a lecture's files, and whether higher-priority work waits on the link (sync asks
 //! before every lecture byte).
 //!
+//! Also the `lecture_views` projection (migration 14) of the nodes' view counts
+//! (`yizhan_core::lecture_views`), rebuildable, and the recording of a view.
+//!
 //! A lecture's large files are `doc_blobs` rows of kind [`LECTURE_BLOB_KIND`]. They rank after
 //! every other blob (`Db::BLOB_RANK`). On a node whose setting [`PLANNED_SETTING`] is set (a
 //! kiosk), [`Db::missing_blobs`] lists only those of lectures its plan wants, and never a
