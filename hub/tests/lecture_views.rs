@@ -191,6 +191,22 @@ async fn views_recorded_offline_reach_the_county_and_province_once() {
     assert_eq!(v["by_lecture"][0]["lecture"], a.as_str());
     assert_eq!(v["by_lecture"][0]["views"], 4);
     assert_eq!(v["by_lecture"][0]["title"], "生猪非洲猪瘟生物安全");
+    // Each object sent has exactly the properties its OpenAPI schema lists.
+    let (_, doc) = get(&chain.province, "", "/api/openapi.json").await;
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    for (sent, schema) in [
+        (v, "LectureViews"),
+        (&v["by_month"][0], "MonthViews"),
+        (&v["by_region"][0], "RegionViews"),
+        (&v["by_lecture"][0], "LectureCount"),
+    ] {
+        assert_eq!(keys(sent), keys(&doc["components"]["schemas"][schema]["properties"]), "{schema}");
+    }
     let (status, page) = get(&chain.province, &cookie, "/desk/stats").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("data-testid=\"stats-lecture-views-total\">6<"), "{page}");
