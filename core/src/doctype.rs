@@ -12,8 +12,8 @@
 use automerge::AutoCommit;
 
 use crate::{
-    case, claim, evaluation, holidays, item, knowledge, lecture_views, people, private, published, revocation, seal_key,
-    sensitive, subsidy, takedown, targets,
+    case, claim, evaluation, holidays, item, knowledge, lecture_views, people, private, published,
+    revocation, seal_key, sensitive, subsidy, takedown, targets,
 };
 
 /// Which way documents of a type travel between a node and its peers.

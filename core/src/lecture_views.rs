@@ -75,7 +75,12 @@ impl LectureViewsDoc {
     }
 
     /// A new month's document of `node` in `region` with one view of `lecture`.
-    pub fn new(node: &str, region: &str, month: u32, lecture: &str) -> Result<(LectureViewsDoc, AutoCommit), ViewsError> {
+    pub fn new(
+        node: &str,
+        region: &str,
+        month: u32,
+        lecture: &str,
+    ) -> Result<(LectureViewsDoc, AutoCommit), ViewsError> {
         let v = LectureViewsDoc {
             doc_type: DOC_TYPE.into(),
             schema: SCHEMA_VERSION,

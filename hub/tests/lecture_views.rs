@@ -27,7 +27,9 @@ const CSRF: &str = "00112233445566778899aabbccddeeff";
 const ALL_MONTHS: (u32, u32) = (0, 999_912);
 
 fn actor(id: &str, role: Role) -> Actor {
-    Actor { person_id: id.into(), name: format!("名-{id}"), role, region: RegionCode::parse(COUNTY).unwrap() }
+    Actor {
+        person_id: id.into(), name: format!("名-{id}"), role, region: RegionCode::parse(COUNTY).unwrap()
+    }
 }
 
 /// Publishes a lecture (a small PDF) at the county; returns its published id.
@@ -130,7 +132,7 @@ async fn views_recorded_offline_reach_the_county_and_province_once() {
     })
     .await;
     eventually("the province counts them", || async { views(&chain.province.store, "51").await == expected })
-    .await;
+        .await;
 
     // Cut the link, one more view offline, link again: the document goes again, each view
     // counted once.
@@ -180,7 +182,10 @@ async fn views_recorded_offline_reach_the_county_and_province_once() {
     let s: Value = serde_json::from_str(&body).unwrap();
     let v = &s["lecture_views"];
     assert_eq!(v["total"], 6, "{v}");
-    assert_eq!(v["by_month"].as_array().unwrap().iter().map(|m| m["views"].as_u64().unwrap()).sum::<u64>(), 6);
+    assert_eq!(
+        v["by_month"].as_array().unwrap().iter().map(|m| m["views"].as_u64().unwrap()).sum::<u64>(),
+        6
+    );
     let regions: BTreeMap<String, u64> = v["by_region"]
         .as_array()
         .unwrap()

@@ -225,10 +225,16 @@ impl Db {
     /// `region`): adds one to its count in this node's document of this month (the store's
     /// clock), creating the document on the month's first view. The document syncs up like any
     /// other; offline, it waits.
-    pub fn record_lecture_view(&mut self, node: &str, region: &str, lecture: &str) -> Result<u64, StoreError> {
+    pub fn record_lecture_view(
+        &mut self,
+        node: &str,
+        region: &str,
+        lecture: &str,
+    ) -> Result<u64, StoreError> {
         let month = stats::month_of_ms(self.config().clock.now_ms());
         let id = LectureViewsDoc::id_for(node, month);
-        let corrupt = |e: lecture_views::ViewsError| StoreError::Corrupt { id: id.clone(), detail: e.to_string() };
+        let corrupt =
+            |e: lecture_views::ViewsError| StoreError::Corrupt { id: id.clone(), detail: e.to_string() };
         if self.load_doc(&id)?.is_some() {
             let v = self.update_doc(&id, |doc| LectureViewsDoc::add_view(doc, lecture))?.map_err(corrupt)?;
             Ok(v.counts.get(lecture).copied().unwrap_or(0))
@@ -286,8 +292,10 @@ impl Db {
             .into_iter()
             .map(|(r, views)| RegionViews { name: stats::region_name(&r), region: r, views })
             .collect();
-        let by_lecture: Vec<LectureCount> =
-            group("lecture")?.into_iter().map(|(lecture, views)| LectureCount { lecture, title: String::new(), views }).collect();
+        let by_lecture: Vec<LectureCount> = group("lecture")?
+            .into_iter()
+            .map(|(lecture, views)| LectureCount { lecture, title: String::new(), views })
+            .collect();
         Ok(ViewStats { total: by_region.iter().map(|r| r.views).sum(), by_month, by_region, by_lecture })
     }
 }

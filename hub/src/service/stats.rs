@@ -3,8 +3,8 @@
 //! Aggregates only: no person's name, number or case text.
 
 use serde::{Deserialize, Serialize};
-use yizhan_core::stats::{self, PeopleStats, Period, Query, Report};
 use yizhan_core::lecture_views::ViewStats;
+use yizhan_core::stats::{self, PeopleStats, Period, Query, Report};
 use yizhan_core::{Actor, CentreAction};
 
 use super::ServiceError;
