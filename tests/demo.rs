@@ -248,9 +248,18 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
         assert!(Instant::now() < deadline, "the kiwifruit lecture was never pre-fetched: {lecture}");
         std::thread::sleep(Duration::from_millis(500));
     };
-    for text in
-        ["data-testid=\"video-player\"", "data-testid=\"lecture-pdf\"", "四川农业大学", "签发：蒲江县管理员"]
-    {
+    for text in [
+        "data-testid=\"video-player\"",
+        "data-testid=\"lecture-pdf\"",
+        "四川农业大学",
+        "签发：蒲江县管理员",
+        // Each opening of the page is a view, counted at the kiosk.
+        "data-testid=\"lecture-views\"",
+    ] {
         assert!(lecture.contains(text), "{text}: {lecture}");
     }
+    // The county's lecture list shows the demo's views (recorded at its pages; the second
+    // lecture's 7, which no kiosk opened here).
+    let list = fetch(format!("http://{county}/lectures"));
+    assert!(list.contains("data-testid=\"lecture-views\"") && list.contains("观看 7 次"), "{list}");
 }

@@ -12,8 +12,8 @@
 use automerge::AutoCommit;
 
 use crate::{
-    case, claim, evaluation, holidays, item, knowledge, people, private, published, revocation, seal_key,
-    sensitive, subsidy, takedown, targets,
+    case, claim, evaluation, holidays, item, knowledge, lecture_views, people, private, published,
+    revocation, seal_key, sensitive, subsidy, takedown, targets,
 };
 
 /// Which way documents of a type travel between a node and its peers.
@@ -78,6 +78,8 @@ pub enum Projection {
     Published,
     /// `bounty_claims` (the claims on each bounty this node holds).
     BountyClaim,
+    /// `lecture_views` (views per lecture per node region per month).
+    LectureViews,
     /// No query table: the document is read where it is used.
     None,
 }
@@ -393,6 +395,23 @@ pub static DOC_TYPES: &[DocType] = &[
         kiosk_change: any_kiosk_change,
         ready_to_send_up: always_ready,
     },
+    DocType {
+        name: lecture_views::DOC_TYPE,
+        // The recording node's region: up to every parent, so the county, city and province
+        // count them; a node writes only its own month's document.
+        scope: ScopeRule::Field("region_code"),
+        flow: Flow::Regional,
+        created_by: &[NodeKind::Kiosk, NodeKind::Hub],
+        changed_by: &[NodeKind::Kiosk, NodeKind::Hub],
+        authorised_by: "store::lectures::record_lecture_view (the node's own document; a kiosk's checked by lecture_views::kiosk_may_change)",
+        validate: validate_lecture_views,
+        validate_name: "doctype::validate_lecture_views",
+        projection: Projection::LectureViews,
+        // Counts, not work: never holds up lecture bytes nor shows as 未同步.
+        counts_unsynced: false,
+        kiosk_change: lecture_views::kiosk_may_change,
+        ready_to_send_up: always_ready,
+    },
 ];
 
 /// The entry for `name`, if this build knows the type.
@@ -472,6 +491,10 @@ fn validate_subsidy_payee(doc: &AutoCommit) -> Result<String, String> {
 
 fn validate_subsidy_statement(doc: &AutoCommit) -> Result<String, String> {
     Ok(subsidy::StatementDoc::from_doc(doc).map_err(|e| e.to_string())?.region_code)
+}
+
+fn validate_lecture_views(doc: &AutoCommit) -> Result<String, String> {
+    Ok(lecture_views::LectureViewsDoc::from_doc(doc).map_err(|e| e.to_string())?.region_code)
 }
 
 fn validate_seal_key(doc: &AutoCommit) -> Result<String, String> {

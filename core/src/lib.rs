@@ -14,6 +14,7 @@ pub mod holidays;
 pub mod industry;
 pub mod item;
 pub mod knowledge;
+pub mod lecture_views;
 pub mod people;
 pub mod private;
 pub mod publication;

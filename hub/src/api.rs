@@ -53,6 +53,10 @@ pub fn routes() -> Router<Hub> {
         IndustryCountDoc,
         VillageDoc,
         CentreDoc,
+        LectureViewsDoc,
+        MonthViewsDoc,
+        RegionViewsDoc,
+        LectureCountDoc,
         TargetsBody,
         ProgressDoc,
         ForecastDoc,
@@ -208,6 +212,44 @@ pub struct StatsDoc {
     /// Kiosks that recorded at least one case of the region in the period
     pub active_kiosks: i64,
     pub people: PeopleDoc,
+    pub lecture_views: LectureViewsDoc,
+}
+
+/// 特派员讲堂 views recorded within the region in the period: one view is one opening of a
+/// lecture's page at a kiosk or hub; counted in the month and region of the node that recorded it.
+#[derive(ToSchema)]
+#[schema(as = LectureViews)]
+pub struct LectureViewsDoc {
+    pub total: i64,
+    /// Every month of the period, YYYY-MM
+    pub by_month: Vec<MonthViewsDoc>,
+    /// By the region of the recording kiosk or hub, most views first
+    pub by_region: Vec<RegionViewsDoc>,
+    /// By lecture (published id; its title where this hub holds it), most views first
+    pub by_lecture: Vec<LectureCountDoc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = MonthViews)]
+pub struct MonthViewsDoc {
+    pub month: String,
+    pub views: i64,
+}
+
+#[derive(ToSchema)]
+#[schema(as = RegionViews)]
+pub struct RegionViewsDoc {
+    pub region: String,
+    pub name: String,
+    pub views: i64,
+}
+
+#[derive(ToSchema)]
+#[schema(as = LectureCount)]
+pub struct LectureCountDoc {
+    pub lecture: String,
+    pub title: String,
+    pub views: i64,
 }
 
 impl IntoParams for StatsParams {

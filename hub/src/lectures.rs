@@ -51,17 +51,25 @@ async fn lecture(hub: &Hub, id: &str) -> Result<Lecture, DeskError> {
 async fn list(State(hub): State<Hub>, Query(filter): Query<Filter>) -> Result<Markup, DeskError> {
     let docs = svc::published(&hub).await?;
     let lectures = yizhan_lectures::lectures(&docs, &filter);
-    let body = pages::list(LIST_PATH, &lectures, &filter, &BTreeMap::new(), &BTreeMap::new());
+    let views = svc::views(&hub).await?;
+    let body = pages::list(LIST_PATH, &lectures, &filter, &BTreeMap::new(), &views);
     Ok(shell(None).render("特派员讲堂", body))
 }
 
+/// A lecture's page: opening it is one view (`yizhan_core::lecture_views`); it shows the views
+/// counted within this hub's region (its own and those synced up from below).
 async fn lecture_page(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Markup, DeskError> {
     let l = lecture(&hub, &id).await?;
+    // A view that cannot be counted never keeps the lecture from being watched.
+    if let Err(e) = svc::record_view(&hub, &l.id).await {
+        tracing::warn!(lecture = %l.id, error = %e.message_zh(), "lecture view not counted");
+    }
+    let views = svc::views(&hub).await?.get(&l.id).copied().unwrap_or(0);
     let hashes: Vec<String> =
         [&l.video_proxy, &l.poster, &l.pdf].into_iter().flatten().map(|f| f.hash.clone()).collect();
     let held = hub.store.call(move |db| db.blobs_held(hashes.iter().map(String::as_str))).await?;
     let held = |h: &str| held.contains(h);
-    Ok(shell(None).render(&l.title, pages::page(LIST_PATH, &l, None, &held, None)))
+    Ok(shell(None).render(&l.title, pages::page(LIST_PATH, &l, None, &held, Some(views))))
 }
 
 /// A file of a published lecture, for everyone (range requests: video seeking).

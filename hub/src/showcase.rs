@@ -187,6 +187,9 @@ async fn page(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Markup, 
         })
         .await?;
     let lectures: Vec<&PublishedDoc> = lectures.iter().filter(|p| field(p, "speaker") == expert.id).collect();
+    // 特派员讲堂 views within this hub's region, every month (`lecture_views`).
+    let views = crate::service::lectures::views(&hub).await?;
+    let lecture_views: u64 = lectures.iter().filter_map(|l| views.get(&l.id)).sum();
     let achievements: Vec<&PublishedDoc> = achievements
         .iter()
         .filter(|p| expert.name.chars().count() >= 2 && field(p, "holder").contains(expert.name.as_str()))
@@ -212,7 +215,11 @@ async fn page(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Markup, 
             p.muted { "数据来自本平台的服务统计（" (fmt::region(&hub.config.scope)) "）。" }
             h2 { "特派员讲堂" }
             @if lectures.is_empty() { p.muted data-testid="no-lectures" { "暂无讲座" } }
-            ul { @for l in &lectures { li data-testid="lecture" { a href=(format!("/items/{}", l.id)) { (l.title) } } } }
+            @if !lectures.is_empty() { p data-testid="expert-lecture-views" { "讲座共观看 " (lecture_views) " 次" } }
+            ul { @for l in &lectures { li data-testid="lecture" {
+                a href=(format!("/items/{}", l.id)) { (l.title) }
+                @if let Some(v) = views.get(&l.id) { " " span.small { "观看 " (v) " 次" } }
+            } } }
             h2 { "科技成果" }
             @if achievements.is_empty() { p.muted data-testid="no-achievements" { "暂无成果" } }
             ul { @for a in &achievements { li data-testid="achievement" { a href=(format!("/items/{}", a.id)) { (a.title) } } } }

@@ -306,6 +306,8 @@ async fn the_openapi_document_describes_what_api_stats_sends() {
     assert_eq!(keys(&s["people"]), props("PeopleStats"));
     assert_eq!(keys(&s["people"]["experts_by_level"][0]), props("LevelCount"));
     assert_eq!(keys(&s["people"]["experts_by_industry"][0]), props("IndustryCount"));
+    assert_eq!(keys(&s["lecture_views"]), props("LectureViews"));
+    assert_eq!(keys(&s["lecture_views"]["by_month"][0]), props("MonthViews"));
     assert_eq!(s["groups"].as_array().unwrap().len(), 4);
     assert_eq!(s["groups"][3]["key"], "none");
     assert_eq!(s["groups"][3]["counts"]["cases"], 1);

@@ -36,6 +36,8 @@ pub const INDUSTRIES_SETTING: &str = "lectures.industries";
 const READ_MAX: u32 = 500;
 /// The plan is made again at least this often (and whenever documents arrive).
 const REPLAN_EVERY: Duration = Duration::from_secs(60);
+/// The last month a views query reads (`YYYYMM`): every month.
+const VIEW_MONTH_MAX: u32 = 999_912;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -95,8 +97,14 @@ async fn list_page(State(state): State<AppState>, Query(filter): Query<Filter>) 
     let docs = published(&state, yizhan_lectures::PREFIX).await?;
     let lectures = yizhan_lectures::lectures(&docs, &filter);
     let states = states(&state, &lectures).await?;
+    let region = state.config.scope.to_string();
+    let views = state
+        .store
+        .call(move |db| db.lecture_views_by_lecture(&region, 0, VIEW_MONTH_MAX))
+        .await
+        .map_err(AppError::from)?;
     let header = header_info(&state).await;
-    let body = pages::list(LIST_PATH, &lectures, &filter, &states, &BTreeMap::new());
+    let body = pages::list(LIST_PATH, &lectures, &filter, &states, &views);
     Ok(layout("特派员讲堂", header.as_ref(), None, body))
 }
 
@@ -109,11 +117,24 @@ async fn lecture(state: &AppState, id: &str) -> Result<Lecture, AppError> {
         .ok_or(AppError::NotFound)
 }
 
-/// A lecture's page: opening it counts as watching it now (its files are then the last to go).
+/// A lecture's page: opening it counts as watching it now (its files are then the last to go)
+/// and is one view (`yizhan_core::lecture_views`), recorded here offline too and synced up.
 async fn lecture_page(State(state): State<AppState>, Path(id): Path<String>) -> Result<Markup, PageError> {
     let l = lecture(&state, &id).await?;
     let watched = l.id.clone();
-    state.store.call(move |db| db.lecture_watched(&watched)).await.map_err(AppError::from)?;
+    let (node, region) = (state.node_id.clone(), state.config.scope.to_string());
+    let views = state
+        .store
+        .call(move |db| {
+            db.lecture_watched(&watched)?;
+            // A view that cannot be counted never keeps the lecture from being watched.
+            if let Err(e) = db.record_lecture_view(&node, &region, &watched) {
+                tracing::warn!(lecture = %watched, error = %e, "lecture view not counted");
+            }
+            Ok(db.lecture_views_by_lecture(&region, 0, VIEW_MONTH_MAX)?.get(&watched).copied())
+        })
+        .await
+        .map_err(AppError::from)?;
     let s = states(&state, std::slice::from_ref(&l)).await?.get(&l.id).copied();
     let hashes: Vec<String> =
         [&l.video_proxy, &l.poster, &l.pdf].into_iter().flatten().map(|f| f.hash.clone()).collect();
@@ -124,7 +145,7 @@ async fn lecture_page(State(state): State<AppState>, Path(id): Path<String>) -> 
         .map_err(AppError::from)?;
     let held = |h: &str| held.contains(h);
     let header = header_info(&state).await;
-    Ok(layout(&l.title, header.as_ref(), None, pages::page(LIST_PATH, &l, s, &held, None)))
+    Ok(layout(&l.title, header.as_ref(), None, pages::page(LIST_PATH, &l, s, &held, views)))
 }
 
 /// A file of a published lecture, for everyone (range requests: video seeking). Playing it

@@ -4,6 +4,9 @@
 //! eviction of a lecture's files, and whether higher-priority work waits on the link (sync asks
 //! before every lecture byte).
 //!
+//! Also the `lecture_views` projection (migration 14) of the nodes' view counts
+//! (`yizhan_core::lecture_views`), rebuildable, and the recording of a view.
+//!
 //! A lecture's large files are `doc_blobs` rows of kind [`LECTURE_BLOB_KIND`]. They rank after
 //! every other blob (`Db::BLOB_RANK`). On a node whose setting [`PLANNED_SETTING`] is set (a
 //! kiosk), [`Db::missing_blobs`] lists only those of lectures its plan wants, and never a
@@ -11,7 +14,10 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{OptionalExtension, params};
+use automerge::AutoCommit;
+use rusqlite::{Connection, OptionalExtension, params};
+use yizhan_core::lecture_views::{self, LectureCount, LectureViewsDoc, MonthViews, RegionViews, ViewStats};
+use yizhan_core::{region, stats};
 
 use crate::db::{REFUSED_BY_PARENT, UNSYNCED_SINCE};
 use crate::{Db, Hash, StoreError, blobs, projection};
@@ -193,5 +199,103 @@ impl Db {
             .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [hash.as_str()], |r| r.get::<_, i64>(0))
             .optional()?
             .is_some())
+    }
+}
+
+/// Projects a `lecture_views` document: its rows replace those it had (a re-sent or merged
+/// document never counts twice). Returns its scope, the recording node's region.
+pub(crate) fn project_views(tx: &Connection, id: &str, doc: &AutoCommit) -> Result<String, StoreError> {
+    let v = LectureViewsDoc::from_doc(doc)
+        .map_err(|e| StoreError::Corrupt { id: id.to_string(), detail: e.to_string() })?;
+    tx.execute("DELETE FROM lecture_views WHERE doc_id = ?1", [id])?;
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO lecture_views (doc_id, lecture, region_code, month, views) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (lecture, n) in &v.counts {
+        ins.execute(params![id, lecture, v.region_code, v.month as i64, *n as i64])?;
+    }
+    Ok(v.region_code)
+}
+
+/// Rows of a views query read at most (regions, months, lectures).
+pub const VIEW_ROWS_MAX: u32 = 10_000;
+
+impl Db {
+    /// Records one view of published lecture `lecture` at this node (`node`, whose region is
+    /// `region`): adds one to its count in this node's document of this month (the store's
+    /// clock), creating the document on the month's first view. The document syncs up like any
+    /// other; offline, it waits.
+    pub fn record_lecture_view(
+        &mut self,
+        node: &str,
+        region: &str,
+        lecture: &str,
+    ) -> Result<u64, StoreError> {
+        let month = stats::month_of_ms(self.config().clock.now_ms());
+        let id = LectureViewsDoc::id_for(node, month);
+        let corrupt =
+            |e: lecture_views::ViewsError| StoreError::Corrupt { id: id.clone(), detail: e.to_string() };
+        if self.load_doc(&id)?.is_some() {
+            let v = self.update_doc(&id, |doc| LectureViewsDoc::add_view(doc, lecture))?.map_err(corrupt)?;
+            Ok(v.counts.get(lecture).copied().unwrap_or(0))
+        } else {
+            let (_, mut doc) = LectureViewsDoc::new(node, region, month, lecture).map_err(corrupt)?;
+            self.create_doc(&id, lecture_views::DOC_TYPE, &mut doc)?;
+            Ok(1)
+        }
+    }
+
+    /// Views per lecture recorded within `region` (every node there), in months `from..=to`
+    /// (`YYYYMM`).
+    pub fn lecture_views_by_lecture(
+        &self,
+        region: &str,
+        from: u32,
+        to: u32,
+    ) -> Result<BTreeMap<String, u64>, StoreError> {
+        let (lo, hi) = region::within_range(region);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT lecture, SUM(views) FROM lecture_views
+             WHERE region_code >= ?1 AND region_code < ?2 AND month BETWEEN ?3 AND ?4
+             GROUP BY lecture LIMIT {VIEW_ROWS_MAX}"
+        ))?;
+        let rows = stmt.query_map(params![lo, hi, from, to], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The lecture views of `region` in months `from..=to`: the total, by month (every month of
+    /// the period), by the recording nodes' regions and by lecture (most viewed first).
+    pub fn lecture_view_stats(&self, region: &str, from: u32, to: u32) -> Result<ViewStats, StoreError> {
+        let (lo, hi) = region::within_range(region);
+        let group = |col: &str| -> Result<Vec<(String, u64)>, StoreError> {
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT CAST({col} AS TEXT), SUM(views) AS n FROM lecture_views
+                 WHERE region_code >= ?1 AND region_code < ?2 AND month BETWEEN ?3 AND ?4
+                 GROUP BY {col} ORDER BY n DESC, {col} LIMIT {VIEW_ROWS_MAX}"
+            ))?;
+            let rows = stmt.query_map(params![lo, hi, from, to], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        let months: BTreeMap<u32, u64> =
+            group("month")?.into_iter().filter_map(|(m, n)| Some((m.parse().ok()?, n))).collect();
+        let period = stats::Period::new(from, to).ok();
+        let by_month = period
+            .iter()
+            .flat_map(|p| p.months())
+            .map(|m| MonthViews { month: stats::month_label(m), views: months.get(&m).copied().unwrap_or(0) })
+            .collect();
+        let by_region: Vec<RegionViews> = group("region_code")?
+            .into_iter()
+            .map(|(r, views)| RegionViews { name: stats::region_name(&r), region: r, views })
+            .collect();
+        let by_lecture: Vec<LectureCount> = group("lecture")?
+            .into_iter()
+            .map(|(lecture, views)| LectureCount { lecture, title: String::new(), views })
+            .collect();
+        Ok(ViewStats { total: by_region.iter().map(|r| r.views).sum(), by_month, by_region, by_lecture })
     }
 }

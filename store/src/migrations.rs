@@ -391,7 +391,21 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         last_watched_ms INTEGER
     ) STRICT;
     "#,
-    // 14 (管理中心 targets): since when this node knows each person: the earliest `updated_at_ms`
+    // 14 (特派员讲堂 views, `lectures.rs`): the `lecture_views` documents' counts, one row per
+    // document and lecture (a document's rows are replaced when it changes: rebuildable).
+    r#"
+    CREATE TABLE lecture_views (
+        doc_id TEXT NOT NULL,
+        lecture TEXT NOT NULL,
+        region_code TEXT NOT NULL,
+        month INTEGER NOT NULL,
+        views INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, lecture)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX lecture_views_by_region ON lecture_views(region_code, month);
+    CREATE INDEX lecture_views_by_lecture ON lecture_views(lecture);
+    "#,
+    // 15 (管理中心 targets): since when this node knows each person: the earliest `updated_at_ms`
     // of their directory entry it has projected. An observation, never cleared by a rebuild (as
     // `event_seen`): the rate at which experts, officers and centres are added.
     r#"
@@ -404,7 +418,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 ];
 
 /// The first version whose new projection tables must be filled from existing documents.
-pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7, 8, 10, 11, 12];
+pub(crate) const REBUILD_PROJECTIONS_AFTER: &[i64] = &[2, 4, 7, 8, 10, 11, 12, 14];
 
 /// The schema version this build writes.
 pub(crate) fn known_version() -> i64 {

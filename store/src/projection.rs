@@ -28,6 +28,7 @@ pub(crate) fn project(
         Projection::PublicationItem => crate::publication::project_item(tx, id, doc),
         Projection::Published => crate::publication::project_published(tx, id, doc),
         Projection::BountyClaim => crate::claims::project_claim(tx, id, doc),
+        Projection::LectureViews => crate::lectures::project_views(tx, id, doc),
         Projection::None => match t.scope {
             ScopeRule::Public => Ok(yizhan_core::knowledge::PUBLIC_SCOPE.to_string()),
             ScopeRule::Field(_) => {
@@ -111,6 +112,7 @@ pub(crate) fn clear(tx: &Connection) -> Result<(), StoreError> {
     crate::stats::clear(tx)?;
     crate::publication::clear(tx)?;
     crate::claims::clear(tx)?;
+    tx.execute("DELETE FROM lecture_views", [])?;
     Ok(())
 }
 

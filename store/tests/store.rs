@@ -351,7 +351,8 @@ fn a_version_1_database_upgrades_with_its_documents_reprojected() {
          DROP TABLE case_clocks; DROP TABLE settings; DROP TABLE sessions; DROP TABLE signin_failures;
          DROP TABLE signin_codes; DROP TABLE webauthn_ceremonies; DROP TABLE audit;
          DROP TABLE publications; DROP TABLE public_items; DROP TABLE stats_case; DROP TABLE stats_rollup;
-         DROP TABLE peer_blobs; DROP TABLE bounty_claims; DROP TABLE takedowns; DROP TABLE takedown_items; DROP TABLE submissions; DROP TABLE lecture_plan; DROP TABLE people_since;
+         DROP TABLE peer_blobs; DROP TABLE bounty_claims; DROP TABLE takedowns; DROP TABLE takedown_items; DROP TABLE submissions; DROP TABLE lecture_plan;
+         DROP TABLE lecture_views; DROP TABLE people_since;
          ALTER TABLE cases DROP COLUMN centre; ALTER TABLE cases DROP COLUMN rating;
          ALTER TABLE cases DROP COLUMN followup_valid; ALTER TABLE cases DROP COLUMN followup_category;
          ALTER TABLE cases DROP COLUMN travel_cost_fen; ALTER TABLE cases DROP COLUMN breaches;

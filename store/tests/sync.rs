@@ -522,3 +522,62 @@ fn a_phone_goes_up_once_sealed_to_the_countys_key_not_before() {
     assert!(held.sealed_for_county(&county.key_id()));
     assert!(out.bytes < 4_000, "the private part went once: {} bytes", out.bytes);
 }
+
+/// 特派员讲堂 views: recorded offline at the kiosk, counted once at the hub however often the
+/// document is sent; another kiosk's document or a lowered count is refused.
+#[test]
+fn lecture_views_reach_the_hub_once_and_forgeries_are_refused() {
+    use std::collections::BTreeMap;
+    use yizhan_core::lecture_views::{self, LectureViewsDoc};
+    const VILLAGE: &str = "510131001001";
+    let (kd, hd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut kiosk, mut hub) = (open(kd.path()), open(hd.path()));
+    for lecture in ["lec-1", "lec-1", "lec-2", "lec-1"] {
+        kiosk.record_lecture_view(KIOSK, VILLAGE, lecture).unwrap();
+    }
+    let expected = BTreeMap::from([("lec-1".to_string(), 3u64), ("lec-2".to_string(), 1)]);
+    assert_eq!(kiosk.lecture_views_by_lecture(VILLAGE, 0, 999_912).unwrap(), expected);
+    assert!(hub.lecture_views_by_lecture("510131", 0, 999_912).unwrap().is_empty());
+    let out = sync(&mut kiosk, &mut hub);
+    assert!(refused(&out).is_empty());
+    assert_eq!(hub.lecture_views_by_lecture("510131", 0, 999_912).unwrap(), expected);
+    // Again, and after one more view: each view counted once.
+    sync(&mut kiosk, &mut hub);
+    assert_eq!(hub.lecture_views_by_lecture("510131", 0, 999_912).unwrap(), expected);
+    kiosk.record_lecture_view(KIOSK, VILLAGE, "lec-2").unwrap();
+    sync(&mut kiosk, &mut hub);
+    sync(&mut kiosk, &mut hub);
+    let counted = hub.lecture_views_by_lecture("510131", 0, 999_912).unwrap();
+    assert_eq!(counted.get("lec-2"), Some(&2));
+    assert_eq!(counted.get("lec-1"), Some(&3));
+    // The projection is rebuildable from the documents.
+    hub.rebuild_projections().unwrap();
+    assert_eq!(hub.lecture_views_by_lecture("510131", 0, 999_912).unwrap(), counted);
+
+    // Another kiosk's document, written by this one.
+    let (forged, mut doc) = LectureViewsDoc::new("kiosk-2", VILLAGE, 202601, "lec-1").unwrap();
+    kiosk.create_doc(&forged.id, lecture_views::DOC_TYPE, &mut doc).unwrap();
+    let out = sync(&mut kiosk, &mut hub);
+    assert!(refused_has(&out, &forged.id), "{:?}", refused(&out));
+    assert!(hub.load_doc(&forged.id).unwrap().is_none());
+
+    // Its own document with a count lowered.
+    let own = kiosk
+        .changes_since(0, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.doc_id)
+        .find(|id| id.starts_with(&format!("views-{KIOSK}-")))
+        .unwrap();
+    kiosk
+        .update_doc(&own, |doc| {
+            let mut v = LectureViewsDoc::from_doc(doc).unwrap();
+            v.counts.insert("lec-1".into(), 1);
+            autosurgeon::reconcile(doc, &v)
+        })
+        .unwrap()
+        .unwrap();
+    let out = sync(&mut kiosk, &mut hub);
+    assert!(refused_has(&out, &own), "{:?}", refused(&out));
+    assert_eq!(hub.lecture_views_by_lecture("510131", 0, 999_912).unwrap(), counted);
+}

@@ -154,6 +154,40 @@ fn people_section(v: &StatsView) -> Markup {
     }
 }
 
+/// 特派员讲堂 views in the region and period: the total, by month, by the recording nodes'
+/// regions, and the most viewed lectures.
+fn lecture_views_section(v: &StatsView) -> Markup {
+    let l = &v.lecture_views;
+    html! {
+        section.card data-testid="stats-lecture-views" {
+            h2 { "讲堂观看" }
+            div.summary { div.stat { b data-testid="stats-lecture-views-total" { (l.total) } "次观看（特派员讲堂）" } }
+            @if l.total > 0 {
+                h3 { "按月" }
+                table { thead { tr { th { "月份" } th { "观看" } } } tbody {
+                    @for m in &l.by_month { tr { td { (m.month) } td { (m.views) } } }
+                } }
+                h3 { "按地区（观看所在的驿站或中心）" }
+                table { thead { tr { th { "地区" } th { "观看" } } } tbody {
+                    @for r in &l.by_region { tr { td { (r.name) } td { (r.views) } } }
+                } }
+                h3 { "观看最多的讲座" }
+                table { thead { tr { th { "讲座" } th { "观看" } } } tbody {
+                    @for c in l.by_lecture.iter().take(LECTURES_SHOWN) {
+                        tr {
+                            td { @if c.title.is_empty() { (c.lecture) } @else { a href=(format!("/lectures/{}", c.lecture)) { (c.title) } } }
+                            td { (c.views) }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// Lectures listed on the page at most (the API lists them all).
+const LECTURES_SHOWN: usize = 20;
+
 pub(super) async fn stats_page(
     State(hub): State<Hub>,
     SignedIn(actor): SignedIn,
@@ -196,6 +230,7 @@ pub(super) async fn stats_page(
             }
         }
         (people_section(&view))
+        (lecture_views_section(&view))
         p data-testid="stats-subsidies" { "已批准补贴（补贴发放）：" b { (yizhan_web::fmt::money(subsidies.1)) }
             "，" (subsidies.0) " 份月度清册（按清册月份）" }
         p.small {

@@ -132,3 +132,21 @@ pub async fn video_upload(
 pub async fn published(hub: &Hub) -> Result<Vec<PublishedDoc>, ServiceError> {
     Ok(hub.store.call(move |db| db.published_of_kinds(yizhan_lectures::PREFIX, LIST_MAX)).await?)
 }
+
+/// The last month a views query reads (`YYYYMM`): every month.
+const VIEW_MONTH_MAX: u32 = 999_912;
+
+/// Records one view of a published lecture at this hub (its own month's `lecture_views`
+/// document, which syncs up to its parents).
+pub async fn record_view(hub: &Hub, lecture: &str) -> Result<(), ServiceError> {
+    let (node, region, lecture) = (hub.config.node_id.clone(), hub.config.scope.clone(), lecture.to_string());
+    hub.store.call(move |db| db.record_lecture_view(&node, &region, &lecture)).await?;
+    Ok(())
+}
+
+/// Views per lecture counted within this hub's region, every month (its own and those of the
+/// nodes below it that synced up).
+pub async fn views(hub: &Hub) -> Result<std::collections::BTreeMap<String, u64>, ServiceError> {
+    let scope = hub.config.scope.clone();
+    Ok(hub.store.call(move |db| db.lecture_views_by_lecture(&scope, 0, VIEW_MONTH_MAX)).await?)
+}

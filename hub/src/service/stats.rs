@@ -3,6 +3,7 @@
 //! Aggregates only: no person's name, number or case text.
 
 use serde::{Deserialize, Serialize};
+use yizhan_core::lecture_views::ViewStats;
 use yizhan_core::stats::{self, PeopleStats, Period, Query, Report};
 use yizhan_core::{Actor, CentreAction};
 
@@ -30,6 +31,9 @@ pub struct StatsView {
     #[serde(flatten)]
     pub report: Report,
     pub people: PeopleStats,
+    /// 特派员讲堂 views recorded within the region in the period (by the recording nodes'
+    /// months and regions), with the titles of the lectures this hub holds.
+    pub lecture_views: ViewStats,
 }
 
 /// Parses and authorises a statistics request: centre staff (staff or administrators of a
@@ -56,14 +60,22 @@ pub fn query(hub: &Hub, actor: &Actor, p: &StatsParams) -> Result<Query, Service
 /// The statistics a signed-in centre member asked for.
 pub async fn stats(hub: &Hub, actor: &Actor, p: &StatsParams) -> Result<StatsView, ServiceError> {
     let q = query(hub, actor, p)?;
-    Ok(hub
+    let mut view = hub
         .store
         .call(move |db| {
             let report = db.stats_report(&q)?;
             let people = db.people_stats(q.region.as_str())?;
-            Ok(StatsView { report, people })
+            let lecture_views = db.lecture_view_stats(q.region.as_str(), q.period.from, q.period.to)?;
+            Ok(StatsView { report, people, lecture_views })
         })
-        .await?)
+        .await?;
+    let lectures = super::lectures::published(hub).await?;
+    for l in &mut view.lecture_views.by_lecture {
+        if let Some(p) = lectures.iter().find(|p| p.id == l.lecture) {
+            l.title = p.title.clone();
+        }
+    }
+    Ok(view)
 }
 
 /// The statistics as an XLSX workbook (audited as an export): the totals first (one measure a
