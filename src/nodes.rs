@@ -301,7 +301,7 @@ pub fn kiosk_web_tls(
         config::WebTls::County => {
             let creds = WebCredentials::load(&pki, WEB_CHAIN_FILE, WEB_KEY_FILE).with_context(|| {
                 format!(
-                    "no county web certificate in {} (`yizhan enrol --web-names ...` asks for one; \
+                    "no county web certificate in {} (`yizhan web-cert` on the county hub makes one; \
                      or use [web] tls = \"local\")",
                     pki.display()
                 )
@@ -455,6 +455,23 @@ pub async fn start_hub(
     let hub = yizhan_hub::start_with_sms(config, hub_tls, sms).await?;
     tokio::spawn(yizhan_net::follow_revocations(hub.store.clone(), tls.revocation.clone()));
     Ok(hub)
+}
+
+/// Issues a kiosk's web certificate with this hub's CA into `out` (see `yizhan web-cert`).
+pub fn web_cert(data_dir: &Path, node_id: &str, scope: &str, names: &[String], out: &Path) -> anyhow::Result<()> {
+    use yizhan_identity::web::{WEB_CHAIN_FILE, WEB_KEY_FILE};
+    let pki = pki_dir(data_dir);
+    let authority = Authority::load(&pki, SystemTime::now())
+        .with_context(|| format!("no hub CA in {}: run this on the county hub's machine", pki.display()))?;
+    let kiosk = NodeIdentity::new(node_id, Role::Kiosk, scope)?;
+    let creds = authority.issue_web_credentials(&kiosk, names, SystemTime::now())?;
+    creds.save(out, WEB_CHAIN_FILE, WEB_KEY_FILE)?;
+    println!(
+        "web certificate for {node_id} ({}) in {}: copy {WEB_CHAIN_FILE} and {WEB_KEY_FILE} into the kiosk's pki/ directory",
+        names.join(", "),
+        out.display()
+    );
+    Ok(())
 }
 
 /// Revokes a node's certificates: signs this hub's (or the province's) next revocation list
