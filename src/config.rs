@@ -383,6 +383,9 @@ mod tests {
         std::fs::write(&path, "[web]\ntls = \"county\"\nnames = [\"zhan.local\"]\n")
             .unwrap_or_else(|e| panic!("{e}"));
         let k: KioskFile = load(Some(&path)).unwrap_or_else(|e| panic!("{e:#}"));
-        assert_eq!(k.web, Some(WebFile { tls: Some("county".into()), names: Some(vec!["zhan.local".into()]) }));
+        assert_eq!(
+            k.web,
+            Some(WebFile { tls: Some("county".into()), names: Some(vec!["zhan.local".into()]) })
+        );
     }
 }

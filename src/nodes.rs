@@ -271,7 +271,11 @@ pub async fn run_kiosk(args: KioskArgs) -> anyhow::Result<()> {
     let port = listener.local_addr()?.port();
     match tls {
         None => {
-            println!("驿站 kiosk ready: http://{}/  (data: {})", listener.local_addr()?, o.data_dir.display());
+            println!(
+                "驿站 kiosk ready: http://{}/  (data: {})",
+                listener.local_addr()?,
+                o.data_dir.display()
+            );
             yizhan_kiosk::serve_until(state, listener, shutdown_signal()).await?;
         }
         Some(tls) => {
@@ -458,7 +462,13 @@ pub async fn start_hub(
 }
 
 /// Issues a kiosk's web certificate with this hub's CA into `out` (see `yizhan web-cert`).
-pub fn web_cert(data_dir: &Path, node_id: &str, scope: &str, names: &[String], out: &Path) -> anyhow::Result<()> {
+pub fn web_cert(
+    data_dir: &Path,
+    node_id: &str,
+    scope: &str,
+    names: &[String],
+    out: &Path,
+) -> anyhow::Result<()> {
     use yizhan_identity::web::{WEB_CHAIN_FILE, WEB_KEY_FILE};
     let pki = pki_dir(data_dir);
     let authority = Authority::load(&pki, SystemTime::now())

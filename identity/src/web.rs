@@ -18,7 +18,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SanType};
+use rcgen::{
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SanType,
+};
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 
@@ -148,8 +150,10 @@ impl WebCredentials {
     /// Checks a county-issued web chain at `now` with the sync rules (a kiosk issued by its hub,
     /// within its scope) and that the key belongs to it.
     pub fn verify(&self, roots: &TrustRoots, now: SystemTime) -> Result<VerifiedChain, WebError> {
-        let leaf = self.chain.first().ok_or(crate::error::IdentityError::EmptyChain).map_err(CertError::from)?;
-        let verified = verify_chain(roots, leaf, &self.chain[1..], unix_secs(now)).map_err(CertError::from)?;
+        let leaf =
+            self.chain.first().ok_or(crate::error::IdentityError::EmptyChain).map_err(CertError::from)?;
+        let verified =
+            verify_chain(roots, leaf, &self.chain[1..], unix_secs(now)).map_err(CertError::from)?;
         check_key_matches(leaf, &self.key)?;
         Ok(verified)
     }

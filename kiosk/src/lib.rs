@@ -193,14 +193,9 @@ impl AppState {
         let mut accounts_config = yizhan_accounts::AccountsConfig::for_node(&node_id);
         accounts_config.secure_cookie = web.https;
         accounts_config.web_fingerprint = web.fingerprint.clone();
-        let accounts = yizhan_accounts::Accounts::new(
-            store.clone(),
-            key.clone(),
-            accounts_config,
-            sms,
-            passkeys,
-        )
-        .map_err(|e| StartError::Key { path: config.key_file.clone(), detail: e.to_string() })?;
+        let accounts =
+            yizhan_accounts::Accounts::new(store.clone(), key.clone(), accounts_config, sms, passkeys)
+                .map_err(|e| StartError::Key { path: config.key_file.clone(), detail: e.to_string() })?;
         let store_clock = store.config().clock.clone();
         Ok(AppState(Arc::new(Inner {
             accounts,

@@ -113,10 +113,10 @@ impl Browser {
             .body(http_body_util::Full::new(hyper::body::Bytes::from(form.unwrap_or_default())))
             .unwrap();
         let res = sender.send_request(req).await.map_err(std::io::Error::other)?;
-        let header = |name: &str| {
-            res.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
-        };
-        let (status, location, set_cookie) = (res.status().as_u16(), header("location"), header("set-cookie"));
+        let header =
+            |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let (status, location, set_cookie) =
+            (res.status().as_u16(), header("location"), header("set-cookie"));
         let body = res.into_body().collect().await.map_err(std::io::Error::other)?.to_bytes();
         Ok(Answer { status, location, set_cookie, body: String::from_utf8_lossy(&body).into_owned() })
     }
@@ -220,17 +220,20 @@ async fn a_web_certificate_cannot_stand_in_for_the_sync_certificate() {
     for bad in [vec![], vec!["no spaces here".to_string()], vec!["*.wild.card".to_string()]] {
         assert!(county.issue_web_credentials(&kiosk, &bad, SystemTime::now()).is_err(), "{bad:?}");
     }
-    let many: Vec<String> = (0..=yizhan_identity::web::WEB_NAMES_MAX).map(|i| format!("h{i}.station")).collect();
+    let many: Vec<String> =
+        (0..=yizhan_identity::web::WEB_NAMES_MAX).map(|i| format!("h{i}.station")).collect();
     assert!(county.issue_web_credentials(&kiosk, &many, SystemTime::now()).is_err());
 }
 
 #[tokio::test]
 async fn a_local_certificate_is_served_with_the_fingerprint_the_kiosk_shows() {
     let pki = tempfile::tempdir().unwrap();
-    let creds = load_or_create_local(pki.path(), "kiosk-hp01", &[HOST.to_string()], SystemTime::now()).unwrap();
+    let creds =
+        load_or_create_local(pki.path(), "kiosk-hp01", &[HOST.to_string()], SystemTime::now()).unwrap();
     let shown = creds.fingerprint();
     // Made once: the next start serves the same certificate (the officer confirms it once).
-    let again = load_or_create_local(pki.path(), "kiosk-hp01", &[HOST.to_string()], SystemTime::now()).unwrap();
+    let again =
+        load_or_create_local(pki.path(), "kiosk-hp01", &[HOST.to_string()], SystemTime::now()).unwrap();
     assert_eq!(again.fingerprint(), shown);
     let station = start_station(&again, Some(shown.clone())).await;
 
@@ -240,7 +243,8 @@ async fn a_local_certificate_is_served_with_the_fingerprint_the_kiosk_shows() {
     // and 我的账号 once signed in).
     let served = served_certificate(&station).await;
     assert_eq!(fingerprint(&served), shown);
-    let status: serde_json::Value = serde_json::from_str(&browser.get("/api/status", None).await.body).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&browser.get("/api/status", None).await.body).unwrap();
     assert_eq!(status["web_fingerprint"], shown.as_str());
     let set_cookie = sign_in(&browser, &station).await;
     assert!(set_cookie.contains("; Secure"), "{set_cookie}");
@@ -271,7 +275,12 @@ async fn served_certificate(station: &Station) -> Vec<u8> {
             cert: &rustls::pki_types::CertificateDer<'_>,
             dss: &rustls::DigitallySignedStruct,
         ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
         }
         fn verify_tls13_signature(
             &self,
@@ -279,7 +288,12 @@ async fn served_certificate(station: &Station) -> Vec<u8> {
             cert: &rustls::pki_types::CertificateDer<'_>,
             dss: &rustls::DigitallySignedStruct,
         ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
         }
         fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
             self.0.signature_verification_algorithms.supported_schemes()
