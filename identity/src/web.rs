@@ -254,3 +254,35 @@ pub fn load_or_create_local(
     creds.save(dir, LOCAL_WEB_CHAIN_FILE, LOCAL_WEB_KEY_FILE)?;
     Ok(creds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authority::EnrolmentRequest;
+    use crate::identity::Role;
+
+    #[test]
+    fn a_county_signs_a_kiosk_web_request_for_its_names_and_nothing_else() {
+        let now = SystemTime::now();
+        let province = Authority::init("province", "51", now).unwrap_or_else(|e| panic!("{e}"));
+        let county = province.create_child_hub("hub-510131", "510131", now).unwrap_or_else(|e| panic!("{e}"));
+        let kiosk =
+            NodeIdentity::new("kiosk-hp01", Role::Kiosk, "510131001001").unwrap_or_else(|e| panic!("{e}"));
+        let request = EnrolmentRequest::new(kiosk).unwrap_or_else(|e| panic!("{e}"));
+        let names = ["zhan.local".to_string(), "192.168.1.10".to_string()];
+        let chain =
+            county.issue_web_from_csr(request.csr_der(), &names, now).unwrap_or_else(|e| panic!("{e}"));
+        let leaf = parse_certificate(&chain[0]).unwrap_or_else(|e| panic!("{e}"));
+        let eku = leaf.extended_key_usage().ok().flatten().map(|e| e.value.clone());
+        assert!(eku.as_ref().is_some_and(|e| e.server_auth && !e.client_auth), "{eku:?}");
+        let sans = format!("{:?}", leaf.subject_alternative_name().ok().flatten().map(|s| s.value.clone()));
+        assert!(sans.contains("zhan.local") && sans.contains("[192, 168, 1, 10]"), "{sans}");
+        verify_chain(province.roots(), &chain[0], &chain[1..], unix_secs(now))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            county.issue_web_from_csr(request.csr_der(), &["bad name".to_string()], now),
+            Err(WebError::BadName { .. })
+        ));
+        assert!(county.issue_web_from_csr(b"not a csr", &names, now).is_err());
+    }
+}
