@@ -138,7 +138,7 @@ fn a_kiosk_beyond_loopback_serves_https_with_the_county_or_a_local_certificate()
     assert_eq!(status, 401, "cases need sign-in beyond loopback");
     let (status, _) = get(tls_config(&province_roots), port, "/cases").unwrap();
     assert_eq!(status, 303);
-    let err = get(tls_config(&other_roots), port, "/healthz").err().expect("another root must not verify");
+    let err = get(tls_config(&other_roots), port, "/healthz").expect_err("another root must not verify");
     assert!(err.to_string().contains("invalid peer certificate"), "{err}");
     drop(k);
 
