@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn a_county_signs_a_kiosk_web_request_for_its_names_and_nothing_else() {
-        let now = SystemTime::now();
+        let now = crate::tls::system_time();
         let province = Authority::init("province", "51", now).unwrap_or_else(|e| panic!("{e}"));
         let county = province.create_child_hub("hub-510131", "510131", now).unwrap_or_else(|e| panic!("{e}"));
         let kiosk =
