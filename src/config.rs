@@ -32,6 +32,82 @@ pub struct KioskFile {
     pub lecture_budget_gb: Option<u64>,
     /// `[sms]`: how sign-in codes and notices are sent.
     pub sms: Option<SmsFile>,
+    /// `[web]`: HTTPS for the station's tablets.
+    pub web: Option<WebFile>,
+}
+
+/// `[web]` of kiosk.toml: `tls = "auto" | "off" | "county" | "local"` and the `names` (host
+/// names and IP addresses) browsers reach the kiosk by.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebFile {
+    pub tls: Option<String>,
+    pub names: Option<Vec<String>>,
+}
+
+/// The `[web]` options as flags and environment variables (over the file's).
+#[derive(clap::Args, Default, Clone)]
+pub struct WebArgs {
+    /// HTTPS for the UI: auto (off on loopback; beyond it, county when the county issued a web
+    /// certificate (pki/web.pem), else local), off, county, local (self-signed; its fingerprint
+    /// is printed at start and shown on 我的账号) [default: auto].
+    #[arg(long = "web-tls", env = "YIZHAN_WEB_TLS")]
+    pub tls: Option<String>,
+    /// Host names and IP addresses browsers reach the kiosk by, comma-separated (the first host
+    /// name is the passkeys' relying party) [default: the listen address, or localhost].
+    #[arg(long = "web-names", env = "YIZHAN_WEB_NAMES", value_delimiter = ',')]
+    pub names: Option<Vec<String>>,
+}
+
+/// Which certificate, if any, the UI is served with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebTls {
+    Off,
+    /// Issued by the county hub's CA (`pki/web.pem`, `pki/web.key`).
+    County,
+    /// Self-signed, made at first start (`pki/web-local.pem`, `pki/web-local.key`).
+    Local,
+}
+
+/// The web options after merging flags, file and defaults. `county_available`: whether the
+/// county issued a web certificate (decides `auto` beyond loopback).
+pub fn web_options(
+    args: &WebArgs,
+    file: Option<&WebFile>,
+    listen: SocketAddr,
+    county_available: bool,
+) -> anyhow::Result<(WebTls, Vec<String>)> {
+    let f = file.cloned().unwrap_or_default();
+    let mode = args.tls.clone().or(f.tls).unwrap_or_else(|| "auto".into());
+    let mode = match mode.as_str() {
+        "auto" if listen.ip().is_loopback() => WebTls::Off,
+        "auto" if county_available => WebTls::County,
+        "auto" => WebTls::Local,
+        "off" => WebTls::Off,
+        "county" => WebTls::County,
+        "local" => WebTls::Local,
+        other => bail!("web TLS {other:?} is not one of auto, off, county, local"),
+    };
+    let names: Vec<String> = args
+        .names
+        .clone()
+        .or(f.names)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let names = if !names.is_empty() {
+        names
+    } else if listen.ip().is_unspecified() {
+        vec!["localhost".into()]
+    } else {
+        vec![listen.ip().to_string()]
+    };
+    if mode != WebTls::Off {
+        yizhan_identity::web::validate_web_names(&names).context("[web] names")?;
+    }
+    Ok((mode, names))
 }
 
 /// `/etc/yizhan/hub.toml`: the hub's options (all optional).
@@ -280,5 +356,36 @@ mod tests {
         assert!(sms_sender(&bogus, None).is_err());
         std::fs::write(&path, "[sms]\nprovder = \"log\"\n").unwrap_or_else(|e| panic!("{e}"));
         assert!(load::<HubFile>(Some(&path)).is_err(), "a typo in [sms] is refused");
+    }
+
+    #[test]
+    fn web_tls_is_off_on_loopback_and_on_beyond_it_unless_turned_off() {
+        let lo: SocketAddr = "127.0.0.1:8080".parse().unwrap_or_else(|e| panic!("{e}"));
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap_or_else(|e| panic!("{e}"));
+        let none = WebArgs::default();
+        let ok = |r: anyhow::Result<(WebTls, Vec<String>)>| r.unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(ok(web_options(&none, None, lo, true)).0, WebTls::Off);
+        assert_eq!(ok(web_options(&none, None, any, true)), (WebTls::County, vec!["localhost".to_string()]));
+        assert_eq!(ok(web_options(&none, None, any, false)).0, WebTls::Local);
+        let file = WebFile { tls: Some("off".into()), names: Some(vec!["zhan.local".into()]) };
+        assert_eq!(ok(web_options(&none, Some(&file), any, true)).0, WebTls::Off);
+        let args = WebArgs { tls: Some("local".into()), names: Some(vec!["192.168.1.10".into()]) };
+        assert_eq!(
+            ok(web_options(&args, Some(&file), any, true)),
+            (WebTls::Local, vec!["192.168.1.10".to_string()])
+        );
+        let bogus = WebArgs { tls: Some("on".into()), ..Default::default() };
+        assert!(web_options(&bogus, None, any, true).is_err());
+        let bad_name = WebArgs { names: Some(vec!["not a host".into()]), ..Default::default() };
+        assert!(web_options(&bad_name, None, any, true).is_err());
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("kiosk.toml");
+        std::fs::write(&path, "[web]\ntls = \"county\"\nnames = [\"zhan.local\"]\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let k: KioskFile = load(Some(&path)).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(
+            k.web,
+            Some(WebFile { tls: Some("county".into()), names: Some(vec!["zhan.local".into()]) })
+        );
     }
 }

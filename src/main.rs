@@ -71,6 +71,24 @@ enum Command {
         #[arg(long, default_value_t = 24)]
         hours: u64,
     },
+    /// Issue the HTTPS certificate of a kiosk's web UI (run on the county hub's machine): writes
+    /// web.pem and web.key (mode 0600) into --out, to be copied into the kiosk's pki/ directory.
+    WebCert {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The kiosk's node id, as enrolled.
+        #[arg(long)]
+        node_id: String,
+        /// The village or town the kiosk serves, as enrolled.
+        #[arg(long)]
+        scope: String,
+        /// Host names and IP addresses the station's tablets reach the kiosk by, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        names: Vec<String>,
+        /// Where to write web.pem and web.key.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Revoke a node's certificate (run on the hub or province that issued it); the signed list
     /// syncs down to every node, which then refuses the node at its next connection.
     Revoke {
@@ -243,6 +261,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::EnrolCode { data, scope, node_id, hours } => {
             nodes::enrol_code(&data_dir(data.data_dir, "hub")?, &scope, node_id.as_deref(), hours)
+        }
+        Command::WebCert { data, node_id, scope, names, out } => {
+            nodes::web_cert(&data_dir(data.data_dir, "hub")?, &node_id, &scope, &names, &out)
         }
         Command::Revoke { data, node_id } => nodes::revoke(&data_dir(data.data_dir, "hub")?, &node_id),
         Command::CaInit { data, node_id } => nodes::ca_init(&data_dir(data.data_dir, "hub")?, &node_id),

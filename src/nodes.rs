@@ -59,6 +59,8 @@ pub struct KioskArgs {
     pub lecture_budget_gb: Option<u64>,
     #[command(flatten)]
     pub sms: config::SmsArgs,
+    #[command(flatten)]
+    pub web: config::WebArgs,
 }
 
 /// The largest lecture budget accepted, in GB.
@@ -87,6 +89,22 @@ pub async fn start_kiosk(
     uplink: Option<(SocketAddr, String, NodeTls)>,
     sms: Arc<dyn yizhan_accounts::SmsSender>,
 ) -> anyhow::Result<(AppState, tokio::net::TcpListener)> {
+    let web = yizhan_kiosk::https::WebAccess::default();
+    start_kiosk_web(data_dir, listen, region, key_file, demo, uplink, sms, web).await
+}
+
+/// [`start_kiosk`] for browsers reaching it as `web` says (HTTPS on the station network).
+#[allow(clippy::too_many_arguments)]
+pub async fn start_kiosk_web(
+    data_dir: PathBuf,
+    listen: SocketAddr,
+    region: &str,
+    key_file: Option<PathBuf>,
+    demo: bool,
+    uplink: Option<(SocketAddr, String, NodeTls)>,
+    sms: Arc<dyn yizhan_accounts::SmsSender>,
+    web: yizhan_kiosk::https::WebAccess,
+) -> anyhow::Result<(AppState, tokio::net::TcpListener)> {
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let (scope, node_id) = match &uplink {
         Some((_, _, tls)) => {
@@ -111,7 +129,7 @@ pub async fn start_kiosk(
     };
     let key_file = key_file.unwrap_or_else(|| data_dir.join("keys").join("field.key"));
     let config = KioskConfig { data_dir, key_file, listen, scope, limits: UploadLimits::default(), node_id };
-    let state = AppState::open_with_sms(config, Arc::new(SystemClock), sms)?;
+    let state = AppState::open_for_web(config, Arc::new(SystemClock), sms, web)?;
     if demo {
         let n = yizhan_kiosk::demo::load_if_empty(&state)
             .await
@@ -190,6 +208,9 @@ pub struct KioskOptions {
     pub hub: Option<(SocketAddr, String)>,
     pub lecture_budget_bytes: u64,
     pub sms: Arc<dyn yizhan_accounts::SmsSender>,
+    /// HTTPS for the UI, and the names browsers reach it by.
+    pub web_tls: config::WebTls,
+    pub web_names: Vec<String>,
 }
 
 pub fn kiosk_options(args: &KioskArgs) -> anyhow::Result<KioskOptions> {
@@ -214,6 +235,8 @@ pub fn kiosk_options(args: &KioskArgs) -> anyhow::Result<KioskOptions> {
         Some(gb) if (1..=LECTURE_BUDGET_GB_MAX).contains(&gb) => gb * 1_000_000_000,
         Some(gb) => bail!("--lecture-budget-gb must be from 1 to {LECTURE_BUDGET_GB_MAX}, not {gb}"),
     };
+    let county_web = pki_dir(&data_dir).join(yizhan_identity::web::WEB_CHAIN_FILE).exists();
+    let (web_tls, web_names) = config::web_options(&args.web, file.web.as_ref(), listen, county_web)?;
     Ok(KioskOptions {
         data_dir,
         listen,
@@ -222,6 +245,8 @@ pub fn kiosk_options(args: &KioskArgs) -> anyhow::Result<KioskOptions> {
         hub,
         lecture_budget_bytes,
         sms,
+        web_tls,
+        web_names,
     })
 }
 
@@ -237,13 +262,65 @@ pub async fn run_kiosk(args: KioskArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let (tls, web) = kiosk_web_tls(&o.data_dir, o.web_tls, &o.web_names)?;
     let (state, listener) =
-        start_kiosk(o.data_dir.clone(), o.listen, &o.region, o.key_file, args.demo, uplink, o.sms).await?;
+        start_kiosk_web(o.data_dir.clone(), o.listen, &o.region, o.key_file, args.demo, uplink, o.sms, web)
+            .await?;
     let budget = o.lecture_budget_bytes.to_string();
     state.store.call(move |db| db.set_setting(yizhan_kiosk::lectures::BUDGET_SETTING, &budget)).await?;
-    println!("驿站 kiosk ready: http://{}/  (data: {})", listener.local_addr()?, o.data_dir.display());
-    yizhan_kiosk::serve_until(state, listener, shutdown_signal()).await?;
+    let port = listener.local_addr()?.port();
+    match tls {
+        None => {
+            println!(
+                "驿站 kiosk ready: http://{}/  (data: {})",
+                listener.local_addr()?,
+                o.data_dir.display()
+            );
+            yizhan_kiosk::serve_until(state, listener, shutdown_signal()).await?;
+        }
+        Some(tls) => {
+            let host = o.web_names.first().map(String::as_str).unwrap_or("localhost");
+            let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+            println!("驿站 kiosk ready: https://{host}:{port}/  (data: {})", o.data_dir.display());
+            if let Some(fp) = &state.web.fingerprint {
+                println!("本机网页证书指纹 (SHA-256), compare it on the tablet: {fp}");
+            }
+            yizhan_kiosk::serve_tls_until(state, listener, tls, shutdown_signal()).await?;
+        }
+    }
     Ok(())
+}
+
+/// The TLS configuration and browser access for `mode`: the county-issued web certificate
+/// (checked against the roots now), or the local one (made at first start).
+pub fn kiosk_web_tls(
+    data_dir: &Path,
+    mode: config::WebTls,
+    names: &[String],
+) -> anyhow::Result<(Option<Arc<rustls::ServerConfig>>, yizhan_kiosk::https::WebAccess)> {
+    use yizhan_identity::web::{WEB_CHAIN_FILE, WEB_KEY_FILE, WebCredentials, load_or_create_local};
+    let pki = pki_dir(data_dir);
+    let creds = match mode {
+        config::WebTls::Off => return Ok((None, yizhan_kiosk::https::WebAccess::default())),
+        config::WebTls::County => {
+            let creds = WebCredentials::load(&pki, WEB_CHAIN_FILE, WEB_KEY_FILE).with_context(|| {
+                format!(
+                    "no county web certificate in {} (`yizhan web-cert` on the county hub makes one; \
+                     or use [web] tls = \"local\")",
+                    pki.display()
+                )
+            })?;
+            let roots = TrustRoots::load(&pki)?;
+            creds.verify(&roots, SystemTime::now()).context("the county web certificate does not verify")?;
+            creds
+        }
+        config::WebTls::Local => load_or_create_local(&pki, "yizhan-kiosk", names, SystemTime::now())
+            .with_context(|| format!("the local web certificate in {}", pki.display()))?,
+    };
+    let fingerprint = (mode == config::WebTls::Local).then(|| creds.fingerprint());
+    let host = names.iter().find(|n| n.parse::<std::net::IpAddr>().is_err()).cloned();
+    let web = yizhan_kiosk::https::WebAccess { https: true, host, fingerprint };
+    Ok((Some(creds.server_config()?), web))
 }
 
 /// Ctrl-C or SIGTERM (systemd's stop): the node closes its connections with a goodbye.
@@ -382,6 +459,29 @@ pub async fn start_hub(
     let hub = yizhan_hub::start_with_sms(config, hub_tls, sms).await?;
     tokio::spawn(yizhan_net::follow_revocations(hub.store.clone(), tls.revocation.clone()));
     Ok(hub)
+}
+
+/// Issues a kiosk's web certificate with this hub's CA into `out` (see `yizhan web-cert`).
+pub fn web_cert(
+    data_dir: &Path,
+    node_id: &str,
+    scope: &str,
+    names: &[String],
+    out: &Path,
+) -> anyhow::Result<()> {
+    use yizhan_identity::web::{WEB_CHAIN_FILE, WEB_KEY_FILE};
+    let pki = pki_dir(data_dir);
+    let authority = Authority::load(&pki, SystemTime::now())
+        .with_context(|| format!("no hub CA in {}: run this on the county hub's machine", pki.display()))?;
+    let kiosk = NodeIdentity::new(node_id, Role::Kiosk, scope)?;
+    let creds = authority.issue_web_credentials(&kiosk, names, SystemTime::now())?;
+    creds.save(out, WEB_CHAIN_FILE, WEB_KEY_FILE)?;
+    println!(
+        "web certificate for {node_id} ({}) in {}: copy {WEB_CHAIN_FILE} and {WEB_KEY_FILE} into the kiosk's pki/ directory",
+        names.join(", "),
+        out.display()
+    );
+    Ok(())
 }
 
 /// Revokes a node's certificates: signs this hub's (or the province's) next revocation list

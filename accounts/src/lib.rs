@@ -333,6 +333,9 @@ pub struct AccountsConfig {
     pub session_max_ms: i64,
     /// Mark the session cookie `Secure` (set when the node is served over HTTPS).
     pub secure_cookie: bool,
+    /// The SHA-256 fingerprint of the node's self-signed web certificate, shown on the account
+    /// page for the officer to compare with what the tablet's browser shows.
+    pub web_fingerprint: Option<String>,
     /// The session cookie's name. Cookies ignore ports, so nodes sharing a host name (the
     /// demo's kiosks and hubs on one machine) each need their own.
     pub cookie_name: String,
@@ -356,6 +359,7 @@ impl Default for AccountsConfig {
             session_ttl_ms: SESSION_TTL_MS_DEFAULT,
             session_max_ms: SESSION_MAX_MS_DEFAULT,
             secure_cookie: false,
+            web_fingerprint: None,
             cookie_name: web::COOKIE_NAME.to_string(),
         }
     }

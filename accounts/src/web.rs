@@ -520,6 +520,10 @@ async fn account_response(
                     @if summary.has_phone { "短信验证码 " }
                     @if summary.passkeys > 0 { "指纹/通行密钥（" (summary.passkeys) " 个）" }
                 }
+                @if let Some(fp) = &accounts.config().web_fingerprint {
+                    dt { "本机网页证书指纹（SHA-256）" }
+                    dd.fingerprint { code { (fp) } }
+                }
             }
         }
         @if let Some(e) = &error { p.alert role="alert" { (e) } }

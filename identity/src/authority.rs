@@ -52,7 +52,7 @@ fn random_serial() -> Result<SerialNumber, CertError> {
     Ok(SerialNumber::from_slice(&bytes))
 }
 
-fn generate_key() -> Result<KeyPair, CertError> {
+pub(crate) fn generate_key() -> Result<KeyPair, CertError> {
     Ok(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?)
 }
 
@@ -226,7 +226,22 @@ impl Authority {
         public_key: &impl PublicKeyData,
         now: SystemTime,
     ) -> Result<Vec<CertificateDer<'static>>, CertError> {
+        self.sign_tweaked(subject, public_key, now, None)
+    }
+
+    /// [`Self::sign`]; `web` (names for the SAN) makes it the HTTPS certificate of the node's web
+    /// UI instead ([`crate::web`]): serverAuth only, so it can never authenticate to sync.
+    pub(crate) fn sign_tweaked(
+        &self,
+        subject: &NodeIdentity,
+        public_key: &impl PublicKeyData,
+        now: SystemTime,
+        web: Option<Vec<SanType>>,
+    ) -> Result<Vec<CertificateDer<'static>>, CertError> {
         let kind = self.kind_for(subject)?;
+        if web.is_some() && !matches!(kind, Kind::Leaf { .. }) {
+            return Err(CertError::NotAllowed { issuer: self.identity.clone(), node: subject.clone() });
+        }
         let now = unix_secs(now);
         if now < self.not_before || now > self.not_after {
             return Err(CertError::IssuerNotValidNow);
@@ -239,7 +254,12 @@ impl Authority {
         // useless and confuses operators.
         let not_before = now.saturating_sub(NOT_BEFORE_BACKDATE.as_secs()).max(self.not_before);
         let not_after = now.saturating_add(validity.as_secs()).min(self.not_after);
-        let params = params_for(subject, kind, not_before, not_after)?;
+        let mut params = params_for(subject, kind, not_before, not_after)?;
+        if let Some(names) = web {
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            params.subject_alt_names.truncate(1);
+            params.subject_alt_names.extend(names);
+        }
         let first = self.chain.first().ok_or(IdentityError::EmptyChain)?;
         let issuer = Issuer::from_ca_cert_der(first, &self.key)?;
         let cert = params.signed_by(public_key, &issuer)?;
@@ -419,7 +439,7 @@ impl NodeCredentials {
     }
 }
 
-fn check_key_matches(cert: &CertificateDer<'_>, key: &PrivateKeyDer<'_>) -> Result<(), CertError> {
+pub(crate) fn check_key_matches(cert: &CertificateDer<'_>, key: &PrivateKeyDer<'_>) -> Result<(), CertError> {
     let key = KeyPair::try_from(key).map_err(|_| CertError::KeyMismatch)?;
     let cert = parse_certificate(cert)?;
     if cert.public_key().raw != key.subject_public_key_info().as_slice() {

@@ -94,6 +94,7 @@ pub mod limits;
 mod revocation;
 mod statement;
 mod tls;
+pub mod web;
 
 pub use authority::{
     Authority, CA_CHAIN_FILE, CA_KEY_FILE, EnrolmentRequest, NODE_CHAIN_FILE, NODE_KEY_FILE, NodeCredentials,

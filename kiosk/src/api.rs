@@ -77,6 +77,10 @@ pub struct NodeStatus {
     /// What the county hub does not hold yet (documents, photos, videos, bytes, estimate), as
     /// the header shows it; `all_synced` only when it holds everything.
     pub to_county: crate::sync_state::SyncSummary,
+    /// The SHA-256 fingerprint of the kiosk's self-signed web certificate (HTTPS with a local
+    /// certificate), for the officer to compare with the tablet's; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_fingerprint: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/status", responses((status = 200, body = NodeStatus)))]
@@ -93,6 +97,7 @@ async fn status(State(state): State<AppState>) -> Result<Json<NodeStatus>, ApiEr
         blob_bytes: s.blob_bytes,
         jobs_pending: s.jobs_pending,
         sync: state.sync.get(),
+        web_fingerprint: state.web.fingerprint.clone(),
     }))
 }
 

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod demo;
 pub mod error;
+pub mod https;
 pub mod industry;
 pub mod innovation;
 pub mod knowledge;
@@ -120,6 +121,8 @@ pub struct Inner {
     pub endpoint: std::sync::Mutex<Option<quinn::Endpoint>>,
     /// HTTP requests answered, for `/metrics`.
     pub requests: yizhan_web::metrics::RequestMetrics,
+    /// How browsers reach this kiosk (HTTPS or not, its host name, a local certificate's fingerprint).
+    pub web: https::WebAccess,
 }
 
 impl axum::extract::FromRef<AppState> for yizhan_accounts::Accounts {
@@ -158,6 +161,17 @@ impl AppState {
         clock: Arc<dyn Clock>,
         sms: Arc<dyn yizhan_accounts::SmsSender>,
     ) -> Result<AppState, StartError> {
+        AppState::open_for_web(config, clock, sms, https::WebAccess::default())
+    }
+
+    /// Like [`AppState::open_with_sms`], for browsers reaching the kiosk as `web` says (over
+    /// HTTPS: `Secure` session cookies, passkeys for its host name).
+    pub fn open_for_web(
+        config: KioskConfig,
+        clock: Arc<dyn Clock>,
+        sms: Arc<dyn yizhan_accounts::SmsSender>,
+        web: https::WebAccess,
+    ) -> Result<AppState, StartError> {
         let mut store_config = StoreConfig::new(&config.data_dir);
         store_config.clock = StoreClock::from_fn(move || clock.now_ms());
         let store = Store::open(store_config)
@@ -171,25 +185,17 @@ impl AppState {
         let similar_dir = config.data_dir.join("similar");
         let similar = yizhan_similar::SimilarIndex::open(&similar_dir)
             .map_err(|e| StartError::Similar { dir: similar_dir, detail: e.to_string() })?;
-        // Passkeys need a host name origin: offered at http://localhost:<port> when the port is fixed.
-        let passkeys = (config.listen.port() != 0)
-            .then(|| {
-                yizhan_accounts::passkeys(
-                    "localhost",
-                    &format!("http://localhost:{}", config.listen.port()),
-                    "驿站",
-                )
+        let passkeys = passkeys_origin(&web, config.listen.port()).and_then(|(host, origin)| {
+            yizhan_accounts::passkeys(&host, &origin, "驿站")
+                .map_err(|e| tracing::warn!(error = %e, host, "passkeys are off"))
                 .ok()
-            })
-            .flatten();
-        let accounts = yizhan_accounts::Accounts::new(
-            store.clone(),
-            key.clone(),
-            yizhan_accounts::AccountsConfig::for_node(&node_id),
-            sms,
-            passkeys,
-        )
-        .map_err(|e| StartError::Key { path: config.key_file.clone(), detail: e.to_string() })?;
+        });
+        let mut accounts_config = yizhan_accounts::AccountsConfig::for_node(&node_id);
+        accounts_config.secure_cookie = web.https;
+        accounts_config.web_fingerprint = web.fingerprint.clone();
+        let accounts =
+            yizhan_accounts::Accounts::new(store.clone(), key.clone(), accounts_config, sms, passkeys)
+                .map_err(|e| StartError::Key { path: config.key_file.clone(), detail: e.to_string() })?;
         let store_clock = store.config().clock.clone();
         Ok(AppState(Arc::new(Inner {
             accounts,
@@ -203,6 +209,7 @@ impl AppState {
             jobs_notify: Arc::new(Notify::new()),
             endpoint: std::sync::Mutex::new(None),
             requests: Default::default(),
+            web,
         })))
     }
 
@@ -243,6 +250,21 @@ impl AppState {
     pub fn new_id(&self) -> String {
         uuid::Uuid::new_v4().to_string()
     }
+}
+
+/// Passkeys need a secure origin with a host name, and a fixed port: over HTTPS the configured
+/// host name (`https://<host>:<port>`; none with only an IP address, which cannot be a relying
+/// party), over plain HTTP `http://localhost:<port>` (browsers count localhost as secure).
+fn passkeys_origin(web: &https::WebAccess, port: u16) -> Option<(String, String)> {
+    if port == 0 {
+        return None;
+    }
+    if !web.https {
+        return Some(("localhost".into(), format!("http://localhost:{port}")));
+    }
+    let host = web.host.as_deref().filter(|h| h.parse::<std::net::IpAddr>().is_err())?;
+    let origin = if port == 443 { format!("https://{host}") } else { format!("https://{host}:{port}") };
+    Some((host.to_string(), origin))
 }
 
 /// Reads the 32-byte field key, creating it (mode 0600) on first start.
@@ -332,13 +354,33 @@ pub async fn serve_until(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    tokio::spawn(yizhan_uploads::run_worker(state.store.clone(), state.jobs_notify.clone()));
-    tokio::spawn(knowledge::run(state.clone()));
-    tokio::spawn(lectures::run(state.clone()));
-    tokio::spawn(sealing::run(state.clone()));
+    start_background(&state);
     // The client address reaches sign-in, which locks out per account and address.
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     state.close().await;
     served
+}
+
+/// [`serve_until`] over TLS with `tls` (HTTPS on the station network, see [`https`]).
+pub async fn serve_tls_until(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = https::TlsListener::new(listener, tls)?.tap_io(|_| {});
+    start_background(&state);
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    state.close().await;
+    served
+}
+
+fn start_background(state: &AppState) {
+    tokio::spawn(yizhan_uploads::run_worker(state.store.clone(), state.jobs_notify.clone()));
+    tokio::spawn(knowledge::run(state.clone()));
+    tokio::spawn(lectures::run(state.clone()));
+    tokio::spawn(sealing::run(state.clone()));
 }
