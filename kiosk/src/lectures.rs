@@ -96,7 +96,12 @@ async fn list_page(State(state): State<AppState>, Query(filter): Query<Filter>) 
     let lectures = yizhan_lectures::lectures(&docs, &filter);
     let states = states(&state, &lectures).await?;
     let header = header_info(&state).await;
-    let body = pages::list(LIST_PATH, &lectures, &filter, &states, &BTreeMap::new());
+    let list = pages::list(LIST_PATH, &lectures, &filter, &states, &BTreeMap::new());
+    // 特派员风采 has no header link of its own (the header is full): it is linked here.
+    let body = maud::html! {
+        p.showcase-link { a href=(crate::showcase::PAGE_PATH) data-testid="showcase-link" { "特派员风采：推荐专家 →" } }
+        (list)
+    };
     Ok(layout("特派员讲堂", header.as_ref(), None, body))
 }
 
