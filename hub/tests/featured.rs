@@ -2,8 +2,8 @@
 //! features an expert on the hub's showcase page (cross-site guarded, audited); the county's
 //! `showcase` document, with the expert's public figures and no phone, reaches a kiosk of the
 //! county, whose `/experts` shows her without sign-in; the province's pick flows down too;
-//! unpicking removes her; a county's staff cannot pick another county's expert nor pick at the
-//! city's hub; a showcase written at a kiosk never travels up.
+//! so does the city's; unpicking removes her; a county's staff cannot pick another county's
+//! expert nor pick at the city's hub; a showcase written at a kiosk never travels up.
 #![allow(clippy::unwrap_used)]
 
 use reqwest::StatusCode;
@@ -134,33 +134,48 @@ async fn staff_feature_an_expert_and_the_kiosk_shows_her_after_sync() {
     let (_, list) = get_url(&format!("{}/experts", staff.base)).await;
     assert!(list.contains("data-testid=\"featured\""), "the hub's list marks her: {list}");
 
-    // Another county's expert: refused at the county hub (not in its directory) and, for the
-    // county's staff, at the city hub (not their centre).
-    let s = staff.post("/experts/expert-b/feature", true).await;
-    assert!(s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN, "{s}");
-    eventually("the county's staff member reaches the city hub", || async {
-        chain.city.store.call(|db| db.person("c-staff")).await.unwrap().is_some()
-    })
-    .await;
-    let at_city = sign_in(&chain.city, "c-staff").await;
-    assert_eq!(at_city.post("/experts/expert-b/feature", true).await, StatusCode::FORBIDDEN);
-    assert!(showcase_at(&chain.city.store, "5101").await.is_none());
+    // Another county's expert, were she in the county hub's store: refused, nothing written.
+    person(&chain.county, "expert-c", "钱外县", "expert", "510183", "13900002222").await;
+    assert_eq!(staff.post("/experts/expert-c/feature", true).await, StatusCode::FORBIDDEN);
+    assert_eq!(staff.post("/experts/nobody/feature", true).await, StatusCode::NOT_FOUND);
     assert_eq!(showcase_at(&chain.county.store, COUNTY).await.unwrap().experts.len(), 1);
+    // The county's staff member has no say at another centre's hub (the city's): her credential
+    // never leaves the county, and the rule refuses her there anyway.
+    let county_actor = yizhan_core::Actor {
+        person_id: "c-staff".into(),
+        name: "县员工".into(),
+        role: yizhan_core::Role::Staff,
+        region: yizhan_core::RegionCode::parse(COUNTY).unwrap(),
+    };
+    let r = yizhan_hub::service::showcase::set_featured(
+        &chain.city,
+        &county_actor,
+        "expert-b",
+        yizhan_hub::service::showcase::Change::Feature,
+    )
+    .await;
+    assert!(matches!(r, Err(yizhan_hub::service::ServiceError::Denied(_))), "{r:?}");
+    assert!(showcase_at(&chain.city.store, "5101").await.is_none());
+    // The city's own staff features the other county's expert: the city's list flows down too.
+    person(&chain.city, "city-staff", "市员工", "staff", "5101", "").await;
+    let city = sign_in(&chain.city, "city-staff").await;
+    assert_eq!(city.post("/experts/expert-b/feature", true).await, StatusCode::SEE_OTHER);
 
     // The province features its own expert: that list flows down through the city and county.
     let province = sign_in(&chain.province, "p-staff").await;
     assert_eq!(province.post("/experts/expert-p/feature", true).await, StatusCode::SEE_OTHER);
 
     // The kiosk shows both, without sign-in, with no phone.
-    eventually("both featured experts reach the kiosk", || async {
+    eventually("the three featured experts reach the kiosk", || async {
         let (_, page) = get_url(&format!("{}/experts", kiosk.url)).await;
-        page.contains("王果树") && page.contains("省专家")
+        page.contains("王果树") && page.contains("省专家") && page.contains("赵邻县")
     })
     .await;
     let (s, page) = get_url(&format!("{}/experts", kiosk.url)).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("高级农艺师") && page.contains("省级推荐"), "{page}");
-    assert!(!page.contains("赵邻县") && !page.contains("1381") && !page.contains("1370"), "{page}");
+    assert!(page.contains("成都市推荐"), "{page}");
+    assert!(!page.contains("钱外县") && !page.contains("1381") && !page.contains("1370"), "{page}");
     let (_, lectures) = get_url(&format!("{}/lectures", kiosk.url)).await;
     assert!(lectures.contains("href=\"/experts\""), "linked from 特派员讲堂: {lectures}");
 

@@ -59,7 +59,7 @@ fn centre_zh(region: &str) -> String {
 
 fn card(e: &FeaturedExpert) -> Markup {
     let initial: String = e.name.chars().take(1).collect();
-    let industries: Vec<String> = e.industries.iter().map(|c| fmt::industry_or(c, "其他")).collect();
+    let industries: Vec<&str> = e.industries.iter().map(|c| fmt::industry_or(c, "其他")).collect();
     html! {
         li.expert-card data-testid="featured-expert" data-id=(e.id) {
             // No photo in the directory: the name's first character stands in.

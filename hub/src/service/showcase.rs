@@ -123,7 +123,6 @@ fn public_figures(
 ) -> Result<Vec<FeaturedExpert>, yizhan_store::StoreError> {
     let counts = db.stats_by_person(centre, last_year(now_ms), PersonDim::Expert)?;
     let lectures = db.published_of_kinds(LECTURES_PREFIX, ITEMS_MAX)?;
-    let speaker = |l: &PublishedDoc| l.fields.iter().find(|f| f.key == "speaker").map_or("", |f| f.value.trim());
     Ok(ids
         .iter()
         .filter_map(|id| people.iter().find(|p| p.id == *id))
@@ -150,4 +149,8 @@ fn public_figures(
             }
         })
         .collect())
+}
+
+fn speaker(l: &PublishedDoc) -> &str {
+    l.fields.iter().find(|f| f.key == "speaker").map_or("", |f| f.value.trim())
 }
