@@ -11,10 +11,15 @@ use yizhan_hub::service::showcase::{Change, set_featured};
 pub const FEATURED: [&str; 2] = ["expert-fruit", "expert-tea"];
 
 pub async fn seed(county: &yizhan_hub::Hub, county_scope: &str) -> anyhow::Result<()> {
-    let staff =
-        Actor { person_id: "staff".into(), name: "张敏".into(), role: Role::Staff, region: RegionCode::parse(county_scope)? };
+    let staff = Actor {
+        person_id: "staff".into(),
+        name: "张敏".into(),
+        role: Role::Staff,
+        region: RegionCode::parse(county_scope)?,
+    };
     let id = ShowcaseDoc::id_for(county_scope);
-    let fail = |e: yizhan_hub::service::ServiceError| anyhow::anyhow!("demo featured experts: {}", e.message_zh());
+    let fail =
+        |e: yizhan_hub::service::ServiceError| anyhow::anyhow!("demo featured experts: {}", e.message_zh());
     if county.store.call(move |db| db.doc_type(&id)).await?.is_some() {
         return set_featured(county, &staff, "", Change::Refresh).await.map_err(fail);
     }

@@ -359,7 +359,9 @@ pub fn authorize_centre(actor: &Actor, action: CentreAction, centre: &str) -> Re
                 && actor.region.level() <= RegionLevel::County
         }
         CentreAction::FeatureExperts => {
-            actor.is_centre() && actor.region.as_str() == centre && actor.region.level() <= RegionLevel::County
+            actor.is_centre()
+                && actor.region.as_str() == centre
+                && actor.region.level() <= RegionLevel::County
         }
         CentreAction::SetSubsidyStandard => {
             actor.role == Role::Admin

@@ -129,7 +129,8 @@ impl ShowcaseDoc {
         if self.doc_type != DOC_TYPE {
             return bad(format!("doc_type is {:?}", self.doc_type));
         }
-        let centre = RegionCode::parse(&self.region_code).map_err(|e| ShowcaseError::Malformed(e.to_string()))?;
+        let centre =
+            RegionCode::parse(&self.region_code).map_err(|e| ShowcaseError::Malformed(e.to_string()))?;
         if self.id != ShowcaseDoc::id_for(&self.region_code) {
             return bad(format!("id {:?} does not match its region", self.id));
         }
@@ -146,7 +147,8 @@ impl ShowcaseDoc {
             if e.id.is_empty() || self.experts[..i].iter().any(|o| o.id == e.id) {
                 return bad(format!("expert id {:?} empty or repeated", e.id));
             }
-            let region = RegionCode::parse(&e.region_code).map_err(|x| ShowcaseError::Malformed(x.to_string()))?;
+            let region =
+                RegionCode::parse(&e.region_code).map_err(|x| ShowcaseError::Malformed(x.to_string()))?;
             if !centre.contains(&region) {
                 return Err(ShowcaseError::OutOfRegion(e.id.clone()));
             }
@@ -157,8 +159,12 @@ impl ShowcaseDoc {
             if texts.clone().any(|t| !text_ok(t)) {
                 return bad(format!("expert {}: a text is too long or holds control characters", e.id));
             }
-            let counts = [e.answered, e.responded, e.responded_in_time, e.rated, e.rating_sum, e.onsite_visits];
-            if counts.iter().any(|c| *c < 0) || e.responded_in_time > e.responded || e.rating_sum > e.rated * 5 {
+            let counts =
+                [e.answered, e.responded, e.responded_in_time, e.rated, e.rating_sum, e.onsite_visits];
+            if counts.iter().any(|c| *c < 0)
+                || e.responded_in_time > e.responded
+                || e.rating_sum > e.rated * 5
+            {
                 return bad(format!("expert {}: inconsistent figures", e.id));
             }
         }

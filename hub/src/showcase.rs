@@ -17,13 +17,13 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Redirect;
-use yizhan_accounts::SignedIn;
-use yizhan_core::showcase::{self as featured_doc, ShowcaseDoc};
-use yizhan_core::{Actor, CentreAction};
 use maud::{Markup, html};
+use yizhan_accounts::SignedIn;
 use yizhan_core::people::Person;
 use yizhan_core::published::PublishedDoc;
+use yizhan_core::showcase::{self as featured_doc, ShowcaseDoc};
 use yizhan_core::stats::{Counts, Period, month_of_ms};
+use yizhan_core::{Actor, CentreAction};
 use yizhan_core::{Industry, RegionCode, RegionLevel};
 use yizhan_store::stats::PersonDim;
 use yizhan_web::fmt;
@@ -149,7 +149,9 @@ async fn showcases(hub: &Hub) -> Result<Vec<ShowcaseDoc>, DeskError> {
 
 /// Whether `actor` may pick featured experts at this hub.
 fn may_feature(hub: &Hub, actor: Option<&Actor>) -> bool {
-    actor.is_some_and(|a| yizhan_core::authorize_centre(a, CentreAction::FeatureExperts, &hub.config.scope).is_ok())
+    actor.is_some_and(|a| {
+        yizhan_core::authorize_centre(a, CentreAction::FeatureExperts, &hub.config.scope).is_ok()
+    })
 }
 
 async fn list(
@@ -225,7 +227,11 @@ fn field<'a>(p: &'a PublishedDoc, key: &str) -> &'a str {
     p.fields.iter().find(|f| f.key == key).map_or("", |f| f.value.trim())
 }
 
-async fn page(State(hub): State<Hub>, who: Option<SignedIn>, Path(id): Path<String>) -> Result<Markup, DeskError> {
+async fn page(
+    State(hub): State<Hub>,
+    who: Option<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Markup, DeskError> {
     let actor = who.map(|s| s.0);
     let own = crate::service::showcase::featured(&hub).await?;
     let featured_here = own.as_ref().is_some_and(|s| s.is_featured(&id));
@@ -285,8 +291,13 @@ async fn page(State(hub): State<Hub>, who: Option<SignedIn>, Path(id): Path<Stri
     Ok(shell(actor.as_ref()).render(&format!("特派员风采 · {}", expert.name), body))
 }
 
-async fn feature(State(hub): State<Hub>, SignedIn(actor): SignedIn, Path(id): Path<String>) -> Result<Redirect, DeskError> {
-    crate::service::showcase::set_featured(&hub, &actor, &id, crate::service::showcase::Change::Feature).await?;
+async fn feature(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Redirect, DeskError> {
+    crate::service::showcase::set_featured(&hub, &actor, &id, crate::service::showcase::Change::Feature)
+        .await?;
     Ok(Redirect::to(&format!("/experts/{id}")))
 }
 
@@ -295,12 +306,14 @@ async fn unfeature(
     SignedIn(actor): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Redirect, DeskError> {
-    crate::service::showcase::set_featured(&hub, &actor, &id, crate::service::showcase::Change::Unfeature).await?;
+    crate::service::showcase::set_featured(&hub, &actor, &id, crate::service::showcase::Change::Unfeature)
+        .await?;
     Ok(Redirect::to(&format!("/experts/{id}")))
 }
 
 async fn refresh(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Redirect, DeskError> {
-    crate::service::showcase::set_featured(&hub, &actor, "", crate::service::showcase::Change::Refresh).await?;
+    crate::service::showcase::set_featured(&hub, &actor, "", crate::service::showcase::Change::Refresh)
+        .await?;
     Ok(Redirect::to("/experts"))
 }
 

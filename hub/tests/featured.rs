@@ -122,13 +122,18 @@ async fn staff_feature_an_expert_and_the_kiosk_shows_her_after_sync() {
     let doc = showcase_at(&chain.county.store, COUNTY).await.unwrap();
     assert_eq!(doc.experts.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["expert-a"]);
     let FeaturedExpert { name, title, industries, .. } = &doc.experts[0];
-    assert_eq!((name.as_str(), title.as_str(), industries.clone()), ("王果树", "高级农艺师", vec!["fruit".into()]));
+    assert_eq!(
+        (name.as_str(), title.as_str(), industries.clone()),
+        ("王果树", "高级农艺师", vec!["fruit".into()])
+    );
     // Public figures only: no phone, masked or not, anywhere in the document.
     let all = format!("{doc:?}");
     assert!(!all.contains("1381") && !all.contains("5678") && !all.contains("****"), "{all}");
     let audit = chain.county.store.call(|db| db.audit_log(COUNTY, 10)).await.unwrap();
     assert!(
-        audit.iter().any(|r| r.action == "feature_expert" && r.detail == "expert-a" && r.person_id == "c-staff"),
+        audit
+            .iter()
+            .any(|r| r.action == "feature_expert" && r.detail == "expert-a" && r.person_id == "c-staff"),
         "{audit:?}"
     );
     let (_, list) = get_url(&format!("{}/experts", staff.base)).await;

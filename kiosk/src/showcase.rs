@@ -90,7 +90,8 @@ async fn page(State(state): State<AppState>) -> Result<Markup, PageError> {
     let mut seen: Vec<&str> = Vec::new();
     let mut groups: Vec<(&str, Vec<&FeaturedExpert>)> = Vec::new();
     for s in &lists {
-        let fresh: Vec<&FeaturedExpert> = s.experts.iter().filter(|e| !seen.contains(&e.id.as_str())).collect();
+        let fresh: Vec<&FeaturedExpert> =
+            s.experts.iter().filter(|e| !seen.contains(&e.id.as_str())).collect();
         seen.extend(fresh.iter().map(|e| e.id.as_str()));
         if !fresh.is_empty() {
             groups.push((s.region_code.as_str(), fresh));

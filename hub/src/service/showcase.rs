@@ -42,17 +42,25 @@ pub enum Change {
 
 /// Picks (or unpicks) `expert` as featured by this hub's centre, or refreshes every featured
 /// expert's figures; writes the centre's showcase document. Nothing is written when refused.
-pub async fn set_featured(hub: &Hub, actor: &Actor, expert: &str, change: Change) -> Result<(), ServiceError> {
+pub async fn set_featured(
+    hub: &Hub,
+    actor: &Actor,
+    expert: &str,
+    change: Change,
+) -> Result<(), ServiceError> {
     super::require(hub, actor, CentreAction::FeatureExperts)?;
-    let centre = RegionCode::parse(&hub.config.scope).map_err(|_| ServiceError::Invalid("节点地区无效".into()))?;
+    let centre =
+        RegionCode::parse(&hub.config.scope).map_err(|_| ServiceError::Invalid("节点地区无效".into()))?;
     let (who, region, expert) = (actor.person_id.clone(), actor.region.to_string(), expert.to_string());
     hub.store
         .call(move |db| {
             let id = ShowcaseDoc::id_for(centre.as_str());
             let now = db.config().clock.now_ms();
             let current = load(db, &id)?;
-            let mut ids: Vec<String> =
-                current.as_ref().map(|s| s.experts.iter().map(|e| e.id.clone()).collect()).unwrap_or_default();
+            let mut ids: Vec<String> = current
+                .as_ref()
+                .map(|s| s.experts.iter().map(|e| e.id.clone()).collect())
+                .unwrap_or_default();
             let people = directory(db, &centre)?;
             match change {
                 Change::Feature => {
@@ -64,7 +72,9 @@ pub async fn set_featured(hub: &Hub, actor: &Actor, expert: &str, change: Change
                     };
                     if !ids.contains(&p.id) {
                         if ids.len() >= showcase::FEATURED_MAX {
-                            return Ok(Err(ServiceError::Invalid(showcase::ShowcaseError::TooMany.message_zh())));
+                            return Ok(Err(ServiceError::Invalid(
+                                showcase::ShowcaseError::TooMany.message_zh(),
+                            )));
                         }
                         ids.push(p.id.clone());
                     }
@@ -99,7 +109,8 @@ pub async fn set_featured(hub: &Hub, actor: &Actor, expert: &str, change: Change
                 Change::Unfeature => AUDIT_UNFEATURE,
                 Change::Refresh => AUDIT_REFRESH,
             };
-            let detail = if change == Change::Refresh { format!("{} 位", next.experts.len()) } else { expert };
+            let detail =
+                if change == Change::Refresh { format!("{} 位", next.experts.len()) } else { expert };
             db.record_audit(&who, &region, action, &detail)?;
             Ok(Ok(()))
         })
