@@ -275,6 +275,7 @@ pub async fn run(base: PathBuf, port: u16) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let history = crate::demo_history::seed(&province, &county, COUNTY_SCOPE, now_ms).await?;
     crate::demo_targets::seed(&province, &county, COUNTY_SCOPE).await?;
+    crate::demo_featured::seed(&county, COUNTY_SCOPE).await?;
     crate::demo_breaker::seed(&province).await?;
     crate::demo_subsidies::seed(&province, &county, COUNTY_SCOPE).await?;
     if history > 0 {

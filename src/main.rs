@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod demo_breaker;
+mod demo_featured;
 mod demo_history;
 mod demo_industry;
 mod demo_lectures;

@@ -2,7 +2,8 @@
 //! find-similar (找类似) already finds the solved cases the county centre published, and its
 //! 特派员讲堂 lists the county's lectures and pre-fetches the kiwifruit one, which plays from the
 //! kiosk's copy. 产业信息 shows the industry records the county and the province published (both kinds, all
-//! four databases), each with its IP owner and 相关信息.
+//! four databases), each with its IP owner and 相关信息. 特派员风采 at the kiosk shows the county's
+//! two featured experts.
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/process.rs"]
@@ -148,6 +149,20 @@ fn a_fresh_demo_kiosk_finds_the_countys_published_knowledge() {
     let first = experts.split("href=\"/experts/").nth(1).unwrap_or_else(|| panic!("{experts}"));
     let expert = fetch(format!("http://{county}/experts/{}", first.split('"').next().unwrap()));
     assert!(expert.contains("data-testid=\"answered\"") && expert.contains("特派员讲堂"), "{expert}");
+    // The county's two featured experts come first there, and reach the kiosk's 特派员风采.
+    let first_two: Vec<&str> = experts.split("data-featured=\"").skip(1).take(2).map(|s| &s[..4]).collect();
+    assert_eq!(first_two, ["true", "true"], "{experts}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let shown = loop {
+        let shown = fetch(format!("http://{kiosk}/experts"));
+        if shown.contains("李果") && shown.contains("王春茶") {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "the featured experts never reached the kiosk: {shown}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(shown.matches("data-testid=\"featured-expert\"").count(), 2, "{shown}");
+    assert!(shown.contains("高级农艺师") && !shown.contains("陈蔬"), "{shown}");
 
     // 安全熔断: the province's sensitive-word list reached the kiosk (read from its database,
     // read-only beside the running kiosk: no page shows the words).

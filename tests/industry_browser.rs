@@ -4,7 +4,8 @@
 //! member uploads an industry record with a photo on the desk's form and submits it; a second
 //! person reviews it and a third signs it off (the uploader is not offered the sign-off); after
 //! sync it shows at a kiosk, without sign-in, with its fields, photo, IP owner and 相关信息;
-//! the kiosk's list fits a 390 px phone.
+//! its PDF link downloads a PDF there naming the IP owner (checked with qpdf and pdftotext when
+//! installed); the kiosk's list fits a 390 px phone.
 //!
 //! Needs Debian's `chromium chromium-driver fonts-noto-cjk` (see packaging/deps.sh).
 
@@ -110,6 +111,22 @@ fn take_step(b: &Browser, code: &str, stage: &str) {
     });
 }
 
+/// The text of an (encrypted, openable) PDF, whitespace removed: decrypted by `qpdf` and read by
+/// `pdftotext`; `None` when either is not installed.
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, plain) = (dir.path().join("item.pdf"), dir.path().join("plain.pdf"));
+    std::fs::write(&file, pdf).unwrap();
+    let run = |program: &str, args: &[&std::ffi::OsStr]| -> Option<String> {
+        let out = std::process::Command::new(program).args(args).output().ok()?;
+        assert!(out.status.success(), "{program}: {}", String::from_utf8_lossy(&out.stderr));
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    run("qpdf", &["--decrypt".as_ref(), file.as_os_str(), plain.as_os_str()])?;
+    let text = run("pdftotext", &["-raw".as_ref(), plain.as_os_str(), "-".as_ref()])?;
+    Some(text.split_whitespace().collect())
+}
+
 #[test]
 fn a_centre_uploads_an_industry_record_a_second_person_signs_it_off_and_a_kiosk_shows_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,7 +150,7 @@ fn a_centre_uploads_an_industry_record_a_second_person_signs_it_off_and_a_kiosk_
         set_text(&b, "input[name='f.industry']", "川果")?;
         set_text(&b, "input[name='f.crops']", "柑橘、不知火")?;
         set_text(&b, "input[name='f.institutions']", "四川省农业科学院园艺研究所")?;
-        set_text(&b, "input[name='f.source']", "蒲江县农业农村局")?;
+        set_text(&b, "input[name='f.source']", "蒲江县统计局")?;
         set_text(&b, "input[name='f.date']", "2026-05-20")?;
         set_text(
             &b,
@@ -211,6 +228,24 @@ fn a_centre_uploads_an_industry_record_a_second_person_signs_it_off_and_a_kiosk_
         "{related}"
     );
     shot(&b, "industry-kiosk-record");
+
+    // Its PDF downloads at the kiosk: the link the page shows, fetched like the browser would
+    // (the kiosk's public pages need no cookie).
+    let href = b
+        .execute("return document.querySelector('[data-testid=public-pdf]').href", vec![])
+        .unwrap_or_else(|e| panic!("no PDF link: {e}\n{}", b.diagnostics()));
+    let href = href.as_str().unwrap().to_string();
+    assert!(href.starts_with(&kiosk), "{href}");
+    let res = reqwest::blocking::Client::builder().no_proxy().build().unwrap().get(&href).send().unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK, "{href}");
+    assert_eq!(res.headers()[reqwest::header::CONTENT_TYPE], "application/pdf");
+    let pdf = res.bytes().unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "not a PDF: {:?}", &pdf[..pdf.len().min(16)]);
+    if let Some(text) = pdf_text(&pdf) {
+        assert!(text.contains("知识产权归属：蒲江县农业农村局"), "the IP owner is not in the PDF:\n{text}");
+    } else {
+        eprintln!("qpdf or pdftotext missing: the PDF's text is not checked");
+    }
 
     // The kiosk's list on a 390 px phone: nothing wider than the screen.
     let phone = Browser::start(390, 844);

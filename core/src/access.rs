@@ -335,6 +335,9 @@ pub enum CentreAction {
     /// Export the approved payment list with ID-card and bank-card numbers in clear: the
     /// county's own administrators (the finance office works from their list).
     ExportPayments,
+    /// Pick and unpick 特派员风采's featured experts of the region whose hub this is: that
+    /// centre's own staff and administrators (the province's, a city's or a county's).
+    FeatureExperts,
 }
 
 /// Decides whether `actor` may do `action` at the desk of the hub whose scope is `centre`.
@@ -352,6 +355,11 @@ pub fn authorize_centre(actor: &Actor, action: CentreAction, centre: &str) -> Re
         }
         CentreAction::SetTargets => {
             actor.role == Role::Admin
+                && actor.region.as_str() == centre
+                && actor.region.level() <= RegionLevel::County
+        }
+        CentreAction::FeatureExperts => {
+            actor.is_centre()
                 && actor.region.as_str() == centre
                 && actor.region.level() <= RegionLevel::County
         }
@@ -432,6 +440,11 @@ mod tests {
         check(Role::Admin, "51", SetTargets, "5101", false);
         check(Role::Staff, "51", SetTargets, "51", false);
         check(Role::Admin, "510131001", SetTargets, "510131001", false);
+        check(Role::Staff, "510131", FeatureExperts, "510131", true);
+        check(Role::Staff, "5101", FeatureExperts, "5101", true);
+        check(Role::Staff, "510131", FeatureExperts, "510132", false);
+        check(Role::Staff, "51", FeatureExperts, "5101", false);
+        check(Role::Expert, "510131", FeatureExperts, "510131", false);
         // 补贴发放: the province sets the standard, the county prepares, the city or province
         // approves, the county's administrators export numbers in clear.
         check(Role::Admin, "51", SetSubsidyStandard, "51", true);

@@ -13,7 +13,7 @@ use automerge::AutoCommit;
 
 use crate::{
     case, claim, evaluation, holidays, item, knowledge, lecture_views, people, private, published,
-    revocation, seal_key, sensitive, subsidy, takedown, targets,
+    revocation, seal_key, sensitive, showcase, subsidy, takedown, targets,
 };
 
 /// Which way documents of a type travel between a node and its peers.
@@ -412,6 +412,22 @@ pub static DOC_TYPES: &[DocType] = &[
         kiosk_change: lecture_views::kiosk_may_change,
         ready_to_send_up: always_ready,
     },
+    DocType {
+        name: showcase::DOC_TYPE,
+        scope: ScopeRule::Field("region_code"),
+        // 特派员风采's featured experts: down from the centre that picked them to the hubs and
+        // kiosks below (public figures only), never up; nobody below writes one.
+        flow: Flow::Down,
+        created_by: &[NodeKind::Hub],
+        changed_by: &[NodeKind::Hub],
+        authorised_by: "hub::service::showcase::set_featured (CentreAction::FeatureExperts: the centre's own staff, experts of its region)",
+        validate: validate_showcase,
+        validate_name: "doctype::validate_showcase",
+        projection: Projection::None,
+        counts_unsynced: false,
+        kiosk_change: no_kiosk_change,
+        ready_to_send_up: always_ready,
+    },
 ];
 
 /// The entry for `name`, if this build knows the type.
@@ -497,6 +513,10 @@ fn validate_lecture_views(doc: &AutoCommit) -> Result<String, String> {
     Ok(lecture_views::LectureViewsDoc::from_doc(doc).map_err(|e| e.to_string())?.region_code)
 }
 
+fn validate_showcase(doc: &AutoCommit) -> Result<String, String> {
+    Ok(showcase::ShowcaseDoc::from_doc(doc).map_err(|e| e.to_string())?.region_code)
+}
+
 fn validate_seal_key(doc: &AutoCommit) -> Result<String, String> {
     Ok(seal_key::SealKeyDoc::from_doc(doc)?.county_code)
 }
@@ -518,6 +538,11 @@ fn private_ready_to_send_up(doc: &AutoCommit) -> bool {
 /// For types a kiosk may write with no restriction beyond its scope and the node kinds.
 fn any_kiosk_change(_kiosk: &str, _before: Option<&AutoCommit>, _after: &AutoCommit) -> Result<(), String> {
     Ok(())
+}
+
+/// For types only hubs write: a kiosk's change is refused whatever it holds.
+fn no_kiosk_change(kiosk: &str, _before: Option<&AutoCommit>, _after: &AutoCommit) -> Result<(), String> {
+    Err(format!("kiosk {kiosk} may not write this document"))
 }
 
 /// Elements of `before` (by id) that `after` no longer holds unchanged.

@@ -25,6 +25,7 @@ pub mod revocation;
 pub mod seal_key;
 pub mod sealed;
 pub mod sensitive;
+pub mod showcase;
 pub mod stats;
 pub mod subsidy;
 pub mod takedown;

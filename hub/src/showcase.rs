@@ -8,15 +8,22 @@
 //! `achievements.achievement` items whose holder names the expert). No phone number, nothing
 //! the desk's directory does not already show.
 //!
-//! Partly built: no featured (推荐) experts, no photo, and nothing at kiosks (people documents do
-//! not flow down; see ARCHITECTURE.md, "特派员风采").
+//! Featured (推荐) experts: the centre's staff pick them on an expert's page (`POST
+//! /experts/{id}/feature`, `/unfeature`, `/experts/refresh`; `service::showcase`), listed first
+//! here with those of the centres above; the `showcase` document carries them, with their
+//! public figures, down to the kiosks (people documents do not flow down). No photo: the
+//! directory holds none, a placeholder stands in.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Redirect;
 use maud::{Markup, html};
+use yizhan_accounts::SignedIn;
 use yizhan_core::people::Person;
 use yizhan_core::published::PublishedDoc;
+use yizhan_core::showcase::{self as featured_doc, ShowcaseDoc};
 use yizhan_core::stats::{Counts, Period, month_of_ms};
+use yizhan_core::{Actor, CentreAction};
 use yizhan_core::{Industry, RegionCode, RegionLevel};
 use yizhan_store::stats::PersonDim;
 use yizhan_web::fmt;
@@ -33,7 +40,13 @@ pub const LECTURES_PREFIX: &str = "lectures.";
 
 pub fn routes() -> axum::Router<Hub> {
     use axum::routing::get;
-    axum::Router::new().route("/experts", get(list)).route("/experts/{id}", get(page))
+    use axum::routing::post;
+    axum::Router::new()
+        .route("/experts", get(list))
+        .route("/experts/refresh", post(refresh))
+        .route("/experts/{id}", get(page))
+        .route("/experts/{id}/feature", post(feature))
+        .route("/experts/{id}/unfeature", post(unfeature))
 }
 
 /// The last [`FIGURE_MONTHS`] months up to `now_ms`'s (UTC+8).
@@ -115,7 +128,39 @@ pub(crate) struct ListQuery {
     level: String,
 }
 
-async fn list(State(hub): State<Hub>, Query(q): Query<ListQuery>) -> Result<Markup, DeskError> {
+/// The showcases this hub holds that apply to its region (its own, then the centres' above).
+async fn showcases(hub: &Hub) -> Result<Vec<ShowcaseDoc>, DeskError> {
+    let ids = featured_doc::ids_for(&hub.config.scope);
+    Ok(hub
+        .store
+        .call(move |db| {
+            let mut out = Vec::new();
+            for id in &ids {
+                if let Some(doc) = db.load_doc(id)?
+                    && let Ok(s) = ShowcaseDoc::from_doc(&doc)
+                {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+        .await?)
+}
+
+/// Whether `actor` may pick featured experts at this hub.
+fn may_feature(hub: &Hub, actor: Option<&Actor>) -> bool {
+    actor.is_some_and(|a| {
+        yizhan_core::authorize_centre(a, CentreAction::FeatureExperts, &hub.config.scope).is_ok()
+    })
+}
+
+async fn list(
+    State(hub): State<Hub>,
+    who: Option<SignedIn>,
+    Query(q): Query<ListQuery>,
+) -> Result<Markup, DeskError> {
+    let picked = showcases(&hub).await?;
+    let is_featured = |id: &str| picked.iter().any(|s| s.is_featured(id));
     let level = match q.level.trim() {
         "province" => Some(RegionLevel::Province),
         "city" => Some(RegionLevel::City),
@@ -128,6 +173,10 @@ async fn list(State(hub): State<Hub>, Query(q): Query<ListQuery>) -> Result<Mark
         .filter(|p| q.industry.trim().is_empty() || p.industries.iter().any(|i| i == q.industry.trim()))
         .filter(|p| level.is_none_or(|l| level_of(p) == Some(l)))
         .collect();
+    // Featured first (stable: by level, then name, within each group).
+    let mut shown = shown;
+    shown.sort_by_key(|p| !is_featured(&p.id));
+    let actor = who.map(|s| s.0);
     let body = html! {
         section.card.showcase data-testid="showcase" {
             h1 { "特派员风采" }
@@ -148,10 +197,16 @@ async fn list(State(hub): State<Hub>, Query(q): Query<ListQuery>) -> Result<Mark
                 }
                 button type="submit" { "筛选" }
             }
+            @if may_feature(&hub, actor.as_ref()) {
+                form.inline method="post" action=(yizhan_web::action("/experts/refresh")) {
+                    button type="submit" data-testid="refresh-featured" { "刷新推荐专家的服务数据" }
+                }
+            }
             @if shown.is_empty() { p.muted { "暂无符合条件的专家" } }
             ul.listings {
                 @for p in &shown {
-                    li.listing data-testid="expert" data-id=(p.id) {
+                    li.listing data-testid="expert" data-id=(p.id) data-featured=(is_featured(&p.id)) {
+                        @if is_featured(&p.id) { span.tag.featured data-testid="featured" { "推荐" } " " }
                         a href=(format!("/experts/{}", p.id)) { b { (p.name) } }
                         @if !p.title.is_empty() { " " span.muted { (p.title) } }
                         " " span.tag { (level_zh(p)) }
@@ -161,7 +216,7 @@ async fn list(State(hub): State<Hub>, Query(q): Query<ListQuery>) -> Result<Mark
             }
         }
     };
-    Ok(shell(None).render("特派员风采", body))
+    Ok(shell(actor.as_ref()).render("特派员风采", body))
 }
 
 fn industries_zh(p: &Person) -> String {
@@ -172,7 +227,15 @@ fn field<'a>(p: &'a PublishedDoc, key: &str) -> &'a str {
     p.fields.iter().find(|f| f.key == key).map_or("", |f| f.value.trim())
 }
 
-async fn page(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Markup, DeskError> {
+async fn page(
+    State(hub): State<Hub>,
+    who: Option<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Markup, DeskError> {
+    let actor = who.map(|s| s.0);
+    let own = crate::service::showcase::featured(&hub).await?;
+    let featured_here = own.as_ref().is_some_and(|s| s.is_featured(&id));
+    let featured_above = showcases(&hub).await?.iter().any(|s| s.is_featured(&id));
     let not_found = || DeskError(StatusCode::NOT_FOUND, "该专家不存在".into());
     let expert = experts(&hub).await?.into_iter().find(|p| p.id == id).ok_or_else(not_found)?;
     let counts = figures(&hub).await?.into_iter().find(|(k, _)| *k == id).map(|(_, c)| c).unwrap_or_default();
@@ -196,7 +259,14 @@ async fn page(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Markup, 
         .collect();
     let body = html! {
         section.card.showcase data-testid="expert-page" {
-            h1 { (expert.name) " " span.tag { (level_zh(&expert)) } }
+            h1 { (expert.name) " " span.tag { (level_zh(&expert)) }
+                @if featured_above { " " span.tag.featured data-testid="featured" { "推荐" } } }
+            @if may_feature(&hub, actor.as_ref()) {
+                @let (path, label) = if featured_here { ("unfeature", "取消推荐") } else { ("feature", "设为推荐专家") };
+                form.inline method="post" action=(yizhan_web::action(&format!("/experts/{}/{path}", expert.id))) {
+                    button type="submit" data-testid=(path) { (label) }
+                }
+            }
             @if !expert.title.is_empty() { p data-testid="title" { "职称：" (expert.title) } }
             p { "所在地区：" (fmt::region(&expert.region_code)) }
             p data-testid="industries" { "服务产业：" (industries_zh(&expert)) }
@@ -225,7 +295,33 @@ async fn page(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Markup, 
             ul { @for a in &achievements { li data-testid="achievement" { a href=(format!("/items/{}", a.id)) { (a.title) } } } }
         }
     };
-    Ok(shell(None).render(&format!("特派员风采 · {}", expert.name), body))
+    Ok(shell(actor.as_ref()).render(&format!("特派员风采 · {}", expert.name), body))
+}
+
+async fn feature(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Redirect, DeskError> {
+    crate::service::showcase::set_featured(&hub, &actor, &id, crate::service::showcase::Change::Feature)
+        .await?;
+    Ok(Redirect::to(&format!("/experts/{id}")))
+}
+
+async fn unfeature(
+    State(hub): State<Hub>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Redirect, DeskError> {
+    crate::service::showcase::set_featured(&hub, &actor, &id, crate::service::showcase::Change::Unfeature)
+        .await?;
+    Ok(Redirect::to(&format!("/experts/{id}")))
+}
+
+async fn refresh(State(hub): State<Hub>, SignedIn(actor): SignedIn) -> Result<Redirect, DeskError> {
+    crate::service::showcase::set_featured(&hub, &actor, "", crate::service::showcase::Change::Refresh)
+        .await?;
+    Ok(Redirect::to("/experts"))
 }
 
 #[cfg(test)]

@@ -134,6 +134,7 @@ pub fn record(r: &Record, related: &[Related]) -> Markup {
                 br;
                 "发布单位：" (fmt::region(&p.centre)) "运管中心 · 审核：" (p.reviewed_by) " · 签发：" (p.signed_off_by)
             }
+            p { a.button href=(yizhan_web::published::pdf_href(&p.id)) data-testid="public-pdf" download { "下载 PDF（带水印）" } }
             @let tags = entity_tags(e);
             @if !tags.is_empty() {
                 p.entities data-testid="industry-entities" {

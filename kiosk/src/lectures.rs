@@ -104,7 +104,12 @@ async fn list_page(State(state): State<AppState>, Query(filter): Query<Filter>) 
         .await
         .map_err(AppError::from)?;
     let header = header_info(&state).await;
-    let body = pages::list(LIST_PATH, &lectures, &filter, &states, &views);
+    let list = pages::list(LIST_PATH, &lectures, &filter, &states, &views);
+    // 特派员风采 has no header link of its own (the header is full): it is linked here.
+    let body = maud::html! {
+        p.showcase-link { a href=(crate::showcase::PAGE_PATH) data-testid="showcase-link" { "特派员风采：推荐专家 →" } }
+        (list)
+    };
     Ok(layout("特派员讲堂", header.as_ref(), None, body))
 }
 

@@ -18,6 +18,7 @@ mod metrics;
 pub mod published;
 pub mod sealing;
 pub mod service;
+pub mod showcase;
 pub mod sync_state;
 pub mod ui;
 pub mod upload;
@@ -298,6 +299,7 @@ pub fn router(state: AppState) -> Router {
         .merge(industry::routes())
         .merge(innovation::routes())
         .merge(lectures::routes())
+        .merge(showcase::routes())
         .merge(api::routes())
         .layer(DefaultBodyLimit::max(body_max))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), station_network_sign_in))
@@ -314,9 +316,10 @@ fn is_public_path(path: &str) -> bool {
         || path.starts_with("/api/regions/")
         || path.starts_with("/static/")
         // Published public documents (产业信息, 供销对接, 成果转化 with 特派员讲堂 and its 双创平台 map,
-        // every published item and its PDF), and their photos (each served only while the item is
+        // every published item and its PDF, 特派员风采's featured experts), and their photos (each served only while the item is
         // published and references it). Drafting a listing there needs a signed-in officer: its
         // handlers check.
+        || path == showcase::PAGE_PATH
         || ["/industry", "/items", "/supply", "/achievements", "/lectures", "/innovation", "/api/innovation"]
             .iter()
             .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))

@@ -53,6 +53,8 @@ const TABLE: &[(&str, &str, &str, [&str; 4])] = &[
     // Targets (指标): down from the centre that set them, like the calendar (here the
     // province's; another city's stand for "not above this node").
     ("targets", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
+    // 特派员风采 featured experts: down from the centre that picked them, like targets.
+    ("showcase", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
     // The province's evaluation rule (激励保障): down only, like the calendar.
     ("evaluation_rule", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
     // 安全熔断's takedowns: public like published items (the signature is checked where they

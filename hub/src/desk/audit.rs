@@ -16,6 +16,9 @@ fn audit_action_zh(action: &str) -> &str {
         AUDIT_EXPORT => "导出服务记录（号码遮蔽）",
         AUDIT_EXPORT_PHONES => "导出服务记录（含完整号码）",
         AUDIT_VIEW_PHONE => "查看农户完整号码",
+        crate::service::showcase::AUDIT_FEATURE => "设为推荐专家",
+        crate::service::showcase::AUDIT_UNFEATURE => "取消推荐专家",
+        crate::service::showcase::AUDIT_REFRESH => "刷新推荐专家数据",
         other => other,
     }
 }

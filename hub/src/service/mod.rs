@@ -23,6 +23,7 @@ pub mod lectures;
 pub mod market;
 pub mod people;
 pub mod publication;
+pub mod showcase;
 pub mod stats;
 pub mod subsidies;
 pub mod targets;
