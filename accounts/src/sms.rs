@@ -100,34 +100,13 @@ impl HttpSmsSender {
         if url.scheme() != "https" && url.scheme() != "http" {
             return Err(SmsError::Config(format!("gateway URL scheme {:?}", url.scheme())));
         }
-        let client = https_client(config.timeout)?;
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .build()
+            .map_err(|e| SmsError::Config(e.to_string()))?;
         Ok(HttpSmsSender { client, config })
     }
-}
-
-/// The HTTP client of the SMS senders: TLS through rustls on the ring provider, trusting the
-/// system's root certificates (Debian's `ca-certificates`); no OpenSSL. Without system roots an
-/// `https` provider fails at each send with a plain TLS error in the log; `http` still works.
-pub(crate) fn https_client(timeout: std::time::Duration) -> Result<reqwest::Client, SmsError> {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
-        tracing::warn!("no system root certificates found: an https SMS provider cannot be verified");
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| SmsError::Config(e.to_string()))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .build()
-        .map_err(|e| SmsError::Config(e.to_string()))
 }
 
 impl SmsSender for HttpSmsSender {

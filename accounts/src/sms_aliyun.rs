@@ -149,7 +149,11 @@ impl AliyunSmsSender {
                 return Err(SmsError::Config(format!("Aliyun SMS needs {name}")));
             }
         }
-        let client = crate::sms::https_client(config.timeout)?;
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .build()
+            .map_err(|e| SmsError::Config(e.to_string()))?;
         Ok(AliyunSmsSender { client, config })
     }
 
