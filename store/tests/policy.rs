@@ -53,6 +53,9 @@ const TABLE: &[(&str, &str, &str, [&str; 4])] = &[
     // Targets (指标): down from the centre that set them, like the calendar (here the
     // province's; another city's stand for "not above this node").
     ("targets", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
+    // 讲堂 view counts, scoped by the recording node's region: regional like a case (up to the
+    // parents; a county passes a village's document down to that village's kiosk only).
+    ("lecture_views", VILLAGE, OTHER_VILLAGE, ["sa/s-", "sa/s-", "sa/--", "sa/--"]),
     // 特派员风采 featured experts: down from the centre that picked them, like targets.
     ("showcase", PUBLIC, OTHER_CITY, ["-a/--", "-a/--", "s-/--", "s-/--"]),
     // The province's evaluation rule (激励保障): down only, like the calendar.
