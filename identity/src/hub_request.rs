@@ -62,17 +62,23 @@ pub fn sign_hub_request(
     out: &Path,
     now: SystemTime,
 ) -> Result<NodeIdentity, StoreError> {
-    let pem = files::read_bounded(csr_path)?;
-    let csr = CertificateSigningRequestDer::from_pem_slice(&pem)
-        .map_err(|_| StoreError::Pem { path: csr_path.to_owned(), what: "certificate request" })?;
-    let (subject, _) = crate::authority::parse_csr(csr.as_ref()).map_err(invalid)?;
+    let (subject, public_key) = read_csr(csr_path)?;
     if subject.role() != Role::Hub {
         return Err(invalid(format!("{subject} is not a hub: only hub CAs are signed this way")));
     }
-    let chain = authority.issue_from_csr(csr.as_ref(), now).map_err(invalid)?;
+    let chain = authority.sign(&subject, &public_key, now).map_err(invalid)?;
     files::write_atomic(out, CA_CHAIN_FILE, files::certs_to_pem(&chain).as_bytes(), false)?;
     authority.roots().save(out)?;
     Ok(subject)
+}
+
+/// The identity and public key a PEM signing request at `path` asks for, checked as
+/// [`crate::authority::parse_csr`] checks every request.
+fn read_csr(path: &Path) -> Result<(NodeIdentity, rcgen::SubjectPublicKeyInfo), StoreError> {
+    let pem = files::read_bounded(path)?;
+    let csr = CertificateSigningRequestDer::from_pem_slice(&pem)
+        .map_err(|_| StoreError::Pem { path: path.to_owned(), what: "certificate request" })?;
+    crate::authority::parse_csr(csr.as_ref()).map_err(invalid)
 }
 
 /// Installs the province's answer (a directory holding `ca.pem` and `roots.pem`) as the CA of
@@ -82,11 +88,7 @@ pub fn install_hub_ca(pki: &Path, answer: &Path, now: SystemTime) -> Result<Auth
     let key_pem = files::read_bounded(&key_path)?;
     let key = files::key_from_pem(&key_pem)
         .ok_or(StoreError::Pem { path: key_path.clone(), what: "PKCS#8 private key" })?;
-    let csr_path = pki.join(CA_REQUEST_FILE);
-    let csr_pem = files::read_bounded(&csr_path)?;
-    let csr = CertificateSigningRequestDer::from_pem_slice(&csr_pem)
-        .map_err(|_| StoreError::Pem { path: csr_path.clone(), what: "certificate request" })?;
-    let (wanted, public_key) = crate::authority::parse_csr(csr.as_ref()).map_err(invalid)?;
+    let (wanted, public_key) = read_csr(&pki.join(CA_REQUEST_FILE))?;
     let pair = KeyPair::try_from(&key).map_err(|_| StoreError::KeyMismatch { path: key_path.clone() })?;
     if pair.der_bytes() != public_key.der_bytes() {
         return Err(StoreError::KeyMismatch { path: key_path });

@@ -186,13 +186,7 @@ fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Row>, ImportErro
 fn read_xlsx_cells(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Row>, ImportError> {
     let mut workbook: Xlsx<_> =
         Xlsx::new(Cursor::new(bytes)).map_err(|e| ImportError::Damaged(e.to_string()))?;
-    let sheets = workbook.sheets_metadata();
-    let sheet = sheets
-        .iter()
-        .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
-        .or_else(|| sheets.iter().find(|s| s.typ == SheetType::WorkSheet))
-        .map(|s| s.name.clone())
-        .ok_or(ImportError::NoSheet)?;
+    let sheet = first_worksheet(workbook.sheets_metadata())?;
     let mut reader =
         workbook.worksheet_cells_reader(&sheet).map_err(|e| ImportError::Damaged(e.to_string()))?;
     // Cells stream in XML order (normally row by row); they are gathered by position.
@@ -224,6 +218,16 @@ fn read_xlsx_cells(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Row>, Impo
         push_row(&mut rows, row as usize + 1, cells, limits)?;
     }
     Ok(rows)
+}
+
+/// The sheet an import reads: the first visible worksheet, else the first worksheet.
+pub(crate) fn first_worksheet(sheets: &[calamine::Sheet]) -> Result<String, ImportError> {
+    sheets
+        .iter()
+        .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
+        .or_else(|| sheets.iter().find(|s| s.typ == SheetType::WorkSheet))
+        .map(|s| s.name.clone())
+        .ok_or(ImportError::NoSheet)
 }
 
 /// A cell as text: numbers without a spurious ".0" (a phone or a region code typed into

@@ -11,9 +11,9 @@
 use std::io::{Cursor, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use calamine::{Data, Reader, SheetType, SheetVisible, Xls};
+use calamine::{Data, Reader, Xls};
 
-use crate::grid::{Row, number_text, push_row};
+use crate::grid::{Row, first_worksheet, number_text, push_row};
 use crate::import::{ImportError, ImportLimits};
 
 /// Cells the sheets of one .xls may span in all (calamine holds each as about 32 bytes, and
@@ -113,13 +113,7 @@ fn dense_cells(stream: &[u8]) -> Result<u64, ImportError> {
 fn read_cells(bytes: &[u8], limits: &ImportLimits) -> Result<Vec<Row>, ImportError> {
     let mut workbook: Xls<_> =
         Xls::new(Cursor::new(bytes)).map_err(|e| ImportError::Damaged(e.to_string()))?;
-    let sheets = workbook.sheets_metadata();
-    let sheet = sheets
-        .iter()
-        .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
-        .or_else(|| sheets.iter().find(|s| s.typ == SheetType::WorkSheet))
-        .map(|s| s.name.clone())
-        .ok_or(ImportError::NoSheet)?;
+    let sheet = first_worksheet(workbook.sheets_metadata())?;
     let range = workbook.worksheet_range(&sheet).map_err(|e| ImportError::Damaged(e.to_string()))?;
     let Some((first_row, first_col)) = range.start() else { return Ok(Vec::new()) };
     let first_col = first_col as usize;
